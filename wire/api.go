@@ -1,0 +1,78 @@
+package wire
+
+import "github.com/kontor-chat/kontor"
+
+// The device HTTP API. Every path is under /v1; bodies are JSON. Calls that
+// act for a device carry "Authorization: Bearer CREDENTIAL".
+
+// CodeRequest asks for a one-time registration code: POST /v1/register/code.
+type CodeRequest struct {
+	Phone kontor.Phone `json:"phone"`
+}
+
+// CodeResponse answers CodeRequest.
+type CodeResponse struct {
+	ExpiresIn int `json:"expires_in"` // seconds
+}
+
+// VerifyRequest registers the number with the code: POST /v1/register/verify.
+// It makes a new account, or moves an existing one to a new primary device
+// (its other devices are signed out and their queues dropped).
+type VerifyRequest struct {
+	Phone      kontor.Phone `json:"phone"`
+	Code       string       `json:"code"`
+	DeviceName string       `json:"device_name,omitempty"`
+}
+
+// DeviceCredentials is what a device keeps to act as itself.
+type DeviceCredentials struct {
+	Phone      kontor.Phone `json:"phone"`
+	DeviceID   int          `json:"device_id"`
+	Credential string       `json:"credential"`
+}
+
+// LinkCodeResponse answers POST /v1/devices/link-code (primary device only).
+type LinkCodeResponse struct {
+	Code      string `json:"code"`
+	ExpiresIn int    `json:"expires_in"`
+}
+
+// LinkRequest turns a link code into a new linked device: POST /v1/devices/link.
+type LinkRequest struct {
+	Phone      kontor.Phone `json:"phone"`
+	Code       string       `json:"code"`
+	DeviceName string       `json:"device_name,omitempty"`
+}
+
+// Device describes one device of an account.
+type Device struct {
+	DeviceID int    `json:"device_id"`
+	Name     string `json:"name,omitempty"`
+	Created  int64  `json:"created"`             // Unix ms
+	LastSeen int64  `json:"last_seen,omitempty"` // Unix ms
+}
+
+// DevicesResponse answers GET /v1/devices (own devices) and
+// GET /v1/accounts/{phone}/devices (anyone's device ids).
+type DevicesResponse struct {
+	Phone   kontor.Phone `json:"phone"`
+	Devices []Device     `json:"devices"`
+}
+
+// SettingsRequest changes account settings: PUT /v1/settings.
+type SettingsRequest struct {
+	// LastSeen is who may see when this account was last online: "everyone"
+	// or "nobody".
+	LastSeen string `json:"last_seen,omitempty"`
+}
+
+// APIError is the body of every non-2xx answer of the device HTTP API.
+type APIError struct {
+	Error APIErrorBody `json:"error"`
+}
+
+// APIErrorBody says what went wrong.
+type APIErrorBody struct {
+	Code    string `json:"code"` // a kontor.Kind name: invalid, not_found, rate_limited, …
+	Message string `json:"message"`
+}
