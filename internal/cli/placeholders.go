@@ -6,8 +6,6 @@ import (
 )
 
 // These are replaced as each command lands; see the session notes.
-func runServe(ctx context.Context, env Env) error  { return errors.New("not built yet") }
 func runClient(ctx context.Context, env Env) error { return errors.New("not built yet") }
 func runChat(ctx context.Context, env Env) error   { return errors.New("not built yet") }
 func runBench(ctx context.Context, env Env) error  { return errors.New("not built yet") }
-func runAdmin(ctx context.Context, env Env) error  { return errors.New("not built yet") }

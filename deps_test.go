@@ -1,0 +1,83 @@
+package kontor_test
+
+import (
+	"encoding/json"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// TestDependencies keeps the imports pointing one way (docs/architecture.md):
+// transport → domain → adapters; the shared words import only the standard
+// library; nothing imports cmd/ or the server wiring except the cli.
+func TestDependencies(t *testing.T) {
+	if testing.Short() {
+		t.Skip("go list is slow; skipped in -short")
+	}
+	const mod = "github.com/kontor-chat/kontor"
+	out, err := exec.Command("go", "list", "-e", "-json=ImportPath,Imports", "./...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	imports := map[string][]string{}
+	dec := json.NewDecoder(strings.NewReader(string(out)))
+	for dec.More() {
+		var p struct {
+			ImportPath string
+			Imports    []string
+		}
+		if err := dec.Decode(&p); err != nil {
+			t.Fatal(err)
+		}
+		imports[strings.TrimPrefix(strings.TrimPrefix(p.ImportPath, mod), "/")] = p.Imports
+	}
+	domain := []string{"internal/router", "internal/identity", "internal/endpoint", "internal/webhook", "internal/keys",
+		"internal/commerce", "internal/payments", "internal/billing"}
+	adapters := []string{"internal/store", "internal/bus"}
+	transport := []string{"internal/gateway", "internal/bizapi", "internal/web", "internal/adminapi"}
+	drivers := []string{"database/sql", "github.com/jackc/pgx", "modernc.org/sqlite", "github.com/nats-io"}
+	rules := []struct {
+		pkgs []string
+		deny []string // import path prefixes (module-relative for ours)
+	}{
+		{[]string{""}, []string{mod + "/", "github.com/", "golang.org/", "go.mau.fi/", "modernc.org/"}},
+		{[]string{"wire"}, []string{mod + "/internal", mod + "/client", "github.com/coder", "github.com/jackc", "github.com/nats-io", "modernc.org/"}},
+		{domain, append(append([]string{"net/http/httptest"}, drivers...), prefixed(mod, append(append([]string{}, adapters...), append(transport, "internal/server", "internal/cli", "cmd")...))...)},
+		{adapters, prefixed(mod, append(append([]string{}, transport...), "internal/server", "internal/cli", "cmd"))},
+		{transport, append(append([]string{}, drivers...), prefixed(mod, append(append([]string{}, adapters...), "internal/server", "internal/cli", "cmd"))...)},
+		{[]string{"client"}, prefixed(mod, []string{"internal/", "cmd"})},
+	}
+	for _, r := range rules {
+		for _, p := range r.pkgs {
+			for _, imp := range imports[p] {
+				for _, d := range r.deny {
+					if strings.HasPrefix(imp, d) {
+						t.Errorf("%s imports %s, which its layer must not (%s)", or(p, "kontor"), imp, d)
+					}
+				}
+			}
+		}
+	}
+	for p, imps := range imports {
+		for _, imp := range imps {
+			if (imp == mod+"/internal/server" && p != "internal/cli" && p != "internal/kontortest") || imp == mod+"/cmd/kontor" {
+				t.Errorf("%s imports %s; only the cli (and kontortest) may", p, imp)
+			}
+		}
+	}
+}
+
+func prefixed(mod string, rel []string) []string {
+	out := make([]string, len(rel))
+	for i, r := range rel {
+		out[i] = mod + "/" + r
+	}
+	return out
+}
+
+func or(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a
+}

@@ -1,0 +1,125 @@
+// Package config is the one reader of kontor's flags and environment: it
+// holds the server's Config, its defaults and its validation.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is the configuration of `kontor serve`.
+type Config struct {
+	DataDir    string        // --data, KONTOR_DATA
+	HTTPAddr   string        // --http, KONTOR_HTTP
+	DB         string        // --db, KONTOR_DB: "" = SQLite in DataDir, or postgres://…
+	NATS       string        // --nats, KONTOR_NATS: "" = embedded, or nats://…
+	Dev        bool          // --dev, KONTOR_DEV
+	SMSURL     string        // --sms-url, KONTOR_SMS_URL
+	SMSToken   string        // KONTOR_SMS_TOKEN (environment only: a secret)
+	MessageTTL time.Duration // --message-ttl, KONTOR_MESSAGE_TTL
+	Node       int           // --node, KONTOR_NODE: -1 = random
+	LogLevel   string        // --log-level, KONTOR_LOG_LEVEL
+	LogFormat  string        // --log-format, KONTOR_LOG_FORMAT: text or json
+	// OperatorToken comes from KONTOR_OPERATOR_TOKEN only; when empty the
+	// server keeps one in DataDir/operator.token.
+	OperatorToken string
+}
+
+// Defaults returns the zero-configuration setup: one node, SQLite and an
+// embedded NATS in ./kontor-data, listening on loopback.
+func Defaults() Config {
+	return Config{
+		DataDir:    "./kontor-data",
+		HTTPAddr:   "127.0.0.1:8080",
+		MessageTTL: 30 * 24 * time.Hour,
+		Node:       -1,
+		LogLevel:   "info",
+		LogFormat:  "text",
+	}
+}
+
+// Flags registers the serve flags on fs, with their environment twins read
+// through getenv as defaults. Call Validate after fs.Parse.
+func (c *Config) Flags(fs *flag.FlagSet, getenv func(string) string) {
+	str := func(p *string, name, env, usage string) {
+		if v := getenv(env); v != "" {
+			*p = v
+		}
+		fs.StringVar(p, name, *p, usage+" (env "+env+")")
+	}
+	str(&c.DataDir, "data", "KONTOR_DATA", "data directory")
+	str(&c.HTTPAddr, "http", "KONTOR_HTTP", "address to listen on for HTTP and WebSocket")
+	str(&c.DB, "db", "KONTOR_DB", "database: empty for SQLite in the data directory, or postgres://…")
+	str(&c.NATS, "nats", "KONTOR_NATS", "NATS: empty for an embedded server, or nats://host:port of a cluster")
+	str(&c.SMSURL, "sms-url", "KONTOR_SMS_URL", "SMS gateway URL that one-time codes are POSTed to")
+	str(&c.LogLevel, "log-level", "KONTOR_LOG_LEVEL", "debug, info, warn or error")
+	str(&c.LogFormat, "log-format", "KONTOR_LOG_FORMAT", "text or json")
+	if v := getenv("KONTOR_DEV"); v != "" {
+		c.Dev, _ = strconv.ParseBool(v)
+	}
+	fs.BoolVar(&c.Dev, "dev", c.Dev, "development mode: one-time codes go to the log and GET /dev/otp (loopback only) (env KONTOR_DEV)")
+	if v := getenv("KONTOR_MESSAGE_TTL"); v != "" {
+		if d, err := time.ParseDuration(v); err == nil {
+			c.MessageTTL = d
+		}
+	}
+	fs.DurationVar(&c.MessageTTL, "message-ttl", c.MessageTTL, "how long undelivered messages wait before they fail (env KONTOR_MESSAGE_TTL)")
+	if v := getenv("KONTOR_NODE"); v != "" {
+		if n, err := strconv.Atoi(v); err == nil {
+			c.Node = n
+		}
+	}
+	fs.IntVar(&c.Node, "node", c.Node, "this node's number 0-1023, distinct per cluster node; -1 picks one at random (env KONTOR_NODE)")
+	c.SMSToken = getenv("KONTOR_SMS_TOKEN")
+	c.OperatorToken = getenv("KONTOR_OPERATOR_TOKEN")
+}
+
+// Validate checks the configuration and says what is wrong.
+func (c *Config) Validate() error {
+	var errs []error
+	if c.DataDir == "" {
+		errs = append(errs, errors.New("--data must not be empty"))
+	}
+	if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
+		errs = append(errs, fmt.Errorf("--http %q is not host:port: %v", c.HTTPAddr, err))
+	}
+	if c.DB != "" && !strings.HasPrefix(c.DB, "postgres://") && !strings.HasPrefix(c.DB, "postgresql://") && !strings.HasPrefix(c.DB, "sqlite:") {
+		errs = append(errs, fmt.Errorf("--db %q: use postgres://… or leave it empty for SQLite", c.DB))
+	}
+	if c.NATS != "" {
+		for _, u := range strings.Split(c.NATS, ",") {
+			pu, err := url.Parse(strings.TrimSpace(u))
+			if err != nil || (pu.Scheme != "nats" && pu.Scheme != "tls") || pu.Host == "" {
+				errs = append(errs, fmt.Errorf("--nats %q: use nats://host:port (comma-separated for several), or leave it empty for the embedded server", u))
+			}
+		}
+	}
+	if c.SMSURL != "" {
+		if pu, err := url.Parse(c.SMSURL); err != nil || (pu.Scheme != "http" && pu.Scheme != "https") {
+			errs = append(errs, fmt.Errorf("--sms-url %q is not an http(s) URL", c.SMSURL))
+		}
+	}
+	if c.MessageTTL < time.Minute {
+		errs = append(errs, fmt.Errorf("--message-ttl %s is shorter than a minute", c.MessageTTL))
+	}
+	if c.Node < -1 || c.Node > 1023 {
+		errs = append(errs, fmt.Errorf("--node %d is outside 0-1023 (or -1 for random)", c.Node))
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Errorf("--log-level %q: use debug, info, warn or error", c.LogLevel))
+	}
+	switch c.LogFormat {
+	case "text", "json":
+	default:
+		errs = append(errs, fmt.Errorf("--log-format %q: use text or json", c.LogFormat))
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,262 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/kontor-chat/kontor"
+	"github.com/kontor-chat/kontor/internal/identity"
+	"github.com/kontor-chat/kontor/wire"
+)
+
+// API is the device HTTP API under /v1: registration, devices, settings.
+type API struct {
+	Ident *identity.Service
+	// Dev, when set, serves GET /dev/otp (loopback clients only).
+	Dev *identity.DevSender
+	Log *slog.Logger
+}
+
+// Mount adds the API's routes to mux.
+func (a *API) Mount(mux *http.ServeMux) {
+	mux.HandleFunc("POST /v1/register/code", a.requestCode)
+	mux.HandleFunc("POST /v1/register/verify", a.verify)
+	mux.HandleFunc("GET /v1/devices", a.auth(a.ownDevices))
+	mux.HandleFunc("GET /v1/accounts/{phone}/devices", a.auth(a.devices))
+	mux.HandleFunc("POST /v1/devices/link-code", a.auth(a.linkCode))
+	mux.HandleFunc("POST /v1/devices/link", a.link)
+	mux.HandleFunc("DELETE /v1/devices/{num}", a.auth(a.removeDevice))
+	mux.HandleFunc("DELETE /v1/account", a.auth(a.deleteAccount))
+	mux.HandleFunc("PUT /v1/settings", a.auth(a.settings))
+	if a.Dev != nil {
+		mux.HandleFunc("GET /dev/otp", a.devOTP)
+	}
+}
+
+type authed func(w http.ResponseWriter, r *http.Request, d identity.Device, acct identity.Account)
+
+func (a *API) auth(h authed) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		cred, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok {
+			WriteError(w, a.Log, kontor.Errorf(kontor.Unauthenticated, "api", "send the device credential as Authorization: Bearer CREDENTIAL"))
+			return
+		}
+		d, acct, err := a.Ident.Authenticate(r.Context(), strings.TrimSpace(cred))
+		if err != nil {
+			WriteError(w, a.Log, err)
+			return
+		}
+		h(w, r, d, acct)
+	}
+}
+
+func (a *API) requestCode(w http.ResponseWriter, r *http.Request) {
+	var req wire.CodeRequest
+	if !ReadJSON(w, r, a.Log, &req) {
+		return
+	}
+	ttl, err := a.Ident.RequestCode(r.Context(), string(req.Phone), clientIP(r))
+	if err != nil {
+		WriteError(w, a.Log, err)
+		return
+	}
+	WriteJSON(w, http.StatusOK, wire.CodeResponse{ExpiresIn: int(ttl.Seconds())})
+}
+
+func (a *API) verify(w http.ResponseWriter, r *http.Request) {
+	var req wire.VerifyRequest
+	if !ReadJSON(w, r, a.Log, &req) {
+		return
+	}
+	c, err := a.Ident.Verify(r.Context(), string(req.Phone), req.Code, req.DeviceName)
+	if err != nil {
+		WriteError(w, a.Log, err)
+		return
+	}
+	WriteJSON(w, http.StatusOK, creds(c))
+}
+
+func creds(c identity.Credentials) wire.DeviceCredentials {
+	return wire.DeviceCredentials{Phone: c.Phone, DeviceID: c.DeviceNum, Credential: c.Credential}
+}
+
+func (a *API) ownDevices(w http.ResponseWriter, r *http.Request, _ identity.Device, acct identity.Account) {
+	a.writeDevices(w, r.Context(), string(acct.Phone), true)
+}
+
+func (a *API) devices(w http.ResponseWriter, r *http.Request, _ identity.Device, _ identity.Account) {
+	a.writeDevices(w, r.Context(), r.PathValue("phone"), false)
+}
+
+func (a *API) writeDevices(w http.ResponseWriter, ctx context.Context, phone string, detail bool) {
+	acct, ds, err := a.Ident.Devices(ctx, phone)
+	if err != nil {
+		WriteError(w, a.Log, err)
+		return
+	}
+	resp := wire.DevicesResponse{Phone: acct.Phone, Devices: []wire.Device{}}
+	for _, d := range ds {
+		wd := wire.Device{DeviceID: d.Num}
+		if detail {
+			wd.Name, wd.Created = d.Name, d.Created.UnixMilli()
+			if !d.LastSeen.IsZero() {
+				wd.LastSeen = d.LastSeen.UnixMilli()
+			}
+		}
+		resp.Devices = append(resp.Devices, wd)
+	}
+	WriteJSON(w, http.StatusOK, resp)
+}
+
+func (a *API) linkCode(w http.ResponseWriter, r *http.Request, d identity.Device, _ identity.Account) {
+	code, ttl, err := a.Ident.LinkCode(r.Context(), d)
+	if err != nil {
+		WriteError(w, a.Log, err)
+		return
+	}
+	WriteJSON(w, http.StatusOK, wire.LinkCodeResponse{Code: code, ExpiresIn: int(ttl.Seconds())})
+}
+
+func (a *API) link(w http.ResponseWriter, r *http.Request) {
+	var req wire.LinkRequest
+	if !ReadJSON(w, r, a.Log, &req) {
+		return
+	}
+	c, err := a.Ident.Link(r.Context(), string(req.Phone), req.Code, req.DeviceName)
+	if err != nil {
+		WriteError(w, a.Log, err)
+		return
+	}
+	WriteJSON(w, http.StatusOK, creds(c))
+}
+
+func (a *API) removeDevice(w http.ResponseWriter, r *http.Request, d identity.Device, _ identity.Account) {
+	num, err := strconv.Atoi(r.PathValue("num"))
+	if err != nil || num < 1 {
+		WriteError(w, a.Log, kontor.Errorf(kontor.Invalid, "api", "%q is not a device number", r.PathValue("num")))
+		return
+	}
+	if err := a.Ident.RemoveDevice(r.Context(), d, num); err != nil {
+		WriteError(w, a.Log, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (a *API) deleteAccount(w http.ResponseWriter, r *http.Request, d identity.Device, _ identity.Account) {
+	if err := a.Ident.DeleteAccount(r.Context(), d); err != nil {
+		WriteError(w, a.Log, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (a *API) settings(w http.ResponseWriter, r *http.Request, d identity.Device, _ identity.Account) {
+	var req wire.SettingsRequest
+	if !ReadJSON(w, r, a.Log, &req) {
+		return
+	}
+	if req.LastSeen != "" {
+		if err := a.Ident.SetLastSeenPrivacy(r.Context(), d, req.LastSeen); err != nil {
+			WriteError(w, a.Log, err)
+			return
+		}
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (a *API) devOTP(w http.ResponseWriter, r *http.Request) {
+	if !isLoopback(r) {
+		WriteError(w, a.Log, kontor.Errorf(kontor.Forbidden, "api", "/dev/otp answers loopback clients only"))
+		return
+	}
+	p, err := kontor.ParsePhone(r.URL.Query().Get("phone"))
+	if err != nil {
+		WriteError(w, a.Log, err)
+		return
+	}
+	code, ok := a.Dev.Last(p)
+	if !ok {
+		WriteError(w, a.Log, kontor.Errorf(kontor.NotFound, "api", "no code was sent to %s", p))
+		return
+	}
+	WriteJSON(w, http.StatusOK, map[string]string{"phone": string(p), "code": code})
+}
+
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+func isLoopback(r *http.Request) bool {
+	ip := net.ParseIP(clientIP(r))
+	return ip != nil && ip.IsLoopback()
+}
+
+// maxBody is the largest JSON body the device API reads.
+const maxBody = 64 << 10
+
+// ReadJSON decodes the request body into v, answering a clear error and
+// returning false when it is not a JSON object of the right shape.
+func ReadJSON(w http.ResponseWriter, r *http.Request, log *slog.Logger, v any) bool {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if err != nil {
+		WriteError(w, log, kontor.Errorf(kontor.Invalid, "api", "the request body is over %d bytes or could not be read", maxBody))
+		return false
+	}
+	dec := json.NewDecoder(strings.NewReader(string(body)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		WriteError(w, log, kontor.Errorf(kontor.Invalid, "api", "the request body is not valid JSON for this call: %v", err))
+		return false
+	}
+	return true
+}
+
+// WriteJSON writes v as the JSON response body with the status.
+func WriteJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// statusOf is the one table from error kinds to HTTP statuses of the device
+// and admin APIs.
+var statusOf = map[kontor.Kind]int{
+	kontor.Invalid:         http.StatusBadRequest,
+	kontor.NotFound:        http.StatusNotFound,
+	kontor.Conflict:        http.StatusConflict,
+	kontor.Unauthenticated: http.StatusUnauthorized,
+	kontor.Forbidden:       http.StatusForbidden,
+	kontor.RateLimited:     http.StatusTooManyRequests,
+	kontor.Unavailable:     http.StatusServiceUnavailable,
+	kontor.Internal:        http.StatusInternalServerError,
+}
+
+// WriteError writes err in the API's error shape; internal causes are logged,
+// not shown.
+func WriteError(w http.ResponseWriter, log *slog.Logger, err error) {
+	kind := kontor.KindOf(err)
+	msg := kontor.MessageOf(err)
+	var ke *kontor.Error
+	if kind == kontor.Internal || !errors.As(err, &ke) || msg == "" {
+		if kind == kontor.Internal {
+			log.Error("internal error", "err", err)
+			msg = "something went wrong on the server"
+		} else if msg == "" {
+			msg = kind.String()
+		}
+	}
+	WriteJSON(w, statusOf[kind], wire.APIError{Error: wire.APIErrorBody{Code: kind.String(), Message: msg}})
+}

@@ -1,0 +1,47 @@
+package server
+
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// metrics are the node's Prometheus metrics; they implement the Metrics
+// interfaces of router and gateway.
+type metrics struct {
+	reg         *prometheus.Registry
+	accepted    prometheus.Counter
+	delivered   prometheus.Counter
+	expired     prometheus.Counter
+	batchOps    prometheus.Histogram
+	commitSecs  prometheus.Histogram
+	connections prometheus.Gauge
+	slow        prometheus.Counter
+}
+
+func newMetrics() *metrics {
+	m := &metrics{
+		reg:         prometheus.NewRegistry(),
+		accepted:    prometheus.NewCounter(prometheus.CounterOpts{Name: "kontor_messages_accepted_total", Help: "Messages committed and acknowledged to their senders."}),
+		delivered:   prometheus.NewCounter(prometheus.CounterOpts{Name: "kontor_entries_delivered_total", Help: "Queue entries acknowledged by devices."}),
+		expired:     prometheus.NewCounter(prometheus.CounterOpts{Name: "kontor_entries_expired_total", Help: "Queue entries dropped undelivered after their time."}),
+		batchOps:    prometheus.NewHistogram(prometheus.HistogramOpts{Name: "kontor_commit_batch_ops", Help: "Operations per group-commit transaction.", Buckets: prometheus.ExponentialBuckets(1, 2, 11)}),
+		commitSecs:  prometheus.NewHistogram(prometheus.HistogramOpts{Name: "kontor_commit_seconds", Help: "Time of one group-commit transaction.", Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16)}),
+		connections: prometheus.NewGauge(prometheus.GaugeOpts{Name: "kontor_connections", Help: "Device connections open on this node."}),
+		slow:        prometheus.NewCounter(prometheus.CounterOpts{Name: "kontor_slow_disconnects_total", Help: "Connections closed because the device fell too far behind."}),
+	}
+	m.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		m.accepted, m.delivered, m.expired, m.batchOps, m.commitSecs, m.connections, m.slow)
+	return m
+}
+
+func (m *metrics) Committed(ops int, d time.Duration) {
+	m.batchOps.Observe(float64(ops))
+	m.commitSecs.Observe(d.Seconds())
+}
+func (m *metrics) Accepted(n int)  { m.accepted.Add(float64(n)) }
+func (m *metrics) Expired(n int)   { m.expired.Add(float64(n)) }
+func (m *metrics) Connected(d int) { m.connections.Add(float64(d)) }
+func (m *metrics) Delivered(n int) { m.delivered.Add(float64(n)) }
+func (m *metrics) SlowDisconnect() { m.slow.Inc() }

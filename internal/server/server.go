@@ -1,0 +1,288 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/kontor-chat/kontor"
+	"github.com/kontor-chat/kontor/internal/adminapi"
+	"github.com/kontor-chat/kontor/internal/bus"
+	"github.com/kontor-chat/kontor/internal/config"
+	"github.com/kontor-chat/kontor/internal/gateway"
+	"github.com/kontor-chat/kontor/internal/identity"
+	"github.com/kontor-chat/kontor/internal/router"
+	"github.com/kontor-chat/kontor/internal/store"
+)
+
+// Server is one running kontor node.
+type Server struct {
+	cfg      config.Config
+	log      *slog.Logger
+	lock     *dirLock
+	db       *store.DB
+	bus      *bus.Bus
+	ident    *identity.Service
+	router   *router.Router
+	hub      *gateway.Hub
+	metrics  *metrics
+	ln       net.Listener
+	http     *http.Server
+	opToken  string
+	ready    atomic.Bool
+	stopping atomic.Bool
+}
+
+// Open opens everything a node needs and starts listening; Serve runs it.
+// On error, whatever was opened is closed again.
+func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (s *Server, err error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	s = &Server{cfg: cfg, log: log, metrics: newMetrics()}
+	defer func() {
+		if err != nil {
+			s.closeAll()
+		}
+	}()
+	if s.lock, err = lockDataDir(cfg.DataDir); err != nil {
+		return nil, err
+	}
+	if s.db, err = store.Open(ctx, store.Config{URL: cfg.DB, DataDir: cfg.DataDir, Logger: log}); err != nil {
+		return nil, fmt.Errorf("opening the store: %w", err)
+	}
+	busNode := int(kontor.NewIDs(nil, -1).Next() & 0x7fffffff) // random, for telling nodes' hints apart
+	if s.bus, err = bus.Open(bus.Config{URL: cfg.NATS, DataDir: cfg.DataDir, Node: busNode, Logger: log}); err != nil {
+		return nil, err
+	}
+	clock := kontor.SystemClock{}
+	ids := kontor.NewIDs(clock, cfg.Node)
+
+	var sender identity.CodeSender
+	var dev *identity.DevSender
+	switch {
+	case cfg.SMSURL != "":
+		sender = &identity.HTTPSender{URL: cfg.SMSURL, Token: cfg.SMSToken}
+	case cfg.Dev:
+		dev = identity.NewDevSender(log)
+		sender = dev
+	default:
+		sender = noSender{}
+	}
+	committers := 1
+	if s.db.Dialect() == "postgres" {
+		committers = 4
+	}
+	rg := &ringer{bus: s.bus}
+	s.router = router.New(router.Config{Committers: committers, TTL: cfg.MessageTTL}, s.db, rg, s.metrics, ids, clock, log)
+	s.ident = identity.New(s.db, sender, &notifier{s: s}, ids, clock, log)
+	s.hub = gateway.NewHub(gateway.Config{}, s.router, s.ident, s.bus, s.metrics, clock, log)
+	rg.hub = s.hub
+	if err = s.bus.Subscribe(&busHandler{s: s}); err != nil {
+		return nil, err
+	}
+	if s.opToken, err = s.operatorToken(ctx); err != nil {
+		return nil, err
+	}
+	s.router.Start()
+
+	mux := http.NewServeMux()
+	(&gateway.API{Ident: s.ident, Dev: dev, Log: log}).Mount(mux)
+	(&adminapi.API{Ident: s.ident, Stats: s.stats, Log: log}).Mount(mux)
+	mux.Handle("GET /v1/ws", s.hub)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
+	mux.HandleFunc("GET /readyz", s.readyz)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{}))
+	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	if s.ln, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
+		return nil, fmt.Errorf("listening on %s: %w", cfg.HTTPAddr, err)
+	}
+	s.ready.Store(true)
+	log.Info("kontor is listening", "addr", s.ln.Addr().String(), "store", s.db.Dialect(),
+		"bus", map[bool]string{true: "embedded", false: cfg.NATS}[s.bus.Embedded()], "data", cfg.DataDir, "dev", cfg.Dev)
+	return s, nil
+}
+
+// Addr is the address the server listens on.
+func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+// OperatorToken is the operator credential this node accepts.
+func (s *Server) OperatorToken() string { return s.opToken }
+
+// Serve serves until ctx ends, then shuts down gracefully: stop accepting,
+// close device connections (they reconnect elsewhere), flush pending
+// commits, close bus and store. It returns nil after a clean shutdown.
+func (s *Server) Serve(ctx context.Context) error {
+	errc := make(chan error, 1)
+	go func() { errc <- s.http.Serve(s.ln) }()
+	go s.housekeeping(ctx)
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+	}
+	s.log.Info("shutting down")
+	s.ready.Store(false)
+	s.stopping.Store(true)
+	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	_ = s.http.Shutdown(sctx) // stops accepting; WebSockets are hijacked and closed by the hub
+	s.hub.Close()
+	s.closeAll()
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	s.log.Info("stopped")
+	return err
+}
+
+// closeAll closes what Open opened, in reverse order.
+func (s *Server) closeAll() {
+	if s.router != nil {
+		s.router.Close()
+	}
+	if s.bus != nil {
+		s.bus.Close()
+	}
+	if s.db != nil {
+		if err := s.db.Close(); err != nil {
+			s.log.Error("closing the store", "err", err)
+		}
+	}
+	if s.lock != nil {
+		s.lock.release()
+	}
+}
+
+func (s *Server) housekeeping(ctx context.Context) {
+	t := time.NewTicker(5 * time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := s.ident.Prune(ctx); err != nil && ctx.Err() == nil {
+				s.log.Warn("pruning codes failed", "err", err)
+			}
+		}
+	}
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	var problems []string
+	if !s.ready.Load() {
+		problems = append(problems, "shutting down")
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.db.Ping(ctx); err != nil {
+		problems = append(problems, "store: "+err.Error())
+	}
+	if err := s.bus.Ready(); err != nil {
+		problems = append(problems, err.Error())
+	}
+	if len(problems) > 0 {
+		http.Error(w, strings.Join(problems, "\n"), http.StatusServiceUnavailable)
+		return
+	}
+	_, _ = w.Write([]byte("ready\n"))
+}
+
+func (s *Server) stats() map[string]any {
+	return map[string]any{"connections": s.hub.Count(), "store": s.db.Dialect(), "bus_embedded": s.bus.Embedded()}
+}
+
+// operatorToken finds or makes the operator credential: from
+// KONTOR_OPERATOR_TOKEN, else DataDir/operator.token (made with mode 0600 on
+// first start), and makes sure the store accepts it.
+func (s *Server) operatorToken(ctx context.Context) (string, error) {
+	tok := s.cfg.OperatorToken
+	if tok == "" {
+		path := filepath.Join(s.cfg.DataDir, "operator.token")
+		b, err := os.ReadFile(path)
+		switch {
+		case err == nil:
+			tok = strings.TrimSpace(string(b))
+		case errors.Is(err, os.ErrNotExist):
+			tok = identity.NewOperatorToken()
+			if err := os.WriteFile(path, []byte(tok+"\n"), 0o600); err != nil {
+				return "", fmt.Errorf("writing the operator credential: %w", err)
+			}
+			s.log.Info("created the operator credential", "file", path)
+		default:
+			return "", fmt.Errorf("reading the operator credential: %w", err)
+		}
+	}
+	if err := s.ident.EnsureOperatorToken(ctx, tok); err != nil {
+		return "", fmt.Errorf("storing the operator credential: %w", err)
+	}
+	return tok, nil
+}
+
+// noSender refuses to send codes: the server runs with neither --sms-url nor --dev.
+type noSender struct{}
+
+func (noSender) SendCode(context.Context, kontor.Phone, string) error {
+	return errors.New("no code sender is configured: start the server with --sms-url URL (or --dev for development)")
+}
+
+// ringer delivers committed entries: to connections on this node, and by
+// doorbell to whichever node holds the others.
+type ringer struct {
+	hub *gateway.Hub
+	bus *bus.Bus
+}
+
+func (r *ringer) Ring(entries []router.Entry) {
+	elsewhere := r.hub.Offer(entries)
+	if len(elsewhere) == 0 {
+		return
+	}
+	min := map[kontor.ID]kontor.ID{}
+	for _, e := range elsewhere {
+		if m, ok := min[e.Device]; !ok || e.ID < m {
+			min[e.Device] = e.ID
+		}
+	}
+	for d, m := range min {
+		r.bus.Doorbell(d, m)
+	}
+}
+
+// notifier passes identity's changes to this node and the others.
+type notifier struct{ s *Server }
+
+func (n *notifier) DevicesChanged(account kontor.ID) {
+	n.s.router.DevicesChanged(account)
+	n.s.bus.DevicesChanged(account)
+}
+
+func (n *notifier) DeviceRemoved(device kontor.ID) {
+	n.s.hub.Kick(device)
+	n.s.bus.Kick(device)
+}
+
+// busHandler takes other nodes' hints.
+type busHandler struct{ s *Server }
+
+func (b *busHandler) Ring(device, min kontor.ID)       { b.s.hub.Ring(device, min) }
+func (b *busHandler) DevicesChanged(account kontor.ID) { b.s.router.DevicesChanged(account) }
+func (b *busHandler) Kick(device kontor.ID)            { b.s.hub.Kick(device) }
+func (b *busHandler) RemotePresence(node int, account kontor.ID, online bool, lastSeen int64) {
+	b.s.hub.RemotePresence(node, account, online, lastSeen)
+}
+func (b *busHandler) Typing(to kontor.ID, from kontor.Phone, fromDevice int, on bool) {
+	b.s.hub.Typing(to, from, fromDevice, on)
+}

@@ -1,0 +1,90 @@
+package store
+
+// migration is one step of the schema: portable SQL, or a pair when the
+// engines need different text.
+type migration struct {
+	sql      string
+	sqlite   string
+	postgres string
+}
+
+func (m migration) text(d dialect) string {
+	if m.sql != "" {
+		return m.sql
+	}
+	if d.name == "postgres" {
+		return m.postgres
+	}
+	return m.sqlite
+}
+
+// migrations run in order; never edit a step that has shipped, add one.
+var migrations = []migration{
+	{sql: `
+CREATE TABLE accounts (
+	id                BIGINT PRIMARY KEY,
+	phone             TEXT NOT NULL UNIQUE,
+	created           BIGINT NOT NULL,
+	last_seen         BIGINT NOT NULL DEFAULT 0,
+	last_seen_privacy TEXT NOT NULL DEFAULT 'everyone',
+	next_device       INTEGER NOT NULL DEFAULT 1
+);
+CREATE TABLE devices (
+	id          BIGINT PRIMARY KEY,
+	account_id  BIGINT NOT NULL,
+	num         INTEGER NOT NULL,
+	name        TEXT NOT NULL DEFAULT '',
+	secret_hash BYTEA NOT NULL,
+	is_primary  BOOLEAN NOT NULL,
+	created     BIGINT NOT NULL,
+	last_seen   BIGINT NOT NULL DEFAULT 0,
+	UNIQUE (account_id, num)
+);
+CREATE TABLE codes (
+	phone    TEXT PRIMARY KEY,
+	hash     BYTEA NOT NULL,
+	expires  BIGINT NOT NULL,
+	attempts INTEGER NOT NULL DEFAULT 0,
+	created  BIGINT NOT NULL
+);
+CREATE TABLE code_requests (
+	phone TEXT NOT NULL,
+	ip    TEXT NOT NULL,
+	at    BIGINT NOT NULL
+);
+CREATE INDEX code_requests_phone ON code_requests (phone, at);
+CREATE INDEX code_requests_ip ON code_requests (ip, at);
+CREATE INDEX code_requests_at ON code_requests (at);
+CREATE TABLE link_codes (
+	hash       BYTEA PRIMARY KEY,
+	account_id BIGINT NOT NULL,
+	expires    BIGINT NOT NULL
+);
+CREATE TABLE operator_tokens (
+	hash    BYTEA PRIMARY KEY,
+	created BIGINT NOT NULL
+);
+CREATE TABLE queue (
+	device_id    BIGINT NOT NULL,
+	id           BIGINT NOT NULL,
+	kind         SMALLINT NOT NULL,
+	from_account BIGINT NOT NULL,
+	from_phone   TEXT NOT NULL,
+	from_device  INTEGER NOT NULL,
+	to_phone     TEXT NOT NULL DEFAULT '',
+	ts           BIGINT NOT NULL,
+	expires      BIGINT NOT NULL,
+	body         BYTEA NOT NULL,
+	PRIMARY KEY (device_id, id)
+);
+CREATE INDEX queue_expires ON queue (expires);
+CREATE TABLE send_refs (
+	sender_device BIGINT NOT NULL,
+	ref           TEXT NOT NULL,
+	msg_id        BIGINT NOT NULL,
+	at            BIGINT NOT NULL,
+	PRIMARY KEY (sender_device, ref)
+);
+CREATE INDEX send_refs_at ON send_refs (at);
+`},
+}

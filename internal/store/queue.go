@@ -1,0 +1,206 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"strings"
+
+	"github.com/kontor-chat/kontor"
+	"github.com/kontor-chat/kontor/internal/router"
+)
+
+const queueCols = `device_id, id, kind, from_account, from_phone, from_device, to_phone, ts, expires, body`
+
+// insertChunk is the most rows one INSERT carries.
+const insertChunk = 64
+
+// Tx runs fn in one write transaction (the router's group commit).
+func (db *DB) Tx(ctx context.Context, fn func(router.Tx) error) error {
+	return db.tx(ctx, "store.Tx", func(tx *sql.Tx) error {
+		return fn(&queueTx{db: db, tx: tx, ctx: ctx})
+	})
+}
+
+// queueTx implements router.Tx.
+type queueTx struct {
+	db  *DB
+	tx  *sql.Tx
+	ctx context.Context
+}
+
+// ClaimRef records a send ref, or returns the id it was claimed with before.
+func (t *queueTx) ClaimRef(sender kontor.ID, ref string, id kontor.ID, at int64) (kontor.ID, bool, error) {
+	res, err := t.tx.ExecContext(t.ctx, `INSERT INTO send_refs (sender_device, ref, msg_id, at) VALUES ($1,$2,$3,$4) ON CONFLICT (sender_device, ref) DO NOTHING`,
+		sender, ref, id, at)
+	if err != nil {
+		return 0, false, err
+	}
+	if n, _ := res.RowsAffected(); n == 1 {
+		return id, true, nil
+	}
+	var existing int64
+	if err := t.tx.QueryRowContext(t.ctx, `SELECT msg_id FROM send_refs WHERE sender_device = $1 AND ref = $2`, sender, ref).Scan(&existing); err != nil {
+		return 0, false, err
+	}
+	return kontor.ID(existing), false, nil
+}
+
+// Insert adds entries, skipping any whose (device, id) exists.
+func (t *queueTx) Insert(entries []router.Entry) error {
+	for len(entries) > 0 {
+		n := min(len(entries), insertChunk)
+		args := make([]any, 0, n*10)
+		for _, e := range entries[:n] {
+			args = append(args, e.Device, e.ID, int(e.Kind), e.FromAccount, string(e.From), e.FromDevice, string(e.To), e.TS, e.Expires, e.Body)
+		}
+		q := `INSERT INTO queue (` + queueCols + `) VALUES ` + values(n, 10, 1) + ` ON CONFLICT (device_id, id) DO NOTHING`
+		if _, err := t.tx.ExecContext(t.ctx, q, args...); err != nil {
+			return err
+		}
+		entries = entries[n:]
+	}
+	return nil
+}
+
+const metaCols = `device_id, id, kind, from_account, from_phone, from_device, to_phone, ts, expires`
+
+func scanMeta(rows *sql.Rows) ([]router.Entry, error) {
+	defer rows.Close()
+	var out []router.Entry
+	for rows.Next() {
+		var e router.Entry
+		var kind int
+		var from, to string
+		if err := rows.Scan(&e.Device, &e.ID, &kind, &e.FromAccount, &from, &e.FromDevice, &to, &e.TS, &e.Expires); err != nil {
+			return nil, err
+		}
+		e.Kind, e.From, e.To = router.EntryKind(kind), kontor.Phone(from), kontor.Phone(to)
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// Delete removes a device's entries by id and returns those that existed.
+func (t *queueTx) Delete(device kontor.ID, ids []kontor.ID) ([]router.Entry, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	list := make([]int64, len(ids))
+	for i, id := range ids {
+		list[i] = int64(id)
+	}
+	cond, arg := t.db.d.inList("id", 2, list)
+	rows, err := t.tx.QueryContext(t.ctx, `DELETE FROM queue WHERE device_id = $1 AND `+cond+` RETURNING `+metaCols, device, arg)
+	if err != nil {
+		return nil, err
+	}
+	return scanMeta(rows)
+}
+
+// Expire removes up to limit entries whose time is past.
+func (t *queueTx) Expire(now int64, limit int) ([]router.Entry, error) {
+	rows, err := t.tx.QueryContext(t.ctx, `DELETE FROM queue WHERE (device_id, id) IN
+		(SELECT device_id, id FROM queue WHERE expires < $1 ORDER BY expires LIMIT $2) RETURNING `+metaCols, now, limit)
+	if err != nil {
+		return nil, err
+	}
+	return scanMeta(rows)
+}
+
+// Devices returns an account's current devices.
+func (t *queueTx) Devices(account kontor.ID) ([]router.DeviceRef, error) {
+	rows, err := t.tx.QueryContext(t.ctx, `SELECT id, num FROM devices WHERE account_id = $1 ORDER BY num`, account)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []router.DeviceRef
+	for rows.Next() {
+		var d router.DeviceRef
+		if err := rows.Scan(&d.ID, &d.Num); err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+// PruneRefs forgets send refs claimed before before.
+func (t *queueTx) PruneRefs(before int64) error {
+	_, err := t.tx.ExecContext(t.ctx, `DELETE FROM send_refs WHERE at < $1`, before)
+	return err
+}
+
+// Pull returns up to limit entries of device after the id after, in order.
+func (db *DB) Pull(ctx context.Context, device, after kontor.ID, limit int) ([]router.Entry, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT `+queueCols+` FROM queue WHERE device_id = $1 AND id > $2 ORDER BY id LIMIT $3`, device, after, limit)
+	if err != nil {
+		return nil, internal("store.Pull", err)
+	}
+	defer rows.Close()
+	out := make([]router.Entry, 0, min(limit, 64))
+	for rows.Next() {
+		var e router.Entry
+		var kind int
+		var from, to string
+		if err := rows.Scan(&e.Device, &e.ID, &kind, &e.FromAccount, &from, &e.FromDevice, &to, &e.TS, &e.Expires, &e.Body); err != nil {
+			return nil, internal("store.Pull", err)
+		}
+		e.Kind, e.From, e.To = router.EntryKind(kind), kontor.Phone(from), kontor.Phone(to)
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, internal("store.Pull", err)
+	}
+	return out, nil
+}
+
+// Recipient returns the account of phone with its current devices.
+func (db *DB) Recipient(ctx context.Context, phone kontor.Phone) (router.Recipient, error) {
+	return db.recipient(ctx, "a.phone = $1", string(phone))
+}
+
+// RecipientByAccount returns an account with its current devices.
+func (db *DB) RecipientByAccount(ctx context.Context, account kontor.ID) (router.Recipient, error) {
+	return db.recipient(ctx, "a.id = $1", account)
+}
+
+func (db *DB) recipient(ctx context.Context, where string, arg any) (router.Recipient, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT a.id, a.phone, d.id, d.num FROM accounts a LEFT JOIN devices d ON d.account_id = a.id
+		WHERE `+where+` ORDER BY d.num`, arg)
+	if err != nil {
+		return router.Recipient{}, internal("store.Recipient", err)
+	}
+	defer rows.Close()
+	var r router.Recipient
+	found := false
+	for rows.Next() {
+		var phone string
+		var did sql.NullInt64
+		var num sql.NullInt64
+		if err := rows.Scan(&r.Account, &phone, &did, &num); err != nil {
+			return r, internal("store.Recipient", err)
+		}
+		found, r.Phone = true, kontor.Phone(phone)
+		if did.Valid {
+			r.Devices = append(r.Devices, router.DeviceRef{ID: kontor.ID(did.Int64), Num: int(num.Int64)})
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return r, internal("store.Recipient", err)
+	}
+	if !found {
+		return r, notFound("store.Recipient", "no account %v", strings.TrimSpace(toString(arg)))
+	}
+	return r, nil
+}
+
+func toString(v any) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case kontor.ID:
+		return x.String()
+	}
+	return ""
+}

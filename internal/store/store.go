@@ -1,0 +1,227 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // driver "pgx"
+	_ "modernc.org/sqlite"             // driver "sqlite"
+
+	"github.com/kontor-chat/kontor"
+	"github.com/kontor-chat/kontor/internal/identity"
+	"github.com/kontor-chat/kontor/internal/router"
+)
+
+var (
+	_ identity.Store = (*DB)(nil)
+	_ router.Store   = (*DB)(nil)
+)
+
+// Config says which database to open.
+type Config struct {
+	// URL is "" or "sqlite:" for kontor.db in DataDir, "sqlite:/path/file.db"
+	// for another file, or "postgres://…" for PostgreSQL.
+	URL     string
+	DataDir string
+	Logger  *slog.Logger
+}
+
+// DB is the store.
+type DB struct {
+	d dialect
+	// r serves reads; w serves writes and transactions. For PostgreSQL
+	// they are the same pool; for SQLite w has exactly one connection.
+	r, w *sql.DB
+	log  *slog.Logger
+}
+
+// Open opens the database and brings its schema up to date.
+func Open(ctx context.Context, cfg Config) (*DB, error) {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	var db *DB
+	var err error
+	switch {
+	case strings.HasPrefix(cfg.URL, "postgres://"), strings.HasPrefix(cfg.URL, "postgresql://"):
+		db, err = openPostgres(ctx, cfg.URL)
+	case cfg.URL == "", strings.HasPrefix(cfg.URL, "sqlite:"):
+		path := strings.TrimPrefix(cfg.URL, "sqlite:")
+		if path == "" {
+			if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+				return nil, fmt.Errorf("store: %w", err)
+			}
+			path = filepath.Join(cfg.DataDir, "kontor.db")
+		}
+		db, err = openSQLite(path)
+	default:
+		return nil, fmt.Errorf("store: unsupported database URL %q (use postgres://… or sqlite:PATH)", cfg.URL)
+	}
+	if err != nil {
+		return nil, err
+	}
+	db.log = log
+	if err := db.migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+func openSQLite(path string) (*DB, error) {
+	pragmas := "_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(OFF)&_txlock=immediate"
+	dsn := "file:" + path + "?" + pragmas
+	w, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	if err := w.Ping(); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	if err := os.Chmod(path, 0o600); err != nil && !errors.Is(err, os.ErrNotExist) {
+		w.Close()
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	r, err := sql.Open("sqlite", dsn+"&_pragma=query_only(ON)")
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	r.SetMaxOpenConns(8)
+	r.SetMaxIdleConns(8)
+	return &DB{d: sqlite, r: r, w: w}, nil
+}
+
+func openPostgres(ctx context.Context, dsn string) (*DB, error) {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("store: bad PostgreSQL URL: %w", err)
+	}
+	if schema := u.Query().Get("search_path"); schema != "" {
+		// Make the schema exist first, through a connection without it.
+		q := u.Query()
+		q.Del("search_path")
+		base := *u
+		base.RawQuery = q.Encode()
+		db, err := sql.Open("pgx", base.String())
+		if err != nil {
+			return nil, fmt.Errorf("store: %w", err)
+		}
+		_, err = db.ExecContext(ctx, `CREATE SCHEMA IF NOT EXISTS "`+strings.ReplaceAll(schema, `"`, ``)+`"`)
+		db.Close()
+		if err != nil {
+			return nil, fmt.Errorf("store: creating schema %s: %w", schema, err)
+		}
+	}
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	db.SetMaxOpenConns(16)
+	db.SetMaxIdleConns(16)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store: connecting to PostgreSQL: %w", err)
+	}
+	return &DB{d: postgres, r: db, w: db}, nil
+}
+
+// Dialect names the engine: "sqlite" or "postgres".
+func (db *DB) Dialect() string { return db.d.name }
+
+// Ping checks that the database answers.
+func (db *DB) Ping(ctx context.Context) error {
+	var one int
+	return db.r.QueryRowContext(ctx, "SELECT 1").Scan(&one)
+}
+
+// Close closes the database.
+func (db *DB) Close() error {
+	err := db.w.Close()
+	if db.r != db.w {
+		err = errors.Join(err, db.r.Close())
+	}
+	return err
+}
+
+func (db *DB) migrate(ctx context.Context) error {
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: migrate: %w", err)
+	}
+	defer tx.Rollback()
+	if db.d.name == "postgres" {
+		// One node migrates at a time; the others wait here.
+		if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(7236373)"); err != nil {
+			return fmt.Errorf("store: migrate lock: %w", err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)"); err != nil {
+		return fmt.Errorf("store: migrate: %w", err)
+	}
+	var v sql.NullInt64
+	if err := tx.QueryRowContext(ctx, "SELECT MAX(version) FROM schema_version").Scan(&v); err != nil {
+		return fmt.Errorf("store: migrate: %w", err)
+	}
+	have := int(v.Int64)
+	if have > len(migrations) {
+		return fmt.Errorf("store: the database has schema version %d, newer than this kontor (%d); upgrade kontor", have, len(migrations))
+	}
+	for i := have; i < len(migrations); i++ {
+		if _, err := tx.ExecContext(ctx, migrations[i].text(db.d)); err != nil {
+			return fmt.Errorf("store: migration %d: %w", i+1, err)
+		}
+		if _, err := tx.ExecContext(ctx, "INSERT INTO schema_version (version) VALUES ($1)", i+1); err != nil {
+			return fmt.Errorf("store: migration %d: %w", i+1, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("store: migrate: %w", err)
+	}
+	if have < len(migrations) {
+		db.log.Info("schema migrated", "from", have, "to", len(migrations))
+	}
+	return nil
+}
+
+// notFound is the error for a missing thing.
+func notFound(op, format string, args ...any) error {
+	return kontor.Errorf(kontor.NotFound, op, format, args...)
+}
+
+// internal wraps a driver error.
+func internal(op string, err error) error {
+	return &kontor.Error{Kind: kontor.Internal, Op: op, Err: err}
+}
+
+// tx runs fn in a write transaction.
+func (db *DB) tx(ctx context.Context, op string, fn func(*sql.Tx) error) error {
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return internal(op, err)
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		var ke *kontor.Error
+		if errors.As(err, &ke) {
+			return err
+		}
+		return internal(op, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return internal(op, err)
+	}
+	return nil
+}
