@@ -273,5 +273,19 @@ func (h *Hub) Close() {
 	for _, c := range cs {
 		c.closeWith(closeGoingAway, "server shutting down")
 	}
-	h.wg.Wait()
+	// A peer has a moment to answer the close handshake; then the
+	// connections are cut.
+	done := make(chan struct{})
+	go func() {
+		h.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(time.Second):
+		for _, c := range cs {
+			c.cancel() // aborts the reads: the library drops the connection
+		}
+		<-done
+	}
 }

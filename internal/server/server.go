@@ -45,11 +45,11 @@ type Server struct {
 
 // Open opens everything a node needs and starts listening; Serve runs it.
 // On error, whatever was opened is closed again.
-func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (s *Server, err error) {
+func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Server, err error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	s = &Server{cfg: cfg, log: log, metrics: newMetrics()}
+	s := &Server{cfg: cfg, log: log, metrics: newMetrics()}
 	defer func() {
 		if err != nil {
 			s.closeAll()
