@@ -302,7 +302,11 @@ func (r *Router) Read(ctx context.Context, s Sender, phone kontor.Phone, ids []k
 
 // Recipient returns the account and devices of phone (from the cache).
 func (r *Router) Recipient(ctx context.Context, phone kontor.Phone) (Recipient, error) {
-	return r.cache.get(ctx, phone, false)
+	rc, err := r.cache.get(ctx, phone, false)
+	if kontor.KindOf(err) == kontor.NotFound {
+		err = &kontor.Error{Kind: kontor.NotFound, Op: "router.Recipient", Msg: fmt.Sprintf("no account has the number %s", phone), Err: ErrUnknownRecipient}
+	}
+	return rc, err
 }
 
 // Pull reads a device's queue (for delivery).
