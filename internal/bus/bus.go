@@ -107,6 +107,23 @@ func Open(cfg Config) (*Bus, error) {
 	return b, nil
 }
 
+// Attach returns a second node's bus on the same NATS connection's server:
+// for tests of several nodes in one process with the embedded server.
+// Closing it leaves the server to b.
+func Attach(b *Bus, node int, log *slog.Logger) (*Bus, error) {
+	var nc *nats.Conn
+	var err error
+	if b.srv != nil {
+		nc, err = nats.Connect("", nats.InProcessServer(b.srv))
+	} else {
+		nc, err = nats.Connect(b.nc.ConnectedUrl())
+	}
+	if err != nil {
+		return nil, fmt.Errorf("bus: attach: %w", err)
+	}
+	return &Bus{node: node, nc: nc, log: log}, nil
+}
+
 // Embedded reports whether the bus runs its own server.
 func (b *Bus) Embedded() bool { return b.srv != nil }
 
