@@ -6,6 +6,4 @@ import (
 )
 
 // These are replaced as each command lands; see the session notes.
-func runClient(ctx context.Context, env Env) error { return errors.New("not built yet") }
-func runChat(ctx context.Context, env Env) error   { return errors.New("not built yet") }
-func runBench(ctx context.Context, env Env) error  { return errors.New("not built yet") }
+func runBench(ctx context.Context, env Env) error { return errors.New("not built yet") }

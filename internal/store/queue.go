@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"strings"
 
 	"github.com/kontor-chat/kontor"
@@ -13,6 +14,35 @@ const queueCols = `device_id, id, kind, from_account, from_phone, from_device, t
 
 // insertChunk is the most rows one INSERT carries.
 const insertChunk = 64
+
+// insertSQLs holds the INSERT for 1 … insertChunk rows, made once.
+var insertSQLs = func() []string {
+	out := make([]string, insertChunk+1)
+	for n := 1; n <= insertChunk; n++ {
+		out[n] = `INSERT INTO queue (` + queueCols + `) VALUES ` + values(n, 10, 1) + ` ON CONFLICT (device_id, id) DO NOTHING`
+	}
+	return out
+}()
+
+func insertSQL(n int) string { return insertSQLs[n] }
+
+const (
+	claimRefSQL  = `INSERT INTO send_refs (sender_device, ref, msg_id, at) VALUES ($1,$2,$3,$4) ON CONFLICT (sender_device, ref) DO NOTHING`
+	refSQL       = `SELECT msg_id FROM send_refs WHERE sender_device = $1 AND ref = $2`
+	devicesSQL   = `SELECT id, num FROM devices WHERE account_id = $1 ORDER BY num`
+	pullSQL      = `SELECT ` + queueCols + ` FROM queue WHERE device_id = $1 AND id > $2 ORDER BY id LIMIT $3`
+	deleteSQLFmt = `DELETE FROM queue WHERE device_id = $1 AND %s RETURNING ` + metaCols
+)
+
+func (db *DB) deleteSQL() string {
+	cond, _ := db.d.inList("id", 2, nil)
+	return fmt.Sprintf(deleteSQLFmt, cond)
+}
+
+// hotWrites lists the statements the group commit runs, to prepare once.
+func (db *DB) hotWrites() []string {
+	return append([]string{claimRefSQL, refSQL, devicesSQL, db.deleteSQL()}, insertSQLs[1:]...)
+}
 
 // Tx runs fn in one write transaction (the router's group commit).
 func (db *DB) Tx(ctx context.Context, fn func(router.Tx) error) error {
@@ -28,10 +58,33 @@ type queueTx struct {
 	ctx context.Context
 }
 
+// exec runs q in the transaction, prepared when Open prepared it.
+func (t *queueTx) exec(q string, args ...any) (sql.Result, error) {
+	if st, ok := t.db.wstmts[q]; ok {
+		return t.tx.StmtContext(t.ctx, st).ExecContext(t.ctx, args...)
+	}
+	return t.tx.ExecContext(t.ctx, q, args...)
+}
+
+// query is exec for statements that return rows.
+func (t *queueTx) query(q string, args ...any) (*sql.Rows, error) {
+	if st, ok := t.db.wstmts[q]; ok {
+		return t.tx.StmtContext(t.ctx, st).QueryContext(t.ctx, args...)
+	}
+	return t.tx.QueryContext(t.ctx, q, args...)
+}
+
+// queryRow is query for one row.
+func (t *queueTx) queryRow(q string, args ...any) *sql.Row {
+	if st, ok := t.db.wstmts[q]; ok {
+		return t.tx.StmtContext(t.ctx, st).QueryRowContext(t.ctx, args...)
+	}
+	return t.tx.QueryRowContext(t.ctx, q, args...)
+}
+
 // ClaimRef records a send ref, or returns the id it was claimed with before.
 func (t *queueTx) ClaimRef(sender kontor.ID, ref string, id kontor.ID, at int64) (kontor.ID, bool, error) {
-	res, err := t.tx.ExecContext(t.ctx, `INSERT INTO send_refs (sender_device, ref, msg_id, at) VALUES ($1,$2,$3,$4) ON CONFLICT (sender_device, ref) DO NOTHING`,
-		sender, ref, id, at)
+	res, err := t.exec(claimRefSQL, int64(sender), ref, int64(id), at)
 	if err != nil {
 		return 0, false, err
 	}
@@ -39,7 +92,7 @@ func (t *queueTx) ClaimRef(sender kontor.ID, ref string, id kontor.ID, at int64)
 		return id, true, nil
 	}
 	var existing int64
-	if err := t.tx.QueryRowContext(t.ctx, `SELECT msg_id FROM send_refs WHERE sender_device = $1 AND ref = $2`, sender, ref).Scan(&existing); err != nil {
+	if err := t.queryRow(refSQL, int64(sender), ref).Scan(&existing); err != nil {
 		return 0, false, err
 	}
 	return kontor.ID(existing), false, nil
@@ -51,10 +104,9 @@ func (t *queueTx) Insert(entries []router.Entry) error {
 		n := min(len(entries), insertChunk)
 		args := make([]any, 0, n*10)
 		for _, e := range entries[:n] {
-			args = append(args, e.Device, e.ID, int(e.Kind), e.FromAccount, string(e.From), e.FromDevice, string(e.To), e.TS, e.Expires, e.Body)
+			args = append(args, int64(e.Device), int64(e.ID), int(e.Kind), int64(e.FromAccount), string(e.From), e.FromDevice, string(e.To), e.TS, e.Expires, e.Body)
 		}
-		q := `INSERT INTO queue (` + queueCols + `) VALUES ` + values(n, 10, 1) + ` ON CONFLICT (device_id, id) DO NOTHING`
-		if _, err := t.tx.ExecContext(t.ctx, q, args...); err != nil {
+		if _, err := t.exec(insertSQL(n), args...); err != nil {
 			return err
 		}
 		entries = entries[n:]
@@ -89,8 +141,8 @@ func (t *queueTx) Delete(device kontor.ID, ids []kontor.ID) ([]router.Entry, err
 	for i, id := range ids {
 		list[i] = int64(id)
 	}
-	cond, arg := t.db.d.inList("id", 2, list)
-	rows, err := t.tx.QueryContext(t.ctx, `DELETE FROM queue WHERE device_id = $1 AND `+cond+` RETURNING `+metaCols, device, arg)
+	_, arg := t.db.d.inList("id", 2, list)
+	rows, err := t.query(t.db.deleteSQL(), int64(device), arg)
 	if err != nil {
 		return nil, err
 	}
@@ -109,7 +161,7 @@ func (t *queueTx) Expire(now int64, limit int) ([]router.Entry, error) {
 
 // Devices returns an account's current devices.
 func (t *queueTx) Devices(account kontor.ID) ([]router.DeviceRef, error) {
-	rows, err := t.tx.QueryContext(t.ctx, `SELECT id, num FROM devices WHERE account_id = $1 ORDER BY num`, account)
+	rows, err := t.query(devicesSQL, int64(account))
 	if err != nil {
 		return nil, err
 	}
@@ -133,7 +185,11 @@ func (t *queueTx) PruneRefs(before int64) error {
 
 // Pull returns up to limit entries of device after the id after, in order.
 func (db *DB) Pull(ctx context.Context, device, after kontor.ID, limit int) ([]router.Entry, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT `+queueCols+` FROM queue WHERE device_id = $1 AND id > $2 ORDER BY id LIMIT $3`, device, after, limit)
+	st, err := db.read(ctx, pullSQL)
+	if err != nil {
+		return nil, internal("store.Pull", err)
+	}
+	rows, err := st.QueryContext(ctx, int64(device), int64(after), limit)
 	if err != nil {
 		return nil, internal("store.Pull", err)
 	}

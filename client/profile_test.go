@@ -1,0 +1,187 @@
+package client
+
+import (
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/kontor-chat/kontor"
+	"github.com/kontor-chat/kontor/wire"
+)
+
+func testProfile(t *testing.T) (string, Account) {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "profile")
+	a := Account{Server: "http://127.0.0.1:1", DeviceCredentials: wire.DeviceCredentials{Phone: alice, DeviceID: 1, Credential: "kd_x"}}
+	if err := createProfile(dir, a); err != nil {
+		t.Fatal(err)
+	}
+	return dir, a
+}
+
+func mustOpenProfile(t *testing.T, dir string) *profile {
+	t.Helper()
+	p, err := openProfile(dir, nil, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestProfilePersistence(t *testing.T) {
+	dir, _ := testProfile(t)
+	p := mustOpenProfile(t, dir)
+	if _, err := openProfile(dir, nil, slog.New(slog.DiscardHandler)); err == nil || !strings.Contains(err.Error(), "in use") {
+		t.Fatalf("second open: %v", err)
+	}
+	steps := []change{
+		{bob, record{Msg: &Message{ID: 10, TS: 1, From: bob, FromDevice: 1, Content: text("hi"), Status: StatusReceived}}},
+		{bob, record{Msg: &Message{Ref: "r1", TS: 2, From: alice, FromDevice: 1, Outgoing: true, Content: text("yo"), Status: StatusPending}}},
+		{bob, record{Msg: &Message{Ref: "r2", TS: 3, From: alice, FromDevice: 1, Outgoing: true, Content: text("later"), Status: StatusPending}}},
+		{bob, record{Ref: "r1", ID: 11, TS: 4, Status: StatusSent}},
+		{bob, record{IDs: []kontor.ID{11}, Status: StatusRead, Frame: 12}},
+		{bob, record{IDs: []kontor.ID{11}, Status: StatusDelivered, Frame: 13}},   // late: never goes down
+		{carol, record{IDs: []kontor.ID{99}, Status: StatusDelivered, Frame: 14}}, // receipt before the id is known
+		{carol, record{Msg: &Message{Ref: "r3", TS: 5, From: alice, FromDevice: 1, Outgoing: true, Content: text("c"), Status: StatusPending}}},
+		{carol, record{Ref: "r3", ID: 99, TS: 6, Status: StatusSent}},
+		{bob, record{Msg: &Message{ID: 10, TS: 1, From: bob, FromDevice: 1, Content: text("hi again?"), Status: StatusReceived}}}, // duplicate
+	}
+	for _, s := range steps {
+		if err := p.write([]change{s}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := p.markRead(bob, nil); err != nil {
+		t.Fatal(err)
+	}
+	p.setDevices(bob, []int{1, 3})
+	check := func(p *profile) {
+		t.Helper()
+		h := p.history(bob, 0)
+		got := make([]string, len(h))
+		for i, m := range h {
+			got[i] = m.Content.Text + ":" + m.Status
+		}
+		if want := []string{"hi:read", "yo:read", "later:pending"}; !slices.Equal(got, want) {
+			t.Errorf("history %v, want %v", got, want)
+		}
+		if c := p.history(carol, 0); len(c) != 1 || c[0].Status != StatusDelivered || c[0].ID != 99 {
+			t.Errorf("carol %+v", c)
+		}
+		if ob := p.outbox(); len(ob) != 1 || ob[0].Ref != "r2" {
+			t.Errorf("outbox %+v", ob)
+		}
+		for _, id := range []kontor.ID{10, 11, 12, 13, 14, 99} {
+			if !p.seenID(id) {
+				t.Errorf("id %v not seen", id)
+			}
+		}
+		if p.seenID(15) {
+			t.Error("id 15 seen")
+		}
+		if r := p.reads(); !slices.Equal(r[bob], []kontor.ID{10}) {
+			t.Errorf("reads %v", r)
+		}
+		if d, _ := p.devices(bob); !slices.Equal(d, []int{1, 3}) {
+			t.Errorf("devices %v", d)
+		}
+		cs := p.conversations()
+		if len(cs) != 2 || cs[0].Peer != carol || cs[1].Unread != 0 {
+			t.Errorf("conversations %+v", cs)
+		}
+	}
+	check(p)
+	p.close()
+	p = mustOpenProfile(t, dir)
+	check(p)
+	p.readsSent(bob, []kontor.ID{10})
+	p.close()
+
+	for _, f := range []string{stateFile, filepath.Join(convDir, bob+convExt), accountFile} {
+		checkMode(t, filepath.Join(dir, f), 0o600)
+	}
+	checkMode(t, filepath.Join(dir, convDir), 0o700)
+	p = mustOpenProfile(t, dir)
+	defer p.close()
+	if r := p.reads(); len(r) != 0 {
+		t.Errorf("reads after sent: %v", r)
+	}
+}
+
+// A crash in the middle of an append leaves a torn last line: it is cut off
+// on open, and appends after it stay readable.
+func TestProfileTornLog(t *testing.T) {
+	dir, _ := testProfile(t)
+	p := mustOpenProfile(t, dir)
+	if err := p.write([]change{{bob, record{Msg: &Message{ID: 10, From: bob, FromDevice: 1, Content: text("a"), Status: StatusReceived}}}}); err != nil {
+		t.Fatal(err)
+	}
+	p.close()
+	path := filepath.Join(dir, convDir, bob+convExt)
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = f.WriteString(`{"msg":{"id":"11","from":"+49151`)
+	_ = f.Close()
+
+	p = mustOpenProfile(t, dir)
+	if err := p.write([]change{{bob, record{Msg: &Message{ID: 12, From: bob, FromDevice: 1, Content: text("b"), Status: StatusReceived}}}}); err != nil {
+		t.Fatal(err)
+	}
+	p.close()
+	p = mustOpenProfile(t, dir)
+	defer p.close()
+	h := p.history(bob, 0)
+	if len(h) != 2 || h[0].ID != 10 || h[1].ID != 12 {
+		t.Fatalf("history %+v", h)
+	}
+}
+
+// A log of many status changes is rewritten compactly on open, keeping the
+// statuses and the receipt ids needed to drop redelivered receipts.
+func TestProfileCompaction(t *testing.T) {
+	dir, _ := testProfile(t)
+	p := mustOpenProfile(t, dir)
+	var cs []change
+	cs = append(cs, change{bob, record{Msg: &Message{Ref: "r", From: alice, FromDevice: 1, Outgoing: true, Content: text("x"), Status: StatusPending}}})
+	cs = append(cs, change{bob, record{Ref: "r", ID: 5, Status: StatusSent}})
+	for i := range 3000 {
+		cs = append(cs, change{bob, record{IDs: []kontor.ID{5}, Status: StatusDelivered, Frame: kontor.ID(100 + i)}})
+	}
+	if err := p.write(cs); err != nil {
+		t.Fatal(err)
+	}
+	p.close()
+	path := filepath.Join(dir, convDir, bob+convExt)
+	before, _ := os.Stat(path)
+	p = mustOpenProfile(t, dir)
+	p.close()
+	after, _ := os.Stat(path)
+	if after.Size() >= before.Size()/2 {
+		t.Fatalf("log not compacted: %d → %d bytes", before.Size(), after.Size())
+	}
+	p = mustOpenProfile(t, dir)
+	defer p.close()
+	if h := p.history(bob, 0); len(h) != 1 || h[0].Status != StatusDelivered || h[0].ID != 5 {
+		t.Fatalf("history %+v", h)
+	}
+	if !p.seenID(3099) || p.seenID(99) {
+		t.Fatal("newest receipt ids not kept")
+	}
+}
+
+func TestIDSetForgetsOldest(t *testing.T) {
+	s := newIDSet(3)
+	for _, id := range []kontor.ID{1, 2, 3, 2, 4} {
+		s.add(id)
+	}
+	for id, want := range map[kontor.ID]bool{1: false, 2: true, 3: true, 4: true} {
+		if s.has(id) != want {
+			t.Errorf("has(%v) = %v", id, !want)
+		}
+	}
+}
