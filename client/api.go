@@ -203,3 +203,30 @@ func answerError(op string, status int, body []byte) error {
 	}
 	return &kontor.Error{Kind: kindOfStatus(status), Op: op, Msg: fmt.Sprintf("the server answered HTTP %d", status)}
 }
+
+// UploadKeys sets this device's keys in the server's key directory.
+func (a *API) UploadKeys(ctx context.Context, up wire.KeysUpload) (wire.KeysStatus, error) {
+	var s wire.KeysStatus
+	err := a.do(ctx, "client.UploadKeys", http.MethodPut, "/v1/keys", true, up, &s)
+	return s, err
+}
+
+// KeysStatus says how many one-time prekeys the server still holds for this
+// device, and which signed prekey.
+func (a *API) KeysStatus(ctx context.Context) (wire.KeysStatus, error) {
+	var s wire.KeysStatus
+	err := a.do(ctx, "client.KeysStatus", http.MethodGet, "/v1/keys", true, nil, &s)
+	return s, err
+}
+
+// Bundles fetches the key bundles of phone's devices; deviceID 0 means every
+// current device that has keys. Each one-time prekey in the answer is used up.
+func (a *API) Bundles(ctx context.Context, phone kontor.Phone, deviceID int) (wire.BundlesResponse, error) {
+	p := "/v1/keys/" + url.PathEscape(string(phone))
+	if deviceID != 0 {
+		p += "/" + strconv.Itoa(deviceID)
+	}
+	var r wire.BundlesResponse
+	err := a.do(ctx, "client.Bundles", http.MethodGet, p, true, nil, &r)
+	return r, err
+}
