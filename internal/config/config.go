@@ -26,6 +26,7 @@ type Config struct {
 	Node       int           // --node, KONTOR_NODE: -1 = random
 	LogLevel   string        // --log-level, KONTOR_LOG_LEVEL
 	LogFormat  string        // --log-format, KONTOR_LOG_FORMAT: text or json
+	DebugAddr  string        // --debug-addr, KONTOR_DEBUG_ADDR: "" = none; serves /debug/pprof
 	// OperatorToken comes from KONTOR_OPERATOR_TOKEN only; when empty the
 	// server keeps one in DataDir/operator.token.
 	OperatorToken string
@@ -60,6 +61,7 @@ func (c *Config) Flags(fs *flag.FlagSet, getenv func(string) string) {
 	str(&c.SMSURL, "sms-url", "KONTOR_SMS_URL", "SMS gateway URL that one-time codes are POSTed to")
 	str(&c.LogLevel, "log-level", "KONTOR_LOG_LEVEL", "debug, info, warn or error")
 	str(&c.LogFormat, "log-format", "KONTOR_LOG_FORMAT", "text or json")
+	str(&c.DebugAddr, "debug-addr", "KONTOR_DEBUG_ADDR", "address for Go's /debug/pprof profiles; empty for none (keep it on loopback)")
 	if v := getenv("KONTOR_DEV"); v != "" {
 		c.Dev, _ = strconv.ParseBool(v)
 	}
@@ -98,6 +100,11 @@ func (c *Config) Validate() error {
 			if err != nil || (pu.Scheme != "nats" && pu.Scheme != "tls") || pu.Host == "" {
 				errs = append(errs, fmt.Errorf("--nats %q: use nats://host:port (comma-separated for several), or leave it empty for the embedded server", u))
 			}
+		}
+	}
+	if c.DebugAddr != "" {
+		if _, _, err := net.SplitHostPort(c.DebugAddr); err != nil {
+			errs = append(errs, fmt.Errorf("--debug-addr %q is not host:port: %v", c.DebugAddr, err))
 		}
 	}
 	if c.SMSURL != "" {

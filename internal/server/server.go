@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"path/filepath"
 	"strings"
@@ -38,6 +39,7 @@ type Server struct {
 	metrics  *metrics
 	ln       net.Listener
 	http     *http.Server
+	debug    *http.Server // --debug-addr, or nil
 	opToken  string
 	ready    atomic.Bool
 	stopping atomic.Bool
@@ -108,10 +110,35 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Server, 
 	if s.ln, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
 		return nil, fmt.Errorf("listening on %s: %w", cfg.HTTPAddr, err)
 	}
+	if cfg.DebugAddr != "" {
+		if err := s.serveDebug(cfg.DebugAddr); err != nil {
+			s.ln.Close()
+			return nil, err
+		}
+	}
 	s.ready.Store(true)
 	log.Info("kontor is listening", "addr", s.ln.Addr().String(), "store", s.db.Dialect(),
 		"bus", map[bool]string{true: "embedded", false: cfg.NATS}[s.bus.Embedded()], "data", cfg.DataDir, "dev", cfg.Dev)
 	return s, nil
+}
+
+// serveDebug serves Go's profiles on their own listener, away from the
+// public API.
+func (s *Server) serveDebug(addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listening on %s for --debug-addr: %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	s.debug = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = s.debug.Serve(ln) }()
+	s.log.Info("serving profiles", "addr", ln.Addr().String())
+	return nil
 }
 
 // Addr is the address the server listens on.
@@ -138,6 +165,9 @@ func (s *Server) Serve(ctx context.Context) error {
 	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	_ = s.http.Shutdown(sctx) // stops accepting; WebSockets are hijacked and closed by the hub
+	if s.debug != nil {
+		_ = s.debug.Close()
+	}
 	s.hub.Close()
 	s.closeAll()
 	if errors.Is(err, http.ErrServerClosed) {

@@ -34,14 +34,27 @@ const (
 	deleteSQLFmt = `DELETE FROM queue WHERE device_id = $1 AND %s RETURNING ` + metaCols
 )
 
-func (db *DB) deleteSQL() string {
-	cond, _ := db.d.inList("id", 2, nil)
-	return fmt.Sprintf(deleteSQLFmt, cond)
+// deleteChunk is the most ids one DELETE names with placeholders of their
+// own; SQLite plans "id IN ($2,…)" as index lookups, where a JSON list
+// costs a scan of the device's entries.
+const deleteChunk = 32
+
+// deleteSQL returns the DELETE for n ids (1 ≤ n ≤ deleteChunk). PostgreSQL
+// takes any number as one array.
+func (db *DB) deleteSQL(n int) string {
+	if db.d.name == "postgres" {
+		return fmt.Sprintf(deleteSQLFmt, "id = ANY($2)")
+	}
+	return fmt.Sprintf(deleteSQLFmt, "id IN "+values(1, n, 2))
 }
 
 // hotWrites lists the statements the group commit runs, to prepare once.
 func (db *DB) hotWrites() []string {
-	return append([]string{claimRefSQL, refSQL, devicesSQL, db.deleteSQL()}, insertSQLs[1:]...)
+	qs := append([]string{claimRefSQL, refSQL, devicesSQL}, insertSQLs[1:]...)
+	for n := 1; n <= deleteChunk; n++ {
+		qs = append(qs, db.deleteSQL(n))
+	}
+	return qs
 }
 
 // Tx runs fn in one write transaction (the router's group commit).
@@ -134,19 +147,40 @@ func scanMeta(rows *sql.Rows) ([]router.Entry, error) {
 
 // Delete removes a device's entries by id and returns those that existed.
 func (t *queueTx) Delete(device kontor.ID, ids []kontor.ID) ([]router.Entry, error) {
-	if len(ids) == 0 {
-		return nil, nil
+	if t.db.d.name == "postgres" {
+		if len(ids) == 0 {
+			return nil, nil
+		}
+		list := make([]int64, len(ids))
+		for i, id := range ids {
+			list[i] = int64(id)
+		}
+		rows, err := t.query(t.db.deleteSQL(1), int64(device), list)
+		if err != nil {
+			return nil, err
+		}
+		return scanMeta(rows)
 	}
-	list := make([]int64, len(ids))
-	for i, id := range ids {
-		list[i] = int64(id)
+	var out []router.Entry
+	for len(ids) > 0 {
+		n := min(len(ids), deleteChunk)
+		args := make([]any, 0, n+1)
+		args = append(args, int64(device))
+		for _, id := range ids[:n] {
+			args = append(args, int64(id))
+		}
+		rows, err := t.query(t.db.deleteSQL(n), args...)
+		if err != nil {
+			return nil, err
+		}
+		got, err := scanMeta(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, got...)
+		ids = ids[n:]
 	}
-	_, arg := t.db.d.inList("id", 2, list)
-	rows, err := t.query(t.db.deleteSQL(), int64(device), arg)
-	if err != nil {
-		return nil, err
-	}
-	return scanMeta(rows)
+	return out, nil
 }
 
 // Expire removes up to limit entries whose time is past.

@@ -1,0 +1,462 @@
+// Package bench is kontor's load generator: simulated devices that speak the
+// device protocol to a running server over loopback, and measure end-to-end
+// throughput, latency and the server's memory. kontor bench runs it.
+//
+// A load run creates Devices accounts through the admin API, connects one
+// device for each and makes a ring: device i sends to device i+1. A message's
+// latency runs from the moment it was due to be sent (its place in the
+// schedule at the given rate, or the moment it was written when running as
+// fast as possible) to the moment the recipient device reads it, so a server
+// that falls behind cannot hide it (no coordinated omission). Every message
+// is committed before its sent answer; the run counts both.
+//
+// An idle run connects Idle devices that say hello and then only answer
+// pings, and reports the server's memory growth per connection.
+package bench
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/kontor-chat/kontor"
+	"github.com/kontor-chat/kontor/wire"
+)
+
+// Config says what to run. Server and Token are required.
+type Config struct {
+	Server string // base URL, e.g. http://127.0.0.1:8080
+	Token  string // operator credential, to create accounts
+
+	Devices  int           // simulated devices in the ring (default 64)
+	Messages int           // messages in all (default 100,000)
+	Rate     float64       // messages per second in all; 0 means as fast as possible
+	Window   int           // most unanswered sends per device (default 64)
+	Size     int           // payload bytes per message, at least 8 (default 128)
+	Timeout  time.Duration // give up after this long (default 10 minutes)
+	Warmup   int           // messages sent first and not measured
+
+	Idle int           // idle mode: hold this many connections instead
+	Hold time.Duration // idle mode: how long to hold them before measuring (default 10 s)
+
+	// Progress, when set, is called about once a second with the messages
+	// delivered so far (load) or connections open (idle).
+	Progress func(done, total int)
+}
+
+func (c *Config) defaults() {
+	if c.Devices <= 0 {
+		c.Devices = 64
+	}
+	if c.Messages <= 0 {
+		c.Messages = 100_000
+	}
+	if c.Window <= 0 {
+		c.Window = 64
+	}
+	if c.Size < 8 {
+		c.Size = 128
+	}
+	if c.Timeout <= 0 {
+		c.Timeout = 10 * time.Minute
+	}
+	c.Warmup = max(c.Warmup, 0)
+	if c.Hold <= 0 {
+		c.Hold = 10 * time.Second
+	}
+}
+
+// Result is what a run measured. Durations are in milliseconds in JSON.
+type Result struct {
+	Mode     string  `json:"mode"` // "load" or "idle"
+	Devices  int     `json:"devices"`
+	Messages int     `json:"messages,omitempty"` // measured messages delivered
+	Rate     float64 `json:"target_rate,omitempty"`
+	Size     int     `json:"payload_bytes,omitempty"`
+	Database string  `json:"database,omitempty"` // as the server reports it
+
+	Seconds    float64 `json:"seconds,omitempty"`
+	Throughput float64 `json:"throughput,omitempty"` // delivered messages per second
+
+	// End to end: due to be sent → read by the recipient device.
+	P50  Millis `json:"p50_ms,omitempty"`
+	P99  Millis `json:"p99_ms,omitempty"`
+	P999 Millis `json:"p999_ms,omitempty"`
+	Max  Millis `json:"max_ms,omitempty"`
+	// Sent answers: written → committed and answered.
+	SentP50 Millis `json:"sent_p50_ms,omitempty"`
+	SentP99 Millis `json:"sent_p99_ms,omitempty"`
+
+	Errors int `json:"errors"` // error frames and lost connections
+
+	Server Memory `json:"server"`
+	// Idle mode: server memory growth per connection, in bytes.
+	PerConnRSS  int64 `json:"per_conn_rss_bytes,omitempty"`
+	PerConnHeap int64 `json:"per_conn_heap_bytes,omitempty"` // Go heap and stacks in use
+}
+
+// Millis is a duration written as fractional milliseconds.
+type Millis time.Duration
+
+// MarshalJSON writes m as milliseconds.
+func (m Millis) MarshalJSON() ([]byte, error) {
+	return strconv.AppendFloat(nil, float64(m)/1e6, 'f', 3, 64), nil
+}
+
+func (m Millis) String() string { return time.Duration(m).Round(10 * time.Microsecond).String() }
+
+// Run runs the load or, with Idle set, the idle connections.
+func Run(ctx context.Context, cfg Config) (Result, error) {
+	cfg.defaults()
+	if cfg.Server == "" || cfg.Token == "" {
+		return Result{}, errors.New("bench: a server URL and the operator credential are needed")
+	}
+	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
+	defer cancel()
+	h := &harness{cfg: cfg, http: &http.Client{Timeout: 30 * time.Second}, run: rand.Uint32()}
+	if cfg.Idle > 0 {
+		return h.idle(ctx)
+	}
+	return h.load(ctx)
+}
+
+type harness struct {
+	cfg  Config
+	http *http.Client
+	run  uint32 // makes this run's phone numbers its own
+}
+
+// phone returns the number of simulated device i: +99 is not a country
+// code in use, so these never collide with real people.
+func (h *harness) phone(i int) kontor.Phone {
+	return kontor.Phone(fmt.Sprintf("+99%05d%07d", h.run%100000, i))
+}
+
+// device is one simulated device's connection.
+type device struct {
+	phone kontor.Phone
+	ws    *websocket.Conn
+	acks  chan kontor.ID // ids to ack, batched by the acker
+}
+
+// connect creates n accounts (in parallel) and connects a device for each.
+func (h *harness) connect(ctx context.Context, n int, progress func(int)) ([]*device, error) {
+	devs := make([]*device, n)
+	var next, done atomic.Int64
+	errc := make(chan error, 1)
+	var wg sync.WaitGroup
+	for range min(n, 32) {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n || ctx.Err() != nil {
+					return
+				}
+				d, err := h.device(ctx, h.phone(i))
+				if err != nil {
+					select {
+					case errc <- err:
+					default:
+					}
+					return
+				}
+				devs[i] = d
+				if progress != nil {
+					progress(int(done.Add(1)))
+				}
+			}
+		})
+	}
+	wg.Wait()
+	select {
+	case err := <-errc:
+		for _, d := range devs {
+			if d != nil {
+				d.ws.CloseNow()
+			}
+		}
+		return nil, err
+	default:
+	}
+	return devs, ctx.Err()
+}
+
+func (h *harness) device(ctx context.Context, phone kontor.Phone) (*device, error) {
+	var creds wire.DeviceCredentials
+	if err := h.admin(ctx, http.MethodPost, "/admin/v1/accounts", map[string]any{"phone": phone, "device_name": "bench"}, &creds); err != nil {
+		return nil, err
+	}
+	wsURL := "ws" + h.cfg.Server[len("http"):] + "/v1/ws"
+	ws, _, err := websocket.Dial(ctx, wsURL, &websocket.DialOptions{HTTPClient: h.http})
+	if err != nil {
+		return nil, fmt.Errorf("bench: connecting %s: %w", phone, err)
+	}
+	ws.SetReadLimit(wire.MaxFrame)
+	d := &device{phone: phone, ws: ws}
+	if err := d.write(ctx, wire.Frame{Type: wire.THello, V: wire.Version, Credential: creds.Credential}); err != nil {
+		ws.CloseNow()
+		return nil, err
+	}
+	f, err := d.read(ctx)
+	if err != nil || f.Type != wire.TWelcome {
+		ws.CloseNow()
+		return nil, fmt.Errorf("bench: %s was not welcomed: %+v %v", phone, f, err)
+	}
+	return d, nil
+}
+
+func (d *device) write(ctx context.Context, f wire.Frame) error {
+	b, err := json.Marshal(f)
+	if err != nil {
+		return err
+	}
+	return d.ws.Write(ctx, websocket.MessageText, b)
+}
+
+func (d *device) read(ctx context.Context) (wire.Frame, error) {
+	_, b, err := d.ws.Read(ctx)
+	if err != nil {
+		return wire.Frame{}, err
+	}
+	var f wire.Frame
+	err = json.Unmarshal(b, &f)
+	return f, err
+}
+
+// acker writes the ids it gets as ack frames, as many in one frame as are
+// waiting, the way a real client answers a burst.
+func (d *device) acker(ctx context.Context) {
+	batch := make([]kontor.ID, 0, 256)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case id := <-d.acks:
+			batch = append(batch[:0], id)
+		}
+	more:
+		for len(batch) < wire.MaxAckIDs {
+			select {
+			case id := <-d.acks:
+				batch = append(batch, id)
+			default:
+				break more
+			}
+		}
+		if d.write(ctx, wire.Frame{Type: wire.TAck, IDs: batch}) != nil {
+			return
+		}
+	}
+}
+
+// load runs the ring.
+func (h *harness) load(ctx context.Context) (Result, error) {
+	cfg := h.cfg
+	res := Result{Mode: "load", Devices: cfg.Devices, Rate: cfg.Rate, Size: cfg.Size}
+	devs, err := h.connect(ctx, cfg.Devices, nil)
+	if err != nil {
+		return res, err
+	}
+	defer func() {
+		for _, d := range devs {
+			d.ws.Close(websocket.StatusNormalClosure, "bench done")
+		}
+	}()
+	n := len(devs)
+	total := cfg.Messages + cfg.Warmup
+	// Message k (0 ≤ k < total) is sent by device k mod n as its (k / n)th.
+	per := func(i int) int { return total/n + btoi(i < total%n) }
+
+	var (
+		delivered atomic.Int64
+		errs      atomic.Int64
+		mu        sync.Mutex
+		e2e       = make([]time.Duration, 0, cfg.Messages)
+		sentLat   = make([]time.Duration, 0, cfg.Messages)
+		firstAt   time.Time // when the first measured message was due
+		lastAt    time.Time // when the last measured message arrived
+	)
+	start := time.Now().Add(50 * time.Millisecond)
+	due := func(k int) time.Time {
+		if cfg.Rate <= 0 {
+			return time.Time{}
+		}
+		return start.Add(time.Duration(float64(k) / cfg.Rate * float64(time.Second)))
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	var wg, ackers sync.WaitGroup
+	defer ackers.Wait()
+	defer stop()
+	for i, d := range devs {
+		d.acks = make(chan kontor.ID, 4096)
+		slots := make(chan time.Time, cfg.Window) // write times of unanswered sends, in order
+		expect := per((i + n - 1) % n)            // what the previous device sends me
+		mine := per(i)
+		ackers.Go(func() { d.acker(runCtx) })
+		wg.Go(func() { // reader
+			got, answered := 0, 0
+			for got < expect || answered < mine {
+				f, err := d.read(runCtx)
+				if err != nil {
+					if runCtx.Err() == nil {
+						errs.Add(1)
+					}
+					return
+				}
+				now := time.Now()
+				switch f.Type {
+				case wire.TSent:
+					wrote := <-slots
+					answered++
+					if answered > cfg.Warmup/n {
+						mu.Lock()
+						sentLat = append(sentLat, now.Sub(wrote))
+						mu.Unlock()
+					}
+				case wire.TMsg:
+					got++
+					d.acks <- f.ID
+					if len(f.Body) < 16 {
+						errs.Add(1)
+						continue
+					}
+					k := int(binary.BigEndian.Uint64(f.Body[8:]))
+					if k < cfg.Warmup {
+						continue
+					}
+					from := time.Unix(0, int64(binary.BigEndian.Uint64(f.Body)))
+					mu.Lock()
+					e2e = append(e2e, now.Sub(from))
+					lastAt = now
+					mu.Unlock()
+					delivered.Add(1)
+				case wire.TReceipt:
+					d.acks <- f.ID
+				case wire.TError:
+					errs.Add(1)
+					if f.Ref != "" { // a send that was refused frees its slot
+						<-slots
+						answered++
+					}
+				}
+			}
+		})
+		wg.Go(func() { // writer
+			peer := devs[(i+1)%n].phone
+			body := make([]byte, max(cfg.Size, 16))
+			for j := range mine {
+				k := j*n + i
+				at := due(k)
+				if !at.IsZero() {
+					if wait := time.Until(at); wait > 0 {
+						select {
+						case <-time.After(wait):
+						case <-runCtx.Done():
+							return
+						}
+					}
+				}
+				now := time.Now()
+				select {
+				case slots <- now:
+				case <-runCtx.Done():
+					return
+				}
+				if at.IsZero() {
+					at = now
+				}
+				if k == cfg.Warmup {
+					mu.Lock()
+					firstAt = at
+					mu.Unlock()
+				}
+				binary.BigEndian.PutUint64(body, uint64(at.UnixNano()))
+				binary.BigEndian.PutUint64(body[8:], uint64(k))
+				f := wire.Frame{Type: wire.TSend, Ref: strconv.Itoa(j), To: peer, Payloads: []wire.Payload{{DeviceID: 1, Body: body}}}
+				if err := d.write(runCtx, f); err != nil {
+					if runCtx.Err() == nil {
+						errs.Add(1)
+					}
+					return
+				}
+			}
+		})
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	measuredStart := time.Now()
+wait:
+	for {
+		select {
+		case <-done:
+			break wait
+		case <-tick.C:
+			if h.cfg.Progress != nil {
+				h.cfg.Progress(int(delivered.Load()), cfg.Messages)
+			}
+			// All messages are in and answered once every reader ends; a
+			// lost connection ends its reader early, so stop on errors too.
+			if delivered.Load() >= int64(cfg.Messages) && errs.Load() > 0 {
+				break wait
+			}
+		case <-ctx.Done():
+			stop()
+			<-done
+			return res, fmt.Errorf("bench: timed out after %v with %d of %d messages delivered", cfg.Timeout, delivered.Load(), cfg.Messages)
+		}
+	}
+	stop()
+	<-done
+	mu.Lock()
+	defer mu.Unlock()
+	if firstAt.IsZero() {
+		firstAt = measuredStart
+	}
+	res.Messages = len(e2e)
+	res.Errors = int(errs.Load())
+	res.Seconds = lastAt.Sub(firstAt).Seconds()
+	if res.Seconds > 0 {
+		res.Throughput = float64(res.Messages) / res.Seconds
+	}
+	res.P50, res.P99, res.P999, res.Max = quantiles(e2e)
+	res.SentP50, res.SentP99, _, _ = quantiles(sentLat)
+	if res.Server, err = h.memory(ctx); err != nil {
+		return res, err
+	}
+	res.Database = res.Server.Database
+	return res, nil
+}
+
+// quantiles returns p50, p99, p99.9 and the maximum of ds (sorting it).
+func quantiles(ds []time.Duration) (p50, p99, p999, mx Millis) {
+	if len(ds) == 0 {
+		return
+	}
+	slices.Sort(ds)
+	q := func(p float64) Millis {
+		i := int(p*float64(len(ds))+0.5) - 1
+		return Millis(ds[min(max(i, 0), len(ds)-1)])
+	}
+	return q(0.50), q(0.99), q(0.999), Millis(ds[len(ds)-1])
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}

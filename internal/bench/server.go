@@ -1,0 +1,184 @@
+package bench
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Memory is what the server says about itself.
+type Memory struct {
+	RSS         int64  `json:"rss_bytes"`        // process_resident_memory_bytes
+	HeapInuse   int64  `json:"heap_inuse_bytes"` // go_memstats_heap_inuse_bytes
+	StackInuse  int64  `json:"stack_inuse_bytes"`
+	Goroutines  int64  `json:"goroutines"`
+	Connections int64  `json:"connections"`
+	Database    string `json:"database"`
+}
+
+// memory reads the server's /metrics and admin stats.
+func (h *harness) memory(ctx context.Context) (Memory, error) {
+	var m Memory
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, h.cfg.Server+"/metrics", nil)
+	if err != nil {
+		return m, err
+	}
+	resp, err := h.http.Do(req)
+	if err != nil {
+		return m, fmt.Errorf("bench: reading the server's metrics: %w", err)
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		name, val, ok := strings.Cut(sc.Text(), " ")
+		if !ok || strings.HasPrefix(name, "#") {
+			continue
+		}
+		f, err := strconv.ParseFloat(strings.TrimSpace(val), 64)
+		if err != nil {
+			continue
+		}
+		switch name {
+		case "process_resident_memory_bytes":
+			m.RSS = int64(f)
+		case "go_memstats_heap_inuse_bytes":
+			m.HeapInuse = int64(f)
+		case "go_memstats_stack_inuse_bytes":
+			m.StackInuse = int64(f)
+		case "go_goroutines":
+			m.Goroutines = int64(f)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return m, fmt.Errorf("bench: reading the server's metrics: %w", err)
+	}
+	var st struct {
+		Connections int64  `json:"connections"`
+		Store       string `json:"store"`
+	}
+	if err := h.admin(ctx, http.MethodGet, "/admin/v1/stats", nil, &st); err != nil {
+		return m, err
+	}
+	m.Connections, m.Database = st.Connections, st.Store
+	return m, nil
+}
+
+// admin calls the admin API.
+func (h *harness) admin(ctx context.Context, method, path string, in, out any) error {
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return err
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, h.cfg.Server+path, body)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+h.cfg.Token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := h.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("bench: %s %s: %w", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("bench: %s %s: HTTP %d: %s", method, path, resp.StatusCode, bytes.TrimSpace(b))
+	}
+	if out != nil {
+		return json.Unmarshal(b, out)
+	}
+	return nil
+}
+
+// idle holds Idle connections and reports the server's memory per connection.
+func (h *harness) idle(ctx context.Context) (Result, error) {
+	cfg := h.cfg
+	res := Result{Mode: "idle", Devices: cfg.Idle}
+	before, err := h.settled(ctx)
+	if err != nil {
+		return res, err
+	}
+	devs, err := h.connect(ctx, cfg.Idle, func(n int) {
+		if cfg.Progress != nil && n%1000 == 0 {
+			cfg.Progress(n, cfg.Idle)
+		}
+	})
+	if err != nil {
+		return res, err
+	}
+	defer func() {
+		for _, d := range devs {
+			d.ws.CloseNow()
+		}
+	}()
+	// Idle devices still read, so that pings are answered and a close is seen.
+	lost := make(chan struct{}, len(devs))
+	for _, d := range devs {
+		go func() {
+			for {
+				if _, _, err := d.ws.Read(ctx); err != nil {
+					if ctx.Err() == nil {
+						lost <- struct{}{}
+					}
+					return
+				}
+			}
+		}()
+	}
+	select {
+	case <-time.After(cfg.Hold):
+	case <-ctx.Done():
+		return res, ctx.Err()
+	}
+	after, err := h.settled(ctx)
+	if err != nil {
+		return res, err
+	}
+	res.Errors = len(lost)
+	res.Server = after
+	res.Database = after.Database
+	if after.Connections > 0 {
+		res.PerConnRSS = (after.RSS - before.RSS) / after.Connections
+		res.PerConnHeap = (after.HeapInuse + after.StackInuse - before.HeapInuse - before.StackInuse) / after.Connections
+	}
+	if after.Connections < int64(cfg.Idle) {
+		return res, fmt.Errorf("bench: the server holds %d of %d connections", after.Connections, cfg.Idle)
+	}
+	return res, nil
+}
+
+// settled reads the server's memory a few times, a second apart, and
+// returns the smallest reading: garbage the server has not collected yet
+// should not count against connections.
+func (h *harness) settled(ctx context.Context) (Memory, error) {
+	var best Memory
+	for i := range 3 {
+		if i > 0 {
+			select {
+			case <-time.After(time.Second):
+			case <-ctx.Done():
+				return best, ctx.Err()
+			}
+		}
+		m, err := h.memory(ctx)
+		if err != nil {
+			return best, err
+		}
+		if i == 0 || m.HeapInuse+m.StackInuse < best.HeapInuse+best.StackInuse {
+			best = m
+		}
+	}
+	return best, nil
+}

@@ -1,0 +1,208 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/term"
+
+	"github.com/kontor-chat/kontor/internal/bench"
+)
+
+const benchUsage = `Usage: kontor bench [flags]
+
+A load generator over loopback. Without --server it starts its own
+"kontor serve" (this binary) on a free port with a fresh data directory,
+the database given by --db, and stops it afterwards.
+
+Load (the default): --devices simulated devices in a ring, each sending to
+the next, --messages in all, at --rate per second or as fast as possible.
+Reports end-to-end throughput (due to be sent → read by the recipient
+device), latency p50/p99/p99.9, sent-answer latency and the server's memory.
+
+Idle (--idle N): holds N idle device connections and reports the server's
+memory per connection.
+
+Flags:`
+
+func runBench(ctx context.Context, env Env) error {
+	var cfg bench.Config
+	fs := flag.NewFlagSet("kontor bench", flag.ContinueOnError)
+	fs.SetOutput(env.Stderr)
+	server := fs.String("server", env.Getenv("KONTOR_SERVER"), "a running server's base URL (env KONTOR_SERVER); none: start one")
+	data := fs.String("data", envOr(env.Getenv, "KONTOR_DATA", "./kontor-data"), "the running server's data directory, for the operator credential (or env KONTOR_OPERATOR_TOKEN)")
+	db := fs.String("db", "", "database of the server bench starts: empty for SQLite, or postgres://…")
+	asJSON := fs.Bool("json", false, "print the result as one JSON object")
+	fs.IntVar(&cfg.Devices, "devices", 64, "simulated devices")
+	fs.IntVar(&cfg.Messages, "messages", 100_000, "messages to measure")
+	fs.IntVar(&cfg.Warmup, "warmup", -1, "messages sent first and not measured (default messages/20)")
+	fs.Float64Var(&cfg.Rate, "rate", 0, "messages per second in all; 0 means as fast as possible")
+	fs.IntVar(&cfg.Window, "window", 64, "most unanswered sends per device")
+	fs.IntVar(&cfg.Size, "size", 128, "payload bytes per message")
+	fs.DurationVar(&cfg.Timeout, "timeout", 10*time.Minute, "give up after this long")
+	fs.IntVar(&cfg.Idle, "idle", 0, "idle mode: hold this many connections")
+	fs.DurationVar(&cfg.Hold, "hold", 10*time.Second, "idle mode: how long to hold them before measuring")
+	fs.Usage = func() {
+		fmt.Fprintln(env.Stderr, benchUsage)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(env.Args); err != nil {
+		if err == flag.ErrHelp {
+			return err
+		}
+		return errUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(env.Stderr, "kontor bench: unexpected argument %q\n", fs.Arg(0))
+		return errUsage
+	}
+	if cfg.Warmup < 0 {
+		cfg.Warmup = cfg.Messages / 20
+	}
+	if *server == "" {
+		srv, err := startServer(ctx, env, *db)
+		if err != nil {
+			return err
+		}
+		defer srv.stop(env)
+		*server, cfg.Token = srv.url, srv.token
+	} else {
+		tok, err := operatorToken(env.Getenv, *data)
+		if err != nil {
+			return err
+		}
+		cfg.Server, cfg.Token = strings.TrimRight(*server, "/"), tok
+	}
+	cfg.Server = strings.TrimRight(*server, "/")
+	if isTerminal(env.Stderr) {
+		cfg.Progress = func(done, total int) {
+			fmt.Fprintf(env.Stderr, "\r%d / %d ", done, total)
+		}
+	}
+	res, err := bench.Run(ctx, cfg)
+	if cfg.Progress != nil {
+		fmt.Fprint(env.Stderr, "\r\033[K")
+	}
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return json.NewEncoder(env.Stdout).Encode(res)
+	}
+	printBench(env, res)
+	return nil
+}
+
+func printBench(env Env, r bench.Result) {
+	w := env.Stdout
+	mib := func(b int64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
+	if r.Mode == "idle" {
+		fmt.Fprintf(w, "idle: %d connections held (%s)\n", r.Server.Connections, r.Database)
+		fmt.Fprintf(w, "  per connection: %.1f KiB resident, %.1f KiB Go heap+stacks\n", float64(r.PerConnRSS)/1024, float64(r.PerConnHeap)/1024)
+		fmt.Fprintf(w, "  server: %s resident, %s heap, %s stacks, %d goroutines\n", mib(r.Server.RSS), mib(r.Server.HeapInuse), mib(r.Server.StackInuse), r.Server.Goroutines)
+		fmt.Fprintf(w, "  errors: %d\n", r.Errors)
+		return
+	}
+	rate := "as fast as possible"
+	if r.Rate > 0 {
+		rate = fmt.Sprintf("at %.0f/s", r.Rate)
+	}
+	fmt.Fprintf(w, "load: %d devices, %d-byte payloads, %s (%s)\n", r.Devices, r.Size, rate, r.Database)
+	fmt.Fprintf(w, "  delivered: %d messages in %.2fs = %.0f msgs/s\n", r.Messages, r.Seconds, r.Throughput)
+	fmt.Fprintf(w, "  end to end: p50 %v  p99 %v  p99.9 %v  max %v\n", r.P50, r.P99, r.P999, r.Max)
+	fmt.Fprintf(w, "  sent answer: p50 %v  p99 %v\n", r.SentP50, r.SentP99)
+	fmt.Fprintf(w, "  server: %s resident, %s heap, %d goroutines\n", mib(r.Server.RSS), mib(r.Server.HeapInuse), r.Server.Goroutines)
+	fmt.Fprintf(w, "  errors: %d\n", r.Errors)
+}
+
+// benchServer is the kontor serve that bench started.
+type benchServer struct {
+	cmd   *exec.Cmd
+	dir   string
+	url   string
+	token string
+}
+
+// startServer runs this binary's serve on a free loopback port.
+func startServer(ctx context.Context, env Env, db string) (*benchServer, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp("", "kontor-bench-")
+	if err != nil {
+		return nil, err
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	addr := l.Addr().String()
+	l.Close()
+	args := []string{"serve", "--data", dir, "--http", addr, "--log-level", "warn"}
+	if db != "" {
+		args = append(args, "--db", db)
+	}
+	cmd := exec.Command(exe, args...)
+	cmd.Stdout, cmd.Stderr = env.Stderr, env.Stderr
+	cmd.Env = append(os.Environ(), "KONTOR_OPERATOR_TOKEN=")
+	if err := cmd.Start(); err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	s := &benchServer{cmd: cmd, dir: dir, url: "http://" + addr}
+	fmt.Fprintf(env.Stderr, "kontor bench: started kontor serve (pid %d) on %s, data in %s\n", cmd.Process.Pid, addr, dir)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if resp, err := http.Get(s.url + "/readyz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			s.stop(env)
+			return nil, errors.New("kontor bench: the server it started did not become ready in 30 s")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "operator.token"))
+	if err != nil {
+		s.stop(env)
+		return nil, err
+	}
+	s.token = strings.TrimSpace(string(b))
+	return s, nil
+}
+
+// stop ends the server gracefully and removes its data.
+func (s *benchServer) stop(env Env) {
+	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { _ = s.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		fmt.Fprintln(env.Stderr, "kontor bench: the server did not stop in 30 s; killing it")
+		_ = s.cmd.Process.Kill()
+		<-done
+	}
+	os.RemoveAll(s.dir)
+}
+
+// isTerminal reports whether w is a terminal.
+func isTerminal(w any) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
