@@ -13,12 +13,15 @@ import (
 
 	"github.com/kontor-chat/kontor"
 	"github.com/kontor-chat/kontor/internal/identity"
+	"github.com/kontor-chat/kontor/internal/keys"
 	"github.com/kontor-chat/kontor/wire"
 )
 
 // API is the device HTTP API under /v1: registration, devices, settings.
 type API struct {
 	Ident *identity.Service
+	// Keys is the key directory (end-to-end encryption).
+	Keys *keys.Service
 	// Dev, when set, serves GET /dev/otp (loopback clients only).
 	Dev *identity.DevSender
 	Log *slog.Logger
@@ -35,6 +38,12 @@ func (a *API) Mount(mux *http.ServeMux) {
 	mux.HandleFunc("DELETE /v1/devices/{num}", a.auth(a.removeDevice))
 	mux.HandleFunc("DELETE /v1/account", a.auth(a.deleteAccount))
 	mux.HandleFunc("PUT /v1/settings", a.auth(a.settings))
+	if a.Keys != nil {
+		mux.HandleFunc("PUT /v1/keys", a.auth(a.uploadKeys))
+		mux.HandleFunc("GET /v1/keys", a.auth(a.keyStatus))
+		mux.HandleFunc("GET /v1/keys/{phone}", a.auth(a.bundles))
+		mux.HandleFunc("GET /v1/keys/{phone}/{num}", a.auth(a.bundles))
+	}
 	if a.Dev != nil {
 		mux.HandleFunc("GET /dev/otp", a.devOTP)
 	}
@@ -114,6 +123,46 @@ func (a *API) writeDevices(w http.ResponseWriter, ctx context.Context, phone str
 		resp.Devices = append(resp.Devices, wd)
 	}
 	WriteJSON(w, http.StatusOK, resp)
+}
+
+func (a *API) uploadKeys(w http.ResponseWriter, r *http.Request, d identity.Device, _ identity.Account) {
+	var up wire.KeysUpload
+	if !ReadJSON(w, r, a.Log, &up) {
+		return
+	}
+	st, err := a.Keys.Upload(r.Context(), d.ID, up)
+	if err != nil {
+		WriteError(w, a.Log, err)
+		return
+	}
+	WriteJSON(w, http.StatusOK, st)
+}
+
+func (a *API) keyStatus(w http.ResponseWriter, r *http.Request, d identity.Device, _ identity.Account) {
+	st, err := a.Keys.Status(r.Context(), d.ID)
+	if err != nil {
+		WriteError(w, a.Log, err)
+		return
+	}
+	WriteJSON(w, http.StatusOK, st)
+}
+
+func (a *API) bundles(w http.ResponseWriter, r *http.Request, d identity.Device, _ identity.Account) {
+	num := 0
+	if s := r.PathValue("num"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n <= 0 {
+			WriteError(w, a.Log, kontor.Errorf(kontor.Invalid, "api", "device id %q is not a positive number", s))
+			return
+		}
+		num = n
+	}
+	b, err := a.Keys.Bundles(r.Context(), d.ID, r.PathValue("phone"), num)
+	if err != nil {
+		WriteError(w, a.Log, err)
+		return
+	}
+	WriteJSON(w, http.StatusOK, b)
 }
 
 func (a *API) linkCode(w http.ResponseWriter, r *http.Request, d identity.Device, _ identity.Account) {

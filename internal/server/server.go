@@ -22,6 +22,7 @@ import (
 	"github.com/kontor-chat/kontor/internal/config"
 	"github.com/kontor-chat/kontor/internal/gateway"
 	"github.com/kontor-chat/kontor/internal/identity"
+	"github.com/kontor-chat/kontor/internal/keys"
 	"github.com/kontor-chat/kontor/internal/router"
 	"github.com/kontor-chat/kontor/internal/store"
 )
@@ -99,7 +100,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Server, 
 	s.router.Start()
 
 	mux := http.NewServeMux()
-	(&gateway.API{Ident: s.ident, Dev: dev, Log: log}).Mount(mux)
+	(&gateway.API{Ident: s.ident, Keys: keys.New(s.db, clock), Dev: dev, Log: log}).Mount(mux)
 	(&adminapi.API{Ident: s.ident, Stats: s.stats, Log: log}).Mount(mux)
 	mux.Handle("GET /v1/ws", s.hub)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })

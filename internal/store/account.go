@@ -160,6 +160,8 @@ func deleteDevicesOf(ctx context.Context, d dialect, tx *sql.Tx, account kontor.
 	for _, q := range []string{
 		`DELETE FROM queue WHERE device_id IN (SELECT id FROM devices WHERE account_id = $1)`,
 		`DELETE FROM send_refs WHERE sender_device IN (SELECT id FROM devices WHERE account_id = $1)`,
+		`DELETE FROM prekeys WHERE device_id IN (SELECT id FROM devices WHERE account_id = $1)`,
+		`DELETE FROM device_keys WHERE device_id IN (SELECT id FROM devices WHERE account_id = $1)`,
 		`DELETE FROM devices WHERE account_id = $1`,
 	} {
 		if _, err := tx.ExecContext(ctx, q, account); err != nil {
@@ -248,10 +250,11 @@ func (db *DB) AddDevice(ctx context.Context, d identity.Device, max int) (identi
 	return d, err
 }
 
-// RemoveDevice deletes a device with its queue and send refs.
+// RemoveDevice deletes a device with its queue, send refs and keys.
 func (db *DB) RemoveDevice(ctx context.Context, id kontor.ID) error {
 	return db.tx(ctx, "store.RemoveDevice", func(tx *sql.Tx) error {
-		for _, q := range []string{`DELETE FROM queue WHERE device_id = $1`, `DELETE FROM send_refs WHERE sender_device = $1`, `DELETE FROM devices WHERE id = $1`} {
+		for _, q := range []string{`DELETE FROM queue WHERE device_id = $1`, `DELETE FROM send_refs WHERE sender_device = $1`,
+			`DELETE FROM prekeys WHERE device_id = $1`, `DELETE FROM device_keys WHERE device_id = $1`, `DELETE FROM devices WHERE id = $1`} {
 			if _, err := tx.ExecContext(ctx, q, id); err != nil {
 				return err
 			}

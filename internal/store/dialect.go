@@ -36,3 +36,12 @@ func values(rows, cols, start int) string {
 	}
 	return sb.String()
 }
+
+// skipLocked ends a subquery that picks a row to take: PostgreSQL skips rows
+// other transactions hold; SQLite has one writer at a time and needs nothing.
+func (d dialect) skipLocked() string {
+	if d.name == "postgres" {
+		return " FOR UPDATE SKIP LOCKED"
+	}
+	return ""
+}

@@ -87,4 +87,22 @@ CREATE TABLE send_refs (
 );
 CREATE INDEX send_refs_at ON send_refs (at);
 `},
+	// 2: the key directory (end-to-end encryption).
+	{sql: `
+CREATE TABLE device_keys (
+	device_id       BIGINT PRIMARY KEY,
+	identity_key    BYTEA NOT NULL,
+	registration_id INTEGER NOT NULL,
+	spk_id          INTEGER NOT NULL DEFAULT 0,
+	spk_public      BYTEA,
+	spk_signature   BYTEA,
+	updated         BIGINT NOT NULL
+);
+CREATE TABLE prekeys (
+	device_id  BIGINT NOT NULL,
+	key_id     INTEGER NOT NULL,
+	public_key BYTEA NOT NULL,
+	PRIMARY KEY (device_id, key_id)
+);
+`},
 }
