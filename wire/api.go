@@ -76,3 +76,15 @@ type APIErrorBody struct {
 	Code    string `json:"code"` // a kontor.Kind name: invalid, not_found, rate_limited, …
 	Message string `json:"message"`
 }
+
+// MediaUploaded answers POST /v1/media?kind=KIND&to=+E164, whose body is the
+// blob's bytes (encrypted by the device). Kind is image, video, audio,
+// document or sticker; to is the person the blob is for. Only the devices
+// of the uploader's and that person's accounts can download it, with
+// GET /v1/media/{id}; it is deleted once all of them have, or at Expires.
+type MediaUploaded struct {
+	ID      string `json:"id"`
+	Kind    string `json:"kind"`
+	Size    int64  `json:"size"`
+	Expires int64  `json:"expires"` // Unix ms
+}

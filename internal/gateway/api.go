@@ -14,6 +14,7 @@ import (
 	"github.com/kontor-chat/kontor"
 	"github.com/kontor-chat/kontor/internal/identity"
 	"github.com/kontor-chat/kontor/internal/keys"
+	"github.com/kontor-chat/kontor/internal/media"
 	"github.com/kontor-chat/kontor/wire"
 )
 
@@ -22,6 +23,8 @@ type API struct {
 	Ident *identity.Service
 	// Keys is the key directory (end-to-end encryption).
 	Keys *keys.Service
+	// Media keeps attachments.
+	Media *media.Service
 	// Dev, when set, serves GET /dev/otp (loopback clients only).
 	Dev *identity.DevSender
 	Log *slog.Logger
@@ -43,6 +46,10 @@ func (a *API) Mount(mux *http.ServeMux) {
 		mux.HandleFunc("GET /v1/keys", a.auth(a.keyStatus))
 		mux.HandleFunc("GET /v1/keys/{phone}", a.auth(a.bundles))
 		mux.HandleFunc("GET /v1/keys/{phone}/{num}", a.auth(a.bundles))
+	}
+	if a.Media != nil {
+		mux.HandleFunc("POST /v1/media", a.auth(a.uploadMedia))
+		mux.HandleFunc("GET /v1/media/{id}", a.auth(a.downloadMedia))
 	}
 	if a.Dev != nil {
 		mux.HandleFunc("GET /dev/otp", a.devOTP)
@@ -163,6 +170,37 @@ func (a *API) bundles(w http.ResponseWriter, r *http.Request, d identity.Device,
 		return
 	}
 	WriteJSON(w, http.StatusOK, b)
+}
+
+func (a *API) uploadMedia(w http.ResponseWriter, r *http.Request, d identity.Device, acct identity.Account) {
+	q := r.URL.Query()
+	b, err := a.Media.Upload(r.Context(), media.Uploader{Device: d.ID, Account: acct.ID}, q.Get("kind"), q.Get("to"), r.Body)
+	if err != nil {
+		WriteError(w, a.Log, err)
+		return
+	}
+	WriteJSON(w, http.StatusOK, wire.MediaUploaded{ID: b.ID, Kind: string(b.Kind), Size: b.Size, Expires: b.Expires.UnixMilli()})
+}
+
+func (a *API) downloadMedia(w http.ResponseWriter, r *http.Request, d identity.Device, acct identity.Account) {
+	by := media.Uploader{Device: d.ID, Account: acct.ID}
+	rc, b, err := a.Media.Open(r.Context(), by, r.PathValue("id"))
+	if err != nil {
+		WriteError(w, a.Log, err)
+		return
+	}
+	defer rc.Close()
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set("Content-Length", strconv.FormatInt(b.Size, 10))
+	w.Header().Set("Cache-Control", "private, no-store")
+	n, err := io.Copy(w, rc)
+	if err != nil || n != b.Size {
+		return // the device did not get it all; it fetches again
+	}
+	// Counted once the whole blob went out; the client checks the digest.
+	if err := a.Media.Fetched(context.WithoutCancel(r.Context()), by, b); err != nil {
+		a.Log.Warn("recording a media download failed", "media", b.ID, "err", err)
+	}
 }
 
 func (a *API) linkCode(w http.ResponseWriter, r *http.Request, d identity.Device, _ identity.Account) {

@@ -23,6 +23,7 @@ import (
 	"github.com/kontor-chat/kontor/internal/gateway"
 	"github.com/kontor-chat/kontor/internal/identity"
 	"github.com/kontor-chat/kontor/internal/keys"
+	"github.com/kontor-chat/kontor/internal/media"
 	"github.com/kontor-chat/kontor/internal/router"
 	"github.com/kontor-chat/kontor/internal/store"
 )
@@ -41,6 +42,7 @@ type Server struct {
 	ln       net.Listener
 	http     *http.Server
 	debug    *http.Server // --debug-addr, or nil
+	media    *media.Service
 	opToken  string
 	ready    atomic.Bool
 	stopping atomic.Bool
@@ -100,7 +102,12 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Server, 
 	s.router.Start()
 
 	mux := http.NewServeMux()
-	(&gateway.API{Ident: s.ident, Keys: keys.New(s.db, clock), Dev: dev, Log: log}).Mount(mux)
+	blobs, err := media.NewDir(filepath.Join(cfg.DataDir, "media"))
+	if err != nil {
+		return nil, fmt.Errorf("media directory: %w", err)
+	}
+	s.media = media.New(s.db, blobs, cfg.MessageTTL, clock, log)
+	(&gateway.API{Ident: s.ident, Keys: keys.New(s.db, clock), Media: s.media, Dev: dev, Log: log}).Mount(mux)
 	(&adminapi.API{Ident: s.ident, Stats: s.stats, Log: log}).Mount(mux)
 	mux.Handle("GET /v1/ws", s.hub)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
@@ -206,6 +213,11 @@ func (s *Server) housekeeping(ctx context.Context) {
 		case <-t.C:
 			if err := s.ident.Prune(ctx); err != nil && ctx.Err() == nil {
 				s.log.Warn("pruning codes failed", "err", err)
+			}
+			if n, err := s.media.Sweep(ctx); err != nil && ctx.Err() == nil {
+				s.log.Warn("deleting expired media failed", "err", err)
+			} else if n > 0 {
+				s.log.Info("deleted expired media", "blobs", n)
 			}
 		}
 	}

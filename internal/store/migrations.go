@@ -105,4 +105,23 @@ CREATE TABLE prekeys (
 	PRIMARY KEY (device_id, key_id)
 );
 `},
+	// 3: media blobs and who has fetched them.
+	{sql: `
+CREATE TABLE media (
+	id            TEXT PRIMARY KEY,
+	kind          TEXT NOT NULL,
+	size          BIGINT NOT NULL,
+	owner_device  BIGINT NOT NULL,
+	owner_account BIGINT NOT NULL,
+	to_account    BIGINT NOT NULL,
+	created       BIGINT NOT NULL,
+	expires       BIGINT NOT NULL
+);
+CREATE INDEX media_expires ON media (expires);
+CREATE TABLE media_fetches (
+	media_id  TEXT NOT NULL,
+	device_id BIGINT NOT NULL,
+	PRIMARY KEY (media_id, device_id)
+);
+`},
 }
