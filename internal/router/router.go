@@ -359,14 +359,15 @@ func (r *Router) commit(batch []*op) {
 	var rung []Entry
 	err := r.store.Tx(context.Background(), func(tx Tx) error {
 		rung = rung[:0]
+		bt := &batchTx{Tx: tx}
 		for _, o := range batch {
-			out, err := r.apply(tx, o)
+			out, err := r.apply(bt, o)
 			if err != nil {
 				return err
 			}
 			rung = append(rung, out...)
 		}
-		return nil
+		return bt.flush()
 	})
 	if err != nil && len(batch) > 1 {
 		r.log.Warn("group commit failed; committing one by one", "ops", len(batch), "err", err)
@@ -548,4 +549,45 @@ func (r *Router) Sweep() int {
 		}
 	}
 	return total
+}
+
+// batchTx is the Tx of one group commit. It holds back the inserts of all
+// its ops to the end, where they go in as few statements as the store
+// allows (no op reads what another op of the same batch inserts: entries
+// reach devices only after the commit), and remembers device lists it
+// looked up.
+type batchTx struct {
+	Tx
+	pending []Entry
+	devices map[kontor.ID][]DeviceRef
+}
+
+// Insert queues entries for flush.
+func (b *batchTx) Insert(es []Entry) error {
+	b.pending = append(b.pending, es...)
+	return nil
+}
+
+// Devices looks an account's devices up once per transaction.
+func (b *batchTx) Devices(account kontor.ID) ([]DeviceRef, error) {
+	if ds, ok := b.devices[account]; ok {
+		return ds, nil
+	}
+	ds, err := b.Tx.Devices(account)
+	if err != nil {
+		return nil, err
+	}
+	if b.devices == nil {
+		b.devices = make(map[kontor.ID][]DeviceRef)
+	}
+	b.devices[account] = ds
+	return ds, nil
+}
+
+// flush inserts what the ops queued.
+func (b *batchTx) flush() error {
+	if len(b.pending) == 0 {
+		return nil
+	}
+	return b.Tx.Insert(b.pending)
 }
