@@ -38,6 +38,9 @@ import (
 type Config struct {
 	Server string // base URL, e.g. http://127.0.0.1:8080
 	Token  string // operator credential, to create accounts
+	// Debug is the base URL of the server's --debug-addr, if it has one:
+	// memory is then read right after a garbage collection it asks for.
+	Debug string
 
 	Devices  int           // simulated devices in the ring (default 64)
 	Messages int           // messages in all (default 100,000)

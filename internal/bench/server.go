@@ -26,6 +26,19 @@ type Memory struct {
 // memory reads the server's /metrics and admin stats.
 func (h *harness) memory(ctx context.Context) (Memory, error) {
 	var m Memory
+	if h.cfg.Debug != "" {
+		// The heap profile with gc=1 collects garbage first.
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, h.cfg.Debug+"/debug/pprof/heap?gc=1", nil)
+		if err != nil {
+			return m, err
+		}
+		resp, err := h.http.Do(req)
+		if err != nil {
+			return m, fmt.Errorf("bench: asking the server for a garbage collection: %w", err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, h.cfg.Server+"/metrics", nil)
 	if err != nil {
 		return m, err

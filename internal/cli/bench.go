@@ -43,6 +43,7 @@ func runBench(ctx context.Context, env Env) error {
 	server := fs.String("server", env.Getenv("KONTOR_SERVER"), "a running server's base URL (env KONTOR_SERVER); none: start one")
 	data := fs.String("data", envOr(env.Getenv, "KONTOR_DATA", "./kontor-data"), "the running server's data directory, for the operator credential (or env KONTOR_OPERATOR_TOKEN)")
 	db := fs.String("db", "", "database of the server bench starts: empty for SQLite, or postgres://…")
+	fs.StringVar(&cfg.Debug, "debug", "", "base URL of the running server's --debug-addr: memory is then read after a garbage collection (bench's own server always has one)")
 	asJSON := fs.Bool("json", false, "print the result as one JSON object")
 	fs.IntVar(&cfg.Devices, "devices", 64, "simulated devices")
 	fs.IntVar(&cfg.Messages, "messages", 100_000, "messages to measure")
@@ -76,7 +77,7 @@ func runBench(ctx context.Context, env Env) error {
 			return err
 		}
 		defer srv.stop(env)
-		*server, cfg.Token = srv.url, srv.token
+		*server, cfg.Token, cfg.Debug = srv.url, srv.token, srv.debug
 	} else {
 		tok, err := operatorToken(env.Getenv, *data)
 		if err != nil {
@@ -131,6 +132,7 @@ type benchServer struct {
 	cmd   *exec.Cmd
 	dir   string
 	url   string
+	debug string
 	token string
 }
 
@@ -144,13 +146,15 @@ func startServer(ctx context.Context, env Env, db string) (*benchServer, error) 
 	if err != nil {
 		return nil, err
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := freeAddr()
 	if err != nil {
 		return nil, err
 	}
-	addr := l.Addr().String()
-	l.Close()
-	args := []string{"serve", "--data", dir, "--http", addr, "--log-level", "warn"}
+	debug, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	args := []string{"serve", "--data", dir, "--http", addr, "--debug-addr", debug, "--log-level", "warn"}
 	if db != "" {
 		args = append(args, "--db", db)
 	}
@@ -161,7 +165,7 @@ func startServer(ctx context.Context, env Env, db string) (*benchServer, error) 
 		os.RemoveAll(dir)
 		return nil, err
 	}
-	s := &benchServer{cmd: cmd, dir: dir, url: "http://" + addr}
+	s := &benchServer{cmd: cmd, dir: dir, url: "http://" + addr, debug: "http://" + debug}
 	fmt.Fprintf(env.Stderr, "kontor bench: started kontor serve (pid %d) on %s, data in %s\n", cmd.Process.Pid, addr, dir)
 	deadline := time.Now().Add(30 * time.Second)
 	for {
@@ -205,4 +209,14 @@ func (s *benchServer) stop(env Env) {
 func isTerminal(w any) bool {
 	f, ok := w.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// freeAddr returns a loopback address with a port free right now.
+func freeAddr() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
 }

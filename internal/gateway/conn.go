@@ -94,7 +94,7 @@ func (c *conn) ring(min kontor.ID) {
 
 func (c *conn) inflightLocked() map[kontor.ID]struct{} {
 	if c.inflight == nil {
-		c.inflight = make(map[kontor.ID]struct{}, 64)
+		c.inflight = make(map[kontor.ID]struct{})
 	}
 	return c.inflight
 }
@@ -198,14 +198,13 @@ func (c *conn) writer() {
 				c.closeWith(websocket.StatusInternalError, "could not read the queue; reconnect")
 				return
 			}
-			inflight := c.inflightLocked()
 			for i := range es {
 				e := &es[i]
-				if _, ok := inflight[e.ID]; ok {
+				if _, ok := c.inflight[e.ID]; ok {
 					continue
 				}
 				c.q = append(c.q, encodeEntry(e))
-				inflight[e.ID] = struct{}{}
+				c.inflightLocked()[e.ID] = struct{}{}
 				if e.ID > c.cursor {
 					c.cursor = e.ID
 				}

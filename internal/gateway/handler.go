@@ -13,7 +13,10 @@ import (
 	"github.com/kontor-chat/kontor/wire"
 )
 
-// ServeHTTP accepts a device's WebSocket at /v1/ws and runs it until it closes.
+// ServeHTTP accepts a device's WebSocket at /v1/ws and runs it on a
+// goroutine of its own until it closes. ServeHTTP itself returns at once:
+// the HTTP server's goroutine, with its grown stack and the request it
+// holds, is not kept for the life of an idle connection.
 func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.mu.Lock()
 	if h.closing {
@@ -23,20 +26,31 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	h.wg.Add(1)
 	h.mu.Unlock()
-	defer h.wg.Done()
 
 	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{
 		InsecureSkipVerify: true, // devices are not browsers bound to an origin; the credential is the guard
 		CompressionMode:    websocket.CompressionDisabled,
 	})
 	if err != nil {
+		h.wg.Done()
 		return // Accept wrote the HTTP error
 	}
+	go h.serve(ws)
+}
+
+// serve runs one accepted connection.
+func (h *Hub) serve(ws *websocket.Conn) {
+	defer h.wg.Done()
 	ws.SetReadLimit(wire.MaxFrame + 1)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	c := &conn{hub: h, ws: ws, ctx: ctx, cancel: cancel, sends: make(chan struct{}, h.cfg.MaxSends)}
-	if !h.hello(c) {
+	// The handshake runs on a goroutine of its own: authenticating goes
+	// deep into the store, and a stack grown for it would stay with the
+	// connection's reader for as long as the device is connected.
+	ok := make(chan bool, 1)
+	go func() { ok <- h.hello(c) }()
+	if !<-ok {
 		return
 	}
 	h.metrics.Connected(1)
