@@ -17,6 +17,7 @@ import (
 
 	"github.com/kontor-chat/kontor"
 	"github.com/kontor-chat/kontor/client"
+	"github.com/kontor-chat/kontor/client/e2e"
 	"github.com/kontor-chat/kontor/wire"
 )
 
@@ -25,6 +26,9 @@ const chatHelp = `Commands:
   /open +E164      open a conversation: shows its history; what you type then goes there
   /read [+E164]    mark the open (or the given) conversation read
   /devices         this account's devices
+  /safety          the safety number of the open conversation: compare it with the
+                   other person's (in person, or over a call) to be sure no one is in between
+  /verify NUMBER   mark the open conversation's person verified, if NUMBER matches
   /help            this help
   /quit            leave (Ctrl-D, Ctrl-C)
 Any other line is sent to the open conversation.
@@ -82,7 +86,14 @@ func runChat(ctx context.Context, env Env) error {
 	} else if err != nil {
 		return err
 	}
-	c, err := client.Open(ctx, *profile, client.Options{}) // the chat shows what matters; no logs over the screen
+	notices := make(chan e2e.Notice, 64)
+	onNotice := func(n e2e.Notice) {
+		select {
+		case notices <- n:
+		default: // the conversation shows them when opened anyway
+		}
+	}
+	c, err := openDevice(ctx, *profile, client.Options{}, env.Stderr, onNotice) // the chat shows what matters; no logs over the screen
 	if err != nil {
 		return err
 	}
@@ -91,6 +102,7 @@ func runChat(ctx context.Context, env Env) error {
 	if err != nil {
 		return err
 	}
+	ui.notices = notices
 	defer restore()
 	return ui.run(ctx)
 }
@@ -119,16 +131,17 @@ type typedLine struct {
 // chatUI is the chat's screen and input. Its state belongs to the
 // goroutine in run; the input goroutine only reads lines and keys.
 type chatUI struct {
-	c     *client.Client
-	me    client.Account
-	w     io.Writer      // the terminal, or stdout
-	term  *term.Terminal // nil when input is not a terminal
-	fd    int            // the terminal's file descriptor
-	esc   *term.EscapeCodes
-	lines chan typedLine
-	keys  chan struct{}
-	done  chan struct{}
-	out   atomic.Int64 // lines printed, to tell whether a typed line is still just above the prompt
+	c       *device
+	notices chan e2e.Notice // identity key changes, as the sealer finds them
+	me      client.Account
+	w       io.Writer      // the terminal, or stdout
+	term    *term.Terminal // nil when input is not a terminal
+	fd      int            // the terminal's file descriptor
+	esc     *term.EscapeCodes
+	lines   chan typedLine
+	keys    chan struct{}
+	done    chan struct{}
+	out     atomic.Int64 // lines printed, to tell whether a typed line is still just above the prompt
 
 	open        kontor.Phone
 	online      bool
@@ -147,7 +160,7 @@ type chatUI struct {
 
 // newChatUI sets the screen up: a raw-mode terminal with a line editor when
 // stdin and stdout are terminals, plain lines otherwise. restore undoes it.
-func newChatUI(env Env, in *bufio.Reader, c *client.Client) (ui *chatUI, restore func(), err error) {
+func newChatUI(env Env, in *bufio.Reader, c *device) (ui *chatUI, restore func(), err error) {
 	ui = &chatUI{c: c, me: c.Account(), w: env.Stdout, lines: make(chan typedLine), done: make(chan struct{}),
 		pending: map[string]string{}, snips: map[kontor.ID]string{}, shown: map[kontor.ID]string{}}
 	restore = func() { close(ui.done) }
@@ -240,6 +253,8 @@ func (ui *chatUI) run(ctx context.Context) error {
 			if err := ui.handleEvent(ctx, ev); err != nil {
 				return err
 			}
+		case n := <-ui.notices:
+			ui.info("⚠ %s", n)
 		case <-ui.keys:
 			ui.keyPressed(ctx)
 		case <-tick.C:
@@ -303,6 +318,10 @@ func (ui *chatUI) handleLine(ctx context.Context, l typedLine) (quit bool) {
 			ui.markRead(ctx, arg)
 		case "/devices":
 			ui.devices(ctx)
+		case "/safety":
+			ui.safety(ctx)
+		case "/verify":
+			ui.verify(arg)
 		default:
 			ui.info("unknown command %s; /help lists them", cmd)
 		}
@@ -462,6 +481,14 @@ func (ui *chatUI) openConversation(ctx context.Context, arg string) {
 		ui.info("cannot follow %s's presence: %v", p, err)
 	}
 	ui.printf("── %s ──", p)
+	if ui.c.Sealer.Verified(p) {
+		ui.info("end-to-end encrypted · verified")
+	} else {
+		ui.info("end-to-end encrypted · /safety to compare the safety number")
+	}
+	for _, n := range ui.c.Sealer.Notices(p) {
+		ui.info("⚠ %s (%s)", n, clock(n.TS))
+	}
 	if len(hist) == 0 {
 		ui.info("no messages yet; type to write one")
 	}
@@ -603,6 +630,72 @@ func (ui *chatUI) presence() string {
 
 // format renders a message as one line; withPeer names the conversation
 // (for messages outside the open one).
+// describe says in one line what a content that is not text holds.
+func describe(c wire.Content) string {
+	switch {
+	case c.Media != nil:
+		d := fmt.Sprintf("[%s", c.Type)
+		if c.Media.FileName != "" {
+			d += " " + c.Media.FileName
+		}
+		d += fmt.Sprintf(", %d bytes]", c.Media.Size)
+		if c.Text != "" {
+			d += " " + c.Text
+		}
+		return d
+	case c.Location != nil:
+		return fmt.Sprintf("[location %.5f, %.5f] %s", c.Location.Latitude, c.Location.Longitude, c.Location.Name)
+	case c.Reaction != nil:
+		if c.Reaction.Emoji == "" {
+			return "[took a reaction back]"
+		}
+		return "[reacted " + c.Reaction.Emoji + "]"
+	case len(c.Contacts) > 0:
+		names := make([]string, len(c.Contacts))
+		for i, ct := range c.Contacts {
+			names[i] = ct.Name
+		}
+		return "[contacts: " + strings.Join(names, ", ") + "]"
+	case !c.Known():
+		return "[a " + c.Type + " message this version cannot show]"
+	}
+	return "[" + c.Type + " message]"
+}
+
+// safety shows the open conversation's safety number.
+func (ui *chatUI) safety(ctx context.Context) {
+	if ui.open == "" {
+		ui.info("open a conversation first: /open +E164")
+		return
+	}
+	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	n, err := ui.c.Sealer.SafetyNumber(cctx, ui.open)
+	if err != nil {
+		ui.info("no safety number yet: %v", err)
+		return
+	}
+	ui.printf("safety number with %s:\n  %s", ui.open, e2e.FormatSafetyNumber(n))
+	if ui.c.Sealer.Verified(ui.open) {
+		ui.info("verified")
+	} else {
+		ui.info("if it matches theirs, type /verify followed by the number")
+	}
+}
+
+// verify marks the open conversation's person verified.
+func (ui *chatUI) verify(number string) {
+	if ui.open == "" {
+		ui.info("open a conversation first: /open +E164")
+		return
+	}
+	if err := ui.c.Sealer.Verify(ui.open, number); err != nil {
+		ui.info("not verified: %v", err)
+		return
+	}
+	ui.info("%s is verified", ui.open)
+}
+
 func (ui *chatUI) format(m client.Message, withPeer bool) string {
 	who := string(m.From)
 	if m.Outgoing {
@@ -622,7 +715,7 @@ func (ui *chatUI) format(m client.Message, withPeer bool) string {
 	case m.Problem != "" && !m.Outgoing:
 		body = ui.color(ui.red(), "[unreadable message: "+m.Problem+"]")
 	case m.Content.Type != "text":
-		body = "[" + m.Content.Type + " message]"
+		body = describe(m.Content)
 	}
 	if m.Content.ReplyTo != "" {
 		body = "↪ " + body

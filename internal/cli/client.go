@@ -14,6 +14,7 @@ import (
 
 	"github.com/kontor-chat/kontor"
 	"github.com/kontor-chat/kontor/client"
+	"github.com/kontor-chat/kontor/client/e2e"
 	"github.com/kontor-chat/kontor/wire"
 )
 
@@ -38,6 +39,10 @@ Commands:
   revoke --profile DIR --device N    sign out a device of the account
   settings --profile DIR --last-seen everyone|nobody
   delete-account --profile DIR       delete the account and sign out all its devices
+  safety-number --profile DIR --peer +E164
+                 print the 60-digit safety number of the conversation with a peer
+  verify --profile DIR --peer +E164 NUMBER
+                 mark the peer verified, if NUMBER is the current safety number
 
 --profile defaults to $KONTOR_PROFILE, --server to $KONTOR_SERVER.
 Run "kontor client COMMAND -h" for a command's flags.`
@@ -70,6 +75,10 @@ func runClient(ctx context.Context, env Env) error {
 		return cc.settings(ctx, args)
 	case "delete-account":
 		return cc.deleteAccount(ctx, args)
+	case "safety-number":
+		return cc.safetyNumber(ctx, args, false)
+	case "verify":
+		return cc.safetyNumber(ctx, args, true)
 	case "help", "-h", "--help":
 		fmt.Fprintln(env.Stdout, clientUsage)
 		return nil
@@ -176,6 +185,9 @@ func (cc *clientCmd) register(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	if err := publishKeys(ctx, *profile); err != nil {
+		return fmt.Errorf("registered, but publishing the device's keys failed (any later command retries): %w", err)
+	}
 	return cc.out.Encode(map[string]any{"phone": a.Phone, "device_id": a.DeviceID})
 }
 
@@ -195,6 +207,9 @@ func (cc *clientCmd) link(ctx context.Context, args []string) error {
 	a, err := client.Link(ctx, *profile, client.Registration{Server: *server, Phone: kontor.Phone(*phone), Code: *code, DeviceName: *name})
 	if err != nil {
 		return err
+	}
+	if err := publishKeys(ctx, *profile); err != nil {
+		return fmt.Errorf("linked, but publishing the device's keys failed (any later command retries): %w", err)
 	}
 	return cc.out.Encode(map[string]any{"phone": a.Phone, "device_id": a.DeviceID})
 }
@@ -306,7 +321,7 @@ func (cc *clientCmd) send(ctx context.Context, args []string) error {
 		return cc.usageError("give the text to send")
 	}
 	// Messages and receipts are left on the server for recv and receipts.
-	c, err := client.Open(ctx, *profile, client.Options{Leave: client.LeaveMessages | client.LeaveReceipts, Logger: cc.logger()})
+	c, err := openDevice(ctx, *profile, client.Options{Leave: client.LeaveMessages | client.LeaveReceipts, Logger: cc.logger()}, cc.env.Stderr)
 	if err != nil {
 		return err
 	}
@@ -384,7 +399,7 @@ func (cc *clientCmd) listen(ctx context.Context, args []string, leave client.Lea
 	if *wait <= 0 {
 		return cc.usageError("--wait must be positive")
 	}
-	c, err := client.Open(ctx, *profile, client.Options{Leave: leave, Logger: cc.logger()})
+	c, err := openDevice(ctx, *profile, client.Options{Leave: leave, Logger: cc.logger()}, cc.env.Stderr)
 	if err != nil {
 		return err
 	}
@@ -430,4 +445,52 @@ func (cc *clientCmd) listen(ctx context.Context, args []string, leave client.Lea
 			return nil
 		}
 	}
+}
+
+// safetyNumber prints the safety number with a peer, or (verify) checks a
+// number against it and marks the peer verified.
+func (cc *clientCmd) safetyNumber(ctx context.Context, args []string, verify bool) error {
+	usage := "--profile DIR --peer +E164"
+	if verify {
+		usage += " NUMBER"
+	}
+	fs := cc.flags(usage)
+	profile := cc.profileFlag()
+	peer := fs.String("peer", "", "the other person, E.164")
+	if err := cc.parse(args, verify); err != nil {
+		return err
+	}
+	if err := cc.need("profile", *profile, "peer", *peer); err != nil {
+		return err
+	}
+	p, err := kontor.ParsePhone(*peer)
+	if err != nil {
+		return err
+	}
+	s, err := e2e.OpenProfile(*profile, nil, e2e.Options{})
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	if verify {
+		number := strings.Join(fs.Args(), "")
+		if number == "" {
+			return cc.usageError("give the safety number to check")
+		}
+		if err := s.Verify(p, number); err != nil {
+			return err
+		}
+	}
+	cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	n, err := s.SafetyNumber(cctx, p)
+	if err != nil {
+		return err
+	}
+	notices := s.Notices(p)
+	if notices == nil {
+		notices = []e2e.Notice{}
+	}
+	return cc.out.Encode(map[string]any{"peer": p, "safety_number": n, "formatted": e2e.FormatSafetyNumber(n),
+		"verified": s.Verified(p), "notices": notices})
 }
