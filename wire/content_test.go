@@ -50,3 +50,34 @@ func TestContentCheck(t *testing.T) {
 		}
 	}
 }
+
+// FuzzDecodeContent feeds the content decoder what a peer could send: it
+// must never panic, and what it accepts must encode again and decode to the
+// same kind.
+func FuzzDecodeContent(f *testing.F) {
+	for _, s := range []string{
+		`{"v":1,"type":"text","text":"hallo"}`,
+		`{"v":1,"type":"image","text":"cap","media":{"id":"0123456789abcdef0123456789abcdef","size":3,"key":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=","digest":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="}}`,
+		`{"v":1,"type":"location","location":{"latitude":1e308,"longitude":-0}}`,
+		`{"v":1,"type":"contacts","contacts":[{"name":"A","phones":[{"phone":"+1"}]}]}`,
+		`{"v":1,"type":"reaction","reaction":{"message_id":"1","emoji":""}}`,
+		`{"v":2,"type":"future","whatever":[1,2,3]}`,
+		`{"v":0}`, `[]`, `null`, ``,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		c, err := DecodeContent(b)
+		if err != nil {
+			return
+		}
+		out, err := EncodeContent(c)
+		if err != nil {
+			t.Fatalf("accepted content does not encode: %+v: %v", c, err)
+		}
+		back, err := DecodeContent(out)
+		if err != nil || back.Type != c.Type {
+			t.Fatalf("round trip: %+v → %s → %+v %v", c, out, back, err)
+		}
+	})
+}
