@@ -31,6 +31,8 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/kontor-chat/kontor"
+	"github.com/kontor-chat/kontor/client"
+	"github.com/kontor-chat/kontor/client/e2e"
 	"github.com/kontor-chat/kontor/wire"
 )
 
@@ -49,6 +51,10 @@ type Config struct {
 	Size     int           // payload bytes per message, at least 8 (default 128)
 	Timeout  time.Duration // give up after this long (default 10 minutes)
 	Warmup   int           // messages sent first and not measured
+
+	// Encrypt seals every payload with the Signal protocol (client/e2e),
+	// as real devices do; otherwise payloads are plain bytes.
+	Encrypt bool
 
 	Idle int           // idle mode: hold this many connections instead
 	Hold time.Duration // idle mode: how long to hold them before measuring (default 10 s)
@@ -103,6 +109,16 @@ type Result struct {
 
 	Errors int `json:"errors"` // error frames and lost connections
 
+	Encrypted bool `json:"encrypted"`
+	// CPU over the measured part of the run: the server's (from its
+	// /metrics) and this load generator's own (its devices' protocol work
+	// and, when encrypted, their crypto), in cores.
+	ServerCores float64 `json:"server_cores,omitempty"`
+	ClientCores float64 `json:"client_cores,omitempty"`
+	// ServerCapacity is delivered messages per second of server CPU: what
+	// the server would carry with the machine to itself.
+	ServerCapacity float64 `json:"server_msgs_per_cpu_second,omitempty"`
+
 	Server Memory `json:"server"`
 	// Idle mode: server memory growth per connection, in bytes.
 	PerConnRSS  int64 `json:"per_conn_rss_bytes,omitempty"`
@@ -148,9 +164,11 @@ func (h *harness) phone(i int) kontor.Phone {
 
 // device is one simulated device's connection.
 type device struct {
-	phone kontor.Phone
-	ws    *websocket.Conn
-	acks  chan kontor.ID // ids to ack, batched by the acker
+	phone  kontor.Phone
+	cred   string
+	ws     *websocket.Conn
+	acks   chan kontor.ID // ids to ack, batched by the acker
+	sealer *e2e.Sealer    // nil when not encrypted
 }
 
 // connect creates n accounts (in parallel) and connects a device for each.
@@ -206,7 +224,7 @@ func (h *harness) device(ctx context.Context, phone kontor.Phone) (*device, erro
 		return nil, fmt.Errorf("bench: connecting %s: %w", phone, err)
 	}
 	ws.SetReadLimit(wire.MaxFrame)
-	d := &device{phone: phone, ws: ws}
+	d := &device{phone: phone, cred: creds.Credential, ws: ws}
 	if err := d.write(ctx, wire.Frame{Type: wire.THello, V: wire.Version, Credential: creds.Credential}); err != nil {
 		ws.CloseNow()
 		return nil, err
@@ -266,10 +284,15 @@ func (d *device) acker(ctx context.Context) {
 // load runs the ring.
 func (h *harness) load(ctx context.Context) (Result, error) {
 	cfg := h.cfg
-	res := Result{Mode: "load", Devices: cfg.Devices, Rate: cfg.Rate, Size: cfg.Size}
+	res := Result{Mode: "load", Devices: cfg.Devices, Rate: cfg.Rate, Size: cfg.Size, Encrypted: cfg.Encrypt}
 	devs, err := h.connect(ctx, cfg.Devices, nil)
 	if err != nil {
 		return res, err
+	}
+	if cfg.Encrypt {
+		if err := h.keys(ctx, devs); err != nil {
+			return res, err
+		}
 	}
 	defer func() {
 		for _, d := range devs {
@@ -331,15 +354,23 @@ func (h *harness) load(ctx context.Context) (Result, error) {
 				case wire.TMsg:
 					got++
 					d.acks <- f.ID
-					if len(f.Body) < 16 {
+					body := f.Body
+					if d.sealer != nil {
+						if body, err = d.sealer.Open(runCtx, wire.DeviceAddress{Phone: f.From, DeviceID: f.FromDevice}, f.Body); err != nil {
+							errs.Add(1)
+							continue
+						}
+						now = time.Now() // delivered means readable
+					}
+					if len(body) < 16 {
 						errs.Add(1)
 						continue
 					}
-					k := int(binary.BigEndian.Uint64(f.Body[8:]))
+					k := int(binary.BigEndian.Uint64(body[8:]))
 					if k < cfg.Warmup {
 						continue
 					}
-					from := time.Unix(0, int64(binary.BigEndian.Uint64(f.Body)))
+					from := time.Unix(0, int64(binary.BigEndian.Uint64(body)))
 					mu.Lock()
 					e2e = append(e2e, now.Sub(from))
 					lastAt = now
@@ -387,7 +418,17 @@ func (h *harness) load(ctx context.Context) (Result, error) {
 				}
 				binary.BigEndian.PutUint64(body, uint64(at.UnixNano()))
 				binary.BigEndian.PutUint64(body[8:], uint64(k))
-				f := wire.Frame{Type: wire.TSend, Ref: strconv.Itoa(j), To: peer, Payloads: []wire.Payload{{DeviceID: 1, Body: body}}}
+				payload := body
+				if d.sealer != nil {
+					var err error
+					if payload, err = d.sealer.Seal(runCtx, wire.DeviceAddress{Phone: peer, DeviceID: 1}, body); err != nil {
+						if runCtx.Err() == nil {
+							errs.Add(1)
+						}
+						return
+					}
+				}
+				f := wire.Frame{Type: wire.TSend, Ref: strconv.Itoa(j), To: peer, Payloads: []wire.Payload{{DeviceID: 1, Body: payload}}}
 				if err := d.write(runCtx, f); err != nil {
 					if runCtx.Err() == nil {
 						errs.Add(1)
@@ -399,6 +440,11 @@ func (h *harness) load(ctx context.Context) (Result, error) {
 	}
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()
+	cpu0, err := h.cpu(ctx)
+	if err != nil {
+		return res, err
+	}
+	wall0 := time.Now()
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	measuredStart := time.Now()
@@ -422,10 +468,20 @@ wait:
 			return res, fmt.Errorf("bench: timed out after %v with %d of %d messages delivered", cfg.Timeout, delivered.Load(), cfg.Messages)
 		}
 	}
+	cpu1, err := h.cpu(ctx)
+	if err != nil {
+		return res, err
+	}
+	wall := time.Since(wall0).Seconds()
 	stop()
 	<-done
 	mu.Lock()
 	defer mu.Unlock()
+	res.ServerCores = (cpu1.server - cpu0.server) / wall
+	res.ClientCores = (cpu1.client - cpu0.client) / wall
+	if d := cpu1.server - cpu0.server; d > 0 {
+		res.ServerCapacity = float64(cfg.Messages+cfg.Warmup) / d // the CPU window spans the warmup too
+	}
 	if firstAt.IsZero() {
 		firstAt = measuredStart
 	}
@@ -462,4 +518,21 @@ func btoi(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+// keys gives every device an in-memory Signal key store and publishes its
+// keys, as a real device does after registering.
+func (h *harness) keys(ctx context.Context, devs []*device) error {
+	for _, d := range devs {
+		api := &client.API{Server: h.cfg.Server, Credential: d.cred, HTTP: h.http}
+		s, err := e2e.Open("", api, wire.DeviceAddress{Phone: d.phone, DeviceID: 1}, e2e.Options{})
+		if err != nil {
+			return err
+		}
+		if _, err := s.Maintain(ctx); err != nil {
+			return fmt.Errorf("bench: publishing the keys of %s: %w", d.phone, err)
+		}
+		d.sealer = s
+	}
+	return nil
 }

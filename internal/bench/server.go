@@ -10,8 +10,28 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
+
+// cpuTimes are CPU seconds used so far.
+type cpuTimes struct{ server, client float64 }
+
+// cpu reads the server's CPU time from its metrics and this process's own.
+func (h *harness) cpu(ctx context.Context) (cpuTimes, error) {
+	var t cpuTimes
+	m, err := h.metrics(ctx)
+	if err != nil {
+		return t, err
+	}
+	t.server = m["process_cpu_seconds_total"]
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return t, err
+	}
+	t.client = float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
+	return t, nil
+}
 
 // Memory is what the server says about itself.
 type Memory struct {
@@ -39,40 +59,14 @@ func (h *harness) memory(ctx context.Context) (Memory, error) {
 		_, _ = io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, h.cfg.Server+"/metrics", nil)
+	vals, err := h.metrics(ctx)
 	if err != nil {
 		return m, err
 	}
-	resp, err := h.http.Do(req)
-	if err != nil {
-		return m, fmt.Errorf("bench: reading the server's metrics: %w", err)
-	}
-	defer resp.Body.Close()
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		name, val, ok := strings.Cut(sc.Text(), " ")
-		if !ok || strings.HasPrefix(name, "#") {
-			continue
-		}
-		f, err := strconv.ParseFloat(strings.TrimSpace(val), 64)
-		if err != nil {
-			continue
-		}
-		switch name {
-		case "process_resident_memory_bytes":
-			m.RSS = int64(f)
-		case "go_memstats_heap_inuse_bytes":
-			m.HeapInuse = int64(f)
-		case "go_memstats_stack_inuse_bytes":
-			m.StackInuse = int64(f)
-		case "go_goroutines":
-			m.Goroutines = int64(f)
-		}
-	}
-	if err := sc.Err(); err != nil {
-		return m, fmt.Errorf("bench: reading the server's metrics: %w", err)
-	}
+	m.RSS = int64(vals["process_resident_memory_bytes"])
+	m.HeapInuse = int64(vals["go_memstats_heap_inuse_bytes"])
+	m.StackInuse = int64(vals["go_memstats_stack_inuse_bytes"])
+	m.Goroutines = int64(vals["go_goroutines"])
 	var st struct {
 		Connections int64  `json:"connections"`
 		Store       string `json:"store"`
@@ -82,6 +76,35 @@ func (h *harness) memory(ctx context.Context) (Memory, error) {
 	}
 	m.Connections, m.Database = st.Connections, st.Store
 	return m, nil
+}
+
+// metrics reads the server's /metrics: the value of each unlabelled series.
+func (h *harness) metrics(ctx context.Context) (map[string]float64, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, h.cfg.Server+"/metrics", nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := h.http.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("bench: reading the server's metrics: %w", err)
+	}
+	defer resp.Body.Close()
+	out := map[string]float64{}
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		name, val, ok := strings.Cut(sc.Text(), " ")
+		if !ok || strings.HasPrefix(name, "#") || strings.Contains(name, "{") {
+			continue
+		}
+		if f, err := strconv.ParseFloat(strings.TrimSpace(val), 64); err == nil {
+			out[name] = f
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("bench: reading the server's metrics: %w", err)
+	}
+	return out, nil
 }
 
 // admin calls the admin API.

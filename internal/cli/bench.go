@@ -29,7 +29,9 @@ the database given by --db, and stops it afterwards.
 Load (the default): --devices simulated devices in a ring, each sending to
 the next, --messages in all, at --rate per second or as fast as possible.
 Reports end-to-end throughput (due to be sent → read by the recipient
-device), latency p50/p99/p99.9, sent-answer latency and the server's memory.
+device), latency p50/p99/p99.9, sent-answer latency, the CPU the server and
+the load generator took, and the server's memory. Payloads are encrypted
+with the Signal protocol, as real devices send them, unless --plain.
 
 Idle (--idle N): holds N idle device connections and reports the server's
 memory per connection.
@@ -45,6 +47,7 @@ func runBench(ctx context.Context, env Env) error {
 	db := fs.String("db", "", "database of the server bench starts: empty for SQLite, or postgres://…")
 	fs.StringVar(&cfg.Debug, "debug", "", "base URL of the running server's --debug-addr: memory is then read after a garbage collection (bench's own server always has one)")
 	asJSON := fs.Bool("json", false, "print the result as one JSON object")
+	plain := fs.Bool("plain", false, "send plain payloads instead of Signal-protocol ciphertext (the messaging core's envelopes)")
 	fs.IntVar(&cfg.Devices, "devices", 64, "simulated devices")
 	fs.IntVar(&cfg.Messages, "messages", 100_000, "messages to measure")
 	fs.IntVar(&cfg.Warmup, "warmup", -1, "messages sent first and not measured (default messages/20)")
@@ -71,6 +74,7 @@ func runBench(ctx context.Context, env Env) error {
 	if cfg.Warmup < 0 {
 		cfg.Warmup = cfg.Messages / 20
 	}
+	cfg.Encrypt = !*plain
 	if *server == "" {
 		srv, err := startServer(ctx, env, *db)
 		if err != nil {
@@ -119,10 +123,15 @@ func printBench(env Env, r bench.Result) {
 	if r.Rate > 0 {
 		rate = fmt.Sprintf("at %.0f/s", r.Rate)
 	}
-	fmt.Fprintf(w, "load: %d devices, %d-byte payloads, %s (%s)\n", r.Devices, r.Size, rate, r.Database)
+	payloads := fmt.Sprintf("%d-byte plain payloads", r.Size)
+	if r.Encrypted {
+		payloads = fmt.Sprintf("%d-byte messages, end-to-end encrypted", r.Size)
+	}
+	fmt.Fprintf(w, "load: %d devices, %s, %s (%s)\n", r.Devices, payloads, rate, r.Database)
 	fmt.Fprintf(w, "  delivered: %d messages in %.2fs = %.0f msgs/s\n", r.Messages, r.Seconds, r.Throughput)
 	fmt.Fprintf(w, "  end to end: p50 %v  p99 %v  p99.9 %v  max %v\n", r.P50, r.P99, r.P999, r.Max)
 	fmt.Fprintf(w, "  sent answer: p50 %v  p99 %v\n", r.SentP50, r.SentP99)
+	fmt.Fprintf(w, "  cpu: server %.2f cores (%.0f msgs per server CPU-second), load generator %.2f cores\n", r.ServerCores, r.ServerCapacity, r.ClientCores)
 	fmt.Fprintf(w, "  server: %s resident, %s heap, %d goroutines\n", mib(r.Server.RSS), mib(r.Server.HeapInuse), r.Server.Goroutines)
 	fmt.Fprintf(w, "  errors: %d\n", r.Errors)
 }
