@@ -1,5 +1,10 @@
 package store
 
+import (
+	"fmt"
+	"sort"
+)
+
 // migration is one step of the schema: portable SQL, or a pair when the
 // engines need different text.
 type migration struct {
@@ -19,6 +24,9 @@ func (m migration) text(d dialect) string {
 }
 
 // migrations run in order; never edit a step that has shipped, add one.
+// Steps are numbered from 1. The core's are here; a part that owns more
+// tables registers its steps from its own file with addMigration, so that
+// parts can grow their schema without editing one shared list.
 var migrations = []migration{
 	{sql: `
 CREATE TABLE accounts (
@@ -124,4 +132,42 @@ CREATE TABLE media_fetches (
 	PRIMARY KEY (media_id, device_id)
 );
 `},
+}
+
+// extra holds the steps other files register, by number.
+var extra = map[int]migration{}
+
+// addMigration registers step n (from an init function). Steps must end up
+// numbered without gaps after the core's; a duplicate number panics at
+// start, before any database is touched.
+func addMigration(n int, m migration) {
+	if _, dup := extra[n]; dup {
+		panic(fmt.Sprintf("store: migration %d registered twice", n))
+	}
+	extra[n] = m
+}
+
+// allMigrations returns every step in order.
+func allMigrations() []migration {
+	out := append([]migration(nil), migrations...)
+	for n := len(out) + 1; ; n++ {
+		m, ok := extra[n]
+		if !ok {
+			break
+		}
+		out = append(out, m)
+	}
+	if len(out) != len(migrations)+len(extra) {
+		panic(fmt.Sprintf("store: migrations are not numbered without gaps: core 1-%d, others %v", len(migrations), keys(extra)))
+	}
+	return out
+}
+
+func keys(m map[int]migration) []int {
+	out := make([]int, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Ints(out)
+	return out
 }
