@@ -205,7 +205,7 @@ func openPostgres(ctx context.Context, dsn string) (*DB, error) {
 		if err != nil {
 			return nil, fmt.Errorf("store: %w", err)
 		}
-		_, err = db.ExecContext(ctx, `CREATE SCHEMA IF NOT EXISTS "`+strings.ReplaceAll(schema, `"`, ``)+`"`)
+		err = createSchema(ctx, db, schema)
 		db.Close()
 		if err != nil {
 			return nil, fmt.Errorf("store: creating schema %s: %w", schema, err)
@@ -222,6 +222,24 @@ func openPostgres(ctx context.Context, dsn string) (*DB, error) {
 		return nil, fmt.Errorf("store: connecting to PostgreSQL: %w", err)
 	}
 	return &DB{d: postgres, r: db, w: db}, nil
+}
+
+// createSchema makes schema exist. Nodes starting together would race in
+// CREATE SCHEMA IF NOT EXISTS (the loser fails on pg_namespace's unique
+// index), so it holds the migration lock while it checks and creates.
+func createSchema(ctx context.Context, db *sql.DB, schema string) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(7236373)"); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `CREATE SCHEMA IF NOT EXISTS "`+strings.ReplaceAll(schema, `"`, ``)+`"`); err != nil {
+		return err
+	}
+	return tx.Commit()
 }
 
 // Dialect names the engine: "sqlite" or "postgres".
@@ -275,6 +293,7 @@ func (db *DB) migrate(ctx context.Context) error {
 		return fmt.Errorf("store: migrate: %w", err)
 	}
 	have := int(v.Int64)
+	migrations := allMigrations()
 	if have > len(migrations) {
 		return fmt.Errorf("store: the database has schema version %d, newer than this kontor (%d); upgrade kontor", have, len(migrations))
 	}
