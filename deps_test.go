@@ -31,7 +31,7 @@ func TestDependencies(t *testing.T) {
 		}
 		imports[strings.TrimPrefix(strings.TrimPrefix(p.ImportPath, mod), "/")] = p.Imports
 	}
-	domain := []string{"internal/router", "internal/identity", "internal/endpoint", "internal/webhook", "internal/keys", "internal/media",
+	domain := []string{"internal/router", "internal/identity", "internal/endpoint", "internal/webhook", "internal/keys", "internal/media", "internal/business",
 		"internal/commerce", "internal/payments", "internal/billing"}
 	adapters := []string{"internal/store", "internal/bus"}
 	transport := []string{"internal/gateway", "internal/bizapi", "internal/web", "internal/adminapi"}
@@ -51,7 +51,7 @@ func TestDependencies(t *testing.T) {
 		for _, p := range r.pkgs {
 			for _, imp := range imports[p] {
 				for _, d := range r.deny {
-					if strings.HasPrefix(imp, d) {
+					if under(imp, d) {
 						t.Errorf("%s imports %s, which its layer must not (%s)", or(p, "kontor"), imp, d)
 					}
 				}
@@ -80,4 +80,13 @@ func or(a, b string) string {
 		return b
 	}
 	return a
+}
+
+// under says whether import path imp is d or inside it; a d ending in "/"
+// is a plain prefix.
+func under(imp, d string) bool {
+	if strings.HasSuffix(d, "/") {
+		return strings.HasPrefix(imp, d)
+	}
+	return imp == d || strings.HasPrefix(imp, d+"/")
 }

@@ -728,3 +728,8 @@ func (s *idSet) add(id kontor.ID) {
 	s.next = (s.next + 1) % len(s.ring)
 	s.m[id] = struct{}{}
 }
+
+// CreateProfile writes a new profile in dir for a device whose credentials
+// came another way (a business endpoint the platform registered); dir must
+// not hold a device yet.
+func CreateProfile(dir string, a Account) error { return createProfile(dir, a) }

@@ -4,11 +4,13 @@
 package adminapi
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"strings"
 
 	"github.com/kontor-chat/kontor"
+	"github.com/kontor-chat/kontor/internal/business"
 	"github.com/kontor-chat/kontor/internal/gateway"
 	"github.com/kontor-chat/kontor/internal/identity"
 	"github.com/kontor-chat/kontor/wire"
@@ -17,6 +19,11 @@ import (
 // API is the admin API.
 type API struct {
 	Ident *identity.Service
+	// Business manages businesses, tokens and partners.
+	Business *business.Service
+	// Hosted sets up the hosted endpoint of a business just created, with
+	// its device (which the platform keeps).
+	Hosted func(ctx context.Context, c business.Created) error
 	// Stats reports live figures of this node.
 	Stats func() map[string]any
 	Log   *slog.Logger
@@ -32,6 +39,9 @@ type AccountRequest struct {
 func (a *API) Mount(mux *http.ServeMux) {
 	mux.HandleFunc("POST /admin/v1/accounts", a.operator(a.createAccount))
 	mux.HandleFunc("GET /admin/v1/stats", a.operator(a.stats))
+	if a.Business != nil {
+		a.mountBusiness(mux)
+	}
 }
 
 func (a *API) operator(h http.HandlerFunc) http.HandlerFunc {

@@ -80,6 +80,16 @@ func runAdmin(ctx context.Context, env Env) error {
 
 Commands:
   account create --phone +E164 [--device-name N]   create an account directly; prints its device credentials
+  business create --name NAME --phone +E164 [--self-hosted] [--webhook-url URL --verify-token T]
+                 create a business with its phone number, app and an access token;
+                 prints waba_id, phone_number_id, app_id, app_secret, access_token
+                 (and, when self-hosted, the endpoint's device credentials)
+  business list                                    businesses and their numbers
+  token create (--business ID | --partner ID) [--scopes messaging,management] [--ttl 720h] [--label L]
+  token list (--business ID | --partner ID)
+  token revoke --id ID
+  partner create --name NAME                       a solution provider
+  partner grant --partner ID --business ID         let a partner manage a business
   stats                                            live figures of the node
 
 Flags:`)
@@ -117,6 +127,9 @@ Flags:`)
 		}
 		return out.Encode(creds)
 	}
+	if handled, err := adminBusiness(ctx, env, ac, out, args); handled {
+		return err
+	}
 	if args[0] == "stats" {
 		var m map[string]any
 		if err := ac.do(ctx, http.MethodGet, "/admin/v1/stats", nil, &m); err != nil {
@@ -134,4 +147,113 @@ func envOr(getenv func(string) string, key, def string) string {
 		return v
 	}
 	return def
+}
+
+// adminBusiness runs the business, token and partner commands.
+func adminBusiness(ctx context.Context, env Env, ac *adminClient, out *json.Encoder, args []string) (bool, error) {
+	if len(args) < 2 {
+		return false, nil
+	}
+	name := "kontor admin " + args[0] + " " + args[1]
+	sub := flag.NewFlagSet(name, flag.ContinueOnError)
+	sub.SetOutput(env.Stderr)
+	parse := func() error {
+		if err := sub.Parse(args[2:]); err != nil {
+			if err == flag.ErrHelp {
+				return err
+			}
+			return errUsage
+		}
+		if sub.NArg() > 0 {
+			fmt.Fprintf(env.Stderr, "%s: unexpected argument %q\n", name, sub.Arg(0))
+			return errUsage
+		}
+		return nil
+	}
+	var res any
+	var err error
+	switch args[0] + " " + args[1] {
+	case "business create":
+		bname := sub.String("name", "", "the business's name (its verified name)")
+		phone := sub.String("phone", "", "the business phone number, E.164; it must not be registered yet")
+		self := sub.Bool("self-hosted", false, "the business runs its endpoint itself (kontor endpoint): its keys never reach the platform")
+		hook := sub.String("webhook-url", "", "where webhooks go")
+		verify := sub.String("verify-token", "", "the token of the webhook verification handshake")
+		if err := parse(); err != nil {
+			return true, err
+		}
+		var m map[string]any
+		err = ac.do(ctx, http.MethodPost, "/admin/v1/businesses", map[string]any{"name": *bname, "phone": *phone, "self_hosted": *self,
+			"webhook_url": *hook, "verify_token": *verify}, &m)
+		res = m
+	case "business list":
+		if err := parse(); err != nil {
+			return true, err
+		}
+		var m map[string]any
+		err = ac.do(ctx, http.MethodGet, "/admin/v1/businesses", nil, &m)
+		res = m
+	case "token create":
+		biz := sub.String("business", "", "the business (waba id) the token acts for")
+		partner := sub.String("partner", "", "the partner the token acts for (every business that granted it access)")
+		scopes := sub.String("scopes", "messaging,management", "what the token may do: messaging, management")
+		ttl := sub.String("ttl", "", "lifetime such as 720h; empty: does not expire")
+		label := sub.String("label", "", "a note on what the token is for")
+		if err := parse(); err != nil {
+			return true, err
+		}
+		var m map[string]any
+		err = ac.do(ctx, http.MethodPost, "/admin/v1/tokens", map[string]any{"business_id": idOrZero(*biz), "partner_id": idOrZero(*partner),
+			"scopes": *scopes, "ttl": *ttl, "label": *label}, &m)
+		res = m
+	case "token list":
+		biz := sub.String("business", "", "the business (waba id)")
+		partner := sub.String("partner", "", "the partner id")
+		if err := parse(); err != nil {
+			return true, err
+		}
+		var m map[string]any
+		err = ac.do(ctx, http.MethodGet, "/admin/v1/tokens?business_id="+*biz+"&partner_id="+*partner, nil, &m)
+		res = m
+	case "token revoke":
+		id := sub.String("id", "", "the token's id")
+		if err := parse(); err != nil {
+			return true, err
+		}
+		var m map[string]any
+		err = ac.do(ctx, http.MethodDelete, "/admin/v1/tokens/"+*id, nil, &m)
+		res = m
+	case "partner create":
+		pname := sub.String("name", "", "the partner's name")
+		if err := parse(); err != nil {
+			return true, err
+		}
+		var m map[string]any
+		err = ac.do(ctx, http.MethodPost, "/admin/v1/partners", map[string]any{"name": *pname}, &m)
+		res = m
+	case "partner grant":
+		partner := sub.String("partner", "", "the partner id")
+		biz := sub.String("business", "", "the business (waba id)")
+		if err := parse(); err != nil {
+			return true, err
+		}
+		var m map[string]any
+		err = ac.do(ctx, http.MethodPost, "/admin/v1/partners/"+*partner+"/grants", map[string]any{"business_id": idOrZero(*biz)}, &m)
+		res = m
+	default:
+		return false, nil
+	}
+	if err != nil {
+		return true, err
+	}
+	return true, out.Encode(res)
+}
+
+// idOrZero passes an id given as a flag on as JSON: a decimal string, or
+// 0 when empty (the server says what is missing).
+func idOrZero(s string) any {
+	if s == "" {
+		return 0
+	}
+	return s
 }

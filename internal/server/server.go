@@ -19,6 +19,7 @@ import (
 	"github.com/kontor-chat/kontor"
 	"github.com/kontor-chat/kontor/internal/adminapi"
 	"github.com/kontor-chat/kontor/internal/bus"
+	"github.com/kontor-chat/kontor/internal/business"
 	"github.com/kontor-chat/kontor/internal/config"
 	"github.com/kontor-chat/kontor/internal/gateway"
 	"github.com/kontor-chat/kontor/internal/identity"
@@ -43,6 +44,7 @@ type Server struct {
 	http     *http.Server
 	debug    *http.Server // --debug-addr, or nil
 	media    *media.Service
+	biz      *business.Service
 	opToken  string
 	ready    atomic.Bool
 	stopping atomic.Bool
@@ -108,7 +110,11 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Server, 
 	}
 	s.media = media.New(s.db, blobs, cfg.MessageTTL, clock, log)
 	(&gateway.API{Ident: s.ident, Keys: keys.New(s.db, clock), Media: s.media, Dev: dev, Log: log}).Mount(mux)
-	(&adminapi.API{Ident: s.ident, Stats: s.stats, Log: log}).Mount(mux)
+	s.biz = business.New(s.db, bizAccounts{s.ident}, ids, clock, log)
+	if err = s.checkEndpointsDir(); err != nil {
+		return nil, err
+	}
+	(&adminapi.API{Ident: s.ident, Business: s.biz, Hosted: s.hostEndpoint, Stats: s.stats, Log: log}).Mount(mux)
 	mux.Handle("GET /v1/ws", s.hub)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	mux.HandleFunc("GET /readyz", s.readyz)

@@ -25,7 +25,7 @@ func (m migration) text(d dialect) string {
 
 // migrations run in order; never edit a step that has shipped, add one.
 // Steps are numbered from 1. The core's are here; a part that owns more
-// tables registers its steps from its own file with addMigration, so that
+// tables registers named steps from its own file with addMigration, so that
 // parts can grow their schema without editing one shared list.
 var migrations = []migration{
 	{sql: `
@@ -134,40 +134,27 @@ CREATE TABLE media_fetches (
 `},
 }
 
-// extra holds the steps other files register, by number.
-var extra = map[int]migration{}
+// parts holds the steps other files register, by name ("webhook 1").
+// They run after the core's, in the order of their names, each once; the
+// names applied are recorded in schema_parts. Names never change once
+// shipped; a part adds "webhook 2" for its next step.
+var parts = map[string]migration{}
 
-// addMigration registers step n (from an init function). Steps must end up
-// numbered without gaps after the core's; a duplicate number panics at
-// start, before any database is touched.
-func addMigration(n int, m migration) {
-	if _, dup := extra[n]; dup {
-		panic(fmt.Sprintf("store: migration %d registered twice", n))
+// addMigration registers a named step (from an init function); a name
+// registered twice panics at start, before any database is touched.
+func addMigration(name string, m migration) {
+	if _, dup := parts[name]; dup {
+		panic(fmt.Sprintf("store: migration %q registered twice", name))
 	}
-	extra[n] = m
+	parts[name] = m
 }
 
-// allMigrations returns every step in order.
-func allMigrations() []migration {
-	out := append([]migration(nil), migrations...)
-	for n := len(out) + 1; ; n++ {
-		m, ok := extra[n]
-		if !ok {
-			break
-		}
-		out = append(out, m)
-	}
-	if len(out) != len(migrations)+len(extra) {
-		panic(fmt.Sprintf("store: migrations are not numbered without gaps: core 1-%d, others %v", len(migrations), keys(extra)))
-	}
-	return out
-}
-
-func keys(m map[int]migration) []int {
-	out := make([]int, 0, len(m))
-	for k := range m {
+// partNames returns the registered names in order.
+func partNames() []string {
+	out := make([]string, 0, len(parts))
+	for k := range parts {
 		out = append(out, k)
 	}
-	sort.Ints(out)
+	sort.Strings(out)
 	return out
 }

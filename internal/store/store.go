@@ -293,7 +293,6 @@ func (db *DB) migrate(ctx context.Context) error {
 		return fmt.Errorf("store: migrate: %w", err)
 	}
 	have := int(v.Int64)
-	migrations := allMigrations()
 	if have > len(migrations) {
 		return fmt.Errorf("store: the database has schema version %d, newer than this kontor (%d); upgrade kontor", have, len(migrations))
 	}
@@ -305,11 +304,41 @@ func (db *DB) migrate(ctx context.Context) error {
 			return fmt.Errorf("store: migration %d: %w", i+1, err)
 		}
 	}
+	if _, err := tx.ExecContext(ctx, "CREATE TABLE IF NOT EXISTS schema_parts (name TEXT PRIMARY KEY)"); err != nil {
+		return fmt.Errorf("store: migrate: %w", err)
+	}
+	applied := map[string]bool{}
+	rows, err := tx.QueryContext(ctx, "SELECT name FROM schema_parts")
+	if err != nil {
+		return fmt.Errorf("store: migrate: %w", err)
+	}
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			rows.Close()
+			return fmt.Errorf("store: migrate: %w", err)
+		}
+		applied[n] = true
+	}
+	rows.Close()
+	ran := 0
+	for _, name := range partNames() {
+		if applied[name] {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, parts[name].text(db.d)); err != nil {
+			return fmt.Errorf("store: migration %q: %w", name, err)
+		}
+		if _, err := tx.ExecContext(ctx, "INSERT INTO schema_parts (name) VALUES ($1)", name); err != nil {
+			return fmt.Errorf("store: migration %q: %w", name, err)
+		}
+		ran++
+	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("store: migrate: %w", err)
 	}
-	if have < len(migrations) {
-		db.log.Info("schema migrated", "from", have, "to", len(migrations))
+	if have < len(migrations) || ran > 0 {
+		db.log.Info("schema migrated", "from", have, "to", len(migrations), "part_steps", ran)
 	}
 	return nil
 }

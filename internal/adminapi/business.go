@@ -1,0 +1,169 @@
+package adminapi
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/kontor-chat/kontor"
+	"github.com/kontor-chat/kontor/internal/business"
+	"github.com/kontor-chat/kontor/internal/gateway"
+)
+
+// mountBusiness adds the routes for businesses, tokens and partners.
+func (a *API) mountBusiness(mux *http.ServeMux) {
+	mux.HandleFunc("POST /admin/v1/businesses", a.operator(a.createBusiness))
+	mux.HandleFunc("GET /admin/v1/businesses", a.operator(a.listBusinesses))
+	mux.HandleFunc("POST /admin/v1/tokens", a.operator(a.createToken))
+	mux.HandleFunc("GET /admin/v1/tokens", a.operator(a.listTokens))
+	mux.HandleFunc("DELETE /admin/v1/tokens/{id}", a.operator(a.revokeToken))
+	mux.HandleFunc("POST /admin/v1/partners", a.operator(a.createPartner))
+	mux.HandleFunc("POST /admin/v1/partners/{id}/grants", a.operator(a.grant))
+}
+
+func (a *API) createBusiness(w http.ResponseWriter, r *http.Request) {
+	var req business.CreateRequest
+	if !gateway.ReadJSON(w, r, a.Log, &req) {
+		return
+	}
+	c, err := a.Business.Create(r.Context(), req)
+	if err != nil {
+		gateway.WriteError(w, a.Log, err)
+		return
+	}
+	if !c.SelfHosted {
+		// A hosted endpoint's device stays with the platform.
+		if a.Hosted != nil {
+			if err := a.Hosted(r.Context(), c); err != nil {
+				gateway.WriteError(w, a.Log, err)
+				return
+			}
+		}
+		c.Device = nil
+	}
+	gateway.WriteJSON(w, http.StatusOK, c)
+}
+
+// BusinessInfo describes a business for operators.
+type BusinessInfo struct {
+	ID         kontor.ID    `json:"waba_id"`
+	Name       string       `json:"name"`
+	SelfHosted bool         `json:"self_hosted"`
+	WebhookURL string       `json:"webhook_url,omitempty"`
+	Numbers    []NumberInfo `json:"phone_numbers"`
+	Created    int64        `json:"created"`
+}
+
+// NumberInfo describes a business number.
+type NumberInfo struct {
+	ID    kontor.ID    `json:"phone_number_id"`
+	Phone kontor.Phone `json:"phone"`
+}
+
+func (a *API) listBusinesses(w http.ResponseWriter, r *http.Request) {
+	st := a.Business.Store()
+	bs, err := st.Businesses(r.Context())
+	if err != nil {
+		gateway.WriteError(w, a.Log, err)
+		return
+	}
+	out := []BusinessInfo{}
+	for _, b := range bs {
+		ns, err := st.Numbers(r.Context(), b.ID)
+		if err != nil {
+			gateway.WriteError(w, a.Log, err)
+			return
+		}
+		bi := BusinessInfo{ID: b.ID, Name: b.Name, SelfHosted: b.SelfHosted, WebhookURL: b.WebhookURL, Numbers: []NumberInfo{}, Created: b.Created.Unix()}
+		for _, n := range ns {
+			bi.Numbers = append(bi.Numbers, NumberInfo{ID: n.ID, Phone: n.Phone})
+		}
+		out = append(out, bi)
+	}
+	gateway.WriteJSON(w, http.StatusOK, map[string]any{"data": out})
+}
+
+func (a *API) createToken(w http.ResponseWriter, r *http.Request) {
+	var req business.TokenRequest
+	if !gateway.ReadJSON(w, r, a.Log, &req) {
+		return
+	}
+	t, err := a.Business.CreateToken(r.Context(), req)
+	if err != nil {
+		gateway.WriteError(w, a.Log, err)
+		return
+	}
+	gateway.WriteJSON(w, http.StatusOK, t)
+}
+
+func (a *API) listTokens(w http.ResponseWriter, r *http.Request) {
+	biz, err1 := optionalID(r.URL.Query().Get("business_id"))
+	partner, err2 := optionalID(r.URL.Query().Get("partner_id"))
+	if err1 != nil || err2 != nil || (biz == 0) == (partner == 0) {
+		gateway.WriteError(w, a.Log, kontor.Errorf(kontor.Invalid, "admin.tokens", "give one of business_id, partner_id"))
+		return
+	}
+	ts, err := a.Business.Tokens(r.Context(), biz, partner)
+	if err != nil {
+		gateway.WriteError(w, a.Log, err)
+		return
+	}
+	gateway.WriteJSON(w, http.StatusOK, map[string]any{"data": ts})
+}
+
+func (a *API) revokeToken(w http.ResponseWriter, r *http.Request) {
+	id, err := optionalID(r.PathValue("id"))
+	if err != nil || id == 0 {
+		gateway.WriteError(w, a.Log, kontor.Errorf(kontor.Invalid, "admin.tokens", "bad token id %q", r.PathValue("id")))
+		return
+	}
+	if err := a.Business.RevokeToken(r.Context(), id); err != nil {
+		gateway.WriteError(w, a.Log, err)
+		return
+	}
+	gateway.WriteJSON(w, http.StatusOK, map[string]any{"success": true})
+}
+
+func (a *API) createPartner(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Name string `json:"name"`
+	}
+	if !gateway.ReadJSON(w, r, a.Log, &req) {
+		return
+	}
+	p, err := a.Business.CreatePartner(r.Context(), req.Name)
+	if err != nil {
+		gateway.WriteError(w, a.Log, err)
+		return
+	}
+	gateway.WriteJSON(w, http.StatusOK, map[string]any{"partner_id": p.ID, "name": p.Name})
+}
+
+func (a *API) grant(w http.ResponseWriter, r *http.Request) {
+	id, err := optionalID(r.PathValue("id"))
+	var req struct {
+		Business kontor.ID `json:"business_id"`
+	}
+	if !gateway.ReadJSON(w, r, a.Log, &req) {
+		return
+	}
+	if err != nil || id == 0 || req.Business == 0 {
+		gateway.WriteError(w, a.Log, kontor.Errorf(kontor.Invalid, "admin.grant", "give the partner id in the path and business_id in the body"))
+		return
+	}
+	if err := a.Business.Grant(r.Context(), id, req.Business); err != nil {
+		gateway.WriteError(w, a.Log, err)
+		return
+	}
+	gateway.WriteJSON(w, http.StatusOK, map[string]any{"success": true})
+}
+
+func optionalID(s string) (kontor.ID, error) {
+	if s == "" {
+		return 0, nil
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < 0 {
+		return 0, kontor.Errorf(kontor.Invalid, "admin", "%q is not an id", s)
+	}
+	return kontor.ID(n), nil
+}

@@ -1,0 +1,133 @@
+package adminapi_test
+
+import (
+	"net/http"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/kontor-chat/kontor/internal/kontortest"
+	"github.com/kontor-chat/kontor/wire"
+)
+
+type created struct {
+	WABA        string `json:"waba_id"`
+	Number      string `json:"phone_number_id"`
+	AppID       string `json:"app_id"`
+	AppSecret   string `json:"app_secret"`
+	AccessToken string `json:"access_token"`
+	SelfHosted  bool   `json:"self_hosted"`
+	Device      *struct {
+		Phone      string `json:"Phone"`
+		DeviceID   int    `json:"DeviceID"`
+		Credential string `json:"Credential"`
+	} `json:"device"`
+}
+
+func TestBusinesses(t *testing.T) {
+	kontortest.Backends(t, func(t *testing.T, opts ...kontortest.Option) {
+		s := kontortest.Start(t, opts...)
+		var c created
+		if code := s.Call(t, http.MethodPost, "/admin/v1/businesses", s.Token, map[string]any{"name": "Blumen Anna", "phone": "+4930111111",
+			"webhook_url": "http://127.0.0.1:9/hook", "verify_token": "vt"}, &c); code != 200 {
+			t.Fatalf("create: %d", code)
+		}
+		if c.WABA == "" || c.Number == "" || c.AppID == "" || len(c.AppSecret) != 32 || len(c.AccessToken) < 40 || c.SelfHosted || c.Device != nil {
+			t.Fatalf("created: %+v", c)
+		}
+		// The hosted endpoint's device stays with the platform, with its keys
+		// published: people can start a session with the business at once.
+		if _, err := os.Stat(filepath.Join(s.DataDir, "endpoints", c.Number, "device.json")); err != nil {
+			t.Fatalf("hosted endpoint profile: %v", err)
+		}
+		ann := s.Account(t, "+4915100000001")
+		var br wire.BundlesResponse
+		if code := s.Call(t, http.MethodGet, "/v1/keys/+4930111111", ann.Credential, nil, &br); code != 200 || len(br.Devices) != 1 || br.Devices[0].PreKey == nil {
+			t.Fatalf("business keys: %d %+v", code, br)
+		}
+
+		var self created
+		if code := s.Call(t, http.MethodPost, "/admin/v1/businesses", s.Token, map[string]any{"name": "Eigen GmbH", "phone": "+4930222222", "self_hosted": true}, &self); code != 200 {
+			t.Fatalf("create self-hosted: %d", code)
+		}
+		if !self.SelfHosted || self.Device == nil || self.Device.Credential == "" {
+			t.Fatalf("self-hosted: %+v", self)
+		}
+		if _, err := os.Stat(filepath.Join(s.DataDir, "endpoints", self.Number)); !os.IsNotExist(err) {
+			t.Fatalf("the platform keeps a self-hosted endpoint's profile: %v", err)
+		}
+
+		var apiErr wire.APIError
+		for _, bad := range []struct {
+			name string
+			body map[string]any
+			code int
+		}{
+			{"no name", map[string]any{"phone": "+4930333333"}, 400},
+			{"bad phone", map[string]any{"name": "x", "phone": "030 333"}, 400},
+			{"number taken", map[string]any{"name": "x", "phone": "+4930111111"}, 409},
+			{"person's number", map[string]any{"name": "x", "phone": "+4915100000001"}, 409},
+			{"bad webhook", map[string]any{"name": "x", "phone": "+4930444444", "webhook_url": "ftp://x"}, 400},
+			{"unknown field", map[string]any{"name": "x", "phone": "+4930444444", "colour": "red"}, 400},
+		} {
+			apiErr = wire.APIError{}
+			if code := s.Call(t, http.MethodPost, "/admin/v1/businesses", s.Token, bad.body, &apiErr); code != bad.code || apiErr.Error.Message == "" {
+				t.Errorf("%s: %d %+v", bad.name, code, apiErr)
+			}
+		}
+		if code := s.Call(t, http.MethodPost, "/admin/v1/businesses", "kop_wrong", map[string]any{"name": "x", "phone": "+4930555555"}, nil); code != 401 {
+			t.Errorf("wrong operator token: %d", code)
+		}
+
+		// Tokens: made, listed without their secret, revoked.
+		var tok struct {
+			ID     string   `json:"id"`
+			Token  string   `json:"access_token"`
+			Scopes []string `json:"scopes"`
+		}
+		if code := s.Call(t, http.MethodPost, "/admin/v1/tokens", s.Token, map[string]any{"business_id": c.WABA, "scopes": "messaging", "ttl": "24h"}, &tok); code != 200 || tok.Token == "" || len(tok.Scopes) != 1 {
+			t.Fatalf("token create: %d %+v", code, tok)
+		}
+		var list struct {
+			Data []map[string]any `json:"data"`
+		}
+		if code := s.Call(t, http.MethodGet, "/admin/v1/tokens?business_id="+c.WABA, s.Token, nil, &list); code != 200 || len(list.Data) != 2 {
+			t.Fatalf("token list: %d %+v", code, list)
+		}
+		for _, d := range list.Data {
+			if _, ok := d["access_token"]; ok {
+				t.Fatalf("a listed token shows its secret: %v", d)
+			}
+		}
+		if code := s.Call(t, http.MethodDelete, "/admin/v1/tokens/"+tok.ID, s.Token, nil, nil); code != 200 {
+			t.Fatalf("revoke: %d", code)
+		}
+		if code := s.Call(t, http.MethodDelete, "/admin/v1/tokens/123", s.Token, nil, nil); code != 404 {
+			t.Fatalf("revoke unknown: %d", code)
+		}
+		for _, bad := range []map[string]any{
+			{"scopes": "messaging"},
+			{"business_id": c.WABA, "scopes": "everything"},
+			{"business_id": c.WABA, "scopes": "messaging", "ttl": "-1h"},
+			{"business_id": "999", "scopes": "messaging"},
+		} {
+			if code := s.Call(t, http.MethodPost, "/admin/v1/tokens", s.Token, bad, nil); code != 400 && code != 404 {
+				t.Errorf("token %v: %d", bad, code)
+			}
+		}
+
+		// Partners.
+		var p struct {
+			ID string `json:"partner_id"`
+		}
+		if code := s.Call(t, http.MethodPost, "/admin/v1/partners", s.Token, map[string]any{"name": "Agentur"}, &p); code != 200 || p.ID == "" {
+			t.Fatalf("partner: %d %+v", code, p)
+		}
+		if code := s.Call(t, http.MethodPost, "/admin/v1/partners/"+p.ID+"/grants", s.Token, map[string]any{"business_id": c.WABA}, nil); code != 200 {
+			t.Fatalf("grant: %d", code)
+		}
+		if code := s.Call(t, http.MethodPost, "/admin/v1/partners/"+p.ID+"/grants", s.Token, map[string]any{"business_id": "12345"}, nil); code != 404 {
+			t.Fatalf("grant unknown business: %d", code)
+		}
+	})
+}
