@@ -45,6 +45,9 @@ type Server struct {
 	debug    *http.Server // --debug-addr, or nil
 	media    *media.Service
 	biz      *business.Service
+	node     int    // this node's number in ids, leased in the store
+	holder   string // who holds the lease: this process
+	lostNode chan error
 	opToken  string
 	ready    atomic.Bool
 	stopping atomic.Bool
@@ -73,7 +76,10 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Server, 
 		return nil, err
 	}
 	clock := kontor.SystemClock{}
-	ids := kontor.NewIDs(clock, cfg.Node)
+	if err = s.claimNode(ctx, cfg.Node); err != nil {
+		return nil, err
+	}
+	ids := kontor.NewIDs(clock, s.node)
 
 	var sender identity.CodeSender
 	var dev *identity.DevSender
@@ -168,10 +174,12 @@ func (s *Server) Serve(ctx context.Context) error {
 	errc := make(chan error, 1)
 	go func() { errc <- s.http.Serve(s.ln) }()
 	go s.housekeeping(ctx)
+	go s.keepNode(ctx)
 	var err error
 	select {
 	case <-ctx.Done():
 	case err = <-errc:
+	case err = <-s.lostNode:
 	}
 	s.log.Info("shutting down")
 	s.ready.Store(false)
@@ -200,6 +208,11 @@ func (s *Server) closeAll() {
 		s.bus.Close()
 	}
 	if s.db != nil {
+		if s.holder != "" {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			_ = s.db.ReleaseNode(ctx, s.node, s.holder)
+			cancel()
+		}
 		if err := s.db.Close(); err != nil {
 			s.log.Error("closing the store", "err", err)
 		}
