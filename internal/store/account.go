@@ -138,6 +138,11 @@ func (db *DB) Register(ctx context.Context, acct identity.Account, primary ident
 		if err := deleteDevicesOf(ctx, db.d, tx, a.ID); err != nil {
 			return err
 		}
+		// A link code an old device made must not add a device to the
+		// account now that its owner registered again.
+		if _, err := tx.ExecContext(ctx, `DELETE FROM link_codes WHERE account_id = $1`, a.ID); err != nil {
+			return err
+		}
 		primary.AccountID, primary.Num, primary.Primary = a.ID, num, true
 		_, err = tx.ExecContext(ctx, `INSERT INTO devices (`+deviceCols+`) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)`,
 			primary.ID, primary.AccountID, primary.Num, primary.Name, primary.SecretHash, true, ms(primary.Created), ms(primary.LastSeen))

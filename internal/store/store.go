@@ -51,9 +51,10 @@ type DB struct {
 	rstmts sync.Map
 	// ckpt (SQLite) is the connection that checkpoints the WAL in the
 	// background, so that the writer never waits for a checkpoint's fsync.
-	ckpt     *sql.DB
-	stopCkpt chan struct{}
-	ckptDone chan struct{}
+	ckpt      *sql.DB
+	stopCkpt  chan struct{}
+	ckptDone  chan struct{}
+	closeOnce sync.Once
 }
 
 // prepareWrites prepares the hot write statements on the writer pool.
@@ -112,6 +113,9 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		return nil, err
 	}
 	db.log = log
+	if db.ckpt != nil {
+		go db.checkpointer() // after db.log is set: it logs failures
+	}
 	if err := db.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -158,7 +162,6 @@ func openSQLite(path string) (*DB, error) {
 	}
 	ckpt.SetMaxOpenConns(1)
 	db := &DB{d: sqlite, r: r, w: w, ckpt: ckpt, stopCkpt: make(chan struct{}), ckptDone: make(chan struct{})}
-	go db.checkpointer()
 	return db, nil
 }
 
@@ -253,6 +256,12 @@ func (db *DB) Ping(ctx context.Context) error {
 
 // Close closes the database.
 func (db *DB) Close() error {
+	var err error
+	db.closeOnce.Do(func() { err = db.close() })
+	return err
+}
+
+func (db *DB) close() error {
 	if db.ckpt != nil {
 		close(db.stopCkpt)
 		<-db.ckptDone
