@@ -108,6 +108,9 @@ type Result struct {
 	SentP99 Millis `json:"sent_p99_ms,omitempty"`
 
 	Errors int `json:"errors"` // error frames and lost connections
+	// Redelivered counts messages a device got again (delivery is at
+	// least once; devices drop them by id).
+	Redelivered int `json:"redelivered"`
 
 	Encrypted bool `json:"encrypted"`
 	// CPU over the measured part of the run: the server's (from its
@@ -306,6 +309,7 @@ func (h *harness) load(ctx context.Context) (Result, error) {
 
 	var (
 		delivered atomic.Int64
+		dups      atomic.Int64
 		errs      atomic.Int64
 		mu        sync.Mutex
 		e2e       = make([]time.Duration, 0, cfg.Messages)
@@ -333,6 +337,7 @@ func (h *harness) load(ctx context.Context) (Result, error) {
 		ackers.Go(func() { d.acker(runCtx) })
 		wg.Go(func() { // reader
 			got, answered := 0, 0
+			seen := make(map[int]bool, expect)
 			for got < expect || answered < mine {
 				f, err := d.read(runCtx)
 				if err != nil {
@@ -367,6 +372,14 @@ func (h *harness) load(ctx context.Context) (Result, error) {
 						continue
 					}
 					k := int(binary.BigEndian.Uint64(body[8:]))
+					if seen[k] {
+						// Delivery is at least once; a device drops
+						// what it has seen, and so does the bench.
+						dups.Add(1)
+						got--
+						continue
+					}
+					seen[k] = true
 					if k < cfg.Warmup {
 						continue
 					}
@@ -487,6 +500,7 @@ wait:
 	}
 	res.Messages = len(e2e)
 	res.Errors = int(errs.Load())
+	res.Redelivered = int(dups.Load())
 	res.Seconds = lastAt.Sub(firstAt).Seconds()
 	if res.Seconds > 0 {
 		res.Throughput = float64(res.Messages) / res.Seconds

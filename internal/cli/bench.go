@@ -133,7 +133,7 @@ func printBench(env Env, r bench.Result) {
 	fmt.Fprintf(w, "  sent answer: p50 %v  p99 %v\n", r.SentP50, r.SentP99)
 	fmt.Fprintf(w, "  cpu: server %.2f cores (%.0f msgs per server CPU-second), load generator %.2f cores\n", r.ServerCores, r.ServerCapacity, r.ClientCores)
 	fmt.Fprintf(w, "  server: %s resident, %s heap, %d goroutines\n", mib(r.Server.RSS), mib(r.Server.HeapInuse), r.Server.Goroutines)
-	fmt.Fprintf(w, "  errors: %d\n", r.Errors)
+	fmt.Fprintf(w, "  errors: %d, redelivered: %d\n", r.Errors, r.Redelivered)
 }
 
 // benchServer is the kontor serve that bench started.

@@ -49,6 +49,9 @@ type conn struct {
 	dirty    bool      // the store may hold entries not yet queued here
 	pulling  bool
 	inflight map[kontor.ID]struct{} // entries queued or written, not yet acked
+	// acking holds entries the device acked whose deletion is not yet
+	// committed: a pull in that time must not send them again.
+	acking   map[kontor.ID]struct{}
 	watching []watch
 
 	// rate limit of incoming frames (reader goroutine only)
@@ -107,6 +110,10 @@ func (c *conn) acked(ids []kontor.ID) int {
 	for _, id := range ids {
 		if _, ok := c.inflight[id]; ok {
 			delete(c.inflight, id)
+			if c.acking == nil {
+				c.acking = make(map[kontor.ID]struct{})
+			}
+			c.acking[id] = struct{}{}
 			n++
 		}
 	}
@@ -117,6 +124,18 @@ func (c *conn) acked(ids []kontor.ID) int {
 		c.startWriterLocked()
 	}
 	return n
+}
+
+// ackCommitted forgets acked ids once their deletion is committed.
+func (c *conn) ackCommitted(ids []kontor.ID) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, id := range ids {
+		delete(c.acking, id)
+	}
+	if len(c.acking) == 0 {
+		c.acking = nil
+	}
 }
 
 // reply queues an answer frame; a connection that lets too many pile up is
@@ -201,6 +220,9 @@ func (c *conn) writer() {
 			for i := range es {
 				e := &es[i]
 				if _, ok := c.inflight[e.ID]; ok {
+					continue
+				}
+				if _, ok := c.acking[e.ID]; ok {
 					continue
 				}
 				c.q = append(c.q, encodeEntry(e))

@@ -189,7 +189,8 @@ func (h *Hub) handle(c *conn, f *wire.Frame) {
 		if n := c.acked(f.IDs); n > 0 {
 			h.metrics.Delivered(n)
 		}
-		h.router.Ack(c.sender, f.IDs, nil)
+		ids := f.IDs
+		h.router.Ack(c.sender, ids, func(error) { c.ackCommitted(ids) })
 	case wire.TRead:
 		h.router.Read(c.ctx, c.sender, f.To, f.IDs, func(err error) {
 			if err != nil {
