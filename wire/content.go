@@ -23,6 +23,46 @@ const (
 	ContentSticker  = "sticker"
 	ContentLocation = "location"
 	ContentContacts = "contacts"
+
+	// ContentInteractive is a message with buttons, a list, a link button or
+	// products, as businesses send them (Interactive says which).
+	ContentInteractive = "interactive"
+	// ContentInteractiveReply is a person's choice of a button or list row
+	// (InteractiveReply); ReplyTo names the message that offered it.
+	ContentInteractiveReply = "interactive_reply"
+	// ContentTemplate is a business's template message, rendered: its
+	// parameters are filled in already.
+	ContentTemplate = "template"
+	// ContentOrder is a cart a person sends to a business; Text is an
+	// optional note.
+	ContentOrder = "order"
+	// ContentBusinessNotice is a line the app shows as a system note, not
+	// as a bubble (Text; Notice says why).
+	ContentBusinessNotice = "business_notice"
+)
+
+// Kinds of interactive message (Interactive.Type).
+const (
+	InteractiveButton         = "button"          // 1 to 3 reply buttons
+	InteractiveList           = "list"            // a button that opens a list of rows
+	InteractiveCTAURL         = "cta_url"         // one button that opens a URL
+	InteractiveProduct        = "product"         // one product of a catalog
+	InteractiveProductList    = "product_list"    // sections of products
+	InteractiveCatalogMessage = "catalog_message" // a button that opens the whole catalog
+)
+
+// Kinds of reply to an interactive or template message (InteractiveReply.Type).
+const (
+	ChoiceButton     = "button_reply" // a reply button of an interactive button message
+	ChoiceListRow    = "list_reply"   // a row of an interactive list
+	ChoiceQuickReply = "quick_reply"  // a quick-reply button of a template
+)
+
+// Reasons for a business notice (Notice.Reason).
+const (
+	// NoticeHosted: the business has its chats managed by a service run by
+	// Notice.Operator, which can read them.
+	NoticeHosted = "hosted"
 )
 
 // Content is what a person's message says. Devices put it, serialized, inside
@@ -41,6 +81,15 @@ type Content struct {
 	Media    *Media    `json:"media,omitempty"`
 	Location *Location `json:"location,omitempty"`
 	Contacts []Contact `json:"contacts,omitempty"`
+
+	// PreviewURL asks the reader of a text to show a preview of its first link.
+	PreviewURL bool `json:"preview_url,omitempty"`
+
+	Interactive      *Interactive      `json:"interactive,omitempty"`
+	InteractiveReply *InteractiveReply `json:"interactive_reply,omitempty"`
+	Template         *Template         `json:"template,omitempty"`
+	Order            *Order            `json:"order,omitempty"`
+	Notice           *Notice           `json:"notice,omitempty"`
 }
 
 // Reaction is an emoji on an earlier message; an empty Emoji removes it.
@@ -61,7 +110,9 @@ type Media struct {
 	Digest   []byte `json:"digest"` // 32 bytes
 	Width    int    `json:"width,omitempty"`
 	Height   int    `json:"height,omitempty"`
-	Seconds  int    `json:"seconds,omitempty"` // audio and video
+	Seconds  int    `json:"seconds,omitempty"`  // audio and video
+	Voice    bool   `json:"voice,omitempty"`    // audio: a voice note
+	Animated bool   `json:"animated,omitempty"` // sticker: animated
 }
 
 // Location is a point on the map.
@@ -72,23 +123,175 @@ type Location struct {
 	Address   string  `json:"address,omitempty"`
 }
 
-// Contact is a shared address-book entry.
+// Contact is a shared address-book entry. Name is the name as shown.
 type Contact struct {
-	Name   string         `json:"name"`
-	Phones []ContactPhone `json:"phones,omitempty"`
-	Emails []string       `json:"emails,omitempty"`
+	Name      string           `json:"name"`
+	Phones    []ContactPhone   `json:"phones,omitempty"`
+	Emails    []string         `json:"emails,omitempty"`
+	Names     *ContactNames    `json:"names,omitempty"` // the parts of Name
+	Org       *ContactOrg      `json:"org,omitempty"`
+	URLs      []string         `json:"urls,omitempty"`
+	Addresses []ContactAddress `json:"addresses,omitempty"`
+	Birthday  string           `json:"birthday,omitempty"` // YYYY-MM-DD
 }
 
 // ContactPhone is one number of a Contact.
 type ContactPhone struct {
 	Phone string `json:"phone"`
-	Type  string `json:"type,omitempty"` // e.g. CELL, WORK
+	Type  string `json:"type,omitempty"`  // e.g. CELL, WORK
+	WaID  string `json:"wa_id,omitempty"` // the number's digits when it is on kontor
+}
+
+// ContactNames are the parts of a contact's name.
+type ContactNames struct {
+	First  string `json:"first,omitempty"`
+	Last   string `json:"last,omitempty"`
+	Middle string `json:"middle,omitempty"`
+	Prefix string `json:"prefix,omitempty"`
+	Suffix string `json:"suffix,omitempty"`
+}
+
+// ContactOrg is where a contact works.
+type ContactOrg struct {
+	Company    string `json:"company,omitempty"`
+	Department string `json:"department,omitempty"`
+	Title      string `json:"title,omitempty"`
+}
+
+// ContactAddress is a postal address of a contact.
+type ContactAddress struct {
+	Street      string `json:"street,omitempty"`
+	City        string `json:"city,omitempty"`
+	State       string `json:"state,omitempty"`
+	Zip         string `json:"zip,omitempty"`
+	Country     string `json:"country,omitempty"`
+	CountryCode string `json:"country_code,omitempty"`
+	Type        string `json:"type,omitempty"` // e.g. HOME, WORK
+}
+
+// Header is the top line of an interactive or template message: a text,
+// a picture, a video, a document or a place.
+type Header struct {
+	Type     string    `json:"type"` // text, image, video, document, location
+	Text     string    `json:"text,omitempty"`
+	Media    *Media    `json:"media,omitempty"`
+	Location *Location `json:"location,omitempty"`
+}
+
+// Interactive is what the app renders for an interactive message. Body is
+// the main text; which other fields are set depends on Type:
+//
+//   - button: Buttons (1 to 3);
+//   - list: ListButton (the label of the button that opens the list) and
+//     Sections with Rows (at most 10 rows in all);
+//   - cta_url: Link;
+//   - product: CatalogID and RetailerID;
+//   - product_list: CatalogID and Sections with Products (at most 30 in all);
+//   - catalog_message: CatalogID if known, RetailerID of the thumbnail if any.
+type Interactive struct {
+	Type       string        `json:"type"`
+	Header     *Header       `json:"header,omitempty"`
+	Body       string        `json:"body,omitempty"`
+	Footer     string        `json:"footer,omitempty"`
+	Buttons    []ReplyButton `json:"buttons,omitempty"`
+	ListButton string        `json:"list_button,omitempty"`
+	Sections   []Section     `json:"sections,omitempty"`
+	Link       *Link         `json:"link,omitempty"`
+	CatalogID  string        `json:"catalog_id,omitempty"`
+	RetailerID string        `json:"retailer_id,omitempty"`
+}
+
+// ReplyButton is a button that answers with its ID when tapped.
+type ReplyButton struct {
+	ID    string `json:"id"`
+	Title string `json:"title"`
+}
+
+// Section groups the rows of a list or the products of a product list.
+type Section struct {
+	Title    string   `json:"title,omitempty"`
+	Rows     []Row    `json:"rows,omitempty"`
+	Products []string `json:"products,omitempty"` // retailer ids
+}
+
+// Row is one choice of a list.
+type Row struct {
+	ID          string `json:"id"`
+	Title       string `json:"title"`
+	Description string `json:"description,omitempty"`
+}
+
+// Link is a button that opens URL.
+type Link struct {
+	Text string `json:"text"`
+	URL  string `json:"url"`
+}
+
+// InteractiveReply is a person's choice: the ID and Title of the button or
+// row they picked (for a template's quick reply, ID is its payload).
+type InteractiveReply struct {
+	Type        string `json:"type"` // button_reply, list_reply, quick_reply
+	ID          string `json:"id"`
+	Title       string `json:"title"`
+	Description string `json:"description,omitempty"`
+}
+
+// Template is a template message as the person sees it: the business's
+// approved template with its parameters filled in.
+type Template struct {
+	Name     string           `json:"name"`
+	Language string           `json:"language,omitempty"`
+	Header   *Header          `json:"header,omitempty"`
+	Body     string           `json:"body,omitempty"`
+	Footer   string           `json:"footer,omitempty"`
+	Buttons  []TemplateButton `json:"buttons,omitempty"`
+}
+
+// TemplateButton is a button of a template message. A quick_reply button
+// answers with an InteractiveReply of type quick_reply carrying Payload
+// (or Text when Payload is empty); url opens URL; phone_number calls
+// Phone; copy_code copies Code.
+type TemplateButton struct {
+	Type    string `json:"type"` // quick_reply, url, phone_number, copy_code
+	Text    string `json:"text"`
+	Payload string `json:"payload,omitempty"`
+	URL     string `json:"url,omitempty"`
+	Phone   string `json:"phone,omitempty"`
+	Code    string `json:"code,omitempty"`
+}
+
+// Order is a cart a person sends to a business from its catalog.
+type Order struct {
+	CatalogID string      `json:"catalog_id"`
+	Items     []OrderItem `json:"items"`
+}
+
+// OrderItem is one line of an Order. Price is the price of one item in
+// minor units of Currency (ISO 4217), as shown to the person.
+type OrderItem struct {
+	RetailerID string `json:"retailer_id"`
+	Quantity   int    `json:"quantity"`
+	Price      int64  `json:"price"`
+	Currency   string `json:"currency"`
+}
+
+// Notice says why a business notice is shown, so that an app can word it
+// in its own language; Content.Text holds the line as sent.
+type Notice struct {
+	Reason   string `json:"reason"`             // hosted
+	Operator string `json:"operator,omitempty"` // who runs the service
 }
 
 // Limits of content.
 const (
-	MaxText     = 16 << 10 // bytes of text or caption
-	MaxContacts = 20
+	MaxText            = 16 << 10 // bytes of text or caption, and of any other string
+	MaxContacts        = 20
+	MaxButtons         = 3  // reply buttons of an interactive button message
+	MaxListRows        = 10 // rows of a list, in all its sections
+	MaxSections        = 10 // sections of a list or product list
+	MaxProducts        = 30 // products of a product list, in all its sections
+	MaxTemplateButtons = 10
+	MaxOrderItems      = 100
 )
 
 // EncodeContent serializes c.
@@ -116,11 +319,29 @@ func DecodeContent(b []byte) (Content, error) {
 	return c, c.Check()
 }
 
-// Known says whether this version knows the kind of c.
+// Known says whether this version knows the kind of c (and, for
+// interactive messages and replies, their sub-kind).
 func (c Content) Known() bool {
 	switch c.Type {
-	case ContentText, ContentReaction, ContentImage, ContentVideo, ContentAudio, ContentDocument, ContentSticker, ContentLocation, ContentContacts:
+	case ContentText, ContentReaction, ContentImage, ContentVideo, ContentAudio, ContentDocument, ContentSticker, ContentLocation, ContentContacts,
+		ContentTemplate, ContentOrder, ContentBusinessNotice:
 		return true
+	case ContentInteractive:
+		if c.Interactive == nil {
+			return false
+		}
+		switch c.Interactive.Type {
+		case InteractiveButton, InteractiveList, InteractiveCTAURL, InteractiveProduct, InteractiveProductList, InteractiveCatalogMessage:
+			return true
+		}
+	case ContentInteractiveReply:
+		if c.InteractiveReply == nil {
+			return false
+		}
+		switch c.InteractiveReply.Type {
+		case ChoiceButton, ChoiceListRow, ChoiceQuickReply:
+			return true
+		}
 	}
 	return false
 }
@@ -146,13 +367,11 @@ func (c Content) Check() error {
 			return fmt.Errorf("a reaction needs the message_id it is on and at most one emoji")
 		}
 	case ContentImage, ContentVideo, ContentAudio, ContentDocument, ContentSticker:
-		m := c.Media
-		if m == nil || m.ID == "" || len(m.Key) != 32 || len(m.Digest) != 32 || m.Size < 0 {
-			return fmt.Errorf("%s content needs media with id, a 32-byte key and a 32-byte digest", c.Type)
+		if err := checkMedia(c.Type, c.Media); err != nil {
+			return err
 		}
 	case ContentLocation:
-		l := c.Location
-		if l == nil || math.IsNaN(l.Latitude) || math.IsNaN(l.Longitude) || math.Abs(l.Latitude) > 90 || math.Abs(l.Longitude) > 180 {
+		if !c.Location.ok() {
 			return fmt.Errorf("a location needs a latitude within ±90 and a longitude within ±180")
 		}
 	case ContentContacts:
@@ -164,6 +383,238 @@ func (c Content) Check() error {
 				return fmt.Errorf("a contact needs a name")
 			}
 		}
+	case ContentInteractive:
+		if c.Interactive == nil {
+			return fmt.Errorf("interactive content needs its interactive part")
+		}
+		return c.Interactive.check()
+	case ContentInteractiveReply:
+		r := c.InteractiveReply
+		if r == nil || (r.ID == "" && r.Title == "") {
+			return fmt.Errorf("an interactive reply needs the id or title of what was chosen")
+		}
+		if err := checkStrings(r.ID, r.Title, r.Description); err != nil {
+			return err
+		}
+	case ContentTemplate:
+		if c.Template == nil {
+			return fmt.Errorf("template content needs its template part")
+		}
+		return c.Template.check()
+	case ContentOrder:
+		if c.Order == nil {
+			return fmt.Errorf("order content needs its order part")
+		}
+		return c.Order.check()
+	case ContentBusinessNotice:
+		if c.Text == "" {
+			return fmt.Errorf("a business notice has no text")
+		}
+		if c.Notice != nil {
+			if err := checkStrings(c.Notice.Reason, c.Notice.Operator); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
+}
+
+func checkMedia(kind string, m *Media) error {
+	if m == nil || m.ID == "" || len(m.Key) != 32 || len(m.Digest) != 32 || m.Size < 0 {
+		return fmt.Errorf("%s content needs media with id, a 32-byte key and a 32-byte digest", kind)
+	}
+	return nil
+}
+
+// checkStrings says whether each of ss is valid UTF-8 of at most MaxText bytes.
+func checkStrings(ss ...string) error {
+	for _, s := range ss {
+		if len(s) > MaxText {
+			return fmt.Errorf("a text of %d bytes is over the limit of %d", len(s), MaxText)
+		}
+		if !utf8.ValidString(s) {
+			return fmt.Errorf("a text is not valid UTF-8")
+		}
+	}
+	return nil
+}
+
+func (h *Header) check() error {
+	if h == nil {
+		return nil
+	}
+	switch h.Type {
+	case "text":
+		if h.Text == "" {
+			return fmt.Errorf("a text header has no text")
+		}
+		return checkStrings(h.Text)
+	case ContentImage, ContentVideo, ContentDocument:
+		return checkMedia(h.Type+" header", h.Media)
+	case ContentLocation:
+		if !h.Location.ok() {
+			return fmt.Errorf("a location header needs a latitude within ±90 and a longitude within ±180")
+		}
+	case "":
+		return fmt.Errorf("a header has no type")
+	}
+	// A header type this version does not know is kept, like a kind.
+	return nil
+}
+
+func (l *Location) ok() bool {
+	return l != nil && !math.IsNaN(l.Latitude) && !math.IsNaN(l.Longitude) && math.Abs(l.Latitude) <= 90 && math.Abs(l.Longitude) <= 180
+}
+
+func (in *Interactive) check() error {
+	if in.Type == "" {
+		return fmt.Errorf("an interactive message has no type")
+	}
+	if err := in.Header.check(); err != nil {
+		return err
+	}
+	if err := checkStrings(in.Body, in.Footer, in.ListButton, in.CatalogID, in.RetailerID); err != nil {
+		return err
+	}
+	switch in.Type {
+	case InteractiveButton:
+		if len(in.Buttons) == 0 || len(in.Buttons) > MaxButtons {
+			return fmt.Errorf("a button message has 1 to %d buttons", MaxButtons)
+		}
+		for _, b := range in.Buttons {
+			if b.ID == "" || b.Title == "" {
+				return fmt.Errorf("a reply button needs an id and a title")
+			}
+			if err := checkStrings(b.ID, b.Title); err != nil {
+				return err
+			}
+		}
+	case InteractiveList:
+		if in.ListButton == "" {
+			return fmt.Errorf("a list needs the label of its button")
+		}
+		rows := 0
+		if len(in.Sections) == 0 || len(in.Sections) > MaxSections {
+			return fmt.Errorf("a list has 1 to %d sections", MaxSections)
+		}
+		for _, s := range in.Sections {
+			if len(s.Rows) == 0 {
+				return fmt.Errorf("a list section has no rows")
+			}
+			rows += len(s.Rows)
+			if err := checkStrings(s.Title); err != nil {
+				return err
+			}
+			for _, r := range s.Rows {
+				if r.ID == "" || r.Title == "" {
+					return fmt.Errorf("a list row needs an id and a title")
+				}
+				if err := checkStrings(r.ID, r.Title, r.Description); err != nil {
+					return err
+				}
+			}
+		}
+		if rows > MaxListRows {
+			return fmt.Errorf("a list has at most %d rows, not %d", MaxListRows, rows)
+		}
+	case InteractiveCTAURL:
+		if in.Link == nil || in.Link.Text == "" || in.Link.URL == "" {
+			return fmt.Errorf("a link button needs a text and a URL")
+		}
+		if err := checkStrings(in.Link.Text, in.Link.URL); err != nil {
+			return err
+		}
+	case InteractiveProduct:
+		if in.CatalogID == "" || in.RetailerID == "" {
+			return fmt.Errorf("a product message needs a catalog id and a retailer id")
+		}
+	case InteractiveProductList:
+		if in.CatalogID == "" {
+			return fmt.Errorf("a product list needs a catalog id")
+		}
+		if len(in.Sections) == 0 || len(in.Sections) > MaxSections {
+			return fmt.Errorf("a product list has 1 to %d sections", MaxSections)
+		}
+		n := 0
+		for _, s := range in.Sections {
+			if len(s.Products) == 0 {
+				return fmt.Errorf("a product list section has no products")
+			}
+			n += len(s.Products)
+			if err := checkStrings(s.Title); err != nil {
+				return err
+			}
+			for _, p := range s.Products {
+				if p == "" {
+					return fmt.Errorf("a product of a product list has no retailer id")
+				}
+				if err := checkStrings(p); err != nil {
+					return err
+				}
+			}
+		}
+		if n > MaxProducts {
+			return fmt.Errorf("a product list has at most %d products, not %d", MaxProducts, n)
+		}
+	}
+	// An interactive type this version does not know is kept (Known says false).
+	return nil
+}
+
+func (t *Template) check() error {
+	if t.Name == "" {
+		return fmt.Errorf("a template message has no name")
+	}
+	if t.Body == "" && t.Header == nil {
+		return fmt.Errorf("a template message has neither header nor body")
+	}
+	if err := t.Header.check(); err != nil {
+		return err
+	}
+	if err := checkStrings(t.Name, t.Language, t.Body, t.Footer); err != nil {
+		return err
+	}
+	if len(t.Buttons) > MaxTemplateButtons {
+		return fmt.Errorf("a template has at most %d buttons", MaxTemplateButtons)
+	}
+	for _, b := range t.Buttons {
+		if b.Type == "" || b.Text == "" {
+			return fmt.Errorf("a template button needs a type and a text")
+		}
+		if err := checkStrings(b.Text, b.Payload, b.URL, b.Phone, b.Code); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (o *Order) check() error {
+	if o.CatalogID == "" {
+		return fmt.Errorf("an order needs the catalog id")
+	}
+	if len(o.Items) == 0 || len(o.Items) > MaxOrderItems {
+		return fmt.Errorf("an order has 1 to %d items", MaxOrderItems)
+	}
+	for _, it := range o.Items {
+		if it.RetailerID == "" || it.Quantity < 1 || it.Price < 0 || !currencyCode(it.Currency) {
+			return fmt.Errorf("an order item needs a retailer id, a quantity of at least 1, a price not below 0 and an ISO 4217 currency")
+		}
+		if err := checkStrings(it.RetailerID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// currencyCode says whether s looks like an ISO 4217 code: three capitals.
+func currencyCode(s string) bool {
+	if len(s) != 3 {
+		return false
+	}
+	for i := 0; i < 3; i++ {
+		if s[i] < 'A' || s[i] > 'Z' {
+			return false
+		}
+	}
+	return true
 }

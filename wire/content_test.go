@@ -32,6 +32,63 @@ func TestContentCheck(t *testing.T) {
 		{"contacts", Content{Type: ContentContacts, Contacts: []Contact{{Name: "Ann", Phones: []ContactPhone{{Phone: "+4915100000001"}}}}}, true},
 		{"contact without name", Content{Type: ContentContacts, Contacts: []Contact{{}}}, false},
 		{"no contacts", Content{Type: ContentContacts}, false},
+		{"contact with all parts", Content{Type: ContentContacts, Contacts: []Contact{{Name: "Ann Lee", Names: &ContactNames{First: "Ann", Last: "Lee"},
+			Org: &ContactOrg{Company: "Acme"}, URLs: []string{"https://example.com"}, Addresses: []ContactAddress{{City: "Berlin"}}, Birthday: "1990-01-02",
+			Phones: []ContactPhone{{Phone: "+4915100000001", WaID: "4915100000001"}}}}}, true},
+		{"text with preview", Content{Type: ContentText, Text: "https://kontor.chat", PreviewURL: true}, true},
+
+		{"buttons", Content{Type: ContentInteractive, Interactive: &Interactive{Type: InteractiveButton, Body: "Pick",
+			Header: &Header{Type: "image", Media: media}, Buttons: []ReplyButton{{ID: "y", Title: "Yes"}, {ID: "n", Title: "No"}}}}, true},
+		{"interactive part missing", Content{Type: ContentInteractive}, false},
+		{"interactive without type", Content{Type: ContentInteractive, Interactive: &Interactive{Body: "x"}}, false},
+		{"no buttons", Content{Type: ContentInteractive, Interactive: &Interactive{Type: InteractiveButton, Body: "Pick"}}, false},
+		{"four buttons", Content{Type: ContentInteractive, Interactive: &Interactive{Type: InteractiveButton, Body: "Pick",
+			Buttons: []ReplyButton{{"1", "a"}, {"2", "b"}, {"3", "c"}, {"4", "d"}}}}, false},
+		{"button without title", Content{Type: ContentInteractive, Interactive: &Interactive{Type: InteractiveButton, Buttons: []ReplyButton{{ID: "1"}}}}, false},
+		{"header media without key", Content{Type: ContentInteractive, Interactive: &Interactive{Type: InteractiveButton,
+			Header: &Header{Type: "video", Media: &Media{ID: "x"}}, Buttons: []ReplyButton{{"1", "a"}}}}, false},
+		{"empty text header", Content{Type: ContentInteractive, Interactive: &Interactive{Type: InteractiveButton,
+			Header: &Header{Type: "text"}, Buttons: []ReplyButton{{"1", "a"}}}}, false},
+		{"list", Content{Type: ContentInteractive, Interactive: &Interactive{Type: InteractiveList, Body: "Menu", ListButton: "Open",
+			Sections: []Section{{Title: "A", Rows: []Row{{ID: "1", Title: "One", Description: "first"}}}}}}, true},
+		{"list of 11 rows", Content{Type: ContentInteractive, Interactive: &Interactive{Type: InteractiveList, ListButton: "Open",
+			Sections: []Section{{Title: "A", Rows: rowsN(6)}, {Title: "B", Rows: rowsN(5)}}}}, false},
+		{"list of 10 rows", Content{Type: ContentInteractive, Interactive: &Interactive{Type: InteractiveList, ListButton: "Open",
+			Sections: []Section{{Title: "A", Rows: rowsN(5)}, {Title: "B", Rows: rowsN(5)}}}}, true},
+		{"list without its button", Content{Type: ContentInteractive, Interactive: &Interactive{Type: InteractiveList,
+			Sections: []Section{{Rows: []Row{{ID: "1", Title: "One"}}}}}}, false},
+		{"link", Content{Type: ContentInteractive, Interactive: &Interactive{Type: InteractiveCTAURL, Body: "Shop", Link: &Link{Text: "Open", URL: "https://example.com"}}}, true},
+		{"link without URL", Content{Type: ContentInteractive, Interactive: &Interactive{Type: InteractiveCTAURL, Link: &Link{Text: "Open"}}}, false},
+		{"product", Content{Type: ContentInteractive, Interactive: &Interactive{Type: InteractiveProduct, CatalogID: "1", RetailerID: "SKU"}}, true},
+		{"product without retailer id", Content{Type: ContentInteractive, Interactive: &Interactive{Type: InteractiveProduct, CatalogID: "1"}}, false},
+		{"product list", Content{Type: ContentInteractive, Interactive: &Interactive{Type: InteractiveProductList, CatalogID: "1",
+			Header: &Header{Type: "text", Text: "Picks"}, Sections: []Section{{Title: "A", Products: []string{"S1", "S2"}}}}}, true},
+		{"product list of 31", Content{Type: ContentInteractive, Interactive: &Interactive{Type: InteractiveProductList, CatalogID: "1",
+			Sections: []Section{{Products: make31()}}}}, false},
+		{"catalog", Content{Type: ContentInteractive, Interactive: &Interactive{Type: InteractiveCatalogMessage, Body: "Browse"}}, true},
+		{"unknown interactive type is kept", Content{Type: ContentInteractive, Interactive: &Interactive{Type: "carousel"}}, true},
+
+		{"button reply", Content{Type: ContentInteractiveReply, ReplyTo: "1", InteractiveReply: &InteractiveReply{Type: ChoiceButton, ID: "y", Title: "Yes"}}, true},
+		{"reply without choice", Content{Type: ContentInteractiveReply, InteractiveReply: &InteractiveReply{Type: ChoiceListRow}}, false},
+		{"reply part missing", Content{Type: ContentInteractiveReply}, false},
+
+		{"template", Content{Type: ContentTemplate, Template: &Template{Name: "order", Language: "en", Header: &Header{Type: "location",
+			Location: &Location{Latitude: 1, Longitude: 2}}, Body: "Hi Ann", Footer: "Shop",
+			Buttons: []TemplateButton{{Type: "quick_reply", Text: "Stop", Payload: "STOP"}, {Type: "url", Text: "Track", URL: "https://x.test/1"}}}}, true},
+		{"template without name", Content{Type: ContentTemplate, Template: &Template{Body: "Hi"}}, false},
+		{"template without header or body", Content{Type: ContentTemplate, Template: &Template{Name: "x"}}, false},
+		{"template button without text", Content{Type: ContentTemplate, Template: &Template{Name: "x", Body: "b", Buttons: []TemplateButton{{Type: "url"}}}}, false},
+		{"template header off the map", Content{Type: ContentTemplate, Template: &Template{Name: "x", Header: &Header{Type: "location", Location: &Location{Latitude: 100}}}}, false},
+
+		{"order", Content{Type: ContentOrder, Text: "gift wrap", Order: &Order{CatalogID: "1", Items: []OrderItem{{RetailerID: "S", Quantity: 2, Price: 799, Currency: "EUR"}}}}, true},
+		{"order without items", Content{Type: ContentOrder, Order: &Order{CatalogID: "1"}}, false},
+		{"order of nothing", Content{Type: ContentOrder, Order: &Order{CatalogID: "1", Items: []OrderItem{{RetailerID: "S", Currency: "EUR"}}}}, false},
+		{"order at a negative price", Content{Type: ContentOrder, Order: &Order{CatalogID: "1", Items: []OrderItem{{RetailerID: "S", Quantity: 1, Price: -1, Currency: "EUR"}}}}, false},
+		{"order in euros", Content{Type: ContentOrder, Order: &Order{CatalogID: "1", Items: []OrderItem{{RetailerID: "S", Quantity: 1, Currency: "euro"}}}}, false},
+
+		{"business notice", Content{Type: ContentBusinessNotice, Text: "This business uses a service run by Example Ltd to manage this chat.",
+			Notice: &Notice{Reason: NoticeHosted, Operator: "Example Ltd"}}, true},
+		{"empty business notice", Content{Type: ContentBusinessNotice, Notice: &Notice{Reason: NoticeHosted}}, false},
 	} {
 		err := c.c.Check()
 		if (err == nil) != c.ok {
@@ -51,6 +108,44 @@ func TestContentCheck(t *testing.T) {
 	}
 }
 
+func rowsN(n int) []Row {
+	r := make([]Row, n)
+	for i := range r {
+		r[i] = Row{ID: string(rune('a' + i)), Title: "row"}
+	}
+	return r
+}
+
+func make31() []string {
+	p := make([]string, 31)
+	for i := range p {
+		p[i] = "S"
+	}
+	return p
+}
+
+func TestContentKnown(t *testing.T) {
+	for _, c := range []struct {
+		c     Content
+		known bool
+	}{
+		{Content{Type: ContentText}, true},
+		{Content{Type: ContentTemplate}, true},
+		{Content{Type: ContentOrder}, true},
+		{Content{Type: ContentBusinessNotice}, true},
+		{Content{Type: ContentInteractive, Interactive: &Interactive{Type: InteractiveList}}, true},
+		{Content{Type: ContentInteractive, Interactive: &Interactive{Type: "carousel"}}, false},
+		{Content{Type: ContentInteractive}, false},
+		{Content{Type: ContentInteractiveReply, InteractiveReply: &InteractiveReply{Type: ChoiceQuickReply}}, true},
+		{Content{Type: ContentInteractiveReply, InteractiveReply: &InteractiveReply{Type: "nfm_reply"}}, false},
+		{Content{Type: "hologram"}, false},
+	} {
+		if c.c.Known() != c.known {
+			t.Errorf("%+v: Known() = %v", c.c, !c.known)
+		}
+	}
+}
+
 // FuzzDecodeContent feeds the content decoder what a peer could send: it
 // must never panic, and what it accepts must encode again and decode to the
 // same kind.
@@ -61,6 +156,21 @@ func FuzzDecodeContent(f *testing.F) {
 		`{"v":1,"type":"location","location":{"latitude":1e308,"longitude":-0}}`,
 		`{"v":1,"type":"contacts","contacts":[{"name":"A","phones":[{"phone":"+1"}]}]}`,
 		`{"v":1,"type":"reaction","reaction":{"message_id":"1","emoji":""}}`,
+		`{"v":1,"type":"contacts","contacts":[{"name":"A","names":{"first":"A"},"org":{"company":"C"},"urls":["u"],"addresses":[{"city":"X"}],"birthday":"1990-01-02","phones":[{"phone":"+1","wa_id":"1"}]}]}`,
+		`{"v":1,"type":"text","text":"see https://kontor.chat","preview_url":true}`,
+		`{"v":1,"type":"interactive","interactive":{"type":"button","header":{"type":"text","text":"H"},"body":"b","footer":"f","buttons":[{"id":"1","title":"t"}]}}`,
+		`{"v":1,"type":"interactive","interactive":{"type":"list","body":"b","list_button":"Open","sections":[{"title":"A","rows":[{"id":"1","title":"t","description":"d"}]}]}}`,
+		`{"v":1,"type":"interactive","interactive":{"type":"cta_url","body":"b","link":{"text":"Open","url":"https://example.com"}}}`,
+		`{"v":1,"type":"interactive","interactive":{"type":"product","catalog_id":"1","retailer_id":"S"}}`,
+		`{"v":1,"type":"interactive","interactive":{"type":"product_list","header":{"type":"text","text":"H"},"catalog_id":"1","sections":[{"title":"A","products":["S1","S2"]}]}}`,
+		`{"v":1,"type":"interactive","interactive":{"type":"catalog_message","body":"b","retailer_id":"S"}}`,
+		`{"v":1,"type":"interactive","interactive":{"type":"button","header":{"type":"image","media":{"id":"x","key":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=","digest":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="}},"buttons":[{"id":"1","title":"t"}]}}`,
+		`{"v":1,"type":"interactive","interactive":{"type":"carousel","cards":[]}}`,
+		`{"v":1,"type":"interactive_reply","reply_to":"1","interactive_reply":{"type":"button_reply","id":"1","title":"t"}}`,
+		`{"v":1,"type":"interactive_reply","interactive_reply":{"type":"quick_reply","id":"STOP","title":"Stop"}}`,
+		`{"v":1,"type":"template","template":{"name":"n","language":"en","header":{"type":"location","location":{"latitude":1,"longitude":2}},"body":"b","footer":"f","buttons":[{"type":"quick_reply","text":"Stop","payload":"STOP"},{"type":"copy_code","text":"Copy","code":"C"}]}}`,
+		`{"v":1,"type":"order","text":"note","order":{"catalog_id":"1","items":[{"retailer_id":"S","quantity":2,"price":799,"currency":"EUR"}]}}`,
+		`{"v":1,"type":"business_notice","text":"This business uses a service run by Op to manage this chat.","notice":{"reason":"hosted","operator":"Op"}}`,
 		`{"v":2,"type":"future","whatever":[1,2,3]}`,
 		`{"v":0}`, `[]`, `null`, ``,
 	} {
@@ -71,6 +181,7 @@ func FuzzDecodeContent(f *testing.F) {
 		if err != nil {
 			return
 		}
+		_ = c.Known() // must not panic on any part missing
 		out, err := EncodeContent(c)
 		if err != nil {
 			t.Fatalf("accepted content does not encode: %+v: %v", c, err)
