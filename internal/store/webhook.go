@@ -1,0 +1,350 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/kontor-chat/kontor"
+	"github.com/kontor-chat/kontor/internal/webhook"
+)
+
+var _ webhook.Store = (*DB)(nil)
+
+// The webhook outbox. An event is pending (state 0) until delivered (1) or
+// given up (2). While pending, next_at is when its next attempt is due; a
+// claim moves next_at to the end of its lease and sets lease to its token,
+// so the event is not due again while the lease runs, and only results
+// naming that token are recorded. started is when the current round of
+// attempts began (enqueue or replay); done_at when it was delivered or
+// given up. Each state has its own partial index, which the queries select
+// by naming the state as a literal.
+func init() {
+	addMigration("webhook 1", migration{sql: `
+CREATE TABLE webhooks (
+	id            TEXT PRIMARY KEY,
+	app           BIGINT NOT NULL,
+	url           TEXT NOT NULL,
+	body          BYTEA NOT NULL,
+	created       BIGINT NOT NULL,
+	state         SMALLINT NOT NULL DEFAULT 0,
+	started       BIGINT NOT NULL,
+	next_at       BIGINT NOT NULL,
+	lease         BIGINT NOT NULL DEFAULT 0,
+	attempts      INTEGER NOT NULL DEFAULT 0,
+	last_at       BIGINT NOT NULL DEFAULT 0,
+	last_status   INTEGER NOT NULL DEFAULT 0,
+	last_response TEXT NOT NULL DEFAULT '',
+	done_at       BIGINT NOT NULL DEFAULT 0
+);
+CREATE INDEX webhooks_due ON webhooks (url, next_at) WHERE state = 0;
+CREATE INDEX webhooks_delivered ON webhooks (done_at) WHERE state = 1;
+CREATE INDEX webhooks_dead ON webhooks (done_at) WHERE state = 2;
+CREATE INDEX webhooks_app ON webhooks (app, last_at);
+`})
+}
+
+const webhookCols = `id, app, url, body, created, state, started, next_at, lease, attempts, last_at, last_status, last_response, done_at`
+
+// webhookChunk is the most rows one INSERT carries, and the most ids one
+// statement names. (SQLite looks $N names up in a list, so a statement
+// with many hundreds of them is slow to prepare.)
+const webhookChunk = 32
+
+// EnqueueWebhooks adds events to the outbox, due at now; ids already there
+// are left alone (webhook.Store).
+func (db *DB) EnqueueWebhooks(ctx context.Context, evs []webhook.Event, now time.Time) error {
+	return db.tx(ctx, "store.EnqueueWebhooks", func(tx *sql.Tx) error {
+		var full *sql.Stmt // the INSERT of webhookChunk rows, prepared once
+		defer func() {
+			if full != nil {
+				full.Close()
+			}
+		}()
+		args := make([]any, 0, 7*webhookChunk)
+		for len(evs) > 0 {
+			n := min(len(evs), webhookChunk)
+			args = args[:0]
+			for _, ev := range evs[:n] {
+				args = append(args, ev.ID, int64(ev.App), ev.URL, ev.Body, ev.Created.UnixMilli(), now.UnixMilli(), now.UnixMilli())
+			}
+			q := `INSERT INTO webhooks (id, app, url, body, created, started, next_at) VALUES ` + values(n, 7, 1) + ` ON CONFLICT (id) DO NOTHING`
+			var err error
+			switch {
+			case n < webhookChunk:
+				_, err = tx.ExecContext(ctx, q, args...)
+			case full == nil:
+				if full, err = tx.PrepareContext(ctx, q); err == nil {
+					_, err = full.ExecContext(ctx, args...)
+				}
+			default:
+				_, err = full.ExecContext(ctx, args...)
+			}
+			if err != nil {
+				return err
+			}
+			evs = evs[n:]
+		}
+		return nil
+	})
+}
+
+// DueWebhookURLs returns URLs with due events, in order, after after
+// (webhook.Store). It skips from one URL to the next in the due index,
+// one seek each, however many events wait.
+func (db *DB) DueWebhookURLs(ctx context.Context, now time.Time, after string, limit int) ([]string, error) {
+	const op = "store.DueWebhookURLs"
+	rows, err := db.r.QueryContext(ctx, `WITH RECURSIVE u (url) AS (
+			SELECT MIN(url) FROM webhooks WHERE state = 0 AND url > $2
+			UNION ALL
+			SELECT (SELECT MIN(w.url) FROM webhooks w WHERE w.state = 0 AND w.url > u.url) FROM u WHERE u.url IS NOT NULL)
+		SELECT url FROM u WHERE url IS NOT NULL
+			AND EXISTS (SELECT 1 FROM webhooks w WHERE w.state = 0 AND w.url = u.url AND w.next_at <= $1)
+		LIMIT $3`, now.UnixMilli(), after, limit)
+	if err != nil {
+		return nil, internal(op, err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var u string
+		if err := rows.Scan(&u); err != nil {
+			return nil, internal(op, err)
+		}
+		out = append(out, u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, internal(op, err)
+	}
+	return out, nil
+}
+
+// DueWebhooks claims due events of some URLs under a lease
+// (webhook.Store). On PostgreSQL a concurrent claim skips the rows this one
+// has locked, and once this one commits they are no longer due; SQLite has
+// one writer.
+func (db *DB) DueWebhooks(ctx context.Context, c webhook.Claim) ([]webhook.Delivery, error) {
+	var out []webhook.Delivery
+	err := db.tx(ctx, "store.DueWebhooks", func(tx *sql.Tx) error {
+		out = out[:0]
+		st, err := tx.PrepareContext(ctx, `UPDATE webhooks SET next_at = $2, lease = $3 WHERE id IN
+			(SELECT id FROM webhooks WHERE state = 0 AND url = $4 AND next_at <= $1 ORDER BY next_at LIMIT $5`+db.d.skipLocked()+`)
+			RETURNING `+webhookCols)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		for _, w := range c.Want {
+			rows, err := st.QueryContext(ctx, c.Now.UnixMilli(), c.Until.UnixMilli(), c.Token, w.URL, w.Limit)
+			if err != nil {
+				return err
+			}
+			if out, err = scanWebhooks(rows, out); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// settleChunk is the most results one UPDATE records.
+const settleChunk = 32
+
+// settleSQL returns the UPDATE that records n results: a list of values,
+// each cast so that PostgreSQL knows the types, joined to their rows by id
+// and lease. One statement per chunk saves PostgreSQL a round trip per
+// result and SQLite a statement per result.
+func settleSQL(n int) string {
+	var sb strings.Builder
+	sb.WriteString(`WITH r (id, lease, state, tried, next_at, last_at, last_status, last_response, done_at) AS (VALUES `)
+	types := [...]string{"TEXT", "BIGINT", "SMALLINT", "INTEGER", "BIGINT", "BIGINT", "INTEGER", "TEXT", "BIGINT"}
+	for i := range n {
+		if i > 0 {
+			sb.WriteByte(',')
+		}
+		sb.WriteByte('(')
+		for c, t := range types {
+			if c > 0 {
+				sb.WriteByte(',')
+			}
+			fmt.Fprintf(&sb, "CAST($%d AS %s)", i*len(types)+c+1, t)
+		}
+		sb.WriteByte(')')
+	}
+	sb.WriteString(`) UPDATE webhooks SET state = r.state, lease = 0, attempts = webhooks.attempts + r.tried, next_at = r.next_at,
+		last_at = r.last_at, last_status = r.last_status, last_response = r.last_response, done_at = r.done_at
+		FROM r WHERE webhooks.id = r.id AND webhooks.lease = r.lease`)
+	return sb.String()
+}
+
+// settleFull is settleSQL(settleChunk), made once.
+var settleFull = settleSQL(settleChunk)
+
+// SettleWebhooks records attempts' results in one transaction
+// (webhook.Store).
+func (db *DB) SettleWebhooks(ctx context.Context, rs []webhook.Result) error {
+	return db.tx(ctx, "store.SettleWebhooks", func(tx *sql.Tx) error {
+		var full *sql.Stmt
+		defer func() {
+			if full != nil {
+				full.Close()
+			}
+		}()
+		args := make([]any, 0, 9*settleChunk)
+		flush := func() error {
+			if len(args) == 0 {
+				return nil
+			}
+			var err error
+			switch n := len(args) / 9; {
+			case n < settleChunk:
+				_, err = tx.ExecContext(ctx, settleSQL(n), args...)
+			case full == nil:
+				if full, err = tx.PrepareContext(ctx, settleFull); err == nil {
+					_, err = full.ExecContext(ctx, args...)
+				}
+			default:
+				_, err = full.ExecContext(ctx, args...)
+			}
+			args = args[:0]
+			return err
+		}
+		for _, r := range rs {
+			if r.Outcome == webhook.OutcomeReleased {
+				if _, err := tx.ExecContext(ctx, `UPDATE webhooks SET lease = 0, next_at = $3 WHERE id = $1 AND lease = $2`,
+					r.ID, r.Lease, r.Next.UnixMilli()); err != nil {
+					return err
+				}
+				continue
+			}
+			state, tried, next, done := webhook.Pending, 0, r.Next.UnixMilli(), int64(0)
+			switch r.Outcome {
+			case webhook.OutcomeDelivered:
+				state, next, done = webhook.Delivered, 0, r.At.UnixMilli()
+			case webhook.OutcomeDead:
+				state, next, done = webhook.Dead, 0, r.At.UnixMilli()
+			}
+			if r.Tried {
+				tried = 1
+			}
+			args = append(args, r.ID, r.Lease, int(state), tried, next, r.At.UnixMilli(), r.Status, r.Response, done)
+			if len(args) == cap(args) {
+				if err := flush(); err != nil {
+					return err
+				}
+			}
+		}
+		return flush()
+	})
+}
+
+// ReplayWebhooks makes delivered and dead events pending again
+// (webhook.Store).
+func (db *DB) ReplayWebhooks(ctx context.Context, ids []string, now time.Time) (int, error) {
+	var total int
+	err := db.tx(ctx, "store.ReplayWebhooks", func(tx *sql.Tx) error {
+		total = 0
+		for len(ids) > 0 {
+			n := min(len(ids), webhookChunk)
+			args := []any{now.UnixMilli()}
+			for _, id := range ids[:n] {
+				args = append(args, id)
+			}
+			res, err := tx.ExecContext(ctx, `UPDATE webhooks SET state = 0, attempts = 0, started = $1, next_at = $1, lease = 0, done_at = 0
+				WHERE state <> 0 AND id IN `+values(1, n, 2), args...)
+			if err != nil {
+				return err
+			}
+			k, err := res.RowsAffected()
+			if err != nil {
+				return err
+			}
+			total += int(k)
+			ids = ids[n:]
+		}
+		return nil
+	})
+	return total, err
+}
+
+// DeadWebhooks lists dead letters, the most recent first (webhook.Store).
+func (db *DB) DeadWebhooks(ctx context.Context, app kontor.ID, limit int) ([]webhook.Delivery, error) {
+	return db.listWebhooks(ctx, "store.DeadWebhooks", `SELECT `+webhookCols+` FROM webhooks
+		WHERE state = 2 AND ($1 = 0 OR app = $1) ORDER BY done_at DESC LIMIT $2`, int64(app), limit)
+}
+
+// RecentWebhooks lists app's most recently attempted events
+// (webhook.Store).
+func (db *DB) RecentWebhooks(ctx context.Context, app kontor.ID, limit int) ([]webhook.Delivery, error) {
+	return db.listWebhooks(ctx, "store.RecentWebhooks", `SELECT `+webhookCols+` FROM webhooks
+		WHERE app = $1 AND last_at > 0 ORDER BY last_at DESC LIMIT $2`, int64(app), limit)
+}
+
+func (db *DB) listWebhooks(ctx context.Context, op, q string, args ...any) ([]webhook.Delivery, error) {
+	rows, err := db.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, internal(op, err)
+	}
+	out, err := scanWebhooks(rows, nil)
+	if err != nil {
+		return nil, internal(op, err)
+	}
+	return out, nil
+}
+
+// PruneWebhooks deletes old delivered events and dead letters
+// (webhook.Store).
+func (db *DB) PruneWebhooks(ctx context.Context, delivered, dead time.Time, limit int) (int, error) {
+	var total int
+	err := db.tx(ctx, "store.PruneWebhooks", func(tx *sql.Tx) error {
+		total = 0
+		for _, p := range []struct {
+			state  string // a literal, for the partial index
+			before time.Time
+		}{{"1", delivered}, {"2", dead}} {
+			res, err := tx.ExecContext(ctx, `DELETE FROM webhooks WHERE id IN
+				(SELECT id FROM webhooks WHERE state = `+p.state+` AND done_at < $1 LIMIT $2)`, p.before.UnixMilli(), limit-total)
+			if err != nil {
+				return err
+			}
+			n, err := res.RowsAffected()
+			if err != nil {
+				return err
+			}
+			if total += int(n); total >= limit {
+				break
+			}
+		}
+		return nil
+	})
+	return total, err
+}
+
+// scanWebhooks reads rows of webhookCols and closes them.
+func scanWebhooks(rows *sql.Rows, out []webhook.Delivery) ([]webhook.Delivery, error) {
+	defer rows.Close()
+	for rows.Next() {
+		var d webhook.Delivery
+		var app, created, started, next, last, done int64
+		var state int
+		if err := rows.Scan(&d.ID, &app, &d.URL, &d.Body, &created, &state, &started, &next, &d.Lease, &d.Attempts,
+			&last, &d.LastStatus, &d.LastResponse, &done); err != nil {
+			return out, err
+		}
+		d.App, d.State = kontor.ID(app), webhook.State(state)
+		d.Created, d.Started = time.UnixMilli(created), time.UnixMilli(started)
+		d.Next, d.LastAt, d.Done = unixMilliOrZero(next), unixMilliOrZero(last), unixMilliOrZero(done)
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+func unixMilliOrZero(ms int64) time.Time {
+	if ms == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms)
+}

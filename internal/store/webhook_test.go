@@ -1,0 +1,275 @@
+package store_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kontor-chat/kontor/internal/store"
+	"github.com/kontor-chat/kontor/internal/store/storetest"
+	"github.com/kontor-chat/kontor/internal/webhook"
+)
+
+// TestWebhooks runs the outbox's store tests on SQLite and, with
+// KONTOR_TEST_POSTGRES, on PostgreSQL. (The Deliverer's tests in
+// internal/webhook run on both too.)
+func TestWebhooks(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		fn   func(t *testing.T, db *store.DB)
+	}{
+		{"Claims", testWebhookClaims},
+		{"URLs", testWebhookURLs},
+		{"Settle", testWebhookSettle},
+		{"ReplayPrune", testWebhookReplayPrune},
+	} {
+		t.Run("sqlite/"+tc.name, func(t *testing.T) {
+			tc.fn(t, open(t, store.Config{DataDir: t.TempDir()}))
+		})
+		t.Run("postgres/"+tc.name, func(t *testing.T) {
+			tc.fn(t, open(t, store.Config{URL: storetest.PostgresURL(t)}))
+		})
+	}
+}
+
+var t0 = time.UnixMilli(1_780_000_000_000)
+
+func hooks(prefix, url string, n int) []webhook.Event {
+	var out []webhook.Event
+	for i := range n {
+		out = append(out, webhook.Event{ID: fmt.Sprintf("%s%03d", prefix, i), App: 9, URL: url, Body: []byte(`{"n":"\u00e9"}`), Created: t0})
+	}
+	return out
+}
+
+func ids(ds []webhook.Delivery) []string {
+	var out []string
+	for _, d := range ds {
+		out = append(out, d.ID)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// testWebhookClaims: a claim takes at most its limit per URL, oldest
+// first, under its lease; claimed events are not due again until the
+// lease ends; an id enqueued twice is one event.
+func testWebhookClaims(t *testing.T, db *store.DB) {
+	ctx := context.Background()
+	if err := db.EnqueueWebhooks(ctx, hooks("a", "http://a/", 70), t0); err != nil {
+		t.Fatal(err)
+	}
+	dup := hooks("a", "http://a/", 1)
+	dup[0].Body = []byte(`{"other":1}`)
+	if err := db.EnqueueWebhooks(ctx, append(dup, hooks("b", "http://b/", 3)...), t0.Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	lease := t0.Add(2 * time.Minute)
+	got, err := db.DueWebhooks(ctx, webhook.Claim{Now: t0, Until: lease, Token: 7, Want: []webhook.Want{{URL: "http://a/", Limit: 50}, {URL: "http://b/", Limit: 5}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 50 {
+		t.Fatalf("claimed %d, want 50 of a (b's are not due yet)", len(got))
+	}
+	for _, d := range got {
+		if d.URL != "http://a/" || d.Lease != 7 || !d.Next.Equal(lease) || d.State != webhook.Pending || !d.Started.Equal(t0) || !d.Created.Equal(t0) {
+			t.Fatalf("claimed %+v", d)
+		}
+		if d.ID == "a000" && string(d.Body) != `{"n":"\u00e9"}` {
+			t.Fatalf("a000 has body %s: a duplicate enqueue replaced it", d.Body)
+		}
+	}
+	now := t0.Add(time.Minute)
+	got2, err := db.DueWebhooks(ctx, webhook.Claim{Now: now, Until: now.Add(2 * time.Minute), Token: 8, Want: []webhook.Want{{URL: "http://a/", Limit: 100}, {URL: "http://b/", Limit: 100}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got2) != 23 || slices.ContainsFunc(got2, func(d webhook.Delivery) bool { return slices.Contains(ids(got), d.ID) }) {
+		t.Fatalf("second claim: %v", ids(got2))
+	}
+	// After the first lease ends, its events are due again.
+	got3, err := db.DueWebhooks(ctx, webhook.Claim{Now: lease, Until: lease.Add(time.Minute), Token: 9, Want: []webhook.Want{{URL: "http://a/", Limit: 100}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(ids(got3), ids(got)) {
+		t.Fatalf("after the lease: %v, want %v", ids(got3), ids(got))
+	}
+}
+
+// testWebhookURLs: the URLs with due events, in pages after a cursor.
+func testWebhookURLs(t *testing.T, db *store.DB) {
+	ctx := context.Background()
+	var evs []webhook.Event
+	for i := range 30 {
+		evs = append(evs, hooks(fmt.Sprintf("u%02d-", i), fmt.Sprintf("http://h/%02d", i), 2)...)
+	}
+	if err := db.EnqueueWebhooks(ctx, evs, t0); err != nil {
+		t.Fatal(err)
+	}
+	// Claim all of URL 05: it has nothing due any more.
+	if _, err := db.DueWebhooks(ctx, webhook.Claim{Now: t0, Until: t0.Add(time.Minute), Token: 1, Want: []webhook.Want{{URL: "http://h/05", Limit: 10}}}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := db.DueWebhookURLs(ctx, t0.Add(-time.Second), "", 100); err != nil || len(got) != 0 {
+		t.Fatalf("due before enqueue: %v %v", got, err)
+	}
+	var all []string
+	after := ""
+	for {
+		got, err := db.DueWebhookURLs(ctx, t0, after, 7)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, got...)
+		if len(got) < 7 {
+			break
+		}
+		after = got[len(got)-1]
+	}
+	var want []string
+	for i := range 30 {
+		if i != 5 {
+			want = append(want, fmt.Sprintf("http://h/%02d", i))
+		}
+	}
+	if !slices.Equal(all, want) {
+		t.Fatalf("due URLs %v, want %v", all, want)
+	}
+}
+
+// testWebhookSettle: results apply under their lease only; delivered and
+// dead events are done, retries due again; the console lists them.
+func testWebhookSettle(t *testing.T, db *store.DB) {
+	ctx := context.Background()
+	if err := db.EnqueueWebhooks(ctx, hooks("s", "http://s/", 40), t0); err != nil {
+		t.Fatal(err)
+	}
+	claimed, err := db.DueWebhooks(ctx, webhook.Claim{Now: t0, Until: t0.Add(time.Minute), Token: 5, Want: []webhook.Want{{URL: "http://s/", Limit: 40}}})
+	if err != nil || len(claimed) != 40 {
+		t.Fatalf("claim: %d %v", len(claimed), err)
+	}
+	slices.SortFunc(claimed, func(a, b webhook.Delivery) int { return strings.Compare(a.ID, b.ID) })
+	at := t0.Add(time.Second)
+	var rs []webhook.Result
+	for i, d := range claimed {
+		r := webhook.Result{ID: d.ID, Lease: d.Lease, At: at.Add(time.Duration(i) * time.Millisecond), Status: 200, Response: "ok ü", Tried: true}
+		switch {
+		case i < 35: // delivered
+		case i == 35:
+			r.Outcome, r.Status, r.Next = webhook.OutcomeRetry, 500, at.Add(5*time.Second)
+		case i == 36:
+			r.Outcome, r.Status = webhook.OutcomeDead, 410
+		case i == 37:
+			r.Outcome, r.Next, r.Tried = webhook.OutcomeReleased, at, false
+		case i == 38:
+			r.Lease = 6 // a lost lease: ignored
+		case i == 39:
+			r.Outcome, r.Status, r.Tried, r.Response = webhook.OutcomeDead, 0, false, "app not found"
+		}
+		rs = append(rs, r)
+	}
+	if err := db.SettleWebhooks(ctx, rs); err != nil {
+		t.Fatal(err)
+	}
+	recent, err := db.RecentWebhooks(ctx, 9, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recent) != 38 || recent[0].ID != "s039" { // not the released one nor the lost lease
+		t.Fatalf("recent: %d, first %+v", len(recent), recent[0])
+	}
+	by := map[string]webhook.Delivery{}
+	for _, d := range recent {
+		by[d.ID] = d
+	}
+	if d := by["s000"]; d.State != webhook.Delivered || d.Attempts != 1 || d.LastStatus != 200 || d.LastResponse != "ok ü" || !d.Done.Equal(at) || d.Lease != 0 {
+		t.Errorf("delivered: %+v", d)
+	}
+	if d := by["s035"]; d.State != webhook.Pending || d.Attempts != 1 || d.LastStatus != 500 || !d.Next.Equal(at.Add(5*time.Second)) || !d.Done.IsZero() {
+		t.Errorf("retry: %+v", d)
+	}
+	if d := by["s036"]; d.State != webhook.Dead || d.Attempts != 1 || d.LastStatus != 410 || !d.Next.IsZero() {
+		t.Errorf("dead: %+v", d)
+	}
+	if d := by["s039"]; d.State != webhook.Dead || d.Attempts != 0 || d.LastResponse != "app not found" {
+		t.Errorf("dead without an attempt: %+v", d)
+	}
+	dead, err := db.DeadWebhooks(ctx, 0, 10)
+	if err != nil || !slices.Equal(ids(dead), []string{"s036", "s039"}) || dead[0].ID != "s039" {
+		t.Fatalf("dead: %v %v", ids(dead), err)
+	}
+	if dead, err := db.DeadWebhooks(ctx, 8, 10); err != nil || len(dead) != 0 {
+		t.Fatalf("dead of another app: %v %v", ids(dead), err)
+	}
+	// Due at t0+1s: the released one; s038 waits for its lease (t0+1m); s035 for its retry.
+	due, err := db.DueWebhooks(ctx, webhook.Claim{Now: at, Until: at.Add(time.Minute), Token: 11, Want: []webhook.Want{{URL: "http://s/", Limit: 40}}})
+	if err != nil || !slices.Equal(ids(due), []string{"s037"}) || due[0].Attempts != 0 {
+		t.Fatalf("due after settling: %v %v", ids(due), err)
+	}
+}
+
+// testWebhookReplayPrune: replay makes done events pending with a fresh
+// start; pruning deletes old delivered events and older dead letters.
+func testWebhookReplayPrune(t *testing.T, db *store.DB) {
+	ctx := context.Background()
+	evs := hooks("r", "http://r/", 80)
+	if err := db.EnqueueWebhooks(ctx, evs, t0); err != nil {
+		t.Fatal(err)
+	}
+	claimed, err := db.DueWebhooks(ctx, webhook.Claim{Now: t0, Until: t0.Add(time.Minute), Token: 3, Want: []webhook.Want{{URL: "http://r/", Limit: 80}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.SortFunc(claimed, func(a, b webhook.Delivery) int { return strings.Compare(a.ID, b.ID) })
+	var rs []webhook.Result
+	for i, d := range claimed {
+		o := webhook.OutcomeDelivered
+		if i%2 == 1 {
+			o = webhook.OutcomeDead
+		}
+		rs = append(rs, webhook.Result{ID: d.ID, Lease: d.Lease, Outcome: o, At: t0.Add(time.Duration(i) * time.Second), Tried: true})
+	}
+	if err := db.SettleWebhooks(ctx, rs); err != nil {
+		t.Fatal(err)
+	}
+	// Replay 70 of them (more than one statement's worth), and two unknown ids.
+	var replay []string
+	for _, e := range evs[:70] {
+		replay = append(replay, e.ID)
+	}
+	later := t0.Add(time.Hour)
+	n, err := db.ReplayWebhooks(ctx, append(replay, "nope", "nada"), later)
+	if err != nil || n != 70 {
+		t.Fatalf("replay: %d %v", n, err)
+	}
+	if n, err := db.ReplayWebhooks(ctx, replay[:3], later); err != nil || n != 0 {
+		t.Fatalf("replaying pending events: %d %v", n, err)
+	}
+	due, err := db.DueWebhooks(ctx, webhook.Claim{Now: later, Until: later.Add(time.Minute), Token: 4, Want: []webhook.Want{{URL: "http://r/", Limit: 100}}})
+	if err != nil || len(due) != 70 {
+		t.Fatalf("due after replay: %d %v", len(due), err)
+	}
+	for _, d := range due {
+		if d.Attempts != 0 || !d.Started.Equal(later) || d.State != webhook.Pending || !d.Done.IsZero() {
+			t.Fatalf("replayed: %+v", d)
+		}
+	}
+	// Left done: r070…r079, delivered at t0+70s, 72s…, dead at t0+71s, 73s….
+	n, err = db.PruneWebhooks(ctx, t0.Add(75*time.Second), t0.Add(72*time.Second), 100)
+	if err != nil || n != 4 { // delivered 70, 72, 74; dead 71
+		t.Fatalf("prune: %d %v", n, err)
+	}
+	n, err = db.PruneWebhooks(ctx, t0.Add(time.Hour), t0.Add(time.Hour), 3)
+	if err != nil || n != 3 {
+		t.Fatalf("prune with a limit: %d %v", n, err)
+	}
+	n, err = db.PruneWebhooks(ctx, t0.Add(time.Hour), t0.Add(time.Hour), 100)
+	if err != nil || n != 3 {
+		t.Fatalf("prune the rest: %d %v", n, err)
+	}
+}
