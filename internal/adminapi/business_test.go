@@ -18,9 +18,9 @@ type created struct {
 	AccessToken string `json:"access_token"`
 	SelfHosted  bool   `json:"self_hosted"`
 	Device      *struct {
-		Phone      string `json:"Phone"`
-		DeviceID   int    `json:"DeviceID"`
-		Credential string `json:"Credential"`
+		Phone      string `json:"phone"`
+		DeviceID   int    `json:"device_id"`
+		Credential string `json:"credential"`
 	} `json:"device"`
 }
 

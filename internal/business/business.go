@@ -140,6 +140,7 @@ type Store interface {
 	NumberByPhone(ctx context.Context, p kontor.Phone) (Number, error)
 	Numbers(ctx context.Context, business kontor.ID) ([]Number, error)
 	Apps(ctx context.Context, business kontor.ID) ([]App, error)
+	AppSecret(ctx context.Context, app kontor.ID) (string, error)
 	PutToken(ctx context.Context, t Token) error
 	TokenByHash(ctx context.Context, hash []byte) (Token, error)
 	Tokens(ctx context.Context, business, partner kontor.ID) ([]Token, error)
@@ -162,10 +163,10 @@ type Accounts interface {
 
 // Device is a registered business device.
 type Device struct {
-	Account    kontor.ID
-	Phone      kontor.Phone
-	DeviceID   int
-	Credential string
+	Account    kontor.ID    `json:"account_id"`
+	Phone      kontor.Phone `json:"phone"`
+	DeviceID   int          `json:"device_id"`
+	Credential string       `json:"credential"`
 }
 
 // Service manages businesses.

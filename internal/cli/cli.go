@@ -29,11 +29,12 @@ type command struct {
 
 func commands() map[string]command {
 	return map[string]command{
-		"serve":  {runServe, "run the kontor server"},
-		"client": {runClient, "scriptable client sub-commands with JSON output"},
-		"chat":   {runChat, "interactive terminal chat"},
-		"bench":  {runBench, "load generator: throughput, latency, memory"},
-		"admin":  {runAdmin, "operator tasks against a running server"},
+		"serve":    {runServe, "run the kontor server"},
+		"client":   {runClient, "scriptable client sub-commands with JSON output"},
+		"chat":     {runChat, "interactive terminal chat"},
+		"bench":    {runBench, "load generator: throughput, latency, memory"},
+		"admin":    {runAdmin, "operator tasks against a running server"},
+		"endpoint": {runEndpoint, "a self-hosted business endpoint: the Business API with the keys at the business"},
 	}
 }
 

@@ -27,6 +27,9 @@ type Config struct {
 	LogLevel   string        // --log-level, KONTOR_LOG_LEVEL
 	LogFormat  string        // --log-format, KONTOR_LOG_FORMAT: text or json
 	DebugAddr  string        // --debug-addr, KONTOR_DEBUG_ADDR: "" = none; serves /debug/pprof
+	// OperatorName is who runs this platform, as hosted businesses' chats
+	// tell people (--operator-name, KONTOR_OPERATOR_NAME).
+	OperatorName string
 	// OperatorToken comes from KONTOR_OPERATOR_TOKEN only; when empty the
 	// server keeps one in DataDir/operator.token.
 	OperatorToken string
@@ -61,6 +64,7 @@ func (c *Config) Flags(fs *flag.FlagSet, getenv func(string) string) {
 	str(&c.SMSURL, "sms-url", "KONTOR_SMS_URL", "SMS gateway URL that one-time codes are POSTed to")
 	str(&c.LogLevel, "log-level", "KONTOR_LOG_LEVEL", "debug, info, warn or error")
 	str(&c.LogFormat, "log-format", "KONTOR_LOG_FORMAT", "text or json")
+	str(&c.OperatorName, "operator-name", "KONTOR_OPERATOR_NAME", "who runs this platform: people chatting with a hosted business are told that this operator's service manages the chat")
 	str(&c.DebugAddr, "debug-addr", "KONTOR_DEBUG_ADDR", "address for Go's /debug/pprof profiles; empty for none (keep it on loopback)")
 	if v := getenv("KONTOR_DEV"); v != "" {
 		c.Dev, _ = strconv.ParseBool(v)

@@ -8,13 +8,18 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
+	"io"
 	"io/fs"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -111,9 +116,25 @@ func exchange(t *testing.T, pg, encrypted bool) []string {
 	loc := wire.Content{V: 1, Type: wire.ContentLocation, Location: &wire.Location{Latitude: 52.52, Longitude: 13.40, Name: mark("place")}}
 	send(ctx, t, bob1, ann, loc)
 
+	// A self-hosted business: its endpoint, with its keys, runs at the
+	// business (its own process and data directory), so what people and
+	// the business write stays out of the platform too.
+	var biz *selfHosted
+	if encrypted {
+		biz = startSelfHosted(ctx, t, p)
+		send(ctx, t, cem, biz.phone, text(mark("cem-to-business")))
+		in := biz.waitWebhook(t, markers[len(markers)-1])
+		reply := mark("business-to-cem")
+		biz.send(t, in, reply)
+
+	}
+
 	// Every device gets what is meant for it: messages to its account and
 	// copies of what its account's other device sent.
 	want := map[*device]int{ann1: 3, ann2: 4, bob1: 3, bob2: 4, cem: 1}
+	if biz != nil {
+		want[cem] = 2 // and the business's answer
+	}
 	for d, n := range want {
 		got := receive(ctx, t, d, n)
 		for _, m := range got {
@@ -135,6 +156,9 @@ func exchange(t *testing.T, pg, encrypted bool) []string {
 		if d.s != nil {
 			d.s.Close()
 		}
+	}
+	if biz != nil {
+		biz.stop(t)
 	}
 	if err := p.Signal(syscall.SIGTERM); err != nil {
 		t.Fatalf("stopping the server: %v", err)
@@ -303,4 +327,119 @@ func pgDump(t *testing.T, dbURL string) []byte {
 		t.Fatalf("pg_dump wrote no data:\n%s", out)
 	}
 	return out
+}
+
+// selfHosted is a business whose endpoint runs as its own kontor endpoint
+// process, with a webhook receiver.
+type selfHosted struct {
+	phone  kontor.Phone
+	number string
+	token  string
+	api    string
+	cmd    *exec.Cmd
+	mu     sync.Mutex
+	hooks  [][]byte
+}
+
+func startSelfHosted(ctx context.Context, t *testing.T, p *kontortest.Process) *selfHosted {
+	t.Helper()
+	b := &selfHosted{phone: "+4930999999"}
+	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		b.mu.Lock()
+		b.hooks = append(b.hooks, body)
+		b.mu.Unlock()
+	}))
+	t.Cleanup(recv.Close)
+	var cred map[string]any
+	if code := kontortest.Call(t, p.URL, http.MethodPost, "/admin/v1/businesses", p.Token(),
+		map[string]any{"name": "Eigen GmbH", "phone": string(b.phone), "self_hosted": true}, &cred); code != 200 {
+		t.Fatalf("creating the self-hosted business: %d", code)
+	}
+	b.number, b.token = cred["phone_number_id"].(string), cred["access_token"].(string)
+	dir := t.TempDir() // the business's machine, not the platform's
+	credFile := filepath.Join(dir, "credentials.json")
+	raw, _ := json.Marshal(cred)
+	if err := os.WriteFile(credFile, raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	addr := kontortest.FreeAddr(t)
+	b.api = "http://" + addr
+	b.cmd = exec.Command(kontortest.Binary(t), "endpoint", "--platform", p.URL, "--credentials", credFile, "--http", addr,
+		"--data", filepath.Join(dir, "endpoint"), "--webhook-url", recv.URL, "--log-level", "warn")
+	b.cmd.Stdout, b.cmd.Stderr = os.Stderr, os.Stderr
+	if err := b.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = b.cmd.Process.Kill(); _, _ = b.cmd.Process.Wait() })
+	for i := 0; ; i++ {
+		resp, err := http.Get(b.api + "/v21.0/" + b.number + "?access_token=" + b.token)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				break
+			}
+		}
+		if i > 300 || ctx.Err() != nil {
+			t.Fatal("the self-hosted endpoint did not come up")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return b
+}
+
+// waitWebhook waits for the webhook holding marker and returns the wamid
+// of the message in it.
+func (b *selfHosted) waitWebhook(t *testing.T, marker string) string {
+	t.Helper()
+	for i := 0; i < 400; i++ {
+		b.mu.Lock()
+		for _, h := range b.hooks {
+			if bytes.Contains(h, []byte(marker)) {
+				b.mu.Unlock()
+				var n struct {
+					Entry []struct {
+						Changes []struct {
+							Value struct {
+								Messages []struct {
+									ID string `json:"id"`
+								} `json:"messages"`
+							} `json:"value"`
+						} `json:"changes"`
+					} `json:"entry"`
+				}
+				if err := json.Unmarshal(h, &n); err != nil || len(n.Entry) == 0 || len(n.Entry[0].Changes) == 0 || len(n.Entry[0].Changes[0].Value.Messages) == 0 {
+					t.Fatalf("webhook %s: %v", h, err)
+				}
+				return n.Entry[0].Changes[0].Value.Messages[0].ID
+			}
+		}
+		b.mu.Unlock()
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("the business's webhook never brought %s", marker)
+	return ""
+}
+
+// send answers a person through the endpoint's Business API.
+func (b *selfHosted) send(t *testing.T, replyTo, text string) {
+	t.Helper()
+	var out map[string]any
+	code := kontortest.Call(t, b.api, http.MethodPost, "/v21.0/"+b.number+"/messages", b.token, map[string]any{
+		"messaging_product": "whatsapp", "to": "4915100000033", "type": "text", "text": map[string]any{"body": text},
+		"context": map[string]any{"message_id": replyTo}}, &out)
+	if code != 200 {
+		t.Fatalf("the business's answer: %d %v", code, out)
+	}
+}
+
+func (b *selfHosted) stop(t *testing.T) {
+	_ = b.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { _, _ = b.cmd.Process.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		t.Error("the endpoint did not stop in 20 s")
+	}
 }

@@ -2,15 +2,19 @@ package server
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"fmt"
 	"net"
 	"os"
 	"path/filepath"
+	"sync"
 
 	"github.com/kontor-chat/kontor"
 	"github.com/kontor-chat/kontor/client"
-	"github.com/kontor-chat/kontor/client/e2e"
+	"github.com/kontor-chat/kontor/internal/bizapi"
 	"github.com/kontor-chat/kontor/internal/business"
+	"github.com/kontor-chat/kontor/internal/endpoint"
 	"github.com/kontor-chat/kontor/internal/identity"
 	"github.com/kontor-chat/kontor/wire"
 )
@@ -77,15 +81,125 @@ func (s *Server) loopbackAddr() string {
 	return net.JoinHostPort(host, port)
 }
 
-// startEndpoint publishes a hosted endpoint's keys.
-func (s *Server) startEndpoint(ctx context.Context, number kontor.ID) error {
-	sealer, err := e2e.OpenProfile(s.endpointDir(number), nil, e2e.Options{Logger: s.log})
+// bizAuth checks access tokens for the Business API.
+type bizAuth struct{ biz *business.Service }
+
+// Check says whether token may act with scope on the business.
+func (a bizAuth) Check(ctx context.Context, token string, b kontor.ID, scope business.Scope) error {
+	c, err := a.biz.Authenticate(ctx, token)
 	if err != nil {
-		return &kontor.Error{Kind: kontor.Internal, Op: "server.startEndpoint", Err: err}
+		return err
 	}
-	defer sealer.Close()
-	if _, err := sealer.Maintain(ctx); err != nil {
-		return &kontor.Error{Kind: kontor.Internal, Op: "server.startEndpoint", Msg: "publishing the endpoint's keys failed", Err: err}
+	return a.biz.Allowed(ctx, c, b, scope)
+}
+
+// appSecrets finds the secret that signs an app's webhooks.
+type appSecrets struct{ st business.Store }
+
+// AppSecret returns the app's secret.
+func (a appSecrets) AppSecret(ctx context.Context, app kontor.ID) (string, error) {
+	return a.st.AppSecret(ctx, app)
+}
+
+// hostedEndpoints are the business endpoints this node runs.
+type hostedEndpoints struct {
+	s      *Server
+	mu     sync.Mutex
+	m      map[kontor.ID]*endpoint.Endpoint
+	closed bool
+}
+
+// Endpoint returns the endpoint of number, if it runs here.
+func (h *hostedEndpoints) Endpoint(number kontor.ID) (bizapi.Endpoint, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	e, ok := h.m[number]
+	return e, ok
+}
+
+// MediaOwner returns the number holding a media id.
+func (h *hostedEndpoints) MediaOwner(ctx context.Context, id kontor.ID) (kontor.ID, bool) {
+	n, err := h.s.db.MediaNumber(ctx, id)
+	return n, err == nil
+}
+
+func (h *hostedEndpoints) add(number kontor.ID, e *endpoint.Endpoint) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed { // the node is stopping
+		go e.Close()
+		return
 	}
+	if h.m == nil {
+		h.m = map[kontor.ID]*endpoint.Endpoint{}
+	}
+	h.m[number] = e
+}
+
+func (h *hostedEndpoints) closeAll() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.closed = true
+	for _, e := range h.m {
+		_ = e.Close()
+	}
+	h.m = nil
+}
+
+// startEndpoints starts the endpoint of every hosted number whose profile
+// this node keeps.
+func (s *Server) startEndpoints(ctx context.Context) error {
+	bs, err := s.db.Businesses(ctx)
+	if err != nil {
+		return err
+	}
+	for _, b := range bs {
+		if b.SelfHosted {
+			continue
+		}
+		ns, err := s.db.Numbers(ctx, b.ID)
+		if err != nil {
+			return err
+		}
+		for _, n := range ns {
+			if _, err := os.Stat(filepath.Join(s.endpointDir(n.ID), "device.json")); err != nil {
+				continue // kept by another node
+			}
+			if err := s.startEndpoint(ctx, n.ID); err != nil {
+				s.log.Error("starting a hosted endpoint", "number", n.ID, "err", err)
+			}
+		}
+	}
+	return nil
+}
+
+// startEndpoint starts the hosted endpoint of a number.
+func (s *Server) startEndpoint(ctx context.Context, number kontor.ID) error {
+	const op = "server.startEndpoint"
+	n, err := s.db.Number(ctx, number)
+	if err != nil {
+		return err
+	}
+	apps, err := s.db.Apps(ctx, n.Business)
+	if err != nil || len(apps) == 0 {
+		return &kontor.Error{Kind: kontor.Internal, Op: op, Msg: "the business has no app", Err: err}
+	}
+	biz := n.Business
+	mac := hmac.New(sha256.New, []byte(apps[0].Secret))
+	mac.Write([]byte("kontor media download URLs"))
+	cfg := endpoint.Config{WABA: biz, Number: n.ID, App: apps[0].ID, Phone: n.Phone, Hosted: true, Operator: s.cfg.OperatorName,
+		MediaDir: filepath.Join(s.endpointDir(n.ID), "media"), URLKey: mac.Sum(nil),
+		WebhookURL: func(ctx context.Context) string {
+			b, err := s.db.Business(ctx, biz)
+			if err != nil {
+				return ""
+			}
+			return b.WebhookURL
+		}}
+	e, err := endpoint.Open(ctx, s.endpointDir(n.ID), cfg, s.db, s.hooks, s.ids, nil, s.log)
+	if err != nil {
+		return &kontor.Error{Kind: kontor.Internal, Op: op, Msg: "the hosted endpoint could not start", Err: err}
+	}
+	s.hosted.add(n.ID, e)
 	return nil
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/kontor-chat/kontor"
 	"github.com/kontor-chat/kontor/internal/adminapi"
+	"github.com/kontor-chat/kontor/internal/bizapi"
 	"github.com/kontor-chat/kontor/internal/bus"
 	"github.com/kontor-chat/kontor/internal/business"
 	"github.com/kontor-chat/kontor/internal/config"
@@ -27,6 +28,7 @@ import (
 	"github.com/kontor-chat/kontor/internal/media"
 	"github.com/kontor-chat/kontor/internal/router"
 	"github.com/kontor-chat/kontor/internal/store"
+	"github.com/kontor-chat/kontor/internal/webhook"
 )
 
 // Server is one running kontor node.
@@ -45,6 +47,9 @@ type Server struct {
 	debug    *http.Server // --debug-addr, or nil
 	media    *media.Service
 	biz      *business.Service
+	ids      *kontor.IDs
+	hooks    *webhook.Deliverer
+	hosted   *hostedEndpoints
 	node     int    // this node's number in ids, leased in the store
 	holder   string // who holds the lease: this process
 	lostNode chan error
@@ -80,6 +85,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Server, 
 		return nil, err
 	}
 	ids := kontor.NewIDs(clock, s.node)
+	s.ids = ids
 
 	var sender identity.CodeSender
 	var dev *identity.DevSender
@@ -121,6 +127,11 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Server, 
 		return nil, err
 	}
 	(&adminapi.API{Ident: s.ident, Business: s.biz, Hosted: s.hostEndpoint, Stats: s.stats, Log: log}).Mount(mux)
+	s.hooks = webhook.New(webhook.Config{}, s.db, appSecrets{s.db}, nil, clock, log)
+	s.hosted = &hostedEndpoints{s: s}
+	// Everything the routes above do not take is the Business API, whose
+	// public paths start with a version or an object id.
+	mux.Handle("/", &bizapi.API{Dir: s.db, Auth: bizAuth{s.biz}, Endpoints: s.hosted, Log: log})
 	mux.Handle("GET /v1/ws", s.hub)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	mux.HandleFunc("GET /readyz", s.readyz)
@@ -175,6 +186,14 @@ func (s *Server) Serve(ctx context.Context) error {
 	go func() { errc <- s.http.Serve(s.ln) }()
 	go s.housekeeping(ctx)
 	go s.keepNode(ctx)
+	s.hooks.Start()
+	go func() {
+		// Hosted endpoints connect to this node like any device, so they
+		// start once it serves.
+		if err := s.startEndpoints(ctx); err != nil && ctx.Err() == nil {
+			s.log.Error("starting hosted endpoints", "err", err)
+		}
+	}()
 	var err error
 	select {
 	case <-ctx.Done():
@@ -186,6 +205,10 @@ func (s *Server) Serve(ctx context.Context) error {
 	s.stopping.Store(true)
 	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
+	s.hosted.closeAll()
+	if err := s.hooks.Close(sctx); err != nil {
+		s.log.Warn("stopping webhook delivery", "err", err)
+	}
 	_ = s.http.Shutdown(sctx) // stops accepting; WebSockets are hijacked and closed by the hub
 	if s.debug != nil {
 		_ = s.debug.Close()

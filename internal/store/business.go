@@ -366,3 +366,16 @@ func jsonMarshal(v any) (string, error) {
 }
 
 func jsonUnmarshal(s string, v any) error { return json.Unmarshal([]byte(s), v) }
+
+// AppSecret returns the secret of an app (webhook.Secrets via the server).
+func (db *DB) AppSecret(ctx context.Context, app kontor.ID) (string, error) {
+	var secret string
+	err := db.r.QueryRowContext(ctx, `SELECT secret FROM business_apps WHERE id = $1`, int64(app)).Scan(&secret)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", notFound("store.AppSecret", "no app %s", app)
+	}
+	if err != nil {
+		return "", internal("store.AppSecret", err)
+	}
+	return secret, nil
+}

@@ -1,0 +1,410 @@
+// Package endpoint is a business number's device: it holds the number's
+// Signal keys and sessions (a client profile with end-to-end encryption),
+// decrypts what people send and turns it into Cloud API webhooks, and turns
+// Business API calls into encrypted messages. The same code runs hosted in
+// the platform (kontor serve keeps the profile in --data/endpoints) and
+// self-hosted at the business (kontor endpoint): only where it runs, and
+// so who can read the chats, differs. A hosted endpoint tells each person
+// once, in the chat, that the platform operator's service manages it.
+package endpoint
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/kontor-chat/kontor"
+	"github.com/kontor-chat/kontor/client"
+	"github.com/kontor-chat/kontor/client/e2e"
+	"github.com/kontor-chat/kontor/internal/cloudapi"
+	"github.com/kontor-chat/kontor/internal/webhook"
+	"github.com/kontor-chat/kontor/wire"
+)
+
+// Config describes the business number an endpoint serves.
+type Config struct {
+	WABA   kontor.ID
+	Number kontor.ID // the phone-number id
+	App    kontor.ID // whose secret signs the webhooks
+	Phone  kontor.Phone
+	// WebhookURL returns where webhooks go now ("" = nowhere yet; they are
+	// not kept).
+	WebhookURL func(ctx context.Context) string
+	// Hosted: the platform runs this endpoint. People are told so.
+	Hosted bool
+	// Operator names who runs the platform, for the hosted notice.
+	Operator string
+	// MediaDir keeps the files of the number's media (decrypted).
+	MediaDir string
+	// URLKey signs the short-lived media download URLs.
+	URLKey []byte
+	// MediaTTL is how long uploaded and received media are kept (30 days).
+	MediaTTL time.Duration
+	// Window is the customer service window (24 hours).
+	Window time.Duration
+}
+
+// Hooks takes webhooks to deliver.
+type Hooks interface {
+	Enqueue(ctx context.Context, evs []webhook.Event) error
+}
+
+// Endpoint is a running business endpoint.
+type Endpoint struct {
+	cfg    Config
+	dev    *client.Client
+	sealer *e2e.Sealer
+	store  Store
+	hooks  Hooks
+	files  *files
+	ids    *kontor.IDs
+	clock  kontor.Clock
+	log    *slog.Logger
+
+	stop context.CancelFunc
+	done chan struct{}
+	wg   sync.WaitGroup
+}
+
+// Open starts the endpoint of the profile in dir: publishes its keys,
+// connects, and turns what arrives into webhooks until Close.
+func Open(ctx context.Context, dir string, cfg Config, store Store, hooks Hooks, ids *kontor.IDs, clock kontor.Clock, log *slog.Logger) (*Endpoint, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if clock == nil {
+		clock = kontor.SystemClock{}
+	}
+	if cfg.MediaTTL <= 0 {
+		cfg.MediaTTL = 30 * 24 * time.Hour
+	}
+	if cfg.Window <= 0 {
+		cfg.Window = 24 * time.Hour
+	}
+	log = log.With("number", cfg.Number)
+	fs, err := openFiles(cfg.MediaDir)
+	if err != nil {
+		return nil, err
+	}
+	sealer, err := e2e.OpenProfile(dir, nil, e2e.Options{Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	mctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	_, err = sealer.Maintain(mctx)
+	cancel()
+	if err != nil {
+		log.Warn("publishing the endpoint's keys failed; retrying later", "err", err)
+	}
+	// The device runs until Close, not until the caller's ctx ends (an
+	// admin request that created the business, say).
+	dev, err := client.Open(context.WithoutCancel(ctx), dir, client.Options{Sealer: sealer, Logger: log})
+	if err != nil {
+		sealer.Close()
+		return nil, err
+	}
+	rctx, stop := context.WithCancel(context.Background())
+	e := &Endpoint{cfg: cfg, dev: dev, sealer: sealer, store: store, hooks: hooks, files: fs, ids: ids, clock: clock, log: log,
+		stop: stop, done: make(chan struct{})}
+	go e.run(rctx)
+	return e, nil
+}
+
+// Close stops the endpoint.
+func (e *Endpoint) Close() error {
+	e.stop()
+	<-e.done
+	e.wg.Wait()
+	err := e.dev.Close()
+	e.sealer.Close()
+	return err
+}
+
+// Phone is the business number.
+func (e *Endpoint) Phone() kontor.Phone { return e.cfg.Phone }
+
+// run turns the device's events into webhooks and keeps the keys fresh.
+func (e *Endpoint) run(ctx context.Context) {
+	defer close(e.done)
+	keys := time.NewTicker(time.Hour)
+	defer keys.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-keys.C:
+			mctx, cancel := context.WithTimeout(ctx, time.Minute)
+			if _, err := e.sealer.Maintain(mctx); err != nil {
+				e.log.Warn("publishing the endpoint's keys failed", "err", err)
+			}
+			cancel()
+		case ev, ok := <-e.dev.Events():
+			if !ok {
+				if err := e.dev.Err(); err != nil {
+					e.log.Error("the endpoint's device stopped", "err", err)
+				}
+				return
+			}
+			switch ev := ev.(type) {
+			case client.Message:
+				if !ev.Outgoing {
+					e.inbound(ctx, ev)
+				}
+			case client.Receipt:
+				e.receipt(ctx, ev)
+			case client.State:
+				if ev.Connected {
+					go func() {
+						mctx, cancel := context.WithTimeout(ctx, time.Minute)
+						defer cancel()
+						_, _ = e.sealer.Maintain(mctx)
+					}()
+				}
+			}
+		}
+	}
+}
+
+// digits writes a phone number the Cloud API way: without "+".
+func digits(p kontor.Phone) string { return strings.TrimPrefix(string(p), "+") }
+
+func (e *Endpoint) metadata() cloudapi.Metadata {
+	return cloudapi.Metadata{DisplayPhoneNumber: digits(e.cfg.Phone), PhoneNumberID: e.cfg.Number.String()}
+}
+
+// inbound turns a person's message into a messages webhook.
+func (e *Endpoint) inbound(ctx context.Context, m client.Message) {
+	ts := time.UnixMilli(m.TS)
+	if err := e.store.NoteInbound(ctx, e.cfg.Number, m.Peer, ts); err != nil {
+		e.log.Error("recording an inbound message", "err", err)
+	}
+	if err := e.store.PutMessage(ctx, MessageRecord{Number: e.cfg.Number, ID: m.ID, Peer: m.Peer, Created: ts}); err != nil {
+		e.log.Error("recording an inbound message", "err", err)
+	}
+	e.notice(ctx, m.Peer)
+	wamid := cloudapi.MessageID(m.ID)
+	var wm cloudapi.WebhookMessage
+	if m.Problem != "" {
+		// The message could not be decrypted: the business hears of it
+		// as an unsupported message rather than not at all.
+		ce := cloudapi.NewError(cloudapi.CodeUnsupportedType, "The message could not be decrypted: "+m.Problem)
+		wm = cloudapi.WebhookMessage{From: digits(m.From), ID: wamid, Timestamp: cloudapi.Timestamp(ts), Type: "unsupported",
+			Errors: []cloudapi.WebhookError{ce.WebhookError()}}
+	} else {
+		var err error
+		wm, err = cloudapi.InboundMessage(ctx, m.From, wamid, ts, m.Content, &namer{e: e, from: m.From})
+		if err != nil {
+			e.log.Error("turning a message into a webhook", "err", err)
+			return
+		}
+	}
+	if wm.Context != nil && wm.Context.ID != "" && wm.Context.From == "" {
+		wm.Context.From = digits(e.cfg.Phone)
+		if id, ok := cloudapi.ParseMessageID(wm.Context.ID); ok {
+			if r, err := e.store.Message(ctx, e.cfg.Number, id); err == nil && !r.Outgoing {
+				wm.Context.From = digits(r.Peer)
+			}
+		}
+	}
+	v := cloudapi.MessagesValue{Metadata: e.metadata(),
+		Contacts: []cloudapi.WebhookContact{{Profile: cloudapi.Profile{Name: digits(m.From)}, WaID: digits(m.From)}},
+		Messages: []cloudapi.WebhookMessage{wm}}
+	e.emit(ctx, "msg."+wamid, v)
+}
+
+// receipt turns a receipt for messages the business sent into statuses.
+func (e *Endpoint) receipt(ctx context.Context, r client.Receipt) {
+	status := r.Status
+	switch status {
+	case wire.StatusDelivered, wire.StatusRead, wire.StatusFailed:
+	default:
+		return
+	}
+	for _, id := range r.IDs {
+		rec, err := e.store.Message(ctx, e.cfg.Number, id)
+		if err != nil && kontor.KindOf(err) != kontor.NotFound {
+			e.log.Error("looking up a sent message", "err", err)
+			continue
+		}
+		peer := r.By
+		if peer == "" {
+			peer = rec.Peer
+		}
+		st := e.status(cloudapi.MessageID(id), status, time.UnixMilli(r.TS), peer, rec)
+		if status == wire.StatusFailed {
+			ce := cloudapi.NewError(cloudapi.CodeUndeliverable, "The message was not delivered before it expired.")
+			st.Errors = []cloudapi.WebhookError{ce.WebhookError()}
+		}
+		e.emit(ctx, "status."+status+"."+st.ID, cloudapi.MessagesValue{Metadata: e.metadata(), Statuses: []cloudapi.Status{st}})
+	}
+}
+
+// status makes a status item with the pricing of the message.
+func (e *Endpoint) status(wamid, status string, at time.Time, peer kontor.Phone, rec MessageRecord) cloudapi.Status {
+	st := cloudapi.Status{ID: wamid, Status: status, Timestamp: cloudapi.Timestamp(at), RecipientID: digits(peer),
+		BizOpaqueCallbackData: rec.Callback}
+	cat := rec.Category
+	if cat == "" {
+		cat = "service"
+	}
+	p := &cloudapi.Pricing{Billable: false, PricingModel: "PMP", Category: cat, Type: "free_customer_service"}
+	if cat != "service" {
+		p.Billable, p.Type = true, "regular"
+	}
+	st.Pricing = p
+	return st
+}
+
+// emit enqueues a messages webhook.
+func (e *Endpoint) emit(ctx context.Context, id string, v cloudapi.MessagesValue) {
+	url := ""
+	if e.cfg.WebhookURL != nil {
+		url = e.cfg.WebhookURL(ctx)
+	}
+	if url == "" {
+		e.log.Debug("no webhook URL set; dropping a webhook", "id", id)
+		return
+	}
+	body, err := cloudapi.EncodeWebhook(cloudapi.MessagesNotification(e.cfg.WABA.String(), v))
+	if err != nil {
+		e.log.Error("encoding a webhook", "err", err)
+		return
+	}
+	id = e.cfg.Number.String() + "." + id
+	if len(id) > webhook.MaxIDLen {
+		id = id[:webhook.MaxIDLen]
+	}
+	ev := webhook.Event{ID: id, App: e.cfg.App, URL: url, Body: body, Created: e.clock.Now()}
+	if err := e.hooks.Enqueue(ctx, []webhook.Event{ev}); err != nil {
+		e.log.Error("queueing a webhook", "err", err)
+	}
+}
+
+// notice tells a person once per conversation, on a hosted endpoint, that
+// the platform operator's service manages the chat for the business.
+func (e *Endpoint) notice(ctx context.Context, peer kontor.Phone) {
+	if !e.cfg.Hosted {
+		return
+	}
+	first, err := e.store.ClaimNotice(ctx, e.cfg.Number, peer)
+	if err != nil || !first {
+		return
+	}
+	op := e.cfg.Operator
+	if op == "" {
+		op = "the operator of this kontor platform"
+	}
+	c := wire.Content{V: wire.ContentVersion, Type: wire.ContentBusinessNotice,
+		Text:   "This business uses a service run by " + op + " to manage this chat. " + op + " can read the messages of this chat.",
+		Notice: &wire.Notice{Reason: wire.NoticeHosted, Operator: e.cfg.Operator}}
+	if _, err := e.dev.Queue(peer, c); err != nil {
+		e.log.Error("sending the hosted-service notice", "err", err)
+	}
+}
+
+// Send carries out a messages call: a send, or marking a message read.
+func (e *Endpoint) Send(ctx context.Context, body []byte) (any, *cloudapi.Error) {
+	req, cerr := cloudapi.ParseSend(body)
+	if cerr != nil {
+		return nil, cerr
+	}
+	if req.IsMarkRead() {
+		return e.markRead(ctx, req)
+	}
+	to := req.Phone()
+	if to == e.cfg.Phone {
+		return nil, cloudapi.NewError(cloudapi.CodeRecipientIsSender, "The recipient is this business number itself.")
+	}
+	category := "service"
+	// Templates are not kept yet, so there is no definition to send one
+	// with: ToContent answers 132001 (template does not exist).
+	var tmpl *cloudapi.TemplateDefinition
+	if req.Type != cloudapi.TypeTemplate {
+		c, err := e.store.Contact(ctx, e.cfg.Number, to)
+		if err != nil {
+			return nil, cloudapi.Internal()
+		}
+		if c.LastInbound.IsZero() || e.clock.Now().Sub(c.LastInbound) > e.cfg.Window {
+			return nil, cloudapi.NewError(cloudapi.CodeReengagement, "Message failed to send because more than 24 hours have passed since the customer last replied to this number.")
+		}
+	}
+	content, cerr := cloudapi.ToContent(ctx, req, &resolver{e: e, to: to}, tmpl)
+	if cerr != nil {
+		return nil, cerr
+	}
+	e.notice(ctx, to)
+	id, err := e.dev.Send(ctx, to, content)
+	if err != nil {
+		return nil, sendError(err)
+	}
+	now := e.clock.Now()
+	rec := MessageRecord{Number: e.cfg.Number, ID: id, Peer: to, Outgoing: true, Category: category, Callback: req.BizOpaqueCallbackData, Created: now}
+	if err := e.store.PutMessage(ctx, rec); err != nil {
+		e.log.Error("recording a sent message", "err", err)
+	}
+	wamid := cloudapi.MessageID(id)
+	e.emit(ctx, "status.sent."+wamid, cloudapi.MessagesValue{Metadata: e.metadata(), Statuses: []cloudapi.Status{e.status(wamid, "sent", now, to, rec)}})
+	return cloudapi.NewSendResponse(req, wamid), nil
+}
+
+// sendError maps a failed send to the public codes.
+func sendError(err error) *cloudapi.Error {
+	var se *client.SendError
+	switch {
+	case errors.As(err, &se) && se.Code == wire.ErrUnknownRecipient:
+		return cloudapi.NewError(cloudapi.CodeUndeliverable, "The recipient is not on kontor.")
+	case kontor.KindOf(err) == kontor.NotFound:
+		return cloudapi.NewError(cloudapi.CodeUndeliverable, "The recipient is not on kontor.")
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		return cloudapi.NewError(cloudapi.CodeServiceUnavailable, "The message could not be stored in time; it may still go out. Retry with care.")
+	case errors.As(err, &se):
+		return cloudapi.Errorf(cloudapi.CodeInvalidValue, "The message was refused: %s.", se.Message)
+	}
+	return cloudapi.NewError(cloudapi.CodeServiceUnavailable, "The platform could not take the message; try again.")
+}
+
+// markRead marks a person's message (and those before it) read.
+func (e *Endpoint) markRead(ctx context.Context, req cloudapi.SendRequest) (any, *cloudapi.Error) {
+	id, ok := cloudapi.ParseMessageID(req.MessageID)
+	if !ok {
+		return nil, cloudapi.Invalid("message_id", "not a message id of this number")
+	}
+	rec, err := e.store.Message(ctx, e.cfg.Number, id)
+	if err != nil || rec.Outgoing {
+		return nil, cloudapi.Invalid("message_id", "no message from a person with this id")
+	}
+	if err := e.dev.Read(ctx, rec.Peer, id); err != nil {
+		return nil, cloudapi.NewError(cloudapi.CodeServiceUnavailable, "The read receipt could not be sent; try again.")
+	}
+	if req.TypingIndicator != nil {
+		_ = e.dev.Typing(ctx, rec.Peer, true)
+	}
+	return cloudapi.SuccessResponse{Success: true}, nil
+}
+
+// urlSig signs a media download URL until exp (Unix seconds).
+func (e *Endpoint) urlSig(id kontor.ID, exp int64) string {
+	m := hmac.New(sha256.New, e.cfg.URLKey)
+	m.Write([]byte(id.String() + "." + strconv.FormatInt(exp, 10)))
+	return strconv.FormatInt(exp, 10) + "." + hex.EncodeToString(m.Sum(nil))
+}
+
+// checkSig checks a media download URL's signature and expiry.
+func (e *Endpoint) checkSig(id kontor.ID, sig string) bool {
+	expStr, _, ok := strings.Cut(sig, ".")
+	if !ok {
+		return false
+	}
+	exp, err := strconv.ParseInt(expStr, 10, 64)
+	if err != nil || e.clock.Now().Unix() > exp {
+		return false
+	}
+	return hmac.Equal([]byte(sig), []byte(e.urlSig(id, exp)))
+}

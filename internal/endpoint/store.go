@@ -1,0 +1,62 @@
+package endpoint
+
+import (
+	"context"
+	"time"
+
+	"github.com/kontor-chat/kontor"
+)
+
+// Contact is what an endpoint remembers of a person it chats with.
+type Contact struct {
+	Peer        kontor.Phone
+	LastInbound time.Time // the person's last message: opens the 24-hour window
+	NoticeSent  bool      // the hosted-service notice went out in this conversation
+}
+
+// MediaRecord is a file the business uploaded or a person sent, kept at
+// the endpoint (decrypted) under a Cloud API media id.
+type MediaRecord struct {
+	ID       kontor.ID
+	Number   kontor.ID
+	MimeType string
+	SHA256   string // hex
+	Size     int64
+	FileName string
+	Created  time.Time
+	Expires  time.Time
+}
+
+// MessageRecord is a message an endpoint sent (for its statuses) or got
+// (to mark it read).
+type MessageRecord struct {
+	Number   kontor.ID
+	ID       kontor.ID
+	Peer     kontor.Phone
+	Outgoing bool
+	Category string // pricing category of a sent message
+	Callback string // biz_opaque_callback_data, echoed in statuses
+	Created  time.Time
+}
+
+// Store keeps an endpoint's state: the platform's store for hosted
+// endpoints, a local one for self-hosted endpoints. Implemented by
+// internal/store.
+type Store interface {
+	// Contact returns what is known of peer; a zero Contact when nothing.
+	Contact(ctx context.Context, number kontor.ID, peer kontor.Phone) (Contact, error)
+	// NoteInbound records that peer wrote at t.
+	NoteInbound(ctx context.Context, number kontor.ID, peer kontor.Phone, t time.Time) error
+	// ClaimNotice marks the hosted-service notice sent to peer and reports
+	// whether this call was the first to do so.
+	ClaimNotice(ctx context.Context, number kontor.ID, peer kontor.Phone) (bool, error)
+	PutEndpointMedia(ctx context.Context, m MediaRecord) error
+	// EndpointMedia returns a record; kontor.NotFound when none (or expired).
+	EndpointMedia(ctx context.Context, number, id kontor.ID) (MediaRecord, error)
+	DeleteEndpointMedia(ctx context.Context, number, id kontor.ID) error
+	// MediaNumber returns the number holding media id.
+	MediaNumber(ctx context.Context, id kontor.ID) (kontor.ID, error)
+	PutMessage(ctx context.Context, m MessageRecord) error
+	// Message returns a record; kontor.NotFound when none.
+	Message(ctx context.Context, number, id kontor.ID) (MessageRecord, error)
+}

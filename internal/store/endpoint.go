@@ -1,0 +1,169 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"github.com/kontor-chat/kontor"
+	"github.com/kontor-chat/kontor/internal/endpoint"
+)
+
+func init() {
+	addMigration("endpoint 1", migration{sql: `
+CREATE TABLE endpoint_contacts (
+	number_id    BIGINT NOT NULL,
+	peer         TEXT NOT NULL,
+	last_inbound BIGINT NOT NULL DEFAULT 0,
+	notice_sent  BOOLEAN NOT NULL DEFAULT FALSE,
+	PRIMARY KEY (number_id, peer)
+);
+CREATE TABLE endpoint_media (
+	id        BIGINT PRIMARY KEY,
+	number_id BIGINT NOT NULL,
+	mime_type TEXT NOT NULL,
+	sha256    TEXT NOT NULL,
+	size      BIGINT NOT NULL,
+	file_name TEXT NOT NULL DEFAULT '',
+	created   BIGINT NOT NULL,
+	expires   BIGINT NOT NULL
+);
+CREATE INDEX endpoint_media_expires ON endpoint_media (expires);
+CREATE TABLE endpoint_messages (
+	number_id BIGINT NOT NULL,
+	msg_id    BIGINT NOT NULL,
+	peer      TEXT NOT NULL,
+	outgoing  BOOLEAN NOT NULL,
+	category  TEXT NOT NULL DEFAULT '',
+	callback  TEXT NOT NULL DEFAULT '',
+	created   BIGINT NOT NULL,
+	PRIMARY KEY (number_id, msg_id)
+);
+CREATE INDEX endpoint_messages_created ON endpoint_messages (created);
+`})
+}
+
+// Contact returns what an endpoint knows of a peer (endpoint.Store).
+func (db *DB) Contact(ctx context.Context, number kontor.ID, peer kontor.Phone) (endpoint.Contact, error) {
+	c := endpoint.Contact{Peer: peer}
+	var last int64
+	err := db.r.QueryRowContext(ctx, `SELECT last_inbound, notice_sent FROM endpoint_contacts WHERE number_id = $1 AND peer = $2`,
+		int64(number), string(peer)).Scan(&last, &c.NoticeSent)
+	if errors.Is(err, sql.ErrNoRows) {
+		return c, nil
+	}
+	if err != nil {
+		return c, internal("store.Contact", err)
+	}
+	c.LastInbound = fromMS(last)
+	return c, nil
+}
+
+// NoteInbound records a peer's message time (endpoint.Store).
+func (db *DB) NoteInbound(ctx context.Context, number kontor.ID, peer kontor.Phone, t time.Time) error {
+	return db.tx(ctx, "store.NoteInbound", func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO endpoint_contacts (number_id, peer, last_inbound) VALUES ($1,$2,$3)
+			ON CONFLICT (number_id, peer) DO UPDATE SET last_inbound = excluded.last_inbound
+			WHERE endpoint_contacts.last_inbound < excluded.last_inbound`, int64(number), string(peer), ms(t))
+		return err
+	})
+}
+
+// ClaimNotice marks the hosted notice sent (endpoint.Store).
+func (db *DB) ClaimNotice(ctx context.Context, number kontor.ID, peer kontor.Phone) (bool, error) {
+	first := false
+	err := db.tx(ctx, "store.ClaimNotice", func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `INSERT INTO endpoint_contacts (number_id, peer, notice_sent) VALUES ($1,$2,TRUE)
+			ON CONFLICT (number_id, peer) DO UPDATE SET notice_sent = TRUE WHERE endpoint_contacts.notice_sent = FALSE`, int64(number), string(peer))
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		first = n == 1
+		return err
+	})
+	return first, err
+}
+
+// PutEndpointMedia records a file kept at an endpoint (endpoint.Store).
+func (db *DB) PutEndpointMedia(ctx context.Context, m endpoint.MediaRecord) error {
+	return db.tx(ctx, "store.PutEndpointMedia", func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO endpoint_media (id, number_id, mime_type, sha256, size, file_name, created, expires)
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8)`, int64(m.ID), int64(m.Number), m.MimeType, m.SHA256, m.Size, m.FileName, ms(m.Created), ms(m.Expires))
+		return err
+	})
+}
+
+// EndpointMedia returns a file record (endpoint.Store).
+func (db *DB) EndpointMedia(ctx context.Context, number, id kontor.ID) (endpoint.MediaRecord, error) {
+	var m endpoint.MediaRecord
+	var mid, num, created, expires int64
+	err := db.r.QueryRowContext(ctx, `SELECT id, number_id, mime_type, sha256, size, file_name, created, expires FROM endpoint_media
+		WHERE id = $1 AND number_id = $2`, int64(id), int64(number)).Scan(&mid, &num, &m.MimeType, &m.SHA256, &m.Size, &m.FileName, &created, &expires)
+	if errors.Is(err, sql.ErrNoRows) {
+		return m, notFound("store.EndpointMedia", "no media %s", id)
+	}
+	if err != nil {
+		return m, internal("store.EndpointMedia", err)
+	}
+	m.ID, m.Number, m.Created, m.Expires = kontor.ID(mid), kontor.ID(num), fromMS(created), fromMS(expires)
+	if !m.Expires.After(time.Now()) {
+		return m, notFound("store.EndpointMedia", "media %s has expired", id)
+	}
+	return m, nil
+}
+
+// DeleteEndpointMedia removes a file record (endpoint.Store).
+func (db *DB) DeleteEndpointMedia(ctx context.Context, number, id kontor.ID) error {
+	return db.tx(ctx, "store.DeleteEndpointMedia", func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM endpoint_media WHERE id = $1 AND number_id = $2`, int64(id), int64(number))
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return notFound("store.DeleteEndpointMedia", "no media %s", id)
+		}
+		return nil
+	})
+}
+
+// PutMessage records a message an endpoint sent or got (endpoint.Store).
+func (db *DB) PutMessage(ctx context.Context, m endpoint.MessageRecord) error {
+	return db.tx(ctx, "store.PutMessage", func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO endpoint_messages (number_id, msg_id, peer, outgoing, category, callback, created)
+			VALUES ($1,$2,$3,$4,$5,$6,$7) ON CONFLICT (number_id, msg_id) DO NOTHING`,
+			int64(m.Number), int64(m.ID), string(m.Peer), m.Outgoing, m.Category, m.Callback, ms(m.Created))
+		return err
+	})
+}
+
+// Message returns a message record (endpoint.Store).
+func (db *DB) Message(ctx context.Context, number, id kontor.ID) (endpoint.MessageRecord, error) {
+	var m endpoint.MessageRecord
+	var num, mid, created int64
+	var peer string
+	err := db.r.QueryRowContext(ctx, `SELECT number_id, msg_id, peer, outgoing, category, callback, created FROM endpoint_messages
+		WHERE number_id = $1 AND msg_id = $2`, int64(number), int64(id)).Scan(&num, &mid, &peer, &m.Outgoing, &m.Category, &m.Callback, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return m, notFound("store.Message", "no message %s", id)
+	}
+	if err != nil {
+		return m, internal("store.Message", err)
+	}
+	m.Number, m.ID, m.Peer, m.Created = kontor.ID(num), kontor.ID(mid), kontor.Phone(peer), fromMS(created)
+	return m, nil
+}
+
+// MediaNumber returns the number holding endpoint media id (endpoint.Store).
+func (db *DB) MediaNumber(ctx context.Context, id kontor.ID) (kontor.ID, error) {
+	var n int64
+	err := db.r.QueryRowContext(ctx, `SELECT number_id FROM endpoint_media WHERE id = $1`, int64(id)).Scan(&n)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, notFound("store.MediaNumber", "no media %s", id)
+	}
+	if err != nil {
+		return 0, internal("store.MediaNumber", err)
+	}
+	return kontor.ID(n), nil
+}
