@@ -13,6 +13,7 @@ import (
 	"github.com/kontor-chat/kontor/internal/business"
 	"github.com/kontor-chat/kontor/internal/gateway"
 	"github.com/kontor-chat/kontor/internal/identity"
+	"github.com/kontor-chat/kontor/internal/webhook"
 	"github.com/kontor-chat/kontor/wire"
 )
 
@@ -24,6 +25,8 @@ type API struct {
 	// Hosted sets up the hosted endpoint of a business just created, with
 	// its device (which the platform keeps).
 	Hosted func(ctx context.Context, c business.Created) error
+	// Webhooks lists and replays dead letters.
+	Webhooks *webhook.Deliverer
 	// Stats reports live figures of this node.
 	Stats func() map[string]any
 	Log   *slog.Logger

@@ -16,6 +16,9 @@ func (a *API) mountBusiness(mux *http.ServeMux) {
 	mux.HandleFunc("POST /admin/v1/tokens", a.operator(a.createToken))
 	mux.HandleFunc("GET /admin/v1/tokens", a.operator(a.listTokens))
 	mux.HandleFunc("DELETE /admin/v1/tokens/{id}", a.operator(a.revokeToken))
+	mux.HandleFunc("POST /admin/v1/businesses/{id}/webhook", a.operator(a.setWebhook))
+	mux.HandleFunc("GET /admin/v1/webhooks/dead", a.operator(a.deadLetters))
+	mux.HandleFunc("POST /admin/v1/webhooks/replay", a.operator(a.replay))
 	mux.HandleFunc("POST /admin/v1/partners", a.operator(a.createPartner))
 	mux.HandleFunc("POST /admin/v1/partners/{id}/grants", a.operator(a.grant))
 }
@@ -166,4 +169,77 @@ func optionalID(s string) (kontor.ID, error) {
 		return 0, kontor.Errorf(kontor.Invalid, "admin", "%q is not an id", s)
 	}
 	return kontor.ID(n), nil
+}
+
+func (a *API) setWebhook(w http.ResponseWriter, r *http.Request) {
+	id, err := optionalID(r.PathValue("id"))
+	var req struct {
+		URL         string `json:"webhook_url"`
+		VerifyToken string `json:"verify_token"`
+	}
+	if !gateway.ReadJSON(w, r, a.Log, &req) {
+		return
+	}
+	if err != nil || id == 0 {
+		gateway.WriteError(w, a.Log, kontor.Errorf(kontor.Invalid, "admin.webhook", "bad business id %q", r.PathValue("id")))
+		return
+	}
+	if err := a.Business.SetWebhook(r.Context(), id, req.URL, req.VerifyToken); err != nil {
+		gateway.WriteError(w, a.Log, err)
+		return
+	}
+	gateway.WriteJSON(w, http.StatusOK, map[string]any{"success": true})
+}
+
+// DeadLetter is a webhook given up on, for operators.
+type DeadLetter struct {
+	ID           string `json:"id"`
+	App          string `json:"app_id"`
+	URL          string `json:"url"`
+	Attempts     int    `json:"attempts"`
+	LastStatus   int    `json:"last_status"`
+	LastResponse string `json:"last_response,omitempty"`
+	Created      int64  `json:"created"`
+}
+
+func (a *API) deadLetters(w http.ResponseWriter, r *http.Request) {
+	if a.Webhooks == nil {
+		gateway.WriteError(w, a.Log, kontor.Errorf(kontor.NotFound, "admin.webhooks", "webhook delivery is not running on this node"))
+		return
+	}
+	app, err := optionalID(r.URL.Query().Get("app_id"))
+	if err != nil {
+		gateway.WriteError(w, a.Log, err)
+		return
+	}
+	ds, err := a.Webhooks.DeadLetters(r.Context(), app, 1000)
+	if err != nil {
+		gateway.WriteError(w, a.Log, err)
+		return
+	}
+	out := make([]DeadLetter, 0, len(ds))
+	for _, d := range ds {
+		out = append(out, DeadLetter{ID: d.ID, App: d.App.String(), URL: d.URL, Attempts: d.Attempts, LastStatus: d.LastStatus,
+			LastResponse: d.LastResponse, Created: d.Created.Unix()})
+	}
+	gateway.WriteJSON(w, http.StatusOK, map[string]any{"data": out})
+}
+
+func (a *API) replay(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		IDs []string `json:"ids"`
+	}
+	if !gateway.ReadJSON(w, r, a.Log, &req) {
+		return
+	}
+	if a.Webhooks == nil || len(req.IDs) == 0 {
+		gateway.WriteError(w, a.Log, kontor.Errorf(kontor.Invalid, "admin.replay", "give the ids of dead letters to send again"))
+		return
+	}
+	n, err := a.Webhooks.Replay(r.Context(), req.IDs)
+	if err != nil {
+		gateway.WriteError(w, a.Log, err)
+		return
+	}
+	gateway.WriteJSON(w, http.StatusOK, map[string]any{"replayed": n})
 }

@@ -2,10 +2,12 @@ package adminapi_test
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"testing"
 
+	"github.com/kontor-chat/kontor/internal/cloudapi"
 	"github.com/kontor-chat/kontor/internal/kontortest"
 	"github.com/kontor-chat/kontor/wire"
 )
@@ -27,9 +29,18 @@ type created struct {
 func TestBusinesses(t *testing.T) {
 	kontortest.Backends(t, func(t *testing.T, opts ...kontortest.Option) {
 		s := kontortest.Start(t, opts...)
+		// The business's webhook receiver answers the verification handshake.
+		hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if ch, ok := cloudapi.VerifyChallenge(r.URL.Query(), "vt"); ok {
+				_, _ = w.Write([]byte(ch))
+				return
+			}
+			http.Error(w, "wrong verify token", http.StatusForbidden)
+		}))
+		defer hook.Close()
 		var c created
 		if code := s.Call(t, http.MethodPost, "/admin/v1/businesses", s.Token, map[string]any{"name": "Blumen Anna", "phone": "+4930111111",
-			"webhook_url": "http://127.0.0.1:9/hook", "verify_token": "vt"}, &c); code != 200 {
+			"webhook_url": hook.URL + "/hook", "verify_token": "vt"}, &c); code != 200 {
 			t.Fatalf("create: %d", code)
 		}
 		if c.WABA == "" || c.Number == "" || c.AppID == "" || len(c.AppSecret) != 32 || len(c.AccessToken) < 40 || c.SelfHosted || c.Device != nil {
@@ -68,6 +79,8 @@ func TestBusinesses(t *testing.T) {
 			{"number taken", map[string]any{"name": "x", "phone": "+4930111111"}, 409},
 			{"person's number", map[string]any{"name": "x", "phone": "+4915100000001"}, 409},
 			{"bad webhook", map[string]any{"name": "x", "phone": "+4930444444", "webhook_url": "ftp://x"}, 400},
+			{"webhook fails the handshake", map[string]any{"name": "x", "phone": "+4930444444", "webhook_url": hook.URL, "verify_token": "other"}, 400},
+			{"webhook not there", map[string]any{"name": "x", "phone": "+4930444444", "webhook_url": "http://127.0.0.1:9/", "verify_token": "vt"}, 400},
 			{"unknown field", map[string]any{"name": "x", "phone": "+4930444444", "colour": "red"}, 400},
 		} {
 			apiErr = wire.APIError{}
@@ -114,6 +127,20 @@ func TestBusinesses(t *testing.T) {
 			if code := s.Call(t, http.MethodPost, "/admin/v1/tokens", s.Token, bad, nil); code != 400 && code != 404 {
 				t.Errorf("token %v: %d", bad, code)
 			}
+		}
+
+		// The webhook URL changes only through the handshake.
+		if code := s.Call(t, http.MethodPost, "/admin/v1/businesses/"+c.WABA+"/webhook", s.Token, map[string]any{"webhook_url": hook.URL + "/new", "verify_token": "vt"}, nil); code != 200 {
+			t.Fatalf("set webhook: %d", code)
+		}
+		if code := s.Call(t, http.MethodPost, "/admin/v1/businesses/"+c.WABA+"/webhook", s.Token, map[string]any{"webhook_url": hook.URL + "/new", "verify_token": "nope"}, nil); code != 400 {
+			t.Fatalf("set webhook with a wrong token: %d", code)
+		}
+		var dead struct {
+			Data []any `json:"data"`
+		}
+		if code := s.Call(t, http.MethodGet, "/admin/v1/webhooks/dead", s.Token, nil, &dead); code != 200 || dead.Data == nil {
+			t.Fatalf("dead letters: %d %+v", code, dead)
 		}
 
 		// Partners.

@@ -176,6 +176,41 @@ type Service struct {
 	ids      *kontor.IDs
 	clock    kontor.Clock
 	log      *slog.Logger
+	verify   Verifier
+}
+
+// Verifier runs the webhook verification handshake against url with
+// token: the public GET with hub.mode, hub.verify_token and hub.challenge,
+// which the receiver must answer with the challenge.
+type Verifier func(ctx context.Context, url, token string) error
+
+// SetVerifier sets how webhook URLs are verified (none by default).
+func (s *Service) SetVerifier(v Verifier) { s.verify = v }
+
+// checkReachable runs the handshake when a verify token is given.
+func (s *Service) checkReachable(ctx context.Context, op, url, token string) error {
+	if url == "" || token == "" || s.verify == nil {
+		return nil
+	}
+	if err := s.verify(ctx, url, token); err != nil {
+		return &kontor.Error{Kind: kontor.Invalid, Op: op, Msg: "the webhook URL did not pass the verification handshake: " + err.Error()}
+	}
+	return nil
+}
+
+// SetWebhook changes where a business's webhooks go, after the handshake.
+func (s *Service) SetWebhook(ctx context.Context, business kontor.ID, url, token string) error {
+	const op = "business.SetWebhook"
+	if err := checkWebhook(url, token); err != nil {
+		return &kontor.Error{Kind: kontor.Invalid, Op: op, Msg: err.Error()}
+	}
+	if _, err := s.store.Business(ctx, business); err != nil {
+		return err
+	}
+	if err := s.checkReachable(ctx, op, url, token); err != nil {
+		return err
+	}
+	return s.store.SetWebhook(ctx, business, url, token)
 }
 
 // New returns the service.
@@ -227,6 +262,9 @@ func (s *Service) Create(ctx context.Context, r CreateRequest) (Created, error) 
 	}
 	if err := checkWebhook(r.WebhookURL, r.VerifyToken); err != nil {
 		return Created{}, &kontor.Error{Kind: kontor.Invalid, Op: op, Msg: err.Error()}
+	}
+	if err := s.checkReachable(ctx, op, r.WebhookURL, r.VerifyToken); err != nil {
+		return Created{}, err
 	}
 	dev, err := s.accounts.RegisterDirect(ctx, string(phone), "business endpoint")
 	if err != nil {

@@ -85,6 +85,10 @@ Commands:
                  prints waba_id, phone_number_id, app_id, app_secret, access_token
                  (and, when self-hosted, the endpoint's device credentials)
   business list                                    businesses and their numbers
+  business webhook --business ID --webhook-url URL --verify-token T
+                 change where a business's webhooks go (after the verification handshake)
+  webhook dead [--app ID]                          webhooks given up on after 7 days of retries
+  webhook replay ID...                             send dead letters again
   token create (--business ID | --partner ID) [--scopes messaging,management] [--ttl 720h] [--label L]
   token list (--business ID | --partner ID)
   token revoke --id ID
@@ -186,6 +190,32 @@ func adminBusiness(ctx context.Context, env Env, ac *adminClient, out *json.Enco
 		err = ac.do(ctx, http.MethodPost, "/admin/v1/businesses", map[string]any{"name": *bname, "phone": *phone, "self_hosted": *self,
 			"webhook_url": *hook, "verify_token": *verify}, &m)
 		res = m
+	case "business webhook":
+		biz := sub.String("business", "", "the business (waba id)")
+		hook := sub.String("webhook-url", "", "where webhooks go")
+		verify := sub.String("verify-token", "", "the token of the webhook verification handshake")
+		if err := parse(); err != nil {
+			return true, err
+		}
+		var m map[string]any
+		err = ac.do(ctx, http.MethodPost, "/admin/v1/businesses/"+*biz+"/webhook", map[string]any{"webhook_url": *hook, "verify_token": *verify}, &m)
+		res = m
+	case "webhook dead":
+		app := sub.String("app", "", "only this app's (app id)")
+		if err := parse(); err != nil {
+			return true, err
+		}
+		var m map[string]any
+		err = ac.do(ctx, http.MethodGet, "/admin/v1/webhooks/dead?app_id="+*app, nil, &m)
+		res = m
+	case "webhook replay":
+		if len(args) < 3 {
+			fmt.Fprintln(env.Stderr, "kontor admin webhook replay: give the ids of the dead letters")
+			return true, errUsage
+		}
+		var m map[string]any
+		err = ac.do(ctx, http.MethodPost, "/admin/v1/webhooks/replay", map[string]any{"ids": args[2:]}, &m)
+		res = m
 	case "business list":
 		if err := parse(); err != nil {
 			return true, err
@@ -203,8 +233,14 @@ func adminBusiness(ctx context.Context, env Env, ac *adminClient, out *json.Enco
 			return true, err
 		}
 		var m map[string]any
-		err = ac.do(ctx, http.MethodPost, "/admin/v1/tokens", map[string]any{"business_id": idOrZero(*biz), "partner_id": idOrZero(*partner),
-			"scopes": *scopes, "ttl": *ttl, "label": *label}, &m)
+		body := map[string]any{"scopes": *scopes, "ttl": *ttl, "label": *label}
+		if *biz != "" {
+			body["business_id"] = *biz
+		}
+		if *partner != "" {
+			body["partner_id"] = *partner
+		}
+		err = ac.do(ctx, http.MethodPost, "/admin/v1/tokens", body, &m)
 		res = m
 	case "token list":
 		biz := sub.String("business", "", "the business (waba id)")
@@ -238,7 +274,7 @@ func adminBusiness(ctx context.Context, env Env, ac *adminClient, out *json.Enco
 			return true, err
 		}
 		var m map[string]any
-		err = ac.do(ctx, http.MethodPost, "/admin/v1/partners/"+*partner+"/grants", map[string]any{"business_id": idOrZero(*biz)}, &m)
+		err = ac.do(ctx, http.MethodPost, "/admin/v1/partners/"+*partner+"/grants", map[string]any{"business_id": *biz}, &m)
 		res = m
 	default:
 		return false, nil
@@ -247,13 +283,4 @@ func adminBusiness(ctx context.Context, env Env, ac *adminClient, out *json.Enco
 		return true, err
 	}
 	return true, out.Encode(res)
-}
-
-// idOrZero passes an id given as a flag on as JSON: a decimal string, or
-// 0 when empty (the server says what is missing).
-func idOrZero(s string) any {
-	if s == "" {
-		return 0
-	}
-	return s
 }

@@ -3,17 +3,25 @@ package server
 import (
 	"context"
 	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
+	"encoding/binary"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
+	"time"
 
 	"github.com/kontor-chat/kontor"
 	"github.com/kontor-chat/kontor/client"
 	"github.com/kontor-chat/kontor/internal/bizapi"
 	"github.com/kontor-chat/kontor/internal/business"
+	"github.com/kontor-chat/kontor/internal/cloudapi"
 	"github.com/kontor-chat/kontor/internal/endpoint"
 	"github.com/kontor-chat/kontor/internal/identity"
 	"github.com/kontor-chat/kontor/wire"
@@ -201,5 +209,37 @@ func (s *Server) startEndpoint(ctx context.Context, number kontor.ID) error {
 		return &kontor.Error{Kind: kontor.Internal, Op: op, Msg: "the hosted endpoint could not start", Err: err}
 	}
 	s.hosted.add(n.ID, e)
+	return nil
+}
+
+// verifyWebhook runs the public verification handshake: GET the callback
+// with hub.mode=subscribe, hub.verify_token and a random hub.challenge; the
+// receiver must answer 200 with the challenge.
+func verifyWebhook(ctx context.Context, callback, token string) error {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	challenge := strconv.FormatUint(binary.BigEndian.Uint64(b[:8]), 10)
+	u, err := cloudapi.ChallengeURL(callback, token, challenge)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("GET %s: %v", callback, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("it answered HTTP %d", resp.StatusCode)
+	}
+	if strings.TrimSpace(string(body)) != challenge {
+		return fmt.Errorf("it did not answer with hub.challenge")
+	}
 	return nil
 }

@@ -126,8 +126,9 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Server, 
 	if err = s.checkEndpointsDir(); err != nil {
 		return nil, err
 	}
-	(&adminapi.API{Ident: s.ident, Business: s.biz, Hosted: s.hostEndpoint, Stats: s.stats, Log: log}).Mount(mux)
 	s.hooks = webhook.New(webhook.Config{}, s.db, appSecrets{s.db}, nil, clock, log)
+	s.biz.SetVerifier(verifyWebhook)
+	(&adminapi.API{Ident: s.ident, Business: s.biz, Hosted: s.hostEndpoint, Webhooks: s.hooks, Stats: s.stats, Log: log}).Mount(mux)
 	s.hosted = &hostedEndpoints{s: s}
 	// Everything the routes above do not take is the Business API, whose
 	// public paths start with a version or an object id.
