@@ -17,6 +17,7 @@ func (a *API) mountBusiness(mux *http.ServeMux) {
 	mux.HandleFunc("GET /admin/v1/tokens", a.operator(a.listTokens))
 	mux.HandleFunc("DELETE /admin/v1/tokens/{id}", a.operator(a.revokeToken))
 	mux.HandleFunc("POST /admin/v1/businesses/{id}/webhook", a.operator(a.setWebhook))
+	mux.HandleFunc("POST /admin/v1/numbers/{id}", a.operator(a.setNumber))
 	mux.HandleFunc("GET /admin/v1/webhooks/dead", a.operator(a.deadLetters))
 	mux.HandleFunc("POST /admin/v1/webhooks/replay", a.operator(a.replay))
 	mux.HandleFunc("POST /admin/v1/partners", a.operator(a.createPartner))
@@ -242,4 +243,23 @@ func (a *API) replay(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	gateway.WriteJSON(w, http.StatusOK, map[string]any{"replayed": n})
+}
+
+func (a *API) setNumber(w http.ResponseWriter, r *http.Request) {
+	id, err := optionalID(r.PathValue("id"))
+	var req struct {
+		MPS int `json:"mps"`
+	}
+	if !gateway.ReadJSON(w, r, a.Log, &req) {
+		return
+	}
+	if err != nil || id == 0 {
+		gateway.WriteError(w, a.Log, kontor.Errorf(kontor.Invalid, "admin.number", "bad phone number id %q", r.PathValue("id")))
+		return
+	}
+	if err := a.Business.SetThroughput(r.Context(), id, req.MPS); err != nil {
+		gateway.WriteError(w, a.Log, err)
+		return
+	}
+	gateway.WriteJSON(w, http.StatusOK, map[string]any{"success": true})
 }

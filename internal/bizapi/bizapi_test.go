@@ -357,3 +357,37 @@ func TestBusinessAPI(t *testing.T) {
 
 	})
 }
+
+// TestThroughput: a number sends at most its messages per second; above
+// that the public throughput error, and the pair rate limit per person.
+func TestThroughput(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	s := kontortest.Start(t)
+	hook := newReceiver(t)
+	var created map[string]any
+	if code := s.Call(t, http.MethodPost, "/admin/v1/businesses", s.Token, map[string]any{"name": "Langsam", "phone": "+4930222222",
+		"webhook_url": hook.srv.URL}, &created); code != 200 {
+		t.Fatalf("create business: %d", code)
+	}
+	number, token := created["phone_number_id"].(string), created["access_token"].(string)
+	hook.mu.Lock()
+	hook.secret = created["app_secret"].(string)
+	hook.mu.Unlock()
+	if code := s.Call(t, http.MethodPost, "/admin/v1/numbers/"+number, s.Token, map[string]any{"mps": 1}, nil); code != 200 {
+		t.Fatalf("set mps: %d", code)
+	}
+	ann := newPerson(ctx, t, s, "+4915100000001")
+	if _, err := ann.c.Send(ctx, "+4930222222", wire.Content{V: 1, Type: wire.ContentText, Text: "hallo"}); err != nil {
+		t.Fatal(err)
+	}
+	hook.wait("Ann's message", func(v cloudapi.MessagesValue) bool { return len(v.Messages) == 1 })
+	msg := map[string]any{"messaging_product": "whatsapp", "to": "4915100000001", "text": map[string]any{"body": "eins"}}
+	if code, out := api(t, s, http.MethodPost, "/v21.0/"+number+"/messages", token, msg); code != 200 {
+		t.Fatalf("first: %d %v", code, out)
+	}
+	code, out := api(t, s, http.MethodPost, "/v21.0/"+number+"/messages", token, msg)
+	if code != http.StatusTooManyRequests || errCode(out) != cloudapi.CodeThroughput {
+		t.Fatalf("second in the same second: %d %v", code, out)
+	}
+}

@@ -87,6 +87,7 @@ Commands:
   business list                                    businesses and their numbers
   business webhook --business ID --webhook-url URL --verify-token T
                  change where a business's webhooks go (after the verification handshake)
+  business number --id PHONE_NUMBER_ID --mps N     messages per second the number may send (default 80)
   webhook dead [--app ID]                          webhooks given up on after 7 days of retries
   webhook replay ID...                             send dead letters again
   token create (--business ID | --partner ID) [--scopes messaging,management] [--ttl 720h] [--label L]
@@ -199,6 +200,15 @@ func adminBusiness(ctx context.Context, env Env, ac *adminClient, out *json.Enco
 		}
 		var m map[string]any
 		err = ac.do(ctx, http.MethodPost, "/admin/v1/businesses/"+*biz+"/webhook", map[string]any{"webhook_url": *hook, "verify_token": *verify}, &m)
+		res = m
+	case "business number":
+		id := sub.String("id", "", "the phone-number id")
+		mps := sub.Int("mps", 0, "messages per second")
+		if err := parse(); err != nil {
+			return true, err
+		}
+		var m map[string]any
+		err = ac.do(ctx, http.MethodPost, "/admin/v1/numbers/"+*id, map[string]any{"mps": *mps}, &m)
 		res = m
 	case "webhook dead":
 		app := sub.String("app", "", "only this app's (app id)")

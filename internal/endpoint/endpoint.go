@@ -49,6 +49,9 @@ type Config struct {
 	MediaTTL time.Duration
 	// Window is the customer service window (24 hours).
 	Window time.Duration
+	// MPS returns how many messages per second the number may send now
+	// (the public default is 80); nil means 80.
+	MPS func(ctx context.Context) int
 }
 
 // Hooks takes webhooks to deliver.
@@ -64,6 +67,8 @@ type Endpoint struct {
 	store  Store
 	hooks  Hooks
 	files  *files
+	limits *limiter
+	mpsAt  time.Time // when limits' rate was last read from cfg.MPS
 	ids    *kontor.IDs
 	clock  kontor.Clock
 	log    *slog.Logger
@@ -112,7 +117,7 @@ func Open(ctx context.Context, dir string, cfg Config, store Store, hooks Hooks,
 	}
 	rctx, stop := context.WithCancel(context.Background())
 	e := &Endpoint{cfg: cfg, dev: dev, sealer: sealer, store: store, hooks: hooks, files: fs, ids: ids, clock: clock, log: log,
-		stop: stop, done: make(chan struct{})}
+		limits: newLimiter(defaultMPS), stop: stop, done: make(chan struct{})}
 	go e.run(rctx)
 	return e, nil
 }
@@ -334,6 +339,9 @@ func (e *Endpoint) Send(ctx context.Context, body []byte) (any, *cloudapi.Error)
 		if c.LastInbound.IsZero() || e.clock.Now().Sub(c.LastInbound) > e.cfg.Window {
 			return nil, cloudapi.NewError(cloudapi.CodeReengagement, "Message failed to send because more than 24 hours have passed since the customer last replied to this number.")
 		}
+	}
+	if cerr := e.admit(ctx, to); cerr != nil {
+		return nil, cerr
 	}
 	content, cerr := cloudapi.ToContent(ctx, req, &resolver{e: e, to: to}, tmpl)
 	if cerr != nil {

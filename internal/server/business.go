@@ -197,6 +197,13 @@ func (s *Server) startEndpoint(ctx context.Context, number kontor.ID) error {
 	mac.Write([]byte("kontor media download URLs"))
 	cfg := endpoint.Config{WABA: biz, Number: n.ID, App: apps[0].ID, Phone: n.Phone, Hosted: true, Operator: s.cfg.OperatorName,
 		MediaDir: filepath.Join(s.endpointDir(n.ID), "media"), URLKey: mac.Sum(nil),
+		MPS: func(ctx context.Context) int {
+			n, err := s.db.Number(ctx, number)
+			if err != nil {
+				return 0
+			}
+			return n.MPS
+		},
 		WebhookURL: func(ctx context.Context) string {
 			b, err := s.db.Business(ctx, biz)
 			if err != nil {

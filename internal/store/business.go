@@ -379,3 +379,17 @@ func (db *DB) AppSecret(ctx context.Context, app kontor.ID) (string, error) {
 	}
 	return secret, nil
 }
+
+// SetNumberMPS sets how many messages per second a number may send.
+func (db *DB) SetNumberMPS(ctx context.Context, number kontor.ID, mps int) error {
+	return db.tx(ctx, "store.SetNumberMPS", func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE business_numbers SET mps = $2 WHERE id = $1`, int64(number), mps)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return notFound("store.SetNumberMPS", "no business phone number %s", number)
+		}
+		return nil
+	})
+}

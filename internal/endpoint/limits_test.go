@@ -1,0 +1,49 @@
+package endpoint
+
+import (
+	"testing"
+	"time"
+
+	"github.com/kontor-chat/kontor"
+	"github.com/kontor-chat/kontor/internal/cloudapi"
+)
+
+type send struct {
+	at   time.Duration
+	to   kontor.Phone
+	want int // 0: admitted; else the error code
+}
+
+func TestLimiter(t *testing.T) {
+	burst := make([]send, 0, PairBurst+4)
+	for range PairBurst {
+		burst = append(burst, send{0, "+491", 0})
+	}
+	burst = append(burst,
+		send{time.Second, "+491", cloudapi.CodePairRateLimit}, // the burst is spent
+		send{time.Second, "+492", 0},                          // someone else is fine
+		send{7 * time.Second, "+491", 0},                      // one more after 6 s
+		send{8 * time.Second, "+491", cloudapi.CodePairRateLimit},
+	)
+	t0 := time.Unix(1000, 0)
+	for _, c := range []struct {
+		name  string
+		mps   int
+		sends []send
+	}{
+		{"throughput", 2, []send{{0, "+491", 0}, {0, "+492", 0}, {0, "+493", cloudapi.CodeThroughput},
+			{500 * time.Millisecond, "+493", 0}, {500 * time.Millisecond, "+494", cloudapi.CodeThroughput}}},
+		{"pair burst, then one per 6 s", 1000, burst},
+	} {
+		l := newLimiter(c.mps)
+		for i, s := range c.sends {
+			got := 0
+			if err := l.admit(t0.Add(s.at), s.to); err != nil {
+				got = err.Code
+			}
+			if got != s.want {
+				t.Fatalf("%s: send %d to %s at %v: got %d, want %d", c.name, i, s.to, s.at, got, s.want)
+			}
+		}
+	}
+}
