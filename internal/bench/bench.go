@@ -56,6 +56,9 @@ type Config struct {
 	// as real devices do; otherwise payloads are plain bytes.
 	Encrypt bool
 
+	// API runs the Business API load instead (see api.go).
+	API bool
+
 	Idle int           // idle mode: hold this many connections instead
 	Hold time.Duration // idle mode: how long to hold them before measuring (default 10 s)
 
@@ -113,6 +116,15 @@ type Result struct {
 	Redelivered int `json:"redelivered"`
 
 	Encrypted bool `json:"encrypted"`
+
+	// API mode: P50… are the API call's latency (accepted = persisted,
+	// encrypted, queued); these are delivery to the person's device, and
+	// the webhooks the business received.
+	Delivered    int     `json:"delivered,omitempty"`
+	DeliveredP50 Millis  `json:"delivered_p50_ms,omitempty"`
+	DeliveredP99 Millis  `json:"delivered_p99_ms,omitempty"`
+	Webhooks     int     `json:"webhooks,omitempty"`
+	WebhookRate  float64 `json:"webhooks_per_second,omitempty"`
 	// CPU over the measured part of the run: the server's (from its
 	// /metrics) and this load generator's own (its devices' protocol work
 	// and, when encrypted, their crypto), in cores.
@@ -149,6 +161,9 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	h := &harness{cfg: cfg, http: &http.Client{Timeout: 30 * time.Second}, run: rand.Uint32()}
 	if cfg.Idle > 0 {
 		return h.idle(ctx)
+	}
+	if cfg.API {
+		return h.api(ctx)
 	}
 	return h.load(ctx)
 }

@@ -87,7 +87,8 @@ Commands:
   business list                                    businesses and their numbers
   business webhook --business ID --webhook-url URL --verify-token T
                  change where a business's webhooks go (after the verification handshake)
-  business number --id PHONE_NUMBER_ID --mps N     messages per second the number may send (default 80)
+  business number --id PHONE_NUMBER_ID --mps N     messages per second the number may send (default 80;
+                                                   100000 or more lifts the limits, pair limit too, for load tests)
   webhook dead [--app ID]                          webhooks given up on after 7 days of retries
   webhook replay ID...                             send dead letters again
   token create (--business ID | --partner ID) [--scopes messaging,management] [--ttl 720h] [--label L]

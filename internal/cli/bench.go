@@ -56,6 +56,7 @@ func runBench(ctx context.Context, env Env) error {
 	fs.IntVar(&cfg.Size, "size", 128, "payload bytes per message")
 	fs.DurationVar(&cfg.Timeout, "timeout", 10*time.Minute, "give up after this long")
 	fs.IntVar(&cfg.Idle, "idle", 0, "idle mode: hold this many connections")
+	fs.BoolVar(&cfg.API, "api", false, "Business API mode: send through POST /{version}/{phone-number-id}/messages of a hosted business to --devices people")
 	fs.DurationVar(&cfg.Hold, "hold", 10*time.Second, "idle mode: how long to hold them before measuring")
 	fs.Usage = func() {
 		fmt.Fprintln(env.Stderr, benchUsage)
@@ -116,6 +117,16 @@ func printBench(env Env, r bench.Result) {
 		fmt.Fprintf(w, "idle: %d connections held (%s)\n", r.Server.Connections, r.Database)
 		fmt.Fprintf(w, "  per connection: %.1f KiB resident, %.1f KiB Go heap+stacks\n", float64(r.PerConnRSS)/1024, float64(r.PerConnHeap)/1024)
 		fmt.Fprintf(w, "  server: %s resident, %s heap, %s stacks, %d goroutines\n", mib(r.Server.RSS), mib(r.Server.HeapInuse), mib(r.Server.StackInuse), r.Server.Goroutines)
+		fmt.Fprintf(w, "  errors: %d\n", r.Errors)
+		return
+	}
+	if r.Mode == "api" {
+		fmt.Fprintf(w, "business API: %d people, %s (%s)\n", r.Devices, map[bool]string{true: fmt.Sprintf("at %.0f/s", r.Rate), false: "as fast as possible"}[r.Rate > 0], r.Database)
+		fmt.Fprintf(w, "  accepted: %d messages in %.2fs = %.0f msgs/s (persisted, encrypted, queued)\n", r.Messages, r.Seconds, r.Throughput)
+		fmt.Fprintf(w, "  API call: p50 %v  p99 %v  p99.9 %v  max %v\n", r.P50, r.P99, r.P999, r.Max)
+		fmt.Fprintf(w, "  delivered to the person: %d, p50 %v  p99 %v\n", r.Delivered, r.DeliveredP50, r.DeliveredP99)
+		fmt.Fprintf(w, "  webhooks received: %d, %.0f/s\n", r.Webhooks, r.WebhookRate)
+		fmt.Fprintf(w, "  cpu: server %.2f cores, load generator %.2f cores\n", r.ServerCores, r.ClientCores)
 		fmt.Fprintf(w, "  errors: %d\n", r.Errors)
 		return
 	}

@@ -1,0 +1,271 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/kontor-chat/kontor"
+	"github.com/kontor-chat/kontor/wire"
+)
+
+// api runs the Business API load. It makes a hosted business whose
+// webhooks go to a receiver in this process, and Devices people, each of
+// whom writes to the business first (opening the 24-hour window). Then it
+// sends Messages text messages through POST /v21.0/{phone-number-id}/messages,
+// to the people in turn, at Rate or as fast as possible with Window calls
+// in flight. A message is accepted when the call answers 200: persisted,
+// encrypted by the hosted endpoint and queued for the person. It measures
+// accepted messages per second and the call's latency, the people's
+// devices measure delivery end to end, and the receiver counts webhooks.
+func (h *harness) api(ctx context.Context) (Result, error) {
+	cfg := h.cfg
+	res := Result{Mode: "api", Devices: cfg.Devices, Rate: cfg.Rate, Encrypted: true}
+
+	// The business's webhook receiver: it counts what arrives.
+	var hooks, inbound atomic.Int64
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return res, err
+	}
+	recv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		hooks.Add(1)
+		if bytes.Contains(b, []byte(`"messages":[`)) {
+			inbound.Add(1)
+		}
+	})}
+	go func() { _ = recv.Serve(ln) }()
+	defer recv.Close()
+
+	var biz struct {
+		WABA   string `json:"waba_id"`
+		Number string `json:"phone_number_id"`
+		Token  string `json:"access_token"`
+	}
+	phone := kontor.Phone(fmt.Sprintf("+98%05d%07d", h.run%100000, 1))
+	if err := h.admin(ctx, http.MethodPost, "/admin/v1/businesses", map[string]any{"name": "bench", "phone": phone,
+		"webhook_url": "http://" + ln.Addr().String() + "/hook"}, &biz); err != nil {
+		return res, err
+	}
+	// Throughput limits are lifted for the run.
+	if err := h.admin(ctx, http.MethodPost, "/admin/v1/numbers/"+biz.Number, map[string]any{"mps": 1_000_000}, nil); err != nil {
+		return res, err
+	}
+	devs, err := h.connect(ctx, cfg.Devices, nil)
+	if err != nil {
+		return res, err
+	}
+	defer func() {
+		for _, d := range devs {
+			d.ws.CloseNow()
+		}
+	}()
+	if err := h.keys(ctx, devs); err != nil {
+		return res, err
+	}
+	// Each person writes first.
+	for i, d := range devs {
+		body, err := d.sealer.Seal(ctx, wire.DeviceAddress{Phone: phone, DeviceID: 1},
+			mustContent(wire.Content{V: 1, Type: wire.ContentText, Text: "hallo"}))
+		if err != nil {
+			return res, err
+		}
+		if err := d.write(ctx, wire.Frame{Type: wire.TSend, Ref: "hi" + strconv.Itoa(i), To: phone, Payloads: []wire.Payload{{DeviceID: 1, Body: body}}}); err != nil {
+			return res, err
+		}
+	}
+	for inbound.Load() < int64(len(devs)) {
+		select {
+		case <-ctx.Done():
+			return res, fmt.Errorf("bench: the business got %d of %d first messages", inbound.Load(), len(devs))
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	total := cfg.Messages + cfg.Warmup
+	var (
+		mu        sync.Mutex
+		callLat   = make([]time.Duration, 0, cfg.Messages)
+		e2eLat    = make([]time.Duration, 0, cfg.Messages)
+		accepted  atomic.Int64
+		delivered atomic.Int64
+		errs      atomic.Int64
+		firstAt   time.Time
+		lastCall  time.Time
+	)
+	// People read, decrypt and ack.
+	var readers sync.WaitGroup
+	for _, d := range devs {
+		d.acks = make(chan kontor.ID, 4096)
+		readers.Go(func() { d.acker(runCtx) })
+		readers.Go(func() {
+			for {
+				f, err := d.read(runCtx)
+				if err != nil {
+					return
+				}
+				now := time.Now()
+				if f.Type != wire.TMsg && f.Type != wire.TReceipt {
+					continue
+				}
+				d.acks <- f.ID
+				if f.Type != wire.TMsg {
+					continue
+				}
+				plain, err := d.sealer.Open(runCtx, wire.DeviceAddress{Phone: f.From, DeviceID: f.FromDevice}, f.Body)
+				if err != nil {
+					errs.Add(1)
+					continue
+				}
+				c, err := wire.DecodeContent(plain)
+				if err != nil || c.Type != wire.ContentText {
+					continue // the hosted-service notice
+				}
+				k, at, ok := parseBenchText(c.Text)
+				if !ok || k < cfg.Warmup {
+					continue
+				}
+				delivered.Add(1)
+				mu.Lock()
+				e2eLat = append(e2eLat, now.Sub(at))
+				mu.Unlock()
+			}
+		})
+	}
+
+	url := h.cfg.Server + "/v21.0/" + biz.Number + "/messages"
+	start := time.Now().Add(50 * time.Millisecond)
+	var next atomic.Int64
+	var callers sync.WaitGroup
+	for range cfg.Window {
+		callers.Go(func() {
+			for {
+				k := int(next.Add(1)) - 1
+				if k >= total || runCtx.Err() != nil {
+					return
+				}
+				at := time.Now()
+				if cfg.Rate > 0 {
+					at = start.Add(time.Duration(float64(k) / cfg.Rate * float64(time.Second)))
+					if wait := time.Until(at); wait > 0 {
+						select {
+						case <-time.After(wait):
+						case <-runCtx.Done():
+							return
+						}
+					}
+				}
+				if k == cfg.Warmup {
+					mu.Lock()
+					firstAt = at
+					mu.Unlock()
+				}
+				to := devs[k%len(devs)].phone
+				body := fmt.Sprintf(`{"messaging_product":"whatsapp","to":%q,"type":"text","text":{"body":"bench %d %d"}}`,
+					strings.TrimPrefix(string(to), "+"), k, at.UnixNano())
+				req, _ := http.NewRequestWithContext(runCtx, http.MethodPost, url, strings.NewReader(body))
+				req.Header.Set("Authorization", "Bearer "+biz.Token)
+				req.Header.Set("Content-Type", "application/json")
+				resp, err := h.http.Do(req)
+				if err != nil {
+					if runCtx.Err() == nil {
+						errs.Add(1)
+					}
+					continue
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				now := time.Now()
+				if resp.StatusCode != http.StatusOK {
+					errs.Add(1)
+					continue
+				}
+				if k >= cfg.Warmup {
+					accepted.Add(1)
+					mu.Lock()
+					callLat = append(callLat, now.Sub(at))
+					if now.After(lastCall) {
+						lastCall = now
+					}
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	cpu0, err := h.cpu(ctx)
+	if err != nil {
+		return res, err
+	}
+	wall0, hooks0 := time.Now(), hooks.Load()
+	callers.Wait()
+	// Give delivery (and webhooks) a moment to catch up, bounded.
+	for deadline := time.Now().Add(30 * time.Second); delivered.Load() < accepted.Load() && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+	}
+	cpu1, err := h.cpu(ctx)
+	if err != nil {
+		return res, err
+	}
+	wall := time.Since(wall0).Seconds()
+	hookRate := float64(hooks.Load()-hooks0) / wall
+	stop()
+	readers.Wait()
+
+	mu.Lock()
+	defer mu.Unlock()
+	if firstAt.IsZero() {
+		firstAt = wall0
+	}
+	res.Messages = int(accepted.Load())
+	res.Errors = int(errs.Load())
+	res.Seconds = lastCall.Sub(firstAt).Seconds()
+	if res.Seconds > 0 {
+		res.Throughput = float64(res.Messages) / res.Seconds
+	}
+	res.P50, res.P99, res.P999, res.Max = quantiles(callLat)
+	res.DeliveredP50, res.DeliveredP99, _, _ = quantiles(e2eLat)
+	res.Delivered = int(delivered.Load())
+	res.Webhooks = int(hooks.Load())
+	res.WebhookRate = hookRate
+	res.ServerCores = (cpu1.server - cpu0.server) / wall
+	res.ClientCores = (cpu1.client - cpu0.client) / wall
+	if res.Server, err = h.memory(ctx); err != nil {
+		return res, err
+	}
+	res.Database = res.Server.Database
+	return res, nil
+}
+
+func mustContent(c wire.Content) []byte {
+	b, err := json.Marshal(c)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+// parseBenchText reads "bench K UNIXNANO".
+func parseBenchText(s string) (int, time.Time, bool) {
+	f := strings.Fields(s)
+	if len(f) != 3 || f[0] != "bench" {
+		return 0, time.Time{}, false
+	}
+	k, err1 := strconv.Atoi(f[1])
+	ns, err2 := strconv.ParseInt(f[2], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, time.Time{}, false
+	}
+	return k, time.Unix(0, ns), true
+}
