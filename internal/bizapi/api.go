@@ -64,6 +64,7 @@ type API struct {
 	Dir       Directory
 	Auth      Auth
 	Endpoints Endpoints
+	Templates Templates // nil: templates are kept elsewhere (a self-hosted endpoint)
 	Log       *slog.Logger
 	// MaxBody bounds a JSON request body.
 	MaxBody int64
@@ -107,10 +108,15 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		a.phoneNumbers(w, r, id)
 	case edge == "whatsapp_business_profile" && (r.Method == http.MethodGet || r.Method == http.MethodPost):
 		a.profile(w, r, id)
+	case edge == "message_templates":
+		a.messageTemplates(w, r, id)
 	case edge == "" && r.Method == http.MethodGet:
 		a.object(w, r, id)
+	case edge == "" && r.Method == http.MethodPost && a.templateObject(w, r, id):
 	case edge == "" && r.Method == http.MethodDelete:
-		a.deleteMedia(w, r, id)
+		if !a.templateObject(w, r, id) {
+			a.deleteMedia(w, r, id)
+		}
 	default:
 		a.fail(w, cloudapi.Errorf(cloudapi.CodeInvalidParameter, "Unsupported %s request to /%s", r.Method, strings.Join(segs, "/")))
 	}
@@ -154,12 +160,26 @@ func (a *API) endpoint(w http.ResponseWriter, n business.Number) (Endpoint, bool
 	return e, true
 }
 
-func (a *API) messages(w http.ResponseWriter, r *http.Request, id kontor.ID) {
+// numberEndpoint finds the endpoint of a number the caller may send with.
+func (a *API) numberEndpoint(w http.ResponseWriter, r *http.Request, id kontor.ID) (Endpoint, bool) {
 	n, ok := a.number(w, r, id, business.ScopeMessaging)
 	if !ok {
+		return nil, false
+	}
+	return a.endpoint(w, n)
+}
+
+// answer writes an endpoint's answer or its error.
+func (a *API) answer(w http.ResponseWriter, out any, cerr *cloudapi.Error) {
+	if cerr != nil {
+		a.fail(w, cerr)
 		return
 	}
-	e, ok := a.endpoint(w, n)
+	a.ok(w, out)
+}
+
+func (a *API) messages(w http.ResponseWriter, r *http.Request, id kontor.ID) {
+	e, ok := a.numberEndpoint(w, r, id)
 	if !ok {
 		return
 	}
@@ -169,28 +189,16 @@ func (a *API) messages(w http.ResponseWriter, r *http.Request, id kontor.ID) {
 		return
 	}
 	out, cerr := e.Send(r.Context(), body)
-	if cerr != nil {
-		a.fail(w, cerr)
-		return
-	}
-	a.ok(w, out)
+	a.answer(w, out, cerr)
 }
 
 func (a *API) uploadMedia(w http.ResponseWriter, r *http.Request, id kontor.ID) {
-	n, ok := a.number(w, r, id, business.ScopeMessaging)
-	if !ok {
-		return
-	}
-	e, ok := a.endpoint(w, n)
+	e, ok := a.numberEndpoint(w, r, id)
 	if !ok {
 		return
 	}
 	out, cerr := e.UploadMedia(r.Context(), r)
-	if cerr != nil {
-		a.fail(w, cerr)
-		return
-	}
-	a.ok(w, out)
+	a.answer(w, out, cerr)
 }
 
 // mediaEndpoint finds the endpoint holding media id and checks the caller.
@@ -200,11 +208,7 @@ func (a *API) mediaEndpoint(w http.ResponseWriter, r *http.Request, id kontor.ID
 		a.fail(w, notFound(id))
 		return nil, false
 	}
-	n, ok := a.number(w, r, number, business.ScopeMessaging)
-	if !ok {
-		return nil, false
-	}
-	return a.endpoint(w, n)
+	return a.numberEndpoint(w, r, number)
 }
 
 func (a *API) deleteMedia(w http.ResponseWriter, r *http.Request, id kontor.ID) {
@@ -213,11 +217,7 @@ func (a *API) deleteMedia(w http.ResponseWriter, r *http.Request, id kontor.ID) 
 		return
 	}
 	out, cerr := e.DeleteMedia(r.Context(), id)
-	if cerr != nil {
-		a.fail(w, cerr)
-		return
-	}
-	a.ok(w, out)
+	a.answer(w, out, cerr)
 }
 
 // download serves /media-download/{id}?sig=…: the URL that GET /{media-id}
@@ -239,23 +239,16 @@ func (a *API) download(w http.ResponseWriter, r *http.Request, idStr string) {
 	}
 }
 
-// object answers GET /{id}: a media object, a phone number or a business.
+// object answers GET /{id}: a media object, a phone number, a template or
+// a business.
 func (a *API) object(w http.ResponseWriter, r *http.Request, id kontor.ID) {
 	if number, ok := a.Endpoints.MediaOwner(r.Context(), id); ok {
-		n, ok := a.number(w, r, number, business.ScopeMessaging)
-		if !ok {
-			return
-		}
-		e, ok := a.endpoint(w, n)
+		e, ok := a.numberEndpoint(w, r, number)
 		if !ok {
 			return
 		}
 		out, cerr := e.MediaInfo(r.Context(), id, baseURL(r))
-		if cerr != nil {
-			a.fail(w, cerr)
-			return
-		}
-		a.ok(w, out)
+		a.answer(w, out, cerr)
 		return
 	}
 	if _, err := a.Dir.Number(r.Context(), id); err == nil {
@@ -264,6 +257,9 @@ func (a *API) object(w http.ResponseWriter, r *http.Request, id kontor.ID) {
 			return
 		}
 		a.ok(w, numberJSON(n))
+		return
+	}
+	if a.templateObject(w, r, id) {
 		return
 	}
 	b, err := a.Dir.Business(r.Context(), id)

@@ -10,21 +10,16 @@ package kontortest
 
 import (
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
 	"io"
 	"log/slog"
-	"net/url"
 	"os"
 	"strings"
 	"testing"
 	"time"
 
-	_ "github.com/jackc/pgx/v5/stdlib" // PostgreSQL driver for schema setup
-
 	"github.com/kontor-chat/kontor/internal/config"
 	"github.com/kontor-chat/kontor/internal/server"
+	"github.com/kontor-chat/kontor/internal/store/storetest"
 )
 
 // Server is a kontor node started for a test.
@@ -113,32 +108,7 @@ var _ io.Writer = testWriter{}
 // test is skipped, or fails when CI is set (CI must not pass by skipping).
 func PostgresURL(t testing.TB) string {
 	t.Helper()
-	base := os.Getenv("KONTOR_TEST_POSTGRES")
-	if base == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("KONTOR_TEST_POSTGRES is not set, but CI is: PostgreSQL tests must run in CI")
-		}
-		t.Skip("KONTOR_TEST_POSTGRES not set: skipping the PostgreSQL run of this test")
-	}
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	schema := "kt_" + hex.EncodeToString(b[:])
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatalf("KONTOR_TEST_POSTGRES: %v", err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	t.Cleanup(func() {
-		db, err := sql.Open("pgx", base)
-		if err != nil {
-			return
-		}
-		defer db.Close()
-		_, _ = db.Exec("DROP SCHEMA IF EXISTS " + schema + " CASCADE")
-	})
-	return u.String()
+	return storetest.PostgresURL(t)
 }
 
 // NATSURL returns KONTOR_TEST_NATS, skipping (or failing under CI) without it.
