@@ -62,6 +62,11 @@ type Options struct {
 	// between retries of a send the server could not take (defaults
 	// DefaultMinBackoff, DefaultMaxBackoff).
 	MinBackoff, MaxBackoff time.Duration
+	// NoSync writes the profile without fsync: a crash of the process
+	// loses nothing, a crash of the machine may lose the last writes (like
+	// SQLite's synchronous=NORMAL). For hosted business endpoints on a
+	// server, where the sends themselves are committed by the platform.
+	NoSync bool
 	// Account is the device to act as when Open gets no directory: the
 	// client then keeps all its state in memory (tests, load generators).
 	Account *Account
@@ -121,6 +126,7 @@ func Open(ctx context.Context, dir string, opts Options) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
+	p.nosync = opts.NoSync
 	wsURL, err := webSocketURL(p.account.Server)
 	if err != nil {
 		p.close()

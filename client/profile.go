@@ -104,14 +104,17 @@ func checkProfileDir(dir string) error {
 
 // writeAtomic replaces dir/name with b: a temporary file, fsync, rename,
 // fsync of the directory. Readers see the old or the new content, never a mix.
-func writeAtomic(dir, name string, b []byte) error {
+func writeAtomic(dir, name string, b []byte) error { return writeFile(dir, name, b, true) }
+
+// writeFile is writeAtomic, syncing only when sync is set.
+func writeFile(dir, name string, b []byte, sync bool) error {
 	f, err := os.CreateTemp(dir, "."+name+".tmp*") // mode 0600
 	if err != nil {
 		return fmt.Errorf("client: writing %s: %w", name, err)
 	}
 	tmp := f.Name()
 	_, err = f.Write(b)
-	if err == nil {
+	if err == nil && sync {
 		err = f.Sync()
 	}
 	if cerr := f.Close(); err == nil {
@@ -124,7 +127,9 @@ func writeAtomic(dir, name string, b []byte) error {
 		_ = os.Remove(tmp)
 		return fmt.Errorf("client: writing %s: %w", name, err)
 	}
-	syncDir(dir)
+	if sync {
+		syncDir(dir)
+	}
 	return nil
 }
 
@@ -180,6 +185,7 @@ type conversation struct {
 // over network I/O or Sealer calls.
 type profile struct {
 	dir     string
+	nosync  bool // Options.NoSync
 	account Account
 	unlock  func()
 	log     *slog.Logger
@@ -338,7 +344,7 @@ func (p *profile) compactLocked(peer kontor.Phone, frames []kontor.ID) error {
 			return err
 		}
 	}
-	return writeAtomic(filepath.Join(p.dir, convDir), string(peer)+convExt, buf.Bytes())
+	return writeFile(filepath.Join(p.dir, convDir), string(peer)+convExt, buf.Bytes(), !p.nosync)
 }
 
 func (p *profile) logPath(peer kontor.Phone) string {
@@ -376,7 +382,7 @@ func (p *profile) writeLocked(changes []change) error {
 			}
 		}
 		for _, peer := range order {
-			if err := appendSync(p.logPath(peer), bufs[peer].Bytes()); err != nil {
+			if err := appendSync(p.logPath(peer), bufs[peer].Bytes(), !p.nosync); err != nil {
 				return fmt.Errorf("client: recording the conversation with %s: %w", peer, err)
 			}
 		}
@@ -387,21 +393,21 @@ func (p *profile) writeLocked(changes []change) error {
 	return nil
 }
 
-// appendSync appends b with one write and syncs the file.
-func appendSync(path string, b []byte) error {
+// appendSync appends b with one write and, when sync is set, syncs the file.
+func appendSync(path string, b []byte, sync bool) error {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
 	if err != nil {
 		return err
 	}
 	info, _ := f.Stat()
 	_, err = f.Write(b)
-	if err == nil {
+	if err == nil && sync {
 		err = f.Sync()
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
-	if err == nil && info != nil && info.Size() == 0 {
+	if err == nil && sync && info != nil && info.Size() == 0 {
 		syncDir(filepath.Dir(path)) // a new log: make its name durable too
 	}
 	return err
@@ -661,7 +667,7 @@ func (p *profile) saveStateLocked() error {
 	if err != nil {
 		return err
 	}
-	return writeAtomic(p.dir, stateFile, b)
+	return writeFile(p.dir, stateFile, b, !p.nosync)
 }
 
 // conversations summarizes all conversations, newest first.

@@ -31,6 +31,10 @@ type Options struct {
 	// Clock tells the time for key rotation and notices; the wall clock
 	// when nil.
 	Clock kontor.Clock
+	// NoSync writes the key store without fsync: a crash of the process
+	// loses nothing, a crash of the machine may lose the last session
+	// states (see client.Options.NoSync). For hosted business endpoints.
+	NoSync bool
 	// OnNotice, when set, is called with every new Notice after it is
 	// recorded, with no lock held, on the goroutine that sealed or opened
 	// the message that revealed it. It must return promptly.
@@ -113,6 +117,7 @@ func Open(dir string, api *client.API, self wire.DeviceAddress, opts Options) (*
 		if err != nil {
 			return nil, err
 		}
+		d.nosync = opts.NoSync
 		unlock, err := lockDir(filepath.Join(root, lockName))
 		if err != nil {
 			return nil, err

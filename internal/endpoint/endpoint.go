@@ -49,9 +49,17 @@ type Config struct {
 	MediaTTL time.Duration
 	// Window is the customer service window (24 hours).
 	Window time.Duration
+	// NoSync keeps the endpoint's keys and outbox without fsync (hosted
+	// endpoints: a process crash loses nothing, a machine crash may lose
+	// the last session states; see docs/performance.md).
+	NoSync bool
 	// MPS returns how many messages per second the number may send now
 	// (the public default is 80); nil means 80.
 	MPS func(ctx context.Context) int
+	// Template finds the business's template name in language: its
+	// definition and status (APPROVED, PAUSED, …); kontor.NotFound (or a
+	// nil definition) when there is none. nil: no templates.
+	Template func(ctx context.Context, name, language string) (*cloudapi.TemplateDefinition, string, error)
 }
 
 // Hooks takes webhooks to deliver.
@@ -98,7 +106,7 @@ func Open(ctx context.Context, dir string, cfg Config, store Store, hooks Hooks,
 	if err != nil {
 		return nil, err
 	}
-	sealer, err := e2e.OpenProfile(dir, nil, e2e.Options{Logger: log})
+	sealer, err := e2e.OpenProfile(dir, nil, e2e.Options{Logger: log, NoSync: cfg.NoSync})
 	if err != nil {
 		return nil, err
 	}
@@ -110,7 +118,7 @@ func Open(ctx context.Context, dir string, cfg Config, store Store, hooks Hooks,
 	}
 	// The device runs until Close, not until the caller's ctx ends (an
 	// admin request that created the business, say).
-	dev, err := client.Open(context.WithoutCancel(ctx), dir, client.Options{Sealer: sealer, Logger: log})
+	dev, err := client.Open(context.WithoutCancel(ctx), dir, client.Options{Sealer: sealer, Logger: log, NoSync: cfg.NoSync})
 	if err != nil {
 		sealer.Close()
 		return nil, err
@@ -287,6 +295,9 @@ func (e *Endpoint) emit(ctx context.Context, id string, v cloudapi.MessagesValue
 		id = id[:webhook.MaxIDLen]
 	}
 	ev := webhook.Event{ID: id, App: e.cfg.App, URL: url, Body: body, Created: e.clock.Now()}
+	// What happened must reach the outbox even while the endpoint stops.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
 	if err := e.hooks.Enqueue(ctx, []webhook.Event{ev}); err != nil {
 		e.log.Error("queueing a webhook", "err", err)
 	}
@@ -328,10 +339,15 @@ func (e *Endpoint) Send(ctx context.Context, body []byte) (any, *cloudapi.Error)
 		return nil, cloudapi.NewError(cloudapi.CodeRecipientIsSender, "The recipient is this business number itself.")
 	}
 	category := "service"
-	// Templates are not kept yet, so there is no definition to send one
-	// with: ToContent answers 132001 (template does not exist).
 	var tmpl *cloudapi.TemplateDefinition
-	if req.Type != cloudapi.TypeTemplate {
+	if req.Type == cloudapi.TypeTemplate {
+		// Templates go out at any time, and are billed by their category.
+		def, cerr := findTemplate(ctx, e.cfg.Template, req.Template, e.log)
+		if cerr != nil {
+			return nil, cerr
+		}
+		tmpl, category = def, strings.ToLower(def.Category)
+	} else {
 		c, err := e.store.Contact(ctx, e.cfg.Number, to)
 		if err != nil {
 			return nil, cloudapi.Internal()
@@ -352,6 +368,9 @@ func (e *Endpoint) Send(ctx context.Context, body []byte) (any, *cloudapi.Error)
 	if err != nil {
 		return nil, sendError(err)
 	}
+	// The message is committed: its record and status must not be lost
+	// when the caller hangs up now.
+	ctx = context.WithoutCancel(ctx)
 	now := e.clock.Now()
 	rec := MessageRecord{Number: e.cfg.Number, ID: id, Peer: to, Outgoing: true, Category: category, Callback: req.BizOpaqueCallbackData, Created: now}
 	if err := e.store.PutMessage(ctx, rec); err != nil {

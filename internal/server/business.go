@@ -24,6 +24,8 @@ import (
 	"github.com/kontor-chat/kontor/internal/cloudapi"
 	"github.com/kontor-chat/kontor/internal/endpoint"
 	"github.com/kontor-chat/kontor/internal/identity"
+	"github.com/kontor-chat/kontor/internal/templates"
+	"github.com/kontor-chat/kontor/internal/webhook"
 	"github.com/kontor-chat/kontor/wire"
 )
 
@@ -195,8 +197,8 @@ func (s *Server) startEndpoint(ctx context.Context, number kontor.ID) error {
 	biz := n.Business
 	mac := hmac.New(sha256.New, []byte(apps[0].Secret))
 	mac.Write([]byte("kontor media download URLs"))
-	cfg := endpoint.Config{WABA: biz, Number: n.ID, App: apps[0].ID, Phone: n.Phone, Hosted: true, Operator: s.cfg.OperatorName,
-		MediaDir: filepath.Join(s.endpointDir(n.ID), "media"), URLKey: mac.Sum(nil),
+	cfg := endpoint.Config{WABA: biz, Number: n.ID, App: apps[0].ID, Phone: n.Phone, Hosted: true, Operator: s.cfg.OperatorName, NoSync: true,
+		MediaDir: filepath.Join(s.endpointDir(n.ID), "media"), URLKey: mac.Sum(nil), Template: s.tmpls.Lookup(biz),
 		MPS: func(ctx context.Context) int {
 			n, err := s.db.Number(ctx, number)
 			if err != nil {
@@ -249,4 +251,27 @@ func verifyWebhook(ctx context.Context, callback, token string) error {
 		return fmt.Errorf("it did not answer with hub.challenge")
 	}
 	return nil
+}
+
+// templateStatus sends a business the public message_template_status_update
+// webhook of a template's status change, to its webhook URL, signed with
+// its app's secret.
+func (s *Server) templateStatus(ctx context.Context, c templates.Change) {
+	ctx = context.WithoutCancel(ctx) // the change is stored: its webhook goes out even if the caller left
+	b, err := s.db.Business(ctx, c.Template.Business)
+	if err != nil || b.WebhookURL == "" {
+		return
+	}
+	apps, err := s.db.Apps(ctx, b.ID)
+	if err != nil || len(apps) == 0 {
+		s.log.Error("a template status webhook has no app to sign it", "business", b.ID, "err", err)
+		return
+	}
+	id, body, err := c.Webhook()
+	if err == nil {
+		err = s.hooks.Enqueue(ctx, []webhook.Event{{ID: id, App: apps[0].ID, URL: b.WebhookURL, Body: body, Created: c.At}})
+	}
+	if err != nil {
+		s.log.Error("queueing a template status webhook", "template", c.Template.ID, "err", err)
+	}
 }
