@@ -111,8 +111,10 @@ func runEndpoint(ctx context.Context, env Env) error {
 	mac := hmac.New(sha256.New, []byte(cred.AppSecret))
 	mac.Write([]byte("kontor media download URLs"))
 	url := *hookURL
+	// The business's templates are kept on the platform: ask its API.
+	tmpls := &bizapi.PlatformTemplates{Base: *platform, Token: cred.AccessToken, WABA: cred.WABAID, CacheFor: 30 * time.Second}
 	cfg := endpoint.Config{WABA: cred.WABAID, Number: cred.PhoneNumberID, App: cred.AppID, Phone: cred.Device.Phone,
-		MediaDir: filepath.Join(*data, "media"), URLKey: mac.Sum(nil),
+		MediaDir: filepath.Join(*data, "media"), URLKey: mac.Sum(nil), Template: tmpls.Lookup,
 		WebhookURL: func(context.Context) string { return url }}
 	e, err := endpoint.Open(ctx, profile, cfg, db, hooks, ids, clock, log)
 	if err != nil {

@@ -28,6 +28,7 @@ import (
 	"github.com/kontor-chat/kontor/internal/media"
 	"github.com/kontor-chat/kontor/internal/router"
 	"github.com/kontor-chat/kontor/internal/store"
+	"github.com/kontor-chat/kontor/internal/templates"
 	"github.com/kontor-chat/kontor/internal/webhook"
 )
 
@@ -49,6 +50,7 @@ type Server struct {
 	biz      *business.Service
 	ids      *kontor.IDs
 	hooks    *webhook.Deliverer
+	tmpls    *templates.Service
 	hosted   *hostedEndpoints
 	node     int    // this node's number in ids, leased in the store
 	holder   string // who holds the lease: this process
@@ -130,9 +132,10 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Server, 
 	s.biz.SetVerifier(verifyWebhook)
 	(&adminapi.API{Ident: s.ident, Business: s.biz, Hosted: s.hostEndpoint, Webhooks: s.hooks, Stats: s.stats, Log: log}).Mount(mux)
 	s.hosted = &hostedEndpoints{s: s}
+	s.tmpls = templates.New(s.db, ids, clock, log, s.templateStatus)
 	// Everything the routes above do not take is the Business API, whose
 	// public paths start with a version or an object id.
-	mux.Handle("/", &bizapi.API{Dir: s.db, Auth: bizAuth{s.biz}, Endpoints: s.hosted, Log: log})
+	mux.Handle("/", &bizapi.API{Dir: s.db, Auth: bizAuth{s.biz}, Endpoints: s.hosted, Templates: s.tmpls, Log: log})
 	mux.Handle("GET /v1/ws", s.hub)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	mux.HandleFunc("GET /readyz", s.readyz)
