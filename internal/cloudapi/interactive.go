@@ -21,7 +21,7 @@ var headerKinds = map[string][]string{
 
 // unsupportedInteractive are public interactive types kontor does not send.
 var unsupportedInteractive = map[string]bool{"flow": true, "location_request_message": true, "address_message": true,
-	"call_permission_request": true, "voice_call": true, "carousel": true, "contact_request": true}
+	"call_permission_request": true, "voice_call": true, "carousel": true, "contact_request": true, "request_contact_info": true}
 
 func checkInteractive(in *Interactive) *Error {
 	if in.Type == "" {

@@ -218,6 +218,14 @@ func (req *SendRequest) parseTyped(raw []byte) *Error {
 		}
 		return checkReaction(req.Reaction)
 	case TypeInteractive:
+		// A type kontor does not send is 131051 whatever its action holds
+		// (a flow's parameters would otherwise be refused key by key, 100).
+		var peek struct {
+			Type string `json:"type"`
+		}
+		if json.Unmarshal(raw, &peek) == nil && unsupportedInteractive[peek.Type] {
+			return Errorf(CodeUnsupportedType, "Interactive message type %q is not supported.", peek.Type)
+		}
 		req.Interactive = new(Interactive)
 		if e := decode(req.Interactive); e != nil {
 			return e

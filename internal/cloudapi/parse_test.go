@@ -178,6 +178,8 @@ var invalidSends = []struct {
 	{"reaction with a letter", msg("reaction", `{"message_id":"wamid.x","emoji":"a"}`), 131009, "reaction.emoji"},
 	{"interactive without type", interactive(`{"body":{"text":"x"},"action":{"buttons":` + buttons(1) + `}}`), 131008, "interactive.type"},
 	{"interactive flow", interactive(`{"type":"flow","body":{"text":"x"},"action":{"name":"flow"}}`), 131051, "flow"},
+	{"interactive flow with its parameters", interactive(`{"type":"flow","body":{"text":"x"},"action":{"name":"flow","parameters":{"flow_message_version":"3","flow_token":"t","flow_id":"1","flow_cta":"Go","flow_action":"navigate","flow_action_payload":{"screen":"A"}}}}`), 131051, "flow"},
+	{"interactive contact request", interactive(`{"type":"request_contact_info","body":{"text":"x"},"action":{"name":"request_contact_info"}}`), 131051, "request_contact_info"},
 	{"interactive unknown", interactive(`{"type":"poll","body":{"text":"x"},"action":{}}`), 100, "interactive.type"},
 	{"buttons without body", interactive(`{"type":"button","action":{"buttons":` + buttons(1) + `}}`), 131008, "interactive.body"},
 	{"buttons without action", interactive(`{"type":"button","body":{"text":"x"}}`), 131008, "interactive.action"},

@@ -99,12 +99,17 @@ func kindOf(mimeType string) string {
 }
 
 // UploadMedia takes a multipart upload: file, type, messaging_product.
+// As everywhere in Graph, type and messaging_product may also come in the
+// query string (whatsapp-api-js sends messaging_product there); the form
+// wins. Without type, the file part's Content-Type says it.
 func (e *Endpoint) UploadMedia(ctx context.Context, r *http.Request) (any, *cloudapi.Error) {
 	mr, err := r.MultipartReader()
 	if err != nil {
 		return nil, cloudapi.Invalid("file", "send the file as multipart/form-data with the fields file, type and messaging_product")
 	}
-	var product, mimeType, fileName string
+	q := r.URL.Query()
+	product, mimeType := q.Get("messaging_product"), q.Get("type")
+	var fileName string
 	id := e.ids.Next()
 	stored := false
 	var size int64
