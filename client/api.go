@@ -230,3 +230,21 @@ func (a *API) Bundles(ctx context.Context, phone kontor.Phone, deviceID int) (wi
 	err := a.do(ctx, "client.Bundles", http.MethodGet, p, true, nil, &r)
 	return r, err
 }
+
+// Block stops messages from phone reaching this account (the sender is not
+// told); Unblock lifts it.
+func (a *API) Block(ctx context.Context, phone kontor.Phone) error {
+	return a.do(ctx, "client.Block", http.MethodPut, "/v1/blocks/"+url.PathEscape(string(phone)), true, nil, nil)
+}
+
+// Unblock lets messages from phone reach this account again.
+func (a *API) Unblock(ctx context.Context, phone kontor.Phone) error {
+	return a.do(ctx, "client.Unblock", http.MethodDelete, "/v1/blocks/"+url.PathEscape(string(phone)), true, nil, nil)
+}
+
+// Blocked lists the numbers this account blocked.
+func (a *API) Blocked(ctx context.Context) ([]kontor.Phone, error) {
+	var r wire.BlocksResponse
+	err := a.do(ctx, "client.Blocked", http.MethodGet, "/v1/blocks", true, nil, &r)
+	return r.Blocked, err
+}

@@ -88,3 +88,10 @@ type MediaUploaded struct {
 	Size    int64  `json:"size"`
 	Expires int64  `json:"expires"` // Unix ms
 }
+
+// BlocksResponse answers GET /v1/blocks: the numbers this account blocked.
+// PUT /v1/blocks/{phone} blocks a number (its messages no longer reach any
+// device of the account; the sender is not told) and DELETE lifts it.
+type BlocksResponse struct {
+	Blocked []kontor.Phone `json:"blocked"`
+}

@@ -29,6 +29,7 @@ const chatHelp = `Commands:
   /safety          the safety number of the open conversation: compare it with the
                    other person's (in person, or over a call) to be sure no one is in between
   /verify NUMBER   mark the open conversation's person verified, if NUMBER matches
+  /block, /unblock block the open conversation's number (it is not told), or lift it
   /help            this help
   /quit            leave (Ctrl-D, Ctrl-C)
 Any other line is sent to the open conversation.
@@ -322,6 +323,8 @@ func (ui *chatUI) handleLine(ctx context.Context, l typedLine) (quit bool) {
 			ui.safety(ctx)
 		case "/verify":
 			ui.verify(arg)
+		case "/block", "/unblock":
+			ui.block(ctx, cmd == "/block")
 		default:
 			ui.info("unknown command %s; /help lists them", cmd)
 		}
@@ -680,6 +683,30 @@ func (ui *chatUI) safety(ctx context.Context) {
 		ui.info("verified")
 	} else {
 		ui.info("if it matches theirs, type /verify followed by the number")
+	}
+}
+
+// block blocks or unblocks the open conversation's number.
+func (ui *chatUI) block(ctx context.Context, on bool) {
+	if ui.open == "" {
+		ui.info("open a conversation first: /open +E164")
+		return
+	}
+	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	var err error
+	if on {
+		err = ui.c.API().Block(cctx, ui.open)
+	} else {
+		err = ui.c.API().Unblock(cctx, ui.open)
+	}
+	switch {
+	case err != nil:
+		ui.info("%v", err)
+	case on:
+		ui.info("%s is blocked: their messages no longer reach you (they are not told)", ui.open)
+	default:
+		ui.info("%s is unblocked", ui.open)
 	}
 }
 

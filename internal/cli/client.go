@@ -39,6 +39,9 @@ Commands:
   revoke --profile DIR --device N    sign out a device of the account
   settings --profile DIR --last-seen everyone|nobody
   delete-account --profile DIR       delete the account and sign out all its devices
+  block --profile DIR --peer +E164   stop a number's messages reaching this account (it is not told)
+  unblock --profile DIR --peer +E164
+  blocked --profile DIR              list the blocked numbers
   safety-number --profile DIR --peer +E164
                  print the 60-digit safety number of the conversation with a peer
   verify --profile DIR --peer +E164 NUMBER
@@ -75,6 +78,8 @@ func runClient(ctx context.Context, env Env) error {
 		return cc.settings(ctx, args)
 	case "delete-account":
 		return cc.deleteAccount(ctx, args)
+	case "block", "unblock", "blocked":
+		return cc.block(ctx, cmd, args)
 	case "safety-number":
 		return cc.safetyNumber(ctx, args, false)
 	case "verify":
@@ -493,4 +498,39 @@ func (cc *clientCmd) safetyNumber(ctx context.Context, args []string, verify boo
 	}
 	return cc.out.Encode(map[string]any{"peer": p, "safety_number": n, "formatted": e2e.FormatSafetyNumber(n),
 		"verified": s.Verified(p), "notices": notices})
+}
+
+// block runs block, unblock and blocked.
+func (cc *clientCmd) block(ctx context.Context, cmd string, args []string) error {
+	usage := "--profile DIR"
+	if cmd != "blocked" {
+		usage += " --peer +E164"
+	}
+	fs := cc.flags(usage)
+	peer := fs.String("peer", "", "the number, E.164")
+	a, err := cc.account(args)
+	if err != nil {
+		return err
+	}
+	api := a.API(nil)
+	if cmd == "blocked" {
+		ps, err := api.Blocked(ctx)
+		if err != nil {
+			return err
+		}
+		return cc.out.Encode(map[string]any{"blocked": ps})
+	}
+	p, err := kontor.ParsePhone(*peer)
+	if err != nil {
+		return err
+	}
+	if cmd == "block" {
+		err = api.Block(ctx, p)
+	} else {
+		err = api.Unblock(ctx, p)
+	}
+	if err != nil {
+		return err
+	}
+	return cc.out.Encode(map[string]any{"peer": p, "blocked": cmd == "block"})
 }

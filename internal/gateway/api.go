@@ -41,6 +41,9 @@ func (a *API) Mount(mux *http.ServeMux) {
 	mux.HandleFunc("DELETE /v1/devices/{num}", a.auth(a.removeDevice))
 	mux.HandleFunc("DELETE /v1/account", a.auth(a.deleteAccount))
 	mux.HandleFunc("PUT /v1/settings", a.auth(a.settings))
+	mux.HandleFunc("GET /v1/blocks", a.auth(a.blocks))
+	mux.HandleFunc("PUT /v1/blocks/{phone}", a.auth(a.block))
+	mux.HandleFunc("DELETE /v1/blocks/{phone}", a.auth(a.block))
 	if a.Keys != nil {
 		mux.HandleFunc("PUT /v1/keys", a.auth(a.uploadKeys))
 		mux.HandleFunc("GET /v1/keys", a.auth(a.keyStatus))
@@ -256,6 +259,29 @@ func (a *API) settings(w http.ResponseWriter, r *http.Request, d identity.Device
 			WriteError(w, a.Log, err)
 			return
 		}
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (a *API) blocks(w http.ResponseWriter, r *http.Request, d identity.Device, _ identity.Account) {
+	ps, err := a.Ident.Blocked(r.Context(), d)
+	if err != nil {
+		WriteError(w, a.Log, err)
+		return
+	}
+	WriteJSON(w, http.StatusOK, wire.BlocksResponse{Blocked: ps})
+}
+
+func (a *API) block(w http.ResponseWriter, r *http.Request, d identity.Device, _ identity.Account) {
+	var err error
+	if r.Method == http.MethodDelete {
+		err = a.Ident.Unblock(r.Context(), d, r.PathValue("phone"))
+	} else {
+		err = a.Ident.Block(r.Context(), d, r.PathValue("phone"))
+	}
+	if err != nil {
+		WriteError(w, a.Log, err)
+		return
 	}
 	w.WriteHeader(http.StatusNoContent)
 }

@@ -316,6 +316,38 @@ func (s *Service) SetLastSeenPrivacy(ctx context.Context, by Device, who string)
 	return s.store.SetPrivacy(ctx, by.AccountID, who)
 }
 
+// Block stops messages from phone reaching the account of by: the sender
+// is not told (its message stays at one tick, as on other messengers).
+func (s *Service) Block(ctx context.Context, by Device, phone string) error {
+	p, err := kontor.ParsePhone(phone)
+	if err != nil {
+		return err
+	}
+	if err := s.store.Block(ctx, by.AccountID, p, s.clock.Now()); err != nil {
+		return err
+	}
+	s.notify.DevicesChanged(by.AccountID) // routers reload the account, blocks included
+	return nil
+}
+
+// Unblock lets messages from phone reach the account of by again.
+func (s *Service) Unblock(ctx context.Context, by Device, phone string) error {
+	p, err := kontor.ParsePhone(phone)
+	if err != nil {
+		return err
+	}
+	if err := s.store.Unblock(ctx, by.AccountID, p); err != nil {
+		return err
+	}
+	s.notify.DevicesChanged(by.AccountID)
+	return nil
+}
+
+// Blocked lists the numbers the account of by blocked.
+func (s *Service) Blocked(ctx context.Context, by Device) ([]kontor.Phone, error) {
+	return s.store.Blocked(ctx, by.AccountID)
+}
+
 // Seen records that device d was connected at t.
 func (s *Service) Seen(ctx context.Context, d kontor.ID, t time.Time) error {
 	return s.store.SetLastSeen(ctx, d, t)

@@ -88,6 +88,11 @@ type Store interface {
 	SetLastSeen(ctx context.Context, device kontor.ID, t time.Time) error
 	// SetPrivacy sets the account's LastSeenPrivacy.
 	SetPrivacy(ctx context.Context, account kontor.ID, lastSeen string) error
+	// Block keeps account from getting messages from phone; Unblock lifts
+	// it; Blocked lists whom account blocked.
+	Block(ctx context.Context, account kontor.ID, phone kontor.Phone, at time.Time) error
+	Unblock(ctx context.Context, account kontor.ID, phone kontor.Phone) error
+	Blocked(ctx context.Context, account kontor.ID) ([]kontor.Phone, error)
 
 	// PutLinkCode stores a link code (by hash) for account until expires.
 	PutLinkCode(ctx context.Context, hash []byte, account kontor.ID, expires time.Time) error

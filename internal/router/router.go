@@ -239,7 +239,14 @@ func (r *Router) prepareSend(ctx context.Context, s Sender, f *wire.Frame) ([]En
 		}
 	}
 	entries := make([]Entry, 0, len(f.Payloads)+len(f.Sync))
+	// Someone the recipient blocked is not told: the send commits (the
+	// sender's other devices get their copies) but nothing is queued for
+	// the recipient, so it stays at one tick.
+	blocked := slices.Contains(to.Blocked, s.Phone)
 	for _, p := range f.Payloads {
+		if blocked {
+			break
+		}
 		entries = append(entries, Entry{Device: deviceID(to.Devices, p.DeviceID), Kind: KindMessage,
 			FromAccount: s.Account, From: s.Phone, FromDevice: s.Num, Body: p.Body})
 	}

@@ -42,6 +42,9 @@ type Recipient struct {
 	Account kontor.ID
 	Phone   kontor.Phone
 	Devices []DeviceRef
+	// Blocked are the numbers this account blocked: their messages are
+	// not queued for it.
+	Blocked []kontor.Phone
 }
 
 // Store is what the router needs from storage.

@@ -278,7 +278,10 @@ func (db *DB) DeleteAccount(ctx context.Context, account kontor.ID) error {
 		if err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `DELETE FROM link_codes WHERE account_id = $1`, account)
+		if _, err = tx.ExecContext(ctx, `DELETE FROM link_codes WHERE account_id = $1`, account); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `DELETE FROM blocks WHERE account_id = $1`, account)
 		return err
 	})
 }

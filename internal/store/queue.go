@@ -282,6 +282,21 @@ func (db *DB) recipient(ctx context.Context, where string, arg any) (router.Reci
 	if !found {
 		return r, notFound("store.Recipient", "no account %v", strings.TrimSpace(toString(arg)))
 	}
+	brows, err := db.r.QueryContext(ctx, `SELECT phone FROM blocks WHERE account_id = $1`, int64(r.Account))
+	if err != nil {
+		return r, internal("store.Recipient", err)
+	}
+	defer brows.Close()
+	for brows.Next() {
+		var p string
+		if err := brows.Scan(&p); err != nil {
+			return r, internal("store.Recipient", err)
+		}
+		r.Blocked = append(r.Blocked, kontor.Phone(p))
+	}
+	if err := brows.Err(); err != nil {
+		return r, internal("store.Recipient", err)
+	}
 	return r, nil
 }
 
