@@ -242,7 +242,10 @@ func (e *Endpoint) receipt(ctx context.Context, r client.Receipt) {
 	}
 	for _, id := range r.IDs {
 		rec, err := e.store.Message(ctx, e.cfg.Number, id)
-		if err != nil && kontor.KindOf(err) != kontor.NotFound {
+		if kontor.KindOf(err) == kontor.NotFound {
+			continue // not sent through the API (the hosted-service notice): no status
+		}
+		if err != nil {
 			e.log.Error("looking up a sent message", "err", err)
 			continue
 		}
