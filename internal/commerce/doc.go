@@ -1,0 +1,12 @@
+// Package commerce owns catalogs and their products: a catalog per
+// business, products keyed by a retailer id unique in their catalog, prices
+// in minor units of an ISO 4217 currency, the commerce settings of a
+// business's phone numbers (catalog visible, cart enabled), and the bulk
+// import and export of product feeds in the public commerce-feed format
+// (CSV, TSV and RSS 2.0 XML).
+//
+// It never touches SQL, HTTP or the bus: Store is implemented by
+// internal/store, and the Business API and the admin API call Service.
+// Money never passes through a float: feed prices are parsed digit by
+// digit with the currency's minor-unit exponent (currency.go).
+package commerce

@@ -1,0 +1,272 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"github.com/kontor-chat/kontor"
+	"github.com/kontor-chat/kontor/internal/commerce"
+)
+
+func init() {
+	addMigration("commerce 1", migration{sql: `
+CREATE TABLE catalogs (
+	id          BIGINT PRIMARY KEY,
+	business_id BIGINT NOT NULL,
+	name        TEXT NOT NULL,
+	created     BIGINT NOT NULL
+);
+CREATE INDEX catalogs_business ON catalogs (business_id);
+CREATE TABLE products (
+	id            BIGINT PRIMARY KEY,
+	catalog_id    BIGINT NOT NULL,
+	retailer_id   TEXT NOT NULL,
+	name          TEXT NOT NULL,
+	description   TEXT NOT NULL,
+	price         BIGINT NOT NULL,
+	sale_price    BIGINT NOT NULL,
+	currency      TEXT NOT NULL,
+	availability  TEXT NOT NULL,
+	condition     TEXT NOT NULL,
+	brand         TEXT NOT NULL,
+	category      TEXT NOT NULL,
+	url           TEXT NOT NULL,
+	image_url     TEXT NOT NULL,
+	item_group_id TEXT NOT NULL,
+	inventory     INTEGER NOT NULL,
+	created       BIGINT NOT NULL,
+	updated       BIGINT NOT NULL,
+	UNIQUE (catalog_id, retailer_id)
+);
+CREATE TABLE commerce_settings (
+	number_id       BIGINT PRIMARY KEY,
+	catalog_visible BOOLEAN NOT NULL,
+	cart_enabled    BOOLEAN NOT NULL
+);
+`})
+}
+
+// CreateCatalog stores a catalog.
+func (db *DB) CreateCatalog(ctx context.Context, c commerce.Catalog) error {
+	return db.tx(ctx, "store.CreateCatalog", func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO catalogs (id, business_id, name, created) VALUES ($1,$2,$3,$4)`,
+			int64(c.ID), int64(c.Business), c.Name, ms(c.Created))
+		return err
+	})
+}
+
+// Catalog returns a catalog.
+func (db *DB) Catalog(ctx context.Context, id kontor.ID) (commerce.Catalog, error) {
+	var c commerce.Catalog
+	var cid, biz, created int64
+	err := db.r.QueryRowContext(ctx, `SELECT id, business_id, name, created FROM catalogs WHERE id = $1`, int64(id)).Scan(&cid, &biz, &c.Name, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return c, notFound("store.Catalog", "no catalog %s", id)
+	}
+	if err != nil {
+		return c, internal("store.Catalog", err)
+	}
+	c.ID, c.Business, c.Created = kontor.ID(cid), kontor.ID(biz), time.UnixMilli(created)
+	return c, nil
+}
+
+const productCols = `id, catalog_id, retailer_id, name, description, price, sale_price, currency, availability, condition,
+	brand, category, url, image_url, item_group_id, inventory, created, updated`
+
+func productArgs(p commerce.Product) []any {
+	return []any{int64(p.ID), int64(p.Catalog), p.RetailerID, p.Name, p.Description, p.Price, p.SalePrice, p.Currency,
+		p.Availability, p.Condition, p.Brand, p.Category, p.URL, p.ImageURL, p.ItemGroupID, p.Inventory, ms(p.Created), ms(p.Updated)}
+}
+
+func scanProduct(row interface{ Scan(...any) error }) (commerce.Product, error) {
+	var p commerce.Product
+	var id, cat, created, updated int64
+	err := row.Scan(&id, &cat, &p.RetailerID, &p.Name, &p.Description, &p.Price, &p.SalePrice, &p.Currency, &p.Availability,
+		&p.Condition, &p.Brand, &p.Category, &p.URL, &p.ImageURL, &p.ItemGroupID, &p.Inventory, &created, &updated)
+	p.ID, p.Catalog, p.Created, p.Updated = kontor.ID(id), kontor.ID(cat), time.UnixMilli(created), time.UnixMilli(updated)
+	return p, err
+}
+
+const insertProduct = `INSERT INTO products (` + productCols + `) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18)`
+
+// CreateProduct stores a new product; a retailer id taken in the catalog
+// is a Conflict.
+func (db *DB) CreateProduct(ctx context.Context, p commerce.Product) error {
+	return db.tx(ctx, "store.CreateProduct", func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, insertProduct, productArgs(p)...); err != nil {
+			if isUnique(err) {
+				return kontor.Errorf(kontor.Conflict, "store.CreateProduct", "the catalog has a product with retailer_id %q already", p.RetailerID)
+			}
+			return err
+		}
+		return nil
+	})
+}
+
+// UpsertProducts creates or replaces products by catalog and retailer id,
+// in one transaction; a replaced product keeps its id and created time.
+func (db *DB) UpsertProducts(ctx context.Context, ps []commerce.Product) (int, error) {
+	created := 0
+	err := db.tx(ctx, "store.UpsertProducts", func(tx *sql.Tx) error {
+		st, err := tx.PrepareContext(ctx, insertProduct+` ON CONFLICT (catalog_id, retailer_id) DO UPDATE SET
+			name = excluded.name, description = excluded.description, price = excluded.price, sale_price = excluded.sale_price,
+			currency = excluded.currency, availability = excluded.availability, condition = excluded.condition,
+			brand = excluded.brand, category = excluded.category, url = excluded.url, image_url = excluded.image_url,
+			item_group_id = excluded.item_group_id, inventory = excluded.inventory, updated = excluded.updated
+			RETURNING id`)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		created = 0
+		for _, p := range ps {
+			var id int64
+			if err := st.QueryRowContext(ctx, productArgs(p)...).Scan(&id); err != nil {
+				return err
+			}
+			if kontor.ID(id) == p.ID {
+				created++
+			}
+		}
+		return nil
+	})
+	return created, err
+}
+
+// Product returns a product.
+func (db *DB) Product(ctx context.Context, id kontor.ID) (commerce.Product, error) {
+	p, err := scanProduct(db.r.QueryRowContext(ctx, `SELECT `+productCols+` FROM products WHERE id = $1`, int64(id)))
+	if errors.Is(err, sql.ErrNoRows) {
+		return p, notFound("store.Product", "no product %s", id)
+	}
+	if err != nil {
+		return p, internal("store.Product", err)
+	}
+	return p, nil
+}
+
+// Products lists a page of a catalog's products in id order.
+func (db *DB) Products(ctx context.Context, catalog kontor.ID, page commerce.Page) ([]commerce.Product, error) {
+	q := `SELECT ` + productCols + ` FROM products WHERE catalog_id = $1 AND id > $2 ORDER BY id LIMIT $3`
+	cursor := int64(page.After)
+	if page.Before != 0 {
+		q = `SELECT ` + productCols + ` FROM products WHERE catalog_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3`
+		cursor = int64(page.Before)
+	}
+	rows, err := db.r.QueryContext(ctx, q, int64(catalog), cursor, page.Limit)
+	if err != nil {
+		return nil, internal("store.Products", err)
+	}
+	defer rows.Close()
+	var out []commerce.Product
+	for rows.Next() {
+		p, err := scanProduct(rows)
+		if err != nil {
+			return nil, internal("store.Products", err)
+		}
+		out = append(out, p)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, internal("store.Products", err)
+	}
+	if page.Before != 0 {
+		for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
+			out[i], out[j] = out[j], out[i]
+		}
+	}
+	return out, nil
+}
+
+// RetailerIDs maps a catalog's retailer ids to their product ids.
+func (db *DB) RetailerIDs(ctx context.Context, catalog kontor.ID) (map[string]kontor.ID, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT retailer_id, id FROM products WHERE catalog_id = $1`, int64(catalog))
+	if err != nil {
+		return nil, internal("store.RetailerIDs", err)
+	}
+	defer rows.Close()
+	out := map[string]kontor.ID{}
+	for rows.Next() {
+		var rid string
+		var id int64
+		if err := rows.Scan(&rid, &id); err != nil {
+			return nil, internal("store.RetailerIDs", err)
+		}
+		out[rid] = kontor.ID(id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, internal("store.RetailerIDs", err)
+	}
+	return out, nil
+}
+
+// UpdateProduct replaces a product's fields.
+func (db *DB) UpdateProduct(ctx context.Context, p commerce.Product) error {
+	return db.tx(ctx, "store.UpdateProduct", func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE products SET retailer_id = $3, name = $4, description = $5, price = $6, sale_price = $7,
+			currency = $8, availability = $9, condition = $10, brand = $11, category = $12, url = $13, image_url = $14,
+			item_group_id = $15, inventory = $16, updated = $17 WHERE id = $1 AND catalog_id = $2`,
+			int64(p.ID), int64(p.Catalog), p.RetailerID, p.Name, p.Description, p.Price, p.SalePrice, p.Currency, p.Availability,
+			p.Condition, p.Brand, p.Category, p.URL, p.ImageURL, p.ItemGroupID, p.Inventory, ms(p.Updated))
+		if err != nil {
+			if isUnique(err) {
+				return kontor.Errorf(kontor.Conflict, "store.UpdateProduct", "the catalog has a product with retailer_id %q already", p.RetailerID)
+			}
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return notFound("store.UpdateProduct", "no product %s", p.ID)
+		}
+		return nil
+	})
+}
+
+// DeleteProducts removes products of a catalog and returns how many went.
+func (db *DB) DeleteProducts(ctx context.Context, catalog kontor.ID, ids []kontor.ID) (int, error) {
+	n := 0
+	err := db.tx(ctx, "store.DeleteProducts", func(tx *sql.Tx) error {
+		st, err := tx.PrepareContext(ctx, `DELETE FROM products WHERE id = $1 AND catalog_id = $2`)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		n = 0
+		for _, id := range ids {
+			res, err := st.ExecContext(ctx, int64(id), int64(catalog))
+			if err != nil {
+				return err
+			}
+			d, _ := res.RowsAffected()
+			n += int(d)
+		}
+		return nil
+	})
+	return n, err
+}
+
+// CommerceSettings returns a number's commerce settings (both off unless set).
+func (db *DB) CommerceSettings(ctx context.Context, number kontor.ID) (commerce.Settings, error) {
+	var s commerce.Settings
+	err := db.r.QueryRowContext(ctx, `SELECT catalog_visible, cart_enabled FROM commerce_settings WHERE number_id = $1`, int64(number)).
+		Scan(&s.CatalogVisible, &s.CartEnabled)
+	if errors.Is(err, sql.ErrNoRows) {
+		return s, nil
+	}
+	if err != nil {
+		return s, internal("store.CommerceSettings", err)
+	}
+	return s, nil
+}
+
+// PutCommerceSettings sets a number's commerce settings.
+func (db *DB) PutCommerceSettings(ctx context.Context, number kontor.ID, s commerce.Settings) error {
+	return db.tx(ctx, "store.PutCommerceSettings", func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO commerce_settings (number_id, catalog_visible, cart_enabled) VALUES ($1,$2,$3)
+			ON CONFLICT (number_id) DO UPDATE SET catalog_visible = excluded.catalog_visible, cart_enabled = excluded.cart_enabled`,
+			int64(number), s.CatalogVisible, s.CartEnabled)
+		return err
+	})
+}
+
+var _ commerce.Store = (*DB)(nil)
