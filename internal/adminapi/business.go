@@ -248,18 +248,27 @@ func (a *API) replay(w http.ResponseWriter, r *http.Request) {
 func (a *API) setNumber(w http.ResponseWriter, r *http.Request) {
 	id, err := optionalID(r.PathValue("id"))
 	var req struct {
-		MPS int `json:"mps"`
+		MPS  int    `json:"mps,omitempty"`
+		Tier string `json:"tier,omitempty"`
 	}
 	if !gateway.ReadJSON(w, r, a.Log, &req) {
 		return
 	}
-	if err != nil || id == 0 {
-		gateway.WriteError(w, a.Log, kontor.Errorf(kontor.Invalid, "admin.number", "bad phone number id %q", r.PathValue("id")))
+	if err != nil || id == 0 || (req.MPS == 0 && req.Tier == "") {
+		gateway.WriteError(w, a.Log, kontor.Errorf(kontor.Invalid, "admin.number", "give the phone number id in the path and mps and/or tier"))
 		return
 	}
-	if err := a.Business.SetThroughput(r.Context(), id, req.MPS); err != nil {
-		gateway.WriteError(w, a.Log, err)
-		return
+	if req.MPS != 0 {
+		if err := a.Business.SetThroughput(r.Context(), id, req.MPS); err != nil {
+			gateway.WriteError(w, a.Log, err)
+			return
+		}
+	}
+	if req.Tier != "" {
+		if err := a.Business.SetTier(r.Context(), id, req.Tier); err != nil {
+			gateway.WriteError(w, a.Log, err)
+			return
+		}
 	}
 	gateway.WriteJSON(w, http.StatusOK, map[string]any{"success": true})
 }

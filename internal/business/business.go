@@ -142,6 +142,7 @@ type Store interface {
 	Apps(ctx context.Context, business kontor.ID) ([]App, error)
 	AppSecret(ctx context.Context, app kontor.ID) (string, error)
 	SetNumberMPS(ctx context.Context, number kontor.ID, mps int) error
+	SetNumberTier(ctx context.Context, number kontor.ID, tier string) error
 	PutToken(ctx context.Context, t Token) error
 	TokenByHash(ctx context.Context, hash []byte) (Token, error)
 	Tokens(ctx context.Context, business, partner kontor.ID) ([]Token, error)
@@ -501,4 +502,16 @@ func (s *Service) SetThroughput(ctx context.Context, number kontor.ID, mps int) 
 		return kontor.Errorf(kontor.Invalid, "business.SetThroughput", "mps must be 1 to 1000000")
 	}
 	return s.store.SetNumberMPS(ctx, number, mps)
+}
+
+// tiers are the messaging-limit tiers a number can have.
+var tiers = map[string]bool{"TIER_50": true, "TIER_250": true, "TIER_1K": true, "TIER_2K": true, "TIER_10K": true, "TIER_100K": true, "TIER_UNLIMITED": true}
+
+// SetTier sets a number's messaging limit: how many people its
+// business-initiated messages may reach in a moving 24 hours.
+func (s *Service) SetTier(ctx context.Context, number kontor.ID, tier string) error {
+	if !tiers[tier] {
+		return kontor.Errorf(kontor.Invalid, "business.SetTier", "tier must be one of TIER_50, TIER_250, TIER_1K, TIER_2K, TIER_10K, TIER_100K, TIER_UNLIMITED")
+	}
+	return s.store.SetNumberTier(ctx, number, tier)
 }

@@ -87,7 +87,8 @@ Commands:
   business list                                    businesses and their numbers
   business webhook --business ID --webhook-url URL --verify-token T
                  change where a business's webhooks go (after the verification handshake)
-  business number --id PHONE_NUMBER_ID --mps N     messages per second the number may send (default 80;
+  business number --id PHONE_NUMBER_ID [--mps N] [--tier TIER]
+                 messages per second the number may send (default 80;
                                                    100000 or more lifts the limits, pair limit too, for load tests)
   webhook dead [--app ID]                          webhooks given up on after 7 days of retries
   webhook replay ID...                             send dead letters again
@@ -205,11 +206,19 @@ func adminBusiness(ctx context.Context, env Env, ac *adminClient, out *json.Enco
 	case "business number":
 		id := sub.String("id", "", "the phone-number id")
 		mps := sub.Int("mps", 0, "messages per second")
+		tier := sub.String("tier", "", "messaging limit: TIER_250, TIER_2K, TIER_10K, TIER_100K, TIER_UNLIMITED (or TIER_1K, TIER_50)")
 		if err := parse(); err != nil {
 			return true, err
 		}
 		var m map[string]any
-		err = ac.do(ctx, http.MethodPost, "/admin/v1/numbers/"+*id, map[string]any{"mps": *mps}, &m)
+		body := map[string]any{}
+		if *mps != 0 {
+			body["mps"] = *mps
+		}
+		if *tier != "" {
+			body["tier"] = *tier
+		}
+		err = ac.do(ctx, http.MethodPost, "/admin/v1/numbers/"+*id, body, &m)
 		res = m
 	case "webhook dead":
 		app := sub.String("app", "", "only this app's (app id)")

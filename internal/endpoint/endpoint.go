@@ -56,6 +56,10 @@ type Config struct {
 	// MPS returns how many messages per second the number may send now
 	// (the public default is 80); nil means 80.
 	MPS func(ctx context.Context) int
+	// Tier returns the number's messaging limit (TIER_250 … TIER_UNLIMITED):
+	// how many people its business-initiated messages may reach in a
+	// moving 24 hours; nil means TIER_250.
+	Tier func(ctx context.Context) string
 	// Template finds the business's template name in language: its
 	// definition and status (APPROVED, PAUSED, …); kontor.NotFound (or a
 	// nil definition) when there is none. nil: no templates.
@@ -350,13 +354,18 @@ func (e *Endpoint) Send(ctx context.Context, body []byte) (any, *cloudapi.Error)
 			return nil, cerr
 		}
 		tmpl, category = def, strings.ToLower(def.Category)
-	} else {
-		c, err := e.store.Contact(ctx, e.cfg.Number, to)
-		if err != nil {
-			return nil, cloudapi.Internal()
-		}
-		if c.LastInbound.IsZero() || e.clock.Now().Sub(c.LastInbound) > e.cfg.Window {
-			return nil, cloudapi.NewError(cloudapi.CodeReengagement, "Message failed to send because more than 24 hours have passed since the customer last replied to this number.")
+	}
+	c, err := e.store.Contact(ctx, e.cfg.Number, to)
+	if err != nil {
+		return nil, cloudapi.Internal()
+	}
+	initiated := c.LastInbound.IsZero() || e.clock.Now().Sub(c.LastInbound) > e.cfg.Window
+	if initiated && tmpl == nil {
+		return nil, cloudapi.NewError(cloudapi.CodeReengagement, "Message failed to send because more than 24 hours have passed since the customer last replied to this number.")
+	}
+	if initiated {
+		if cerr := e.checkReach(ctx, to); cerr != nil {
+			return nil, cerr
 		}
 	}
 	if cerr := e.admit(ctx, to); cerr != nil {
@@ -375,7 +384,8 @@ func (e *Endpoint) Send(ctx context.Context, body []byte) (any, *cloudapi.Error)
 	// when the caller hangs up now.
 	ctx = context.WithoutCancel(ctx)
 	now := e.clock.Now()
-	rec := MessageRecord{Number: e.cfg.Number, ID: id, Peer: to, Outgoing: true, Category: category, Callback: req.BizOpaqueCallbackData, Created: now}
+	rec := MessageRecord{Number: e.cfg.Number, ID: id, Peer: to, Outgoing: true, Category: category, Callback: req.BizOpaqueCallbackData,
+		Created: now, Initiated: initiated}
 	if err := e.store.PutMessage(ctx, rec); err != nil {
 		e.log.Error("recording a sent message", "err", err)
 	}

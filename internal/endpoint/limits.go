@@ -120,3 +120,36 @@ func (l *limiter) admit(now time.Time, peer kontor.Phone) *cloudapi.Error {
 	}
 	return nil
 }
+
+// Tiers are the messaging limits: how many people a number may reach with
+// business-initiated messages in a moving 24 hours (0: unlimited). The
+// business-portfolio levels since October 2025 and the older per-number
+// tiers are both here.
+var Tiers = map[string]int{
+	"TIER_50": 50, "TIER_250": 250, "TIER_1K": 1000, "TIER_2K": 2000, "TIER_10K": 10_000,
+	"TIER_100K": 100_000, "TIER_UNLIMITED": 0,
+}
+
+// checkReach applies the messaging limit to a business-initiated message
+// to peer: someone already reached in the last 24 hours does not count
+// again.
+func (e *Endpoint) checkReach(ctx context.Context, peer kontor.Phone) *cloudapi.Error {
+	tier := "TIER_250"
+	if e.cfg.Tier != nil {
+		if t := e.cfg.Tier(ctx); t != "" {
+			tier = t
+		}
+	}
+	limit, ok := Tiers[tier]
+	if !ok || limit == 0 {
+		return nil
+	}
+	n, reached, err := e.store.Reach(ctx, e.cfg.Number, peer, e.clock.Now().Add(-24*time.Hour))
+	if err != nil {
+		return cloudapi.Internal()
+	}
+	if !reached && n >= limit {
+		return cloudapi.Errorf(cloudapi.CodeSpamRateLimit, "The number's messaging limit (%s) is reached: its business-initiated messages reached %d people in the last 24 hours.", tier, n)
+	}
+	return nil
+}

@@ -1,6 +1,9 @@
 package endpoint
 
 import (
+	"context"
+	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -44,6 +47,42 @@ func TestLimiter(t *testing.T) {
 			if got != s.want {
 				t.Fatalf("%s: send %d to %s at %v: got %d, want %d", c.name, i, s.to, s.at, got, s.want)
 			}
+		}
+	}
+}
+
+// reachStore answers Reach from a list of people reached.
+type reachStore struct {
+	Store
+	reached []kontor.Phone
+}
+
+func (r reachStore) Reach(_ context.Context, _ kontor.ID, peer kontor.Phone, _ time.Time) (int, bool, error) {
+	return len(r.reached), slices.Contains(r.reached, peer), nil
+}
+
+func TestMessagingLimit(t *testing.T) {
+	fifty := make([]kontor.Phone, 50)
+	for i := range fifty {
+		fifty[i] = kontor.Phone(fmt.Sprintf("+4915100000%03d", i))
+	}
+	for _, c := range []struct {
+		name    string
+		tier    string
+		reached []kontor.Phone
+		peer    kontor.Phone
+		ok      bool
+	}{
+		{"under the limit", "TIER_50", fifty[:49], "+4915199999999", true},
+		{"at the limit, someone new", "TIER_50", fifty, "+4915199999999", false},
+		{"at the limit, someone reached already", "TIER_50", fifty, fifty[3], true},
+		{"unlimited", "TIER_UNLIMITED", fifty, "+4915199999999", true},
+		{"higher tier", "TIER_1K", fifty, "+4915199999999", true},
+	} {
+		e := &Endpoint{cfg: Config{Tier: func(context.Context) string { return c.tier }}, store: reachStore{reached: c.reached}, clock: kontor.SystemClock{}}
+		err := e.checkReach(context.Background(), c.peer)
+		if (err == nil) != c.ok || (err != nil && err.Code != cloudapi.CodeSpamRateLimit) {
+			t.Errorf("%s: %v", c.name, err)
 		}
 	}
 }

@@ -37,6 +37,9 @@ type MessageRecord struct {
 	Category string // pricing category of a sent message
 	Callback string // biz_opaque_callback_data, echoed in statuses
 	Created  time.Time
+	// Initiated: sent outside the person's 24-hour window (a template that
+	// opens a conversation); the messaging limit counts these.
+	Initiated bool
 }
 
 // Store keeps an endpoint's state: the platform's store for hosted
@@ -59,4 +62,7 @@ type Store interface {
 	PutMessage(ctx context.Context, m MessageRecord) error
 	// Message returns a record; kontor.NotFound when none.
 	Message(ctx context.Context, number, id kontor.ID) (MessageRecord, error)
+	// Reach counts the people the number's initiated messages went to
+	// since a time, and says whether peer is among them.
+	Reach(ctx context.Context, number kontor.ID, peer kontor.Phone, since time.Time) (int, bool, error)
 }

@@ -393,3 +393,17 @@ func (db *DB) SetNumberMPS(ctx context.Context, number kontor.ID, mps int) error
 		return nil
 	})
 }
+
+// SetNumberTier sets a number's messaging limit tier.
+func (db *DB) SetNumberTier(ctx context.Context, number kontor.ID, tier string) error {
+	return db.tx(ctx, "store.SetNumberTier", func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE business_numbers SET tier = $2 WHERE id = $1`, int64(number), tier)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return notFound("store.SetNumberTier", "no business phone number %s", number)
+		}
+		return nil
+	})
+}

@@ -11,6 +11,12 @@ import (
 )
 
 func init() {
+	// 2: which sent messages opened a conversation (business-initiated,
+	// outside the person's 24-hour window): the messaging limit counts them.
+	addMigration("endpoint 2", migration{sql: `
+ALTER TABLE endpoint_messages ADD COLUMN initiated BOOLEAN NOT NULL DEFAULT FALSE;
+CREATE INDEX endpoint_messages_reach ON endpoint_messages (number_id, initiated, created);
+`})
 	addMigration("endpoint 1", migration{sql: `
 CREATE TABLE endpoint_contacts (
 	number_id    BIGINT NOT NULL,
@@ -131,9 +137,9 @@ func (db *DB) DeleteEndpointMedia(ctx context.Context, number, id kontor.ID) err
 // PutMessage records a message an endpoint sent or got (endpoint.Store).
 func (db *DB) PutMessage(ctx context.Context, m endpoint.MessageRecord) error {
 	return db.tx(ctx, "store.PutMessage", func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO endpoint_messages (number_id, msg_id, peer, outgoing, category, callback, created)
-			VALUES ($1,$2,$3,$4,$5,$6,$7) ON CONFLICT (number_id, msg_id) DO NOTHING`,
-			int64(m.Number), int64(m.ID), string(m.Peer), m.Outgoing, m.Category, m.Callback, ms(m.Created))
+		_, err := tx.ExecContext(ctx, `INSERT INTO endpoint_messages (number_id, msg_id, peer, outgoing, category, callback, created, initiated)
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8) ON CONFLICT (number_id, msg_id) DO NOTHING`,
+			int64(m.Number), int64(m.ID), string(m.Peer), m.Outgoing, m.Category, m.Callback, ms(m.Created), m.Initiated)
 		return err
 	})
 }
@@ -166,4 +172,16 @@ func (db *DB) MediaNumber(ctx context.Context, id kontor.ID) (kontor.ID, error) 
 		return 0, internal("store.MediaNumber", err)
 	}
 	return kontor.ID(n), nil
+}
+
+// Reach counts the people a number's business-initiated messages went to
+// since t, and whether peer is one of them (endpoint.Store).
+func (db *DB) Reach(ctx context.Context, number kontor.ID, peer kontor.Phone, since time.Time) (int, bool, error) {
+	var n, mine int
+	err := db.r.QueryRowContext(ctx, `SELECT COUNT(DISTINCT peer), COUNT(CASE WHEN peer = $3 THEN 1 END) FROM endpoint_messages
+		WHERE number_id = $1 AND initiated AND created >= $2`, int64(number), ms(since), string(peer)).Scan(&n, &mine)
+	if err != nil {
+		return 0, false, internal("store.Reach", err)
+	}
+	return n, mine > 0, nil
 }
