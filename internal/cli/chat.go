@@ -492,6 +492,14 @@ func (ui *chatUI) openConversation(ctx context.Context, arg string) {
 	for _, n := range ui.c.Sealer.Notices(p) {
 		ui.info("⚠ %s (%s)", n, clock(n.TS))
 	}
+	// A business whose chats a hosted service manages says so once; the
+	// conversation's header keeps saying it.
+	for _, m := range ui.c.History(p, 0) {
+		if !m.Outgoing && m.Content.Type == wire.ContentBusinessNotice && m.Content.Notice != nil && m.Content.Notice.Reason == wire.NoticeHosted {
+			ui.info("ℹ business · %s", m.Content.Text)
+			break
+		}
+	}
 	if len(hist) == 0 {
 		ui.info("no messages yet; type to write one")
 	}
@@ -636,6 +644,8 @@ func (ui *chatUI) presence() string {
 // describe says in one line what a content that is not text holds.
 func describe(c wire.Content) string {
 	switch {
+	case c.Type == wire.ContentBusinessNotice:
+		return "ℹ " + c.Text
 	case c.Media != nil:
 		d := fmt.Sprintf("[%s", c.Type)
 		if c.Media.FileName != "" {
