@@ -646,6 +646,39 @@ func describe(c wire.Content) string {
 	switch {
 	case c.Type == wire.ContentBusinessNotice:
 		return "ℹ " + c.Text
+	case c.Interactive != nil:
+		it := c.Interactive
+		var b strings.Builder
+		b.WriteString(it.Body)
+		for _, btn := range it.Buttons {
+			b.WriteString(" [" + btn.Title + "]")
+		}
+		for _, sec := range it.Sections {
+			for _, r := range sec.Rows {
+				b.WriteString(" · " + r.Title)
+			}
+			if len(sec.Products) > 0 {
+				fmt.Fprintf(&b, " · %s: %d products", sec.Title, len(sec.Products))
+			}
+		}
+		if it.Link != nil {
+			b.WriteString(" → " + it.Link.Text + " " + it.Link.URL)
+		}
+		if it.RetailerID != "" {
+			b.WriteString(" (product " + it.RetailerID + ")")
+		}
+		if it.Footer != "" {
+			b.WriteString(" — " + it.Footer)
+		}
+		return strings.TrimSpace(b.String())
+	case c.Template != nil:
+		t := c.Template.Body
+		if c.Template.Footer != "" {
+			t += " — " + c.Template.Footer
+		}
+		return t
+	case c.InteractiveReply != nil:
+		return "[chose: " + c.InteractiveReply.Title + "]"
 	case c.Media != nil:
 		d := fmt.Sprintf("[%s", c.Type)
 		if c.Media.FileName != "" {
