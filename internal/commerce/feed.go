@@ -169,6 +169,9 @@ func (s *Service) Import(ctx context.Context, catalog kontor.ID, r io.Reader, fo
 		}
 		if err != nil {
 			rep.IgnoredColumns = src.ignored()
+			if ferr := flush(); ferr != nil {
+				return rep, ferr
+			}
 			return rep, &kontor.Error{Kind: kontor.Invalid, Op: op, Msg: fmt.Sprintf("the feed could not be read past row %d: %v (rows before it were imported; nothing was deleted)", num, err)}
 		}
 		rep.Rows++
