@@ -11,6 +11,7 @@ import (
 
 	"github.com/kontor-chat/kontor"
 	"github.com/kontor-chat/kontor/internal/business"
+	"github.com/kontor-chat/kontor/internal/commerce"
 	"github.com/kontor-chat/kontor/internal/gateway"
 	"github.com/kontor-chat/kontor/internal/identity"
 	"github.com/kontor-chat/kontor/internal/webhook"
@@ -25,6 +26,8 @@ type API struct {
 	// Hosted sets up the hosted endpoint of a business just created, with
 	// its device (which the platform keeps).
 	Hosted func(ctx context.Context, c business.Created) error
+	// Commerce keeps catalogs and imports their feeds.
+	Commerce *commerce.Service
 	// Webhooks lists and replays dead letters.
 	Webhooks *webhook.Deliverer
 	// Stats reports live figures of this node.
@@ -44,6 +47,9 @@ func (a *API) Mount(mux *http.ServeMux) {
 	mux.HandleFunc("GET /admin/v1/stats", a.operator(a.stats))
 	if a.Business != nil {
 		a.mountBusiness(mux)
+	}
+	if a.Commerce != nil {
+		a.mountCatalog(mux)
 	}
 }
 

@@ -65,6 +65,7 @@ type API struct {
 	Auth      Auth
 	Endpoints Endpoints
 	Templates Templates // nil: templates are kept elsewhere (a self-hosted endpoint)
+	Commerce  Commerce  // nil: no catalogs here (a self-hosted endpoint)
 	Log       *slog.Logger
 	// MaxBody bounds a JSON request body.
 	MaxBody int64
@@ -110,6 +111,9 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		a.profile(w, r, id)
 	case edge == "message_templates":
 		a.messageTemplates(w, r, id)
+	case (edge == "products" || edge == "whatsapp_commerce_settings") && a.Commerce != nil:
+		a.commerceEdge(w, r, id, edge)
+	case edge == "" && a.commerceObject(w, r, id):
 	case edge == "" && r.Method == http.MethodGet:
 		a.object(w, r, id)
 	case edge == "" && r.Method == http.MethodPost && a.templateObject(w, r, id):

@@ -21,6 +21,7 @@ import (
 	"github.com/kontor-chat/kontor/internal/bizapi"
 	"github.com/kontor-chat/kontor/internal/bus"
 	"github.com/kontor-chat/kontor/internal/business"
+	"github.com/kontor-chat/kontor/internal/commerce"
 	"github.com/kontor-chat/kontor/internal/config"
 	"github.com/kontor-chat/kontor/internal/gateway"
 	"github.com/kontor-chat/kontor/internal/identity"
@@ -130,12 +131,13 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Server, 
 	}
 	s.hooks = webhook.New(webhook.Config{}, s.db, appSecrets{s.db}, nil, clock, log)
 	s.biz.SetVerifier(verifyWebhook)
-	(&adminapi.API{Ident: s.ident, Business: s.biz, Hosted: s.hostEndpoint, Webhooks: s.hooks, Stats: s.stats, Log: log}).Mount(mux)
+	shop := commerce.New(s.db, s.db, ids, clock)
+	(&adminapi.API{Ident: s.ident, Business: s.biz, Commerce: shop, Hosted: s.hostEndpoint, Webhooks: s.hooks, Stats: s.stats, Log: log}).Mount(mux)
 	s.hosted = &hostedEndpoints{s: s}
 	s.tmpls = templates.New(s.db, ids, clock, log, s.templateStatus)
 	// Everything the routes above do not take is the Business API, whose
 	// public paths start with a version or an object id.
-	mux.Handle("/", &bizapi.API{Dir: s.db, Auth: bizAuth{s.biz}, Endpoints: s.hosted, Templates: s.tmpls, Log: log})
+	mux.Handle("/", &bizapi.API{Dir: s.db, Auth: bizAuth{s.biz}, Endpoints: s.hosted, Templates: s.tmpls, Commerce: shop, Log: log})
 	mux.Handle("GET /v1/ws", s.hub)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	mux.HandleFunc("GET /readyz", s.readyz)
