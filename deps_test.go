@@ -31,7 +31,7 @@ func TestDependencies(t *testing.T) {
 		}
 		imports[strings.TrimPrefix(strings.TrimPrefix(p.ImportPath, mod), "/")] = p.Imports
 	}
-	domain := []string{"internal/router", "internal/identity", "internal/endpoint", "internal/webhook", "internal/keys", "internal/media", "internal/business",
+	domain := []string{"internal/router", "internal/identity", "internal/endpoint", "internal/webhook", "internal/keys", "internal/media", "internal/business", "internal/templates",
 		"internal/commerce", "internal/payments", "internal/billing"}
 	adapters := []string{"internal/store", "internal/bus"}
 	transport := []string{"internal/gateway", "internal/bizapi", "internal/web", "internal/adminapi"}

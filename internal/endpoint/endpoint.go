@@ -274,8 +274,10 @@ func (e *Endpoint) status(wamid, status string, at time.Time, peer kontor.Phone,
 	if cat == "" {
 		cat = "service"
 	}
+	// The July 2025 rules: free-form replies and utility templates inside
+	// the person's open window are free; other templates are billed.
 	p := &cloudapi.Pricing{Billable: false, PricingModel: "PMP", Category: cat, Type: "free_customer_service"}
-	if cat != "service" {
+	if cat != "service" && (cat != "utility" || rec.Initiated) {
 		p.Billable, p.Type = true, "regular"
 	}
 	st.Pricing = p
