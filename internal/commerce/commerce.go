@@ -184,6 +184,11 @@ func quoted(list []string) string {
 	return strings.Join(q, ", ")
 }
 
+// ProductFields are the names of a product's fields, as the API and
+// UpsertProducts call them (the retailer id is the key, not a field).
+var ProductFields = []string{"name", "description", "price", "currency", "sale_price", "availability", "condition",
+	"brand", "category", "url", "image_url", "retailer_product_group_id", "inventory"}
+
 // Page asks for a page of products in id order: after or before a cursor
 // (at most one), at most Limit of them.
 type Page struct {
@@ -200,8 +205,11 @@ type Store interface {
 	CreateProduct(ctx context.Context, p Product) error
 	// UpsertProducts creates or replaces products by their catalog and
 	// retailer id in one transaction, keeping a replaced product's id and
-	// created time; it returns how many were new.
-	UpsertProducts(ctx context.Context, ps []Product) (created int, err error)
+	// created time; it returns how many were new. When fields (API names
+	// from ProductFields) is not nil, an existing product changes only in
+	// those fields (and a sale price that the new price or currency
+	// makes wrong is dropped).
+	UpsertProducts(ctx context.Context, ps []Product, fields []string) (created int, err error)
 	Product(ctx context.Context, id kontor.ID) (Product, error)
 	// Products lists a catalog's products in id order.
 	Products(ctx context.Context, catalog kontor.ID, page Page) ([]Product, error)
@@ -289,7 +297,7 @@ func (s *Service) UpsertProduct(ctx context.Context, catalog kontor.ID, p Produc
 	}
 	now := s.clock.Now()
 	p.ID, p.Catalog, p.Created, p.Updated = s.ids.Next(), catalog, now, now
-	n, err := s.store.UpsertProducts(ctx, []Product{p})
+	n, err := s.store.UpsertProducts(ctx, []Product{p}, nil)
 	return n == 1, err
 }
 

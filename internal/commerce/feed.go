@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -109,7 +110,10 @@ type rowSource interface {
 const batch = 1000
 
 // Import reads a feed into a catalog. Bad rows are reported and skipped;
-// good rows are kept. In replace mode, the products whose retailer id the
+// good rows are kept. In update mode a row creates its product or changes
+// the fields the feed has columns for (a column left out keeps the
+// product's value; a column left empty clears it). In replace mode a row
+// sets every field of its product, and the products whose retailer id the
 // feed does not name are deleted, but only once the whole feed was read
 // (a feed that cannot be read to its end deletes nothing); a product whose
 // row was bad is kept. progress, if not nil, is called now and then with
@@ -141,11 +145,12 @@ func (s *Service) Import(ctx context.Context, catalog kontor.ID, r io.Reader, fo
 	}
 	seen := map[string]int{} // retailer id → row
 	var pending []Product
+	var fields []string // of the pending rows; nil: all (replace mode)
 	flush := func() error {
 		if len(pending) == 0 {
 			return nil
 		}
-		n, err := s.store.UpsertProducts(ctx, pending)
+		n, err := s.store.UpsertProducts(ctx, pending, fields)
 		if err != nil {
 			return err
 		}
@@ -194,6 +199,15 @@ func (s *Service) Import(ctx context.Context, catalog kontor.ID, r io.Reader, fo
 			continue
 		}
 		p.ID, p.Catalog, p.Created, p.Updated = s.ids.Next(), catalog, now, now
+		if rep.Mode == ModeUpdate {
+			// An update changes only the fields the feed has columns for.
+			if f := rowFields(row); !slices.Equal(f, fields) {
+				if err := flush(); err != nil {
+					return rep, err
+				}
+				fields = f
+			}
+		}
 		pending = append(pending, p)
 		if len(pending) >= batch {
 			if err := flush(); err != nil {
@@ -234,6 +248,32 @@ func (s *Service) Import(ctx context.Context, catalog kontor.ID, r io.Reader, fo
 		}
 	}
 	return rep, nil
+}
+
+// columnFields names the product fields each feed column sets.
+var columnFields = map[string][]string{
+	"title": {"name"}, "description": {"description"}, "availability": {"availability"}, "condition": {"condition"},
+	"price": {"price", "currency"}, "sale_price": {"sale_price"}, "link": {"url"}, "image_link": {"image_url"},
+	"brand": {"brand"}, "item_group_id": {"retailer_product_group_id"}, "quantity_to_sell_on_facebook": {"inventory"},
+	"inventory": {"inventory"}, "google_product_category": {"category"}, "fb_product_category": {"category"},
+}
+
+// rowFields lists the product fields a row has columns for, in
+// ProductFields' order.
+func rowFields(row map[string]string) []string {
+	has := map[string]bool{}
+	for col := range row {
+		for _, f := range columnFields[col] {
+			has[f] = true
+		}
+	}
+	out := make([]string, 0, len(has))
+	for _, f := range ProductFields {
+		if has[f] {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 // productFromRow turns a feed row into a product, or says which column is

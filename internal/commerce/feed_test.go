@@ -113,7 +113,8 @@ func TestImportReplaceAndUpdate(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := products(t, e, e.catalog)
-	// An update touches only the rows of the feed.
+	// An update touches only the rows of the feed, and in them only the
+	// fields the feed has columns for.
 	upd := "id,title,price,quantity_to_sell_on_facebook\nrose-red,Red rose,3.10 EUR,12\ntulip,Tulip,1.50 EUR,100\n"
 	rep, err := e.svc.Import(ctx, e.catalog, strings.NewReader(upd), commerce.FormatCSV, "update", nil)
 	if err != nil || rep.Created != 1 || rep.Updated != 1 || rep.Deleted != 0 {
@@ -121,18 +122,26 @@ func TestImportReplaceAndUpdate(t *testing.T) {
 	}
 	ps := products(t, e, e.catalog)
 	if len(ps) != 4 || ps["rose-red"].Price != 310 || ps["rose-red"].Inventory != 12 || ps["rose-red"].ID != before["rose-red"].ID ||
+		ps["rose-red"].Description != before["rose-red"].Description || ps["rose-red"].Brand != "Anna" || ps["tulip"].Availability != "in stock" ||
 		ps["vase"] != before["vase"] {
 		t.Fatalf("after update: %+v", ps)
 	}
+	// A sale price the new price makes wrong is dropped.
+	if _, err := e.svc.Import(ctx, e.catalog, strings.NewReader("id,title,price\nrose-white,White rose,2.50 EUR\n"), "csv", "update", nil); err != nil {
+		t.Fatal(err)
+	}
+	if w := products(t, e, e.catalog)["rose-white"]; w.SalePrice != 0 || w.Price != 250 || w.Description != "One white rose" {
+		t.Fatalf("rose-white: %+v", w)
+	}
 	// A replace deletes what the feed does not name, but keeps a product
-	// whose row was bad.
+	// whose row was bad; the rows it imports set every field.
 	repl := "id,title,price\ntulip,Tulip,1.60 EUR\nvase,Vase,bad\n"
 	rep, err = e.svc.Import(ctx, e.catalog, strings.NewReader(repl), commerce.FormatCSV, "replace", nil)
 	if err != nil || rep.Updated != 1 || rep.Failed != 1 || rep.Deleted != 2 {
 		t.Fatalf("replace: %+v %v", rep, err)
 	}
 	ps = products(t, e, e.catalog)
-	if len(ps) != 2 || ps["tulip"].Price != 160 || ps["vase"] != before["vase"] {
+	if len(ps) != 2 || ps["tulip"].Price != 160 || ps["vase"] != before["vase"] || ps["tulip"].Inventory != 0 {
 		t.Fatalf("after replace: %+v", ps)
 	}
 	// A replace with no rows would empty the catalog: refused.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/kontor-chat/kontor"
@@ -105,17 +106,36 @@ func (db *DB) CreateProduct(ctx context.Context, p commerce.Product) error {
 	})
 }
 
+// productColumn is the column of a product field (commerce.ProductFields).
+var productColumn = map[string]string{"name": "name", "description": "description", "price": "price", "currency": "currency",
+	"sale_price": "sale_price", "availability": "availability", "condition": "condition", "brand": "brand", "category": "category",
+	"url": "url", "image_url": "image_url", "retailer_product_group_id": "item_group_id", "inventory": "inventory"}
+
 // UpsertProducts creates or replaces products by catalog and retailer id,
-// in one transaction; a replaced product keeps its id and created time.
-func (db *DB) UpsertProducts(ctx context.Context, ps []commerce.Product) (int, error) {
+// in one transaction; a replaced product keeps its id and created time,
+// and changes only in fields when they are given.
+func (db *DB) UpsertProducts(ctx context.Context, ps []commerce.Product, fields []string) (int, error) {
+	const op = "store.UpsertProducts"
+	if fields == nil {
+		fields = commerce.ProductFields
+	}
+	set := []string{"updated = excluded.updated"}
+	sale := false
+	for _, f := range fields {
+		c, ok := productColumn[f]
+		if !ok {
+			return 0, kontor.Errorf(kontor.Internal, op, "no product field %q", f)
+		}
+		set = append(set, c+" = excluded."+c)
+		sale = sale || f == "sale_price"
+	}
+	if !sale { // a kept sale price must stay below the price, in the same currency
+		set = append(set, `sale_price = CASE WHEN products.currency = excluded.currency AND products.sale_price < excluded.price
+			THEN products.sale_price ELSE 0 END`)
+	}
 	created := 0
-	err := db.tx(ctx, "store.UpsertProducts", func(tx *sql.Tx) error {
-		st, err := tx.PrepareContext(ctx, insertProduct+` ON CONFLICT (catalog_id, retailer_id) DO UPDATE SET
-			name = excluded.name, description = excluded.description, price = excluded.price, sale_price = excluded.sale_price,
-			currency = excluded.currency, availability = excluded.availability, condition = excluded.condition,
-			brand = excluded.brand, category = excluded.category, url = excluded.url, image_url = excluded.image_url,
-			item_group_id = excluded.item_group_id, inventory = excluded.inventory, updated = excluded.updated
-			RETURNING id`)
+	err := db.tx(ctx, op, func(tx *sql.Tx) error {
+		st, err := tx.PrepareContext(ctx, insertProduct+` ON CONFLICT (catalog_id, retailer_id) DO UPDATE SET `+strings.Join(set, ", ")+` RETURNING id`)
 		if err != nil {
 			return err
 		}
