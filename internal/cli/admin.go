@@ -97,6 +97,12 @@ Commands:
   token revoke --id ID
   partner create --name NAME                       a solution provider
   partner grant --partner ID --business ID         let a partner manage a business
+  catalog create --business WABA_ID [--name N]     a product catalog for a business; prints catalog_id
+  catalog import --catalog ID FILE [--mode update|replace] [--format csv|tsv|xml]
+                 import a product feed; prints the report (counts, and row, column and
+                 reason of every bad row); update keeps products the feed does not name,
+                 replace deletes them
+  catalog export --catalog ID [--format csv|tsv|xml]   the catalog as a feed, on stdout
   stats                                            live figures of the node
 
 Flags:`)
@@ -287,6 +293,23 @@ func adminBusiness(ctx context.Context, env Env, ac *adminClient, out *json.Enco
 		var m map[string]any
 		err = ac.do(ctx, http.MethodPost, "/admin/v1/partners", map[string]any{"name": *pname}, &m)
 		res = m
+	case "catalog create":
+		biz := sub.String("business", "", "the business (waba id) the catalog belongs to")
+		cname := sub.String("name", "", "the catalog's name (default: the business's name and \"catalog\")")
+		if err := parse(); err != nil {
+			return true, err
+		}
+		var m map[string]any
+		if *biz == "" {
+			fmt.Fprintln(env.Stderr, "kontor admin catalog create: give --business WABA_ID")
+			return true, errUsage
+		}
+		err = ac.do(ctx, http.MethodPost, "/admin/v1/catalogs", map[string]any{"business_id": *biz, "name": *cname}, &m)
+		res = m
+	case "catalog import":
+		return true, catalogImport(ctx, env, ac, out, sub, args[2:])
+	case "catalog export":
+		return true, catalogExport(ctx, env, ac, sub, args[2:])
 	case "partner grant":
 		partner := sub.String("partner", "", "the partner id")
 		biz := sub.String("business", "", "the business (waba id)")
