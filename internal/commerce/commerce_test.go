@@ -31,7 +31,7 @@ type env struct {
 	catalog kontor.ID
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	ctx := context.Background()
 	db, err := store.Open(ctx, store.Config{DataDir: t.TempDir()})
