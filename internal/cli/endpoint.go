@@ -56,7 +56,7 @@ func runEndpoint(ctx context.Context, env Env) error {
 	addr := fs.String("http", envOr(env.Getenv, "KONTOR_HTTP", "127.0.0.1:8090"), "where to serve the Business API (env KONTOR_HTTP)")
 	data := fs.String("data", envOr(env.Getenv, "KONTOR_DATA", "./kontor-endpoint"), "data directory: keys, state, media, webhook outbox (env KONTOR_DATA)")
 	hookURL := fs.String("webhook-url", env.Getenv("KONTOR_WEBHOOK_URL"), "where webhooks go (env KONTOR_WEBHOOK_URL)")
-	name := fs.String("name", "", "the business's verified name, as GET /{phone-number-id} shows it")
+	name := fs.String("name", "", "the business's verified name, as GET /{phone-number-id} shows it (default: the platform's)")
 	level := fs.String("log-level", envOr(env.Getenv, "KONTOR_LOG_LEVEL", "info"), "debug, info, warn or error")
 	fs.Usage = func() {
 		fmt.Fprintln(env.Stderr, endpointUsage)
@@ -121,6 +121,9 @@ func runEndpoint(ctx context.Context, env Env) error {
 		return err
 	}
 	defer e.Close()
+	if *name == "" {
+		*name = platformName(ctx, *platform, cred)
+	}
 	dir := &localDirectory{cred: cred, name: *name, dir: *data}
 	api := &bizapi.API{Dir: dir, Auth: tokenAuth{token: cred.AccessToken, business: cred.WABAID}, Endpoints: single{number: cred.PhoneNumberID, e: e, db: db}, Log: log}
 	ln, err := net.Listen("tcp", *addr)
@@ -244,4 +247,28 @@ func (d *localDirectory) PutProfile(_ context.Context, number kontor.ID, p busin
 		return err
 	}
 	return os.Rename(tmp, d.profilePath())
+}
+
+// platformName asks the platform for the number's verified name; "" when
+// it cannot be reached.
+func platformName(ctx context.Context, platform string, cred endpointCredentials) string {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(platform, "/")+"/v21.0/"+cred.PhoneNumberID.String(), nil)
+	if err != nil {
+		return ""
+	}
+	req.Header.Set("Authorization", "Bearer "+cred.AccessToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return ""
+	}
+	defer resp.Body.Close()
+	var n struct {
+		VerifiedName string `json:"verified_name"`
+	}
+	if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&n) != nil {
+		return ""
+	}
+	return n.VerifiedName
 }
