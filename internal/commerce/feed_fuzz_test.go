@@ -58,3 +58,33 @@ func FuzzFeedCSV(f *testing.F) {
 		}
 	})
 }
+
+// FuzzFeedXML: the XML reader never panics or loops, and items come in
+// order.
+func FuzzFeedXML(f *testing.F) {
+	f.Add(`<rss xmlns:g="http://base.google.com/ns/1.0"><channel><item><g:id>a</g:id><g:title>A</g:title><g:price>1.00 EUR</g:price></item></channel></rss>`)
+	f.Add(`<rss><channel><item><title>A</title><link>https://x.example</link><g:id>`)
+	f.Add(`<item><id>a</id><title>A &amp; B</title><price>1000 JPY</price><x:y xmlns:x="u">z</x:y></item><item></item>`)
+	f.Fuzz(func(t *testing.T, feed string) {
+		src := newXMLSource(strings.NewReader(feed))
+		last := 0
+		for i := 0; ; i++ {
+			if i > len(feed)+1 {
+				t.Fatalf("more items than bytes in %q", feed)
+			}
+			row, num, err := src.next()
+			if err != nil {
+				return
+			}
+			if num != last+1 {
+				t.Fatalf("item %d after %d", num, last)
+			}
+			last = num
+			if p, rerr := productFromRow(row); rerr == nil {
+				if fe := p.Validate(); fe != nil {
+					t.Fatalf("a product from a good item is invalid: %v", fe)
+				}
+			}
+		}
+	})
+}
