@@ -622,13 +622,28 @@ func (c *Client) sendLoop(s *session) {
 	}
 }
 
+// sendWorkers is how many conversations' messages are sealed and written
+// at once: sealing waits on each peer device's session (and its file), so
+// different people's messages go in parallel; one person's stay in order.
+const sendWorkers = 8
+
 // sendPending writes send frames for the outbox; it returns when the next
-// message in backoff is due (zero if none).
+// message in backoff is due (zero if none). Messages to one peer go in
+// outbox order; different peers' go in parallel, and sendPending returns
+// once all are written.
 func (c *Client) sendPending(s *session) (wake time.Time) {
-	for _, m := range c.prof.outbox() {
-		if s.ctx.Err() != nil {
-			return time.Time{}
+	var mu sync.Mutex
+	later := func(t time.Time) {
+		mu.Lock()
+		defer mu.Unlock()
+		if wake.IsZero() || t.Before(wake) {
+			wake = t
 		}
+	}
+	groups := map[kontor.Phone][]Message{}
+	var order []kontor.Phone
+	now := time.Now()
+	for _, m := range c.prof.outbox() {
 		if s.isInflight(m.Ref) {
 			continue
 		}
@@ -638,29 +653,48 @@ func (c *Client) sendPending(s *session) (wake time.Time) {
 			notBefore = r.notBefore
 		}
 		c.mu.Unlock()
-		if time.Now().Before(notBefore) {
-			if wake.IsZero() || notBefore.Before(wake) {
-				wake = notBefore
-			}
+		if now.Before(notBefore) {
+			later(notBefore)
 			continue
 		}
-		f, err := c.sendFrame(s.ctx, &m)
-		if err != nil {
-			if s.ctx.Err() != nil {
-				return time.Time{}
-			}
-			if nb, again := c.sendTrouble(&m, err); again {
-				if wake.IsZero() || nb.Before(wake) {
-					wake = nb
+		if _, ok := groups[m.Peer]; !ok {
+			order = append(order, m.Peer)
+		}
+		groups[m.Peer] = append(groups[m.Peer], m)
+	}
+	sem := make(chan struct{}, sendWorkers)
+	var wg sync.WaitGroup
+	for _, peer := range order {
+		ms := groups[peer]
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			for i := range ms {
+				m := &ms[i]
+				if s.ctx.Err() != nil {
+					return
+				}
+				f, err := c.sendFrame(s.ctx, m)
+				if err != nil {
+					if s.ctx.Err() != nil {
+						return
+					}
+					if nb, again := c.sendTrouble(m, err); again {
+						later(nb)
+					}
+					continue
+				}
+				s.setInflight(m.Ref, true)
+				c.log.Debug("sending", "ref", m.Ref, "peer", string(m.Peer), "devices", len(f.Payloads), "sync", len(f.Sync))
+				if s.write(f) != nil {
+					return
 				}
 			}
-			continue
-		}
-		s.setInflight(m.Ref, true)
-		c.log.Debug("sending", "ref", m.Ref, "peer", string(m.Peer), "devices", len(f.Payloads), "sync", len(f.Sync))
-		if s.write(f) != nil {
-			return time.Time{}
-		}
+		})
+	}
+	wg.Wait()
+	if s.ctx.Err() != nil {
+		return time.Time{}
 	}
 	return wake
 }
