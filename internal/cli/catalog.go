@@ -79,14 +79,15 @@ func catalogImport(ctx context.Context, env Env, ac *adminClient, out *json.Enco
 	}
 	defer f.Close()
 	var body io.Reader = f
+	clear := func() {}
 	if isTerminal(env.Stderr) {
 		st, _ := f.Stat()
 		p := &progressReader{r: f, w: env.Stderr, total: st.Size(), name: filepath.Base(file)}
-		defer p.done()
-		body = p
+		body, clear = p, p.done
 	}
 	q := url.Values{"format": {*format}, "mode": {*mode}}
 	resp, err := ac.raw(ctx, http.MethodPost, "/admin/v1/catalogs/"+url.PathEscape(*catalog)+"/import?"+q.Encode(), body, "application/octet-stream")
+	clear() // the report, or the error, goes on a clean line
 	if err != nil {
 		return err
 	}
