@@ -10,6 +10,7 @@ import (
 	"github.com/kontor-chat/kontor/internal/business"
 	"github.com/kontor-chat/kontor/internal/commerce"
 	"github.com/kontor-chat/kontor/internal/store"
+	"github.com/kontor-chat/kontor/internal/store/storetest"
 )
 
 type clock struct{ t time.Time }
@@ -31,10 +32,19 @@ type env struct {
 	catalog kontor.ID
 }
 
-func newEnv(t testing.TB) *env {
+func newEnv(t testing.TB) *env { return newEnvDB(t, "") }
+
+// eachBackend runs fn on SQLite, and on PostgreSQL when
+// KONTOR_TEST_POSTGRES is set.
+func eachBackend(t *testing.T, fn func(t *testing.T, e *env)) {
+	t.Run("sqlite", func(t *testing.T) { fn(t, newEnv(t)) })
+	t.Run("postgres", func(t *testing.T) { fn(t, newEnvDB(t, storetest.PostgresURL(t))) })
+}
+
+func newEnvDB(t testing.TB, url string) *env {
 	t.Helper()
 	ctx := context.Background()
-	db, err := store.Open(ctx, store.Config{DataDir: t.TempDir()})
+	db, err := store.Open(ctx, store.Config{URL: url, DataDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,102 +118,104 @@ func TestValidate(t *testing.T) {
 }
 
 func TestProducts(t *testing.T) {
-	ctx := context.Background()
-	e := newEnv(t)
-	p, err := e.svc.CreateProduct(ctx, e.catalog, good())
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := e.svc.Product(ctx, p.ID)
-	if err != nil || got.RetailerID != "rose-red" || got.Price != 299 || got.Inventory != 40 || got.Catalog != e.catalog {
-		t.Fatalf("product: %+v %v", got, err)
-	}
-	if _, err := e.svc.CreateProduct(ctx, e.catalog, good()); kontor.KindOf(err) != kontor.Conflict {
-		t.Fatalf("duplicate retailer id: %v", err)
-	}
-	bad := good()
-	bad.RetailerID, bad.Currency = "x", "XYZ"
-	if _, err := e.svc.CreateProduct(ctx, e.catalog, bad); kontor.KindOf(err) != kontor.Invalid || !strings.Contains(kontor.MessageOf(err), "currency") {
-		t.Fatalf("bad currency: %v", err)
-	}
-	if _, err := e.svc.CreateProduct(ctx, 12345, good()); kontor.KindOf(err) != kontor.NotFound {
-		t.Fatalf("unknown catalog: %v", err)
-	}
-	name, price := "Dark red rose", int64(349)
-	up, err := e.svc.UpdateProduct(ctx, p.ID, commerce.Patch{Name: &name, Price: &price})
-	if err != nil || up.Name != name || up.Price != 349 || up.Brand != "Anna" {
-		t.Fatalf("update: %+v %v", up, err)
-	}
-	neg := -3
-	if _, err := e.svc.UpdateProduct(ctx, p.ID, commerce.Patch{Inventory: &neg}); kontor.KindOf(err) != kontor.Invalid {
-		t.Fatalf("negative inventory: %v", err)
-	}
-	created, err := e.svc.UpsertProduct(ctx, e.catalog, good())
-	if err != nil || created {
-		t.Fatalf("upsert of an existing retailer id: %v %v", created, err)
-	}
-	if got, _ := e.svc.Product(ctx, p.ID); got.Name != "Red rose" || got.Price != 299 {
-		t.Fatalf("upsert did not replace the product under its id: %+v", got)
-	}
-	// Paging, both ways.
-	for i := range 6 {
-		q := good()
-		q.RetailerID = "tulip-" + string(rune('a'+i))
-		if _, err := e.svc.CreateProduct(ctx, e.catalog, q); err != nil {
-			t.Fatal(err)
-		}
-	}
-	var all []string
-	page := commerce.Page{Limit: 3}
-	for {
-		ps, more, err := e.svc.Products(ctx, e.catalog, page)
+	eachBackend(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		p, err := e.svc.CreateProduct(ctx, e.catalog, good())
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, p := range ps {
-			all = append(all, p.RetailerID)
+		got, err := e.svc.Product(ctx, p.ID)
+		if err != nil || got.RetailerID != "rose-red" || got.Price != 299 || got.Inventory != 40 || got.Catalog != e.catalog {
+			t.Fatalf("product: %+v %v", got, err)
 		}
-		if !more {
-			break
+		if _, err := e.svc.CreateProduct(ctx, e.catalog, good()); kontor.KindOf(err) != kontor.Conflict {
+			t.Fatalf("duplicate retailer id: %v", err)
 		}
-		page.After = ps[len(ps)-1].ID
-	}
-	if strings.Join(all, ",") != "rose-red,tulip-a,tulip-b,tulip-c,tulip-d,tulip-e,tulip-f" {
-		t.Fatalf("pages: %v", all)
-	}
-	ps, more, _ := e.svc.Products(ctx, e.catalog, commerce.Page{Limit: 3})
-	back, moreBack, err := e.svc.Products(ctx, e.catalog, commerce.Page{Before: ps[2].ID, Limit: 1})
-	if err != nil || !more || !moreBack || len(back) != 1 || back[0].ID != ps[1].ID {
-		t.Fatalf("before: %+v %v %v", back, moreBack, err)
-	}
-	if err := e.svc.DeleteProduct(ctx, p.ID); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.svc.Product(ctx, p.ID); kontor.KindOf(err) != kontor.NotFound {
-		t.Fatalf("deleted product: %v", err)
-	}
-	if err := e.svc.DeleteProduct(ctx, p.ID); kontor.KindOf(err) != kontor.NotFound {
-		t.Fatalf("deleting again: %v", err)
-	}
-	if _, err := e.svc.CreateCatalog(ctx, 999, "x"); kontor.KindOf(err) != kontor.NotFound {
-		t.Fatalf("catalog of an unknown business: %v", err)
-	}
+		bad := good()
+		bad.RetailerID, bad.Currency = "x", "XYZ"
+		if _, err := e.svc.CreateProduct(ctx, e.catalog, bad); kontor.KindOf(err) != kontor.Invalid || !strings.Contains(kontor.MessageOf(err), "currency") {
+			t.Fatalf("bad currency: %v", err)
+		}
+		if _, err := e.svc.CreateProduct(ctx, 12345, good()); kontor.KindOf(err) != kontor.NotFound {
+			t.Fatalf("unknown catalog: %v", err)
+		}
+		name, price := "Dark red rose", int64(349)
+		up, err := e.svc.UpdateProduct(ctx, p.ID, commerce.Patch{Name: &name, Price: &price})
+		if err != nil || up.Name != name || up.Price != 349 || up.Brand != "Anna" {
+			t.Fatalf("update: %+v %v", up, err)
+		}
+		neg := -3
+		if _, err := e.svc.UpdateProduct(ctx, p.ID, commerce.Patch{Inventory: &neg}); kontor.KindOf(err) != kontor.Invalid {
+			t.Fatalf("negative inventory: %v", err)
+		}
+		created, err := e.svc.UpsertProduct(ctx, e.catalog, good())
+		if err != nil || created {
+			t.Fatalf("upsert of an existing retailer id: %v %v", created, err)
+		}
+		if got, _ := e.svc.Product(ctx, p.ID); got.Name != "Red rose" || got.Price != 299 {
+			t.Fatalf("upsert did not replace the product under its id: %+v", got)
+		}
+		// Paging, both ways.
+		for i := range 6 {
+			q := good()
+			q.RetailerID = "tulip-" + string(rune('a'+i))
+			if _, err := e.svc.CreateProduct(ctx, e.catalog, q); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var all []string
+		page := commerce.Page{Limit: 3}
+		for {
+			ps, more, err := e.svc.Products(ctx, e.catalog, page)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, p := range ps {
+				all = append(all, p.RetailerID)
+			}
+			if !more {
+				break
+			}
+			page.After = ps[len(ps)-1].ID
+		}
+		if strings.Join(all, ",") != "rose-red,tulip-a,tulip-b,tulip-c,tulip-d,tulip-e,tulip-f" {
+			t.Fatalf("pages: %v", all)
+		}
+		ps, more, _ := e.svc.Products(ctx, e.catalog, commerce.Page{Limit: 3})
+		back, moreBack, err := e.svc.Products(ctx, e.catalog, commerce.Page{Before: ps[2].ID, Limit: 1})
+		if err != nil || !more || !moreBack || len(back) != 1 || back[0].ID != ps[1].ID {
+			t.Fatalf("before: %+v %v %v", back, moreBack, err)
+		}
+		if err := e.svc.DeleteProduct(ctx, p.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.svc.Product(ctx, p.ID); kontor.KindOf(err) != kontor.NotFound {
+			t.Fatalf("deleted product: %v", err)
+		}
+		if err := e.svc.DeleteProduct(ctx, p.ID); kontor.KindOf(err) != kontor.NotFound {
+			t.Fatalf("deleting again: %v", err)
+		}
+		if _, err := e.svc.CreateCatalog(ctx, 999, "x"); kontor.KindOf(err) != kontor.NotFound {
+			t.Fatalf("catalog of an unknown business: %v", err)
+		}
+	})
 }
 
 func TestSettings(t *testing.T) {
-	ctx := context.Background()
-	e := newEnv(t)
-	s, err := e.svc.Settings(ctx, 77)
-	if err != nil || s.CartEnabled || s.CatalogVisible {
-		t.Fatalf("defaults: %+v %v", s, err)
-	}
-	if err := e.svc.SetSettings(ctx, 77, commerce.Settings{CatalogVisible: true, CartEnabled: true}); err != nil {
-		t.Fatal(err)
-	}
-	if err := e.svc.SetSettings(ctx, 77, commerce.Settings{CatalogVisible: true}); err != nil {
-		t.Fatal(err)
-	}
-	if s, _ := e.svc.Settings(ctx, 77); !s.CatalogVisible || s.CartEnabled {
-		t.Fatalf("settings: %+v", s)
-	}
+	eachBackend(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		s, err := e.svc.Settings(ctx, 77)
+		if err != nil || s.CartEnabled || s.CatalogVisible {
+			t.Fatalf("defaults: %+v %v", s, err)
+		}
+		if err := e.svc.SetSettings(ctx, 77, commerce.Settings{CatalogVisible: true, CartEnabled: true}); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.svc.SetSettings(ctx, 77, commerce.Settings{CatalogVisible: true}); err != nil {
+			t.Fatal(err)
+		}
+		if s, _ := e.svc.Settings(ctx, 77); !s.CatalogVisible || s.CartEnabled {
+			t.Fatalf("settings: %+v", s)
+		}
+	})
 }
