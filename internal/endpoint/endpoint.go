@@ -318,6 +318,9 @@ func (e *Endpoint) notice(ctx context.Context, peer kontor.Phone) {
 	if !e.cfg.Hosted {
 		return
 	}
+	if c, err := e.store.Contact(ctx, e.cfg.Number, peer); err == nil && c.NoticeSent {
+		return // a read, where claiming would be a write per message
+	}
 	first, err := e.store.ClaimNotice(ctx, e.cfg.Number, peer)
 	if err != nil || !first {
 		return

@@ -10,7 +10,19 @@ import (
 	"github.com/kontor-chat/kontor/internal/endpoint"
 )
 
+// The endpoint's writes on every message, prepared once at open.
+const (
+	noteInboundSQL = `INSERT INTO endpoint_contacts (number_id, peer, last_inbound) VALUES ($1,$2,$3)
+			ON CONFLICT (number_id, peer) DO UPDATE SET last_inbound = excluded.last_inbound
+			WHERE endpoint_contacts.last_inbound < excluded.last_inbound`
+	claimNoticeSQL = `INSERT INTO endpoint_contacts (number_id, peer, notice_sent) VALUES ($1,$2,TRUE)
+			ON CONFLICT (number_id, peer) DO UPDATE SET notice_sent = TRUE WHERE endpoint_contacts.notice_sent = FALSE`
+	putMessageSQL = `INSERT INTO endpoint_messages (number_id, msg_id, peer, outgoing, category, callback, created, initiated)
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8) ON CONFLICT (number_id, msg_id) DO NOTHING`
+)
+
 func init() {
+	addHotWrite(noteInboundSQL, claimNoticeSQL, putMessageSQL)
 	// 2: which sent messages opened a conversation (business-initiated,
 	// outside the person's 24-hour window): the messaging limit counts them.
 	addMigration("endpoint 2", migration{sql: `
@@ -69,9 +81,7 @@ func (db *DB) Contact(ctx context.Context, number kontor.ID, peer kontor.Phone) 
 // NoteInbound records a peer's message time (endpoint.Store).
 func (db *DB) NoteInbound(ctx context.Context, number kontor.ID, peer kontor.Phone, t time.Time) error {
 	return db.tx(ctx, "store.NoteInbound", func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO endpoint_contacts (number_id, peer, last_inbound) VALUES ($1,$2,$3)
-			ON CONFLICT (number_id, peer) DO UPDATE SET last_inbound = excluded.last_inbound
-			WHERE endpoint_contacts.last_inbound < excluded.last_inbound`, int64(number), string(peer), ms(t))
+		_, err := db.exec(ctx, tx, noteInboundSQL, int64(number), string(peer), ms(t))
 		return err
 	})
 }
@@ -80,8 +90,7 @@ func (db *DB) NoteInbound(ctx context.Context, number kontor.ID, peer kontor.Pho
 func (db *DB) ClaimNotice(ctx context.Context, number kontor.ID, peer kontor.Phone) (bool, error) {
 	first := false
 	err := db.tx(ctx, "store.ClaimNotice", func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `INSERT INTO endpoint_contacts (number_id, peer, notice_sent) VALUES ($1,$2,TRUE)
-			ON CONFLICT (number_id, peer) DO UPDATE SET notice_sent = TRUE WHERE endpoint_contacts.notice_sent = FALSE`, int64(number), string(peer))
+		res, err := db.exec(ctx, tx, claimNoticeSQL, int64(number), string(peer))
 		if err != nil {
 			return err
 		}
@@ -137,8 +146,7 @@ func (db *DB) DeleteEndpointMedia(ctx context.Context, number, id kontor.ID) err
 // PutMessage records a message an endpoint sent or got (endpoint.Store).
 func (db *DB) PutMessage(ctx context.Context, m endpoint.MessageRecord) error {
 	return db.tx(ctx, "store.PutMessage", func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO endpoint_messages (number_id, msg_id, peer, outgoing, category, callback, created, initiated)
-			VALUES ($1,$2,$3,$4,$5,$6,$7,$8) ON CONFLICT (number_id, msg_id) DO NOTHING`,
+		_, err := db.exec(ctx, tx, putMessageSQL,
 			int64(m.Number), int64(m.ID), string(m.Peer), m.Outgoing, m.Category, m.Callback, ms(m.Created), m.Initiated)
 		return err
 	})

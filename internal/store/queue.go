@@ -48,9 +48,25 @@ func (db *DB) deleteSQL(n int) string {
 	return fmt.Sprintf(deleteSQLFmt, "id IN "+values(1, n, 2))
 }
 
+// extraWrites are statements other files of the store run often in write
+// transactions, registered from their init functions (addHotWrite).
+var extraWrites []string
+
+// addHotWrite has Open prepare qs once on the writer (see exec).
+func addHotWrite(qs ...string) { extraWrites = append(extraWrites, qs...) }
+
+// exec runs q in tx, prepared when Open prepared it (addHotWrite).
+func (db *DB) exec(ctx context.Context, tx *sql.Tx, q string, args ...any) (sql.Result, error) {
+	if st, ok := db.wstmts[q]; ok {
+		return tx.StmtContext(ctx, st).ExecContext(ctx, args...)
+	}
+	return tx.ExecContext(ctx, q, args...)
+}
+
 // hotWrites lists the statements the group commit runs, to prepare once.
 func (db *DB) hotWrites() []string {
 	qs := append([]string{claimRefSQL, refSQL, devicesSQL}, insertSQLs[1:]...)
+	qs = append(qs, extraWrites...)
 	for n := 1; n <= deleteChunk; n++ {
 		qs = append(qs, db.deleteSQL(n))
 	}

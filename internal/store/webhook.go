@@ -53,6 +53,11 @@ const webhookCols = `id, app, url, body, created, state, started, next_at, lease
 // with many hundreds of them is slow to prepare.)
 const webhookChunk = 32
 
+// enqueueOneSQL enqueues one event, prepared once at open.
+var enqueueOneSQL = `INSERT INTO webhooks (id, app, url, body, created, started, next_at) VALUES ` + values(1, 7, 1) + ` ON CONFLICT (id) DO NOTHING`
+
+func init() { addHotWrite(enqueueOneSQL) }
+
 // EnqueueWebhooks adds events to the outbox, due at now; ids already there
 // are left alone (webhook.Store).
 func (db *DB) EnqueueWebhooks(ctx context.Context, evs []webhook.Event, now time.Time) error {
@@ -73,6 +78,8 @@ func (db *DB) EnqueueWebhooks(ctx context.Context, evs []webhook.Event, now time
 			q := `INSERT INTO webhooks (id, app, url, body, created, started, next_at) VALUES ` + values(n, 7, 1) + ` ON CONFLICT (id) DO NOTHING`
 			var err error
 			switch {
+			case n == 1:
+				_, err = db.exec(ctx, tx, enqueueOneSQL, args...) // the usual case: prepared at open
 			case n < webhookChunk:
 				_, err = tx.ExecContext(ctx, q, args...)
 			case full == nil:
