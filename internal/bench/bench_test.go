@@ -1,0 +1,56 @@
+package bench_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/kontor-chat/kontor/internal/bench"
+	"github.com/kontor-chat/kontor/internal/kontortest"
+)
+
+// TestRun runs every mode briefly against a real server: the load ring
+// (plain and encrypted), the Business API and idle connections. It checks
+// what a run reports, not how fast it is.
+func TestRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs loads; skipped in -short")
+	}
+	s := kontortest.Start(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	for _, c := range []struct {
+		name string
+		cfg  bench.Config
+		want int // messages measured
+	}{
+		{"plain", bench.Config{Devices: 8, Messages: 400, Warmup: 40}, 400},
+		{"encrypted", bench.Config{Devices: 4, Messages: 100, Warmup: 8, Encrypt: true}, 100},
+		{"rate", bench.Config{Devices: 4, Messages: 100, Rate: 500}, 100},
+		{"api", bench.Config{Devices: 3, Messages: 60, Warmup: 6, API: true, Window: 8}, 60},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			cfg := c.cfg
+			cfg.Server, cfg.Token = s.URL, s.Token
+			r, err := bench.Run(ctx, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Messages != c.want || r.Errors != 0 || r.Throughput <= 0 || r.P50 <= 0 || r.P99 < r.P50 || r.Server.RSS == 0 {
+				t.Fatalf("result: %+v", r)
+			}
+			if cfg.API && (r.Delivered != c.want || r.Webhooks == 0) {
+				t.Fatalf("api result: %+v", r)
+			}
+		})
+	}
+	t.Run("idle", func(t *testing.T) {
+		r, err := bench.Run(ctx, bench.Config{Server: s.URL, Token: s.Token, Idle: 50, Hold: 100 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Server.Connections < 50 || r.Errors != 0 {
+			t.Fatalf("idle result: %+v", r)
+		}
+	})
+}
