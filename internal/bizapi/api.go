@@ -111,7 +111,7 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		a.profile(w, r, id)
 	case edge == "message_templates":
 		a.messageTemplates(w, r, id)
-	case (edge == "products" || edge == "whatsapp_commerce_settings") && a.Commerce != nil:
+	case (edge == "products" || edge == "whatsapp_commerce_settings" || edge == "product_catalogs") && a.Commerce != nil:
 		a.commerceEdge(w, r, id, edge)
 	case edge == "" && a.commerceObject(w, r, id):
 	case edge == "" && r.Method == http.MethodGet:

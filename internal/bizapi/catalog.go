@@ -21,7 +21,9 @@ import (
 // Commerce keeps catalogs, products and the commerce settings of numbers
 // (internal/commerce.Service).
 type Commerce interface {
+	CreateCatalog(ctx context.Context, business kontor.ID, name string) (commerce.Catalog, error)
 	Catalog(ctx context.Context, id kontor.ID) (commerce.Catalog, error)
+	Catalogs(ctx context.Context, business kontor.ID) ([]commerce.Catalog, error)
 	CreateProduct(ctx context.Context, catalog kontor.ID, p commerce.Product) (commerce.Product, error)
 	Product(ctx context.Context, id kontor.ID) (commerce.Product, error)
 	Products(ctx context.Context, catalog kontor.ID, page commerce.Page) ([]commerce.Product, bool, error)
@@ -31,14 +33,74 @@ type Commerce interface {
 	SetSettings(ctx context.Context, number kontor.ID, s commerce.Settings) error
 }
 
-// commerceEdge serves /{catalog-id}/products and
-// /{phone-number-id}/whatsapp_commerce_settings.
+// commerceEdge serves /{catalog-id}/products,
+// /{phone-number-id}/whatsapp_commerce_settings and
+// /{waba-id}/product_catalogs.
 func (a *API) commerceEdge(w http.ResponseWriter, r *http.Request, id kontor.ID, edge string) {
-	if edge == "products" {
+	switch edge {
+	case "products":
 		a.catalogProducts(w, r, id)
+	case "product_catalogs":
+		a.productCatalogs(w, r, id)
+	default:
+		a.commerceSettings(w, r, id)
+	}
+}
+
+// productCatalogs serves GET /{waba-id}/product_catalogs (the business's
+// catalogs) and POST with a name (a new catalog → {id}).
+func (a *API) productCatalogs(w http.ResponseWriter, r *http.Request, waba kontor.ID) {
+	if r.Method != http.MethodGet && r.Method != http.MethodPost {
+		a.fail(w, cloudapi.Errorf(cloudapi.CodeInvalidParameter, "Unsupported %s request to /%s/product_catalogs", r.Method, waba))
 		return
 	}
-	a.commerceSettings(w, r, id)
+	if _, err := a.Dir.Business(r.Context(), waba); err != nil {
+		a.fail(w, notFound(waba))
+		return
+	}
+	if err := a.Auth.Check(r.Context(), token(r), waba, business.ScopeManagement); err != nil {
+		a.failErr(w, err)
+		return
+	}
+	if r.Method == http.MethodPost {
+		body, cerr := a.readBody(r)
+		if cerr != nil {
+			a.fail(w, cerr)
+			return
+		}
+		name := r.URL.Query().Get("name")
+		if b := bytes.TrimSpace(body); len(b) > 0 && b[0] == '{' {
+			var in struct {
+				Name string `json:"name"`
+			}
+			dec := json.NewDecoder(bytes.NewReader(b))
+			dec.DisallowUnknownFields()
+			if err := dec.Decode(&in); err != nil {
+				a.fail(w, cloudapi.Errorf(cloudapi.CodeInvalidParameter, "Invalid parameter: %v", err))
+				return
+			}
+			name = in.Name
+		} else if form, err := url.ParseQuery(string(b)); err == nil && form.Get("name") != "" {
+			name = form.Get("name")
+		}
+		c, err := a.Commerce.CreateCatalog(r.Context(), waba, name)
+		if err != nil {
+			a.failErr(w, err)
+			return
+		}
+		a.ok(w, map[string]any{"id": c.ID})
+		return
+	}
+	cs, err := a.Commerce.Catalogs(r.Context(), waba)
+	if err != nil {
+		a.failErr(w, err)
+		return
+	}
+	data := make([]any, 0, len(cs))
+	for _, c := range cs {
+		data = append(data, map[string]any{"id": c.ID, "name": c.Name})
+	}
+	a.ok(w, map[string]any{"data": data, "paging": map[string]any{"cursors": map[string]string{"before": "", "after": ""}}})
 }
 
 // catalog finds a catalog and checks the caller may manage its business.

@@ -148,11 +148,24 @@ func TestCatalogAPI(t *testing.T) {
 			t.Fatalf("catalog: %d %v", code, out)
 		}
 
+		// The business's catalogs, and a new one, through the Business API.
+		code, out = api(t, s, http.MethodPost, "/v21.0/"+anna.WABA+"/product_catalogs", anna.Token, map[string]any{"name": "Sommer"})
+		second, _ := out["id"].(string)
+		if code != 200 || second == "" {
+			t.Fatalf("create catalog: %d %v", code, out)
+		}
+		code, out = api(t, s, http.MethodGet, "/v21.0/"+anna.WABA+"/product_catalogs", anna.Token, nil)
+		if data, _ := out["data"].([]any); code != 200 || len(data) != 2 || data[0].(map[string]any)["id"] != cat.ID || data[1].(map[string]any)["name"] != "Sommer" {
+			t.Fatalf("catalogs: %d %v", code, out)
+		}
+
 		// Another business's token, a token-less call and unknown ids are refused.
 		for _, c := range []struct{ method, path string }{
 			{http.MethodGet, "/v21.0/" + cat.ID + "/products"}, {http.MethodPost, "/v21.0/" + cat.ID + "/products"},
 			{http.MethodGet, "/v21.0/" + rid}, {http.MethodPost, "/v21.0/" + rid}, {http.MethodDelete, "/v21.0/" + rid},
 			{http.MethodGet, "/v21.0/" + anna.Phone + "/whatsapp_commerce_settings"},
+			{http.MethodGet, "/v21.0/" + anna.WABA + "/product_catalogs"}, {http.MethodPost, "/v21.0/" + anna.WABA + "/product_catalogs"},
+			{http.MethodGet, "/v21.0/" + cat.ID},
 		} {
 			if code, out := api(t, s, c.method, c.path, bert.Token, map[string]any{"inventory": 0}); code != 403 || errCode(out) != 10 {
 				t.Errorf("%s %s with another business's token: %d %v", c.method, c.path, code, out)

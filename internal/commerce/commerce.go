@@ -200,6 +200,8 @@ type Page struct {
 type Store interface {
 	CreateCatalog(ctx context.Context, c Catalog) error
 	Catalog(ctx context.Context, id kontor.ID) (Catalog, error)
+	// Catalogs lists a business's catalogs, oldest first.
+	Catalogs(ctx context.Context, business kontor.ID) ([]Catalog, error)
 	// CreateProduct stores a new product; a retailer id taken in the
 	// catalog is a Conflict.
 	CreateProduct(ctx context.Context, p Product) error
@@ -264,6 +266,11 @@ func (s *Service) CreateCatalog(ctx context.Context, biz kontor.ID, name string)
 // Catalog returns a catalog.
 func (s *Service) Catalog(ctx context.Context, id kontor.ID) (Catalog, error) {
 	return s.store.Catalog(ctx, id)
+}
+
+// Catalogs lists a business's catalogs.
+func (s *Service) Catalogs(ctx context.Context, business kontor.ID) ([]Catalog, error) {
+	return s.store.Catalogs(ctx, business)
 }
 
 // CreateProduct adds a product to a catalog; its retailer id must be new

@@ -73,6 +73,29 @@ func (db *DB) Catalog(ctx context.Context, id kontor.ID) (commerce.Catalog, erro
 	return c, nil
 }
 
+// Catalogs lists a business's catalogs.
+func (db *DB) Catalogs(ctx context.Context, biz kontor.ID) ([]commerce.Catalog, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT id, business_id, name, created FROM catalogs WHERE business_id = $1 ORDER BY id`, int64(biz))
+	if err != nil {
+		return nil, internal("store.Catalogs", err)
+	}
+	defer rows.Close()
+	var out []commerce.Catalog
+	for rows.Next() {
+		var c commerce.Catalog
+		var id, b, created int64
+		if err := rows.Scan(&id, &b, &c.Name, &created); err != nil {
+			return nil, internal("store.Catalogs", err)
+		}
+		c.ID, c.Business, c.Created = kontor.ID(id), kontor.ID(b), time.UnixMilli(created)
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, internal("store.Catalogs", err)
+	}
+	return out, nil
+}
+
 const productCols = `id, catalog_id, retailer_id, name, description, price, sale_price, currency, availability, condition,
 	brand, category, url, image_url, item_group_id, inventory, created, updated`
 
