@@ -182,12 +182,16 @@ func (db *DB) MediaNumber(ctx context.Context, id kontor.ID) (kontor.ID, error) 
 	return kontor.ID(n), nil
 }
 
-// Reach counts the people a number's business-initiated messages went to
-// since t, and whether peer is one of them (endpoint.Store).
+// Reach counts the people the business-initiated messages of a number's
+// business went to since t — all its numbers together, as the public
+// service counts since October 2025 — and whether peer is one of them
+// (endpoint.Store). A self-hosted endpoint's store knows only its number.
 func (db *DB) Reach(ctx context.Context, number kontor.ID, peer kontor.Phone, since time.Time) (int, bool, error) {
 	var n, mine int
 	err := db.r.QueryRowContext(ctx, `SELECT COUNT(DISTINCT peer), COUNT(CASE WHEN peer = $3 THEN 1 END) FROM endpoint_messages
-		WHERE number_id = $1 AND initiated AND created >= $2`, int64(number), ms(since), string(peer)).Scan(&n, &mine)
+		WHERE (number_id = $1 OR number_id IN (SELECT id FROM business_numbers WHERE business_id =
+			(SELECT business_id FROM business_numbers WHERE id = $1)))
+		AND initiated AND created >= $2`, int64(number), ms(since), string(peer)).Scan(&n, &mine)
 	if err != nil {
 		return 0, false, internal("store.Reach", err)
 	}

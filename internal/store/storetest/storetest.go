@@ -71,6 +71,13 @@ var tests = []test{
 	{"ConcurrentExpire", testConcurrentExpire},
 	{"ConcurrentAddDevice", testConcurrentAddDevice},
 	{"ConcurrentRegister", testConcurrentRegister},
+
+	// Businesses and their endpoints (business.Store, endpoint.Store).
+	{"Businesses", testBusinesses},
+	{"EndpointState", testEndpointState},
+	{"Reach", testReach},
+	{"Blocks", testBlocks},
+	{"NodeLeases", testNodeLeases},
 }
 
 // Run runs the suite. open must return an empty store, closed when its test
