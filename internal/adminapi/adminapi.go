@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/kontor-chat/kontor"
+	"github.com/kontor-chat/kontor/internal/billing"
 	"github.com/kontor-chat/kontor/internal/business"
 	"github.com/kontor-chat/kontor/internal/commerce"
 	"github.com/kontor-chat/kontor/internal/gateway"
@@ -30,6 +31,8 @@ type API struct {
 	Commerce *commerce.Service
 	// Webhooks lists and replays dead letters.
 	Webhooks *webhook.Deliverer
+	// Prices manages the price sheets.
+	Prices *billing.Service
 	// Stats reports live figures of this node.
 	Stats func() map[string]any
 	Log   *slog.Logger
@@ -47,6 +50,9 @@ func (a *API) Mount(mux *http.ServeMux) {
 	mux.HandleFunc("GET /admin/v1/stats", a.operator(a.stats))
 	if a.Business != nil {
 		a.mountBusiness(mux)
+	}
+	if a.Prices != nil {
+		a.mountPrices(mux)
 	}
 	if a.Commerce != nil {
 		a.mountCatalog(mux)

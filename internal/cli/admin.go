@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -90,6 +91,10 @@ Commands:
   business number --id PHONE_NUMBER_ID [--mps N] [--tier TIER]
                  messages per second the number may send (default 80;
                                                    100000 or more lifts the limits, pair limit too, for load tests)
+  prices import FILE [--effective 2026-12-01] [--label L]
+                 a new price sheet version (CSV: market,category,currency,price; exact decimals)
+  prices show [--at DATE]                          the sheet in effect (default: now)
+  prices versions                                  every version, newest first
   webhook dead [--app ID]                          webhooks given up on after 7 days of retries
   webhook replay ID...                             send dead letters again
   token create (--business ID | --partner ID) [--scopes messaging,management] [--ttl 720h] [--label L]
@@ -225,6 +230,23 @@ func adminBusiness(ctx context.Context, env Env, ac *adminClient, out *json.Enco
 			body["tier"] = *tier
 		}
 		err = ac.do(ctx, http.MethodPost, "/admin/v1/numbers/"+*id, body, &m)
+		res = m
+	case "prices import":
+		return true, pricesImport(ctx, env, ac, out, args[2:])
+	case "prices show":
+		at := sub.String("at", "", "a day or time (default: now)")
+		if err := parse(); err != nil {
+			return true, err
+		}
+		var m map[string]any
+		err = ac.do(ctx, http.MethodGet, "/admin/v1/prices?at="+url.QueryEscape(*at), nil, &m)
+		res = m
+	case "prices versions":
+		if err := parse(); err != nil {
+			return true, err
+		}
+		var m map[string]any
+		err = ac.do(ctx, http.MethodGet, "/admin/v1/prices/versions", nil, &m)
 		res = m
 	case "webhook dead":
 		app := sub.String("app", "", "only this app's (app id)")

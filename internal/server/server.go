@@ -18,6 +18,7 @@ import (
 
 	"github.com/kontor-chat/kontor"
 	"github.com/kontor-chat/kontor/internal/adminapi"
+	"github.com/kontor-chat/kontor/internal/billing"
 	"github.com/kontor-chat/kontor/internal/bizapi"
 	"github.com/kontor-chat/kontor/internal/bus"
 	"github.com/kontor-chat/kontor/internal/business"
@@ -132,7 +133,11 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Server, 
 	s.hooks = webhook.New(webhook.Config{}, s.db, appSecrets{s.db}, nil, clock, log)
 	s.biz.SetVerifier(verifyWebhook)
 	shop := commerce.New(s.db, s.db, ids, clock)
-	(&adminapi.API{Ident: s.ident, Business: s.biz, Commerce: shop, Hosted: s.hostEndpoint, Webhooks: s.hooks, Stats: s.stats, Log: log}).Mount(mux)
+	prices := billing.New(s.db, ids, clock)
+	if err = prices.EnsureExample(ctx); err != nil {
+		return nil, fmt.Errorf("the sample price sheet: %w", err)
+	}
+	(&adminapi.API{Ident: s.ident, Business: s.biz, Commerce: shop, Hosted: s.hostEndpoint, Webhooks: s.hooks, Prices: prices, Stats: s.stats, Log: log}).Mount(mux)
 	s.hosted = &hostedEndpoints{s: s}
 	s.tmpls = templates.New(s.db, ids, clock, log, s.templateStatus)
 	// Everything the routes above do not take is the Business API, whose

@@ -78,6 +78,7 @@ var tests = []test{
 	{"Reach", testReach},
 	{"Blocks", testBlocks},
 	{"NodeLeases", testNodeLeases},
+	{"PriceSheets", testPriceSheets},
 }
 
 // Run runs the suite. open must return an empty store, closed when its test
