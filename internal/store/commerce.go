@@ -136,7 +136,8 @@ var productColumn = map[string]string{"name": "name", "description": "descriptio
 
 // UpsertProducts creates or replaces products by catalog and retailer id,
 // in one transaction; a replaced product keeps its id and created time,
-// and changes only in fields when they are given.
+// and changes only in fields when they are given. The retailer ids of ps
+// must differ (one statement cannot change a row twice).
 func (db *DB) UpsertProducts(ctx context.Context, ps []commerce.Product, fields []string) (int, error) {
 	const op = "store.UpsertProducts"
 	if fields == nil {
@@ -156,27 +157,70 @@ func (db *DB) UpsertProducts(ctx context.Context, ps []commerce.Product, fields 
 		set = append(set, `sale_price = CASE WHEN products.currency = excluded.currency AND products.sale_price < excluded.price
 			THEN products.sale_price ELSE 0 END`)
 	}
+	conflict := ` ON CONFLICT (catalog_id, retailer_id) DO UPDATE SET ` + strings.Join(set, ", ") + ` RETURNING id, retailer_id`
 	created := 0
 	err := db.tx(ctx, op, func(tx *sql.Tx) error {
-		st, err := tx.PrepareContext(ctx, insertProduct+` ON CONFLICT (catalog_id, retailer_id) DO UPDATE SET `+strings.Join(set, ", ")+` RETURNING id`)
-		if err != nil {
-			return err
-		}
-		defer st.Close()
 		created = 0
-		for _, p := range ps {
-			var id int64
-			if err := st.QueryRowContext(ctx, productArgs(p)...).Scan(&id); err != nil {
+		if db.d.name != "postgres" {
+			// SQLite is in process: a prepared statement per row is
+			// fastest (a statement of many rows binds slowly).
+			st, err := tx.PrepareContext(ctx, insertProduct+conflict)
+			if err != nil {
 				return err
 			}
-			if kontor.ID(id) == p.ID {
-				created++
+			defer st.Close()
+			for _, p := range ps {
+				var id int64
+				var rid string
+				if err := st.QueryRowContext(ctx, productArgs(p)...).Scan(&id, &rid); err != nil {
+					return err
+				}
+				if kontor.ID(id) == p.ID {
+					created++
+				}
+			}
+			return nil
+		}
+		// PostgreSQL: many rows a statement, one round trip per chunk.
+		for len(ps) > 0 {
+			chunk := ps[:min(len(ps), upsertChunk)]
+			ps = ps[len(chunk):]
+			args := make([]any, 0, len(chunk)*18)
+			proposed := make(map[string]kontor.ID, len(chunk))
+			for _, p := range chunk {
+				args = append(args, productArgs(p)...)
+				proposed[p.RetailerID] = p.ID
+			}
+			rows, err := tx.QueryContext(ctx, `INSERT INTO products (`+productCols+`) VALUES `+values(len(chunk), 18, 1)+conflict, args...)
+			if err != nil {
+				return err
+			}
+			for rows.Next() {
+				var id int64
+				var rid string
+				if err := rows.Scan(&id, &rid); err != nil {
+					rows.Close()
+					return err
+				}
+				if proposed[rid] == kontor.ID(id) {
+					created++
+				}
+			}
+			if err := rows.Close(); err != nil {
+				return err
+			}
+			if err := rows.Err(); err != nil {
+				return err
 			}
 		}
 		return nil
 	})
 	return created, err
 }
+
+// upsertChunk is how many products one statement upserts (18 parameters
+// each, well below both engines' limits).
+const upsertChunk = 500
 
 // Product returns a product.
 func (db *DB) Product(ctx context.Context, id kontor.ID) (commerce.Product, error) {
