@@ -31,8 +31,9 @@ type API struct {
 	Commerce *commerce.Service
 	// Webhooks lists and replays dead letters.
 	Webhooks *webhook.Deliverer
-	// Prices manages the price sheets.
+	// Prices manages the price sheets; Ledger holds the charges.
 	Prices *billing.Service
+	Ledger *billing.Ledger
 	// Stats reports live figures of this node.
 	Stats func() map[string]any
 	Log   *slog.Logger

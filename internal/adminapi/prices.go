@@ -18,6 +18,38 @@ func (a *API) mountPrices(mux *http.ServeMux) {
 	mux.HandleFunc("POST /admin/v1/prices", a.operator(a.importPrices))
 	mux.HandleFunc("GET /admin/v1/prices", a.operator(a.showPrices))
 	mux.HandleFunc("GET /admin/v1/prices/versions", a.operator(a.priceVersions))
+	if a.Ledger != nil {
+		mux.HandleFunc("GET /admin/v1/businesses/{id}/usage", a.operator(a.usage))
+	}
+}
+
+// usage sums a business's charges: ?from=DATE&to=DATE (default: this
+// month so far).
+func (a *API) usage(w http.ResponseWriter, r *http.Request) {
+	id, err := optionalID(r.PathValue("id"))
+	if err != nil || id == 0 {
+		gateway.WriteError(w, a.Log, kontor.Errorf(kontor.Invalid, "admin.usage", "bad business id %q", r.PathValue("id")))
+		return
+	}
+	from, err1 := parseDay(r.URL.Query().Get("from"))
+	to, err2 := parseDay(r.URL.Query().Get("to"))
+	if err := errors.Join(err1, err2); err != nil {
+		gateway.WriteError(w, a.Log, err)
+		return
+	}
+	now := time.Now().UTC()
+	if from.IsZero() {
+		from = time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
+	}
+	if to.IsZero() {
+		to = now.Add(time.Second)
+	}
+	u, err := a.Ledger.Usage(r.Context(), id, from, to)
+	if err != nil {
+		gateway.WriteError(w, a.Log, err)
+		return
+	}
+	gateway.WriteJSON(w, http.StatusOK, u)
 }
 
 // parseDay reads "2026-12-01" or an RFC 3339 time; "" is the zero time.

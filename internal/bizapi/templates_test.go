@@ -308,6 +308,21 @@ func TestTemplates(t *testing.T) {
 			t.Fatalf("sent status: %+v", st.Pricing)
 		}
 		hook.status(wamid, "delivered")
+		// The delivered template is in the ledger once, at the sample
+		// card's rate for Germany's utility messages.
+		var usage map[string]any
+		for i := 0; i < 100; i++ {
+			if code := s.Call(t, http.MethodGet, "/admin/v1/businesses/"+waba+"/usage", s.Token, nil, &usage); code != 200 {
+				t.Fatalf("usage: %d", code)
+			}
+			if usage["entries"] == float64(1) {
+				break
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		if usage["entries"] != float64(1) || usage["total"] != "0.055" || usage["currency"] != "USD" {
+			t.Fatalf("usage after the delivered template: %v", usage)
+		}
 
 		// Sends that do not fit the template.
 		for _, c := range []struct {

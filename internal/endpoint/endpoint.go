@@ -23,6 +23,7 @@ import (
 	"github.com/kontor-chat/kontor"
 	"github.com/kontor-chat/kontor/client"
 	"github.com/kontor-chat/kontor/client/e2e"
+	"github.com/kontor-chat/kontor/internal/billing"
 	"github.com/kontor-chat/kontor/internal/cloudapi"
 	"github.com/kontor-chat/kontor/internal/webhook"
 	"github.com/kontor-chat/kontor/wire"
@@ -56,6 +57,9 @@ type Config struct {
 	// MPS returns how many messages per second the number may send now
 	// (the public default is 80); nil means 80.
 	MPS func(ctx context.Context) int
+	// Meter charges billable messages when they are delivered (hosted
+	// endpoints: the platform's ledger); nil charges nothing.
+	Meter Meter
 	// Tier returns the number's messaging limit (TIER_250 … TIER_UNLIMITED):
 	// how many people its business-initiated messages may reach in a
 	// moving 24 hours; nil means TIER_250.
@@ -64,6 +68,12 @@ type Config struct {
 	// definition and status (APPROVED, PAUSED, …); kontor.NotFound (or a
 	// nil definition) when there is none. nil: no templates.
 	Template func(ctx context.Context, name, language string) (*cloudapi.TemplateDefinition, string, error)
+}
+
+// Meter writes the charge of a delivered billable message, once per
+// message however often it is reported.
+type Meter interface {
+	ChargeMessage(ctx context.Context, m billing.Message) (billing.Entry, bool, error)
 }
 
 // Hooks takes webhooks to deliver.
@@ -258,6 +268,13 @@ func (e *Endpoint) receipt(ctx context.Context, r client.Receipt) {
 			peer = rec.Peer
 		}
 		st := e.status(cloudapi.MessageID(id), status, time.UnixMilli(r.TS), peer, rec)
+		if status == wire.StatusDelivered && st.Pricing != nil && st.Pricing.Billable && e.cfg.Meter != nil {
+			// Charged when delivered, exactly as the status's pricing says.
+			if _, _, err := e.cfg.Meter.ChargeMessage(ctx, billing.Message{ID: id, Business: e.cfg.WABA, Number: e.cfg.Number,
+				To: peer, Category: rec.Category, At: time.UnixMilli(r.TS)}); err != nil {
+				e.log.Error("charging a delivered message", "msg_id", id, "err", err)
+			}
+		}
 		if status == wire.StatusFailed {
 			ce := cloudapi.NewError(cloudapi.CodeUndeliverable, "The message was not delivered before it expired.")
 			st.Errors = []cloudapi.WebhookError{ce.WebhookError()}

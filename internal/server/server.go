@@ -54,6 +54,7 @@ type Server struct {
 	hooks    *webhook.Deliverer
 	tmpls    *templates.Service
 	hosted   *hostedEndpoints
+	ledger   *billing.Ledger
 	node     int    // this node's number in ids, leased in the store
 	holder   string // who holds the lease: this process
 	lostNode chan error
@@ -137,7 +138,8 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Server, 
 	if err = prices.EnsureExample(ctx); err != nil {
 		return nil, fmt.Errorf("the sample price sheet: %w", err)
 	}
-	(&adminapi.API{Ident: s.ident, Business: s.biz, Commerce: shop, Hosted: s.hostEndpoint, Webhooks: s.hooks, Prices: prices, Stats: s.stats, Log: log}).Mount(mux)
+	s.ledger = billing.NewLedger(prices, s.db, ids)
+	(&adminapi.API{Ident: s.ident, Business: s.biz, Commerce: shop, Hosted: s.hostEndpoint, Webhooks: s.hooks, Prices: prices, Ledger: s.ledger, Stats: s.stats, Log: log}).Mount(mux)
 	s.hosted = &hostedEndpoints{s: s}
 	s.tmpls = templates.New(s.db, ids, clock, log, s.templateStatus)
 	// Everything the routes above do not take is the Business API, whose

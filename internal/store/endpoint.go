@@ -157,8 +157,8 @@ func (db *DB) Message(ctx context.Context, number, id kontor.ID) (endpoint.Messa
 	var m endpoint.MessageRecord
 	var num, mid, created int64
 	var peer string
-	err := db.r.QueryRowContext(ctx, `SELECT number_id, msg_id, peer, outgoing, category, callback, created FROM endpoint_messages
-		WHERE number_id = $1 AND msg_id = $2`, int64(number), int64(id)).Scan(&num, &mid, &peer, &m.Outgoing, &m.Category, &m.Callback, &created)
+	err := db.r.QueryRowContext(ctx, `SELECT number_id, msg_id, peer, outgoing, category, callback, created, initiated FROM endpoint_messages
+		WHERE number_id = $1 AND msg_id = $2`, int64(number), int64(id)).Scan(&num, &mid, &peer, &m.Outgoing, &m.Category, &m.Callback, &created, &m.Initiated)
 	if errors.Is(err, sql.ErrNoRows) {
 		return m, notFound("store.Message", "no message %s", id)
 	}

@@ -120,7 +120,7 @@ func testEndpointState(_ *testing.T, e *env) {
 	if err := e.db.PutMessage(e.ctx, m); err != nil {
 		e.t.Fatal(err)
 	}
-	if got, err := e.db.Message(e.ctx, n.ID, m.ID); err != nil || got.Peer != phoneA || got.Callback != "cb" || !got.Outgoing {
+	if got, err := e.db.Message(e.ctx, n.ID, m.ID); err != nil || got.Peer != phoneA || got.Callback != "cb" || !got.Outgoing || !got.Initiated || got.Category != "utility" {
 		e.t.Fatalf("message: %+v %v", got, err)
 	}
 	if _, err := e.db.Message(e.ctx, e.ids.Next(), m.ID); kontor.KindOf(err) != kontor.NotFound {
