@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -247,4 +248,62 @@ func (a *API) Blocked(ctx context.Context) ([]kontor.Phone, error) {
 	var r wire.BlocksResponse
 	err := a.do(ctx, "client.Blocked", http.MethodGet, "/v1/blocks", true, nil, &r)
 	return r.Blocked, err
+}
+
+// ShopCatalog fetches the products the business at phone shows in the
+// chat, after the product id after ("" for the first page).
+func (a *API) ShopCatalog(ctx context.Context, phone kontor.Phone, after string) (wire.ShopCatalog, error) {
+	p := "/v1/shops/" + url.PathEscape(string(phone)) + "/catalog"
+	if after != "" {
+		p += "?after=" + url.QueryEscape(after)
+	}
+	var c wire.ShopCatalog
+	err := a.do(ctx, "client.ShopCatalog", http.MethodGet, p, true, nil, &c)
+	return c, err
+}
+
+// WholeCatalog fetches every page of a business's catalog.
+func (a *API) WholeCatalog(ctx context.Context, phone kontor.Phone) (wire.ShopCatalog, error) {
+	c, err := a.ShopCatalog(ctx, phone, "")
+	for err == nil && c.More && len(c.Products) > 0 {
+		var next wire.ShopCatalog
+		next, err = a.ShopCatalog(ctx, phone, c.Products[len(c.Products)-1].ID)
+		c.Products, c.More = append(c.Products, next.Products...), next.More
+	}
+	return c, err
+}
+
+// Order makes the content of an order for a business from its catalog:
+// items maps retailer ids to quantities. Prices are the catalog's (sale
+// price when on sale); an unknown retailer id is an error.
+func Order(c wire.ShopCatalog, items map[string]int, text string) (wire.Content, error) {
+	byID := map[string]wire.ShopProduct{}
+	for _, p := range c.Products {
+		byID[p.RetailerID] = p
+	}
+	o := &wire.Order{CatalogID: c.CatalogID}
+	ids := make([]string, 0, len(items))
+	for id := range items {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		p, ok := byID[id]
+		if !ok {
+			return wire.Content{}, fmt.Errorf("%s has no product %q", c.Business, id)
+		}
+		if items[id] < 1 {
+			return wire.Content{}, fmt.Errorf("the quantity of %q must be at least 1", id)
+		}
+		price := p.Price
+		if p.SalePrice > 0 {
+			price = p.SalePrice
+		}
+		o.Items = append(o.Items, wire.OrderItem{RetailerID: id, Quantity: items[id], Price: price, Currency: p.Currency})
+	}
+	if len(o.Items) == 0 {
+		return wire.Content{}, fmt.Errorf("an order needs at least one item")
+	}
+	ct := wire.Content{V: wire.ContentVersion, Type: wire.ContentOrder, Text: text, Order: o}
+	return ct, ct.Check()
 }

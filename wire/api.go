@@ -95,3 +95,31 @@ type MediaUploaded struct {
 type BlocksResponse struct {
 	Blocked []kontor.Phone `json:"blocked"`
 }
+
+// ShopCatalog answers GET /v1/shops/{phone}/catalog: the products a
+// business shows people in the chat (when its number shows its catalog).
+// Prices are in minor units of Currency; PriceText writes them for people.
+// More is true when ?after=LAST_PRODUCT_ID gives more.
+type ShopCatalog struct {
+	Business    kontor.Phone  `json:"business"`
+	Name        string        `json:"name,omitempty"`
+	CatalogID   string        `json:"catalog_id"`
+	CartEnabled bool          `json:"cart_enabled"`
+	Products    []ShopProduct `json:"products"`
+	More        bool          `json:"more,omitempty"`
+}
+
+// ShopProduct is one product as people see it.
+type ShopProduct struct {
+	ID           string `json:"id"`
+	RetailerID   string `json:"retailer_id"`
+	Name         string `json:"name"`
+	Description  string `json:"description,omitempty"`
+	Price        int64  `json:"price"`
+	SalePrice    int64  `json:"sale_price,omitempty"`
+	Currency     string `json:"currency"`
+	PriceText    string `json:"price_text"`
+	Availability string `json:"availability"`
+	ImageURL     string `json:"image_url,omitempty"`
+	URL          string `json:"url,omitempty"`
+}

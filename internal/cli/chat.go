@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -30,6 +31,10 @@ const chatHelp = `Commands:
                    other person's (in person, or over a call) to be sure no one is in between
   /verify NUMBER   mark the open conversation's person verified, if NUMBER matches
   /block, /unblock block the open conversation's number (it is not told), or lift it
+  /catalog         the products the open conversation's business shows
+  /add ID [N]      put N (default 1) of a product in the cart; /remove ID takes it out
+  /cart            what is in the cart, with the total
+  /order [NOTE]    send the cart to the business as an order
   /help            this help
   /quit            leave (Ctrl-D, Ctrl-C)
 Any other line is sent to the open conversation.
@@ -133,7 +138,9 @@ type typedLine struct {
 // goroutine in run; the input goroutine only reads lines and keys.
 type chatUI struct {
 	c       *device
-	notices chan e2e.Notice // identity key changes, as the sealer finds them
+	shop    *wire.ShopCatalog // the open conversation's catalog, once fetched
+	cart    map[string]int    // retailer id → quantity, for the open conversation
+	notices chan e2e.Notice   // identity key changes, as the sealer finds them
 	me      client.Account
 	w       io.Writer      // the terminal, or stdout
 	term    *term.Terminal // nil when input is not a terminal
@@ -325,6 +332,14 @@ func (ui *chatUI) handleLine(ctx context.Context, l typedLine) (quit bool) {
 			ui.verify(arg)
 		case "/block", "/unblock":
 			ui.block(ctx, cmd == "/block")
+		case "/catalog":
+			ui.showCatalog(ctx)
+		case "/add", "/remove":
+			ui.cartChange(ctx, arg, cmd == "/remove")
+		case "/cart":
+			ui.showCart()
+		case "/order":
+			ui.sendOrder(ctx, arg)
 		default:
 			ui.info("unknown command %s; /help lists them", cmd)
 		}
@@ -691,6 +706,16 @@ func describe(c wire.Content) string {
 		return d
 	case c.Location != nil:
 		return fmt.Sprintf("[location %.5f, %.5f] %s", c.Location.Latitude, c.Location.Longitude, c.Location.Name)
+	case c.Order != nil:
+		n := 0
+		for _, it := range c.Order.Items {
+			n += it.Quantity
+		}
+		d := fmt.Sprintf("[order: %d item(s)]", n)
+		if c.Text != "" {
+			d += " " + c.Text
+		}
+		return d
 	case c.Reaction != nil:
 		if c.Reaction.Emoji == "" {
 			return "[took a reaction back]"
@@ -727,6 +752,136 @@ func (ui *chatUI) safety(ctx context.Context) {
 	} else {
 		ui.info("if it matches theirs, type /verify followed by the number")
 	}
+}
+
+// catalog fetches the open conversation's catalog once.
+func (ui *chatUI) catalog(ctx context.Context) *wire.ShopCatalog {
+	if ui.open == "" {
+		ui.info("open a conversation with a business first: /open +E164")
+		return nil
+	}
+	if ui.shop != nil && ui.shop.Business == ui.open {
+		return ui.shop
+	}
+	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	c, err := ui.c.API().WholeCatalog(cctx, ui.open)
+	if err != nil {
+		ui.info("%s", kontor.MessageOf(err))
+		return nil
+	}
+	ui.shop, ui.cart = &c, map[string]int{}
+	return ui.shop
+}
+
+func (ui *chatUI) showCatalog(ctx context.Context) {
+	c := ui.catalog(ctx)
+	if c == nil {
+		return
+	}
+	ui.printf("── catalog of %s (%d products) ──", c.Business, len(c.Products))
+	for _, p := range c.Products {
+		ui.printf("  %-12s %-30s %12s  %s", p.RetailerID, p.Name, p.PriceText, p.Availability)
+	}
+	if c.CartEnabled {
+		ui.info("/add ID [N] to put products in the cart, /order to send it")
+	}
+}
+
+func (ui *chatUI) cartChange(ctx context.Context, arg string, remove bool) {
+	c := ui.catalog(ctx)
+	if c == nil {
+		return
+	}
+	if !c.CartEnabled {
+		ui.info("%s does not take orders in the chat", c.Business)
+		return
+	}
+	f := strings.Fields(arg)
+	if len(f) == 0 {
+		ui.info("which product? /add ID [N]")
+		return
+	}
+	found := false
+	for _, p := range c.Products {
+		found = found || p.RetailerID == f[0]
+	}
+	if !found {
+		ui.info("%s has no product %q (see /catalog)", c.Business, f[0])
+		return
+	}
+	if remove {
+		delete(ui.cart, f[0])
+		ui.showCart()
+		return
+	}
+	n := 1
+	if len(f) > 1 {
+		if v, err := strconv.Atoi(f[1]); err == nil && v > 0 {
+			n = v
+		}
+	}
+	ui.cart[f[0]] += n
+	ui.showCart()
+}
+
+func (ui *chatUI) showCart() {
+	if ui.shop == nil || len(ui.cart) == 0 {
+		ui.info("the cart is empty")
+		return
+	}
+	ct, err := client.Order(*ui.shop, ui.cart, "")
+	if err != nil {
+		ui.info("%v", err)
+		return
+	}
+	var total int64
+	cur, decimals := "", 0
+	for _, it := range ct.Order.Items {
+		for _, p := range ui.shop.Products {
+			if p.RetailerID == it.RetailerID {
+				ui.printf("  %d × %-30s %12s", it.Quantity, p.Name, p.PriceText)
+				if _, frac, ok := strings.Cut(strings.Fields(p.PriceText)[0], "."); ok {
+					decimals = len(frac)
+				}
+			}
+		}
+		total += it.Price * int64(it.Quantity)
+		cur = it.Currency
+	}
+	ui.printf("  total %s %s", minorText(total, decimals), cur)
+}
+
+// minorText writes minor units with decimals digits after the point.
+func minorText(v int64, decimals int) string {
+	s := strconv.FormatInt(v, 10)
+	if decimals == 0 {
+		return s
+	}
+	for len(s) <= decimals {
+		s = "0" + s
+	}
+	return s[:len(s)-decimals] + "." + s[len(s)-decimals:]
+}
+
+func (ui *chatUI) sendOrder(ctx context.Context, note string) {
+	if ui.shop == nil || len(ui.cart) == 0 || ui.shop.Business != ui.open {
+		ui.info("the cart is empty: /catalog, then /add ID [N]")
+		return
+	}
+	ct, err := client.Order(*ui.shop, ui.cart, note)
+	if err != nil {
+		ui.info("%v", err)
+		return
+	}
+	m, err := ui.c.Queue(ui.open, ct)
+	if err != nil {
+		ui.info("not sent: %v", err)
+		return
+	}
+	ui.pending[m.Ref] = fmt.Sprintf("order of %d item(s)", len(ct.Order.Items))
+	ui.cart = map[string]int{}
+	ui.info("order sent to %s", ui.open)
 }
 
 // block blocks or unblocks the open conversation's number.

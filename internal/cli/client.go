@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strconv"
 	"strings"
 	"time"
 
@@ -39,6 +40,10 @@ Commands:
   revoke --profile DIR --device N    sign out a device of the account
   settings --profile DIR --last-seen everyone|nobody
   delete-account --profile DIR       delete the account and sign out all its devices
+  catalog --profile DIR --business +E164
+                 the products a business shows in the chat, one JSON line each
+  order --profile DIR --business +E164 --item RETAILER_ID[:QTY]... [--text T]
+                 send the business an order from its catalog (a cart, as the chat does)
   block --profile DIR --peer +E164   stop a number's messages reaching this account (it is not told)
   unblock --profile DIR --peer +E164
   blocked --profile DIR              list the blocked numbers
@@ -78,6 +83,10 @@ func runClient(ctx context.Context, env Env) error {
 		return cc.settings(ctx, args)
 	case "delete-account":
 		return cc.deleteAccount(ctx, args)
+	case "catalog":
+		return cc.catalog(ctx, args)
+	case "order":
+		return cc.order(ctx, args)
 	case "block", "unblock", "blocked":
 		return cc.block(ctx, cmd, args)
 	case "safety-number":
@@ -533,4 +542,110 @@ func (cc *clientCmd) block(ctx context.Context, cmd string, args []string) error
 		return err
 	}
 	return cc.out.Encode(map[string]any{"peer": p, "blocked": cmd == "block"})
+}
+
+// catalogLine is one line of kontor client catalog.
+type catalogLine struct {
+	RetailerID   string `json:"retailer_id"`
+	Name         string `json:"name"`
+	Price        string `json:"price"` // as people see it: "9.99 EUR"
+	Currency     string `json:"currency"`
+	Availability string `json:"availability"`
+	Minor        int64  `json:"price_minor"`
+}
+
+func (cc *clientCmd) catalog(ctx context.Context, args []string) error {
+	fs := cc.flags("--profile DIR --business +E164")
+	biz := fs.String("business", "", "the business's number, E.164")
+	a, err := cc.account(args)
+	if err != nil {
+		return err
+	}
+	p, err := kontor.ParsePhone(*biz)
+	if err != nil {
+		return err
+	}
+	c, err := a.API(nil).WholeCatalog(ctx, p)
+	if err != nil {
+		return err
+	}
+	for _, pr := range c.Products {
+		minor := pr.Price
+		if pr.SalePrice > 0 {
+			minor = pr.SalePrice
+		}
+		if err := cc.out.Encode(catalogLine{RetailerID: pr.RetailerID, Name: pr.Name, Price: pr.PriceText, Currency: pr.Currency,
+			Availability: pr.Availability, Minor: minor}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// items is a repeatable --item RETAILER_ID[:QTY] flag.
+type items map[string]int
+
+func (it items) String() string { return fmt.Sprint(map[string]int(it)) }
+
+func (it items) Set(v string) error {
+	id, q, ok := strings.Cut(v, ":")
+	n := 1
+	if ok {
+		var err error
+		if n, err = strconv.Atoi(q); err != nil || n < 1 {
+			return fmt.Errorf("quantity %q is not a whole number of at least 1", q)
+		}
+	}
+	if id == "" {
+		return fmt.Errorf("give a retailer id")
+	}
+	it[id] += n
+	return nil
+}
+
+func (cc *clientCmd) order(ctx context.Context, args []string) error {
+	fs := cc.flags("--profile DIR --business +E164 --item RETAILER_ID[:QTY]... [--text T]")
+	profile := cc.profileFlag()
+	biz := fs.String("business", "", "the business's number, E.164")
+	text := fs.String("text", "", "a note with the order")
+	cart := items{}
+	fs.Var(cart, "item", "a product and how many, RETAILER_ID[:QTY]; repeat for more")
+	timeout := fs.Duration("timeout", 30*time.Second, "how long to wait for the server to commit the order")
+	if err := cc.parse(args, false); err != nil {
+		return err
+	}
+	if err := cc.need("profile", *profile, "business", *biz); err != nil {
+		return err
+	}
+	p, err := kontor.ParsePhone(*biz)
+	if err != nil {
+		return err
+	}
+	a, err := client.LoadAccount(*profile)
+	if err != nil {
+		return err
+	}
+	cat, err := a.API(nil).WholeCatalog(ctx, p)
+	if err != nil {
+		return err
+	}
+	if !cat.CartEnabled {
+		return fmt.Errorf("%s does not take orders in the chat", p)
+	}
+	content, err := client.Order(cat, cart, *text)
+	if err != nil {
+		return err
+	}
+	c, err := openDevice(ctx, *profile, client.Options{Leave: client.LeaveMessages | client.LeaveReceipts, Logger: cc.logger()}, cc.env.Stderr)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	sctx, cancel := context.WithTimeout(ctx, *timeout)
+	defer cancel()
+	id, err := c.Send(sctx, p, content)
+	if err != nil {
+		return err
+	}
+	return cc.out.Encode(map[string]any{"id": id, "status": client.StatusSent, "items": len(content.Order.Items)})
 }

@@ -25,9 +25,16 @@ type API struct {
 	Keys *keys.Service
 	// Media keeps attachments.
 	Media *media.Service
+	// Shops shows businesses' catalogs to people.
+	Shops Shops
 	// Dev, when set, serves GET /dev/otp (loopback clients only).
 	Dev *identity.DevSender
 	Log *slog.Logger
+}
+
+// Shops finds the catalog a business shows in the chat.
+type Shops interface {
+	Catalog(ctx context.Context, phone kontor.Phone, after kontor.ID, limit int) (wire.ShopCatalog, error)
 }
 
 // Mount adds the API's routes to mux.
@@ -49,6 +56,9 @@ func (a *API) Mount(mux *http.ServeMux) {
 		mux.HandleFunc("GET /v1/keys", a.auth(a.keyStatus))
 		mux.HandleFunc("GET /v1/keys/{phone}", a.auth(a.bundles))
 		mux.HandleFunc("GET /v1/keys/{phone}/{num}", a.auth(a.bundles))
+	}
+	if a.Shops != nil {
+		mux.HandleFunc("GET /v1/shops/{phone}/catalog", a.auth(a.shopCatalog))
 	}
 	if a.Media != nil {
 		mux.HandleFunc("POST /v1/media", a.auth(a.uploadMedia))
@@ -173,6 +183,36 @@ func (a *API) bundles(w http.ResponseWriter, r *http.Request, d identity.Device,
 		return
 	}
 	WriteJSON(w, http.StatusOK, b)
+}
+
+func (a *API) shopCatalog(w http.ResponseWriter, r *http.Request, _ identity.Device, _ identity.Account) {
+	phone, err := kontor.ParsePhone(r.PathValue("phone"))
+	if err != nil {
+		WriteError(w, a.Log, err)
+		return
+	}
+	var after kontor.ID
+	if s := r.URL.Query().Get("after"); s != "" {
+		if after, err = kontor.ParseID(s); err != nil {
+			WriteError(w, a.Log, err)
+			return
+		}
+	}
+	limit := 100
+	if s := r.URL.Query().Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > 500 {
+			WriteError(w, a.Log, kontor.Errorf(kontor.Invalid, "api", "limit must be 1 to 500"))
+			return
+		}
+		limit = n
+	}
+	c, err := a.Shops.Catalog(r.Context(), phone, after, limit)
+	if err != nil {
+		WriteError(w, a.Log, err)
+		return
+	}
+	WriteJSON(w, http.StatusOK, c)
 }
 
 func (a *API) uploadMedia(w http.ResponseWriter, r *http.Request, d identity.Device, acct identity.Account) {

@@ -126,14 +126,14 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Server, 
 		return nil, fmt.Errorf("media directory: %w", err)
 	}
 	s.media = media.New(s.db, blobs, cfg.MessageTTL, clock, log)
-	(&gateway.API{Ident: s.ident, Keys: keys.New(s.db, clock), Media: s.media, Dev: dev, Log: log}).Mount(mux)
+	shop := commerce.New(s.db, s.db, ids, clock)
+	(&gateway.API{Ident: s.ident, Keys: keys.New(s.db, clock), Media: s.media, Shops: shops{s: s, shop: shop}, Dev: dev, Log: log}).Mount(mux)
 	s.biz = business.New(s.db, bizAccounts{s.ident}, ids, clock, log)
 	if err = s.checkEndpointsDir(); err != nil {
 		return nil, err
 	}
 	s.hooks = webhook.New(webhook.Config{}, s.db, appSecrets{s.db}, nil, clock, log)
 	s.biz.SetVerifier(verifyWebhook)
-	shop := commerce.New(s.db, s.db, ids, clock)
 	prices := billing.New(s.db, ids, clock)
 	if err = prices.EnsureExample(ctx); err != nil {
 		return nil, fmt.Errorf("the sample price sheet: %w", err)

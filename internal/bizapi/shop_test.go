@@ -1,0 +1,84 @@
+package bizapi_test
+
+import (
+	"context"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/kontor-chat/kontor"
+	"github.com/kontor-chat/kontor/client"
+	"github.com/kontor-chat/kontor/internal/cloudapi"
+	"github.com/kontor-chat/kontor/internal/kontortest"
+)
+
+// TestShopOrder: a person sees the catalog a business shows in the chat,
+// fills a cart and sends it; the business gets the public order webhook
+// with the items, quantities and prices.
+func TestShopOrder(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	s := kontortest.Start(t)
+	hook := newReceiver(t)
+	var biz struct {
+		WABA   string `json:"waba_id"`
+		Number string `json:"phone_number_id"`
+		Token  string `json:"access_token"`
+		Secret string `json:"app_secret"`
+	}
+	if code := s.Call(t, http.MethodPost, "/admin/v1/businesses", s.Token, map[string]any{"name": "Blumen Anna", "phone": "+4930111111",
+		"webhook_url": hook.srv.URL}, &biz); code != 200 {
+		t.Fatalf("business: %d", code)
+	}
+	hook.mu.Lock()
+	hook.secret = biz.Secret
+	hook.mu.Unlock()
+	var cat struct {
+		ID string `json:"catalog_id"`
+	}
+	if code := s.Call(t, http.MethodPost, "/admin/v1/catalogs", s.Token, map[string]any{"business_id": biz.WABA}, &cat); code != 200 {
+		t.Fatalf("catalog: %d", code)
+	}
+	for _, p := range []map[string]any{
+		{"retailer_id": "rose", "name": "Rote Rose", "price": 299, "sale_price": 249, "currency": "EUR", "availability": "in stock"},
+		{"retailer_id": "tulip", "name": "Tulpe", "price": 150, "currency": "EUR", "availability": "in stock"},
+	} {
+		if code, out := api(t, s, http.MethodPost, "/v21.0/"+cat.ID+"/products", biz.Token, p); code != 200 {
+			t.Fatalf("product: %d %v", code, out)
+		}
+	}
+	ann := newPerson(ctx, t, s, "+4915100000001")
+	// Hidden until the business shows it.
+	if _, err := ann.c.API().WholeCatalog(ctx, "+4930111111"); kontor.KindOf(err) != kontor.NotFound {
+		t.Fatalf("catalog before it is visible: %v", err)
+	}
+	if code, out := api(t, s, http.MethodPost, "/v21.0/"+biz.Number+"/whatsapp_commerce_settings?is_cart_enabled=true&is_catalog_visible=true", biz.Token, nil); code != 200 {
+		t.Fatalf("settings: %d %v", code, out)
+	}
+	shop, err := ann.c.API().WholeCatalog(ctx, "+4930111111")
+	if err != nil || len(shop.Products) != 2 || !shop.CartEnabled || shop.CatalogID != cat.ID {
+		t.Fatalf("catalog: %+v %v", shop, err)
+	}
+	if shop.Products[0].RetailerID != "rose" || shop.Products[0].PriceText != "2.49 EUR" {
+		t.Fatalf("the rose on sale: %+v", shop.Products[0])
+	}
+	if _, err := client.Order(shop, map[string]int{"lily": 1}, ""); err == nil {
+		t.Fatal("an order for a product not in the catalog")
+	}
+	order, err := client.Order(shop, map[string]int{"rose": 3, "tulip": 2}, "Bitte bis Freitag")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ann.c.Send(ctx, "+4930111111", order); err != nil {
+		t.Fatal(err)
+	}
+	v := hook.wait("the order", func(v cloudapi.MessagesValue) bool { return len(v.Messages) == 1 && v.Messages[0].Type == "order" })
+	o := v.Messages[0].Order
+	if o == nil || o.CatalogID != cat.ID || o.Text != "Bitte bis Freitag" || len(o.ProductItems) != 2 {
+		t.Fatalf("order webhook: %+v", v.Messages[0])
+	}
+	it := o.ProductItems[0]
+	if it.ProductRetailerID != "rose" || it.Quantity != 3 || it.ItemPrice.String() != "2.49" || it.Currency != "EUR" {
+		t.Fatalf("first item: %+v", it)
+	}
+}
