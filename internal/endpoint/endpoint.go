@@ -347,7 +347,7 @@ func (e *Endpoint) notice(ctx context.Context, peer kontor.Phone) {
 		op = "the operator of this kontor platform"
 	}
 	c := wire.Content{V: wire.ContentVersion, Type: wire.ContentBusinessNotice,
-		Text:   "This business uses a service run by " + op + " to manage this chat. " + op + " can read the messages of this chat.",
+		Text:   "This business uses a service run by " + op + " to manage this chat, so " + op + " can read the messages of this chat.",
 		Notice: &wire.Notice{Reason: wire.NoticeHosted, Operator: e.cfg.Operator}}
 	if _, err := e.dev.Queue(peer, c); err != nil {
 		e.log.Error("sending the hosted-service notice", "err", err)
