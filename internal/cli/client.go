@@ -42,7 +42,7 @@ Commands:
   delete-account --profile DIR       delete the account and sign out all its devices
   catalog --profile DIR --business +E164
                  the products a business shows in the chat, one JSON line each
-  order --profile DIR --business +E164 --item RETAILER_ID[:QTY]... [--text T]
+  order --profile DIR --business +E164 --item RETAILER_ID=QTY... [--text T]
                  send the business an order from its catalog (a cart, as the chat does)
   block --profile DIR --peer +E164   stop a number's messages reaching this account (it is not told)
   unblock --profile DIR --peer +E164
@@ -588,7 +588,10 @@ type items map[string]int
 func (it items) String() string { return fmt.Sprint(map[string]int(it)) }
 
 func (it items) Set(v string) error {
-	id, q, ok := strings.Cut(v, ":")
+	id, q, ok := strings.Cut(v, "=")
+	if !ok {
+		id, q, ok = strings.Cut(v, ":")
+	}
 	n := 1
 	if ok {
 		var err error
@@ -604,12 +607,12 @@ func (it items) Set(v string) error {
 }
 
 func (cc *clientCmd) order(ctx context.Context, args []string) error {
-	fs := cc.flags("--profile DIR --business +E164 --item RETAILER_ID[:QTY]... [--text T]")
+	fs := cc.flags("--profile DIR --business +E164 --item RETAILER_ID=QTY... [--text T]")
 	profile := cc.profileFlag()
 	biz := fs.String("business", "", "the business's number, E.164")
 	text := fs.String("text", "", "a note with the order")
 	cart := items{}
-	fs.Var(cart, "item", "a product and how many, RETAILER_ID[:QTY]; repeat for more")
+	fs.Var(cart, "item", "a product and how many, RETAILER_ID=QTY (or RETAILER_ID:QTY; default 1); repeat for more")
 	timeout := fs.Duration("timeout", 30*time.Second, "how long to wait for the server to commit the order")
 	if err := cc.parse(args, false); err != nil {
 		return err
