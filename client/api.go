@@ -275,7 +275,8 @@ func (a *API) WholeCatalog(ctx context.Context, phone kontor.Phone) (wire.ShopCa
 
 // Order makes the content of an order for a business from its catalog:
 // items maps retailer ids to quantities. Prices are the catalog's (sale
-// price when on sale); an unknown retailer id is an error.
+// price when on sale); an unknown retailer id is an error. Set the
+// content's Order.OrderID to the id PlaceOrder gave.
 func Order(c wire.ShopCatalog, items map[string]int, text string) (wire.Content, error) {
 	byID := map[string]wire.ShopProduct{}
 	for _, p := range c.Products {
@@ -306,4 +307,39 @@ func Order(c wire.ShopCatalog, items map[string]int, text string) (wire.Content,
 	}
 	ct := wire.Content{V: wire.ContentVersion, Type: wire.ContentOrder, Text: text, Order: o}
 	return ct, ct.Check()
+}
+
+// PlaceOrder reserves the stock of a cart at the business at phone. A
+// refusal (short stock) comes back as an OrderPlaced with Status
+// "refused", not as an error.
+func (a *API) PlaceOrder(ctx context.Context, phone kontor.Phone, items map[string]int, text string) (wire.OrderPlaced, error) {
+	const op = "client.PlaceOrder"
+	b, err := json.Marshal(wire.PlaceOrder{Items: items, Text: text})
+	if err != nil {
+		return wire.OrderPlaced{}, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(a.Server, "/")+"/v1/shops/"+url.PathEscape(string(phone))+"/orders", bytes.NewReader(b))
+	if err != nil {
+		return wire.OrderPlaced{}, &kontor.Error{Kind: kontor.Invalid, Op: op, Msg: "bad server URL", Err: err}
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if a.Credential == "" {
+		return wire.OrderPlaced{}, kontor.Errorf(kontor.Unauthenticated, op, "this call needs a device credential")
+	}
+	req.Header.Set("Authorization", "Bearer "+a.Credential)
+	hc := a.HTTP
+	if hc == nil {
+		hc = &http.Client{Timeout: 30 * time.Second}
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return wire.OrderPlaced{}, &kontor.Error{Kind: kontor.Unavailable, Op: op, Msg: "could not reach the server at " + a.Server, Err: err}
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
+	var out wire.OrderPlaced
+	if (resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusConflict) && json.Unmarshal(body, &out) == nil && out.Status != "" {
+		return out, nil
+	}
+	return out, answerError(op, resp.StatusCode, body)
 }

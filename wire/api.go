@@ -123,3 +123,29 @@ type ShopProduct struct {
 	ImageURL     string `json:"image_url,omitempty"`
 	URL          string `json:"url,omitempty"`
 }
+
+// PlaceOrder is POST /v1/shops/{phone}/orders: reserve the stock of a cart
+// (retailer id → quantity) at the business's current prices.
+type PlaceOrder struct {
+	Items map[string]int `json:"items"`
+	Text  string         `json:"text,omitempty"`
+}
+
+// OrderPlaced answers PlaceOrder: Status "placed" with the order, or
+// "refused" with the items that are short (nothing is reserved then).
+type OrderPlaced struct {
+	OrderID  string      `json:"order_id,omitempty"`
+	Status   string      `json:"status"`
+	Total    int64       `json:"total,omitempty"` // minor units
+	Currency string      `json:"currency,omitempty"`
+	Expires  int64       `json:"expires,omitempty"` // Unix ms: unpaid, the stock goes back
+	Short    []ShortItem `json:"short,omitempty"`
+	Items    []OrderItem `json:"items,omitempty"`
+}
+
+// ShortItem is an item the stock cannot cover.
+type ShortItem struct {
+	RetailerID string `json:"retailer_id"`
+	Wanted     int    `json:"wanted"`
+	Available  int    `json:"available"`
+}

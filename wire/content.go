@@ -262,6 +262,9 @@ type TemplateButton struct {
 
 // Order is a cart a person sends to a business from its catalog.
 type Order struct {
+	// OrderID is the platform's id of the order when it was placed (stock
+	// reserved) before the message was sent.
+	OrderID   string      `json:"order_id,omitempty"`
 	CatalogID string      `json:"catalog_id"`
 	Items     []OrderItem `json:"items"`
 }

@@ -40,8 +40,8 @@ func TestShopOrder(t *testing.T) {
 		t.Fatalf("catalog: %d", code)
 	}
 	for _, p := range []map[string]any{
-		{"retailer_id": "rose", "name": "Rote Rose", "price": 299, "sale_price": 249, "currency": "EUR", "availability": "in stock"},
-		{"retailer_id": "tulip", "name": "Tulpe", "price": 150, "currency": "EUR", "availability": "in stock"},
+		{"retailer_id": "rose", "name": "Rote Rose", "price": 299, "sale_price": 249, "currency": "EUR", "availability": "in stock", "inventory": 5},
+		{"retailer_id": "tulip", "name": "Tulpe", "price": 150, "currency": "EUR", "availability": "in stock", "inventory": 10},
 	} {
 		if code, out := api(t, s, http.MethodPost, "/v21.0/"+cat.ID+"/products", biz.Token, p); code != 200 {
 			t.Fatalf("product: %d %v", code, out)
@@ -65,9 +65,27 @@ func TestShopOrder(t *testing.T) {
 	if _, err := client.Order(shop, map[string]int{"lily": 1}, ""); err == nil {
 		t.Fatal("an order for a product not in the catalog")
 	}
-	order, err := client.Order(shop, map[string]int{"rose": 3, "tulip": 2}, "Bitte bis Freitag")
+	cart := map[string]int{"rose": 3, "tulip": 2}
+	order, err := client.Order(shop, cart, "Bitte bis Freitag")
 	if err != nil {
 		t.Fatal(err)
+	}
+	// The platform reserves the stock first.
+	placed, err := ann.c.API().PlaceOrder(ctx, "+4930111111", cart, "Bitte bis Freitag")
+	if err != nil || placed.Status != "placed" || placed.OrderID == "" || placed.Total != 3*249+2*150 || placed.Currency != "EUR" {
+		t.Fatalf("place: %+v %v", placed, err)
+	}
+	order.Order.OrderID = placed.OrderID
+	// Only 2 roses are left: a second such order is refused, naming them.
+	again, err := ann.c.API().PlaceOrder(ctx, "+4930111111", cart, "")
+	if err != nil || again.Status != "refused" || len(again.Short) != 1 || again.Short[0].RetailerID != "rose" || again.Short[0].Available != 2 {
+		t.Fatalf("second order: %+v %v", again, err)
+	}
+	if _, err := ann.c.API().PlaceOrder(ctx, "+4930111111", map[string]int{"rose": -1}, ""); kontor.KindOf(err) != kontor.Invalid {
+		t.Fatalf("negative quantity: %v", err)
+	}
+	if _, err := ann.c.API().PlaceOrder(ctx, "+4930111111", map[string]int{"lily": 1}, ""); kontor.KindOf(err) != kontor.Invalid {
+		t.Fatalf("unknown product: %v", err)
 	}
 	if _, err := ann.c.Send(ctx, "+4930111111", order); err != nil {
 		t.Fatal(err)

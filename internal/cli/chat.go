@@ -874,6 +874,20 @@ func (ui *chatUI) sendOrder(ctx context.Context, note string) {
 		ui.info("%v", err)
 		return
 	}
+	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	placed, err := ui.c.API().PlaceOrder(cctx, ui.open, ui.cart, note)
+	cancel()
+	if err != nil {
+		ui.info("the order could not be placed: %s", kontor.MessageOf(err))
+		return
+	}
+	if placed.Status != "placed" {
+		for _, s := range placed.Short {
+			ui.info("not enough %s: %d left, you wanted %d", s.RetailerID, s.Available, s.Wanted)
+		}
+		return
+	}
+	ct.Order.OrderID = placed.OrderID
 	m, err := ui.c.Queue(ui.open, ct)
 	if err != nil {
 		ui.info("not sent: %v", err)

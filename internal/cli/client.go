@@ -639,6 +639,16 @@ func (cc *clientCmd) order(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	// The platform reserves the stock first; a short item refuses the
+	// order before anything is sent.
+	placed, err := a.API(nil).PlaceOrder(ctx, p, cart, *text)
+	if err != nil {
+		return err
+	}
+	if placed.Status != "placed" {
+		return cc.out.Encode(placed)
+	}
+	content.Order.OrderID = placed.OrderID
 	c, err := openDevice(ctx, *profile, client.Options{Leave: client.LeaveMessages | client.LeaveReceipts, Logger: cc.logger()}, cc.env.Stderr)
 	if err != nil {
 		return err
@@ -650,5 +660,6 @@ func (cc *clientCmd) order(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	return cc.out.Encode(map[string]any{"id": id, "status": client.StatusSent, "items": len(content.Order.Items)})
+	return cc.out.Encode(map[string]any{"order_id": placed.OrderID, "status": placed.Status, "message_id": id,
+		"total": placed.Total, "currency": placed.Currency, "expires": placed.Expires})
 }

@@ -213,6 +213,8 @@ type Store interface {
 	// makes wrong is dropped).
 	UpsertProducts(ctx context.Context, ps []Product, fields []string) (created int, err error)
 	Product(ctx context.Context, id kontor.ID) (Product, error)
+	// ProductByRetailerID finds a product by its catalog and retailer id.
+	ProductByRetailerID(ctx context.Context, catalog kontor.ID, retailerID string) (Product, error)
 	// Products lists a catalog's products in id order.
 	Products(ctx context.Context, catalog kontor.ID, page Page) ([]Product, error)
 	// RetailerIDs maps every retailer id of a catalog to its product id.

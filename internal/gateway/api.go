@@ -35,6 +35,9 @@ type API struct {
 // Shops finds the catalog a business shows in the chat.
 type Shops interface {
 	Catalog(ctx context.Context, phone kontor.Phone, after kontor.ID, limit int) (wire.ShopCatalog, error)
+	// PlaceOrder reserves the stock of a cart; a refusal names the short
+	// items (Status "refused") without an error.
+	PlaceOrder(ctx context.Context, customer, phone kontor.Phone, req wire.PlaceOrder) (wire.OrderPlaced, error)
 }
 
 // Mount adds the API's routes to mux.
@@ -59,6 +62,7 @@ func (a *API) Mount(mux *http.ServeMux) {
 	}
 	if a.Shops != nil {
 		mux.HandleFunc("GET /v1/shops/{phone}/catalog", a.auth(a.shopCatalog))
+		mux.HandleFunc("POST /v1/shops/{phone}/orders", a.auth(a.placeOrder))
 	}
 	if a.Media != nil {
 		mux.HandleFunc("POST /v1/media", a.auth(a.uploadMedia))
@@ -213,6 +217,28 @@ func (a *API) shopCatalog(w http.ResponseWriter, r *http.Request, _ identity.Dev
 		return
 	}
 	WriteJSON(w, http.StatusOK, c)
+}
+
+func (a *API) placeOrder(w http.ResponseWriter, r *http.Request, _ identity.Device, acct identity.Account) {
+	phone, err := kontor.ParsePhone(r.PathValue("phone"))
+	if err != nil {
+		WriteError(w, a.Log, err)
+		return
+	}
+	var req wire.PlaceOrder
+	if !ReadJSON(w, r, a.Log, &req) {
+		return
+	}
+	out, err := a.Shops.PlaceOrder(r.Context(), acct.Phone, phone, req)
+	if err != nil {
+		WriteError(w, a.Log, err)
+		return
+	}
+	status := http.StatusOK
+	if out.Status == "refused" {
+		status = http.StatusConflict
+	}
+	WriteJSON(w, status, out)
 }
 
 func (a *API) uploadMedia(w http.ResponseWriter, r *http.Request, d identity.Device, acct identity.Account) {

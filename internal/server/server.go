@@ -259,7 +259,7 @@ func (s *Server) closeAll() {
 }
 
 func (s *Server) housekeeping(ctx context.Context) {
-	t := time.NewTicker(5 * time.Minute)
+	t := time.NewTicker(time.Minute)
 	defer t.Stop()
 	for {
 		select {
@@ -268,6 +268,11 @@ func (s *Server) housekeeping(ctx context.Context) {
 		case <-t.C:
 			if err := s.ident.Prune(ctx); err != nil && ctx.Err() == nil {
 				s.log.Warn("pruning codes failed", "err", err)
+			}
+			if n, err := s.db.ExpireOrders(ctx, time.Now(), 1000); err != nil && ctx.Err() == nil {
+				s.log.Warn("releasing expired order reservations failed", "err", err)
+			} else if n > 0 {
+				s.log.Info("released the stock of expired orders", "orders", n)
 			}
 			if n, err := s.media.Sweep(ctx); err != nil && ctx.Err() == nil {
 				s.log.Warn("deleting expired media failed", "err", err)

@@ -50,3 +50,39 @@ func (sh shops) Catalog(ctx context.Context, phone kontor.Phone, after kontor.ID
 	}
 	return out, nil
 }
+
+// PlaceOrder reserves the stock of a person's cart at the business at phone.
+func (sh shops) PlaceOrder(ctx context.Context, customer, phone kontor.Phone, req wire.PlaceOrder) (wire.OrderPlaced, error) {
+	const op = "shop.PlaceOrder"
+	n, err := sh.s.db.NumberByPhone(ctx, phone)
+	if err != nil {
+		return wire.OrderPlaced{}, kontor.Errorf(kontor.NotFound, op, "%s is not a business", phone)
+	}
+	st, err := sh.shop.Settings(ctx, n.ID)
+	if err != nil {
+		return wire.OrderPlaced{}, err
+	}
+	cats, err := sh.shop.Catalogs(ctx, n.Business)
+	if err != nil {
+		return wire.OrderPlaced{}, err
+	}
+	if !st.CatalogVisible || !st.CartEnabled || len(cats) == 0 {
+		return wire.OrderPlaced{}, kontor.Errorf(kontor.Forbidden, op, "%s does not take orders in the chat", phone)
+	}
+	o, short, err := sh.shop.PlaceOrder(ctx, sh.s.db, commerce.OrderRequest{Catalog: cats[0].ID, Customer: customer, Items: req.Items, Text: req.Text}, 0)
+	if err != nil {
+		return wire.OrderPlaced{}, err
+	}
+	if len(short) > 0 {
+		out := wire.OrderPlaced{Status: "refused"}
+		for _, s := range short {
+			out.Short = append(out.Short, wire.ShortItem{RetailerID: s.RetailerID, Wanted: s.Wanted, Available: s.Available})
+		}
+		return out, nil
+	}
+	out := wire.OrderPlaced{OrderID: o.ID.String(), Status: "placed", Total: o.Total, Currency: o.Currency, Expires: o.Expires.UnixMilli()}
+	for _, it := range o.Items {
+		out.Items = append(out.Items, wire.OrderItem{RetailerID: it.RetailerID, Quantity: it.Quantity, Price: it.Price, Currency: o.Currency})
+	}
+	return out, nil
+}

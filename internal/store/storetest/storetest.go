@@ -79,6 +79,7 @@ var tests = []test{
 	{"Blocks", testBlocks},
 	{"NodeLeases", testNodeLeases},
 	{"PriceSheets", testPriceSheets},
+	{"NoOversell", testNoOversell},
 }
 
 // Run runs the suite. open must return an empty store, closed when its test

@@ -1,0 +1,144 @@
+package commerce
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/kontor-chat/kontor"
+)
+
+// Order states.
+const (
+	OrderPending   = "pending"   // placed, stock reserved, not paid
+	OrderConfirmed = "confirmed" // the business took it
+	OrderPaid      = "paid"
+	OrderShipped   = "shipped"
+	OrderCompleted = "completed"
+	OrderCanceled  = "canceled"
+	OrderExpired   = "expired" // not paid in time: its stock went back
+	OrderRefunded  = "refunded"
+)
+
+// DefaultReservation is how long a pending order holds its stock.
+const DefaultReservation = 30 * time.Minute
+
+// MaxQuantity is the most of one product one order takes.
+const MaxQuantity = 10_000
+
+// Order is an order a person placed from a business's catalog. Amounts are
+// minor units of Currency, with the prices at order time.
+type Order struct {
+	ID       kontor.ID
+	Business kontor.ID
+	Catalog  kontor.ID
+	Customer kontor.Phone
+	Items    []OrderItem
+	Currency string
+	Subtotal int64
+	Total    int64
+	State    string
+	Text     string
+	Created  time.Time
+	Expires  time.Time // when a pending order lets its stock go
+}
+
+// OrderItem is one line of an order.
+type OrderItem struct {
+	Product    kontor.ID
+	RetailerID string
+	Name       string
+	Quantity   int
+	Price      int64 // per item, minor units
+}
+
+// Short names an item the stock cannot cover.
+type Short struct {
+	RetailerID string `json:"retailer_id"`
+	Wanted     int    `json:"wanted"`
+	Available  int    `json:"available"`
+}
+
+// OrderStore keeps orders and reserves stock. Implemented by
+// internal/store.
+type OrderStore interface {
+	// PlaceOrder reserves the stock of every item and records o, in one
+	// transaction; when any item is short nothing is reserved and the
+	// shortages come back. Stock never goes below zero, also with many
+	// orders at once on several nodes.
+	PlaceOrder(ctx context.Context, o Order) ([]Short, error)
+	// ExpireOrders marks pending orders whose reservation ran out before t
+	// expired and returns their stock, each exactly once; it returns how
+	// many it expired.
+	ExpireOrders(ctx context.Context, t time.Time, limit int) (int, error)
+	// Order returns an order; kontor.NotFound when none.
+	Order(ctx context.Context, id kontor.ID) (Order, error)
+}
+
+// OrderRequest is what a person orders: retailer ids and quantities.
+type OrderRequest struct {
+	Catalog  kontor.ID
+	Customer kontor.Phone
+	Items    map[string]int
+	Text     string
+}
+
+// PlaceOrder prices a request from the catalog at this moment and places
+// it. A refused order (short stock) returns the shortages and no error.
+func (s *Service) PlaceOrder(ctx context.Context, orders OrderStore, r OrderRequest, hold time.Duration) (Order, []Short, error) {
+	const op = "commerce.PlaceOrder"
+	if len(r.Items) == 0 || len(r.Items) > 100 {
+		return Order{}, nil, kontor.Errorf(kontor.Invalid, op, "an order has 1 to 100 products")
+	}
+	if len(r.Text) > 1024 {
+		return Order{}, nil, kontor.Errorf(kontor.Invalid, op, "the text of an order is at most 1024 bytes")
+	}
+	cat, err := s.Catalog(ctx, r.Catalog)
+	if err != nil {
+		return Order{}, nil, err
+	}
+	if hold <= 0 {
+		hold = DefaultReservation
+	}
+	now := s.clock.Now()
+	o := Order{ID: s.ids.Next(), Business: cat.Business, Catalog: cat.ID, Customer: r.Customer, State: OrderPending, Text: r.Text,
+		Created: now, Expires: now.Add(hold)}
+	for rid, q := range r.Items {
+		if q < 1 || q > MaxQuantity {
+			return Order{}, nil, kontor.Errorf(kontor.Invalid, op, "the quantity of %q must be 1 to %d", rid, MaxQuantity)
+		}
+		p, err := s.store.ProductByRetailerID(ctx, cat.ID, rid)
+		if err != nil {
+			return Order{}, nil, kontor.Errorf(kontor.Invalid, op, "the catalog has no product %q", rid)
+		}
+		price := p.Price
+		if p.SalePrice > 0 {
+			price = p.SalePrice
+		}
+		if o.Currency == "" {
+			o.Currency = p.Currency
+		} else if o.Currency != p.Currency {
+			return Order{}, nil, kontor.Errorf(kontor.Invalid, op, "an order is in one currency: %q is in %s, the others in %s", rid, p.Currency, o.Currency)
+		}
+		o.Items = append(o.Items, OrderItem{Product: p.ID, RetailerID: rid, Name: p.Name, Quantity: q, Price: price})
+		o.Subtotal += price * int64(q)
+	}
+	o.Total = o.Subtotal
+	short, err := orders.PlaceOrder(ctx, o)
+	if err != nil {
+		return Order{}, nil, err
+	}
+	if len(short) > 0 {
+		return Order{}, short, nil
+	}
+	return o, nil, nil
+}
+
+// ShortError describes shortages for people.
+func ShortError(short []Short) string {
+	s := "not enough in stock:"
+	for _, x := range short {
+		s += fmt.Sprintf(" %s (wanted %d, %d left)", x.RetailerID, x.Wanted, x.Available)
+	}
+	return s
+}
