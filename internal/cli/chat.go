@@ -852,6 +852,30 @@ func (ui *chatUI) showCart() {
 	ui.printf("  total %s %s", minorText(total, decimals), cur)
 }
 
+// productNames names, with their prices, the products a product or
+// product-list message shows, from the business's catalog fetched before.
+func (ui *chatUI) productNames(it *wire.Interactive) string {
+	ids := []string{}
+	if it.RetailerID != "" {
+		ids = append(ids, it.RetailerID)
+	}
+	for _, sec := range it.Sections {
+		ids = append(ids, sec.Products...)
+	}
+	var out []string
+	for _, id := range ids {
+		for _, p := range ui.shop.Products {
+			if p.RetailerID == id {
+				out = append(out, fmt.Sprintf("%s (%s, %s)", p.Name, id, p.PriceText))
+			}
+		}
+	}
+	if len(out) == 0 {
+		return ""
+	}
+	return "\n    " + strings.Join(out, "\n    ") + "\n    /add ID [N] to put one in the cart"
+}
+
 // minorText writes minor units with decimals digits after the point.
 func minorText(v int64, decimals int) string {
 	s := strconv.FormatInt(v, 10)
@@ -955,6 +979,9 @@ func (ui *chatUI) format(m client.Message, withPeer bool) string {
 		body = ui.color(ui.red(), "[unreadable message: "+m.Problem+"]")
 	case m.Content.Type != "text":
 		body = describe(m.Content)
+		if it := m.Content.Interactive; it != nil && ui.shop != nil && ui.shop.Business == m.Peer {
+			body += ui.productNames(it)
+		}
 	}
 	if m.Content.ReplyTo != "" {
 		body = "↪ " + body
