@@ -61,7 +61,9 @@ type Endpoints interface {
 
 // API is the Business API handler.
 type API struct {
-	Dir       Directory
+	Dir Directory
+	// Orders lets businesses see and move their orders (nil: none).
+	Orders    Orders
 	Auth      Auth
 	Endpoints Endpoints
 	Templates Templates // nil: templates are kept elsewhere (a self-hosted endpoint)
@@ -113,6 +115,7 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		a.messageTemplates(w, r, id)
 	case (edge == "products" || edge == "whatsapp_commerce_settings" || edge == "product_catalogs") && a.Commerce != nil:
 		a.commerceEdge(w, r, id, edge)
+	case edge == "" && a.orderObject(w, r, id):
 	case edge == "" && a.commerceObject(w, r, id):
 	case edge == "" && r.Method == http.MethodGet:
 		a.object(w, r, id)

@@ -99,4 +99,32 @@ func TestShopOrder(t *testing.T) {
 	if it.ProductRetailerID != "rose" || it.Quantity != 3 || it.ItemPrice.String() != "2.49" || it.Currency != "EUR" {
 		t.Fatalf("first item: %+v", it)
 	}
+
+	// The business sees the order and moves it; a move the states do not
+	// allow is refused; cancelling before payment gives the stock back.
+	code, got := api(t, s, http.MethodGet, "/v21.0/"+placed.OrderID, biz.Token, nil)
+	if code != 200 || got["status"] != "pending" || got["total"] != 10.47 || got["customer"] != "4915100000001" {
+		t.Fatalf("order: %d %v", code, got)
+	}
+	if code, got := api(t, s, http.MethodPost, "/v21.0/"+placed.OrderID, biz.Token, map[string]any{"status": "confirmed"}); code != 200 || got["status"] != "confirmed" {
+		t.Fatalf("confirm: %d %v", code, got)
+	}
+	if code, got := api(t, s, http.MethodPost, "/v21.0/"+placed.OrderID, biz.Token, map[string]any{"status": "shipped"}); code != 400 || errCode(got) != 131009 {
+		t.Fatalf("ship before paid: %d %v", code, got)
+	}
+	if code, got := api(t, s, http.MethodPost, "/v21.0/"+placed.OrderID, biz.Token, map[string]any{"status": "canceled"}); code != 200 || got["status"] != "canceled" {
+		t.Fatalf("cancel: %d %v", code, got)
+	}
+	shop, _ = ann.c.API().WholeCatalog(ctx, "+4930111111")
+	if again, err := ann.c.API().PlaceOrder(ctx, "+4930111111", map[string]int{"rose": 5}, ""); err != nil || again.Status != "placed" {
+		t.Fatalf("all 5 roses are back after the cancel: %+v %v", again, err)
+	}
+	// Another business's token sees nothing of it.
+	var other struct {
+		Token string `json:"access_token"`
+	}
+	s.Call(t, http.MethodPost, "/admin/v1/businesses", s.Token, map[string]any{"name": "Bert", "phone": "+4930222222"}, &other)
+	if code, _ := api(t, s, http.MethodGet, "/v21.0/"+placed.OrderID, other.Token, nil); code != 403 {
+		t.Fatalf("another business: %d", code)
+	}
 }

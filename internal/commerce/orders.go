@@ -142,3 +142,52 @@ func ShortError(short []Short) string {
 	}
 	return s
 }
+
+// transitions lists where an order may go from each state. Expired is set
+// by the reservation sweep only; canceled and expired are final.
+var transitions = map[string][]string{
+	OrderPending:   {OrderConfirmed, OrderPaid, OrderCanceled},
+	OrderConfirmed: {OrderPaid, OrderCanceled},
+	OrderPaid:      {OrderShipped, OrderCompleted, OrderRefunded},
+	OrderShipped:   {OrderCompleted, OrderRefunded},
+	OrderCompleted: {OrderRefunded},
+}
+
+// CanMove says whether an order in state from may go to state to.
+func CanMove(from, to string) bool {
+	for _, t := range transitions[from] {
+		if t == to {
+			return true
+		}
+	}
+	return false
+}
+
+// OrderMover changes an order's state in the store.
+type OrderMover interface {
+	OrderStore
+	// MoveOrder sets the state of order id from from to to, only if it is
+	// still from; release gives the order's stock back in the same
+	// transaction. It returns kontor.Conflict when the state changed.
+	MoveOrder(ctx context.Context, id kontor.ID, from, to string, release bool) error
+}
+
+// MoveOrder changes the state of an order of business, as the business
+// asks: confirmed, paid, shipped, completed, canceled or refunded. An
+// order canceled before it was paid gives its stock back.
+func (s *Service) MoveOrder(ctx context.Context, orders OrderMover, business, id kontor.ID, to string) (Order, error) {
+	const op = "commerce.MoveOrder"
+	o, err := orders.Order(ctx, id)
+	if err != nil || o.Business != business {
+		return Order{}, kontor.Errorf(kontor.NotFound, op, "no order %s", id)
+	}
+	if !CanMove(o.State, to) {
+		return Order{}, kontor.Errorf(kontor.Conflict, op, "an order that is %s cannot become %s", o.State, to)
+	}
+	release := to == OrderCanceled && (o.State == OrderPending || o.State == OrderConfirmed)
+	if err := orders.MoveOrder(ctx, id, o.State, to, release); err != nil {
+		return Order{}, err
+	}
+	o.State = to
+	return o, nil
+}

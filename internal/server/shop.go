@@ -86,3 +86,17 @@ func (sh shops) PlaceOrder(ctx context.Context, customer, phone kontor.Phone, re
 	}
 	return out, nil
 }
+
+// orderDesk lets businesses see and move their orders (bizapi.Orders).
+type orderDesk struct {
+	s    *Server
+	shop *commerce.Service
+}
+
+func (d orderDesk) Order(ctx context.Context, id kontor.ID) (commerce.Order, error) {
+	return d.s.db.Order(ctx, id)
+}
+
+func (d orderDesk) Move(ctx context.Context, business, id kontor.ID, to string) (commerce.Order, error) {
+	return d.shop.MoveOrder(ctx, d.s.db, business, id, to)
+}

@@ -153,3 +153,27 @@ func (db *DB) Order(ctx context.Context, id kontor.ID) (commerce.Order, error) {
 	}
 	return o, nil
 }
+
+// MoveOrder changes an order's state if it still is from (commerce.OrderMover).
+func (db *DB) MoveOrder(ctx context.Context, id kontor.ID, from, to string, release bool) error {
+	return db.tx(ctx, "store.MoveOrder", func(tx *sql.Tx) error {
+		var raw string
+		err := tx.QueryRowContext(ctx, `UPDATE orders SET state = $3 WHERE id = $1 AND state = $2 RETURNING items`, int64(id), from, to).Scan(&raw)
+		if errors.Is(err, sql.ErrNoRows) {
+			return kontor.Errorf(kontor.Conflict, "store.MoveOrder", "the order changed meanwhile; look at it again")
+		}
+		if err != nil || !release {
+			return err
+		}
+		var items []commerce.OrderItem
+		if err := json.Unmarshal([]byte(raw), &items); err != nil {
+			return err
+		}
+		for _, it := range items {
+			if _, err := tx.ExecContext(ctx, `UPDATE products SET inventory = inventory + $2 WHERE id = $1`, int64(it.Product), it.Quantity); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
