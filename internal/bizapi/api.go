@@ -16,6 +16,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -455,4 +456,22 @@ func (a *API) failErr(w http.ResponseWriter, err error) {
 		a.Log.Error("business API", "err", err)
 	}
 	a.fail(w, cloudapi.FromKind(kind, kontor.MessageOf(err)))
+}
+
+// parseFields reads a Graph-style fields parameter ("name,status"): every
+// name must be one of known; node names the object type in the public
+// error.
+func parseFields(s string, known []string, node string) ([]string, *cloudapi.Error) {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		if !slices.Contains(known, f) {
+			return nil, cloudapi.Errorf(cloudapi.CodeInvalidParameter, "Tried accessing nonexisting field (%s) on node type (%s)", f, node)
+		}
+		out = append(out, f)
+	}
+	return out, nil
 }

@@ -467,20 +467,15 @@ func productFields(s string) ([]string, *cloudapi.Error) {
 	if strings.TrimSpace(s) == "" {
 		return productFieldNames, nil
 	}
+	fs, cerr := parseFields(s, productFieldNames, "ProductItem")
+	if cerr != nil {
+		return nil, cerr
+	}
 	out := []string{"id"}
-	for _, f := range strings.Split(s, ",") {
-		f = strings.TrimSpace(f)
-		if f == "" || f == "id" {
-			continue
+	for _, f := range fs {
+		if f != "id" {
+			out = append(out, f)
 		}
-		known := false
-		for _, n := range productFieldNames {
-			known = known || n == f
-		}
-		if !known {
-			return nil, cloudapi.Errorf(cloudapi.CodeInvalidParameter, "Tried accessing nonexisting field (%s) on node type (ProductItem)", f)
-		}
-		out = append(out, f)
 	}
 	return out, nil
 }

@@ -214,22 +214,7 @@ func templateFields(s string) ([]string, *cloudapi.Error) {
 	if s == "" {
 		return nil, nil
 	}
-	var out []string
-	for _, f := range strings.Split(s, ",") {
-		f = strings.TrimSpace(f)
-		if f == "" {
-			continue
-		}
-		known := false
-		for _, n := range templateFieldNames {
-			known = known || n == f
-		}
-		if !known {
-			return nil, cloudapi.Errorf(cloudapi.CodeInvalidParameter, "Tried accessing nonexisting field (%s) on node type (WhatsAppBusinessHSM)", f)
-		}
-		out = append(out, f)
-	}
-	return out, nil
+	return parseFields(s, templateFieldNames, "WhatsAppBusinessHSM")
 }
 
 // templateJSON is a template in the public shape, with only fields (and
