@@ -46,29 +46,44 @@ func (a *adminClient) do(ctx context.Context, method, path string, in, out any) 
 		}
 		body = bytes.NewReader(b)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(a.server, "/")+path, body)
+	status, b, err := a.send(ctx, method, path, "application/json", body)
 	if err != nil {
 		return err
 	}
-	req.Header.Set("Authorization", "Bearer "+a.token)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := a.http.Do(req)
-	if err != nil {
-		return fmt.Errorf("reaching the server: %w", err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
-	if resp.StatusCode/100 != 2 {
-		var ae wire.APIError
-		if json.Unmarshal(b, &ae) == nil && ae.Error.Message != "" {
-			return fmt.Errorf("%s: %s", ae.Error.Code, ae.Error.Message)
-		}
-		return fmt.Errorf("server answered %s", resp.Status)
+	if status/100 != 2 {
+		return answerError(status, b)
 	}
 	if out != nil {
 		return json.Unmarshal(b, out)
 	}
 	return nil
+}
+
+// send makes an admin call and returns the answer's status and body,
+// whatever the status.
+func (a *adminClient) send(ctx context.Context, method, path, contentType string, body io.Reader) (int, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(a.server, "/")+path, body)
+	if err != nil {
+		return 0, nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+a.token)
+	req.Header.Set("Content-Type", contentType)
+	resp, err := a.http.Do(req)
+	if err != nil {
+		return 0, nil, fmt.Errorf("reaching the server: %w", err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+	return resp.StatusCode, b, err
+}
+
+// answerError is the error of a non-2xx admin answer.
+func answerError(status int, b []byte) error {
+	var ae wire.APIError
+	if json.Unmarshal(b, &ae) == nil && ae.Error.Message != "" {
+		return fmt.Errorf("%s: %s", ae.Error.Code, ae.Error.Message)
+	}
+	return fmt.Errorf("server answered HTTP %d", status)
 }
 
 func runAdmin(ctx context.Context, env Env) error {
