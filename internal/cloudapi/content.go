@@ -136,7 +136,8 @@ func contactsIn(cs []Contact) []wire.Contact {
 			o.Names = &wire.ContactNames{First: n.FirstName, Last: n.LastName, Middle: n.MiddleName, Prefix: n.Prefix, Suffix: n.Suffix}
 		}
 		if c.Org != nil {
-			o.Org = &wire.ContactOrg{Company: c.Org.Company, Department: c.Org.Department, Title: c.Org.Title}
+			org := *c.Org
+			o.Org = &org
 		}
 		for _, p := range c.Phones {
 			o.Phones = append(o.Phones, wire.ContactPhone{Phone: p.Phone, Type: p.Type, WaID: p.WaID})
@@ -147,9 +148,7 @@ func contactsIn(cs []Contact) []wire.Contact {
 		for _, u := range c.URLs {
 			o.URLs = append(o.URLs, u.URL)
 		}
-		for _, a := range c.Addresses {
-			o.Addresses = append(o.Addresses, wire.ContactAddress(a))
-		}
+		o.Addresses = append(o.Addresses, c.Addresses...)
 		out = append(out, o)
 	}
 	return out

@@ -235,7 +235,8 @@ func contactsOut(cs []wire.Contact) []Contact {
 			o.Name.FirstName, o.Name.LastName, o.Name.MiddleName, o.Name.Prefix, o.Name.Suffix = n.First, n.Last, n.Middle, n.Prefix, n.Suffix
 		}
 		if c.Org != nil {
-			o.Org = &ContactOrg{Company: c.Org.Company, Department: c.Org.Department, Title: c.Org.Title}
+			org := *c.Org
+			o.Org = &org
 		}
 		for _, p := range c.Phones {
 			o.Phones = append(o.Phones, ContactPhone{Phone: p.Phone, Type: p.Type, WaID: p.WaID})
@@ -246,9 +247,7 @@ func contactsOut(cs []wire.Contact) []Contact {
 		for _, u := range c.URLs {
 			o.URLs = append(o.URLs, ContactURL{URL: u})
 		}
-		for _, a := range c.Addresses {
-			o.Addresses = append(o.Addresses, ContactAddress(a))
-		}
+		o.Addresses = append(o.Addresses, c.Addresses...)
 		out = append(out, o)
 	}
 	return out

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/kontor-chat/kontor/wire"
 	"strings"
 
 	"github.com/kontor-chat/kontor"
@@ -240,22 +241,10 @@ type ContactName struct {
 }
 
 // ContactOrg is where a contact works.
-type ContactOrg struct {
-	Company    string `json:"company,omitempty"`
-	Department string `json:"department,omitempty"`
-	Title      string `json:"title,omitempty"`
-}
+type ContactOrg = wire.ContactOrg
 
 // ContactAddress is a postal address of a contact.
-type ContactAddress struct {
-	Street      string `json:"street,omitempty"`
-	City        string `json:"city,omitempty"`
-	State       string `json:"state,omitempty"`
-	Zip         string `json:"zip,omitempty"`
-	Country     string `json:"country,omitempty"`
-	CountryCode string `json:"country_code,omitempty"`
-	Type        string `json:"type,omitempty"`
-}
+type ContactAddress = wire.ContactAddress
 
 // ContactPhone is a phone number of a contact.
 type ContactPhone struct {
