@@ -296,11 +296,7 @@ func Order(c wire.ShopCatalog, items map[string]int, text string) (wire.Content,
 		if items[id] < 1 {
 			return wire.Content{}, fmt.Errorf("the quantity of %q must be at least 1", id)
 		}
-		price := p.Price
-		if p.SalePrice > 0 {
-			price = p.SalePrice
-		}
-		o.Items = append(o.Items, wire.OrderItem{RetailerID: id, Quantity: items[id], Price: price, Currency: p.Currency})
+		o.Items = append(o.Items, wire.OrderItem{RetailerID: id, Quantity: items[id], Price: p.UnitPrice(), Currency: p.Currency})
 	}
 	if len(o.Items) == 0 {
 		return wire.Content{}, fmt.Errorf("an order needs at least one item")

@@ -109,6 +109,14 @@ type ShopCatalog struct {
 	More        bool          `json:"more,omitempty"`
 }
 
+// UnitPrice is what one item costs now: the sale price when there is one.
+func (p ShopProduct) UnitPrice() int64 {
+	if p.SalePrice > 0 {
+		return p.SalePrice
+	}
+	return p.Price
+}
+
 // ShopProduct is one product as people see it.
 type ShopProduct struct {
 	ID           string `json:"id"`

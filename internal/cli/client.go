@@ -570,12 +570,8 @@ func (cc *clientCmd) catalog(ctx context.Context, args []string) error {
 		return err
 	}
 	for _, pr := range c.Products {
-		minor := pr.Price
-		if pr.SalePrice > 0 {
-			minor = pr.SalePrice
-		}
 		if err := cc.out.Encode(catalogLine{RetailerID: pr.RetailerID, Name: pr.Name, Price: pr.PriceText, Currency: pr.Currency,
-			Availability: pr.Availability, Minor: minor}); err != nil {
+			Availability: pr.Availability, Minor: pr.UnitPrice()}); err != nil {
 			return err
 		}
 	}

@@ -57,6 +57,14 @@ type Product struct {
 	Updated      time.Time
 }
 
+// UnitPrice is what one item costs now: the sale price when there is one.
+func (p Product) UnitPrice() int64 {
+	if p.SalePrice > 0 {
+		return p.SalePrice
+	}
+	return p.Price
+}
+
 // Limits of product fields.
 const (
 	MaxRetailerID  = 100

@@ -111,10 +111,7 @@ func (s *Service) PlaceOrder(ctx context.Context, orders OrderStore, r OrderRequ
 		if err != nil {
 			return Order{}, nil, kontor.Errorf(kontor.Invalid, op, "the catalog has no product %q", rid)
 		}
-		price := p.Price
-		if p.SalePrice > 0 {
-			price = p.SalePrice
-		}
+		price := p.UnitPrice()
 		if o.Currency == "" {
 			o.Currency = p.Currency
 		} else if o.Currency != p.Currency {

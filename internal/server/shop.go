@@ -40,12 +40,8 @@ func (sh shops) Catalog(ctx context.Context, phone kontor.Phone, after kontor.ID
 	out := wire.ShopCatalog{Business: phone, Name: n.VerifiedName, CatalogID: c.ID.String(), CartEnabled: st.CartEnabled,
 		Products: make([]wire.ShopProduct, 0, len(ps)), More: more}
 	for _, p := range ps {
-		price := p.Price
-		if p.SalePrice > 0 {
-			price = p.SalePrice
-		}
 		out.Products = append(out.Products, wire.ShopProduct{ID: p.ID.String(), RetailerID: p.RetailerID, Name: p.Name, Description: p.Description,
-			Price: p.Price, SalePrice: p.SalePrice, Currency: p.Currency, PriceText: commerce.FormatPrice(price, p.Currency),
+			Price: p.Price, SalePrice: p.SalePrice, Currency: p.Currency, PriceText: commerce.FormatPrice(p.UnitPrice(), p.Currency),
 			Availability: p.Availability, ImageURL: p.ImageURL, URL: p.URL})
 	}
 	return out, nil
