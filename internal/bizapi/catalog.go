@@ -417,28 +417,7 @@ func (a *API) productInput(r *http.Request) (productBody, *cloudapi.Error) {
 }
 
 // apply sets the given fields on p.
-func (in productBody) apply(p *commerce.Product) {
-	c := in.patch()
-	for _, f := range []struct {
-		v   *string
-		dst *string
-	}{{c.RetailerID, &p.RetailerID}, {c.Name, &p.Name}, {c.Description, &p.Description}, {c.Currency, &p.Currency},
-		{c.Availability, &p.Availability}, {c.Condition, &p.Condition}, {c.Brand, &p.Brand}, {c.Category, &p.Category},
-		{c.URL, &p.URL}, {c.ImageURL, &p.ImageURL}, {c.ItemGroupID, &p.ItemGroupID}} {
-		if f.v != nil {
-			*f.dst = *f.v
-		}
-	}
-	if c.Price != nil {
-		p.Price = *c.Price
-	}
-	if c.SalePrice != nil {
-		p.SalePrice = *c.SalePrice
-	}
-	if c.Inventory != nil {
-		p.Inventory = *c.Inventory
-	}
-}
+func (in productBody) apply(p *commerce.Product) { in.patch().Apply(p) }
 
 // patch is the body as a change of the given fields.
 func (in productBody) patch() commerce.Patch {

@@ -360,13 +360,8 @@ type Patch struct {
 	Inventory                                                        *int
 }
 
-// UpdateProduct changes a product.
-func (s *Service) UpdateProduct(ctx context.Context, id kontor.ID, c Patch) (Product, error) {
-	const op = "commerce.UpdateProduct"
-	p, err := s.store.Product(ctx, id)
-	if err != nil {
-		return Product{}, err
-	}
+// Apply sets the fields c gives on p.
+func (c Patch) Apply(p *Product) {
 	for _, f := range []struct {
 		v   *string
 		dst *string
@@ -386,6 +381,16 @@ func (s *Service) UpdateProduct(ctx context.Context, id kontor.ID, c Patch) (Pro
 	if c.Inventory != nil {
 		p.Inventory = *c.Inventory
 	}
+}
+
+// UpdateProduct changes a product.
+func (s *Service) UpdateProduct(ctx context.Context, id kontor.ID, c Patch) (Product, error) {
+	const op = "commerce.UpdateProduct"
+	p, err := s.store.Product(ctx, id)
+	if err != nil {
+		return Product{}, err
+	}
+	c.Apply(&p)
 	p.Normalize()
 	if fe := p.Validate(); fe != nil {
 		return Product{}, invalid(op, fe)
