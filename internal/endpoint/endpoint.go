@@ -215,7 +215,7 @@ func (e *Endpoint) inbound(ctx context.Context, m client.Message) {
 	if err := e.store.PutMessage(ctx, MessageRecord{Number: e.cfg.Number, ID: m.ID, Peer: m.Peer, Created: ts}); err != nil {
 		e.log.Error("recording an inbound message", "err", err)
 	}
-	e.notice(ctx, m.Peer)
+	e.notice(ctx, m.Peer, false)
 	wamid := cloudapi.MessageID(m.ID)
 	var wm cloudapi.WebhookMessage
 	if m.Problem != "" {
@@ -331,8 +331,10 @@ func (e *Endpoint) emit(ctx context.Context, id string, v cloudapi.MessagesValue
 
 // notice tells a person once per conversation, on a hosted endpoint, that
 // the platform operator's service manages the chat for the business.
-func (e *Endpoint) notice(ctx context.Context, peer kontor.Phone) {
-	if !e.cfg.Hosted {
+// sent says whether the caller already knows the notice went out (from
+// the contact it read), which spares a read per message.
+func (e *Endpoint) notice(ctx context.Context, peer kontor.Phone, sent bool) {
+	if !e.cfg.Hosted || sent {
 		return
 	}
 	if c, err := e.store.Contact(ctx, e.cfg.Number, peer); err == nil && c.NoticeSent {
@@ -397,7 +399,7 @@ func (e *Endpoint) Send(ctx context.Context, body []byte) (any, *cloudapi.Error)
 	if cerr != nil {
 		return nil, cerr
 	}
-	e.notice(ctx, to)
+	e.notice(ctx, to, c.NoticeSent)
 	id, err := e.dev.Send(ctx, to, content)
 	if err != nil {
 		return nil, sendError(err)
