@@ -89,10 +89,7 @@ type queueTx struct {
 
 // exec runs q in the transaction, prepared when Open prepared it.
 func (t *queueTx) exec(q string, args ...any) (sql.Result, error) {
-	if st, ok := t.db.wstmts[q]; ok {
-		return t.tx.StmtContext(t.ctx, st).ExecContext(t.ctx, args...)
-	}
-	return t.tx.ExecContext(t.ctx, q, args...)
+	return t.db.exec(t.ctx, t.tx, q, args...)
 }
 
 // query is exec for statements that return rows.
