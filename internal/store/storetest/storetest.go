@@ -80,6 +80,7 @@ var tests = []test{
 	{"NodeLeases", testNodeLeases},
 	{"PriceSheets", testPriceSheets},
 	{"NoOversell", testNoOversell},
+	{"OrderCharges", testOrderCharges},
 }
 
 // Run runs the suite. open must return an empty store, closed when its test
