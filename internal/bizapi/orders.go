@@ -70,6 +70,7 @@ func orderJSON(o commerce.Order) map[string]any {
 			"item_price": cloudapi.MajorUnits(it.Price, o.Currency), "currency": o.Currency})
 	}
 	return map[string]any{"id": o.ID, "status": o.State, "catalog_id": o.Catalog, "customer": strings.TrimPrefix(string(o.Customer), "+"),
-		"currency": o.Currency, "subtotal": cloudapi.MajorUnits(o.Subtotal, o.Currency), "total": cloudapi.MajorUnits(o.Total, o.Currency),
+		"currency": o.Currency, "subtotal": cloudapi.MajorUnits(o.Subtotal, o.Currency), "tax": cloudapi.MajorUnits(o.Tax, o.Currency),
+		"shipping": cloudapi.MajorUnits(o.Shipping, o.Currency), "discount": cloudapi.MajorUnits(o.Discount, o.Currency), "total": cloudapi.MajorUnits(o.Total, o.Currency),
 		"text": o.Text, "product_items": items, "created": o.Created.Unix(), "expires": o.Expires.Unix()}
 }

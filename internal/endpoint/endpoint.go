@@ -68,6 +68,9 @@ type Config struct {
 	// definition and status (APPROVED, PAUSED, …); kontor.NotFound (or a
 	// nil definition) when there is none. nil: no templates.
 	Template func(ctx context.Context, name, language string) (*cloudapi.TemplateDefinition, string, error)
+	// Orders ties payment requests and order news to the orders people
+	// placed (orders.go); nil: every reference id is the business's own.
+	Orders Orders
 }
 
 // Meter writes the charge of a delivered billable message, once per
@@ -397,6 +400,9 @@ func (e *Endpoint) Send(ctx context.Context, body []byte) (any, *cloudapi.Error)
 	}
 	content, cerr := cloudapi.ToContent(ctx, req, &resolver{e: e, to: to}, tmpl)
 	if cerr != nil {
+		return nil, cerr
+	}
+	if cerr := e.linkOrder(ctx, to, &content); cerr != nil {
 		return nil, cerr
 	}
 	e.notice(ctx, to, c.NoticeSent)
