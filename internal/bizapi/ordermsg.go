@@ -22,12 +22,6 @@ import (
 // message; a self-hosted endpoint asks the platform through
 // POST /{order-id}/order_messages (a kontor extension), answered here.
 
-// OrderMessages changes orders as a business's messages about them say.
-type OrderMessages interface {
-	RequestPayment(ctx context.Context, business, id kontor.ID, customer kontor.Phone, r commerce.PaymentRequest) (commerce.Order, error)
-	UpdateOrder(ctx context.Context, business, id kontor.ID, customer kontor.Phone, status string) (commerce.Order, error)
-}
-
 // orderMessageIn is the body of POST /{order-id}/order_messages: the
 // person the message goes to, and either the payment request in minor
 // units or the order_status value.
@@ -66,8 +60,7 @@ func (p *paymentRequestJSON) request() commerce.PaymentRequest {
 // answers as if there were none (100, subcode 33): the caller then sends
 // its message as a free-standing one.
 func (a *API) orderMessages(w http.ResponseWriter, r *http.Request, id kontor.ID) {
-	om, ok := a.Orders.(OrderMessages)
-	if !ok {
+	if a.Orders == nil {
 		a.fail(w, notFound(id))
 		return
 	}
@@ -115,9 +108,9 @@ func (a *API) orderMessages(w http.ResponseWriter, r *http.Request, id kontor.ID
 		a.fail(w, cloudapi.NewError(cloudapi.CodeMissingParameter, "The parameter payment_request or order_status is required (one of them)."))
 		return
 	case in.PaymentRequest != nil:
-		o, err = om.RequestPayment(r.Context(), o.Business, id, customer, in.PaymentRequest.request())
+		o, err = a.Orders.RequestPayment(r.Context(), o.Business, id, customer, in.PaymentRequest.request())
 	default:
-		o, err = om.UpdateOrder(r.Context(), o.Business, id, customer, in.OrderStatus)
+		o, err = a.Orders.UpdateOrder(r.Context(), o.Business, id, customer, in.OrderStatus)
 	}
 	if kontor.KindOf(err) == kontor.NotFound {
 		a.fail(w, notFound(id))

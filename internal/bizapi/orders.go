@@ -13,10 +13,13 @@ import (
 )
 
 // Orders finds and moves the orders people placed (a kontor extension:
-// the public API has no order objects).
+// the public API has no order objects), and changes them as the
+// business's payment requests and order news say (ordermsg.go).
 type Orders interface {
 	Order(ctx context.Context, id kontor.ID) (commerce.Order, error)
 	Move(ctx context.Context, business, id kontor.ID, to string) (commerce.Order, error)
+	RequestPayment(ctx context.Context, business, id kontor.ID, customer kontor.Phone, r commerce.PaymentRequest) (commerce.Order, error)
+	UpdateOrder(ctx context.Context, business, id kontor.ID, customer kontor.Phone, status string) (commerce.Order, error)
 }
 
 // orderObject serves GET /{order-id} and POST /{order-id} {"status": …};
