@@ -88,3 +88,18 @@ func FuzzOrderMessage(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkOrderDetails parses, checks and converts a payment request with
+// two items and every charge, as an endpoint does for each one it sends.
+func BenchmarkOrderDetails(b *testing.B) {
+	body := []byte(interactive(orderDetailsEUR))
+	for b.Loop() {
+		req, e := ParseSend(body)
+		if e != nil {
+			b.Fatal(e)
+		}
+		if _, e := ToContent(ctx, req, nil, nil); e != nil {
+			b.Fatal(e)
+		}
+	}
+}
