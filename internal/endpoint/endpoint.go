@@ -6,6 +6,9 @@
 // self-hosted at the business (kontor endpoint): only where it runs, and
 // so who can read the chats, differs. A hosted endpoint tells each person
 // once, in the chat, that the platform operator's service manages it.
+// Payment requests and order news that name an order a person placed are
+// checked against it and change it before they go out (orders.go), on
+// the platform for both kinds of endpoint.
 package endpoint
 
 import (
