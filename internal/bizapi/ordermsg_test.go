@@ -123,7 +123,11 @@ func TestOrderMessages(t *testing.T) {
 		if _, err := ann.c.Send(ctx, "+4930111111", order); err != nil {
 			t.Fatal(err)
 		}
-		anna.hook.wait("the order", func(v cloudapi.MessagesValue) bool { return len(v.Messages) == 1 && v.Messages[0].Type == "order" })
+		// The business learns the order's id from the order webhook.
+		v := anna.hook.wait("the order", func(v cloudapi.MessagesValue) bool { return len(v.Messages) == 1 && v.Messages[0].Type == "order" })
+		if o := v.Messages[0].Order; o == nil || o.OrderID != placed.OrderID {
+			t.Fatalf("the order webhook does not name the order: %+v", o)
+		}
 		orderIs := func(what, status string, tax, total float64) {
 			t.Helper()
 			code, got := api(t, s, http.MethodGet, "/v21.0/"+placed.OrderID, anna.Token, nil)

@@ -329,6 +329,10 @@ func TestInboundMessage(t *testing.T) {
 			`{"from":"4915112345678","id":"wamid.A","timestamp":"1749416383","type":"order","order":{"catalog_id":"123","text":"gift wrap please","product_items":[` +
 				`{"product_retailer_id":"SKU-1","quantity":2,"item_price":7.99,"currency":"EUR"},{"product_retailer_id":"SKU-2","quantity":1,"item_price":10,"currency":"EUR"},` +
 				`{"product_retailer_id":"SKU-3","quantity":1,"item_price":500,"currency":"JPY"},{"product_retailer_id":"SKU-4","quantity":1,"item_price":1.005,"currency":"KWD"}]}}`},
+		{"order placed on kontor", wire.Content{Type: "order", Order: &wire.Order{OrderID: "386285559745613828", CatalogID: "123", Items: []wire.OrderItem{
+			{RetailerID: "SKU-1", Quantity: 2, Price: 799, Currency: "EUR"}}}},
+			`{"from":"4915112345678","id":"wamid.A","timestamp":"1749416383","type":"order","order":{"catalog_id":"123","product_items":[` +
+				`{"product_retailer_id":"SKU-1","quantity":2,"item_price":7.99,"currency":"EUR"}],"order_id":"386285559745613828"}}`},
 		{"unknown kind", wire.Content{Type: "hologram"}, unsupportedJSON("hologram")},
 		{"unknown reply kind", wire.Content{Type: "interactive_reply", InteractiveReply: &wire.InteractiveReply{Type: "nfm_reply", ID: "x"}}, unsupportedJSON("interactive_reply/nfm_reply")},
 		{"a person sending a template", wire.Content{Type: "template", Template: &wire.Template{Name: "x", Body: "y"}}, unsupportedJSON("template")},
