@@ -202,6 +202,11 @@ func (p *PlatformOrders) post(ctx context.Context, id kontor.ID, in orderMessage
 	if out.Error.Subcode == 33 {
 		return kontor.Errorf(kontor.NotFound, op, "the platform has no order %s of this business", id)
 	}
+	if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden {
+		// The endpoint's own credentials, not the caller's request: the
+		// caller can do nothing about it but wait for the operator.
+		return &kontor.Error{Kind: kontor.Unavailable, Op: op, Msg: fmt.Sprintf("the platform refused the endpoint's access token (%d: %s)", out.Error.Code, out.Error.ErrorData.Details)}
+	}
 	cerr := cloudapi.NewError(out.Error.Code, out.Error.ErrorData.Details)
 	return &kontor.Error{Kind: kontor.Invalid, Op: op, Msg: cerr.Details, Err: cerr}
 }

@@ -252,5 +252,10 @@ func TestOrderMessages(t *testing.T) {
 		if code, got := api(t, s, http.MethodGet, "/v21.0/"+second.OrderID, anna.Token, nil); code != 200 || got["status"] != "confirmed" {
 			t.Fatalf("after Bert's try: %d %v", code, got)
 		}
+		// A bad token of the endpoint is the platform's trouble, not the caller's: 131016.
+		badPO := &bizapi.PlatformOrders{Base: s.URL, Token: "ktk_nope"}
+		if err := badPO.UpdateOrder(ctx, id, "+4915100000001", "canceled"); kontor.KindOf(err) != kontor.Unavailable || endpoint.OrderError(err).Code != 131016 {
+			t.Fatalf("a bad token: %v", err)
+		}
 	})
 }
