@@ -30,11 +30,10 @@ type MediaResolver interface {
 // missing, paused or disabled); other types take nil.
 //
 // Replies and reactions must name messages by wamids made by MessageID
-// (131009 otherwise).
-// The content returned passes wire.Content.Check. Payment requests
-// (order_details) and order news (order_status) come out as their business
-// wrote them: the caller ties them to a kontor order (wire.PaymentRequest.
-// OrderID) when the reference id names one.
+// (131009 otherwise). The content returned passes wire.Content.Check.
+// Payment requests (order_details) and order news (order_status) come out
+// as their business wrote them, amounts in minor units: the caller ties
+// them to a kontor order (their OrderID) when the reference id names one.
 func ToContent(ctx context.Context, req SendRequest, media MediaResolver, tmpl *TemplateDefinition) (wire.Content, *Error) {
 	c := wire.Content{V: wire.ContentVersion, Type: req.Type}
 	if req.IsMarkRead() {
