@@ -142,3 +142,67 @@ func testOrderCharges(_ *testing.T, e *env) {
 		e.t.Fatalf("a paid order changed: %+v", got)
 	}
 }
+
+// testOrderChargesRace: payment requests race the reservation's expiry and
+// a cancel. The order ends expired or canceled, its stock back exactly
+// once, and its stored total is always subtotal + tax + shipping -
+// discount of one request.
+func testOrderChargesRace(_ *testing.T, e *env) {
+	cat := commerce.Catalog{ID: e.ids.Next(), Business: e.ids.Next(), Name: "c", Created: t0}
+	if err := e.db.CreateCatalog(e.ctx, cat); err != nil {
+		e.t.Fatal(err)
+	}
+	p := commerce.Product{ID: e.ids.Next(), Catalog: cat.ID, RetailerID: "rose", Name: "Rose", Price: 299, Currency: "EUR",
+		Availability: "in stock", Condition: "new", Inventory: 10, Created: t0, Updated: t0}
+	if err := e.db.CreateProduct(e.ctx, p); err != nil {
+		e.t.Fatal(err)
+	}
+	o := commerce.Order{ID: e.ids.Next(), Business: cat.Business, Catalog: cat.ID, Customer: phoneA, Currency: "EUR",
+		Items: []commerce.OrderItem{{Product: p.ID, RetailerID: "rose", Quantity: 4, Price: 299}}, Subtotal: 1196, Total: 1196,
+		State: commerce.OrderPending, Created: t0, Expires: t0.Add(time.Minute)}
+	if short, err := e.db.PlaceOrder(e.ctx, o); err != nil || len(short) > 0 {
+		e.t.Fatalf("place: %v %v", short, err)
+	}
+	var wg sync.WaitGroup
+	var canceled, expired atomic.Int64
+	for i := range 20 {
+		wg.Go(func() {
+			tax := int64(i * 10)
+			if err := e.db.SetOrderCharges(e.ctx, o.ID, tax, 490, 0, 1196+tax+490); err != nil && kontor.KindOf(err) != kontor.Conflict {
+				e.t.Errorf("charges: %v", err)
+			}
+		})
+	}
+	wg.Go(func() {
+		n, err := e.db.ExpireOrders(e.ctx, t0.Add(2*time.Minute), 10)
+		if err != nil {
+			e.t.Errorf("expire: %v", err)
+		}
+		expired.Add(int64(n))
+	})
+	wg.Go(func() {
+		err := e.db.MoveOrder(e.ctx, o.ID, commerce.OrderPending, commerce.OrderCanceled, true)
+		if err == nil {
+			canceled.Add(1)
+		} else if kontor.KindOf(err) != kontor.Conflict {
+			e.t.Errorf("cancel: %v", err)
+		}
+	})
+	wg.Wait()
+	got, err := e.db.Order(e.ctx, o.ID)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if canceled.Load()+expired.Load() != 1 || (got.State != commerce.OrderCanceled && got.State != commerce.OrderExpired) {
+		e.t.Fatalf("canceled %d, expired %d, state %s: want exactly one", canceled.Load(), expired.Load(), got.State)
+	}
+	if got.Total != got.Subtotal+got.Tax+got.Shipping-got.Discount || (got.Tax%10) != 0 {
+		e.t.Fatalf("stored amounts do not add up: %+v", got)
+	}
+	if pr, _ := e.db.Product(e.ctx, p.ID); pr.Inventory != 10 {
+		e.t.Fatalf("stock %d after the race, want 10 (back exactly once)", pr.Inventory)
+	}
+	if err := e.db.SetOrderCharges(e.ctx, o.ID, 0, 0, 0, 1196); kontor.KindOf(err) != kontor.Conflict {
+		e.t.Fatalf("charges after the end: %v", err)
+	}
+}

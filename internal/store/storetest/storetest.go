@@ -81,6 +81,7 @@ var tests = []test{
 	{"PriceSheets", testPriceSheets},
 	{"NoOversell", testNoOversell},
 	{"OrderCharges", testOrderCharges},
+	{"OrderChargesRace", testOrderChargesRace},
 }
 
 // Run runs the suite. open must return an empty store, closed when its test
