@@ -49,6 +49,8 @@ const (
 	InteractiveProduct        = "product"         // one product of a catalog
 	InteractiveProductList    = "product_list"    // sections of products
 	InteractiveCatalogMessage = "catalog_message" // a button that opens the whole catalog
+	InteractiveOrderDetails   = "order_details"   // a request to pay for an order (Payment)
+	InteractiveOrderStatus    = "order_status"    // news of an order (OrderStatus)
 )
 
 // Kinds of reply to an interactive or template message (InteractiveReply.Type).
@@ -187,7 +189,9 @@ type Header struct {
 //   - cta_url: Link;
 //   - product: CatalogID and RetailerID;
 //   - product_list: CatalogID and Sections with Products (at most 30 in all);
-//   - catalog_message: CatalogID if known, RetailerID of the thumbnail if any.
+//   - catalog_message: CatalogID if known, RetailerID of the thumbnail if any;
+//   - order_details: Payment (ordermsg.go);
+//   - order_status: OrderStatus (ordermsg.go).
 type Interactive struct {
 	Type       string        `json:"type"`
 	Header     *Header       `json:"header,omitempty"`
@@ -199,6 +203,9 @@ type Interactive struct {
 	Link       *Link         `json:"link,omitempty"`
 	CatalogID  string        `json:"catalog_id,omitempty"`
 	RetailerID string        `json:"retailer_id,omitempty"`
+
+	Payment     *PaymentRequest `json:"payment,omitempty"`
+	OrderStatus *OrderStatus    `json:"order_status,omitempty"`
 }
 
 // ReplyButton is a button that answers with its ID when tapped.
@@ -334,7 +341,8 @@ func (c Content) Known() bool {
 			return false
 		}
 		switch c.Interactive.Type {
-		case InteractiveButton, InteractiveList, InteractiveCTAURL, InteractiveProduct, InteractiveProductList, InteractiveCatalogMessage:
+		case InteractiveButton, InteractiveList, InteractiveCTAURL, InteractiveProduct, InteractiveProductList, InteractiveCatalogMessage,
+			InteractiveOrderDetails, InteractiveOrderStatus:
 			return true
 		}
 	case ContentInteractiveReply:
@@ -559,6 +567,16 @@ func (in *Interactive) check() error {
 		if n > MaxProducts {
 			return fmt.Errorf("a product list has at most %d products, not %d", MaxProducts, n)
 		}
+	case InteractiveOrderDetails:
+		if in.Payment == nil {
+			return fmt.Errorf("an order_details message needs its payment part")
+		}
+		return in.Payment.check()
+	case InteractiveOrderStatus:
+		if in.OrderStatus == nil {
+			return fmt.Errorf("an order_status message needs its order_status part")
+		}
+		return in.OrderStatus.check()
 	}
 	// An interactive type this version does not know is kept (Known says false).
 	return nil

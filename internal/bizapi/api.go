@@ -112,6 +112,8 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		a.phoneNumbers(w, r, id)
 	case edge == "whatsapp_business_profile" && (r.Method == http.MethodGet || r.Method == http.MethodPost):
 		a.profile(w, r, id)
+	case edge == "order_messages" && r.Method == http.MethodPost:
+		a.orderMessages(w, r, id)
 	case edge == "message_templates":
 		a.messageTemplates(w, r, id)
 	case (edge == "products" || edge == "whatsapp_commerce_settings" || edge == "product_catalogs") && a.Commerce != nil:

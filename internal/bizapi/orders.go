@@ -13,10 +13,13 @@ import (
 )
 
 // Orders finds and moves the orders people placed (a kontor extension:
-// the public API has no order objects).
+// the public API has no order objects), and changes them as the
+// business's payment requests and order news say (ordermsg.go).
 type Orders interface {
 	Order(ctx context.Context, id kontor.ID) (commerce.Order, error)
 	Move(ctx context.Context, business, id kontor.ID, to string) (commerce.Order, error)
+	RequestPayment(ctx context.Context, business, id kontor.ID, customer kontor.Phone, r commerce.PaymentRequest) (commerce.Order, error)
+	UpdateOrder(ctx context.Context, business, id kontor.ID, customer kontor.Phone, status string) (commerce.Order, error)
 }
 
 // orderObject serves GET /{order-id} and POST /{order-id} {"status": …};
@@ -70,6 +73,7 @@ func orderJSON(o commerce.Order) map[string]any {
 			"item_price": cloudapi.MajorUnits(it.Price, o.Currency), "currency": o.Currency})
 	}
 	return map[string]any{"id": o.ID, "status": o.State, "catalog_id": o.Catalog, "customer": strings.TrimPrefix(string(o.Customer), "+"),
-		"currency": o.Currency, "subtotal": cloudapi.MajorUnits(o.Subtotal, o.Currency), "total": cloudapi.MajorUnits(o.Total, o.Currency),
+		"currency": o.Currency, "subtotal": cloudapi.MajorUnits(o.Subtotal, o.Currency), "tax": cloudapi.MajorUnits(o.Tax, o.Currency),
+		"shipping": cloudapi.MajorUnits(o.Shipping, o.Currency), "discount": cloudapi.MajorUnits(o.Discount, o.Currency), "total": cloudapi.MajorUnits(o.Total, o.Currency),
 		"text": o.Text, "product_items": items, "created": o.Created.Unix(), "expires": o.Expires.Unix()}
 }

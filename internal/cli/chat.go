@@ -661,6 +661,10 @@ func describe(c wire.Content) string {
 	switch {
 	case c.Type == wire.ContentBusinessNotice:
 		return "ℹ " + c.Text
+	case c.Interactive != nil && c.Interactive.Payment != nil:
+		return describePayment(c.Interactive)
+	case c.Interactive != nil && c.Interactive.OrderStatus != nil:
+		return describeOrderStatus(c.Interactive)
 	case c.Interactive != nil:
 		it := c.Interactive
 		var b strings.Builder

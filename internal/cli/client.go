@@ -361,6 +361,10 @@ type recvLine struct {
 	Timestamp int64        `json:"timestamp"`
 	ReplyTo   string       `json:"reply_to,omitempty"`
 	Problem   string       `json:"problem,omitempty"`
+	// A business's payment request (order_details) or order news
+	// (order_status), amounts in minor units.
+	PaymentRequest *wire.PaymentRequest `json:"payment_request,omitempty"`
+	OrderStatus    *wire.OrderStatus    `json:"order_status,omitempty"`
 }
 
 // receiptLine is one line of kontor client receipts.
@@ -377,8 +381,15 @@ func (cc *clientCmd) recv(ctx context.Context, args []string) error {
 		if !ok || m.Outgoing {
 			return 0 // sync copies of our own messages are recorded, not printed
 		}
-		_ = cc.out.Encode(recvLine{ID: m.ID, From: m.From, Type: m.Content.Type, Text: m.Content.Text,
-			Timestamp: m.TS, ReplyTo: m.Content.ReplyTo, Problem: m.Problem})
+		line := recvLine{ID: m.ID, From: m.From, Type: m.Content.Type, Text: m.Content.Text,
+			Timestamp: m.TS, ReplyTo: m.Content.ReplyTo, Problem: m.Problem}
+		if it := m.Content.Interactive; it != nil {
+			line.PaymentRequest, line.OrderStatus = it.Payment, it.OrderStatus
+			if line.Text == "" && (it.Payment != nil || it.OrderStatus != nil) {
+				line.Text = it.Body
+			}
+		}
+		_ = cc.out.Encode(line)
 		return 1
 	})
 }

@@ -115,6 +115,9 @@ func runEndpoint(ctx context.Context, env Env) error {
 	tmpls := &bizapi.PlatformTemplates{Base: *platform, Token: cred.AccessToken, WABA: cred.WABAID, CacheFor: 30 * time.Second}
 	cfg := endpoint.Config{WABA: cred.WABAID, Number: cred.PhoneNumberID, App: cred.AppID, Phone: cred.Device.Phone,
 		MediaDir: filepath.Join(*data, "media"), URLKey: mac.Sum(nil), Template: tmpls.Lookup,
+		// Orders are kept on the platform too: payment requests and order
+		// news change them there.
+		Orders:     &bizapi.PlatformOrders{Base: *platform, Token: cred.AccessToken},
 		WebhookURL: func(context.Context) string { return url }}
 	e, err := endpoint.Open(ctx, profile, cfg, db, hooks, ids, clock, log)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 
 	"github.com/kontor-chat/kontor/wire"
 )
@@ -29,9 +30,10 @@ type MediaResolver interface {
 // missing, paused or disabled); other types take nil.
 //
 // Replies and reactions must name messages by wamids made by MessageID
-// (131009 otherwise). order_details and order_status messages are checked
-// by ParseSend but not converted yet (131051). The content returned passes
-// wire.Content.Check.
+// (131009 otherwise). The content returned passes wire.Content.Check.
+// Payment requests (order_details) and order news (order_status) come out
+// as their business wrote them, amounts in minor units: the caller ties
+// them to a kontor order (their OrderID) when the reference id names one.
 func ToContent(ctx context.Context, req SendRequest, media MediaResolver, tmpl *TemplateDefinition) (wire.Content, *Error) {
 	c := wire.Content{V: wire.ContentVersion, Type: req.Type}
 	if req.IsMarkRead() {
@@ -225,8 +227,59 @@ func interactiveContent(ctx context.Context, in *Interactive, media MediaResolve
 		if a.Parameters != nil {
 			out.RetailerID = a.Parameters.ThumbnailProductRetailerID
 		}
+	case InteractiveOrderDetails:
+		if a.Parameters == nil || a.Parameters.Order == nil || a.Parameters.TotalAmount == nil || a.Parameters.Order.Subtotal == nil {
+			return nil, Missing("interactive.action.parameters")
+		}
+		out.Payment = paymentContent(a.Parameters)
+	case InteractiveOrderStatus:
+		if a.Parameters == nil || a.Parameters.Order == nil {
+			return nil, Missing("interactive.action.parameters")
+		}
+		p := a.Parameters
+		out.OrderStatus = &wire.OrderStatus{ReferenceID: p.ReferenceID, Status: OrderStatusValue(p.Order.Status), Description: p.Order.Description}
 	default:
 		return nil, Errorf(CodeUnsupportedType, "Interactive message type %q is not supported yet.", in.Type)
 	}
 	return out, nil
+}
+
+// paymentContent turns checked order_details parameters into a payment
+// request. ParseSend made every offset the currency's minor-unit factor,
+// so values are minor units as they are.
+func paymentContent(p *ActionParameters) *wire.PaymentRequest {
+	o := p.Order
+	out := &wire.PaymentRequest{ReferenceID: p.ReferenceID, GoodsType: p.Type, PaymentType: p.PaymentType, PaymentConfiguration: p.PaymentConfiguration,
+		Currency: p.Currency, CatalogID: o.CatalogID, Subtotal: o.Subtotal.Value, Total: p.TotalAmount.Value}
+	for _, it := range o.Items {
+		wi := wire.PaymentItem{RetailerID: it.RetailerID, Name: it.Name, Price: it.Amount.Value, Quantity: it.Quantity}
+		if it.SaleAmount != nil {
+			wi.Price, wi.RegularPrice = it.SaleAmount.Value, it.Amount.Value
+		}
+		out.Items = append(out.Items, wi)
+	}
+	charge := func(a *Amount) *wire.Charge {
+		if a == nil {
+			return nil
+		}
+		return &wire.Charge{Amount: a.Value, Description: a.Description, Program: a.DiscountProgramName}
+	}
+	out.Tax, out.Shipping, out.Discount = charge(o.Tax), charge(o.Shipping), charge(o.Discount)
+	if e := o.Expiration; e != nil {
+		if sec, err := strconv.ParseInt(e.Timestamp, 10, 64); err == nil && sec > 0 && sec < 1<<40 {
+			out.Expires = sec * 1000
+		}
+		out.ExpiresText = e.Description
+	}
+	return out
+}
+
+// OrderStatusValue writes an order_status status the one way kontor keeps
+// it: "partially-shipped" (the public table's spelling) becomes
+// "partially_shipped" (its example's).
+func OrderStatusValue(s string) string {
+	if s == "partially-shipped" {
+		return "partially_shipped"
+	}
+	return s
 }

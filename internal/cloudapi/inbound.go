@@ -94,11 +94,15 @@ type WebhookButton struct {
 	Payload string `json:"payload"`
 }
 
-// WebhookOrder is a cart a person sent.
+// WebhookOrder is a cart a person sent. OrderID (a kontor extension) is
+// the platform's order, with its stock reserved, when the person placed it
+// before sending: the reference_id of the business's payment request and
+// order news for it.
 type WebhookOrder struct {
 	CatalogID    string             `json:"catalog_id"`
 	Text         string             `json:"text,omitempty"`
 	ProductItems []WebhookOrderItem `json:"product_items"`
+	OrderID      string             `json:"order_id,omitempty"`
 }
 
 // WebhookOrderItem is a line of a WebhookOrder; ItemPrice is the price of
@@ -195,7 +199,7 @@ func InboundMessage(ctx context.Context, from kontor.Phone, id string, ts time.T
 			unsupported(&m, c.Type+"/"+r.Type)
 		}
 	case wire.ContentOrder:
-		o := &WebhookOrder{CatalogID: c.Order.CatalogID, Text: c.Text}
+		o := &WebhookOrder{CatalogID: c.Order.CatalogID, Text: c.Text, OrderID: c.Order.OrderID}
 		for _, it := range c.Order.Items {
 			o.ProductItems = append(o.ProductItems, WebhookOrderItem{ProductRetailerID: it.RetailerID, Quantity: it.Quantity,
 				ItemPrice: MajorUnits(it.Price, it.Currency), Currency: it.Currency})

@@ -2,7 +2,10 @@ package cloudapi
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
+
+	"github.com/kontor-chat/kontor/wire"
 )
 
 // Checks of interactive messages (ParseSend).
@@ -410,7 +413,18 @@ func checkOrderDetails(a *Action) *Error {
 	if o.Subtotal == nil {
 		return Missing(pp + ".order.subtotal")
 	}
-	offset := p.TotalAmount.Offset
+	if len(o.Items) > wire.MaxPaymentItems {
+		return Invalid(pp+".order.items", fmt.Sprintf("at most %d items, not %d", wire.MaxPaymentItems, len(o.Items)))
+	}
+	if o.Expiration != nil {
+		if _, err := strconv.ParseInt(o.Expiration.Timestamp, 10, 64); err != nil {
+			return Invalid(pp+".order.expiration.timestamp", fmt.Sprintf("%q is not a time in Unix seconds", o.Expiration.Timestamp))
+		}
+	}
+	// Every amount is in minor units of the currency: its offset is
+	// 10^decimals, which is the public rule (100) for the currencies with
+	// two decimals, 1 for JPY and 1000 for BHD.
+	offset := minorFactor(p.Currency)
 	type named struct {
 		path string
 		a    *Amount
@@ -423,26 +437,31 @@ func checkOrderDetails(a *Action) *Error {
 		if e := need(ip+".name", it.Name, 60); e != nil {
 			return e
 		}
-		if it.Quantity < 1 {
-			return Invalid(ip+".quantity", "at least 1")
+		if it.Quantity < 1 || it.Quantity > wire.MaxPaymentQuantity {
+			return Invalid(ip+".quantity", fmt.Sprintf("from 1 to %d, not %d", wire.MaxPaymentQuantity, it.Quantity))
 		}
 		amounts = append(amounts, named{ip + ".amount", &o.Items[i].Amount}, named{ip + ".sale_amount", it.SaleAmount})
-		price := it.Amount.Value
-		if it.SaleAmount != nil {
-			price = it.SaleAmount.Value
-		}
-		subtotal += price * it.Quantity
 	}
 	for _, x := range amounts {
 		if x.a == nil {
 			continue
 		}
-		if x.a.Offset <= 0 || x.a.Value < 0 {
-			return Invalid(x.path, "value must be 0 or more and offset more than 0")
-		}
 		if x.a.Offset != offset {
-			return Invalid(x.path+".offset", fmt.Sprintf("all amounts must have the offset of total_amount (%d)", offset))
+			return Invalid(x.path+".offset", fmt.Sprintf("amounts in %s have the offset %d (value is in minor units of the currency), not %d", p.Currency, offset, x.a.Offset))
 		}
+		if x.a.Value < 0 || x.a.Value > wire.MaxAmount {
+			return Invalid(x.path+".value", fmt.Sprintf("from 0 to %d, not %d", int64(wire.MaxAmount), x.a.Value))
+		}
+	}
+	for i, it := range o.Items {
+		price := it.Amount.Value
+		if it.SaleAmount != nil {
+			price = it.SaleAmount.Value
+		}
+		if price > 0 && it.Quantity > wire.MaxAmount/price {
+			return Invalid(fmt.Sprintf("%s.order.items[%d]", pp, i), fmt.Sprintf("amount × quantity is more than %d", int64(wire.MaxAmount)))
+		}
+		subtotal += price * it.Quantity // at most 100 × 10^15
 	}
 	if subtotal != o.Subtotal.Value {
 		return Invalid(pp+".order.subtotal", fmt.Sprintf("the items add up to %d, not %d", subtotal, o.Subtotal.Value))
@@ -457,10 +476,22 @@ func checkOrderDetails(a *Action) *Error {
 	if o.Discount != nil {
 		total -= o.Discount.Value
 	}
+	if total < 0 {
+		return Invalid(pp+".order.discount", fmt.Sprintf("the discount is more than subtotal + tax + shipping (%d)", total+o.Discount.Value))
+	}
 	if total != p.TotalAmount.Value {
 		return Invalid(pp+".total_amount", fmt.Sprintf("subtotal + tax + shipping - discount is %d, not %d", total, p.TotalAmount.Value))
 	}
 	return nil
+}
+
+// minorFactor is 10^decimals of currency: the offset of its amounts.
+func minorFactor(currency string) int64 {
+	f := int64(1)
+	for range MinorExponent(currency) {
+		f *= 10
+	}
+	return f
 }
 
 func checkOrderStatus(a *Action) *Error {

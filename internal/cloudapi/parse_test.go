@@ -54,6 +54,17 @@ const orderDetails = `{"type":"order_details","body":{"text":"Your order"},"acti
 	"order":{"status":"pending","items":[{"retailer_id":"SKU1","name":"Bread","amount":{"value":10000,"offset":100},"quantity":2}],
 	"subtotal":{"value":20000,"offset":100},"tax":{"value":1000,"offset":100,"description":"GST"}}}}}`
 
+// orderDetailsEUR is a payment request for 3 roses on sale (2.49, regularly
+// 2.99) and 2 tulips (1.50): 10.47 + 1.05 tax + 4.90 shipping - 1.00 = 15.42.
+const orderDetailsEUR = `{"type":"order_details","header":{"type":"text","text":"Blumen Anna"},"body":{"text":"Ihre Bestellung"},"footer":{"text":"Danke!"},
+	"action":{"name":"review_and_pay","parameters":{"reference_id":"386285559745613828","type":"physical-goods","payment_type":"kontor","payment_configuration":"default",
+	"currency":"EUR","total_amount":{"value":1542,"offset":100},
+	"order":{"status":"pending","catalog_id":"386285559745613000","expiration":{"timestamp":"1764627000","description":"heute"},
+	"items":[{"retailer_id":"rose","name":"Rose","amount":{"value":299,"offset":100},"sale_amount":{"value":249,"offset":100},"quantity":3},
+		{"retailer_id":"tulip","name":"Tulpe","amount":{"value":150,"offset":100},"quantity":2}],
+	"subtotal":{"value":1047,"offset":100},"tax":{"value":105,"offset":100,"description":"MwSt. 10 %"},
+	"shipping":{"value":490,"offset":100},"discount":{"value":100,"offset":100,"description":"Treue","discount_program_name":"Stammkunde"}}}}}`
+
 // validSends are bodies ParseSend must accept; the fuzz test starts from them.
 var validSends = []struct{ name, body string }{
 	{"text", msg("text", `{"body":"hallo"}`)},
@@ -97,6 +108,13 @@ var validSends = []struct{ name, body string }{
 	{"catalog_message without parameters", interactive(`{"type":"catalog_message","body":{"text":"Browse"},"action":{"name":"catalog_message"}}`)},
 	{"order_details", interactive(orderDetails)},
 	{"order_status", interactive(`{"type":"order_status","body":{"text":"Shipped"},"action":{"name":"review_order","parameters":{"reference_id":"order-123.1","order":{"status":"partially-shipped","description":"first box"}}}}`)},
+	{"order_details in EUR with every charge", interactive(orderDetailsEUR)},
+	{"order_details in JPY", interactive(`{"type":"order_details","body":{"text":"x"},"action":{"name":"review_and_pay","parameters":{"reference_id":"r1","type":"digital-goods","currency":"JPY",
+		"total_amount":{"value":1500,"offset":1},"order":{"status":"pending","items":[{"name":"Tee","amount":{"value":500,"offset":1},"quantity":3}],"subtotal":{"value":1500,"offset":1}}}}}`)},
+	{"order_details in BHD", interactive(`{"type":"order_details","body":{"text":"x"},"action":{"name":"review_and_pay","parameters":{"reference_id":"r1","type":"digital-goods","currency":"BHD",
+		"total_amount":{"value":1234,"offset":1000},"order":{"status":"pending","items":[{"name":"Dates","amount":{"value":1234,"offset":1000},"quantity":1}],"subtotal":{"value":1234,"offset":1000}}}}}`)},
+	{"order_details, parameters as a string", interactive(`{"type":"order_details","body":{"text":"x"},"action":{"name":"review_and_pay","parameters":"{\"reference_id\":\"r1\",\"type\":\"digital-goods\",\"currency\":\"EUR\",\"total_amount\":{\"value\":0,\"offset\":100},\"order\":{\"status\":\"pending\",\"items\":[{\"name\":\"Gift\",\"amount\":{\"value\":0,\"offset\":100},\"quantity\":1}],\"subtotal\":{\"value\":0,\"offset\":100}}}"}}`)},
+	{"order_status canceled", interactive(`{"type":"order_status","body":{"text":"Sorry"},"action":{"name":"review_order","parameters":{"reference_id":"386285559745613828","order":{"status":"canceled"}}}}`)},
 	{"template", template(`{"name":"order_confirmation","language":{"code":"en_US","policy":"deterministic"},"components":[
 		{"type":"header","parameters":[{"type":"image","image":{"id":"55"}}]},
 		{"type":"body","parameters":[{"type":"text","text":"Pablo"},{"type":"currency","currency":{"fallback_value":"$10.99","code":"USD","amount_1000":10990}},{"type":"date_time","date_time":{"fallback_value":"May 1, 2026"}}]},
@@ -234,6 +252,30 @@ var invalidSends = []struct {
 	{"order_details bad reference", interactive(strings.Replace(orderDetails, `order-123.1`, `order 123`, 1)), 131009, "reference_id"},
 	{"order_details not pending", interactive(strings.Replace(orderDetails, `"status":"pending"`, `"status":"shipped"`, 1)), 100, "order.status"},
 	{"order_details mixed offsets", interactive(strings.Replace(orderDetails, `"offset":100,"description":"GST"`, `"offset":1000,"description":"GST"`, 1)), 131009, "offset"},
+	{"order_details JPY with offset 100", interactive(`{"type":"order_details","body":{"text":"x"},"action":{"name":"review_and_pay","parameters":{"reference_id":"r1","type":"digital-goods","currency":"JPY",
+		"total_amount":{"value":150000,"offset":100},"order":{"status":"pending","items":[{"name":"Tee","amount":{"value":50000,"offset":100},"quantity":3}],"subtotal":{"value":150000,"offset":100}}}}}`), 131009, "total_amount.offset"},
+	{"order_details discount above all", interactive(strings.Replace(strings.Replace(orderDetailsEUR, `"value":100,"offset":100,"description":"Treue"`, `"value":2000,"offset":100,"description":"Treue"`, 1), `"value":1542`, `"value":-358`, 1)), 131009, "total_amount.value"},
+	{"order_details discount above all, total 0", interactive(strings.Replace(orderDetailsEUR, `"value":100,"offset":100,"description":"Treue"`, `"value":2000,"offset":100,"description":"Treue"`, 1)), 131009, "order.discount"},
+	{"order_details sale amount ignored", interactive(strings.Replace(orderDetailsEUR, `"value":1047`, `"value":1197`, 1)), 131009, "order.subtotal"},
+	{"order_details huge quantity", interactive(strings.Replace(orderDetailsEUR, `"quantity":3`, `"quantity":1000001`, 1)), 131009, "items[0].quantity"},
+	{"order_details zero quantity", interactive(strings.Replace(orderDetailsEUR, `"quantity":3`, `"quantity":0`, 1)), 131009, "items[0].quantity"},
+	{"order_details huge amount", interactive(strings.Replace(orderDetailsEUR, `"value":150,`, `"value":1000000000000001,`, 1)), 131009, "items[1].amount.value"},
+	{"order_details overflowing line", interactive(strings.Replace(strings.Replace(orderDetailsEUR, `"value":150,`, `"value":1000000000000000,`, 1), `"quantity":2`, `"quantity":1000000`, 1)), 131009, "items[1]"},
+	{"order_details bad expiration", interactive(strings.Replace(orderDetailsEUR, `"1764627000"`, `"tomorrow"`, 1)), 131009, "expiration.timestamp"},
+	{"order_details quantity as text", interactive(strings.Replace(orderDetailsEUR, `"quantity":3`, `"quantity":"3"`, 1)), 100, "quantity"},
+	{"order_details no reference", interactive(strings.Replace(orderDetailsEUR, `"reference_id":"386285559745613828",`, ``, 1)), 131008, "reference_id"},
+	{"order_details no currency", interactive(strings.Replace(orderDetailsEUR, `"currency":"EUR",`, ``, 1)), 131008, "currency"},
+	{"order_details currency in words", interactive(strings.Replace(orderDetailsEUR, `"currency":"EUR",`, `"currency":"euro",`, 1)), 131009, "currency"},
+	{"order_details no total", interactive(strings.Replace(orderDetailsEUR, `"total_amount":{"value":1542,"offset":100},`, ``, 1)), 131008, "total_amount"},
+	{"order_details no items", interactive(`{"type":"order_details","body":{"text":"x"},"action":{"name":"review_and_pay","parameters":{"reference_id":"r1","type":"digital-goods","currency":"EUR","total_amount":{"value":0,"offset":100},"order":{"status":"pending","items":[],"subtotal":{"value":0,"offset":100}}}}}`), 131008, "order.items"},
+	{"order_details wrong action", interactive(strings.Replace(orderDetailsEUR, `"review_and_pay"`, `"pay"`, 1)), 100, "action.name"},
+	{"order_details goods type", interactive(strings.Replace(orderDetailsEUR, `"physical-goods"`, `"services"`, 1)), 100, "parameters.type"},
+	{"order_details unknown key", interactive(strings.Replace(orderDetailsEUR, `"payment_type":"kontor"`, `"payment_kind":"kontor"`, 1)), 100, "payment_kind"},
+	{"order_details no body", interactive(strings.Replace(orderDetailsEUR, `"body":{"text":"Ihre Bestellung"},`, ``, 1)), 131008, "interactive.body"},
+	{"order_status no reference", interactive(`{"type":"order_status","body":{"text":"x"},"action":{"name":"review_order","parameters":{"order":{"status":"shipped"}}}}`), 131008, "reference_id"},
+	{"order_status wrong action", interactive(`{"type":"order_status","body":{"text":"x"},"action":{"name":"review_and_pay","parameters":{"reference_id":"r1","order":{"status":"shipped"}}}}`), 100, "action.name"},
+	{"order_status no order", interactive(`{"type":"order_status","body":{"text":"x"},"action":{"name":"review_order","parameters":{"reference_id":"r1"}}}`), 131008, "parameters.order"},
+	{"order_status with items", interactive(`{"type":"order_status","body":{"text":"x"},"action":{"name":"review_order","parameters":{"reference_id":"r1","currency":"EUR","order":{"status":"shipped"}}}}`), 100, "currency"},
 	{"order_status bad status", interactive(`{"type":"order_status","body":{"text":"x"},"action":{"name":"review_order","parameters":{"reference_id":"r1","order":{"status":"lost"}}}}`), 100, "order.status"},
 	{"order_status long description", interactive(`{"type":"order_status","body":{"text":"x"},"action":{"name":"review_order","parameters":{"reference_id":"r1","order":{"status":"shipped","description":"` + strings.Repeat("d", 121) + `"}}}}`), 131009, "description"},
 	{"template without name", template(`{"language":{"code":"en"}}`), 131008, "template.name"},

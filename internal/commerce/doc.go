@@ -3,7 +3,10 @@
 // in minor units of an ISO 4217 currency, the commerce settings of a
 // business's phone numbers (catalog visible, cart enabled), and the bulk
 // import and export of product feeds in the public commerce-feed format
-// (CSV, TSV and RSS 2.0 XML).
+// (CSV, TSV and RSS 2.0 XML); the orders people place, with their stock
+// reserved, their states, and their totals (subtotal + tax + shipping -
+// discount, charges.go), which a business's payment requests and order
+// news change (RequestPayment, ApplyOrderStatus).
 //
 // It never touches SQL, HTTP or the bus: Store is implemented by
 // internal/store, and the Business API and the admin API call Service.

@@ -27,7 +27,10 @@ const DefaultReservation = 30 * time.Minute
 const MaxQuantity = 10_000
 
 // Order is an order a person placed from a business's catalog. Amounts are
-// minor units of Currency, with the prices at order time.
+// minor units of Currency, with the prices at order time. Tax, Shipping
+// and Discount are 0 until the business's payment request (order_details)
+// sets them; Total is always Subtotal + Tax + Shipping - Discount, never
+// below 0 (charges.go).
 type Order struct {
 	ID       kontor.ID
 	Business kontor.ID
@@ -36,6 +39,9 @@ type Order struct {
 	Items    []OrderItem
 	Currency string
 	Subtotal int64
+	Tax      int64
+	Shipping int64
+	Discount int64
 	Total    int64
 	State    string
 	Text     string

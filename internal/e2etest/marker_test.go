@@ -333,6 +333,7 @@ func pgDump(t *testing.T, dbURL string) []byte {
 // process, with a webhook receiver.
 type selfHosted struct {
 	phone  kontor.Phone
+	waba   string
 	number string
 	token  string
 	api    string
@@ -356,7 +357,7 @@ func startSelfHosted(ctx context.Context, t *testing.T, p *kontortest.Process) *
 		map[string]any{"name": "Eigen GmbH", "phone": string(b.phone), "self_hosted": true}, &cred); code != 200 {
 		t.Fatalf("creating the self-hosted business: %d", code)
 	}
-	b.number, b.token = cred["phone_number_id"].(string), cred["access_token"].(string)
+	b.waba, b.number, b.token = cred["waba_id"].(string), cred["phone_number_id"].(string), cred["access_token"].(string)
 	dir := t.TempDir() // the business's machine, not the platform's
 	credFile := filepath.Join(dir, "credentials.json")
 	raw, _ := json.Marshal(cred)

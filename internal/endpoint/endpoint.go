@@ -6,6 +6,9 @@
 // self-hosted at the business (kontor endpoint): only where it runs, and
 // so who can read the chats, differs. A hosted endpoint tells each person
 // once, in the chat, that the platform operator's service manages it.
+// Payment requests and order news that name an order a person placed are
+// checked against it and change it before they go out (orders.go), on
+// the platform for both kinds of endpoint.
 package endpoint
 
 import (
@@ -68,6 +71,9 @@ type Config struct {
 	// definition and status (APPROVED, PAUSED, …); kontor.NotFound (or a
 	// nil definition) when there is none. nil: no templates.
 	Template func(ctx context.Context, name, language string) (*cloudapi.TemplateDefinition, string, error)
+	// Orders ties payment requests and order news to the orders people
+	// placed (orders.go); nil: every reference id is the business's own.
+	Orders Orders
 }
 
 // Meter writes the charge of a delivered billable message, once per
@@ -397,6 +403,9 @@ func (e *Endpoint) Send(ctx context.Context, body []byte) (any, *cloudapi.Error)
 	}
 	content, cerr := cloudapi.ToContent(ctx, req, &resolver{e: e, to: to}, tmpl)
 	if cerr != nil {
+		return nil, cerr
+	}
+	if cerr := e.linkOrder(ctx, to, &content); cerr != nil {
 		return nil, cerr
 	}
 	e.notice(ctx, to, c.NoticeSent)

@@ -96,3 +96,11 @@ func (d orderDesk) Order(ctx context.Context, id kontor.ID) (commerce.Order, err
 func (d orderDesk) Move(ctx context.Context, business, id kontor.ID, to string) (commerce.Order, error) {
 	return d.shop.MoveOrder(ctx, d.s.db, business, id, to)
 }
+
+func (d orderDesk) RequestPayment(ctx context.Context, business, id kontor.ID, customer kontor.Phone, r commerce.PaymentRequest) (commerce.Order, error) {
+	return d.shop.RequestPayment(ctx, d.s.db, business, id, customer, r)
+}
+
+func (d orderDesk) UpdateOrder(ctx context.Context, business, id kontor.ID, customer kontor.Phone, status string) (commerce.Order, error) {
+	return d.shop.ApplyOrderStatus(ctx, d.s.db, business, id, customer, status)
+}

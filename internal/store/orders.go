@@ -79,9 +79,10 @@ func (db *DB) PlaceOrder(ctx context.Context, o commerce.Order) ([]commerce.Shor
 		if err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO orders (id, business_id, catalog_id, customer, items, currency, subtotal, total, state, note, created, expires)
-			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)`, int64(o.ID), int64(o.Business), int64(o.Catalog), string(o.Customer), string(items),
-			o.Currency, o.Subtotal, o.Total, o.State, o.Text, ms(o.Created), ms(o.Expires))
+		_, err = tx.ExecContext(ctx, `INSERT INTO orders (id, business_id, catalog_id, customer, items, currency, subtotal, total, state, note, created, expires,
+			tax, shipping, discount)
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15)`, int64(o.ID), int64(o.Business), int64(o.Catalog), string(o.Customer), string(items),
+			o.Currency, o.Subtotal, o.Total, o.State, o.Text, ms(o.Created), ms(o.Expires), o.Tax, o.Shipping, o.Discount)
 		return err
 	})
 	if errors.Is(err, errRefused) {
@@ -139,8 +140,10 @@ func (db *DB) Order(ctx context.Context, id kontor.ID) (commerce.Order, error) {
 	var o commerce.Order
 	var oid, biz, cat, created, expires int64
 	var customer, items string
-	err := db.r.QueryRowContext(ctx, `SELECT id, business_id, catalog_id, customer, items, currency, subtotal, total, state, note, created, expires
-		FROM orders WHERE id = $1`, int64(id)).Scan(&oid, &biz, &cat, &customer, &items, &o.Currency, &o.Subtotal, &o.Total, &o.State, &o.Text, &created, &expires)
+	err := db.r.QueryRowContext(ctx, `SELECT id, business_id, catalog_id, customer, items, currency, subtotal, total, state, note, created, expires,
+		tax, shipping, discount
+		FROM orders WHERE id = $1`, int64(id)).Scan(&oid, &biz, &cat, &customer, &items, &o.Currency, &o.Subtotal, &o.Total, &o.State, &o.Text, &created, &expires,
+		&o.Tax, &o.Shipping, &o.Discount)
 	if errors.Is(err, sql.ErrNoRows) {
 		return o, notFound("store.Order", "no order %s", id)
 	}

@@ -77,3 +77,132 @@ func testNoOversell(_ *testing.T, e *env) {
 		e.t.Fatalf("unknown order: %v", err)
 	}
 }
+
+// testOrderCharges: an order's tax, shipping and discount are set in one
+// write that keeps total = subtotal + tax + shipping - discount, only while
+// the order is pending or confirmed; a write that does not add up, or
+// comes too late, changes nothing.
+func testOrderCharges(_ *testing.T, e *env) {
+	cat := commerce.Catalog{ID: e.ids.Next(), Business: e.ids.Next(), Name: "c", Created: t0}
+	if err := e.db.CreateCatalog(e.ctx, cat); err != nil {
+		e.t.Fatal(err)
+	}
+	p := commerce.Product{ID: e.ids.Next(), Catalog: cat.ID, RetailerID: "rose", Name: "Rose", Price: 299, Currency: "EUR",
+		Availability: "in stock", Condition: "new", Inventory: 10, Created: t0, Updated: t0}
+	if err := e.db.CreateProduct(e.ctx, p); err != nil {
+		e.t.Fatal(err)
+	}
+	o := commerce.Order{ID: e.ids.Next(), Business: cat.Business, Catalog: cat.ID, Customer: phoneA, Currency: "EUR",
+		Items: []commerce.OrderItem{{Product: p.ID, RetailerID: "rose", Quantity: 3, Price: 299}}, Subtotal: 897, Total: 897,
+		State: commerce.OrderPending, Created: t0, Expires: t0.Add(time.Hour)}
+	if short, err := e.db.PlaceOrder(e.ctx, o); err != nil || len(short) > 0 {
+		e.t.Fatalf("place: %v %v", short, err)
+	}
+	got, err := e.db.Order(e.ctx, o.ID)
+	if err != nil || got.Tax != 0 || got.Shipping != 0 || got.Discount != 0 || got.Total != 897 {
+		e.t.Fatalf("a new order: %+v %v", got, err)
+	}
+	// 897 + 170 + 490 - 100 = 1457.
+	if err := e.db.SetOrderCharges(e.ctx, o.ID, 170, 490, 100, 1457); err != nil {
+		e.t.Fatal(err)
+	}
+	for _, bad := range []struct {
+		name                           string
+		tax, shipping, discount, total int64
+		kind                           kontor.Kind
+	}{
+		{"total that does not add up", 170, 490, 100, 1458, kontor.Conflict},
+		{"negative tax", -1, 0, 0, 896, kontor.Invalid},
+		{"negative total", 0, 0, 898, -1, kontor.Invalid},
+	} {
+		if err := e.db.SetOrderCharges(e.ctx, o.ID, bad.tax, bad.shipping, bad.discount, bad.total); kontor.KindOf(err) != bad.kind {
+			e.t.Errorf("%s: %v, want %v", bad.name, err, bad.kind)
+		}
+	}
+	if err := e.db.SetOrderCharges(e.ctx, e.ids.Next(), 0, 0, 0, 0); kontor.KindOf(err) != kontor.Conflict {
+		e.t.Errorf("charges of no order: %v", err)
+	}
+	got, _ = e.db.Order(e.ctx, o.ID)
+	if got.Tax != 170 || got.Shipping != 490 || got.Discount != 100 || got.Total != 1457 || got.Subtotal != 897 {
+		e.t.Fatalf("after the refused writes: %+v", got)
+	}
+	if err := e.db.MoveOrder(e.ctx, o.ID, commerce.OrderPending, commerce.OrderConfirmed, false); err != nil {
+		e.t.Fatal(err)
+	}
+	if err := e.db.SetOrderCharges(e.ctx, o.ID, 0, 490, 0, 1387); err != nil {
+		e.t.Fatalf("a confirmed order: %v", err)
+	}
+	if err := e.db.MoveOrder(e.ctx, o.ID, commerce.OrderConfirmed, commerce.OrderPaid, false); err != nil {
+		e.t.Fatal(err)
+	}
+	if err := e.db.SetOrderCharges(e.ctx, o.ID, 0, 0, 0, 897); kontor.KindOf(err) != kontor.Conflict {
+		e.t.Fatalf("charges of a paid order: %v", err)
+	}
+	if got, _ = e.db.Order(e.ctx, o.ID); got.State != commerce.OrderPaid || got.Total != 1387 || got.Tax != 0 || got.Shipping != 490 {
+		e.t.Fatalf("a paid order changed: %+v", got)
+	}
+}
+
+// testOrderChargesRace: payment requests race the reservation's expiry and
+// a cancel. The order ends expired or canceled, its stock back exactly
+// once, and its stored total is always subtotal + tax + shipping -
+// discount of one request.
+func testOrderChargesRace(_ *testing.T, e *env) {
+	cat := commerce.Catalog{ID: e.ids.Next(), Business: e.ids.Next(), Name: "c", Created: t0}
+	if err := e.db.CreateCatalog(e.ctx, cat); err != nil {
+		e.t.Fatal(err)
+	}
+	p := commerce.Product{ID: e.ids.Next(), Catalog: cat.ID, RetailerID: "rose", Name: "Rose", Price: 299, Currency: "EUR",
+		Availability: "in stock", Condition: "new", Inventory: 10, Created: t0, Updated: t0}
+	if err := e.db.CreateProduct(e.ctx, p); err != nil {
+		e.t.Fatal(err)
+	}
+	o := commerce.Order{ID: e.ids.Next(), Business: cat.Business, Catalog: cat.ID, Customer: phoneA, Currency: "EUR",
+		Items: []commerce.OrderItem{{Product: p.ID, RetailerID: "rose", Quantity: 4, Price: 299}}, Subtotal: 1196, Total: 1196,
+		State: commerce.OrderPending, Created: t0, Expires: t0.Add(time.Minute)}
+	if short, err := e.db.PlaceOrder(e.ctx, o); err != nil || len(short) > 0 {
+		e.t.Fatalf("place: %v %v", short, err)
+	}
+	var wg sync.WaitGroup
+	var canceled, expired atomic.Int64
+	for i := range 20 {
+		wg.Go(func() {
+			tax := int64(i * 10)
+			if err := e.db.SetOrderCharges(e.ctx, o.ID, tax, 490, 0, 1196+tax+490); err != nil && kontor.KindOf(err) != kontor.Conflict {
+				e.t.Errorf("charges: %v", err)
+			}
+		})
+	}
+	wg.Go(func() {
+		n, err := e.db.ExpireOrders(e.ctx, t0.Add(2*time.Minute), 10)
+		if err != nil {
+			e.t.Errorf("expire: %v", err)
+		}
+		expired.Add(int64(n))
+	})
+	wg.Go(func() {
+		err := e.db.MoveOrder(e.ctx, o.ID, commerce.OrderPending, commerce.OrderCanceled, true)
+		if err == nil {
+			canceled.Add(1)
+		} else if kontor.KindOf(err) != kontor.Conflict {
+			e.t.Errorf("cancel: %v", err)
+		}
+	})
+	wg.Wait()
+	got, err := e.db.Order(e.ctx, o.ID)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if canceled.Load()+expired.Load() != 1 || (got.State != commerce.OrderCanceled && got.State != commerce.OrderExpired) {
+		e.t.Fatalf("canceled %d, expired %d, state %s: want exactly one", canceled.Load(), expired.Load(), got.State)
+	}
+	if got.Total != got.Subtotal+got.Tax+got.Shipping-got.Discount || (got.Tax%10) != 0 {
+		e.t.Fatalf("stored amounts do not add up: %+v", got)
+	}
+	if pr, _ := e.db.Product(e.ctx, p.ID); pr.Inventory != 10 {
+		e.t.Fatalf("stock %d after the race, want 10 (back exactly once)", pr.Inventory)
+	}
+	if err := e.db.SetOrderCharges(e.ctx, o.ID, 0, 0, 0, 1196); kontor.KindOf(err) != kontor.Conflict {
+		e.t.Fatalf("charges after the end: %v", err)
+	}
+}

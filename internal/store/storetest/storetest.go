@@ -80,6 +80,8 @@ var tests = []test{
 	{"NodeLeases", testNodeLeases},
 	{"PriceSheets", testPriceSheets},
 	{"NoOversell", testNoOversell},
+	{"OrderCharges", testOrderCharges},
+	{"OrderChargesRace", testOrderChargesRace},
 }
 
 // Run runs the suite. open must return an empty store, closed when its test
