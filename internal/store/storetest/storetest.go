@@ -80,6 +80,11 @@ var tests = []test{
 	{"NodeLeases", testNodeLeases},
 	{"PriceSheets", testPriceSheets},
 	{"NoOversell", testNoOversell},
+
+	// Payments (payments.Store).
+	{"Payments", testPayments},
+	{"ConcurrentPay", testConcurrentPay},
+	{"PayRacesExpiry", testPayRacesExpiry},
 }
 
 // Run runs the suite. open must return an empty store, closed when its test
