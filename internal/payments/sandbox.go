@@ -296,4 +296,6 @@ func (s *Sandbox) Close() {
 }
 
 // String describes the sandbox for logs.
-func (s *Sandbox) String() string { return fmt.Sprintf("sandbox (pending cards complete after %s)", s.cfg.Delay) }
+func (s *Sandbox) String() string {
+	return fmt.Sprintf("sandbox (pending cards complete after %s)", s.cfg.Delay)
+}
