@@ -271,6 +271,9 @@ func (s *Service) RefundOrder(ctx context.Context, business, order kontor.ID) (P
 	if err != nil || o.Business != business {
 		return Payment{}, kontor.Errorf(kontor.NotFound, op, "no order %s", order)
 	}
+	if !commerce.CanMove(o.State, commerce.OrderRefunded) {
+		return Payment{}, kontor.Errorf(kontor.Conflict, op, "an order that is %s cannot become %s", o.State, commerce.OrderRefunded)
+	}
 	ps, err := s.store.OrderPayments(ctx, order)
 	if err != nil {
 		return Payment{}, err
@@ -278,9 +281,6 @@ func (s *Service) RefundOrder(ctx context.Context, business, order kontor.ID) (P
 	for _, p := range ps {
 		if p.State != Succeeded && p.State != Refunding {
 			continue
-		}
-		if !commerce.CanMove(o.State, commerce.OrderRefunded) {
-			return Payment{}, kontor.Errorf(kontor.Conflict, op, "an order that is %s cannot become %s", o.State, commerce.OrderRefunded)
 		}
 		pr := s.providers[p.Provider]
 		if pr == nil {
