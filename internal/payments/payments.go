@@ -94,6 +94,10 @@ type Event struct {
 	// Currency is upper case.
 	Currency string
 	Reason   string
+	// Payment is kontor's payment id when the provider carries it (Stripe:
+	// metadata[kontor_payment]), so an event that overtakes the answer to
+	// the charge still finds its payment.
+	Payment kontor.ID
 }
 
 // Header is what webhook verification reads from a request: an

@@ -309,6 +309,12 @@ func (s *Service) Webhook(ctx context.Context, provider string, h Header, body [
 		return ev, nil
 	}
 	p, err := s.store.PaymentByCharge(ctx, provider, ev.Charge)
+	if kontor.KindOf(err) == kontor.NotFound && ev.Payment != 0 {
+		// The event overtook the provider's answer to the charge.
+		if q, qerr := s.store.Payment(ctx, ev.Payment); qerr == nil && q.Provider == provider && q.ProviderID == "" {
+			p, err = q, nil
+		}
+	}
 	if kontor.KindOf(err) == kontor.NotFound {
 		s.log.Info("a payment webhook about a charge kontor does not know", "provider", provider, "event", ev.ID, "charge", ev.Charge)
 		return ev, nil

@@ -87,7 +87,8 @@ type stripeIntent struct {
 		DeclineCode string `json:"decline_code"`
 		Message     string `json:"message"`
 	} `json:"last_payment_error"`
-	CancellationReason string `json:"cancellation_reason"`
+	CancellationReason string            `json:"cancellation_reason"`
+	Metadata           map[string]string `json:"metadata"`
 }
 
 // stripeError is Stripe's error body.
@@ -355,6 +356,9 @@ func ParseStripeEvent(body []byte) (Event, error) {
 		}
 		r := pi.result()
 		out.Charge, out.Amount, out.Currency, out.Reason = pi.ID, r.Amount, r.Currency, r.Reason
+		if id, err := kontor.ParseID(pi.Metadata["kontor_payment"]); err == nil {
+			out.Payment = id
+		}
 		switch ev.Type {
 		case "payment_intent.succeeded", "payment_intent.payment_failed", "payment_intent.canceled", "payment_intent.processing":
 			out.State = r.State

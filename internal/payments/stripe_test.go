@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/kontor-chat/kontor"
+	"github.com/kontor-chat/kontor/internal/commerce"
 	"github.com/kontor-chat/kontor/internal/payments"
 )
 
@@ -241,6 +242,7 @@ func TestStripeWebhook(t *testing.T) {
 		ok     bool
 	}{
 		{"succeeded", succeeded, payments.Sign(secret, now, succeeded), payments.Succeeded, "pi_1", true},
+		{"with kontor's metadata", ev("payment_intent.succeeded", `{"id":"pi_1","object":"payment_intent","amount":1,"currency":"eur","status":"succeeded","metadata":{"kontor_payment":"43"}}`), "", payments.Succeeded, "pi_1", true},
 		{"old and new secret", succeeded, payments.Sign("whsec_old", now, succeeded) + "," + strings.Split(payments.Sign(secret, now, succeeded), ",")[1], payments.Succeeded, "pi_1", true},
 		{"payment failed", ev("payment_intent.payment_failed", `{"id":"pi_2","object":"payment_intent","amount":1999,"currency":"eur","status":"requires_payment_method","last_payment_error":{"decline_code":"expired_card"}}`), "", payments.Declined, "pi_2", true},
 		{"processing", ev("payment_intent.processing", `{"id":"pi_3","object":"payment_intent","amount":5,"currency":"jpy","status":"processing"}`), "", payments.Pending, "pi_3", true},
@@ -287,6 +289,52 @@ func FuzzParseStripeEvent(f *testing.F) {
 		ev, err := payments.ParseStripeEvent(body)
 		if err == nil && ev.ID == "" {
 			t.Fatalf("an event without an id: %+v", ev)
+		}
+	})
+}
+
+// TestStripeEventOvertakes: Stripe's webhook for a charge arrives before
+// Stripe's answer to the charge itself; the event finds its payment by
+// metadata[kontor_payment], pays the order, and the late answer changes
+// nothing more.
+func TestStripeEventOvertakes(t *testing.T) {
+	backends(t, func(t *testing.T, f *fixture) {
+		const secret = "whsec_test"
+		var svc *payments.Service
+		var events int
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			r.ParseForm()
+			pi := `{"id":"pi_fast","object":"payment_intent","amount":` + r.Form.Get("amount") + `,"currency":"` + r.Form.Get("currency") +
+				`","status":"succeeded","metadata":{"kontor_order":"` + r.Form.Get("metadata[kontor_order]") + `","kontor_payment":"` + r.Form.Get("metadata[kontor_payment]") + `"}}`
+			body := []byte(`{"id":"evt_fast","object":"event","type":"payment_intent.succeeded","data":{"object":` + pi + `}}`)
+			h := http.Header{}
+			h.Set(payments.StripeHeader, payments.Sign(secret, f.clock.Now(), body))
+			if _, err := svc.Webhook(r.Context(), "stripe", h, body); err != nil {
+				t.Errorf("webhook: %v", err)
+			}
+			// The event alone paid it, before the answer.
+			id, _ := kontor.ParseID(r.Form.Get("metadata[kontor_payment]"))
+			if p, err := f.db.Payment(r.Context(), id); err != nil || p.State != payments.Succeeded || p.ProviderID != "pi_fast" {
+				t.Errorf("after the event: %+v %v", p, err)
+			}
+			events++
+			w.Write([]byte(pi))
+		}))
+		defer srv.Close()
+		st := payments.NewStripe(payments.StripeConfig{Key: "sk_test_1", URL: srv.URL, WebhookSecret: secret})
+		var err error
+		svc, err = payments.New(payments.Config{Providers: []payments.Provider{st}, Default: "stripe"}, f.db, f.db, f.ids, f.clock, discard(),
+			func(_ context.Context, p payments.Payment) error { f.seen <- p; return nil })
+		if err != nil {
+			t.Fatal(err)
+		}
+		o := f.order(1, 30*time.Minute)
+		p, err := svc.Pay(f.ctx, payments.PayRequest{Order: o.ID, Customer: ann, Card: "4242424242424242"})
+		if err != nil || p.State != payments.Succeeded || p.ProviderID != "pi_fast" || f.state(o) != commerce.OrderPaid || events != 1 {
+			t.Fatalf("pay: %+v %v, order %s, %d events", p, err, f.state(o), events)
+		}
+		if got := f.announced(); len(got) != 1 || got[0] != payments.Succeeded {
+			t.Fatalf("announced %v", got)
 		}
 	})
 }
