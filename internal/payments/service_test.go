@@ -375,6 +375,27 @@ func TestSweep(t *testing.T) {
 		if n, _ := f.svc.Sweep(f.ctx); n != 0 {
 			t.Fatalf("swept %d with nothing left to do", n)
 		}
+		// A refund while the provider is down stays refunding, the order
+		// paid; the sweep finishes it, once.
+		f.prov.down.Store(true)
+		if _, err := f.svc.RefundOrder(f.ctx, 77, o.ID); kontor.KindOf(err) != kontor.Unavailable {
+			t.Fatalf("refund while down: %v", err)
+		}
+		if p, _ = f.db.Payment(f.ctx, p.ID); p.State != payments.Refunding || f.state(o) != commerce.OrderPaid {
+			t.Fatalf("after the failed refund: %+v, order %s", p, f.state(o))
+		}
+		f.prov.down.Store(false)
+		for range 2 {
+			if _, err := f.svc.Sweep(f.ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if p, _ = f.db.Payment(f.ctx, p.ID); p.State != payments.Refunded || p.Announced != payments.Refunded || f.state(o) != commerce.OrderRefunded {
+			t.Fatalf("after the sweep: %+v, order %s", p, f.state(o))
+		}
+		if _, refunds := f.prov.count(); refunds != 1 {
+			t.Fatalf("%d refunds", refunds)
+		}
 	})
 }
 
