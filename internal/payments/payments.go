@@ -22,9 +22,6 @@ const (
 	Refunded  State = "refunded"  // the money went back
 )
 
-// Final says whether nothing more happens to a payment in state s.
-func (s State) Final() bool { return s == Declined || s == Canceled || s == Refunded }
-
 // Live says whether a payment in state s took or may take money; an order
 // has at most one live payment.
 func (s State) Live() bool { return s != Declined && s != Canceled }

@@ -411,9 +411,3 @@ func (s *Service) announce(ctx context.Context, p Payment) {
 		s.log.Warn("recording a payment's announcement", "payment", p.ID, "err", err)
 	}
 }
-
-// Payments returns an order's payments for the business or the person it
-// belongs to.
-func (s *Service) Payments(ctx context.Context, order kontor.ID) ([]Payment, error) {
-	return s.store.OrderPayments(ctx, order)
-}
