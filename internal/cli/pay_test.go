@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -81,6 +82,23 @@ func TestClientPay(t *testing.T) {
 	}
 	if got := pay("--card", "4000000000001000", "--wait", "30s"); got["status"] != "succeeded" || got["order_status"] != "paid" {
 		t.Fatalf("pending, waited: %v", got)
+	}
+
+	// In the chat: /order, then /pay.
+	var chatOut, chatErr bytes.Buffer
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	in := strings.NewReader("/open +4930111111\n/catalog\n/add rose 1\n/order\n/pay 4000000000000002\n/pay 4242424242424242\n/pay 4242424242424242\n")
+	if code := cli.RunEnv(ctx, cli.Env{Args: []string{"chat", "--profile", ann}, Stdin: in, Stdout: &chatOut, Stderr: &chatErr, Getenv: func(string) string { return "" }}); code != 0 {
+		t.Fatalf("chat: exit %d %s", code, chatErr.String())
+	}
+	for _, want := range []string{"; /pay CARD to pay it", "declined with visa 0002: card_declined", "paid 2.99 EUR for order"} {
+		if !strings.Contains(chatOut.String(), want) {
+			t.Fatalf("the chat did not say %q:\n%s", want, chatOut.String())
+		}
+	}
+	if strings.Count(chatOut.String(), "paid 2.99 EUR") != 2 {
+		t.Fatalf("paying again:\n%s", chatOut.String())
 	}
 
 	// Bad input is a usage error or a clear error, exit non-zero.
