@@ -35,6 +35,7 @@ const chatHelp = `Commands:
   /add ID [N]      put N (default 1) of a product in the cart; /remove ID takes it out
   /cart            what is in the cart, with the total
   /order [NOTE]    send the cart to the business as an order
+  /pay CARD [ORDER] pay the last order (or ORDER) with a card, e.g. the sandbox's 4242424242424242
   /help            this help
   /quit            leave (Ctrl-D, Ctrl-C)
 Any other line is sent to the open conversation.
@@ -140,6 +141,7 @@ type chatUI struct {
 	c       *device
 	shop    *wire.ShopCatalog // the open conversation's catalog, once fetched
 	cart    map[string]int    // retailer id → quantity, for the open conversation
+	ordered string            // the id of the last order placed in this session
 	notices chan e2e.Notice   // identity key changes, as the sealer finds them
 	me      client.Account
 	w       io.Writer      // the terminal, or stdout
@@ -340,6 +342,8 @@ func (ui *chatUI) handleLine(ctx context.Context, l typedLine) (quit bool) {
 			ui.showCart()
 		case "/order":
 			ui.sendOrder(ctx, arg)
+		case "/pay":
+			ui.pay(ctx, arg)
 		default:
 			ui.info("unknown command %s; /help lists them", cmd)
 		}
@@ -923,7 +927,8 @@ func (ui *chatUI) sendOrder(ctx context.Context, note string) {
 	}
 	ui.pending[m.Ref] = fmt.Sprintf("order of %d item(s)", len(ct.Order.Items))
 	ui.cart = map[string]int{}
-	ui.info("order sent to %s", ui.open)
+	ui.ordered = placed.OrderID
+	ui.info("order %s sent to %s; /pay CARD to pay it", placed.OrderID, ui.open)
 }
 
 // block blocks or unblocks the open conversation's number.

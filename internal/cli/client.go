@@ -44,6 +44,8 @@ Commands:
                  the products a business shows in the chat, one JSON line each
   order --profile DIR --business +E164 --item RETAILER_ID=QTY... [--text T]
                  send the business an order from its catalog (a cart, as the chat does)
+  pay --profile DIR --order ID --card TESTCARD [--wait D]
+                 pay an order; prints the outcome: succeeded, pending or declined (with the reason)
   block --profile DIR --peer +E164   stop a number's messages reaching this account (it is not told)
   unblock --profile DIR --peer +E164
   blocked --profile DIR              list the blocked numbers
@@ -87,6 +89,8 @@ func runClient(ctx context.Context, env Env) error {
 		return cc.catalog(ctx, args)
 	case "order":
 		return cc.order(ctx, args)
+	case "pay":
+		return cc.pay(ctx, args)
 	case "block", "unblock", "blocked":
 		return cc.block(ctx, cmd, args)
 	case "safety-number":

@@ -114,6 +114,10 @@ type Status struct {
 	Pricing               *Pricing       `json:"pricing,omitempty"`
 	Errors                []WebhookError `json:"errors,omitempty"`
 	BizOpaqueCallbackData string         `json:"biz_opaque_callback_data,omitempty"`
+	// Type is "payment" for a payment status, with Payment; empty for
+	// a message's status.
+	Type    string         `json:"type,omitempty"`
+	Payment *PaymentStatus `json:"payment,omitempty"`
 }
 
 // Conversation is the conversation (pricing window) a message belongs to.

@@ -30,6 +30,28 @@ type Config struct {
 	// OperatorName is who runs this platform, as hosted businesses' chats
 	// tell people (--operator-name, KONTOR_OPERATOR_NAME).
 	OperatorName string
+	// OrderHold is how long an unpaid order holds its stock
+	// (--order-hold, KONTOR_ORDER_HOLD).
+	OrderHold time.Duration
+	// Payments is the provider new payments go to: "sandbox" (the
+	// default without a Stripe key) or "stripe" (--payments,
+	// KONTOR_PAYMENTS).
+	Payments string
+	// StripeKey is Stripe's secret API key (--stripe-key,
+	// KONTOR_STRIPE_KEY; prefer the environment for secrets).
+	StripeKey string
+	// StripeURL is Stripe's API base (--stripe-url, KONTOR_STRIPE_URL).
+	StripeURL string
+	// StripeWebhookSecret verifies Stripe's webhook calls
+	// (--stripe-webhook-secret, KONTOR_STRIPE_WEBHOOK_SECRET).
+	StripeWebhookSecret string
+	// SandboxDelay is how long the sandbox's pending test cards stay
+	// pending (--sandbox-delay, KONTOR_SANDBOX_DELAY).
+	SandboxDelay time.Duration
+	// SandboxSecret signs the sandbox's webhook calls
+	// (KONTOR_SANDBOX_SECRET only; by default one is kept in
+	// DataDir/sandbox.secret).
+	SandboxSecret string
 	// OperatorToken comes from KONTOR_OPERATOR_TOKEN only; when empty the
 	// server keeps one in DataDir/operator.token.
 	OperatorToken string
@@ -39,12 +61,15 @@ type Config struct {
 // embedded NATS in ./kontor-data, listening on loopback.
 func Defaults() Config {
 	return Config{
-		DataDir:    "./kontor-data",
-		HTTPAddr:   "127.0.0.1:8080",
-		MessageTTL: 30 * 24 * time.Hour,
-		Node:       -1,
-		LogLevel:   "info",
-		LogFormat:  "text",
+		DataDir:      "./kontor-data",
+		HTTPAddr:     "127.0.0.1:8080",
+		MessageTTL:   30 * 24 * time.Hour,
+		Node:         -1,
+		LogLevel:     "info",
+		LogFormat:    "text",
+		StripeURL:    "https://api.stripe.com",
+		SandboxDelay: 5 * time.Second,
+		OrderHold:    30 * time.Minute,
 	}
 }
 
@@ -66,6 +91,23 @@ func (c *Config) Flags(fs *flag.FlagSet, getenv func(string) string) {
 	str(&c.LogFormat, "log-format", "KONTOR_LOG_FORMAT", "text or json")
 	str(&c.OperatorName, "operator-name", "KONTOR_OPERATOR_NAME", "who runs this platform: people chatting with a hosted business are told that this operator's service manages the chat")
 	str(&c.DebugAddr, "debug-addr", "KONTOR_DEBUG_ADDR", "address for Go's /debug/pprof profiles; empty for none (keep it on loopback)")
+	str(&c.Payments, "payments", "KONTOR_PAYMENTS", "payment provider for new payments: sandbox or stripe (default: stripe when --stripe-key is set, else sandbox)")
+	str(&c.StripeKey, "stripe-key", "KONTOR_STRIPE_KEY", "Stripe secret API key (sk_test_… or sk_live_…); prefer the environment variable")
+	str(&c.StripeURL, "stripe-url", "KONTOR_STRIPE_URL", "Stripe API base URL")
+	str(&c.StripeWebhookSecret, "stripe-webhook-secret", "KONTOR_STRIPE_WEBHOOK_SECRET", "signing secret (whsec_…) of the Stripe webhook endpoint /v1/payments/webhook/stripe")
+	if v := getenv("KONTOR_SANDBOX_DELAY"); v != "" {
+		if d, err := time.ParseDuration(v); err == nil {
+			c.SandboxDelay = d
+		}
+	}
+	fs.DurationVar(&c.SandboxDelay, "sandbox-delay", c.SandboxDelay, "how long the sandbox's pending test cards stay pending (env KONTOR_SANDBOX_DELAY)")
+	c.SandboxSecret = getenv("KONTOR_SANDBOX_SECRET")
+	if v := getenv("KONTOR_ORDER_HOLD"); v != "" {
+		if d, err := time.ParseDuration(v); err == nil {
+			c.OrderHold = d
+		}
+	}
+	fs.DurationVar(&c.OrderHold, "order-hold", c.OrderHold, "how long an unpaid order holds its stock before it expires (env KONTOR_ORDER_HOLD)")
 	if v := getenv("KONTOR_DEV"); v != "" {
 		c.Dev, _ = strconv.ParseBool(v)
 	}
@@ -121,6 +163,27 @@ func (c *Config) Validate() error {
 	}
 	if c.Node < -1 || c.Node > 1023 {
 		errs = append(errs, fmt.Errorf("--node %d is outside 0-1023 (or -1 for random)", c.Node))
+	}
+	switch c.Payments {
+	case "", "sandbox":
+	case "stripe":
+		if c.StripeKey == "" {
+			errs = append(errs, errors.New("--payments stripe needs --stripe-key (or KONTOR_STRIPE_KEY)"))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("--payments %q: use sandbox or stripe", c.Payments))
+	}
+	if c.StripeKey != "" && !strings.HasPrefix(c.StripeKey, "sk_") && !strings.HasPrefix(c.StripeKey, "rk_") {
+		errs = append(errs, errors.New("--stripe-key is not a Stripe secret key (sk_… or rk_…)"))
+	}
+	if pu, err := url.Parse(c.StripeURL); c.StripeURL != "" && (err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "") {
+		errs = append(errs, fmt.Errorf("--stripe-url %q is not an http(s) URL", c.StripeURL))
+	}
+	if c.SandboxDelay <= 0 || c.SandboxDelay > time.Hour {
+		errs = append(errs, fmt.Errorf("--sandbox-delay %s: use a duration above 0 and at most 1h", c.SandboxDelay))
+	}
+	if c.OrderHold < time.Second || c.OrderHold > 7*24*time.Hour {
+		errs = append(errs, fmt.Errorf("--order-hold %s: use 1s to 168h", c.OrderHold))
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

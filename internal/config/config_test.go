@@ -37,6 +37,20 @@ func TestFlagsAndEnv(t *testing.T) {
 		{"bad node", []string{"--node", "5000"}, nil, nil, "--node"},
 		{"bad level", []string{"--log-level", "loud"}, nil, nil, "--log-level"},
 		{"empty data", []string{"--data", ""}, nil, nil, "--data"},
+		{"stripe from env", []string{"--payments", "stripe"}, map[string]string{"KONTOR_STRIPE_KEY": "sk_test_1", "KONTOR_STRIPE_WEBHOOK_SECRET": "whsec_1", "KONTOR_STRIPE_URL": "http://127.0.0.1:12111"},
+			func(c config.Config) bool {
+				return c.Payments == "stripe" && c.StripeKey == "sk_test_1" && c.StripeWebhookSecret == "whsec_1" && c.StripeURL == "http://127.0.0.1:12111"
+			}, ""},
+		{"sandbox delay", []string{"--sandbox-delay", "200ms"}, map[string]string{"KONTOR_SANDBOX_SECRET": "x"}, func(c config.Config) bool {
+			return c.SandboxDelay == 200*time.Millisecond && c.SandboxSecret == "x" && c.Payments == "" && c.StripeURL == "https://api.stripe.com"
+		}, ""},
+		{"stripe without key", []string{"--payments", "stripe"}, nil, nil, "--stripe-key"},
+		{"bad provider", []string{"--payments", "paypal"}, nil, nil, "--payments"},
+		{"bad stripe key", []string{"--stripe-key", "pk_test_1"}, nil, nil, "--stripe-key"},
+		{"bad stripe url", []string{"--stripe-url", "ftp://x"}, nil, nil, "--stripe-url"},
+		{"bad sandbox delay", []string{"--sandbox-delay", "0s"}, nil, nil, "--sandbox-delay"},
+		{"order hold", nil, map[string]string{"KONTOR_ORDER_HOLD": "10m"}, func(c config.Config) bool { return c.OrderHold == 10*time.Minute }, ""},
+		{"bad order hold", []string{"--order-hold", "10ms"}, nil, nil, "--order-hold"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

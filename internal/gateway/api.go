@@ -27,6 +27,9 @@ type API struct {
 	Media *media.Service
 	// Shops shows businesses' catalogs to people.
 	Shops Shops
+	// Pay lets people pay their orders (POST /v1/orders/{id}/pay) and
+	// takes providers' webhooks (POST /v1/payments/webhook/{provider}).
+	Pay Payer
 	// Dev, when set, serves GET /dev/otp (loopback clients only).
 	Dev *identity.DevSender
 	Log *slog.Logger
@@ -63,6 +66,10 @@ func (a *API) Mount(mux *http.ServeMux) {
 	if a.Shops != nil {
 		mux.HandleFunc("GET /v1/shops/{phone}/catalog", a.auth(a.shopCatalog))
 		mux.HandleFunc("POST /v1/shops/{phone}/orders", a.auth(a.placeOrder))
+	}
+	if a.Pay != nil {
+		mux.HandleFunc("POST /v1/orders/{id}/pay", a.auth(a.payOrder))
+		mux.HandleFunc("POST /v1/payments/webhook/{provider}", a.paymentWebhook)
 	}
 	if a.Media != nil {
 		mux.HandleFunc("POST /v1/media", a.auth(a.uploadMedia))

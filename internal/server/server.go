@@ -28,6 +28,7 @@ import (
 	"github.com/kontor-chat/kontor/internal/identity"
 	"github.com/kontor-chat/kontor/internal/keys"
 	"github.com/kontor-chat/kontor/internal/media"
+	"github.com/kontor-chat/kontor/internal/payments"
 	"github.com/kontor-chat/kontor/internal/router"
 	"github.com/kontor-chat/kontor/internal/store"
 	"github.com/kontor-chat/kontor/internal/templates"
@@ -55,6 +56,8 @@ type Server struct {
 	tmpls    *templates.Service
 	hosted   *hostedEndpoints
 	ledger   *billing.Ledger
+	pay      *payments.Service
+	sandbox  *payments.Sandbox
 	node     int    // this node's number in ids, leased in the store
 	holder   string // who holds the lease: this process
 	lostNode chan error
@@ -127,7 +130,10 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Server, 
 	}
 	s.media = media.New(s.db, blobs, cfg.MessageTTL, clock, log)
 	shop := commerce.New(s.db, s.db, ids, clock)
-	(&gateway.API{Ident: s.ident, Keys: keys.New(s.db, clock), Media: s.media, Shops: shops{s: s, shop: shop}, Dev: dev, Log: log}).Mount(mux)
+	if err = s.openPayments(ids, clock); err != nil {
+		return nil, err
+	}
+	(&gateway.API{Ident: s.ident, Keys: keys.New(s.db, clock), Media: s.media, Shops: shops{s: s, shop: shop}, Pay: payDesk{s}, Dev: dev, Log: log}).Mount(mux)
 	s.biz = business.New(s.db, bizAccounts{s.ident}, ids, clock, log)
 	if err = s.checkEndpointsDir(); err != nil {
 		return nil, err
@@ -144,7 +150,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Server, 
 	s.tmpls = templates.New(s.db, ids, clock, log, s.templateStatus)
 	// Everything the routes above do not take is the Business API, whose
 	// public paths start with a version or an object id.
-	mux.Handle("/", &bizapi.API{Orders: orderDesk{s: s, shop: shop}, Dir: s.db, Auth: bizAuth{s.biz}, Endpoints: s.hosted, Templates: s.tmpls, Commerce: shop, Log: log})
+	mux.Handle("/", &bizapi.API{Orders: orderDesk{s: s, shop: shop, pay: s.pay}, Dir: s.db, Auth: bizAuth{s.biz}, Endpoints: s.hosted, Templates: s.tmpls, Commerce: shop, Log: log})
 	mux.Handle("GET /v1/ws", s.hub)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	mux.HandleFunc("GET /readyz", s.readyz)
@@ -219,6 +225,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	s.hosted.closeAll()
+	s.sandbox.Close()
 	if err := s.hooks.Close(sctx); err != nil {
 		s.log.Warn("stopping webhook delivery", "err", err)
 	}
@@ -274,6 +281,7 @@ func (s *Server) housekeeping(ctx context.Context) {
 			} else if n > 0 {
 				s.log.Info("released the stock of expired orders", "orders", n)
 			}
+			s.sweepPayments(ctx)
 			if n, err := s.media.Sweep(ctx); err != nil && ctx.Err() == nil {
 				s.log.Warn("deleting expired media failed", "err", err)
 			} else if n > 0 {

@@ -2,9 +2,11 @@ package server
 
 import (
 	"context"
+	"errors"
 
 	"github.com/kontor-chat/kontor"
 	"github.com/kontor-chat/kontor/internal/commerce"
+	"github.com/kontor-chat/kontor/internal/payments"
 	"github.com/kontor-chat/kontor/wire"
 )
 
@@ -65,7 +67,7 @@ func (sh shops) PlaceOrder(ctx context.Context, customer, phone kontor.Phone, re
 	if !st.CatalogVisible || !st.CartEnabled || len(cats) == 0 {
 		return wire.OrderPlaced{}, kontor.Errorf(kontor.Forbidden, op, "%s does not take orders in the chat", phone)
 	}
-	o, short, err := sh.shop.PlaceOrder(ctx, sh.s.db, commerce.OrderRequest{Catalog: cats[0].ID, Customer: customer, Items: req.Items, Text: req.Text}, 0)
+	o, short, err := sh.shop.PlaceOrder(ctx, sh.s.db, commerce.OrderRequest{Catalog: cats[0].ID, Customer: customer, Items: req.Items, Text: req.Text}, sh.s.cfg.OrderHold)
 	if err != nil {
 		return wire.OrderPlaced{}, err
 	}
@@ -87,6 +89,7 @@ func (sh shops) PlaceOrder(ctx context.Context, customer, phone kontor.Phone, re
 type orderDesk struct {
 	s    *Server
 	shop *commerce.Service
+	pay  *payments.Service
 }
 
 func (d orderDesk) Order(ctx context.Context, id kontor.ID) (commerce.Order, error) {
@@ -94,6 +97,16 @@ func (d orderDesk) Order(ctx context.Context, id kontor.ID) (commerce.Order, err
 }
 
 func (d orderDesk) Move(ctx context.Context, business, id kontor.ID, to string) (commerce.Order, error) {
+	if to == commerce.OrderRefunded {
+		// A refund of an order paid in kontor goes through its provider.
+		_, err := d.pay.RefundOrder(ctx, business, id)
+		if err == nil {
+			return d.s.db.Order(ctx, id)
+		}
+		if !errors.Is(err, payments.ErrNoPayment) {
+			return commerce.Order{}, err
+		}
+	}
 	return d.shop.MoveOrder(ctx, d.s.db, business, id, to)
 }
 

@@ -82,6 +82,11 @@ var tests = []test{
 	{"NoOversell", testNoOversell},
 	{"OrderCharges", testOrderCharges},
 	{"OrderChargesRace", testOrderChargesRace},
+
+	// Payments (payments.Store).
+	{"Payments", testPayments},
+	{"ConcurrentPay", testConcurrentPay},
+	{"PayRacesExpiry", testPayRacesExpiry},
 }
 
 // Run runs the suite. open must return an empty store, closed when its test
