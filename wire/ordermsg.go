@@ -25,7 +25,7 @@ type PaymentRequest struct {
 	// OrderID is set when ReferenceID names an order the person placed
 	// with this business on kontor: the business's endpoint checked that
 	// the request asks for exactly that order and its total is the
-	// order's. The app pays it through the platform (/pay ORDER_ID).
+	// order's. The app pays it through the platform (/pay CARD ORDER_ID).
 	// Without it the request is the business's own: kontor knows no
 	// order behind it.
 	OrderID              string        `json:"order_id,omitempty"`

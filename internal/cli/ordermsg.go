@@ -71,7 +71,7 @@ func describePayment(it *wire.Interactive) string {
 		fmt.Fprintf(&b, " — %s", p.ExpiresText)
 	}
 	if p.OrderID != "" {
-		fmt.Fprintf(&b, "\n    pay with /pay %s CARD", p.OrderID)
+		fmt.Fprintf(&b, "\n    pay with /pay CARD %s", p.OrderID)
 	}
 	if it.Footer != "" {
 		b.WriteString("\n    " + it.Footer)

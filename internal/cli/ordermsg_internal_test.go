@@ -23,7 +23,7 @@ func TestDescribeOrderMessages(t *testing.T) {
 			Body: "Ihre Bestellung", Footer: "Danke", Payment: pay}},
 			[]string{"Ihre Bestellung", "your order 386285559745613828", "3 × Rose (rose) à 2.49 EUR (was 2.99 EUR) = 7.47 EUR", "2 × Tulpe à 1.50 EUR = 3.00 EUR",
 				"subtotal 10.47 EUR", "tax 1.05 EUR (MwSt.)", "shipping 4.90 EUR", "discount -1.00 EUR (Stammkunde)", "total 15.42 EUR",
-				"pay with /pay 386285559745613828 CARD", "Danke"}, nil},
+				"pay with /pay CARD 386285559745613828", "Danke"}, nil},
 		{"the business's own request", wire.Content{Type: wire.ContentInteractive, Interactive: &wire.Interactive{Type: wire.InteractiveOrderDetails,
 			Body: "Rechnung", Payment: &own}}, []string{"payment request inv-77", "total 1542 JPY"}, []string{"/pay"}},
 		{"order news", wire.Content{Type: wire.ContentInteractive, Interactive: &wire.Interactive{Type: wire.InteractiveOrderStatus, Body: "Unterwegs!",
