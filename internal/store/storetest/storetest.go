@@ -80,6 +80,10 @@ var tests = []test{
 	{"NodeLeases", testNodeLeases},
 	{"PriceSheets", testPriceSheets},
 	{"NoOversell", testNoOversell},
+	{"StockAdjust", testStockAdjust},
+	{"StockRace", testStockRace},
+	{"StockAlerts", testStockAlerts},
+	{"SalesReport", testSalesReport},
 }
 
 // Run runs the suite. open must return an empty store, closed when its test
