@@ -45,16 +45,16 @@ type SalesQuery struct {
 // Gross is what they came to, Refunded what went back, Net = Gross −
 // Refunded.
 type SalesRow struct {
-	Date       string    // GroupByDay: YYYY-MM-DD in the report's time zone
-	Product    kontor.ID // GroupByProduct
-	RetailerID string    // GroupByProduct: as in the latest order
-	Name       string    // GroupByProduct: as in the latest order
-	Currency   string
-	Orders     int64
-	Units      int64
-	Gross      int64
-	Refunded   int64
-	Net        int64
+	Date       string    `json:"date,omitempty"`        // GroupByDay: YYYY-MM-DD in the report's time zone
+	Product    kontor.ID `json:"product_id,omitempty"`  // GroupByProduct
+	RetailerID string    `json:"retailer_id,omitempty"` // GroupByProduct: as in the latest order
+	Name       string    `json:"name,omitempty"`        // GroupByProduct: as in the latest order
+	Currency   string    `json:"currency"`
+	Orders     int64     `json:"orders"`
+	Units      int64     `json:"units"`
+	Gross      int64     `json:"gross"`
+	Refunded   int64     `json:"refunded"`
+	Net        int64     `json:"net"`
 }
 
 // SalesReport is a business's sales over a range of days. Rows are sorted
@@ -63,14 +63,14 @@ type SalesRow struct {
 // each item counts its price at order time × quantity (so shipping, tax
 // and discounts, which belong to the order, are in the day report only).
 type SalesReport struct {
-	Business kontor.ID
-	Since    string
-	Until    string
-	TimeZone string
-	GroupBy  string
-	States   []string
-	Rows     []SalesRow
-	Totals   []SalesRow
+	Business kontor.ID  `json:"waba_id"`
+	Since    string     `json:"since"`
+	Until    string     `json:"until"`
+	TimeZone string     `json:"time_zone"`
+	GroupBy  string     `json:"group_by"`
+	States   []string   `json:"states"`
+	Rows     []SalesRow `json:"data"`
+	Totals   []SalesRow `json:"totals"`
 }
 
 // ParseSalesRange reads the days of a query in its time zone and returns

@@ -2,6 +2,7 @@ package commerce
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -72,6 +73,42 @@ type StockLevel struct {
 	Available  int
 	Reserved   int
 	Threshold  int // NoThreshold: no alert
+}
+
+// MarshalJSON writes the level as the APIs show it: the threshold is
+// null when there is none.
+func (l StockLevel) MarshalJSON() ([]byte, error) {
+	var th *int
+	if l.Threshold >= 0 {
+		th = &l.Threshold
+	}
+	return json.Marshal(struct {
+		ID         kontor.ID `json:"id"`
+		RetailerID string    `json:"retailer_id"`
+		Name       string    `json:"name"`
+		Inventory  int       `json:"inventory"`
+		Reserved   int       `json:"reserved"`
+		Threshold  *int      `json:"low_stock_threshold"`
+		Low        bool      `json:"low_stock"`
+	}{l.Product, l.RetailerID, l.Name, l.Available, l.Reserved, th, l.Low()})
+}
+
+// MarshalJSON writes a move as the APIs show it: the level after it as
+// inventory, the time in Unix seconds (a string, as the Cloud API writes
+// timestamps).
+func (m StockMove) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		ProductID kontor.ID `json:"product_id"`
+		Seq       int64     `json:"seq"`
+		Delta     int       `json:"delta"`
+		Reason    string    `json:"reason"`
+		Note      string    `json:"note,omitempty"`
+		Source    string    `json:"source"`
+		By        string    `json:"by,omitempty"`
+		Order     kontor.ID `json:"order_id,omitempty"`
+		Inventory int       `json:"inventory"`
+		Timestamp string    `json:"timestamp"`
+	}{m.Product, m.Seq, m.Delta, m.Reason, m.Note, m.Source, m.By, m.Order, m.Level, strconv.FormatInt(m.At.Unix(), 10)})
 }
 
 // Low says whether the level is at or below its threshold.
@@ -167,6 +204,10 @@ type StockStore interface {
 type Stock struct {
 	store StockStore
 	clock kontor.Clock
+	// OnAlert, when set before use, is called after an adjustment
+	// enqueued a low-stock webhook (to wake the webhook deliverer; it
+	// would find the webhook at its next poll anyway). It must not block.
+	OnAlert func()
 }
 
 // NewStock returns the stock service.
@@ -242,6 +283,9 @@ func (s *Stock) Adjust(ctx context.Context, a Adjustment) (StockMove, bool, erro
 		Source: a.Source, By: a.By, At: s.clock.Now()})
 	if err != nil {
 		return StockMove{}, false, err
+	}
+	if alerted && s.OnAlert != nil {
+		s.OnAlert()
 	}
 	return m, alerted, nil
 }
