@@ -141,6 +141,26 @@ func (db *DB) releaseStock(ctx context.Context, tx *sql.Tx, moves []commerce.Sto
 	return nil
 }
 
+// setStock sets a product's inventory to level in tx as a correction
+// move (none when it is there already). The first UPDATE locks the row on
+// PostgreSQL, so no order changes the level between reading and moving.
+func (db *DB) setStock(ctx context.Context, tx *sql.Tx, product kontor.ID, level int, at time.Time) error {
+	var old int
+	if err := tx.QueryRowContext(ctx, `UPDATE products SET stock_seq = stock_seq WHERE id = $1 RETURNING inventory`, int64(product)).Scan(&old); err != nil {
+		return err
+	}
+	if old == level {
+		return nil
+	}
+	m := commerce.StockMove{Product: product, Delta: level - old, Reason: commerce.ReasonCorrection, Note: fmt.Sprintf("inventory set to %d", level),
+		Source: commerce.SourceAPI, At: at}
+	ok, _, err := db.moveStock(ctx, tx, &m)
+	if err == nil && !ok {
+		err = fmt.Errorf("setting the inventory of %s to %d was refused", product, level) // Validate bounds it: cannot happen
+	}
+	return err
+}
+
 // AdjustStock applies an adjustment and records it (commerce.StockStore).
 func (db *DB) AdjustStock(ctx context.Context, m commerce.StockMove) (commerce.StockMove, bool, error) {
 	const op = "store.AdjustStock"

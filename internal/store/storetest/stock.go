@@ -448,3 +448,36 @@ func equalRows(got, want []commerce.SalesRow) bool {
 	}
 	return true
 }
+
+// testStockProductEdit: editing a product read before an order does not
+// undo the order's reservation; setting its inventory is a correction in
+// the history, and crosses the threshold like any move.
+func testStockProductEdit(_ *testing.T, e *env) {
+	cat, ps := e.shop(e.ids.Next(), "EUR", 100, 10)
+	stale := ps[0]
+	if o := e.order(cat, t0, 4, stale); o.ID == 0 {
+		e.t.Fatal("order refused")
+	}
+	stale.Name, stale.Updated = "Red rose", t0.Add(time.Minute)
+	if err := e.db.UpdateProduct(e.ctx, stale, false); err != nil {
+		e.t.Fatal(err)
+	}
+	if got, _ := e.db.Product(e.ctx, stale.ID); got.Inventory != 6 || got.Name != "Red rose" {
+		e.t.Fatalf("an edit of a product read before an order: %+v", got)
+	}
+	if err := e.db.SetLowStock(e.ctx, stale.ID, 2); err != nil {
+		e.t.Fatal(err)
+	}
+	stale.Inventory = 2
+	if err := e.db.UpdateProduct(e.ctx, stale, true); err != nil {
+		e.t.Fatal(err)
+	}
+	h := e.history(stale.ID)
+	if got, _ := e.db.Product(e.ctx, stale.ID); got.Inventory != 2 || len(h) != 2 || h[0].Delta != -4 || h[0].Reason != commerce.ReasonCorrection ||
+		h[0].Level != 2 || h[0].Note != "inventory set to 2" {
+		e.t.Fatalf("inventory set: %+v %+v", got, h)
+	}
+	if err := e.db.UpdateProduct(e.ctx, stale, true); err != nil || len(e.history(stale.ID)) != 2 {
+		e.t.Fatalf("setting the same inventory again wrote a move: %v", err)
+	}
+}

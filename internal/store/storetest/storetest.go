@@ -82,6 +82,7 @@ var tests = []test{
 	{"NoOversell", testNoOversell},
 	{"StockAdjust", testStockAdjust},
 	{"StockRace", testStockRace},
+	{"StockProductEdit", testStockProductEdit},
 	{"StockAlerts", testStockAlerts},
 	{"SalesReport", testSalesReport},
 }
