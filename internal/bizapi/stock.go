@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -46,7 +47,7 @@ func isStockEdge(edge string) bool {
 // /{waba-id}/sales_report.
 func (a *API) stockEdge(w http.ResponseWriter, r *http.Request, id kontor.ID, edge string) {
 	method := map[string]string{"stock": "GET POST", "stock_adjustments": "GET POST", "low_stock": "GET", "stock_levels": "GET", "sales_report": "GET"}[edge]
-	if !strings.Contains(method, r.Method) {
+	if !slices.Contains(strings.Fields(method), r.Method) {
 		a.fail(w, cloudapi.Errorf(cloudapi.CodeInvalidParameter, "Unsupported %s request to /%s/%s", r.Method, id, edge))
 		return
 	}

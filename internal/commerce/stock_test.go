@@ -133,3 +133,32 @@ func TestSalesCSVProducts(t *testing.T) {
 		t.Fatalf("%q\nwant %q", b.String(), want)
 	}
 }
+
+// FuzzSalesQuery: whatever the days, zone and grouping a caller sends, the
+// parser never panics, and what it accepts is a range of 1 to 366 whole
+// days in that zone.
+func FuzzSalesQuery(f *testing.F) {
+	for _, s := range [][4]string{{"2026-12-01", "2026-12-31", "", ""}, {"2026-03-29", "2026-03-29", "Europe/Berlin", "product"},
+		{"2026-02-30", "2026-03-01", "UTC", "day"}, {"0000-01-01", "9999-12-31", "Asia/Kolkata", ""}, {"2026-12-01", "2026-12-01", "../../etc/passwd", ""}} {
+		f.Add(s[0], s[1], s[2], s[3])
+	}
+	f.Fuzz(func(t *testing.T, since, until, tz, by string) {
+		q := SalesQuery{Since: since, Until: until, TimeZone: tz, GroupBy: by}
+		from, to, loc, fe := q.ParseSalesRange()
+		if fe != nil {
+			if fe.Field == "" || fe.Reason == "" {
+				t.Fatalf("an error without a field or reason: %+v", fe)
+			}
+			return
+		}
+		if days := daysBetween(from, to); !from.Before(to) || days < 1 || days > MaxReportDays || loc == nil {
+			t.Fatalf("%q..%q in %q: [%v, %v) (%d days)", since, until, tz, from, to, days)
+		}
+		if from.In(loc).Format(time.DateOnly) != since || to.In(loc).AddDate(0, 0, -1).Format(time.DateOnly) != until {
+			t.Fatalf("%q..%q in %q: [%v, %v)", since, until, tz, from, to)
+		}
+		if q.GroupBy != GroupByDay && q.GroupBy != GroupByProduct {
+			t.Fatalf("group_by %q accepted", q.GroupBy)
+		}
+	})
+}
