@@ -57,14 +57,19 @@ const insertMoveSQL = `INSERT INTO stock_moves (product_id, seq, catalog_id, del
 
 // moveStock applies m to its product's stock in tx and appends it to the
 // history, filling m.Seq and m.Level; ok is false, and nothing changed,
-// when the level would leave 0..MaxInventory or the product is gone. A
+// when the level would leave 0..MaxInventory (stock an order releases may
+// go beyond) or the product is gone. A
 // move that crosses the product's low-stock threshold downwards enqueues
 // the alert's webhook in tx (alerted).
 func (db *DB) moveStock(ctx context.Context, tx *sql.Tx, m *commerce.StockMove) (ok, alerted bool, err error) {
 	var low int
 	var catalog int64
 	var rid, name string
-	err = db.queryRow(ctx, tx, moveStockSQL, int64(m.Product), m.Delta, commerce.MaxInventory).Scan(&m.Level, &low, &m.Seq, &catalog, &rid, &name)
+	most := commerce.MaxInventory
+	if m.Reason == commerce.ReasonReleased {
+		most = math.MaxInt32 // stock that comes back is never refused (the column is 32 bits on PostgreSQL)
+	}
+	err = db.queryRow(ctx, tx, moveStockSQL, int64(m.Product), m.Delta, most).Scan(&m.Level, &low, &m.Seq, &catalog, &rid, &name)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, false, nil
 	}

@@ -480,4 +480,17 @@ func testStockProductEdit(_ *testing.T, e *env) {
 	if err := e.db.UpdateProduct(e.ctx, stale, true); err != nil || len(e.history(stale.ID)) != 2 {
 		e.t.Fatalf("setting the same inventory again wrote a move: %v", err)
 	}
+	// Stock an order gives back is never refused, even beyond the most an
+	// adjustment may reach.
+	cat2, full := e.shop(e.ids.Next(), "EUR", 100, commerce.MaxInventory)
+	o := e.order(cat2, t0, 5, full[0])
+	if _, _, err := e.db.AdjustStock(e.ctx, commerce.StockMove{Product: full[0].ID, Delta: 5, Reason: commerce.ReasonReceived, Source: "api", At: t0}); err != nil {
+		e.t.Fatal(err)
+	}
+	if err := e.db.MoveOrder(e.ctx, o.ID, commerce.OrderPending, commerce.OrderCanceled, true); err != nil {
+		e.t.Fatal(err)
+	}
+	if l := e.level(full[0].ID); l.Available != commerce.MaxInventory+5 {
+		e.t.Fatalf("released beyond the maximum: %+v", l)
+	}
 }
