@@ -3,7 +3,10 @@
 // in minor units of an ISO 4217 currency, the commerce settings of a
 // business's phone numbers (catalog visible, cart enabled), and the bulk
 // import and export of product feeds in the public commerce-feed format
-// (CSV, TSV and RSS 2.0 XML).
+// (CSV, TSV and RSS 2.0 XML); orders and their stock reservations
+// (orders.go); stock adjustments with reasons, the stock history, low-stock
+// thresholds and their alert webhook (stock.go) and sales reports per day
+// or product (sales.go).
 //
 // It never touches SQL, HTTP or the bus: Store is implemented by
 // internal/store, and the Business API and the admin API call Service.
