@@ -32,6 +32,9 @@ type AdjustRequest struct {
 	Reason string `json:"reason"`
 	Note   string `json:"note,omitempty"`
 	By     string `json:"by,omitempty"`
+	// Key makes a retry safe: an adjustment with a key the product's
+	// history has is not applied again (also the Idempotency-Key header).
+	Key string `json:"idempotency_key,omitempty"`
 }
 
 // pathID reads the {id} of the path, naming what it is in the error.
@@ -53,8 +56,11 @@ func (a *API) adjustStock(w http.ResponseWriter, r *http.Request) {
 	if !gateway.ReadJSON(w, r, a.Log, &req) {
 		return
 	}
+	if req.Key == "" {
+		req.Key = r.Header.Get("Idempotency-Key")
+	}
 	m, alerted, err := a.Stock.Adjust(r.Context(), commerce.Adjustment{Product: id, Delta: req.Delta, Reason: req.Reason, Note: req.Note,
-		By: req.By, Source: commerce.SourceAdmin})
+		By: req.By, Key: req.Key, Source: commerce.SourceAdmin})
 	if err != nil {
 		gateway.WriteError(w, a.Log, err)
 		return

@@ -154,7 +154,7 @@ func (a *API) stockAdjustments(w http.ResponseWriter, r *http.Request, product k
 		a.fail(w, cerr)
 		return
 	}
-	adj := commerce.Adjustment{Product: product, Source: commerce.SourceAPI}
+	adj := commerce.Adjustment{Product: product, Source: commerce.SourceAPI, Key: r.Header.Get("Idempotency-Key")}
 	for k, raw := range in {
 		var err error
 		switch k {
@@ -169,6 +169,8 @@ func (a *API) stockAdjustments(w http.ResponseWriter, r *http.Request, product k
 			err = json.Unmarshal(raw, &adj.Note)
 		case "by":
 			err = json.Unmarshal(raw, &adj.By)
+		case "idempotency_key":
+			err = json.Unmarshal(raw, &adj.Key)
 		default:
 			a.fail(w, cloudapi.Unexpected(k, ""))
 			return

@@ -159,6 +159,7 @@ func TestStockAPI(t *testing.T) {
 			{"no reason", map[string]any{"delta": 1}, 131008, "reason"},
 			{"unknown field", map[string]any{"delta": 1, "reason": "received", "colour": "red"}, 100, "colour"},
 			{"note type", map[string]any{"delta": 1, "reason": "received", "note": 7}, 131009, "note"},
+			{"bad key", map[string]any{"delta": 1, "reason": "received", "idempotency_key": "a b"}, 131009, "idempotency_key"},
 			{"not an object", []int{1}, 100, "JSON object"},
 		} {
 			code, out := api(t, s, http.MethodPost, "/v21.0/"+rose+"/stock_adjustments", anna.Token, tc.body)
@@ -276,6 +277,30 @@ func TestStockAPI(t *testing.T) {
 		if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/csv") ||
 			!strings.HasPrefix(string(csv), "date,currency,orders,units,gross,refunded,net\n") || !strings.Contains(string(csv), ",EUR,1,12,35.88,0.00,35.88\n") {
 			t.Fatalf("CSV: %d %s", resp.StatusCode, csv)
+		}
+		// A retried adjustment with the same idempotency key (in the body,
+		// then in the header) is applied once.
+		code, first := api(t, s, http.MethodPost, "/v21.0/"+rose+"/stock_adjustments", anna.Token, map[string]any{"delta": 1, "reason": "returned",
+			"idempotency_key": "ret-1"})
+		if code != 200 || first["seq"] != 6.0 || first["inventory"] != 3.0 {
+			t.Fatalf("returned: %d %v", code, first)
+		}
+		req, _ = http.NewRequest(http.MethodPost, s.URL+"/v21.0/"+rose+"/stock_adjustments", strings.NewReader(`{"delta":1,"reason":"returned"}`))
+		req.Header.Set("Authorization", "Bearer "+anna.Token)
+		req.Header.Set("Idempotency-Key", "ret-1")
+		resp, err = http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var again map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&again)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || again["seq"] != 6.0 || again["inventory"] != 3.0 {
+			t.Fatalf("retry: %d %v", resp.StatusCode, again)
+		}
+		if code, out := api(t, s, http.MethodPost, "/v21.0/"+rose+"/stock_adjustments", anna.Token, map[string]any{"delta": 2, "reason": "returned",
+			"idempotency_key": "ret-1"}); code != 400 || errCode(out) != 100 {
+			t.Fatalf("the key for another adjustment: %d %v", code, out)
 		}
 		for _, tc := range []struct{ query, in string }{
 			{"since=2026-13-01&until=2026-12-31", "since"},

@@ -13,7 +13,7 @@ import (
 )
 
 // stockUsage lists the stock and sales commands for kontor admin's help.
-const stockUsage = `  stock adjust --product ID --delta N --reason received|damaged|correction|returned [--note T] [--by NAME]
+const stockUsage = `  stock adjust --product ID --delta N --reason received|damaged|correction|returned [--note T] [--by NAME] [--key K]
                  change a product's stock (negative takes away; never below what is available)
   stock show --product ID                          available, reserved, low-stock threshold
   stock history --product ID [--limit N] [--before SEQ]   the product's stock moves, newest first
@@ -60,11 +60,12 @@ func adminStock(ctx context.Context, env Env, ac *adminClient, out *json.Encoder
 		reason := sub.String("reason", "", "received, damaged, correction or returned")
 		note := sub.String("note", "", "a note kept with the adjustment")
 		by := sub.String("by", "", "who made it")
+		key := sub.String("key", "", "an idempotency key: run the command again with the same key and it is not applied twice")
 		if err := need(product, reason); err != nil {
 			return true, err
 		}
 		err = ac.do(ctx, http.MethodPost, "/admin/v1/products/"+url.PathEscape(*product)+"/stock_adjustments",
-			map[string]any{"delta": *delta, "reason": *reason, "note": *note, "by": *by}, &res)
+			map[string]any{"delta": *delta, "reason": *reason, "note": *note, "by": *by, "idempotency_key": *key}, &res)
 	case "stock show":
 		product := sub.String("product", "", "the product id")
 		if err := need(product); err != nil {

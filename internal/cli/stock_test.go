@@ -53,6 +53,15 @@ func TestAdminStock(t *testing.T) {
 	if code != 0 || m["inventory"] != 7.0 || m["source"] != "admin" || m["reason"] != "damaged" || m["note"] != "Sturm" || m["seq"] != 1.0 {
 		t.Fatalf("adjust: %d %s %s", code, out, errOut)
 	}
+	if m, out, errOut, code = run("stock", "adjust", "--product", prod.ID, "--delta", "-3", "--reason", "damaged", "--key", "k1"); code != 0 || m["inventory"] != 4.0 {
+		t.Fatalf("adjust with a key: %d %s %s", code, out, errOut)
+	}
+	if m, out, errOut, code = run("stock", "adjust", "--product", prod.ID, "--delta", "-3", "--reason", "damaged", "--key", "k1"); code != 0 || m["inventory"] != 4.0 || m["seq"] != 2.0 {
+		t.Fatalf("adjust again with the key: %d %s %s", code, out, errOut)
+	}
+	if _, _, _, code = run("stock", "adjust", "--product", prod.ID, "--delta", "3", "--reason", "received", "--key", "k1-undo"); code != 0 {
+		t.Fatal("undo")
+	}
 	if m, out, errOut, code = run("stock", "threshold", "--product", prod.ID, "--set", "8"); code != 0 || m["low_stock_threshold"] != 8.0 || m["low_stock"] != true {
 		t.Fatalf("threshold: %d %s %s", code, out, errOut)
 	}
@@ -65,7 +74,8 @@ func TestAdminStock(t *testing.T) {
 	if m, out, errOut, code = run("stock", "show", "--product", prod.ID); code != 0 || m["inventory"] != 12.0 || m["low_stock"] != false || m["reserved"] != 0.0 {
 		t.Fatalf("show: %d %s %s", code, out, errOut)
 	}
-	if m, out, errOut, code = run("stock", "history", "--product", prod.ID, "--limit", "1"); code != 0 || len(m["data"].([]any)) != 1 || m["more"] != true {
+	if m, out, errOut, code = run("stock", "history", "--product", prod.ID, "--limit", "1"); code != 0 || len(m["data"].([]any)) != 1 || m["more"] != true ||
+		m["data"].([]any)[0].(map[string]any)["seq"] != 4.0 {
 		t.Fatalf("history: %d %s %s", code, out, errOut)
 	}
 	if m, out, errOut, code = run("stock", "threshold", "--product", prod.ID, "--clear"); code != 0 || m["low_stock_threshold"] != nil {

@@ -60,6 +60,7 @@ type StockMove struct {
 	Order   kontor.ID // the order of a sold or released move
 	Level   int       // available stock after the move
 	At      time.Time
+	Key     string // the caller's idempotency key, or ""
 }
 
 // StockLevel is where a product's stock stands. Available is what orders
@@ -108,7 +109,8 @@ func (m StockMove) MarshalJSON() ([]byte, error) {
 		Order     kontor.ID `json:"order_id,omitempty"`
 		Inventory int       `json:"inventory"`
 		Timestamp string    `json:"timestamp"`
-	}{m.Product, m.Seq, m.Delta, m.Reason, m.Note, m.Source, m.By, m.Order, m.Level, strconv.FormatInt(m.At.Unix(), 10)})
+		Key       string    `json:"idempotency_key,omitempty"`
+	}{m.Product, m.Seq, m.Delta, m.Reason, m.Note, m.Source, m.By, m.Order, m.Level, strconv.FormatInt(m.At.Unix(), 10), m.Key})
 }
 
 // Low says whether the level is at or below its threshold.
@@ -182,7 +184,9 @@ type StockStore interface {
 	// would leave that range nothing changes and the error is Invalid,
 	// wrapping a FieldError on delta that says what is available. A move that
 	// crosses the low-stock threshold enqueues the alert's webhook in the
-	// same transaction; alerted says so.
+	// same transaction; alerted says so. A move with a Key the product's
+	// history holds already is not applied: that move comes back (not
+	// alerted), or a Conflict when its delta or reason differ.
 	AdjustStock(ctx context.Context, m StockMove) (done StockMove, alerted bool, err error)
 	// StockLevel returns a product's level; kontor.NotFound when none.
 	StockLevel(ctx context.Context, product kontor.ID) (StockLevel, error)
@@ -226,7 +230,13 @@ type Adjustment struct {
 	Note    string
 	Source  string
 	By      string
+	// Key, when set, makes the adjustment idempotent: a second one with
+	// the same key for the product is not applied; the first comes back.
+	Key string
 }
+
+// MaxKey is the longest idempotency key.
+const MaxKey = 100
 
 // Check says what is wrong with an adjustment, naming the field.
 func (a *Adjustment) Check() *FieldError {
@@ -249,6 +259,9 @@ func (a *Adjustment) Check() *FieldError {
 		return &FieldError{"delta", fmt.Sprintf("%s stock is added: give a positive delta", a.Reason)}
 	case sign < 0 && a.Delta > 0:
 		return &FieldError{"delta", fmt.Sprintf("%s stock is taken away: give a negative delta", a.Reason)}
+	}
+	if len(a.Key) > MaxKey || strings.ContainsFunc(a.Key, func(r rune) bool { return r <= ' ' || r > '~' }) {
+		return &FieldError{"idempotency_key", fmt.Sprintf("at most %d printable ASCII characters, no spaces", MaxKey)}
 	}
 	for _, f := range []struct {
 		name, v string
@@ -280,7 +293,7 @@ func (s *Stock) Adjust(ctx context.Context, a Adjustment) (StockMove, bool, erro
 		a.Source = SourceAPI
 	}
 	m, alerted, err := s.store.AdjustStock(ctx, StockMove{Product: a.Product, Delta: a.Delta, Reason: a.Reason, Note: a.Note,
-		Source: a.Source, By: a.By, At: s.clock.Now()})
+		Source: a.Source, By: a.By, Key: a.Key, At: s.clock.Now()})
 	if err != nil {
 		return StockMove{}, false, err
 	}

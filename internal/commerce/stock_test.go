@@ -10,6 +10,15 @@ import (
 )
 
 func TestAdjustmentCheck(t *testing.T) {
+	for _, key := range []string{"a b", "ключ", strings.Repeat("k", MaxKey+1)} {
+		a := Adjustment{Delta: 1, Reason: "received", Key: key}
+		if fe := a.Check(); fe == nil || fe.Field != "idempotency_key" {
+			t.Errorf("key %q: %v", key, fe)
+		}
+	}
+	if a := (Adjustment{Delta: 1, Reason: "received", Key: "order-2026-12-03_#7"}); a.Check() != nil {
+		t.Errorf("a good key refused: %v", a.Check())
+	}
 	for _, tc := range []struct {
 		delta  int
 		reason string

@@ -38,9 +38,11 @@ CREATE TABLE stock_moves (
 	order_id   BIGINT NOT NULL DEFAULT 0,
 	level      INTEGER NOT NULL,
 	at         BIGINT NOT NULL,
+	idem_key   TEXT NOT NULL DEFAULT '',
 	PRIMARY KEY (product_id, seq)
 );
 CREATE INDEX stock_moves_order ON stock_moves (order_id, product_id);
+CREATE UNIQUE INDEX stock_moves_key ON stock_moves (product_id, idem_key) WHERE idem_key <> '';
 CREATE INDEX orders_business_created ON orders (business_id, created);
 `})
 	addHotWrite(moveStockSQL, insertMoveSQL)
@@ -52,8 +54,8 @@ const moveStockSQL = `UPDATE products SET inventory = inventory + $2, stock_seq 
 	WHERE id = $1 AND inventory + $2 >= 0 AND inventory + $2 <= $3
 	RETURNING inventory, low_stock, stock_seq, catalog_id, retailer_id, name`
 
-const insertMoveSQL = `INSERT INTO stock_moves (product_id, seq, catalog_id, delta, reason, note, source, by_name, order_id, level, at)
-	VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)`
+const insertMoveSQL = `INSERT INTO stock_moves (product_id, seq, catalog_id, delta, reason, note, source, by_name, order_id, level, at, idem_key)
+	VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)`
 
 // moveStock applies m to its product's stock in tx and appends it to the
 // history, filling m.Seq and m.Level; ok is false, and nothing changed,
@@ -77,7 +79,7 @@ func (db *DB) moveStock(ctx context.Context, tx *sql.Tx, m *commerce.StockMove) 
 		return false, false, err
 	}
 	if _, err := db.exec(ctx, tx, insertMoveSQL, int64(m.Product), m.Seq, catalog, m.Delta, m.Reason, m.Note, m.Source, m.By,
-		int64(m.Order), m.Level, ms(m.At)); err != nil {
+		int64(m.Order), m.Level, ms(m.At), m.Key); err != nil {
 		return false, false, err
 	}
 	if !commerce.Crossed(m.Level, m.Delta, low) {
@@ -166,12 +168,29 @@ func (db *DB) setStock(ctx context.Context, tx *sql.Tx, product kontor.ID, level
 	return err
 }
 
+// errKeyUsed ends an adjustment whose idempotency key another one has.
+var errKeyUsed = errors.New("store: idempotency key used")
+
 // AdjustStock applies an adjustment and records it (commerce.StockStore).
+// An adjustment with a key that the product's history has already is not
+// applied again: the earlier move comes back (a Conflict when it differs).
 func (db *DB) AdjustStock(ctx context.Context, m commerce.StockMove) (commerce.StockMove, bool, error) {
 	const op = "store.AdjustStock"
 	alerted := false
+	want := m
 	err := db.tx(ctx, op, func(tx *sql.Tx) error {
+		if m.Key != "" {
+			if prev, err := moveByKey(ctx, tx, m.Product, m.Key); err == nil {
+				m = prev
+				return errKeyUsed
+			} else if !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
+		}
 		ok, al, err := db.moveStock(ctx, tx, &m)
+		if err != nil && m.Key != "" && isUnique(err) {
+			return errKeyUsed // the same key, at the same time, on another node
+		}
 		if err != nil || ok {
 			alerted = al
 			return err
@@ -195,10 +214,38 @@ func (db *DB) AdjustStock(ctx context.Context, m commerce.StockMove) (commerce.S
 		return &kontor.Error{Kind: kontor.Invalid, Op: op, Msg: "parameter delta is not valid: " + reason,
 			Err: &commerce.FieldError{Field: "delta", Reason: reason}}
 	})
+	if errors.Is(err, errKeyUsed) {
+		prev := m
+		if prev.Seq == 0 { // lost the race: read what the winner wrote
+			if prev, err = moveByKey(ctx, db.r, want.Product, want.Key); err != nil {
+				return commerce.StockMove{}, false, internal(op, err)
+			}
+		}
+		if prev.Delta != want.Delta || prev.Reason != want.Reason {
+			return commerce.StockMove{}, false, kontor.Errorf(kontor.Conflict, op,
+				"idempotency key %q was used for another adjustment of this product (%+d %s, seq %d)", want.Key, prev.Delta, prev.Reason, prev.Seq)
+		}
+		return prev, false, nil
+	}
 	if err != nil {
 		return commerce.StockMove{}, false, err
 	}
 	return m, alerted, nil
+}
+
+const moveCols = `seq, delta, reason, note, source, by_name, order_id, level, at, idem_key`
+
+func scanMove(product kontor.ID, row interface{ Scan(...any) error }) (commerce.StockMove, error) {
+	m := commerce.StockMove{Product: product}
+	var order, at int64
+	err := row.Scan(&m.Seq, &m.Delta, &m.Reason, &m.Note, &m.Source, &m.By, &order, &m.Level, &at, &m.Key)
+	m.Order, m.At = kontor.ID(order), fromMS(at)
+	return m, err
+}
+
+// moveByKey finds a product's move by its idempotency key.
+func moveByKey(ctx context.Context, q querier, product kontor.ID, key string) (commerce.StockMove, error) {
+	return scanMove(product, q.QueryRowContext(ctx, `SELECT `+moveCols+` FROM stock_moves WHERE product_id = $1 AND idem_key = $2`, int64(product), key))
 }
 
 // querier is a pool or a transaction.
@@ -284,7 +331,7 @@ func (db *DB) StockMoves(ctx context.Context, product kontor.ID, before int64, l
 	if before <= 0 {
 		before = math.MaxInt64
 	}
-	rows, err := db.r.QueryContext(ctx, `SELECT seq, delta, reason, note, source, by_name, order_id, level, at FROM stock_moves
+	rows, err := db.r.QueryContext(ctx, `SELECT `+moveCols+` FROM stock_moves
 		WHERE product_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3`, int64(product), before, limit)
 	if err != nil {
 		return nil, internal(op, err)
@@ -292,12 +339,10 @@ func (db *DB) StockMoves(ctx context.Context, product kontor.ID, before int64, l
 	defer rows.Close()
 	var out []commerce.StockMove
 	for rows.Next() {
-		m := commerce.StockMove{Product: product}
-		var order, at int64
-		if err := rows.Scan(&m.Seq, &m.Delta, &m.Reason, &m.Note, &m.Source, &m.By, &order, &m.Level, &at); err != nil {
+		m, err := scanMove(product, rows)
+		if err != nil {
 			return nil, internal(op, err)
 		}
-		m.Order, m.At = kontor.ID(order), fromMS(at)
 		out = append(out, m)
 	}
 	if err := rows.Err(); err != nil {

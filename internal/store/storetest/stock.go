@@ -494,3 +494,47 @@ func testStockProductEdit(_ *testing.T, e *env) {
 		e.t.Fatalf("released beyond the maximum: %+v", l)
 	}
 }
+
+// testStockIdempotent: an adjustment retried with its idempotency key is
+// applied once, also when the retries race; the same key for another
+// adjustment is a conflict; keys are per product.
+func testStockIdempotent(_ *testing.T, e *env) {
+	_, ps := e.shop(e.ids.Next(), "EUR", 100, 10, 10)
+	p := ps[0]
+	adj := func(product kontor.ID, delta int, key string) (commerce.StockMove, error) {
+		m, _, err := e.db.AdjustStock(e.ctx, commerce.StockMove{Product: product, Delta: delta, Reason: commerce.ReasonCorrection, Source: "api", Key: key, At: t0})
+		return m, err
+	}
+	first, err := adj(p.ID, -2, "count-1")
+	if err != nil || first.Level != 8 || first.Key != "count-1" {
+		e.t.Fatalf("first: %+v %v", first, err)
+	}
+	again, err := adj(p.ID, -2, "count-1")
+	if err != nil || again.Seq != first.Seq || again.Level != 8 {
+		e.t.Fatalf("retry: %+v %v", again, err)
+	}
+	if _, err := adj(p.ID, -3, "count-1"); kontor.KindOf(err) != kontor.Conflict {
+		e.t.Fatalf("the key for another delta: %v", err)
+	}
+	if m, err := adj(ps[1].ID, -2, "count-1"); err != nil || m.Level != 8 {
+		e.t.Fatalf("the key on another product: %+v %v", m, err)
+	}
+	var wg sync.WaitGroup
+	var seqs sync.Map
+	for range 10 {
+		wg.Go(func() {
+			m, err := adj(p.ID, 1, "race")
+			if err != nil {
+				e.t.Errorf("racing retry: %v", err)
+				return
+			}
+			seqs.Store(m.Seq, true)
+		})
+	}
+	wg.Wait()
+	n := 0
+	seqs.Range(func(any, any) bool { n++; return true })
+	if got, _ := e.db.Product(e.ctx, p.ID); got.Inventory != 9 || n != 1 || len(e.history(p.ID)) != 2 {
+		e.t.Fatalf("10 racing retries: stock %d, %d different moves", got.Inventory, n)
+	}
+}

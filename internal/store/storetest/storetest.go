@@ -83,6 +83,7 @@ var tests = []test{
 	{"StockAdjust", testStockAdjust},
 	{"StockRace", testStockRace},
 	{"StockProductEdit", testStockProductEdit},
+	{"StockIdempotent", testStockIdempotent},
 	{"StockAlerts", testStockAlerts},
 	{"SalesReport", testSalesReport},
 }
