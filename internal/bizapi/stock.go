@@ -29,25 +29,18 @@ type Stock interface {
 	SalesReport(ctx context.Context, q commerce.SalesQuery) (commerce.SalesReport, error)
 }
 
-// stockEdges are the edges stockEdge serves.
-var stockEdges = []string{"stock", "stock_adjustments", "low_stock", "stock_levels", "sales_report"}
+// stockMethods are the edges stockEdge serves, with their methods.
+var stockMethods = map[string][]string{"stock": {http.MethodGet, http.MethodPost}, "stock_adjustments": {http.MethodGet, http.MethodPost},
+	"low_stock": {http.MethodGet}, "stock_levels": {http.MethodGet}, "sales_report": {http.MethodGet}}
 
-// isStockEdge says whether edge is one of stockEdges.
-func isStockEdge(edge string) bool {
-	for _, e := range stockEdges {
-		if e == edge {
-			return true
-		}
-	}
-	return false
-}
+// isStockEdge says whether stockEdge serves edge.
+func isStockEdge(edge string) bool { return stockMethods[edge] != nil }
 
 // stockEdge serves /{product-id}/stock, /{product-id}/stock_adjustments,
 // /{catalog-id}/low_stock, /{catalog-id}/stock_levels and
 // /{waba-id}/sales_report.
 func (a *API) stockEdge(w http.ResponseWriter, r *http.Request, id kontor.ID, edge string) {
-	method := map[string]string{"stock": "GET POST", "stock_adjustments": "GET POST", "low_stock": "GET", "stock_levels": "GET", "sales_report": "GET"}[edge]
-	if !slices.Contains(strings.Fields(method), r.Method) {
+	if !slices.Contains(stockMethods[edge], r.Method) {
 		a.fail(w, cloudapi.Errorf(cloudapi.CodeInvalidParameter, "Unsupported %s request to /%s/%s", r.Method, id, edge))
 		return
 	}

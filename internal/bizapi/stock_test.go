@@ -188,6 +188,12 @@ func TestStockAPI(t *testing.T) {
 				t.Errorf("Bert GET %s: %d %v", path, code, out)
 			}
 		}
+		if code, out := api(t, s, http.MethodDelete, "/v21.0/"+rose+"/stock_adjustments", anna.Token, nil); code != 400 || errCode(out) != 100 {
+			t.Fatalf("DELETE an adjustment: %d %v", code, out)
+		}
+		if code, out := api(t, s, http.MethodPost, "/v21.0/"+cat.ID+"/low_stock", anna.Token, nil); code != 400 || errCode(out) != 100 {
+			t.Fatalf("POST low_stock: %d %v", code, out)
+		}
 		if code, _ := api(t, s, http.MethodPost, "/v21.0/"+rose+"/stock_adjustments", bert.Token, map[string]any{"delta": -1, "reason": "damaged"}); code != 403 {
 			t.Fatalf("Bert adjusts Anna's stock: %d", code)
 		}
