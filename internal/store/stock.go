@@ -178,10 +178,12 @@ func (db *DB) AdjustStock(ctx context.Context, m commerce.StockMove) (commerce.S
 	const op = "store.AdjustStock"
 	alerted := false
 	want := m
+	var prev *commerce.StockMove // the move that has m's key already
 	err := db.tx(ctx, op, func(tx *sql.Tx) error {
+		m = want
 		if m.Key != "" {
-			if prev, err := moveByKey(ctx, tx, m.Product, m.Key); err == nil {
-				m = prev
+			if p, err := moveByKey(ctx, tx, m.Product, m.Key); err == nil {
+				prev = &p
 				return errKeyUsed
 			} else if !errors.Is(err, sql.ErrNoRows) {
 				return err
@@ -215,17 +217,18 @@ func (db *DB) AdjustStock(ctx context.Context, m commerce.StockMove) (commerce.S
 			Err: &commerce.FieldError{Field: "delta", Reason: reason}}
 	})
 	if errors.Is(err, errKeyUsed) {
-		prev := m
-		if prev.Seq == 0 { // lost the race: read what the winner wrote
-			if prev, err = moveByKey(ctx, db.r, want.Product, want.Key); err != nil {
+		if prev == nil { // lost the race: read what the winner wrote
+			p, err := moveByKey(ctx, db.r, want.Product, want.Key)
+			if err != nil {
 				return commerce.StockMove{}, false, internal(op, err)
 			}
+			prev = &p
 		}
 		if prev.Delta != want.Delta || prev.Reason != want.Reason {
 			return commerce.StockMove{}, false, kontor.Errorf(kontor.Conflict, op,
 				"idempotency key %q was used for another adjustment of this product (%+d %s, seq %d)", want.Key, prev.Delta, prev.Reason, prev.Seq)
 		}
-		return prev, false, nil
+		return *prev, false, nil
 	}
 	if err != nil {
 		return commerce.StockMove{}, false, err
