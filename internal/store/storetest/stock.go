@@ -144,6 +144,17 @@ func testStockAdjust(_ *testing.T, e *env) {
 	if g := h[2]; g.Source != commerce.SourceOrder || !g.At.Equal(t0.Add(2*time.Minute)) {
 		e.t.Fatalf("an order's row: %+v", g)
 	}
+	// An order that expires gives its stock back as a move of the sweep's
+	// time.
+	o2 := e.order(cat, t0.Add(3*time.Minute), 1, p)
+	swept := t0.Add(time.Hour)
+	if n, err := e.db.ExpireOrders(e.ctx, swept, 10); err != nil || n != 1 {
+		e.t.Fatalf("expire: %d %v", n, err)
+	}
+	if h2 := e.history(p.ID); len(h2) != 7 || h2[0].Reason != commerce.ReasonReleased || h2[0].Order != o2.ID || !h2[0].At.Equal(swept) ||
+		h2[0].Level != 4 || h2[1].Reason != commerce.ReasonSold || h2[1].Level != 3 {
+		e.t.Fatalf("history after the expiry: %+v", h2[:2])
+	}
 	// Pages, newest first.
 	page, err := e.db.StockMoves(e.ctx, p.ID, 4, 2)
 	if err != nil || len(page) != 2 || page[0].Seq != 3 || page[1].Seq != 2 {
