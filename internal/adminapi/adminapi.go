@@ -29,6 +29,8 @@ type API struct {
 	Hosted func(ctx context.Context, c business.Created) error
 	// Commerce keeps catalogs and imports their feeds.
 	Commerce *commerce.Service
+	// Stock keeps stock levels, adjustments and sales reports.
+	Stock *commerce.Stock
 	// Webhooks lists and replays dead letters.
 	Webhooks *webhook.Deliverer
 	// Prices manages the price sheets; Ledger holds the charges.
@@ -57,6 +59,9 @@ func (a *API) Mount(mux *http.ServeMux) {
 	}
 	if a.Commerce != nil {
 		a.mountCatalog(mux)
+	}
+	if a.Commerce != nil && a.Stock != nil {
+		a.mountStock(mux)
 	}
 }
 

@@ -69,6 +69,7 @@ type API struct {
 	Endpoints Endpoints
 	Templates Templates // nil: templates are kept elsewhere (a self-hosted endpoint)
 	Commerce  Commerce  // nil: no catalogs here (a self-hosted endpoint)
+	Stock     Stock     // nil: no stock and sales here (a self-hosted endpoint)
 	Log       *slog.Logger
 	// MaxBody bounds a JSON request body.
 	MaxBody int64
@@ -118,6 +119,8 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		a.messageTemplates(w, r, id)
 	case (edge == "products" || edge == "whatsapp_commerce_settings" || edge == "product_catalogs") && a.Commerce != nil:
 		a.commerceEdge(w, r, id, edge)
+	case isStockEdge(edge) && a.Stock != nil && a.Commerce != nil:
+		a.stockEdge(w, r, id, edge)
 	case edge == "" && a.orderObject(w, r, id):
 	case edge == "" && a.commerceObject(w, r, id):
 	case edge == "" && r.Method == http.MethodGet:

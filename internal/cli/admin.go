@@ -123,7 +123,7 @@ Commands:
                  reason of every bad row); update keeps products the feed does not name,
                  replace deletes them
   catalog export --catalog ID [--format csv|tsv|xml]   the catalog as a feed, on stdout
-  stats                                            live figures of the node
+`+stockUsage+`  stats                                            live figures of the node
 
 Flags:`)
 		fs.PrintDefaults()
@@ -161,6 +161,9 @@ Flags:`)
 		return out.Encode(creds)
 	}
 	if handled, err := adminBusiness(ctx, env, ac, out, args); handled {
+		return err
+	}
+	if handled, err := adminStock(ctx, env, ac, out, args); handled {
 		return err
 	}
 	if args[0] == "stats" {

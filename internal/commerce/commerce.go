@@ -227,7 +227,11 @@ type Store interface {
 	Products(ctx context.Context, catalog kontor.ID, page Page) ([]Product, error)
 	// RetailerIDs maps every retailer id of a catalog to its product id.
 	RetailerIDs(ctx context.Context, catalog kontor.ID) (map[string]kontor.ID, error)
-	UpdateProduct(ctx context.Context, p Product) error
+	// UpdateProduct replaces a product's fields but its inventory, which
+	// orders may have changed since p was read; with inventory it also
+	// sets the inventory to p.Inventory, in the same transaction, as a
+	// correction in the stock history.
+	UpdateProduct(ctx context.Context, p Product, inventory bool) error
 	DeleteProducts(ctx context.Context, catalog kontor.ID, ids []kontor.ID) (int, error)
 	CommerceSettings(ctx context.Context, number kontor.ID) (Settings, error)
 	PutCommerceSettings(ctx context.Context, number kontor.ID, s Settings) error
@@ -396,7 +400,7 @@ func (s *Service) UpdateProduct(ctx context.Context, id kontor.ID, c Patch) (Pro
 		return Product{}, invalid(op, fe)
 	}
 	p.Updated = s.clock.Now()
-	if err := s.store.UpdateProduct(ctx, p); err != nil {
+	if err := s.store.UpdateProduct(ctx, p, c.Inventory != nil); err != nil {
 		return Product{}, err
 	}
 	return p, nil

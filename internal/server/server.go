@@ -139,18 +139,20 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Server, 
 		return nil, err
 	}
 	s.hooks = webhook.New(webhook.Config{}, s.db, appSecrets{s.db}, nil, clock, log)
+	stock := commerce.NewStock(s.db, clock)
+	stock.OnAlert = s.hooks.Notify
 	s.biz.SetVerifier(verifyWebhook)
 	prices := billing.New(s.db, ids, clock)
 	if err = prices.EnsureExample(ctx); err != nil {
 		return nil, fmt.Errorf("the sample price sheet: %w", err)
 	}
 	s.ledger = billing.NewLedger(prices, s.db, ids)
-	(&adminapi.API{Ident: s.ident, Business: s.biz, Commerce: shop, Hosted: s.hostEndpoint, Webhooks: s.hooks, Prices: prices, Ledger: s.ledger, Stats: s.stats, Log: log}).Mount(mux)
+	(&adminapi.API{Ident: s.ident, Business: s.biz, Commerce: shop, Stock: stock, Hosted: s.hostEndpoint, Webhooks: s.hooks, Prices: prices, Ledger: s.ledger, Stats: s.stats, Log: log}).Mount(mux)
 	s.hosted = &hostedEndpoints{s: s}
 	s.tmpls = templates.New(s.db, ids, clock, log, s.templateStatus)
 	// Everything the routes above do not take is the Business API, whose
 	// public paths start with a version or an object id.
-	mux.Handle("/", &bizapi.API{Orders: orderDesk{s: s, shop: shop, pay: s.pay}, Dir: s.db, Auth: bizAuth{s.biz}, Endpoints: s.hosted, Templates: s.tmpls, Commerce: shop, Log: log})
+	mux.Handle("/", &bizapi.API{Orders: orderDesk{s: s, shop: shop, pay: s.pay}, Dir: s.db, Auth: bizAuth{s.biz}, Endpoints: s.hosted, Templates: s.tmpls, Commerce: shop, Stock: stock, Log: log})
 	mux.Handle("GET /v1/ws", s.hub)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	mux.HandleFunc("GET /readyz", s.readyz)

@@ -288,14 +288,15 @@ func (db *DB) RetailerIDs(ctx context.Context, catalog kontor.ID) (map[string]ko
 	return out, nil
 }
 
-// UpdateProduct replaces a product's fields.
-func (db *DB) UpdateProduct(ctx context.Context, p commerce.Product) error {
+// UpdateProduct replaces a product's fields but the inventory, and sets
+// the inventory too, as a correction move, when inventory is true.
+func (db *DB) UpdateProduct(ctx context.Context, p commerce.Product, inventory bool) error {
 	return db.tx(ctx, "store.UpdateProduct", func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE products SET retailer_id = $3, name = $4, description = $5, price = $6, sale_price = $7,
 			currency = $8, availability = $9, condition = $10, brand = $11, category = $12, url = $13, image_url = $14,
-			item_group_id = $15, inventory = $16, updated = $17 WHERE id = $1 AND catalog_id = $2`,
+			item_group_id = $15, updated = $16 WHERE id = $1 AND catalog_id = $2`,
 			int64(p.ID), int64(p.Catalog), p.RetailerID, p.Name, p.Description, p.Price, p.SalePrice, p.Currency, p.Availability,
-			p.Condition, p.Brand, p.Category, p.URL, p.ImageURL, p.ItemGroupID, p.Inventory, ms(p.Updated))
+			p.Condition, p.Brand, p.Category, p.URL, p.ImageURL, p.ItemGroupID, ms(p.Updated))
 		if err != nil {
 			if isUnique(err) {
 				return kontor.Errorf(kontor.Conflict, "store.UpdateProduct", "the catalog has a product with retailer_id %q already", p.RetailerID)
@@ -304,6 +305,9 @@ func (db *DB) UpdateProduct(ctx context.Context, p commerce.Product) error {
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			return notFound("store.UpdateProduct", "no product %s", p.ID)
+		}
+		if inventory {
+			return db.setStock(ctx, tx, p.ID, p.Inventory, p.Updated)
 		}
 		return nil
 	})

@@ -12,5 +12,11 @@
 // transaction goes through it, so writers never see SQLITE_BUSY from each
 // other) and a pool of readers. PostgreSQL: one pool.
 //
+// Row locks: a transaction that changes the stock of several products
+// (an order placed, expired or canceled) changes them in product-id order,
+// so that two of them never wait for each other on PostgreSQL; a product's
+// stock_seq is changed by the same UPDATE as its inventory, so the row lock
+// also numbers its stock history.
+//
 // store never imports transport packages. It holds no locks of its own.
 package store

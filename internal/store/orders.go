@@ -58,12 +58,14 @@ func (db *DB) PlaceOrder(ctx context.Context, o commerce.Order) ([]commerce.Shor
 	err := db.tx(ctx, "store.PlaceOrder", func(tx *sql.Tx) error {
 		short = short[:0]
 		for _, it := range items {
-			res, err := tx.ExecContext(ctx, `UPDATE products SET inventory = inventory - $2 WHERE id = $1 AND inventory >= $2`,
-				int64(it.Product), it.Quantity)
+			// The move (reason sold) is the stock history's, and may
+			// enqueue a low-stock alert; a refusal rolls both back.
+			m := commerce.StockMove{Product: it.Product, Delta: -it.Quantity, Reason: commerce.ReasonSold, Source: commerce.SourceOrder, Order: o.ID, At: o.Created}
+			ok, _, err := db.moveStock(ctx, tx, &m)
 			if err != nil {
 				return err
 			}
-			if n, _ := res.RowsAffected(); n == 1 {
+			if ok {
 				continue
 			}
 			var left int
@@ -102,14 +104,15 @@ func (db *DB) ExpireOrders(ctx context.Context, t time.Time, limit int) (int, er
 		n = 0
 		rows, err := tx.QueryContext(ctx, `UPDATE orders SET state = 'expired' WHERE id IN
 			(SELECT id FROM orders WHERE state = 'pending' AND expires < $1 ORDER BY expires LIMIT $2`+db.d.skipLocked()+`)
-			AND state = 'pending' RETURNING items`, ms(t), limit)
+			AND state = 'pending' RETURNING id, items`, ms(t), limit)
 		if err != nil {
 			return err
 		}
-		var all []commerce.OrderItem
+		var back []commerce.StockMove
 		for rows.Next() {
+			var id int64
 			var raw string
-			if err := rows.Scan(&raw); err != nil {
+			if err := rows.Scan(&id, &raw); err != nil {
 				rows.Close()
 				return err
 			}
@@ -118,19 +121,14 @@ func (db *DB) ExpireOrders(ctx context.Context, t time.Time, limit int) (int, er
 				rows.Close()
 				return err
 			}
-			all = append(all, items...)
+			back = append(back, released(kontor.ID(id), items, t)...)
 			n++
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		for _, it := range all {
-			if _, err := tx.ExecContext(ctx, `UPDATE products SET inventory = inventory + $2 WHERE id = $1`, int64(it.Product), it.Quantity); err != nil {
-				return err
-			}
-		}
-		return nil
+		return db.releaseStock(ctx, tx, back)
 	})
 	return n, err
 }
@@ -172,11 +170,6 @@ func (db *DB) MoveOrder(ctx context.Context, id kontor.ID, from, to string, rele
 		if err := json.Unmarshal([]byte(raw), &items); err != nil {
 			return err
 		}
-		for _, it := range items {
-			if _, err := tx.ExecContext(ctx, `UPDATE products SET inventory = inventory + $2 WHERE id = $1`, int64(it.Product), it.Quantity); err != nil {
-				return err
-			}
-		}
-		return nil
+		return db.releaseStock(ctx, tx, released(id, items, time.Now())) // the move's time: MoveOrder is given none
 	})
 }

@@ -87,6 +87,14 @@ var tests = []test{
 	{"Payments", testPayments},
 	{"ConcurrentPay", testConcurrentPay},
 	{"PayRacesExpiry", testPayRacesExpiry},
+
+	// Stock and sales.
+	{"StockAdjust", testStockAdjust},
+	{"StockRace", testStockRace},
+	{"StockProductEdit", testStockProductEdit},
+	{"StockIdempotent", testStockIdempotent},
+	{"StockAlerts", testStockAlerts},
+	{"SalesReport", testSalesReport},
 }
 
 // Run runs the suite. open must return an empty store, closed when its test
