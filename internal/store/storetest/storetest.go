@@ -79,6 +79,11 @@ var tests = []test{
 	{"Blocks", testBlocks},
 	{"NodeLeases", testNodeLeases},
 	{"PriceSheets", testPriceSheets},
+	{"Invoices", testInvoices},
+	{"PartnerInvoice", testPartnerInvoice},
+	{"Credit", testCredit},
+	{"CommerceFees", testCommerceFees},
+	{"BillingWorkload", testBillingWorkload},
 	{"NoOversell", testNoOversell},
 }
 
