@@ -55,6 +55,7 @@ type Server struct {
 	tmpls    *templates.Service
 	hosted   *hostedEndpoints
 	ledger   *billing.Ledger
+	credit   *billing.Credit
 	node     int    // this node's number in ids, leased in the store
 	holder   string // who holds the lease: this process
 	lostNode chan error
@@ -138,13 +139,16 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Server, 
 	if err = prices.EnsureExample(ctx); err != nil {
 		return nil, fmt.Errorf("the sample price sheet: %w", err)
 	}
-	s.ledger = billing.NewLedger(prices, s.db, ids)
-	(&adminapi.API{Ident: s.ident, Business: s.biz, Commerce: shop, Hosted: s.hostEndpoint, Webhooks: s.hooks, Prices: prices, Ledger: s.ledger, Stats: s.stats, Log: log}).Mount(mux)
+	s.ledger = billing.NewLedger(prices, s.db, ids, commerce.Exponent)
+	s.credit = billing.NewCredit(s.db, s.ledger, commerce.Exponent, ids, clock, 0)
+	invoices := billing.NewInvoices(s.db, commerce.Exponent, ids, clock)
+	(&adminapi.API{Ident: s.ident, Business: s.biz, Commerce: shop, Hosted: s.hostEndpoint, Webhooks: s.hooks, Prices: prices, Ledger: s.ledger,
+		Invoices: invoices, Credit: s.credit, Stats: s.stats, Log: log}).Mount(mux)
 	s.hosted = &hostedEndpoints{s: s}
 	s.tmpls = templates.New(s.db, ids, clock, log, s.templateStatus)
 	// Everything the routes above do not take is the Business API, whose
 	// public paths start with a version or an object id.
-	mux.Handle("/", &bizapi.API{Orders: orderDesk{s: s, shop: shop}, Dir: s.db, Auth: bizAuth{s.biz}, Endpoints: s.hosted, Templates: s.tmpls, Commerce: shop, Log: log})
+	mux.Handle("/", &bizapi.API{Orders: orderDesk{s: s, shop: shop}, Dir: s.db, Auth: bizAuth{s.biz}, Endpoints: s.hosted, Templates: s.tmpls, Commerce: shop, Usage: s.db, Log: log})
 	mux.Handle("GET /v1/ws", s.hub)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	mux.HandleFunc("GET /readyz", s.readyz)
