@@ -299,19 +299,11 @@ func (e *Endpoint) status(wamid, status string, at time.Time, peer kontor.Phone,
 	// The July 2025 rules: free-form replies and utility templates inside
 	// the person's open window are free; other templates are billed.
 	p := &cloudapi.Pricing{Billable: false, PricingModel: "PMP", Category: cat, Type: "free_customer_service"}
-	if billable(cat, rec.Initiated) {
+	if billing.Billable(cat, rec.Initiated) {
 		p.Billable, p.Type = true, "regular"
 	}
 	st.Pricing = p
 	return st
-}
-
-// billable says whether a message of category is charged when delivered,
-// under the July 2025 rules: free-form replies ("service") and utility
-// templates inside the person's open window are free, other templates are
-// charged.
-func billable(category string, initiated bool) bool {
-	return category != "" && category != "service" && (category != "utility" || initiated)
 }
 
 // creditError answers a paid send refused for credit.
@@ -414,7 +406,7 @@ func (e *Endpoint) Send(ctx context.Context, body []byte) (any, *cloudapi.Error)
 			return nil, cerr
 		}
 	}
-	if e.cfg.Credit != nil && billable(category, initiated) {
+	if e.cfg.Credit != nil && billing.Billable(category, initiated) {
 		if err := e.cfg.Credit(ctx); err != nil {
 			return nil, creditError(err, e.log)
 		}
