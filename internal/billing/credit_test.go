@@ -25,7 +25,10 @@ func (s *countingStore) CreditAccount(context.Context, kontor.ID) (CreditAccount
 	return s.acc, nil
 }
 
-func (s *countingStore) PutCreditAccount(_ context.Context, a CreditAccount) error { s.acc = a; return nil }
+func (s *countingStore) PutCreditAccount(_ context.Context, a CreditAccount) error {
+	s.acc = a
+	return nil
+}
 
 type stepClock struct{ now atomic.Int64 }
 
