@@ -19,15 +19,43 @@ var (
 	_ billing.UsageStore   = (*DB)(nil)
 )
 
+// monthOf is, in SQL, the first millisecond of the UTC month of at (a
+// Unix time in milliseconds).
+var monthOf = map[string]string{
+	"sqlite":   `CAST(strftime('%s', datetime(at / 1000, 'unixepoch', 'start of month')) AS BIGINT) * 1000`,
+	"postgres": `CAST(EXTRACT(EPOCH FROM date_trunc('month', to_timestamp(at / 1000) AT TIME ZONE 'UTC')) AS BIGINT) * 1000`,
+}
+
+// rollupFill sums open charges into ledger_rollup; %s is monthOf, and the
+// caller may add a condition after "WHERE".
+const rollupFill = `INSERT INTO ledger_rollup (business_id, month_start, kind, market, category, currency, unit_nanos, qty, sum_nanos)
+SELECT business_id, %s, kind, market, category, currency, CASE WHEN kind = 'message' THEN nanos ELSE 0 END, COUNT(*), SUM(nanos)
+FROM ledger WHERE invoice_id = 0 AND kind <> 'topup' %s
+GROUP BY business_id, %s, kind, market, category, currency, CASE WHEN kind = 'message' THEN nanos ELSE 0 END`
+
 func init() {
 	// Invoices, credit, commerce fees and partner markups. An entry on a
 	// final invoice carries its id; entries with invoice_id 0 are open.
-	// ledger_open covers what invoices sum, so a month is summed from the
-	// index alone.
-	addMigration("ledger 2", migration{sql: `
+	// ledger_rollup holds the sums of the open charges by business, month,
+	// kind, market, category, currency and unit price, kept in the
+	// transaction of each entry: a draft invoice reads a few rows, not
+	// every entry of the month.
+	schema := `
 ALTER TABLE ledger ADD COLUMN invoice_id BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE ledger ADD COLUMN note TEXT NOT NULL DEFAULT '';
-CREATE INDEX ledger_open ON ledger (business_id, invoice_id, at, kind, market, category, currency, nanos);
+CREATE INDEX ledger_open ON ledger (business_id, invoice_id, at);
+CREATE TABLE ledger_rollup (
+	business_id BIGINT NOT NULL,
+	month_start BIGINT NOT NULL,
+	kind        TEXT NOT NULL,
+	market      TEXT NOT NULL,
+	category    TEXT NOT NULL,
+	currency    TEXT NOT NULL,
+	unit_nanos  BIGINT NOT NULL,
+	qty         BIGINT NOT NULL,
+	sum_nanos   BIGINT NOT NULL,
+	PRIMARY KEY (business_id, month_start, kind, market, category, currency, unit_nanos)
+);
 CREATE TABLE invoices (
 	id          BIGINT PRIMARY KEY,
 	business_id BIGINT NOT NULL,
@@ -75,7 +103,47 @@ CREATE TABLE billing_markups (
 	partner_id BIGINT PRIMARY KEY,
 	bps        BIGINT NOT NULL
 );
-`})
+`
+	fill := func(d string) string { return fmt.Sprintf(rollupFill, monthOf[d], "", monthOf[d]) + ";\n" }
+	addMigration("ledger 2", migration{sqlite: schema + fill("sqlite"), postgres: schema + fill("postgres")})
+}
+
+// monthStart is the first instant of t's UTC month.
+func monthStart(t time.Time) time.Time {
+	t = t.UTC()
+	return time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC)
+}
+
+// lockBusiness takes the business's billing lock for the transaction, on
+// PostgreSQL: shared by every entry added, exclusive while an invoice is
+// finalized, so that a month is summed, marked and closed with nothing
+// added meanwhile. SQLite's one writer needs nothing.
+func (db *DB) lockBusiness(ctx context.Context, tx *sql.Tx, business kontor.ID, exclusive bool) error {
+	if db.d.name != "postgres" {
+		return nil
+	}
+	q := `SELECT pg_advisory_xact_lock_shared($1)`
+	if exclusive {
+		q = `SELECT pg_advisory_xact_lock($1)`
+	}
+	_, err := tx.ExecContext(ctx, q, int64(business))
+	return err
+}
+
+// rollup adds a charge to the sums of its business's open month.
+func rollup(ctx context.Context, tx *sql.Tx, e billing.Entry) error {
+	if e.Kind == billing.KindTopUp {
+		return nil
+	}
+	unit := int64(0)
+	if e.Kind == billing.KindMessage {
+		unit = int64(e.Amount)
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO ledger_rollup (business_id, month_start, kind, market, category, currency, unit_nanos, qty, sum_nanos)
+		VALUES ($1,$2,$3,$4,$5,$6,$7,1,$8) ON CONFLICT (business_id, month_start, kind, market, category, currency, unit_nanos)
+		DO UPDATE SET qty = ledger_rollup.qty + 1, sum_nanos = ledger_rollup.sum_nanos + excluded.sum_nanos`,
+		int64(e.Business), monthStart(e.At).UnixMilli(), e.Kind, e.Market, e.Category, e.Currency, unit, int64(e.Amount))
+	return err
 }
 
 // balanceDelta keeps a credit account's balance in the transaction that
@@ -119,9 +187,11 @@ func scanLines(rows *sql.Rows) ([]billing.Line, error) {
 	return out, rows.Err()
 }
 
-// Aggregate sums open charges into lines (billing.InvoiceStore).
+// Aggregate sums open charges into lines, from the rollup of the months
+// in [from, to) (billing.InvoiceStore; from and to are month starts).
 func (db *DB) Aggregate(ctx context.Context, business kontor.ID, from, to time.Time) ([]billing.Line, error) {
-	rows, err := db.r.QueryContext(ctx, sumLines+`WHERE business_id = $1 AND invoice_id = 0 AND at >= $2 AND at < $3 AND kind <> 'topup'`+groupLines,
+	rows, err := db.r.QueryContext(ctx, `SELECT kind, market, category, currency, unit_nanos, SUM(qty), SUM(sum_nanos) FROM ledger_rollup
+		WHERE business_id = $1 AND month_start >= $2 AND month_start < $3 GROUP BY kind, market, category, currency, unit_nanos`,
 		int64(business), from.UnixMilli(), to.UnixMilli())
 	if err != nil {
 		return nil, internal("store.Aggregate", err)
@@ -254,6 +324,9 @@ func (db *DB) FinalizeInvoice(ctx context.Context, inv billing.Invoice, from, to
 	const op = "store.FinalizeInvoice"
 	var out billing.Invoice
 	err := db.tx(ctx, op, func(tx *sql.Tx) error {
+		if err := db.lockBusiness(ctx, tx, inv.Business, true); err != nil {
+			return err
+		}
 		res, err := tx.ExecContext(ctx, `INSERT INTO invoices (id, business_id, partner_id, month, month_start, month_end, currency, total, entries, markup_bps, finalized)
 			VALUES ($1,$2,0,$3,$4,$5,'',0,0,0,$6) ON CONFLICT (business_id, partner_id, month) DO NOTHING`,
 			int64(inv.ID), int64(inv.Business), inv.Month, from.UnixMilli(), to.UnixMilli(), time.Now().UnixMilli())
@@ -297,6 +370,10 @@ func (db *DB) FinalizeInvoice(ctx context.Context, inv billing.Invoice, from, to
 			return err
 		}
 		if out, err = settle(lines); err != nil {
+			return err
+		}
+		// Every open charge before to is on the invoice now.
+		if _, err := tx.ExecContext(ctx, `DELETE FROM ledger_rollup WHERE business_id = $1 AND month_start < $2`, int64(inv.Business), to.UnixMilli()); err != nil {
 			return err
 		}
 		if err := insertLines(ctx, tx, inv.ID, out.Lines); err != nil {

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"strconv"
 	"testing"
@@ -13,8 +14,9 @@ import (
 )
 
 // BenchmarkInvoice10M renders a month's draft invoice of a business with
-// 10 million ledger entries (issue 6: at most 5 s), summed in SQL. The
-// entries are bulk-loaded by one INSERT … SELECT before the clock starts;
+// 10 million ledger entries (issue 6: at most 5 s), summed in SQL from the
+// rollup the ledger keeps. The entries (and their rollup) are bulk-loaded
+// by INSERT … SELECT before the clock starts;
 // KONTOR_BENCH_ENTRIES sets another count, KONTOR_TEST_POSTGRES adds the
 // PostgreSQL run.
 func BenchmarkInvoice10M(b *testing.B) {
@@ -71,6 +73,10 @@ func benchInvoice(b *testing.B, db *DB, n int) {
 	// 33 days of seconds from a day before the month: about 3 % falls
 	// outside it.
 	if _, err := db.w.ExecContext(ctx, q, int64(ids.Next()), int64(biz), month.AddDate(0, 0, -1).UnixMilli(), n); err != nil {
+		b.Fatal(err)
+	}
+	// The sums every added entry keeps, made in one go here.
+	if _, err := db.w.ExecContext(ctx, fmt.Sprintf(rollupFill, monthOf[db.Dialect()], "AND business_id = $1", monthOf[db.Dialect()]), int64(biz)); err != nil {
 		b.Fatal(err)
 	}
 	if db.Dialect() == "postgres" {
