@@ -36,6 +36,10 @@ type API struct {
 	// Prices manages the price sheets; Ledger holds the charges.
 	Prices *billing.Service
 	Ledger *billing.Ledger
+	// Invoices makes and finalizes invoices; Credit keeps businesses'
+	// credit (nil: no billing routes).
+	Invoices *billing.Invoices
+	Credit   *billing.Credit
 	// Stats reports live figures of this node.
 	Stats func() map[string]any
 	Log   *slog.Logger
@@ -56,6 +60,9 @@ func (a *API) Mount(mux *http.ServeMux) {
 	}
 	if a.Prices != nil {
 		a.mountPrices(mux)
+	}
+	if a.Invoices != nil && a.Business != nil {
+		a.mountBilling(mux)
 	}
 	if a.Commerce != nil {
 		a.mountCatalog(mux)

@@ -123,7 +123,8 @@ Commands:
                  reason of every bad row); update keeps products the feed does not name,
                  replace deletes them
   catalog export --catalog ID [--format csv|tsv|xml]   the catalog as a feed, on stdout
-`+stockUsage+`  stats                                            live figures of the node
+`+stockUsage+``+billingUsage+`
+  stats                                            live figures of the node
 
 Flags:`)
 		fs.PrintDefaults()
@@ -159,6 +160,9 @@ Flags:`)
 			return err
 		}
 		return out.Encode(creds)
+	}
+	if args[0] == "billing" {
+		return adminBilling(ctx, env, ac, out, args)
 	}
 	if handled, err := adminBusiness(ctx, env, ac, out, args); handled {
 		return err

@@ -63,6 +63,11 @@ type Config struct {
 	// Meter charges billable messages when they are delivered (hosted
 	// endpoints: the platform's ledger); nil charges nothing.
 	Meter Meter
+	// Credit says whether the business may send a paid message now: nil,
+	// or an error wrapping billing.ErrNoCredit when its credit is spent
+	// (answered with 131042). Free messages are never checked. nil: no
+	// credit control.
+	Credit func(ctx context.Context) error
 	// Tier returns the number's messaging limit (TIER_250 … TIER_UNLIMITED):
 	// how many people its business-initiated messages may reach in a
 	// moving 24 hours; nil means TIER_250.
@@ -300,11 +305,20 @@ func (e *Endpoint) status(wamid, status string, at time.Time, peer kontor.Phone,
 	// The July 2025 rules: free-form replies and utility templates inside
 	// the person's open window are free; other templates are billed.
 	p := &cloudapi.Pricing{Billable: false, PricingModel: "PMP", Category: cat, Type: "free_customer_service"}
-	if cat != "service" && (cat != "utility" || rec.Initiated) {
+	if billing.Billable(cat, rec.Initiated) {
 		p.Billable, p.Type = true, "regular"
 	}
 	st.Pricing = p
 	return st
+}
+
+// creditError answers a paid send refused for credit.
+func creditError(err error, log *slog.Logger) *cloudapi.Error {
+	if errors.Is(err, billing.ErrNoCredit) {
+		return cloudapi.NewError(cloudapi.CodeEligibilityPayment, kontor.MessageOf(err))
+	}
+	log.Error("checking the business's credit", "err", err)
+	return cloudapi.NewError(cloudapi.CodeServiceUnavailable, "The business's credit could not be checked; try again.")
 }
 
 // emit enqueues a messages webhook.
@@ -396,6 +410,11 @@ func (e *Endpoint) Send(ctx context.Context, body []byte) (any, *cloudapi.Error)
 	if initiated {
 		if cerr := e.checkReach(ctx, to); cerr != nil {
 			return nil, cerr
+		}
+	}
+	if e.cfg.Credit != nil && billing.Billable(category, initiated) {
+		if err := e.cfg.Credit(ctx); err != nil {
+			return nil, creditError(err, e.log)
 		}
 	}
 	if cerr := e.admit(ctx, to); cerr != nil {

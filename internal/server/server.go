@@ -58,6 +58,7 @@ type Server struct {
 	ledger   *billing.Ledger
 	pay      *payments.Service
 	sandbox  *payments.Sandbox
+	credit   *billing.Credit
 	node     int    // this node's number in ids, leased in the store
 	holder   string // who holds the lease: this process
 	lostNode chan error
@@ -130,7 +131,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Server, 
 	}
 	s.media = media.New(s.db, blobs, cfg.MessageTTL, clock, log)
 	shop := commerce.New(s.db, s.db, ids, clock)
-	if err = s.openPayments(ids, clock); err != nil {
+	if err = s.openPayments(ids, clock, payments.OnSucceeded(s.commerceFee)); err != nil {
 		return nil, err
 	}
 	(&gateway.API{Ident: s.ident, Keys: keys.New(s.db, clock), Media: s.media, Shops: shops{s: s, shop: shop}, Pay: payDesk{s}, Dev: dev, Log: log}).Mount(mux)
@@ -146,13 +147,16 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Server, 
 	if err = prices.EnsureExample(ctx); err != nil {
 		return nil, fmt.Errorf("the sample price sheet: %w", err)
 	}
-	s.ledger = billing.NewLedger(prices, s.db, ids)
-	(&adminapi.API{Ident: s.ident, Business: s.biz, Commerce: shop, Stock: stock, Hosted: s.hostEndpoint, Webhooks: s.hooks, Prices: prices, Ledger: s.ledger, Stats: s.stats, Log: log}).Mount(mux)
+	s.ledger = billing.NewLedger(prices, s.db, ids, commerce.Exponent)
+	s.credit = billing.NewCredit(s.db, s.ledger, commerce.Exponent, ids, clock, 0)
+	invoices := billing.NewInvoices(s.db, commerce.Exponent, ids, clock)
+	(&adminapi.API{Ident: s.ident, Business: s.biz, Commerce: shop, Stock: stock, Hosted: s.hostEndpoint, Webhooks: s.hooks, Prices: prices, Ledger: s.ledger,
+		Invoices: invoices, Credit: s.credit, Stats: s.stats, Log: log}).Mount(mux)
 	s.hosted = &hostedEndpoints{s: s}
 	s.tmpls = templates.New(s.db, ids, clock, log, s.templateStatus)
 	// Everything the routes above do not take is the Business API, whose
 	// public paths start with a version or an object id.
-	mux.Handle("/", &bizapi.API{Orders: orderDesk{s: s, shop: shop, pay: s.pay}, Dir: s.db, Auth: bizAuth{s.biz}, Endpoints: s.hosted, Templates: s.tmpls, Commerce: shop, Stock: stock, Log: log})
+	mux.Handle("/", &bizapi.API{Orders: orderDesk{s: s, shop: shop, pay: s.pay}, Dir: s.db, Auth: bizAuth{s.biz}, Endpoints: s.hosted, Templates: s.tmpls, Commerce: shop, Stock: stock, Usage: s.db, Log: log})
 	mux.Handle("GET /v1/ws", s.hub)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	mux.HandleFunc("GET /readyz", s.readyz)
