@@ -98,7 +98,7 @@ func TestCommerceFeeOnInvoice(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond) // the fee is charged once the payment is announced
 	}
-	if inv.Currency != "EUR" || inv.Total != fee || len(inv.Lines) != 1 || inv.Lines[0].Count != 1 || inv.Lines[0].Amount != fee || !strings.Contains(inv.Lines[0].Kind, "fee") {
+	if inv.Currency != "EUR" || inv.Total != fee || len(inv.Lines) != 1 || inv.Lines[0].Count != 1 || inv.Lines[0].Amount != fee || inv.Lines[0].Kind != "commerce" {
 		t.Fatalf("invoice: %+v", inv)
 	}
 
