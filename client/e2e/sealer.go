@@ -122,7 +122,11 @@ func Open(dir string, api *client.API, self wire.DeviceAddress, opts Options) (*
 		if err != nil {
 			return nil, err
 		}
-		s.files, s.unlock = d, unlock
+		if err := d.openJournal(s.log); err != nil {
+			unlock()
+			return nil, err
+		}
+		s.files, s.unlock = d, func() { _ = d.close(); unlock() }
 	}
 	if err := s.load(); err != nil {
 		s.unlock()
