@@ -143,12 +143,25 @@ func (db *DB) DeleteEndpointMedia(ctx context.Context, number, id kontor.ID) err
 	})
 }
 
-// PutMessage records a message an endpoint sent or got (endpoint.Store).
+// PutMessage records a message an endpoint sent or got.
 func (db *DB) PutMessage(ctx context.Context, m endpoint.MessageRecord) error {
-	return db.tx(ctx, "store.PutMessage", func(tx *sql.Tx) error {
-		_, err := db.exec(ctx, tx, putMessageSQL,
-			int64(m.Number), int64(m.ID), string(m.Peer), m.Outgoing, m.Category, m.Callback, ms(m.Created), m.Initiated)
-		return err
+	return db.PutMessages(ctx, []endpoint.MessageRecord{m})
+}
+
+// PutMessages records messages an endpoint sent or got, in one transaction
+// (endpoint.Store); a record already there is left alone.
+func (db *DB) PutMessages(ctx context.Context, msgs []endpoint.MessageRecord) error {
+	if len(msgs) == 0 {
+		return nil
+	}
+	return db.tx(ctx, "store.PutMessages", func(tx *sql.Tx) error {
+		for _, m := range msgs {
+			if _, err := db.exec(ctx, tx, putMessageSQL,
+				int64(m.Number), int64(m.ID), string(m.Peer), m.Outgoing, m.Category, m.Callback, ms(m.Created), m.Initiated); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 }
 

@@ -126,6 +126,25 @@ func testEndpointState(_ *testing.T, e *env) {
 	if _, err := e.db.Message(e.ctx, e.ids.Next(), m.ID); kontor.KindOf(err) != kontor.NotFound {
 		e.t.Fatalf("another number's message: %v", err)
 	}
+	// Many in one transaction (the endpoint's group commit); one already
+	// there stays as it was.
+	batch := []endpoint.MessageRecord{
+		{Number: n.ID, ID: e.ids.Next(), Peer: phoneA, Outgoing: true, Category: "service", Callback: "one", Created: t0},
+		{Number: n.ID, ID: m.ID, Peer: phoneB, Outgoing: false, Callback: "again", Created: t0},
+		{Number: n.ID, ID: e.ids.Next(), Peer: phoneB, Created: t0.Add(time.Second)},
+	}
+	if err := e.db.PutMessages(e.ctx, batch); err != nil {
+		e.t.Fatal(err)
+	}
+	for _, want := range []endpoint.MessageRecord{batch[0], m, batch[2]} {
+		got, err := e.db.Message(e.ctx, n.ID, want.ID)
+		if err != nil || got.Peer != want.Peer || got.Callback != want.Callback || got.Outgoing != want.Outgoing || !got.Created.Equal(want.Created) {
+			e.t.Fatalf("message %s after PutMessages: %+v %v; want %+v", want.ID, got, err, want)
+		}
+	}
+	if err := e.db.PutMessages(e.ctx, nil); err != nil {
+		e.t.Fatal(err)
+	}
 	md := endpoint.MediaRecord{ID: e.ids.Next(), Number: n.ID, MimeType: "image/png", SHA256: "ab", Size: 3, Created: time.Now(), Expires: time.Now().Add(time.Hour)}
 	if err := e.db.PutEndpointMedia(e.ctx, md); err != nil {
 		e.t.Fatal(err)
