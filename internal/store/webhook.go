@@ -61,6 +61,19 @@ func init() { addHotWrite(enqueueOneSQL) }
 // EnqueueWebhooks adds events to the outbox, due at now; ids already there
 // are left alone (webhook.Store).
 func (db *DB) EnqueueWebhooks(ctx context.Context, evs []webhook.Event, now time.Time) error {
+	if db.d.name != "postgres" {
+		// SQLite runs in process: one prepared single-row INSERT per event
+		// beats parsing a multi-row statement of each batch size anew (the
+		// endpoint's group commit makes batches of every size).
+		return db.tx(ctx, "store.EnqueueWebhooks", func(tx *sql.Tx) error {
+			for _, ev := range evs {
+				if _, err := db.exec(ctx, tx, enqueueOneSQL, ev.ID, int64(ev.App), ev.URL, ev.Body, ev.Created.UnixMilli(), now.UnixMilli(), now.UnixMilli()); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
 	return db.tx(ctx, "store.EnqueueWebhooks", func(tx *sql.Tx) error {
 		var full *sql.Stmt // the INSERT of webhookChunk rows, prepared once
 		defer func() {
