@@ -103,6 +103,7 @@ func Open(dir string, api *client.API, self wire.DeviceAddress, opts Options) (*
 		ser: serialize.NewProtoBufSerializer(), unlock: func() {},
 		devs: map[wire.DeviceAddress]*device{},
 	}
+	s.ser.Session = sessionCodec{}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
