@@ -149,12 +149,7 @@ func (db *DB) DueWebhooks(ctx context.Context, c webhook.Claim) ([]webhook.Deliv
 	var out []webhook.Delivery
 	err := db.tx(ctx, "store.DueWebhooks", func(tx *sql.Tx) error {
 		out = out[:0]
-		st, err := tx.PrepareContext(ctx, `UPDATE webhooks SET next_at = $2, lease = $3 WHERE id IN
-			(SELECT id FROM webhooks WHERE state = 0 AND url = $4 AND next_at <= $1 ORDER BY next_at LIMIT $5`+db.d.skipLocked()+`)
-			RETURNING `+webhookCols)
-		if err != nil {
-			return err
-		}
+		st := tx.StmtContext(ctx, db.wstmts[db.dueSQL()]) // prepared at open
 		defer st.Close()
 		for _, w := range c.Want {
 			rows, err := st.QueryContext(ctx, c.Now.UnixMilli(), c.Until.UnixMilli(), c.Token, w.URL, w.Limit)
@@ -169,6 +164,23 @@ func (db *DB) DueWebhooks(ctx context.Context, c webhook.Claim) ([]webhook.Deliv
 	})
 	return out, err
 }
+
+// dueSQL claims the due events of one URL (prepared at open: hotWrites).
+func (db *DB) dueSQL() string {
+	return `UPDATE webhooks SET next_at = $2, lease = $3 WHERE id IN
+			(SELECT id FROM webhooks WHERE state = 0 AND url = $4 AND next_at <= $1 ORDER BY next_at LIMIT $5` + db.d.skipLocked() + `)
+			RETURNING ` + webhookCols
+}
+
+// settleOneSQL records one result and releaseSQL gives one claimed event
+// back; prepared at open.
+const (
+	settleOneSQL = `UPDATE webhooks SET state = $3, lease = 0, attempts = attempts + $4, next_at = $5,
+		last_at = $6, last_status = $7, last_response = $8, done_at = $9 WHERE id = $1 AND lease = $2`
+	releaseSQL = `UPDATE webhooks SET lease = 0, next_at = $3 WHERE id = $1 AND lease = $2`
+)
+
+func init() { addHotWrite(settleOneSQL, releaseSQL) }
 
 // settleChunk is the most results one UPDATE records.
 const settleChunk = 32
@@ -234,8 +246,7 @@ func (db *DB) SettleWebhooks(ctx context.Context, rs []webhook.Result) error {
 		}
 		for _, r := range rs {
 			if r.Outcome == webhook.OutcomeReleased {
-				if _, err := tx.ExecContext(ctx, `UPDATE webhooks SET lease = 0, next_at = $3 WHERE id = $1 AND lease = $2`,
-					r.ID, r.Lease, r.Next.UnixMilli()); err != nil {
+				if _, err := db.exec(ctx, tx, releaseSQL, r.ID, r.Lease, r.Next.UnixMilli()); err != nil {
 					return err
 				}
 				continue
@@ -249,6 +260,15 @@ func (db *DB) SettleWebhooks(ctx context.Context, rs []webhook.Result) error {
 			}
 			if r.Tried {
 				tried = 1
+			}
+			if db.d.name != "postgres" {
+				// In process, a prepared one-row UPDATE per result costs
+				// less than parsing a statement of each batch size (it
+				// was half of settling: docs/performance.md).
+				if _, err := db.exec(ctx, tx, settleOneSQL, r.ID, r.Lease, int(state), tried, next, r.At.UnixMilli(), r.Status, r.Response, done); err != nil {
+					return err
+				}
+				continue
 			}
 			args = append(args, r.ID, r.Lease, int(state), tried, next, r.At.UnixMilli(), r.Status, r.Response, done)
 			if len(args) == cap(args) {
