@@ -103,10 +103,13 @@ type Endpoint struct {
 
 	commits    *committer
 	stopCommit context.CancelFunc
-	// recent holds the records of sent messages from when the send was
-	// committed until their record is: a receipt may come in between.
-	recentMu sync.Mutex
-	recent   map[kontor.ID]MessageRecord
+	// recent holds the records of the latest sent messages, from when the
+	// send was committed (before their record is: a receipt may come in
+	// between) until two generations of recentKeep later: their delivered
+	// and read receipts then need no read of the store.
+	recentMu   sync.Mutex
+	recent     map[kontor.ID]MessageRecord
+	recentPrev map[kontor.ID]MessageRecord
 
 	stop context.CancelFunc
 	done chan struct{}
@@ -341,11 +344,28 @@ func (e *Endpoint) status(wamid, status string, at time.Time, peer kontor.Phone,
 	return st
 }
 
-// message returns the record of a message of this number: a sent one
-// whose record is still being committed, or one from the store.
+// recentKeep is how many sent messages' records a generation of recent
+// holds (two generations: about 20 MB at most).
+const recentKeep = 50000
+
+// remember keeps the record of a sent message in recent.
+func (e *Endpoint) remember(rec MessageRecord) {
+	e.recentMu.Lock()
+	defer e.recentMu.Unlock()
+	if len(e.recent) >= recentKeep {
+		e.recentPrev, e.recent = e.recent, make(map[kontor.ID]MessageRecord, recentKeep)
+	}
+	e.recent[rec.ID] = rec
+}
+
+// message returns the record of a message of this number: a recent sent
+// one from memory (records never change), else from the store.
 func (e *Endpoint) message(ctx context.Context, id kontor.ID) (MessageRecord, error) {
 	e.recentMu.Lock()
 	rec, ok := e.recent[id]
+	if !ok {
+		rec, ok = e.recentPrev[id]
+	}
 	e.recentMu.Unlock()
 	if ok {
 		return rec, nil
@@ -459,16 +479,11 @@ func (e *Endpoint) Send(ctx context.Context, body []byte) (any, *cloudapi.Error)
 	now := e.clock.Now()
 	rec := MessageRecord{Number: e.cfg.Number, ID: id, Peer: to, Outgoing: true, Category: category, Callback: req.BizOpaqueCallbackData,
 		Created: now, Initiated: initiated}
-	e.recentMu.Lock()
-	e.recent[id] = rec
-	e.recentMu.Unlock()
+	e.remember(rec)
 	wamid := cloudapi.MessageID(id)
 	w := &writes{msgs: []MessageRecord{rec}}
 	e.hook(ctx, w, "status.sent."+wamid, cloudapi.MessagesValue{Metadata: e.metadata(), Statuses: []cloudapi.Status{e.status(wamid, "sent", now, to, rec)}})
 	e.commits.commit(w)
-	e.recentMu.Lock()
-	delete(e.recent, id)
-	e.recentMu.Unlock()
 	return cloudapi.NewSendResponse(req, wamid), nil
 }
 
