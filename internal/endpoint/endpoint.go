@@ -157,7 +157,7 @@ func Open(ctx context.Context, dir string, cfg Config, store Store, hooks Hooks,
 	cctx, stopCommit := context.WithCancel(context.Background())
 	e := &Endpoint{cfg: cfg, dev: dev, sealer: sealer, store: store, hooks: hooks, files: fs, ids: ids, clock: clock, log: log,
 		limits: newLimiter(defaultMPS), stop: stop, done: make(chan struct{}),
-		commits: newCommitter(store, hooks, log), stopCommit: stopCommit, recent: map[kontor.ID]MessageRecord{}}
+		commits: newCommitter(store, hooks, clock, log), stopCommit: stopCommit, recent: map[kontor.ID]MessageRecord{}}
 	go e.commits.run(cctx)
 	go e.run(rctx)
 	return e, nil

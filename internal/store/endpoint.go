@@ -8,6 +8,7 @@ import (
 
 	"github.com/kontor-chat/kontor"
 	"github.com/kontor-chat/kontor/internal/endpoint"
+	"github.com/kontor-chat/kontor/internal/webhook"
 )
 
 // The endpoint's writes on every message, prepared once at open.
@@ -154,14 +155,30 @@ func (db *DB) PutMessages(ctx context.Context, msgs []endpoint.MessageRecord) er
 	if len(msgs) == 0 {
 		return nil
 	}
-	return db.tx(ctx, "store.PutMessages", func(tx *sql.Tx) error {
-		for _, m := range msgs {
-			if _, err := db.exec(ctx, tx, putMessageSQL,
-				int64(m.Number), int64(m.ID), string(m.Peer), m.Outgoing, m.Category, m.Callback, ms(m.Created), m.Initiated); err != nil {
-				return err
-			}
+	return db.tx(ctx, "store.PutMessages", func(tx *sql.Tx) error { return db.putMessages(ctx, tx, msgs) })
+}
+
+func (db *DB) putMessages(ctx context.Context, tx *sql.Tx, msgs []endpoint.MessageRecord) error {
+	for _, m := range msgs {
+		if _, err := db.exec(ctx, tx, putMessageSQL,
+			int64(m.Number), int64(m.ID), string(m.Peer), m.Outgoing, m.Category, m.Callback, ms(m.Created), m.Initiated); err != nil {
+			return err
 		}
+	}
+	return nil
+}
+
+// PutEndpointBatch writes an endpoint's message records and webhooks in
+// one transaction, the webhooks due at now (endpoint.BatchStore).
+func (db *DB) PutEndpointBatch(ctx context.Context, msgs []endpoint.MessageRecord, evs []webhook.Event, now time.Time) error {
+	if len(msgs) == 0 && len(evs) == 0 {
 		return nil
+	}
+	return db.tx(ctx, "store.PutEndpointBatch", func(tx *sql.Tx) error {
+		if err := db.putMessages(ctx, tx, msgs); err != nil {
+			return err
+		}
+		return db.enqueueWebhooks(ctx, tx, evs, now)
 	})
 }
 

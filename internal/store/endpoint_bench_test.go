@@ -17,10 +17,19 @@ import (
 // sent through the Business API (SQLite): the message's record and its
 // "sent" status webhook, one transaction each per message (as before the
 // endpoint's group commit), or for many messages at once (as the group
-// commit does when many calls wait at the same time).
+// commit does when many calls wait at the same time), in two transactions
+// or in one.
 func BenchmarkEndpointWrites(b *testing.B) {
-	for _, batch := range []int{1, 8, 64} {
-		b.Run(fmt.Sprint("batch-", batch), func(b *testing.B) {
+	for _, bc := range []struct {
+		batch int
+		oneTx bool // records and webhooks in one transaction (PutEndpointBatch)
+	}{{1, false}, {8, false}, {64, false}, {8, true}, {64, true}} {
+		batch := bc.batch
+		name := fmt.Sprint("batch-", batch)
+		if bc.oneTx {
+			name += "-one-transaction"
+		}
+		b.Run(name, func(b *testing.B) {
 			ctx := context.Background()
 			db, err := store.Open(ctx, store.Config{DataDir: b.TempDir()})
 			if err != nil {
@@ -33,6 +42,13 @@ func BenchmarkEndpointWrites(b *testing.B) {
 			msgs := make([]endpoint.MessageRecord, 0, batch)
 			hooks := make([]webhook.Event, 0, batch)
 			flush := func() {
+				if bc.oneTx {
+					if err := db.PutEndpointBatch(ctx, msgs, hooks, time.Now()); err != nil {
+						b.Fatal(err)
+					}
+					msgs, hooks = msgs[:0], hooks[:0]
+					return
+				}
 				if batch == 1 {
 					if err := db.PutMessage(ctx, msgs[0]); err != nil {
 						b.Fatal(err)

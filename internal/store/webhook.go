@@ -61,54 +61,55 @@ func init() { addHotWrite(enqueueOneSQL) }
 // EnqueueWebhooks adds events to the outbox, due at now; ids already there
 // are left alone (webhook.Store).
 func (db *DB) EnqueueWebhooks(ctx context.Context, evs []webhook.Event, now time.Time) error {
+	return db.tx(ctx, "store.EnqueueWebhooks", func(tx *sql.Tx) error { return db.enqueueWebhooks(ctx, tx, evs, now) })
+}
+
+// enqueueWebhooks is EnqueueWebhooks in tx.
+func (db *DB) enqueueWebhooks(ctx context.Context, tx *sql.Tx, evs []webhook.Event, now time.Time) error {
 	if db.d.name != "postgres" {
 		// SQLite runs in process: one prepared single-row INSERT per event
 		// beats parsing a multi-row statement of each batch size anew (the
 		// endpoint's group commit makes batches of every size).
-		return db.tx(ctx, "store.EnqueueWebhooks", func(tx *sql.Tx) error {
-			for _, ev := range evs {
-				if _, err := db.exec(ctx, tx, enqueueOneSQL, ev.ID, int64(ev.App), ev.URL, ev.Body, ev.Created.UnixMilli(), now.UnixMilli(), now.UnixMilli()); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-	}
-	return db.tx(ctx, "store.EnqueueWebhooks", func(tx *sql.Tx) error {
-		var full *sql.Stmt // the INSERT of webhookChunk rows, prepared once
-		defer func() {
-			if full != nil {
-				full.Close()
-			}
-		}()
-		args := make([]any, 0, 7*webhookChunk)
-		for len(evs) > 0 {
-			n := min(len(evs), webhookChunk)
-			args = args[:0]
-			for _, ev := range evs[:n] {
-				args = append(args, ev.ID, int64(ev.App), ev.URL, ev.Body, ev.Created.UnixMilli(), now.UnixMilli(), now.UnixMilli())
-			}
-			q := `INSERT INTO webhooks (id, app, url, body, created, started, next_at) VALUES ` + values(n, 7, 1) + ` ON CONFLICT (id) DO NOTHING`
-			var err error
-			switch {
-			case n == 1:
-				_, err = db.exec(ctx, tx, enqueueOneSQL, args...) // the usual case: prepared at open
-			case n < webhookChunk:
-				_, err = tx.ExecContext(ctx, q, args...)
-			case full == nil:
-				if full, err = tx.PrepareContext(ctx, q); err == nil {
-					_, err = full.ExecContext(ctx, args...)
-				}
-			default:
-				_, err = full.ExecContext(ctx, args...)
-			}
-			if err != nil {
+		for _, ev := range evs {
+			if _, err := db.exec(ctx, tx, enqueueOneSQL, ev.ID, int64(ev.App), ev.URL, ev.Body, ev.Created.UnixMilli(), now.UnixMilli(), now.UnixMilli()); err != nil {
 				return err
 			}
-			evs = evs[n:]
 		}
 		return nil
-	})
+	}
+	var full *sql.Stmt // the INSERT of webhookChunk rows, prepared once
+	defer func() {
+		if full != nil {
+			full.Close()
+		}
+	}()
+	args := make([]any, 0, 7*webhookChunk)
+	for len(evs) > 0 {
+		n := min(len(evs), webhookChunk)
+		args = args[:0]
+		for _, ev := range evs[:n] {
+			args = append(args, ev.ID, int64(ev.App), ev.URL, ev.Body, ev.Created.UnixMilli(), now.UnixMilli(), now.UnixMilli())
+		}
+		q := `INSERT INTO webhooks (id, app, url, body, created, started, next_at) VALUES ` + values(n, 7, 1) + ` ON CONFLICT (id) DO NOTHING`
+		var err error
+		switch {
+		case n == 1:
+			_, err = db.exec(ctx, tx, enqueueOneSQL, args...) // the usual case: prepared at open
+		case n < webhookChunk:
+			_, err = tx.ExecContext(ctx, q, args...)
+		case full == nil:
+			if full, err = tx.PrepareContext(ctx, q); err == nil {
+				_, err = full.ExecContext(ctx, args...)
+			}
+		default:
+			_, err = full.ExecContext(ctx, args...)
+		}
+		if err != nil {
+			return err
+		}
+		evs = evs[n:]
+	}
+	return nil
 }
 
 // DueWebhookURLs returns URLs with due events, in order, after after
