@@ -67,7 +67,7 @@ CREATE INDEX endpoint_messages_created ON endpoint_messages (created);
 func (db *DB) Contact(ctx context.Context, number kontor.ID, peer kontor.Phone) (endpoint.Contact, error) {
 	c := endpoint.Contact{Peer: peer}
 	var last int64
-	err := db.queryRow(ctx, `SELECT last_inbound, notice_sent FROM endpoint_contacts WHERE number_id = $1 AND peer = $2`,
+	err := db.readRow(ctx, `SELECT last_inbound, notice_sent FROM endpoint_contacts WHERE number_id = $1 AND peer = $2`,
 		int64(number), string(peer)).Scan(&last, &c.NoticeSent)
 	if errors.Is(err, sql.ErrNoRows) {
 		return c, nil
@@ -187,7 +187,7 @@ func (db *DB) Message(ctx context.Context, number, id kontor.ID) (endpoint.Messa
 	var m endpoint.MessageRecord
 	var num, mid, created int64
 	var peer string
-	err := db.queryRow(ctx, `SELECT number_id, msg_id, peer, outgoing, category, callback, created, initiated FROM endpoint_messages
+	err := db.readRow(ctx, `SELECT number_id, msg_id, peer, outgoing, category, callback, created, initiated FROM endpoint_messages
 		WHERE number_id = $1 AND msg_id = $2`, int64(number), int64(id)).Scan(&num, &mid, &peer, &m.Outgoing, &m.Category, &m.Callback, &created, &m.Initiated)
 	if errors.Is(err, sql.ErrNoRows) {
 		return m, notFound("store.Message", "no message %s", id)
