@@ -200,7 +200,15 @@ type profile struct {
 	st      state
 	seq     uint64
 	closed  bool // after close nothing is written
+	// logs are conversation logs kept open for appending (at most
+	// maxOpenLogs): an append is then one write, not an open, a stat, a
+	// write and a close — a business endpoint appends to a log three
+	// times per message it sends.
+	logs map[kontor.Phone]*os.File
 }
+
+// maxOpenLogs bounds the conversation logs a profile keeps open.
+const maxOpenLogs = 64
 
 func newProfile(a Account, log *slog.Logger) *profile {
 	return &profile{account: a, log: log, convs: map[kontor.Phone]*conversation{},
@@ -239,6 +247,10 @@ func (p *profile) close() {
 	defer p.mu.Unlock()
 	if !p.closed && p.unlock != nil {
 		p.unlock()
+	}
+	for peer, f := range p.logs {
+		_ = f.Close()
+		delete(p.logs, peer)
 	}
 	p.closed = true
 }
@@ -344,6 +356,10 @@ func (p *profile) compactLocked(peer kontor.Phone, frames []kontor.ID) error {
 			return err
 		}
 	}
+	if f := p.logs[peer]; f != nil { // it would append to the replaced file
+		_ = f.Close()
+		delete(p.logs, peer)
+	}
 	return writeFile(filepath.Join(p.dir, convDir), string(peer)+convExt, buf.Bytes(), !p.nosync)
 }
 
@@ -382,7 +398,7 @@ func (p *profile) writeLocked(changes []change) error {
 			}
 		}
 		for _, peer := range order {
-			if err := appendSync(p.logPath(peer), bufs[peer].Bytes(), !p.nosync); err != nil {
+			if err := p.appendLocked(peer, bufs[peer].Bytes()); err != nil {
 				return fmt.Errorf("client: recording the conversation with %s: %w", peer, err)
 			}
 		}
@@ -393,22 +409,40 @@ func (p *profile) writeLocked(changes []change) error {
 	return nil
 }
 
-// appendSync appends b with one write and, when sync is set, syncs the file.
-func appendSync(path string, b []byte, sync bool) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
-	if err != nil {
-		return err
+// appendLocked appends b to the log of peer with one write and, unless
+// nosync, syncs the file. The log stays open for the next append.
+func (p *profile) appendLocked(peer kontor.Phone, b []byte) error {
+	f := p.logs[peer]
+	if f == nil {
+		path := p.logPath(peer)
+		var err error
+		if f, err = os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600); err != nil {
+			return err
+		}
+		if info, err := f.Stat(); err == nil && info.Size() == 0 && !p.nosync {
+			syncDir(filepath.Dir(path)) // a new log: make its name durable too
+		}
+		if p.logs == nil {
+			p.logs = map[kontor.Phone]*os.File{}
+		}
+		for other, g := range p.logs { // full: close any one
+			if len(p.logs) < maxOpenLogs {
+				break
+			}
+			_ = g.Close()
+			delete(p.logs, other)
+		}
+		p.logs[peer] = f
 	}
-	info, _ := f.Stat()
-	_, err = f.Write(b)
-	if err == nil && sync {
+	_, err := f.Write(b)
+	if err == nil && !p.nosync {
 		err = f.Sync()
 	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil && sync && info != nil && info.Size() == 0 {
-		syncDir(filepath.Dir(path)) // a new log: make its name durable too
+	if err != nil {
+		// Opened again next time (a short write leaves a torn line, cut
+		// off when the profile is loaded).
+		_ = f.Close()
+		delete(p.logs, peer)
 	}
 	return err
 }

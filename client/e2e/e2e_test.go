@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -29,13 +30,14 @@ var (
 // party is one device in a test: its sealer, its key store directory ("" in
 // memory) and the notices it was told.
 type party struct {
-	t     testing.TB
-	kd    *keyDir
-	addr  wire.DeviceAddress
-	dir   string
-	clock *fakeClock
-	s     *Sealer
-	peer  *party // the other side, for tests that need it
+	t      testing.TB
+	kd     *keyDir
+	addr   wire.DeviceAddress
+	dir    string
+	nosync bool // Options.NoSync
+	clock  *fakeClock
+	s      *Sealer
+	peer   *party // the other side, for tests that need it
 
 	mu   sync.Mutex
 	told []Notice
@@ -54,7 +56,7 @@ func (kd *keyDir) join(t testing.TB, addr wire.DeviceAddress, dir string) *party
 
 func (p *party) start() {
 	p.t.Helper()
-	s, err := Open(p.dir, p.kd.api(p.addr), p.addr, Options{Clock: p.clock, OnNotice: func(n Notice) {
+	s, err := Open(p.dir, p.kd.api(p.addr), p.addr, Options{Clock: p.clock, NoSync: p.nosync, OnNotice: func(n Notice) {
 		p.mu.Lock()
 		p.told = append(p.told, n)
 		p.mu.Unlock()
@@ -337,9 +339,14 @@ func TestRestartKeepsSessions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{identityFile, preKeysFile, peersFile, sessionFile(bob), sessionFile(carol)} {
+	for _, name := range []string{identityFile, preKeysFile, peersFile, journalFile} {
 		if _, err := os.Stat(filepath.Join(root, name)); err != nil {
 			t.Errorf("key store file: %v", err)
+		}
+	}
+	for _, peer := range []wire.DeviceAddress{bob, carol} {
+		if sessionBytes(t, a, peer) == nil {
+			t.Errorf("no session record with %s in the journal", peer)
 		}
 	}
 
@@ -375,39 +382,40 @@ func TestDamagedSessionIsRebuilt(t *testing.T) {
 		name   string
 		damage func(t *testing.T, b *party)
 	}{
-		{"garbage in the session file", func(t *testing.T, b *party) {
-			p := filepath.Join(b.dir, storeDir, sessionFile(alice))
-			if err := os.WriteFile(p, []byte(`{"record": {"SessionState": 17`), 0o600); err != nil {
-				t.Fatal(err)
-			}
+		{"garbage in the session record", func(t *testing.T, b *party) {
+			setSession(t, b, alice, []byte(`{"record": {"SessionState": 17`))
 			b.restart()
 		}},
 		{"a record libsignal cannot read", func(t *testing.T, b *party) {
-			p := filepath.Join(b.dir, storeDir, sessionFile(alice))
-			if err := os.WriteFile(p, []byte(`{"record": {"SessionState": {}}}`), 0o600); err != nil {
-				t.Fatal(err)
-			}
+			setSession(t, b, alice, []byte(`{"record": {"SessionState": {}}}`))
 			b.restart()
 		}},
-		{"session file gone", func(t *testing.T, b *party) {
-			if err := os.Remove(filepath.Join(b.dir, storeDir, sessionFile(alice))); err != nil {
-				t.Fatal(err)
-			}
+		{"session record gone", func(t *testing.T, b *party) {
+			setSession(t, b, alice, nil)
 			b.restart()
 		}},
-		{"session file from an old backup", func(t *testing.T, b *party) {
+		{"session record from an old backup", func(t *testing.T, b *party) {
 			// The chains moved on since the copy was taken.
-			p := filepath.Join(b.dir, storeDir, sessionFile(alice))
-			old, err := os.ReadFile(p)
-			if err != nil {
-				t.Fatal(err)
-			}
+			old := sessionBytes(t, b, alice)
 			b.recv(b.peer, b.peer.send(b, "three"), "three")
 			b.peer.recv(b, b.send(b.peer, "four"), "four")
-			if err := os.WriteFile(p, old, 0o600); err != nil {
+			setSession(t, b, alice, old)
+			b.restart()
+		}},
+		{"a session file of an earlier version, from an old backup", func(t *testing.T, b *party) {
+			// Earlier versions kept a file per record; Open moves it into
+			// the journal, where it replaces the newer record.
+			old := sessionBytes(t, b, alice)
+			b.recv(b.peer, b.peer.send(b, "three"), "three")
+			b.peer.recv(b, b.send(b.peer, "four"), "four")
+			setSession(t, b, alice, nil)
+			if err := os.WriteFile(filepath.Join(b.dir, storeDir, sessionFile(alice)), old, 0o600); err != nil {
 				t.Fatal(err)
 			}
 			b.restart()
+			if _, err := os.Stat(filepath.Join(b.dir, storeDir, sessionFile(alice))); !errors.Is(err, fs.ErrNotExist) {
+				t.Fatalf("the old session file is still there after Open: %v", err)
+			}
 		}},
 	}
 	for _, tt := range tests {
@@ -428,8 +436,8 @@ func TestDamagedSessionIsRebuilt(t *testing.T) {
 			a.recv(b, r, "new session")
 			b.recv(a, a.send(b, "back to normal"), "back to normal")
 			a.recv(b, b.send(a, "both ways"), "both ways")
-			if _, err := os.Stat(filepath.Join(b.dir, storeDir, sessionFile(alice))); err != nil {
-				t.Fatalf("the rebuilt session was not written: %v", err)
+			if sessionBytes(t, b, alice) == nil {
+				t.Fatal("the rebuilt session was not written")
 			}
 		})
 	}

@@ -1,11 +1,14 @@
 package e2e
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/kontor-chat/kontor/wire"
@@ -17,7 +20,7 @@ const (
 	identityFile = "identity.json" // this device's identity key pair and registration id; written once
 	preKeysFile  = "prekeys.json"  // one-time and signed prekeys (private halves), replaced atomically
 	peersFile    = "peers.json"    // peers' identity keys, verifications, notices; replaced atomically
-	sessionsDir  = "sessions"      // one file per peer device: +E164.N.json
+	sessionsDir  = "sessions"      // names of session records (+E164.N.json), kept in journalFile; damaged ones set aside here
 	lockName     = "lock"          // flock held while a Sealer has the store open
 	damagedExt   = ".damaged"      // a session file that could not be read, kept for a look
 )
@@ -39,14 +42,71 @@ type storage interface {
 	remove(name string) error
 	// moveAside keeps a damaged file under another name, out of the way.
 	moveAside(name string) error
+	// close releases what the storage holds open.
+	close() error
 }
 
 // diskStorage keeps the files in a directory: each write goes to a
 // temporary file that is synced and renamed over the old one, and the
 // directory is synced, so a crash leaves the old or the new content.
+// Session records, written on every message, go to the journal instead
+// (one append each; see journalFile).
 type diskStorage struct {
-	root   string
-	nosync bool // Options.NoSync
+	root    string
+	nosync  bool // Options.NoSync
+	journal *journal
+}
+
+// isSession tells the names kept in the journal.
+func isSession(name string) bool {
+	return strings.HasPrefix(name, sessionsDir+"/") && !strings.HasSuffix(name, damagedExt)
+}
+
+// openJournal opens the session journal, once the store is locked, and
+// moves session files of earlier versions (one file per record) into it.
+func (d *diskStorage) openJournal(log *slog.Logger) error {
+	j, err := openJournal(filepath.Join(d.root, journalFile), d.nosync, log)
+	if err != nil {
+		return err
+	}
+	ents, err := os.ReadDir(filepath.Join(d.root, sessionsDir))
+	if err != nil {
+		_ = j.close()
+		return fmt.Errorf("e2e: reading the sessions: %w", err)
+	}
+	var moved []string
+	for _, e := range ents {
+		name := sessionsDir + "/" + e.Name()
+		if !e.Type().IsRegular() || !strings.HasSuffix(name, ".json") || strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
+		if !j.has(name) { // a record in the journal is newer than a file
+			b, err := os.ReadFile(d.path(name))
+			if err == nil {
+				err = j.put(name, b)
+			}
+			if err != nil {
+				_ = j.close()
+				return fmt.Errorf("e2e: moving %s into the journal: %w", name, err)
+			}
+		}
+		moved = append(moved, name)
+	}
+	if len(moved) > 0 && d.nosync {
+		// The files go; their records must not be only in the page cache.
+		if f, err := os.OpenFile(j.path, os.O_RDONLY, 0); err == nil {
+			_ = f.Sync()
+			_ = f.Close()
+		}
+	}
+	for _, name := range moved {
+		if err := os.Remove(d.path(name)); err != nil {
+			_ = j.close()
+			return fmt.Errorf("e2e: moving %s into the journal: %w", name, err)
+		}
+	}
+	d.journal = j
+	return nil
 }
 
 func openDisk(root string) (*diskStorage, error) {
@@ -66,6 +126,9 @@ func (d *diskStorage) path(name string) string {
 }
 
 func (d *diskStorage) read(name string) ([]byte, error) {
+	if isSession(name) {
+		return d.journal.get(name)
+	}
 	b, err := os.ReadFile(d.path(name))
 	if err != nil {
 		return nil, fmt.Errorf("e2e: reading %s: %w", name, err)
@@ -74,6 +137,9 @@ func (d *diskStorage) read(name string) ([]byte, error) {
 }
 
 func (d *diskStorage) write(name string, b []byte) error {
+	if isSession(name) {
+		return d.journal.put(name, b)
+	}
 	dir := filepath.Dir(d.path(name))
 	f, err := os.CreateTemp(dir, "."+filepath.Base(name)+".tmp*") // mode 0600
 	if err != nil {
@@ -101,6 +167,9 @@ func (d *diskStorage) write(name string, b []byte) error {
 }
 
 func (d *diskStorage) remove(name string) error {
+	if isSession(name) {
+		return d.journal.del(name)
+	}
 	if err := os.Remove(d.path(name)); err != nil && !os.IsNotExist(err) {
 		return fmt.Errorf("e2e: removing %s: %w", name, err)
 	}
@@ -109,11 +178,32 @@ func (d *diskStorage) remove(name string) error {
 }
 
 func (d *diskStorage) moveAside(name string) error {
+	if isSession(name) {
+		// Kept as a file of its own, for a look; gone from the journal.
+		b, err := d.journal.get(name)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(d.path(name)+damagedExt, b, 0o600); err != nil {
+			return fmt.Errorf("e2e: moving %s aside: %w", name, err)
+		}
+		return d.journal.del(name)
+	}
 	if err := os.Rename(d.path(name), d.path(name)+damagedExt); err != nil && !os.IsNotExist(err) {
 		return fmt.Errorf("e2e: moving %s aside: %w", name, err)
 	}
 	syncDir(filepath.Dir(d.path(name)))
 	return nil
+}
+
+func (d *diskStorage) close() error {
+	if d.journal == nil {
+		return nil
+	}
+	return d.journal.close()
 }
 
 // syncDir makes a rename or a new file in dir durable. Not every system can
@@ -157,6 +247,8 @@ func (m *memStorage) remove(name string) error {
 	delete(m.files, name)
 	return nil
 }
+
+func (m *memStorage) close() error { return nil }
 
 func (m *memStorage) moveAside(name string) error {
 	m.mu.Lock()

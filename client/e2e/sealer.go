@@ -103,6 +103,7 @@ func Open(dir string, api *client.API, self wire.DeviceAddress, opts Options) (*
 		ser: serialize.NewProtoBufSerializer(), unlock: func() {},
 		devs: map[wire.DeviceAddress]*device{},
 	}
+	s.ser.Session = sessionCodec{}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -122,7 +123,11 @@ func Open(dir string, api *client.API, self wire.DeviceAddress, opts Options) (*
 		if err != nil {
 			return nil, err
 		}
-		s.files, s.unlock = d, unlock
+		if err := d.openJournal(s.log); err != nil {
+			unlock()
+			return nil, err
+		}
+		s.files, s.unlock = d, func() { _ = d.close(); unlock() }
 	}
 	if err := s.load(); err != nil {
 		s.unlock()

@@ -10,6 +10,7 @@ import (
 	"net/http/pprof"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -185,6 +186,10 @@ func (s *Server) serveDebug(addr string) error {
 	if err != nil {
 		return fmt.Errorf("listening on %s for --debug-addr: %w", addr, err)
 	}
+	// Contended locks and blocking (1 in 100 mutex events; one sample per
+	// 100 µs blocked) show in /debug/pprof/mutex and /debug/pprof/block.
+	runtime.SetMutexProfileFraction(100)
+	runtime.SetBlockProfileRate(100_000)
 	mux := http.NewServeMux()
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
