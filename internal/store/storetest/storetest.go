@@ -95,6 +95,13 @@ var tests = []test{
 	{"StockIdempotent", testStockIdempotent},
 	{"StockAlerts", testStockAlerts},
 	{"SalesReport", testSalesReport},
+
+	// Console users, sessions, links and sign-in limits (consoleauth.Store).
+	{"ConsoleUsers", testConsoleUsers},
+	{"ConsoleOwnersRace", testConsoleOwnersRace},
+	{"ConsoleSessions", testConsoleSessions},
+	{"ConsoleInvites", testConsoleInvites},
+	{"ConsoleLimits", testConsoleLimits},
 }
 
 // Run runs the suite. open must return an empty store, closed when its test
