@@ -244,7 +244,9 @@ var (
 // LockedError is returned while sign-ins are locked.
 type LockedError struct{ Until time.Time }
 
-func (e *LockedError) Error() string { return "consoleauth: sign-in locked until " + e.Until.UTC().Format(time.RFC3339) }
+func (e *LockedError) Error() string {
+	return "consoleauth: sign-in locked until " + e.Until.UTC().Format(time.RFC3339)
+}
 
 // Locked returns the kontor error of a lock that ends at until.
 func locked(until, now time.Time) error {
