@@ -369,3 +369,20 @@ func sameUser(a, b consoleauth.User) bool {
 	a.Created, b.Created = a.Created.UTC(), b.Created.UTC()
 	return a == b
 }
+
+// testSetAppSecret: rotating one app's secret changes only that app.
+func testSetAppSecret(t *testing.T, e *env) {
+	a, _ := e.newBusiness("+4930200040")
+	b, _ := e.newBusiness("+4930200041")
+	appA, appB := mustApp(e, a.ID), mustApp(e, b.ID)
+	if err := e.db.SetAppSecret(e.ctx, appA, "new secret"); err != nil {
+		t.Fatal(err)
+	}
+	if s, _ := e.db.AppSecret(e.ctx, appA); s != "new secret" {
+		t.Errorf("secret of a = %q", s)
+	}
+	if s, _ := e.db.AppSecret(e.ctx, appB); s != "s3cret-+4930200041" {
+		t.Errorf("secret of b changed to %q", s)
+	}
+	wantKind(t, "unknown app", e.db.SetAppSecret(e.ctx, e.ids.Next(), "x"), kontor.NotFound)
+}

@@ -102,6 +102,7 @@ var tests = []test{
 	{"ConsoleSessions", testConsoleSessions},
 	{"ConsoleInvites", testConsoleInvites},
 	{"ConsoleLimits", testConsoleLimits},
+	{"SetAppSecret", testSetAppSecret},
 }
 
 // Run runs the suite. open must return an empty store, closed when its test
