@@ -87,7 +87,7 @@ func parseHash(h string) (Params, []byte, []byte, bool) {
 	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &p.Memory, &p.Time, &p.Threads); err != nil {
 		return Params{}, nil, nil, false
 	}
-	if p.Memory < 8 || p.Memory > 1<<20 || p.Time < 1 || p.Time > 16 || p.Threads < 1 {
+	if p.Memory < 8 || p.Memory > 256<<10 || p.Time < 1 || p.Time > 16 || p.Threads < 1 || p.Threads > 16 {
 		return Params{}, nil, nil, false
 	}
 	salt, err1 := base64.RawStdEncoding.DecodeString(parts[4])

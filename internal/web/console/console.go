@@ -140,6 +140,10 @@ func (c *Console) Mount(mux *http.ServeMux) {
 	mux.Handle("POST /console/users/{id}/role", c.post(c.setRole))
 	mux.Handle("POST /console/users/{id}/remove", c.post(c.removeUser))
 	mux.Handle("POST /console/invites/{id}/withdraw", c.post(c.withdraw))
+	// Anything else under /console is the console's, not the Business API's.
+	mux.HandleFunc("/console/", func(w http.ResponseWriter, r *http.Request) {
+		c.errorPage(w, r, http.StatusNotFound, "There is no such page in the console.")
+	})
 }
 
 // staticFiles sets the headers of the stylesheet.

@@ -244,6 +244,8 @@ func TestConsole(t *testing.T) {
 
 		owner.signIn("berta@blumen.example", pw)
 		owner.see("Blumen Berta", "+4930123456", "API tokens", "Users")
+		owner.want("unknown page", owner.get("/console/nothing-here"), 404)
+		owner.see("There is no such page in the console.")
 		checkCookie(t, owner, s.URL)
 
 		// Forms need the session's CSRF token and the same origin.
