@@ -125,6 +125,10 @@ type Store interface {
 	// kontor.Conflict when they are the business's last owner.
 	DeleteConsoleUser(ctx context.Context, id kontor.ID) error
 
+	// SetConsolePassword replaces a user's password hash and ends all
+	// their sessions, in one transaction.
+	SetConsolePassword(ctx context.Context, id kontor.ID, hash string) error
+
 	PutConsoleSession(ctx context.Context, s Session) error
 	// ConsoleSession returns a session by its hash (kontor.NotFound).
 	ConsoleSession(ctx context.Context, hash []byte) (Session, error)
@@ -441,6 +445,45 @@ func (s *Service) SignIn(ctx context.Context, email, password, ip string) (strin
 	}
 	s.log.Info("console sign-in", "business", u.Business, "user", u.ID)
 	return tok, u, nil
+}
+
+// ChangePassword sets a new password for u, who must give the current one
+// (a wrong one counts as a failed sign-in, and the lockout applies). Every
+// session of u ends; the answer is a new session's token for this browser.
+func (s *Service) ChangePassword(ctx context.Context, u User, current, next, ip string) (string, error) {
+	const op = "consoleauth.ChangePassword"
+	now := s.clock.Now()
+	acct, addr := accountKey(u.Email), ipKey(ip)
+	until, err := s.store.ConsoleLockedUntil(ctx, []string{acct, addr})
+	if err != nil {
+		return "", err
+	}
+	if now.Before(until) {
+		return "", locked(until, now)
+	}
+	if len(current) > MaxPassword || !VerifyPassword(current, u.PasswordHash) {
+		if err := s.failed(ctx, now, acct, addr); kontor.KindOf(err) == kontor.RateLimited {
+			return "", err
+		} else if err != ErrBadCredentials {
+			return "", err
+		}
+		return "", kontor.Errorf(kontor.Invalid, op, "The current password is not right.")
+	}
+	if msg := checkPassword(next); msg != "" {
+		return "", kontor.Errorf(kontor.Invalid, op, "%s", msg)
+	}
+	if next == current {
+		return "", kontor.Errorf(kontor.Invalid, op, "The new password is the current one. Choose another.")
+	}
+	if err := s.store.SetConsolePassword(ctx, u.ID, HashPassword(next, s.cfg.Params)); err != nil {
+		return "", err
+	}
+	tok, h := newToken(sessionPrefix)
+	if err := s.store.PutConsoleSession(ctx, Session{Hash: h, User: u.ID, Created: now, Seen: now, Expires: now.Add(s.cfg.SessionMax)}); err != nil {
+		return "", err
+	}
+	s.log.Info("console password changed", "business", u.Business, "user", u.ID)
+	return tok, nil
 }
 
 // failed counts a failed sign-in against both keys.

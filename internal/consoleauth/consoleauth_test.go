@@ -464,3 +464,50 @@ func TestLinks(t *testing.T) {
 		t.Fatal("the new password did not replace the old one")
 	}
 }
+
+func TestChangePassword(t *testing.T) {
+	e := newEnv(t)
+	const pw, pw2 = "the right password", "a brand new password"
+	e.user(t, e.biz.WABAID, "ana@x.example", "agent", pw)
+	tok1, u, _ := e.svc.SignIn(e.ctx, "ana@x.example", pw, "10.0.0.1")
+	tok2, _, _ := e.svc.SignIn(e.ctx, "ana@x.example", pw, "10.0.0.2")
+	for _, tc := range []struct {
+		name, current, next string
+		msg                 string
+	}{
+		{"wrong current", "not it", pw2, "current password is not right"},
+		{"short new", pw, "short", "at least 12"},
+		{"same", pw, pw, "is the current one"},
+	} {
+		if _, err := e.svc.ChangePassword(e.ctx, u, tc.current, tc.next, "10.0.0.1"); kontor.KindOf(err) != kontor.Invalid || !strings.Contains(kontor.MessageOf(err), tc.msg) {
+			t.Errorf("%s: %v; want Invalid with %q", tc.name, err, tc.msg)
+		}
+	}
+	tok3, err := e.svc.ChangePassword(e.ctx, u, pw, pw2, "10.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, old := range []string{tok1, tok2} {
+		if _, _, err := e.svc.Authenticate(e.ctx, old); !errors.Is(err, consoleauth.ErrSessionEnded) {
+			t.Errorf("an old session survived the change: %v", err)
+		}
+	}
+	if _, got, err := e.svc.Authenticate(e.ctx, tok3); err != nil || got.ID != u.ID {
+		t.Fatalf("the new session: %+v %v", got, err)
+	}
+	if e.signIn("ana@x.example", pw, "10.0.0.3") != "bad" || e.signIn("ana@x.example", pw2, "10.0.0.3") != "ok" {
+		t.Fatal("the new password did not replace the old one")
+	}
+	// Guessing the current password locks like signing in: the 5th wrong
+	// guess, and then the right one too.
+	_, u, _ = e.svc.SignIn(e.ctx, "ana@x.example", pw2, "10.0.0.4")
+	for i := range 5 {
+		_, err := e.svc.ChangePassword(e.ctx, u, "guess", "yet another password", "10.0.0.4")
+		if want := map[bool]kontor.Kind{true: kontor.RateLimited, false: kontor.Invalid}[i == 4]; kontor.KindOf(err) != want {
+			t.Fatalf("guess %d: %v, want %v", i+1, err, want)
+		}
+	}
+	if _, err := e.svc.ChangePassword(e.ctx, u, pw2, "yet another password", "10.0.0.4"); kontor.KindOf(err) != kontor.RateLimited {
+		t.Fatalf("the right password while locked: %v", err)
+	}
+}

@@ -184,6 +184,21 @@ func (db *DB) DeleteConsoleUser(ctx context.Context, id kontor.ID) error {
 	})
 }
 
+// SetConsolePassword replaces a user's password and ends their sessions.
+func (db *DB) SetConsolePassword(ctx context.Context, id kontor.ID, hash string) error {
+	return db.tx(ctx, "store.SetConsolePassword", func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE console_users SET password_hash = $2 WHERE id = $1`, int64(id), hash)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return notFound("store.SetConsolePassword", "There is no such user.")
+		}
+		_, err = tx.ExecContext(ctx, `DELETE FROM console_sessions WHERE user_id = $1`, int64(id))
+		return err
+	})
+}
+
 // PutConsoleSession stores a new session.
 func (db *DB) PutConsoleSession(ctx context.Context, s consoleauth.Session) error {
 	return db.tx(ctx, "store.PutConsoleSession", func(tx *sql.Tx) error {

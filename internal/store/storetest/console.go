@@ -182,6 +182,21 @@ func testConsoleSessions(t *testing.T, e *env) {
 	if _, err := e.db.ConsoleSession(e.ctx, hash("s5")); err != nil {
 		t.Errorf("live s5 pruned: %v", err)
 	}
+	// A new password ends the user's sessions, and only theirs.
+	mk("s6", u.ID, time.Hour)
+	if err := e.db.SetConsolePassword(e.ctx, v.ID, "$argon2id$changed"); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := e.db.ConsoleUser(e.ctx, v.ID); got.PasswordHash != "$argon2id$changed" {
+		t.Errorf("password hash = %q after SetConsolePassword", got.PasswordHash)
+	}
+	if _, err := e.db.ConsoleSession(e.ctx, hash("s5")); kontor.KindOf(err) != kontor.NotFound {
+		t.Errorf("v's session survived a new password: %v", err)
+	}
+	if _, err := e.db.ConsoleSession(e.ctx, hash("s6")); err != nil {
+		t.Errorf("u's session ended with v's new password: %v", err)
+	}
+	wantKind(t, "password of an unknown user", e.db.SetConsolePassword(e.ctx, e.ids.Next(), "x"), kontor.NotFound)
 }
 
 // testConsoleInvites: a link is used once, even by many at once; an

@@ -179,3 +179,23 @@ func (c *Console) home(rq *req) {
 func (c *Console) account(rq *req) {
 	c.render(rq.w, rq.r, http.StatusOK, "account", rq.page("Your account", "account"))
 }
+
+func (c *Console) changePassword(rq *req) {
+	f := rq.r.PostForm
+	fail := func(status int, msg string) {
+		p := rq.page("Your account", "account")
+		p.Error = msg
+		c.render(rq.w, rq.r, status, "account", p)
+	}
+	if f.Get("password") != f.Get("confirm") {
+		fail(http.StatusBadRequest, "The two new passwords are not the same. Type the same password twice.")
+		return
+	}
+	tok, err := c.auth.ChangePassword(rq.r.Context(), rq.user, f.Get("current"), f.Get("password"), clientIP(rq.r))
+	if err != nil {
+		fail(c.message(err))
+		return
+	}
+	setCookie(rq.w, rq.r, sessionCookie, tok, c.auth.Config().SessionMax)
+	rq.redirect("/console/account", "changed")
+}

@@ -124,6 +124,7 @@ func (c *Console) Mount(mux *http.ServeMux) {
 	mux.Handle("POST /console/link", c.csrf.Handler(http.HandlerFunc(c.redeem)))
 
 	mux.HandleFunc("GET /console/account", c.user(c.account))
+	mux.Handle("POST /console/account/password", c.post(c.changePassword))
 	mux.HandleFunc("GET /console/profile", c.user(c.profile))
 	mux.Handle("POST /console/profile", c.post(c.saveProfile))
 	mux.HandleFunc("GET /console/numbers", c.user(c.numbers))
@@ -271,6 +272,7 @@ var flashes = map[string]string{
 	"signed-out": "You are signed out.",
 	"everywhere": "You are signed out in every browser.",
 	"password":   "Your password is set. Sign in with it now.",
+	"changed":    "Your password is changed. Every other browser is signed out.",
 }
 
 // render writes a page with status.

@@ -408,8 +408,24 @@ func TestConsole(t *testing.T) {
 		if !strings.Contains(other.url, "/console/sign-in") {
 			t.Fatalf("after signing out everywhere the other browser still sees %s", other.url)
 		}
-		// Removing the admin signs them out.
+		// Changing the password needs the current one and signs out every
+		// other browser; this one stays signed in.
 		owner.signIn("berta@blumen.example", pw)
+		other.signIn("berta@blumen.example", pw)
+		const pw2 = "lilies and daisies in summer"
+		owner.want("account", owner.get("/console/account"), 200)
+		owner.want("wrong current password", owner.post("/console/account/password", url.Values{"current": {"not my password"}, "password": {pw2}, "confirm": {pw2}}), 400)
+		owner.see("The current password is not right.")
+		owner.want("account", owner.get("/console/account"), 200)
+		owner.want("change the password", owner.post("/console/account/password", url.Values{"current": {pw}, "password": {pw2}, "confirm": {pw2}}), 200)
+		owner.see("Your password is changed.")
+		other.want("other browser", other.get("/console/profile"), 200)
+		if !strings.Contains(other.url, "/console/sign-in") {
+			t.Fatalf("after a password change the other browser still sees %s", other.url)
+		}
+		other.want("old password", other.post("/console/sign-in", url.Values{"email": {"berta@blumen.example"}, "password": {pw}}), 401)
+		other.signIn("berta@blumen.example", pw2)
+		// Removing the admin signs them out.
 		owner.want("users", owner.get("/console/users"), 200)
 		owner.want("remove ana", owner.post("/console/users/"+anaID+"/remove", nil), 200)
 		owner.see("The user is removed")
