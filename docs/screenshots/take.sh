@@ -53,6 +53,7 @@ curl -s -b "$jar" -c "$jar" -o /dev/null -H "Origin: $base" "$base/console/webho
 sleep 2
 get /console/webhooks; shot webhooks
 get /console/app; shot app
+get /console/account; shot account
 get /console/users
 curl -s -b "$jar" -c "$jar" -o "$work/page" -H "Origin: $base" "$base/console/users/invite" --data-urlencode "csrf=$(csrf)" \
   --data-urlencode "email=tom@blumen.example" --data-urlencode "role=admin"
