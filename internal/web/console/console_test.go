@@ -398,6 +398,32 @@ func TestConsole(t *testing.T) {
 		owner.want("last owner steps down", owner.post("/console/users/"+bertaID+"/role", url.Values{"role": {"agent"}}), 409)
 		owner.see("at least one owner")
 
+		// Another business's owner reaches none of this business's things.
+		var biz2 struct {
+			WABA string `json:"waba_id"`
+		}
+		if code := s.Call(t, "POST", "/admin/v1/businesses", s.Token, map[string]any{"name": "Konkurrenz", "phone": "+4930654321"}, &biz2); code != 200 {
+			t.Fatalf("creating the second business: HTTP %d", code)
+		}
+		runCLI(t, s, "another owner password\n", "admin", "--server", s.URL, "console", "user", "create", "--business", biz2.WABA,
+			"--email", "k@konkurrenz.example", "--role", "owner", "--password-stdin")
+		rival := newBrowser(t, s.URL)
+		rival.signIn("k@konkurrenz.example", "another owner password")
+		rival.notSee("Blumen Berta", "Fresh flowers every day")
+		rival.want("a's number's profile", rival.get("/console/profile?number="+nums.Data[0]["id"].(string)), 404)
+		rival.want("tokens", rival.get("/console/tokens"), 200)
+		rival.notSee("#" + tokID)
+		rival.want("revoke a's token", rival.post("/console/tokens/"+tokID+"/revoke", nil), 404)
+		rival.want("users", rival.get("/console/users"), 200)
+		rival.notSee("ana@blumen.example", "berta@blumen.example")
+		rival.want("change a's user's role", rival.post("/console/users/"+anaID+"/role", url.Values{"role": {"owner"}}), 404)
+		rival.want("users", rival.get("/console/users"), 200)
+		rival.want("remove a's owner", rival.post("/console/users/"+bertaID+"/remove", nil), 404)
+		rival.want("webhooks", rival.get("/console/webhooks"), 200)
+		rival.notSee(hook.URL, "test-wamid.")
+		owner.want("users after the rival", owner.get("/console/users"), 200)
+		owner.see("ana@blumen.example", "berta@blumen.example")
+
 		// Sign out everywhere ends the other browser's session too.
 		other := newBrowser(t, s.URL)
 		other.signIn("berta@blumen.example", pw)
