@@ -13,6 +13,7 @@ import (
 	"github.com/kontor-chat/kontor/internal/billing"
 	"github.com/kontor-chat/kontor/internal/business"
 	"github.com/kontor-chat/kontor/internal/commerce"
+	"github.com/kontor-chat/kontor/internal/consoleauth"
 	"github.com/kontor-chat/kontor/internal/gateway"
 	"github.com/kontor-chat/kontor/internal/identity"
 	"github.com/kontor-chat/kontor/internal/webhook"
@@ -40,6 +41,8 @@ type API struct {
 	// credit (nil: no billing routes).
 	Invoices *billing.Invoices
 	Credit   *billing.Credit
+	// Console makes console users and their set-password links.
+	Console *consoleauth.Service
 	// Stats reports live figures of this node.
 	Stats func() map[string]any
 	Log   *slog.Logger
@@ -69,6 +72,9 @@ func (a *API) Mount(mux *http.ServeMux) {
 	}
 	if a.Commerce != nil && a.Stock != nil {
 		a.mountStock(mux)
+	}
+	if a.Console != nil {
+		a.mountConsole(mux)
 	}
 }
 

@@ -124,6 +124,10 @@ Commands:
                  replace deletes them
   catalog export --catalog ID [--format csv|tsv|xml]   the catalog as a feed, on stdout
 `+stockUsage+``+billingUsage+`
+  console user create --business WABA_ID --email E [--role owner|admin|agent] [--password-stdin] [--base-url URL]
+                 a user of the business console; prints a single-use set-password link
+                 (valid 24 h), or sets the password read from stdin
+  console user link --email E [--base-url URL]     a new set-password link for a user (lost password)
   stats                                            live figures of the node
 
 Flags:`)
@@ -163,6 +167,9 @@ Flags:`)
 	}
 	if args[0] == "billing" {
 		return adminBilling(ctx, env, ac, out, args)
+	}
+	if handled, err := adminConsole(ctx, env, ac, out, args); handled {
+		return err
 	}
 	if handled, err := adminBusiness(ctx, env, ac, out, args); handled {
 		return err

@@ -25,6 +25,7 @@ import (
 	"github.com/kontor-chat/kontor/internal/business"
 	"github.com/kontor-chat/kontor/internal/commerce"
 	"github.com/kontor-chat/kontor/internal/config"
+	"github.com/kontor-chat/kontor/internal/consoleauth"
 	"github.com/kontor-chat/kontor/internal/gateway"
 	"github.com/kontor-chat/kontor/internal/identity"
 	"github.com/kontor-chat/kontor/internal/keys"
@@ -33,6 +34,7 @@ import (
 	"github.com/kontor-chat/kontor/internal/router"
 	"github.com/kontor-chat/kontor/internal/store"
 	"github.com/kontor-chat/kontor/internal/templates"
+	"github.com/kontor-chat/kontor/internal/web/console"
 	"github.com/kontor-chat/kontor/internal/webhook"
 )
 
@@ -66,6 +68,7 @@ type Server struct {
 	opToken  string
 	ready    atomic.Bool
 	stopping atomic.Bool
+	staff    *consoleauth.Service
 }
 
 // Open opens everything a node needs and starts listening; Serve runs it.
@@ -150,9 +153,15 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Server, 
 	}
 	s.ledger = billing.NewLedger(prices, s.db, ids, commerce.Exponent)
 	s.credit = billing.NewCredit(s.db, s.ledger, commerce.Exponent, ids, clock, 0)
+	s.staff = consoleauth.New(consoleauth.Config{}, s.db, ids, clock, log)
 	invoices := billing.NewInvoices(s.db, commerce.Exponent, ids, clock)
 	(&adminapi.API{Ident: s.ident, Business: s.biz, Commerce: shop, Stock: stock, Hosted: s.hostEndpoint, Webhooks: s.hooks, Prices: prices, Ledger: s.ledger,
-		Invoices: invoices, Credit: s.credit, Stats: s.stats, Log: log}).Mount(mux)
+		Invoices: invoices, Credit: s.credit, Stats: s.stats, Console: s.staff, Log: log}).Mount(mux)
+	con, err := console.New(console.Config{Auth: s.staff, Business: s.biz, Outbox: s.hooks, Clock: clock, Log: log})
+	if err != nil {
+		return nil, fmt.Errorf("the console's pages: %w", err)
+	}
+	con.Mount(mux)
 	s.hosted = &hostedEndpoints{s: s}
 	s.tmpls = templates.New(s.db, ids, clock, log, s.templateStatus)
 	// Everything the routes above do not take is the Business API, whose
@@ -293,6 +302,9 @@ func (s *Server) housekeeping(ctx context.Context) {
 				s.log.Info("released the stock of expired orders", "orders", n)
 			}
 			s.sweepPayments(ctx)
+			if _, err := s.staff.Prune(ctx); err != nil && ctx.Err() == nil {
+				s.log.Warn("pruning console sessions failed", "err", err)
+			}
 			if n, err := s.media.Sweep(ctx); err != nil && ctx.Err() == nil {
 				s.log.Warn("deleting expired media failed", "err", err)
 			} else if n > 0 {

@@ -380,6 +380,20 @@ func (db *DB) AppSecret(ctx context.Context, app kontor.ID) (string, error) {
 	return secret, nil
 }
 
+// SetAppSecret replaces an app's secret.
+func (db *DB) SetAppSecret(ctx context.Context, app kontor.ID, secret string) error {
+	return db.tx(ctx, "store.SetAppSecret", func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE business_apps SET secret = $2 WHERE id = $1`, int64(app), secret)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return notFound("store.SetAppSecret", "no app %s", app)
+		}
+		return nil
+	})
+}
+
 // SetNumberMPS sets how many messages per second a number may send.
 func (db *DB) SetNumberMPS(ctx context.Context, number kontor.ID, mps int) error {
 	return db.tx(ctx, "store.SetNumberMPS", func(tx *sql.Tx) error {

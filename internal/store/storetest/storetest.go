@@ -100,6 +100,14 @@ var tests = []test{
 	{"StockIdempotent", testStockIdempotent},
 	{"StockAlerts", testStockAlerts},
 	{"SalesReport", testSalesReport},
+
+	// Console users, sessions, links and sign-in limits (consoleauth.Store).
+	{"ConsoleUsers", testConsoleUsers},
+	{"ConsoleOwnersRace", testConsoleOwnersRace},
+	{"ConsoleSessions", testConsoleSessions},
+	{"ConsoleInvites", testConsoleInvites},
+	{"ConsoleLimits", testConsoleLimits},
+	{"SetAppSecret", testSetAppSecret},
 }
 
 // Run runs the suite. open must return an empty store, closed when its test
