@@ -111,7 +111,7 @@ func OrderError(err error) *cloudapi.Error {
 	case errors.As(err, &fe) && (kind == kontor.Invalid || kind == kontor.Conflict):
 		return cloudapi.Invalid(pp+fe.Field, fe.Reason)
 	case kind == kontor.Conflict:
-		return cloudapi.Invalid(pp+"reference_id", "the order changed meanwhile; look at it again ("+kontor.MessageOf(err)+")")
+		return cloudapi.Invalid(pp+"reference_id", kontor.MessageOf(err))
 	case kind == kontor.Invalid:
 		return cloudapi.Invalid(pp+"reference_id", kontor.MessageOf(err))
 	case kind == kontor.Unavailable:

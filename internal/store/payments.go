@@ -67,6 +67,7 @@ func (db *DB) StartPayment(ctx context.Context, p payments.Payment) (payments.Pa
 	const op = "store.StartPayment"
 	var got payments.Payment
 	existed := false
+	errTotal := errors.New("the order's total changed")
 	err := db.tx(ctx, op, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `INSERT INTO payments (`+paymentCols+`) VALUES `+values(1, 17, 1)+` ON CONFLICT DO NOTHING`,
 			int64(p.ID), int64(p.Order), int64(p.Business), string(p.Customer), p.Key, p.Provider, p.ProviderID, p.Method, p.Card, p.Amount, p.Currency,
@@ -75,6 +76,18 @@ func (db *DB) StartPayment(ctx context.Context, p payments.Payment) (payments.Pa
 			return err
 		}
 		if n, _ := res.RowsAffected(); n == 1 {
+			// Lock the order (after the payment, as MovePayment does) and
+			// check it still costs p.Amount: a payment request changing
+			// its charges (SetOrderCharges) either went first, and this
+			// payment is undone, or waits and then sees this payment and
+			// is refused. So a payment always charges the order's total.
+			lock, err := tx.ExecContext(ctx, `UPDATE orders SET total = total WHERE id = $1 AND total = $2`, int64(p.Order), p.Amount)
+			if err != nil {
+				return err
+			}
+			if n, _ := lock.RowsAffected(); n == 0 {
+				return errTotal
+			}
 			got = p
 			return nil
 		}
@@ -85,6 +98,9 @@ func (db *DB) StartPayment(ctx context.Context, p payments.Payment) (payments.Pa
 		}
 		return err
 	})
+	if errors.Is(err, errTotal) {
+		return payments.Payment{}, false, kontor.Errorf(kontor.Conflict, op, "order %s does not cost %d %s (any more): its charges changed; look at it and pay again", p.Order, p.Amount, p.Currency)
+	}
 	return got, existed, err
 }
 

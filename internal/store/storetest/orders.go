@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/kontor-chat/kontor"
 	"github.com/kontor-chat/kontor/internal/commerce"
+	"github.com/kontor-chat/kontor/internal/payments"
 )
 
 // testNoOversell: 500 orders at once for a product with 10 in stock —
@@ -204,5 +206,43 @@ func testOrderChargesRace(_ *testing.T, e *env) {
 	}
 	if err := e.db.SetOrderCharges(e.ctx, o.ID, 0, 0, 0, 1196); kontor.KindOf(err) != kontor.Conflict {
 		e.t.Fatalf("charges after the end: %v", err)
+	}
+}
+
+// testChargesAndPayments: a payment charges the order's total as it is
+// when the payment starts. Charges cannot change while a payment is under
+// way (until it is declined), and a payment at a total that is no longer
+// the order's is refused, unless it is a retry of one already recorded.
+func testChargesAndPayments(_ *testing.T, e *env) {
+	prod := e.shopWith(5)
+	o := e.placeFor(prod, e.ids.Next()) // one rose: 299
+	if err := e.db.SetOrderCharges(e.ctx, o.ID, 30, 490, 0, 819); err != nil {
+		e.t.Fatal(err)
+	}
+	stale := e.newPayment(o, "stale") // at 299, the total before the charges
+	if _, _, err := e.db.StartPayment(e.ctx, stale); kontor.KindOf(err) != kontor.Conflict {
+		e.t.Fatalf("a payment at the old total: %v", err)
+	}
+	o.Total = 819
+	p := e.newPayment(o, "k1")
+	if got, existed, err := e.db.StartPayment(e.ctx, p); err != nil || existed || got.Amount != 819 {
+		e.t.Fatalf("a payment at the total: %+v %v %v", got, existed, err)
+	}
+	err := e.db.SetOrderCharges(e.ctx, o.ID, 30, 0, 0, 329)
+	if kontor.KindOf(err) != kontor.Conflict || !strings.Contains(kontor.MessageOf(err), "payment") {
+		e.t.Fatalf("charges while a payment is under way: %v", err)
+	}
+	if got, _ := e.db.Order(e.ctx, o.ID); got.Total != 819 {
+		e.t.Fatalf("the total changed under a payment: %+v", got)
+	}
+	if _, ok, err := e.db.MovePayment(e.ctx, payments.Move{ID: p.ID, From: []payments.State{payments.Created}, To: payments.Declined, Reason: "card_declined", At: t0}); err != nil || !ok {
+		e.t.Fatalf("decline: %v %v", ok, err)
+	}
+	if err := e.db.SetOrderCharges(e.ctx, o.ID, 30, 0, 0, 329); err != nil {
+		e.t.Fatalf("charges after the decline: %v", err)
+	}
+	// A retry of the declined attempt's key finds it, whatever the total.
+	if got, existed, err := e.db.StartPayment(e.ctx, p); err != nil || !existed || got.ID != p.ID {
+		e.t.Fatalf("the declined attempt again: %+v %v %v", got, existed, err)
 	}
 }

@@ -87,6 +87,7 @@ var tests = []test{
 	{"NoOversell", testNoOversell},
 	{"OrderCharges", testOrderCharges},
 	{"OrderChargesRace", testOrderChargesRace},
+	{"ChargesAndPayments", testChargesAndPayments},
 
 	// Payments (payments.Store).
 	{"Payments", testPayments},
