@@ -9,15 +9,17 @@
 //
 //	created → pending → succeeded → refunded
 //	   │         │  └──→ declined / canceled
-//	   │         └────→ refunding → refunded   (the order was gone when the money came)
+//	   │         └────→ refunding → refunded   (the order was gone, or its total changed, when the money came)
 //	   └─→ succeeded / declined / canceled
 //
-// The store allows at most one payment per order that took or may take
-// money (created, pending, succeeded, refunding, refunded), so an order is
-// never charged twice, however many requests race on however many nodes.
+// The store allows at most one payment per order that holds money or may
+// take it (created, pending, succeeded, refunding), so an order is never
+// charged twice, however many requests race on however many nodes.
 // A success is recorded in the same transaction that moves the order to
 // paid, and only while the order may still be paid (pending and not past
-// its reservation, or confirmed). When the reservation sweep wins that
+// its reservation, or confirmed) for the amount the payment took (a
+// payment request may change an order's total while it is being paid:
+// that payment is refunded and the order may be paid again). When the reservation sweep wins that
 // race, the payment becomes refunding and the Service gives the money back
 // through the provider; when the payment wins, the sweep finds nothing to
 // expire. Either way, once.

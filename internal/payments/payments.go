@@ -22,9 +22,9 @@ const (
 	Refunded  State = "refunded"  // the money went back
 )
 
-// Live says whether a payment in state s took or may take money; an order
-// has at most one live payment.
-func (s State) Live() bool { return s != Declined && s != Canceled }
+// Live says whether a payment in state s holds money or may take it; an
+// order has at most one live payment.
+func (s State) Live() bool { return s != Declined && s != Canceled && s != Refunded }
 
 // Payment is one attempt to pay an order. Amounts are minor units of
 // Currency.
@@ -152,8 +152,9 @@ type Move struct {
 	ProviderID, Card, Reason, Refund string
 	// PayOrder (with To Succeeded): move the order to paid in the same
 	// transaction, if it may still be paid at At — pending with its
-	// reservation running past At, or confirmed. If it may not, the
-	// payment becomes Refunding instead and the order is left alone.
+	// reservation running past At, or confirmed — and its total and
+	// currency are the payment's. If not, the payment becomes Refunding
+	// instead (with the reason) and the order is left alone.
 	PayOrder bool
 	// RefundOrder (with To Refunded): move the order to refunded in the
 	// same transaction if it is paid, shipped or completed.

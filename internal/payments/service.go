@@ -121,6 +121,15 @@ func (s *Service) Pay(ctx context.Context, r PayRequest) (Payment, error) {
 			return s.drive(ctx, p)
 		}
 	}
+	switch o.State {
+	case commerce.OrderPaid, commerce.OrderShipped, commerce.OrderCompleted, commerce.OrderRefunded:
+		// Paid already: the payment that paid it.
+		for i := len(ps) - 1; i >= 0; i-- {
+			if ps[i].State == Refunded {
+				return ps[i], nil
+			}
+		}
+	}
 	now := s.clock.Now()
 	switch {
 	case o.State == commerce.OrderPending && !now.Before(o.Expires), o.State == commerce.OrderExpired:
@@ -226,7 +235,7 @@ func (s *Service) apply(ctx context.Context, p Payment, res Result) (Payment, er
 		// goes back.
 		s.log.Warn("a payment completed after its order could no longer be paid; refunding it", "payment", got.ID, "order", got.Order)
 		s.announce(ctx, got)
-		return s.refund(ctx, got, s.providers[got.Provider], "the order expired before the payment completed")
+		return s.refund(ctx, got, s.providers[got.Provider], got.Reason)
 	}
 	s.announce(ctx, got)
 	return got, nil

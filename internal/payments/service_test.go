@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -328,12 +329,46 @@ func TestPendingRacesExpiry(t *testing.T) {
 		if charges, refunds := f.prov.count(); charges != 3 || refunds != 1 {
 			t.Fatalf("%d charges, %d refunds", charges, refunds)
 		}
-		if _, err := f.svc.Pay(f.ctx, payments.PayRequest{Order: late.ID, Customer: ann, Card: "4242424242424242"}); err != nil {
-			// the order's live payment (refunded) comes back
-			t.Fatal(err)
+		if _, err := f.svc.Pay(f.ctx, payments.PayRequest{Order: late.ID, Customer: ann, Card: "4242424242424242"}); !errors.Is(err, payments.ErrNotPayable) {
+			t.Fatalf("paying the expired order whose money went back: %v", err)
 		}
 		if _, err := f.svc.Pay(f.ctx, payments.PayRequest{Order: early.ID, Customer: ann, Card: "4242424242424242"}); !errors.Is(err, payments.ErrNotPayable) {
 			t.Fatalf("paying an expired order: %v", err)
+		}
+	})
+}
+
+// TestTotalChanges: the business's payment request changes the order's
+// total while a payment is pending: the money for the old total goes
+// back, and the order is paid again for the new one.
+func TestTotalChanges(t *testing.T) {
+	backends(t, func(t *testing.T, f *fixture) {
+		o := f.order(1, 30*time.Minute)
+		p := f.pay(o, "4000000000001000", "")
+		if err := f.db.SetOrderCharges(f.ctx, o.ID, 0, 490, 0, o.Total+490); err != nil {
+			t.Fatal(err)
+		}
+		f.clock.Add(time.Minute)
+		got := f.pay(o, "4242424242424242", "")
+		if got.ID != p.ID || got.State != payments.Refunded || !strings.Contains(got.Reason, "total changed") || f.state(o) != commerce.OrderPending {
+			t.Fatalf("the old total: %+v, order %s", got, f.state(o))
+		}
+		again := f.pay(o, "4242424242424242", "")
+		if again.ID == p.ID || again.State != payments.Succeeded || again.Amount != o.Total+490 || f.state(o) != commerce.OrderPaid {
+			t.Fatalf("the new total: %+v, order %s", again, f.state(o))
+		}
+		if charges, refunds := f.prov.count(); charges != 2 || refunds != 1 {
+			t.Fatalf("%d charges, %d refunds", charges, refunds)
+		}
+		// Paid: paying again returns the payment that paid it.
+		if last := f.pay(o, "4242424242424242", ""); last.ID != again.ID {
+			t.Fatalf("after paying: %+v", last)
+		}
+		if _, err := f.svc.RefundOrder(f.ctx, 77, o.ID); err != nil {
+			t.Fatal(err)
+		}
+		if last := f.pay(o, "4242424242424242", ""); last.ID != again.ID || last.State != payments.Refunded {
+			t.Fatalf("after the refund: %+v", last)
 		}
 	})
 }

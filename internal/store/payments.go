@@ -15,8 +15,9 @@ import (
 var _ payments.Store = (*DB)(nil)
 
 // Payments: one row per attempt to pay an order, keyed by its idempotency
-// key. payments_live lets an order have at most one payment that took or
-// may take money; declined and canceled attempts do not count.
+// key. payments_live lets an order have at most one payment that holds
+// money or may take it; declined, canceled and refunded attempts do not
+// count.
 // announced is the last state the observers (webhooks, billing) accepted.
 func init() {
 	addMigration("payments 1", migration{sql: `
@@ -44,6 +45,13 @@ CREATE INDEX payments_order ON payments (order_id, id);
 CREATE INDEX payments_charge ON payments (provider, provider_id);
 CREATE INDEX payments_open ON payments (updated) WHERE state IN ('created', 'pending', 'refunding');
 CREATE INDEX payments_unannounced ON payments (updated) WHERE announced <> state;
+`})
+	// A refunded payment no longer holds its order: an order whose total
+	// changed while it was being paid is refunded and may be paid again
+	// (orders that were refunded or expired cannot be paid anyway).
+	addMigration("payments 2", migration{sql: `
+DROP INDEX payments_live;
+CREATE UNIQUE INDEX payments_live ON payments (order_id) WHERE state NOT IN ('declined', 'canceled', 'refunded');
 `})
 }
 
@@ -94,7 +102,7 @@ func (db *DB) StartPayment(ctx context.Context, p payments.Payment) (payments.Pa
 		existed = true
 		got, err = scanPayment(tx.QueryRowContext(ctx, `SELECT `+paymentCols+` FROM payments WHERE idem_key = $1`, p.Key))
 		if errors.Is(err, sql.ErrNoRows) {
-			got, err = scanPayment(tx.QueryRowContext(ctx, `SELECT `+paymentCols+` FROM payments WHERE order_id = $1 AND state NOT IN ('declined', 'canceled')`, int64(p.Order)))
+			got, err = scanPayment(tx.QueryRowContext(ctx, `SELECT `+paymentCols+` FROM payments WHERE order_id = $1 AND state NOT IN ('declined', 'canceled', 'refunded')`, int64(p.Order)))
 		}
 		return err
 	})
@@ -159,8 +167,9 @@ func (db *DB) queryPayments(ctx context.Context, op, q string, args ...any) ([]p
 
 // MovePayment changes a payment's state if it is in one of m.From, and
 // with it the order's: to paid (only while the order may still be paid:
-// pending with its reservation running past m.At, or confirmed; otherwise
-// the payment becomes refunding) or to refunded (payments.Store). The
+// pending with its reservation running past m.At, or confirmed, and only
+// while its total and currency are still the payment's; otherwise the
+// payment becomes refunding) or to refunded (payments.Store). The
 // UPDATE of the order is conditional, so it and the reservation sweep
 // (ExpireOrders) cannot both win.
 func (db *DB) MovePayment(ctx context.Context, m payments.Move) (payments.Payment, bool, error) {
@@ -178,14 +187,15 @@ func (db *DB) MovePayment(ctx context.Context, m payments.Move) (payments.Paymen
 			args = append(args, string(s))
 			in[i] = "$" + strconv.Itoa(8+i)
 		}
-		var order int64
+		var order, amount int64
+		var currency string
 		err := tx.QueryRowContext(ctx, `UPDATE payments SET state = $2,
 				provider_id = CASE WHEN $3 = '' THEN provider_id ELSE $3 END,
 				card = CASE WHEN $4 = '' THEN card ELSE $4 END,
 				reason = CASE WHEN $5 = '' THEN reason ELSE $5 END,
 				refund_id = CASE WHEN $6 = '' THEN refund_id ELSE $6 END,
 				updated = $7
-			WHERE id = $1 AND state IN (`+strings.Join(in, ", ")+`) RETURNING order_id`, args...).Scan(&order)
+			WHERE id = $1 AND state IN (`+strings.Join(in, ", ")+`) RETURNING order_id, amount, currency`, args...).Scan(&order, &amount, &currency)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 		case err != nil:
@@ -193,13 +203,22 @@ func (db *DB) MovePayment(ctx context.Context, m payments.Move) (payments.Paymen
 		default:
 			applied = true
 			if m.PayOrder && m.To == payments.Succeeded {
-				res, err := tx.ExecContext(ctx, `UPDATE orders SET state = 'paid' WHERE id = $1 AND (state = 'confirmed' OR (state = 'pending' AND expires > $2))`, order, ms(m.At))
+				res, err := tx.ExecContext(ctx, `UPDATE orders SET state = 'paid' WHERE id = $1 AND total = $3 AND currency = $4
+					AND (state = 'confirmed' OR (state = 'pending' AND expires > $2))`, order, ms(m.At), amount, currency)
 				if err != nil {
 					return err
 				}
 				if n, _ := res.RowsAffected(); n == 0 {
-					if _, err := tx.ExecContext(ctx, `UPDATE payments SET state = 'refunding', reason = $2 WHERE id = $1`,
-						int64(m.ID), "the order expired or was canceled before the payment completed"); err != nil {
+					reason := "the order expired or was canceled before the payment completed"
+					var total int64
+					var cur, state string
+					if err := tx.QueryRowContext(ctx, `SELECT total, currency, state FROM orders WHERE id = $1`, order).Scan(&total, &cur, &state); err != nil {
+						return err
+					}
+					if (state == "pending" || state == "confirmed") && (total != amount || cur != currency) {
+						reason = "the order's total changed while it was being paid; pay it again"
+					}
+					if _, err := tx.ExecContext(ctx, `UPDATE payments SET state = 'refunding', reason = $2 WHERE id = $1`, int64(m.ID), reason); err != nil {
 						return err
 					}
 				}
