@@ -115,6 +115,12 @@ type Endpoint struct {
 	recentMu   sync.Mutex
 	recent     map[kontor.ID]MessageRecord
 	recentPrev map[kontor.ID]MessageRecord
+	// early holds receipts that came before their message was remembered:
+	// the person's device can answer before the send's call returns here.
+	// remember hands them back; the rest (receipts of messages not sent
+	// through the API, such as the hosted-service notice) are dropped
+	// after earlyKeep.
+	early map[kontor.ID][]earlyReceipt
 
 	stop context.CancelFunc
 	done chan struct{}
@@ -305,7 +311,13 @@ func (e *Endpoint) receipt(ctx context.Context, r client.Receipt, w *writes) {
 	for _, id := range r.IDs {
 		rec, err := e.message(ctx, id)
 		if kontor.KindOf(err) == kontor.NotFound {
-			continue // not sent through the API (the hosted-service notice): no status
+			// Not remembered yet (its send has not returned), or not sent
+			// through the API (the hosted-service notice: no status).
+			var ok bool
+			if rec, ok = e.wait(id, r); !ok {
+				continue
+			}
+			err = nil
 		}
 		if err != nil {
 			e.log.Error("looking up a sent message", "err", err)
@@ -362,14 +374,66 @@ func creditError(err error, log *slog.Logger) *cloudapi.Error {
 // holds (two generations: about 20 MB at most).
 const recentKeep = 50000
 
-// remember keeps the record of a sent message in recent.
-func (e *Endpoint) remember(rec MessageRecord) {
+// earlyKeep is how long a receipt waits for its message to be
+// remembered; maxEarly bounds how many wait.
+const (
+	earlyKeep = time.Minute
+	maxEarly  = 10000
+)
+
+// earlyReceipt is a receipt for one message that came before the message
+// was remembered.
+type earlyReceipt struct {
+	r  client.Receipt
+	at time.Time
+}
+
+// remember keeps the record of a sent message in recent, and returns the
+// receipts for it that came before (each for this message alone).
+func (e *Endpoint) remember(rec MessageRecord) []client.Receipt {
 	e.recentMu.Lock()
 	defer e.recentMu.Unlock()
 	if len(e.recent) >= recentKeep {
 		e.recentPrev, e.recent = e.recent, make(map[kontor.ID]MessageRecord, recentKeep)
 	}
 	e.recent[rec.ID] = rec
+	waiting := e.early[rec.ID]
+	if len(waiting) == 0 {
+		return nil
+	}
+	delete(e.early, rec.ID)
+	rs := make([]client.Receipt, len(waiting))
+	for i, w := range waiting {
+		rs[i] = w.r
+	}
+	return rs
+}
+
+// wait keeps a receipt for message id whose record was not found, unless
+// the message was remembered meanwhile: then its record comes back.
+func (e *Endpoint) wait(id kontor.ID, r client.Receipt) (MessageRecord, bool) {
+	e.recentMu.Lock()
+	defer e.recentMu.Unlock()
+	if rec, ok := e.recent[id]; ok {
+		return rec, true
+	}
+	now := e.clock.Now()
+	if e.early == nil {
+		e.early = map[kontor.ID][]earlyReceipt{}
+	}
+	if len(e.early) >= maxEarly {
+		for k, ws := range e.early {
+			if now.Sub(ws[0].at) > earlyKeep {
+				delete(e.early, k)
+			}
+		}
+		if len(e.early) >= maxEarly {
+			return MessageRecord{}, false
+		}
+	}
+	r.IDs = []kontor.ID{id}
+	e.early[id] = append(e.early[id], earlyReceipt{r: r, at: now})
+	return MessageRecord{}, false
 }
 
 // message returns the record of a message of this number: a recent sent
@@ -498,10 +562,13 @@ func (e *Endpoint) Send(ctx context.Context, body []byte) (any, *cloudapi.Error)
 	now := e.clock.Now()
 	rec := MessageRecord{Number: e.cfg.Number, ID: id, Peer: to, Outgoing: true, Category: category, Callback: req.BizOpaqueCallbackData,
 		Created: now, Initiated: initiated}
-	e.remember(rec)
+	early := e.remember(rec)
 	wamid := cloudapi.MessageID(id)
 	w := &writes{msgs: []MessageRecord{rec}}
 	e.hook(ctx, w, "status.sent."+wamid, cloudapi.MessagesValue{Metadata: e.metadata(), Statuses: []cloudapi.Status{e.status(wamid, "sent", now, to, rec)}})
+	for _, r := range early { // delivered (or read) before this call returned
+		e.receipt(ctx, r, w)
+	}
 	e.commits.commit(w)
 	return cloudapi.NewSendResponse(req, wamid), nil
 }
