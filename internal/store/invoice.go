@@ -131,7 +131,7 @@ func (db *DB) lockBusiness(ctx context.Context, tx *sql.Tx, business kontor.ID, 
 }
 
 // rollup adds a charge to the sums of its business's open month.
-func rollup(ctx context.Context, tx *sql.Tx, e billing.Entry) error {
+func (db *DB) rollup(ctx context.Context, tx *sql.Tx, e billing.Entry) error {
 	if e.Kind == billing.KindTopUp {
 		return nil
 	}
@@ -139,24 +139,26 @@ func rollup(ctx context.Context, tx *sql.Tx, e billing.Entry) error {
 	if e.Kind == billing.KindMessage {
 		unit = int64(e.Amount)
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO ledger_rollup (business_id, month_start, kind, market, category, currency, unit_nanos, qty, sum_nanos)
-		VALUES ($1,$2,$3,$4,$5,$6,$7,1,$8) ON CONFLICT (business_id, month_start, kind, market, category, currency, unit_nanos)
-		DO UPDATE SET qty = ledger_rollup.qty + 1, sum_nanos = ledger_rollup.sum_nanos + excluded.sum_nanos`,
-		int64(e.Business), monthStart(e.At).UnixMilli(), e.Kind, e.Market, e.Category, e.Currency, unit, int64(e.Amount))
+	_, err := db.exec(ctx, tx, rollupSQL, int64(e.Business), monthStart(e.At).UnixMilli(), e.Kind, e.Market, e.Category, e.Currency, unit, int64(e.Amount))
 	return err
 }
 
 // balanceDelta keeps a credit account's balance in the transaction that
 // adds entry e: charges lower it, top-ups raise it (no account: no-op).
-func balanceDelta(ctx context.Context, tx *sql.Tx, e billing.Entry) error {
+func (db *DB) balanceDelta(ctx context.Context, tx *sql.Tx, e billing.Entry) error {
 	delta := -int64(e.Amount)
 	if e.Kind == billing.KindTopUp {
 		delta = int64(e.Amount)
 	}
-	_, err := tx.ExecContext(ctx, `UPDATE billing_credit SET balance_nanos = balance_nanos + $1 WHERE business_id = $2 AND currency = $3`,
-		delta, int64(e.Business), e.Currency)
+	_, err := db.exec(ctx, tx, balanceSQL, delta, int64(e.Business), e.Currency)
 	return err
 }
+
+const balanceSQL = `UPDATE billing_credit SET balance_nanos = balance_nanos + $1 WHERE business_id = $2 AND currency = $3`
+
+const rollupSQL = `INSERT INTO ledger_rollup (business_id, month_start, kind, market, category, currency, unit_nanos, qty, sum_nanos)
+	VALUES ($1,$2,$3,$4,$5,$6,$7,1,$8) ON CONFLICT (business_id, month_start, kind, market, category, currency, unit_nanos)
+	DO UPDATE SET qty = ledger_rollup.qty + 1, sum_nanos = ledger_rollup.sum_nanos + excluded.sum_nanos`
 
 // fromMilli reads a stored time; 0 is the zero time.
 func fromMilli(v int64) time.Time {

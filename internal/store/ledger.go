@@ -28,15 +28,21 @@ CREATE INDEX ledger_business_at ON ledger (business_id, at);
 `})
 }
 
-// Append adds a ledger entry once per key (billing.LedgerStore).
+// appendSQL adds an entry unless its key is there.
+const appendSQL = `INSERT INTO ledger (id, entry_key, business_id, number_id, kind, market, category, currency, nanos, sheet_id, at, note)
+	VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12) ON CONFLICT (entry_key) DO NOTHING`
+
+func init() { addHotWrite(appendSQL, rollupSQL, balanceSQL) }
+
+// Append adds a ledger entry once per key, with its rollup and the credit
+// balance, in one transaction (billing.LedgerStore).
 func (db *DB) Append(ctx context.Context, e billing.Entry) (bool, error) {
 	added := false
 	err := db.tx(ctx, "store.Append", func(tx *sql.Tx) error {
 		if err := db.lockBusiness(ctx, tx, e.Business, false); err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO ledger (id, entry_key, business_id, number_id, kind, market, category, currency, nanos, sheet_id, at, note)
-			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12) ON CONFLICT (entry_key) DO NOTHING`,
+		res, err := db.exec(ctx, tx, appendSQL,
 			int64(e.ID), e.Key, int64(e.Business), int64(e.Number), e.Kind, e.Market, e.Category, e.Currency, int64(e.Amount), int64(e.Sheet), e.At.UnixMilli(), e.Note)
 		if err != nil {
 			return err
@@ -45,10 +51,10 @@ func (db *DB) Append(ctx context.Context, e billing.Entry) (bool, error) {
 		if added = n == 1; !added || err != nil {
 			return err
 		}
-		if err := rollup(ctx, tx, e); err != nil {
+		if err := db.rollup(ctx, tx, e); err != nil {
 			return err
 		}
-		return balanceDelta(ctx, tx, e)
+		return db.balanceDelta(ctx, tx, e)
 	})
 	return added, err
 }
