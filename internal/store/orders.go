@@ -31,11 +31,17 @@ CREATE TABLE orders (
 );
 CREATE INDEX orders_pending ON orders (state, expires);
 `})
+	addHotWrite(insertOrderSQL)
 }
+
+// insertOrderSQL records an order, prepared once (addHotWrite).
+const insertOrderSQL = `INSERT INTO orders (id, business_id, catalog_id, customer, items, currency, subtotal, total, state, note, created, expires,
+	tax, shipping, discount)
+	VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15)`
 
 // ProductByRetailerID finds a product (commerce.Store).
 func (db *DB) ProductByRetailerID(ctx context.Context, catalog kontor.ID, retailerID string) (commerce.Product, error) {
-	p, err := scanProduct(db.r.QueryRowContext(ctx, `SELECT `+productCols+` FROM products WHERE catalog_id = $1 AND retailer_id = $2`, int64(catalog), retailerID))
+	p, err := scanProduct(db.readRow(ctx, `SELECT `+productCols+` FROM products WHERE catalog_id = $1 AND retailer_id = $2`, int64(catalog), retailerID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return p, notFound("store.ProductByRetailerID", "no product %q", retailerID)
 	}
@@ -81,9 +87,7 @@ func (db *DB) PlaceOrder(ctx context.Context, o commerce.Order) ([]commerce.Shor
 		if err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO orders (id, business_id, catalog_id, customer, items, currency, subtotal, total, state, note, created, expires,
-			tax, shipping, discount)
-			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15)`, int64(o.ID), int64(o.Business), int64(o.Catalog), string(o.Customer), string(items),
+		_, err = db.exec(ctx, tx, insertOrderSQL, int64(o.ID), int64(o.Business), int64(o.Catalog), string(o.Customer), string(items),
 			o.Currency, o.Subtotal, o.Total, o.State, o.Text, ms(o.Created), ms(o.Expires), o.Tax, o.Shipping, o.Discount)
 		return err
 	})
