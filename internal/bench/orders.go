@@ -258,13 +258,6 @@ func (s benchShop) inventory(ctx context.Context, h *harness) (int, error) {
 	return n, nil
 }
 
-// call is admin with another bearer token.
-func (h *harness) call(ctx context.Context, method, path, token string, in, out any) error {
-	hh := *h
-	hh.cfg.Token = token
-	return hh.admin(ctx, method, path, in, out)
-}
-
 // quantile returns the p quantile of sorted ds.
 func quantile(ds []time.Duration, p float64) Millis {
 	if len(ds) == 0 {

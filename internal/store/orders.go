@@ -94,6 +94,9 @@ type placing struct {
 }
 
 func (q *orderQueue) place(ctx context.Context, db *DB, o commerce.Order) ([]commerce.Short, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, &kontor.Error{Kind: kontor.Unavailable, Op: "store.PlaceOrder", Msg: "the order was given up before it was placed", Err: err}
+	}
 	p := &placing{o: o, turn: make(chan bool, 1)}
 	q.mu.Lock()
 	q.waiting = append(q.waiting, p)

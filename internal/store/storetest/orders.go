@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"context"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -251,6 +252,7 @@ func testChargesAndPayments(_ *testing.T, e *env) {
 // order takes nothing (also when an earlier order of the same moment took
 // what it needed), shortages name every short item with what was left, and
 // the stock left is the stock minus exactly what the placed orders hold.
+// An order whose caller gave up first is not placed.
 func testOrderMix(_ *testing.T, e *env) {
 	cat := commerce.Catalog{ID: e.ids.Next(), Business: e.ids.Next(), Name: "c", Created: t0}
 	if err := e.db.CreateCatalog(e.ctx, cat); err != nil {
@@ -266,6 +268,22 @@ func testOrderMix(_ *testing.T, e *env) {
 		}
 		ids[rid] = p.ID
 	}
+	// An order its caller gave up before it was placed is not placed.
+	gone, cancel := context.WithCancel(e.ctx)
+	cancel()
+	o := commerce.Order{ID: e.ids.Next(), Business: cat.Business, Catalog: cat.ID, Customer: phoneA, Currency: "EUR",
+		Items: []commerce.OrderItem{{Product: ids["rose"], RetailerID: "rose", Quantity: 1, Price: 100}}, Subtotal: 100, Total: 100,
+		State: commerce.OrderPending, Created: t0, Expires: t0.Add(time.Hour)}
+	if _, err := e.db.PlaceOrder(gone, o); err == nil {
+		e.t.Error("an order with its context canceled was placed")
+	}
+	if _, err := e.db.Order(e.ctx, o.ID); kontor.KindOf(err) != kontor.NotFound {
+		e.t.Errorf("the canceled order: %v", err)
+	}
+	if got, _ := e.db.Product(e.ctx, ids["rose"]); got.Inventory != stock["rose"] {
+		e.t.Errorf("stock %d after a canceled order, want %d", got.Inventory, stock["rose"])
+	}
+
 	carts := []map[string]int{{"rose": 1, "tulip": 1}, {"rose": 2}, {"tulip": 3}, {"rose": 1, "tulip": 2}, {"rose": 8, "tulip": 5}}
 	var mu sync.Mutex
 	taken := map[string]int{}
