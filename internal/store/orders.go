@@ -68,8 +68,25 @@ func (db *DB) ProductByRetailerID(ctx context.Context, catalog kontor.ID, retail
 // PostgreSQL the row lock is held across the commit's WAL flush, which
 // otherwise bounds a hot product to one order per flush.
 func (db *DB) PlaceOrder(ctx context.Context, o commerce.Order) ([]commerce.Short, error) {
-	return db.orders.place(ctx, db, o)
+	q := &db.orders[0]
+	if db.d.name == "postgres" && len(o.Items) > 0 {
+		// PostgreSQL runs transactions side by side: orders for other
+		// products need not wait for a hot product's batch. An order's
+		// queue is its first product's; batches in different queues that
+		// name the same products wait for each other's locks (taken in id
+		// order, so they cannot deadlock). SQLite has one writer, so one
+		// queue.
+		first := o.Items[0].Product
+		for _, it := range o.Items[1:] {
+			first = min(first, it.Product)
+		}
+		q = &db.orders[uint64(first)%orderQueues]
+	}
+	return q.place(ctx, db, o)
 }
+
+// orderQueues is how many batches of orders may run at once (PostgreSQL).
+const orderQueues = 4
 
 // maxOrderBatch bounds the orders of one transaction.
 const maxOrderBatch = 64

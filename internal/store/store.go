@@ -49,7 +49,7 @@ type DB struct {
 	wstmts    map[string]*sql.Stmt
 	rstmts    sync.Map
 	closeOnce sync.Once
-	orders    orderQueue // PlaceOrder's batches (orders.go)
+	orders    [orderQueues]orderQueue // PlaceOrder's batches (orders.go)
 }
 
 // prepareWrites prepares the hot write statements on the writer pool.
