@@ -80,13 +80,22 @@ func (db *DB) PlaceOrder(ctx context.Context, o commerce.Order) ([]commerce.Shor
 		for _, it := range o.Items[1:] {
 			first = min(first, it.Product)
 		}
-		q = &db.orders[uint64(first)%orderQueues]
+		// Ids end in a sequence that is mostly 0: Fibonacci hashing
+		// spreads all their bits over the queues.
+		q = &db.orders[(uint64(first)*0x9E3779B97F4A7C15)>>(64-orderQueueBits)]
 	}
 	return q.place(ctx, db, o)
 }
 
 // orderQueues is how many batches of orders may run at once (PostgreSQL).
-const orderQueues = 4
+const (
+	orderQueueBits = 2
+	orderQueues    = 1 << orderQueueBits
+)
+
+// orderBatchTimeout bounds one batch's transaction, which runs without its
+// callers' cancellation.
+const orderBatchTimeout = 30 * time.Second
 
 // maxOrderBatch bounds the orders of one transaction.
 const maxOrderBatch = 64
@@ -131,7 +140,9 @@ func (q *orderQueue) place(ctx context.Context, db *DB, o commerce.Order) ([]com
 	q.mu.Unlock()
 	// The batch is others' orders too: one caller going away must not
 	// undo them.
-	db.placeBatch(context.WithoutCancel(ctx), batch)
+	bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), orderBatchTimeout)
+	db.placeBatch(bctx, batch)
+	cancel()
 	q.mu.Lock()
 	if len(q.waiting) > 0 {
 		q.waiting[0].turn <- true
