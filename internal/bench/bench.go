@@ -152,9 +152,9 @@ type Result struct {
 	// and, when encrypted, their crypto), in cores.
 	ServerCores float64 `json:"server_cores,omitempty"`
 	ClientCores float64 `json:"client_cores,omitempty"`
-	// ServerCapacity is delivered messages (in orders mode: answered orders)
-	// per second of server CPU: what
-	// the server would carry with the machine to itself.
+	// ServerCapacity is delivered messages (in orders mode: answered
+	// orders) per second of server CPU: what the server would carry with
+	// the machine to itself.
 	ServerCapacity float64 `json:"server_msgs_per_cpu_second,omitempty"`
 
 	Server Memory `json:"server"`
