@@ -62,6 +62,14 @@ type Config struct {
 	// charged when delivered) instead of a free text reply.
 	Template bool
 
+	// Orders, when set, runs the order load instead (see orders.go): this
+	// many one-item orders for one hot product, after Warmup more, from
+	// Devices people, at Rate or as fast as possible with Window in flight.
+	Orders int
+	// Stock is the hot product's inventory; 0 means one for every order
+	// (warm-up included), so that every order is placed.
+	Stock int
+
 	Idle int           // idle mode: hold this many connections instead
 	Hold time.Duration // idle mode: how long to hold them before measuring (default 10 s)
 
@@ -94,7 +102,7 @@ func (c *Config) defaults() {
 
 // Result is what a run measured. Durations are in milliseconds in JSON.
 type Result struct {
-	Mode     string  `json:"mode"` // "load" or "idle"
+	Mode     string  `json:"mode"` // "load", "api", "orders" or "idle"
 	Devices  int     `json:"devices"`
 	Messages int     `json:"messages,omitempty"` // measured messages delivered
 	Rate     float64 `json:"target_rate,omitempty"`
@@ -112,6 +120,17 @@ type Result struct {
 	// Sent answers: written → committed and answered.
 	SentP50 Millis `json:"sent_p50_ms,omitempty"`
 	SentP99 Millis `json:"sent_p99_ms,omitempty"`
+
+	// Orders mode: orders measured (placed or refused, after the
+	// warm-up); of all orders, warm-up included, how many were placed and
+	// refused; the product's stock before and after, as the business's API
+	// reads it. P50… are from when an order was due to its answer.
+	Orders  int    `json:"orders,omitempty"`
+	Placed  int    `json:"placed,omitempty"`
+	Refused int    `json:"refused,omitempty"`
+	Stock   int    `json:"stock,omitempty"`
+	Left    *int   `json:"stock_left,omitempty"`
+	P95     Millis `json:"p95_ms,omitempty"`
 
 	Errors int `json:"errors"` // error frames and lost connections
 	// Redelivered counts messages a device got again (delivery is at
@@ -133,8 +152,9 @@ type Result struct {
 	// and, when encrypted, their crypto), in cores.
 	ServerCores float64 `json:"server_cores,omitempty"`
 	ClientCores float64 `json:"client_cores,omitempty"`
-	// ServerCapacity is delivered messages per second of server CPU: what
-	// the server would carry with the machine to itself.
+	// ServerCapacity is delivered messages (in orders mode: answered
+	// orders) per second of server CPU: what the server would carry with
+	// the machine to itself.
 	ServerCapacity float64 `json:"server_msgs_per_cpu_second,omitempty"`
 
 	Server Memory `json:"server"`
@@ -167,6 +187,9 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	}
 	if cfg.API {
 		return h.api(ctx)
+	}
+	if cfg.Orders > 0 {
+		return h.orders(ctx)
 	}
 	return h.load(ctx)
 }
@@ -538,11 +561,7 @@ func quantiles(ds []time.Duration) (p50, p99, p999, mx Millis) {
 		return
 	}
 	slices.Sort(ds)
-	q := func(p float64) Millis {
-		i := int(p*float64(len(ds))+0.5) - 1
-		return Millis(ds[min(max(i, 0), len(ds)-1)])
-	}
-	return q(0.50), q(0.99), q(0.999), Millis(ds[len(ds)-1])
+	return quantile(ds, 0.50), quantile(ds, 0.99), quantile(ds, 0.999), Millis(ds[len(ds)-1])
 }
 
 func btoi(b bool) int {

@@ -10,7 +10,7 @@ import (
 )
 
 // TestRun runs every mode briefly against a real server: the load ring
-// (plain and encrypted), the Business API and idle connections. It checks
+// (plain and encrypted), the Business API, orders and idle connections. It checks
 // what a run reports, not how fast it is.
 func TestRun(t *testing.T) {
 	if testing.Short() {
@@ -42,6 +42,31 @@ func TestRun(t *testing.T) {
 			}
 			if cfg.API && (r.Delivered != c.want || r.Webhooks == 0) {
 				t.Fatalf("api result: %+v", r)
+			}
+		})
+	}
+	// Orders: every order placed when the stock covers them; with less in
+	// stock, exactly the stock is placed and the rest refused, and the run
+	// reads the stock back at zero.
+	for _, c := range []struct {
+		name                  string
+		cfg                   bench.Config
+		placed, refused, left int
+	}{
+		{"orders", bench.Config{Devices: 8, Orders: 300, Warmup: 20, Window: 16}, 320, 0, 0},
+		{"orders sold out", bench.Config{Devices: 4, Orders: 200, Warmup: 10, Stock: 50, Rate: 2000, Window: 8}, 50, 160, 0},
+		{"orders spare stock", bench.Config{Devices: 4, Orders: 50, Stock: 80, Window: 4}, 50, 0, 30},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			cfg := c.cfg
+			cfg.Server, cfg.Token = s.URL, s.Token
+			r, err := bench.Run(ctx, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Mode != "orders" || r.Orders != cfg.Orders || r.Placed != c.placed || r.Refused != c.refused || r.Left == nil || *r.Left != c.left ||
+				r.Errors != 0 || r.Throughput <= 0 || r.P50 <= 0 || r.P95 < r.P50 || r.P99 < r.P95 || r.Database != "sqlite" {
+				t.Fatalf("result: %+v", r)
 			}
 		})
 	}

@@ -109,6 +109,12 @@ func (h *harness) metrics(ctx context.Context) (map[string]float64, error) {
 
 // admin calls the admin API.
 func (h *harness) admin(ctx context.Context, method, path string, in, out any) error {
+	return h.call(ctx, method, path, h.cfg.Token, in, out)
+}
+
+// call calls the server with a bearer token, sending in and decoding the
+// answer into out (either may be nil); an answer other than 200 is an error.
+func (h *harness) call(ctx context.Context, method, path, token string, in, out any) error {
 	var body io.Reader
 	if in != nil {
 		b, err := json.Marshal(in)
@@ -121,7 +127,7 @@ func (h *harness) admin(ctx context.Context, method, path string, in, out any) e
 	if err != nil {
 		return err
 	}
-	req.Header.Set("Authorization", "Bearer "+h.cfg.Token)
+	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := h.http.Do(req)
 	if err != nil {

@@ -36,6 +36,14 @@ with the Signal protocol, as real devices send them, unless --plain.
 Idle (--idle N): holds N idle device connections and reports the server's
 memory per connection.
 
+Orders (--orders N): makes a business selling one hot product (--stock
+items; default one per order) in the chat, registers --devices people and
+places N one-item orders through the device API (POST
+/v1/shops/{phone}/orders) at --rate per second or as fast as possible with
+--window calls in flight. Reports orders per second, placed and refused,
+latency p50/p95/p99 (due → answered), and checks that exactly
+min(orders, stock) were placed and the stock left is never below zero.
+
 Flags:`
 
 func runBench(ctx context.Context, env Env) error {
@@ -58,6 +66,8 @@ func runBench(ctx context.Context, env Env) error {
 	fs.IntVar(&cfg.Idle, "idle", 0, "idle mode: hold this many connections")
 	fs.BoolVar(&cfg.Template, "template", false, "with --api: send a marketing template (paid, charged when delivered) instead of a free text reply")
 	fs.BoolVar(&cfg.API, "api", false, "Business API mode: send through POST /{version}/{phone-number-id}/messages of a hosted business to --devices people")
+	fs.IntVar(&cfg.Orders, "orders", 0, "orders mode: place this many orders for one hot product through the device API")
+	fs.IntVar(&cfg.Stock, "stock", 0, "orders mode: the hot product's stock (0: one per order, warm-up included)")
 	fs.DurationVar(&cfg.Hold, "hold", 10*time.Second, "idle mode: how long to hold them before measuring")
 	fs.Usage = func() {
 		fmt.Fprintln(env.Stderr, benchUsage)
@@ -75,6 +85,9 @@ func runBench(ctx context.Context, env Env) error {
 	}
 	if cfg.Warmup < 0 {
 		cfg.Warmup = cfg.Messages / 20
+		if cfg.Orders > 0 {
+			cfg.Warmup = cfg.Orders / 20
+		}
 	}
 	cfg.Encrypt = !*plain
 	if *server == "" {
@@ -128,6 +141,19 @@ func printBench(env Env, r bench.Result) {
 		fmt.Fprintf(w, "  delivered to the person: %d, p50 %v  p99 %v\n", r.Delivered, r.DeliveredP50, r.DeliveredP99)
 		fmt.Fprintf(w, "  webhooks received: %d, %.0f/s\n", r.Webhooks, r.WebhookRate)
 		fmt.Fprintf(w, "  cpu: server %.2f cores, load generator %.2f cores\n", r.ServerCores, r.ClientCores)
+		fmt.Fprintf(w, "  errors: %d\n", r.Errors)
+		return
+	}
+	if r.Mode == "orders" {
+		left := 0
+		if r.Left != nil {
+			left = *r.Left
+		}
+		fmt.Fprintf(w, "orders: one hot product, %d in stock, %d people, %s (%s)\n", r.Stock, r.Devices, map[bool]string{true: fmt.Sprintf("at %.0f/s", r.Rate), false: "as fast as possible"}[r.Rate > 0], r.Database)
+		fmt.Fprintf(w, "  answered: %d orders in %.2fs = %.0f orders/s\n", r.Orders, r.Seconds, r.Throughput)
+		fmt.Fprintf(w, "  latency (due → answered): p50 %v  p95 %v  p99 %v  p99.9 %v  max %v\n", r.P50, r.P95, r.P99, r.P999, r.Max)
+		fmt.Fprintf(w, "  placed %d, refused %d (warm-up included), stock left %d: no oversell\n", r.Placed, r.Refused, left)
+		fmt.Fprintf(w, "  cpu: server %.2f cores (%.0f orders per server CPU-second), load generator %.2f cores\n", r.ServerCores, r.ServerCapacity, r.ClientCores)
 		fmt.Fprintf(w, "  errors: %d\n", r.Errors)
 		return
 	}

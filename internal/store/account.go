@@ -211,14 +211,14 @@ func (db *DB) Devices(ctx context.Context, account kontor.ID) ([]identity.Device
 
 // Device returns a device and its account.
 func (db *DB) Device(ctx context.Context, id kontor.ID) (identity.Device, identity.Account, error) {
-	d, err := scanDevice(db.r.QueryRowContext(ctx, `SELECT `+deviceCols+` FROM devices WHERE id = $1`, id))
+	d, err := scanDevice(db.readRow(ctx, `SELECT `+deviceCols+` FROM devices WHERE id = $1`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return d, identity.Account{}, notFound("store.Device", "no device %d", id)
 	}
 	if err != nil {
 		return d, identity.Account{}, internal("store.Device", err)
 	}
-	a, err := scanAccount(db.r.QueryRowContext(ctx, `SELECT `+accountCols+` FROM accounts WHERE id = $1`, d.AccountID))
+	a, err := scanAccount(db.readRow(ctx, `SELECT `+accountCols+` FROM accounts WHERE id = $1`, d.AccountID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return d, a, notFound("store.Device", "no device %d", id)
 	}

@@ -62,7 +62,7 @@ func (db *DB) CreateCatalog(ctx context.Context, c commerce.Catalog) error {
 func (db *DB) Catalog(ctx context.Context, id kontor.ID) (commerce.Catalog, error) {
 	var c commerce.Catalog
 	var cid, biz, created int64
-	err := db.r.QueryRowContext(ctx, `SELECT id, business_id, name, created FROM catalogs WHERE id = $1`, int64(id)).Scan(&cid, &biz, &c.Name, &created)
+	err := db.readRow(ctx, `SELECT id, business_id, name, created FROM catalogs WHERE id = $1`, int64(id)).Scan(&cid, &biz, &c.Name, &created)
 	if errors.Is(err, sql.ErrNoRows) {
 		return c, notFound("store.Catalog", "no catalog %s", id)
 	}
@@ -75,7 +75,7 @@ func (db *DB) Catalog(ctx context.Context, id kontor.ID) (commerce.Catalog, erro
 
 // Catalogs lists a business's catalogs.
 func (db *DB) Catalogs(ctx context.Context, biz kontor.ID) ([]commerce.Catalog, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT id, business_id, name, created FROM catalogs WHERE business_id = $1 ORDER BY id`, int64(biz))
+	rows, err := db.readRows(ctx, `SELECT id, business_id, name, created FROM catalogs WHERE business_id = $1 ORDER BY id`, int64(biz))
 	if err != nil {
 		return nil, internal("store.Catalogs", err)
 	}
@@ -339,7 +339,7 @@ func (db *DB) DeleteProducts(ctx context.Context, catalog kontor.ID, ids []konto
 // CommerceSettings returns a number's commerce settings (both off unless set).
 func (db *DB) CommerceSettings(ctx context.Context, number kontor.ID) (commerce.Settings, error) {
 	var s commerce.Settings
-	err := db.r.QueryRowContext(ctx, `SELECT catalog_visible, cart_enabled FROM commerce_settings WHERE number_id = $1`, int64(number)).
+	err := db.readRow(ctx, `SELECT catalog_visible, cart_enabled FROM commerce_settings WHERE number_id = $1`, int64(number)).
 		Scan(&s.CatalogVisible, &s.CartEnabled)
 	if errors.Is(err, sql.ErrNoRows) {
 		return s, nil

@@ -13,10 +13,14 @@
 // other) and a pool of readers. PostgreSQL: one pool.
 //
 // Row locks: a transaction that changes the stock of several products
-// (an order placed, expired or canceled) changes them in product-id order,
-// so that two of them never wait for each other on PostgreSQL; a product's
+// takes their rows in product-id order (a batch of orders locks them all
+// first; an order expired or canceled changes them in that order), so that
+// two of them never wait for each other on PostgreSQL; a product's
 // stock_seq is changed by the same UPDATE as its inventory, so the row lock
 // also numbers its stock history.
 //
-// store never imports transport packages. It holds no locks of its own.
+// store never imports transport packages. Its one lock of its own is the
+// order queue's (orders.go), held only to add or take waiting orders,
+// never across a query; orders placed at the same moment share one
+// transaction, run by one of their callers.
 package store

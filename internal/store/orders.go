@@ -6,7 +6,10 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"maps"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/kontor-chat/kontor"
@@ -31,11 +34,17 @@ CREATE TABLE orders (
 );
 CREATE INDEX orders_pending ON orders (state, expires);
 `})
+	addHotWrite(insertOrderSQL)
 }
+
+// insertOrderSQL records an order, prepared once (addHotWrite).
+const insertOrderSQL = `INSERT INTO orders (id, business_id, catalog_id, customer, items, currency, subtotal, total, state, note, created, expires,
+	tax, shipping, discount)
+	VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15)`
 
 // ProductByRetailerID finds a product (commerce.Store).
 func (db *DB) ProductByRetailerID(ctx context.Context, catalog kontor.ID, retailerID string) (commerce.Product, error) {
-	p, err := scanProduct(db.r.QueryRowContext(ctx, `SELECT `+productCols+` FROM products WHERE catalog_id = $1 AND retailer_id = $2`, int64(catalog), retailerID))
+	p, err := scanProduct(db.readRow(ctx, `SELECT `+productCols+` FROM products WHERE catalog_id = $1 AND retailer_id = $2`, int64(catalog), retailerID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return p, notFound("store.ProductByRetailerID", "no product %q", retailerID)
 	}
@@ -46,55 +55,206 @@ func (db *DB) ProductByRetailerID(ctx context.Context, catalog kontor.ID, retail
 }
 
 // PlaceOrder reserves every item's stock and records the order, or
-// reserves nothing and returns the shortages (commerce.OrderStore). The
-// UPDATE takes stock only where enough is left, row by row, so two
-// transactions can never both take the last items.
+// reserves nothing and returns the shortages (commerce.OrderStore).
+//
+// Orders placed at the same moment share one transaction (orderQueue). It
+// locks every product they name, in id order (PostgreSQL: FOR UPDATE, so
+// two nodes' batches cannot deadlock; SQLite has one writer), reads the
+// stock, gives it to the orders in the order they came, and records the
+// placed ones with their stock moves (reason sold: the stock history's,
+// and maybe a low-stock alert), each guarded so that a move that would
+// take stock below zero fails the batch rather than oversell. A hot
+// product then costs one lock and one commit per batch, not per order: on
+// PostgreSQL the row lock is held across the commit's WAL flush, which
+// otherwise bounds a hot product to one order per flush.
 func (db *DB) PlaceOrder(ctx context.Context, o commerce.Order) ([]commerce.Short, error) {
-	var short []commerce.Short
-	// Rows are locked in one order (by product id), so two orders for the
-	// same products cannot deadlock on PostgreSQL.
-	items := slices.Clone(o.Items)
-	slices.SortFunc(items, func(a, b commerce.OrderItem) int { return cmp.Compare(a.Product, b.Product) })
-	err := db.tx(ctx, "store.PlaceOrder", func(tx *sql.Tx) error {
-		short = short[:0]
-		for _, it := range items {
-			// The move (reason sold) is the stock history's, and may
-			// enqueue a low-stock alert; a refusal rolls both back.
-			m := commerce.StockMove{Product: it.Product, Delta: -it.Quantity, Reason: commerce.ReasonSold, Source: commerce.SourceOrder, Order: o.ID, At: o.Created}
-			ok, _, err := db.moveStock(ctx, tx, &m)
+	q := &db.orders[0]
+	if db.d.name == "postgres" && len(o.Items) > 0 {
+		// PostgreSQL runs transactions side by side: orders for other
+		// products need not wait for a hot product's batch. An order's
+		// queue is its first product's; batches in different queues that
+		// name the same products wait for each other's locks (taken in id
+		// order, so they cannot deadlock). SQLite has one writer, so one
+		// queue.
+		first := o.Items[0].Product
+		for _, it := range o.Items[1:] {
+			first = min(first, it.Product)
+		}
+		// Ids end in a sequence that is mostly 0: Fibonacci hashing
+		// spreads all their bits over the queues.
+		q = &db.orders[(uint64(first)*0x9E3779B97F4A7C15)>>(64-orderQueueBits)]
+	}
+	return q.place(ctx, db, o)
+}
+
+// orderQueues is how many batches of orders may run at once (PostgreSQL).
+const (
+	orderQueueBits = 2
+	orderQueues    = 1 << orderQueueBits
+)
+
+// orderBatchTimeout bounds one batch's transaction, which runs without its
+// callers' cancellation.
+const orderBatchTimeout = 30 * time.Second
+
+// maxOrderBatch bounds the orders of one transaction.
+const maxOrderBatch = 64
+
+// orderQueue groups concurrent PlaceOrder calls. A caller that finds no
+// batch running runs one with every order waiting (its own first), then
+// hands the turn to the first caller still waiting and returns; so it has
+// no goroutine of its own, and none waits for more than the batch before
+// its own.
+type orderQueue struct {
+	mu      sync.Mutex
+	waiting []*placing
+	busy    bool // a caller is running a batch
+}
+
+// placing is one PlaceOrder call in the queue.
+type placing struct {
+	o     commerce.Order
+	short []commerce.Short
+	err   error
+	turn  chan bool // true: run the next batch; false: answered
+}
+
+func (q *orderQueue) place(ctx context.Context, db *DB, o commerce.Order) ([]commerce.Short, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, &kontor.Error{Kind: kontor.Unavailable, Op: "store.PlaceOrder", Msg: "the order was given up before it was placed", Err: err}
+	}
+	p := &placing{o: o, turn: make(chan bool, 1)}
+	q.mu.Lock()
+	q.waiting = append(q.waiting, p)
+	lead := !q.busy
+	q.busy = true
+	q.mu.Unlock()
+	if !lead && !<-p.turn {
+		return p.short, p.err
+	}
+	// p is waiting[0]: only the caller whose turn it is takes from the queue.
+	q.mu.Lock()
+	n := min(len(q.waiting), maxOrderBatch)
+	batch := slices.Clone(q.waiting[:n])
+	q.waiting = slices.Delete(q.waiting, 0, n)
+	q.mu.Unlock()
+	// The batch is others' orders too: one caller going away must not
+	// undo them.
+	bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), orderBatchTimeout)
+	db.placeBatch(bctx, batch)
+	cancel()
+	q.mu.Lock()
+	if len(q.waiting) > 0 {
+		q.waiting[0].turn <- true
+	} else {
+		q.busy = false
+	}
+	q.mu.Unlock()
+	for _, b := range batch[1:] {
+		b.turn <- false
+	}
+	return p.short, p.err
+}
+
+// placeBatch places a batch in one transaction. When that fails (on
+// PostgreSQL a deadlock with an expiry sweep, say) each order is tried on
+// its own, so that one order's trouble is not the others'.
+func (db *DB) placeBatch(ctx context.Context, batch []*placing) {
+	err := db.reserve(ctx, batch)
+	if err == nil {
+		return
+	}
+	if len(batch) == 1 {
+		batch[0].short, batch[0].err = nil, err
+		return
+	}
+	for _, p := range batch {
+		p.short, p.err = nil, nil
+		if err := db.reserve(ctx, []*placing{p}); err != nil {
+			p.short, p.err = nil, err
+		}
+	}
+}
+
+// reserve runs one batch's transaction and sets each order's shortages.
+func (db *DB) reserve(ctx context.Context, batch []*placing) error {
+	var ids []kontor.ID
+	for _, p := range batch {
+		for _, it := range p.o.Items {
+			ids = append(ids, it.Product)
+		}
+	}
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	return db.tx(ctx, "store.PlaceOrder", func(tx *sql.Tx) error {
+		stock := make(map[kontor.ID]int, len(ids))
+		for _, id := range ids {
+			var n int
+			err := db.queryRow(ctx, tx, db.lockStockSQL(), int64(id)).Scan(&n)
+			if err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
+			stock[id] = n // a product deleted meanwhile has none
+		}
+		left := make(map[kontor.ID]int, 4)
+		for _, p := range batch {
+			p.short = nil
+			// Items in product order, so that shortages come in one order.
+			items := slices.Clone(p.o.Items)
+			slices.SortStableFunc(items, func(a, b commerce.OrderItem) int { return cmp.Compare(a.Product, b.Product) })
+			clear(left)
+			for _, it := range items {
+				have, seen := left[it.Product]
+				if !seen {
+					have = stock[it.Product]
+				}
+				if have < it.Quantity {
+					p.short = append(p.short, commerce.Short{RetailerID: it.RetailerID, Wanted: it.Quantity, Available: have})
+					continue
+				}
+				left[it.Product] = have - it.Quantity
+			}
+			if len(p.short) > 0 {
+				continue // nothing of it is taken
+			}
+			o := p.o
+			for _, it := range items {
+				// The move is guarded (never below zero): under the
+				// locks it cannot be refused, and if it were, the batch
+				// fails rather than oversell.
+				m := commerce.StockMove{Product: it.Product, Delta: -it.Quantity, Reason: commerce.ReasonSold, Source: commerce.SourceOrder, Order: o.ID, At: o.Created}
+				ok, _, err := db.moveStock(ctx, tx, &m)
+				if err != nil {
+					return err
+				}
+				if !ok {
+					return fmt.Errorf("store: the stock of product %s changed under its lock", it.Product)
+				}
+			}
+			raw, err := json.Marshal(o.Items)
 			if err != nil {
 				return err
 			}
-			if ok {
-				continue
-			}
-			var left int
-			if err := tx.QueryRowContext(ctx, `SELECT inventory FROM products WHERE id = $1`, int64(it.Product)).Scan(&left); err != nil && !errors.Is(err, sql.ErrNoRows) {
+			if _, err := db.exec(ctx, tx, insertOrderSQL, int64(o.ID), int64(o.Business), int64(o.Catalog), string(o.Customer), string(raw),
+				o.Currency, o.Subtotal, o.Total, o.State, o.Text, ms(o.Created), ms(o.Expires), o.Tax, o.Shipping, o.Discount); err != nil {
 				return err
 			}
-			short = append(short, commerce.Short{RetailerID: it.RetailerID, Wanted: it.Quantity, Available: left})
+			maps.Copy(stock, left)
 		}
-		if len(short) > 0 {
-			return errRefused // undo what was reserved
-		}
-		items, err := json.Marshal(o.Items)
-		if err != nil {
-			return err
-		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO orders (id, business_id, catalog_id, customer, items, currency, subtotal, total, state, note, created, expires,
-			tax, shipping, discount)
-			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15)`, int64(o.ID), int64(o.Business), int64(o.Catalog), string(o.Customer), string(items),
-			o.Currency, o.Subtotal, o.Total, o.State, o.Text, ms(o.Created), ms(o.Expires), o.Tax, o.Shipping, o.Discount)
-		return err
+		return nil
 	})
-	if errors.Is(err, errRefused) {
-		return short, nil
-	}
-	return nil, err
 }
 
-// errRefused rolls a refused order back.
-var errRefused = errors.New("store: order refused")
+// lockStockSQL reads a product's stock and, on PostgreSQL, locks its row
+// until the transaction ends; SQLite's one writer needs no lock.
+func (db *DB) lockStockSQL() string {
+	if db.d.name == "postgres" {
+		return lockStockSQL + " FOR UPDATE"
+	}
+	return lockStockSQL
+}
+
+const lockStockSQL = `SELECT inventory FROM products WHERE id = $1`
 
 // ExpireOrders lets the stock of pending orders past their reservation go,
 // each order exactly once (commerce.OrderStore).

@@ -8,13 +8,20 @@ import (
 	"github.com/kontor-chat/kontor"
 	"github.com/kontor-chat/kontor/internal/commerce"
 	"github.com/kontor-chat/kontor/internal/store"
+	"github.com/kontor-chat/kontor/internal/store/storetest"
 )
 
 // BenchmarkPlaceOrder places one-item orders for one hot product from many
-// goroutines at once (SQLite): orders per second with no oversell.
+// goroutines at once: orders per second with no oversell. On SQLite and,
+// with KONTOR_TEST_POSTGRES, on PostgreSQL.
 func BenchmarkPlaceOrder(b *testing.B) {
+	b.Run("sqlite", func(b *testing.B) { benchPlaceOrder(b, store.Config{DataDir: b.TempDir()}) })
+	b.Run("postgres", func(b *testing.B) { benchPlaceOrder(b, store.Config{URL: storetest.PostgresURL(b)}) })
+}
+
+func benchPlaceOrder(b *testing.B, cfg store.Config) {
 	ctx := context.Background()
-	db, err := store.Open(ctx, store.Config{DataDir: b.TempDir()})
+	db, err := store.Open(ctx, cfg)
 	if err != nil {
 		b.Fatal(err)
 	}

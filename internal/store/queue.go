@@ -68,6 +68,7 @@ func (db *DB) hotWrites() []string {
 	qs := append([]string{claimRefSQL, refSQL, devicesSQL}, insertSQLs[1:]...)
 	qs = append(qs, extraWrites...)
 	qs = append(qs, db.dueSQL())
+	qs = append(qs, db.lockStockSQL())
 	for n := 1; n <= deleteChunk; n++ {
 		qs = append(qs, db.deleteSQL(n))
 	}

@@ -49,6 +49,7 @@ type DB struct {
 	wstmts    map[string]*sql.Stmt
 	rstmts    sync.Map
 	closeOnce sync.Once
+	orders    [orderQueues]orderQueue // PlaceOrder's batches (orders.go)
 }
 
 // prepareWrites prepares the hot write statements on the writer pool.
@@ -82,14 +83,24 @@ func (db *DB) read(ctx context.Context, q string) (*sql.Stmt, error) {
 
 // readRow runs a hot read (one row) through a statement prepared once on
 // the reader pool: the Business API reads a token, a number, a contact and
-// a business on every call, and parsing those again was an eighth of the
-// server's CPU under load (docs/performance.md).
+// a business on every call, an order seven reads, and parsing those again
+// was an eighth (a quarter for orders) of the server's CPU under load
+// (docs/performance.md). q must be one of a few fixed texts.
 func (db *DB) readRow(ctx context.Context, q string, args ...any) *sql.Row {
 	st, err := db.read(ctx, q)
 	if err != nil {
 		return db.r.QueryRowContext(ctx, q, args...) // the error shows in Scan
 	}
 	return st.QueryRowContext(ctx, args...)
+}
+
+// readRows is readRow for many rows.
+func (db *DB) readRows(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	st, err := db.read(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(ctx, args...)
 }
 
 // Open opens the database and brings its schema up to date.

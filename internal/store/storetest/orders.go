@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"context"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -244,5 +245,91 @@ func testChargesAndPayments(_ *testing.T, e *env) {
 	// A retry of the declined attempt's key finds it, whatever the total.
 	if got, existed, err := e.db.StartPayment(e.ctx, p); err != nil || !existed || got.ID != p.ID {
 		e.t.Fatalf("the declined attempt again: %+v %v %v", got, existed, err)
+	}
+}
+
+// testOrderMix races orders of several items for two products: a refused
+// order takes nothing (also when an earlier order of the same moment took
+// what it needed), shortages name every short item with what was left, and
+// the stock left is the stock minus exactly what the placed orders hold.
+// An order whose caller gave up first is not placed.
+func testOrderMix(_ *testing.T, e *env) {
+	cat := commerce.Catalog{ID: e.ids.Next(), Business: e.ids.Next(), Name: "c", Created: t0}
+	if err := e.db.CreateCatalog(e.ctx, cat); err != nil {
+		e.t.Fatal(err)
+	}
+	stock := map[string]int{"rose": 7, "tulip": 4}
+	ids := map[string]kontor.ID{}
+	for rid, n := range stock {
+		p := commerce.Product{ID: e.ids.Next(), Catalog: cat.ID, RetailerID: rid, Name: rid, Price: 100, Currency: "EUR",
+			Availability: "in stock", Condition: "new", Inventory: n, Created: t0, Updated: t0}
+		if err := e.db.CreateProduct(e.ctx, p); err != nil {
+			e.t.Fatal(err)
+		}
+		ids[rid] = p.ID
+	}
+	// An order its caller gave up before it was placed is not placed.
+	gone, cancel := context.WithCancel(e.ctx)
+	cancel()
+	o := commerce.Order{ID: e.ids.Next(), Business: cat.Business, Catalog: cat.ID, Customer: phoneA, Currency: "EUR",
+		Items: []commerce.OrderItem{{Product: ids["rose"], RetailerID: "rose", Quantity: 1, Price: 100}}, Subtotal: 100, Total: 100,
+		State: commerce.OrderPending, Created: t0, Expires: t0.Add(time.Hour)}
+	if _, err := e.db.PlaceOrder(gone, o); err == nil {
+		e.t.Error("an order with its context canceled was placed")
+	}
+	if _, err := e.db.Order(e.ctx, o.ID); kontor.KindOf(err) != kontor.NotFound {
+		e.t.Errorf("the canceled order: %v", err)
+	}
+	if got, _ := e.db.Product(e.ctx, ids["rose"]); got.Inventory != stock["rose"] {
+		e.t.Errorf("stock %d after a canceled order, want %d", got.Inventory, stock["rose"])
+	}
+
+	carts := []map[string]int{{"rose": 1, "tulip": 1}, {"rose": 2}, {"tulip": 3}, {"rose": 1, "tulip": 2}, {"rose": 8, "tulip": 5}}
+	var mu sync.Mutex
+	taken := map[string]int{}
+	var wg sync.WaitGroup
+	for i := range 200 {
+		wg.Go(func() {
+			cart := carts[i%len(carts)]
+			o := commerce.Order{ID: e.ids.Next(), Business: cat.Business, Catalog: cat.ID, Customer: phoneA, Currency: "EUR",
+				State: commerce.OrderPending, Created: t0, Expires: t0.Add(time.Hour)}
+			for rid, q := range cart {
+				o.Items = append(o.Items, commerce.OrderItem{Product: ids[rid], RetailerID: rid, Quantity: q, Price: 100})
+			}
+			short, err := e.db.PlaceOrder(e.ctx, o)
+			if err != nil {
+				e.t.Errorf("place: %v", err)
+				return
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if len(short) == 0 {
+				for rid, q := range cart {
+					taken[rid] += q
+				}
+				return
+			}
+			for _, s := range short {
+				if s.Wanted != cart[s.RetailerID] || s.Available >= s.Wanted || s.Available < 0 {
+					e.t.Errorf("order %v: shortage %+v", cart, s)
+				}
+			}
+			if cart["rose"] == 8 && len(short) != 2 {
+				e.t.Errorf("8 roses and 5 tulips are both short, always: %+v", short)
+			}
+		})
+	}
+	wg.Wait()
+	for rid, n := range stock {
+		got, err := e.db.Product(e.ctx, ids[rid])
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		if taken[rid] > n || got.Inventory != n-taken[rid] {
+			e.t.Errorf("%s: %d in stock, placed orders hold %d, %d left", rid, n, taken[rid], got.Inventory)
+		}
+	}
+	if taken["rose"] == 0 || taken["tulip"] == 0 {
+		e.t.Errorf("nothing placed: %v", taken)
 	}
 }

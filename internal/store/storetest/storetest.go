@@ -88,6 +88,7 @@ var tests = []test{
 	{"OrderCharges", testOrderCharges},
 	{"OrderChargesRace", testOrderChargesRace},
 	{"ChargesAndPayments", testChargesAndPayments},
+	{"OrderMix", testOrderMix},
 
 	// Payments (payments.Store).
 	{"Payments", testPayments},
