@@ -53,10 +53,17 @@ func (a Account) API(hc *http.Client) *API {
 // LoadAccount reads the account of the profile in dir without opening the
 // profile: it takes no lock and connects nowhere.
 func LoadAccount(dir string) (Account, error) {
+	return loadAccount(&DirStorage{Dir: dir}, dir)
+}
+
+// ReadAccount reads the account of the profile in st, like LoadAccount.
+func ReadAccount(st Storage) (Account, error) { return loadAccount(st, "this storage") }
+
+func loadAccount(st Storage, where string) (Account, error) {
 	var a Account
-	b, err := os.ReadFile(filepath.Join(dir, accountFile))
+	b, err := st.ReadFile(accountFile)
 	if errors.Is(err, fs.ErrNotExist) {
-		return a, fmt.Errorf("%w: %s (register or link a device first)", ErrNoProfile, dir)
+		return a, fmt.Errorf("%w: %s (register or link a device first)", ErrNoProfile, where)
 	}
 	if err != nil {
 		return a, fmt.Errorf("client: reading the profile: %w", err)
@@ -83,11 +90,32 @@ func createProfile(dir string, a Account) error {
 		old, _ := LoadAccount(dir)
 		return fmt.Errorf("client: %s already holds device %d of %s; use another profile directory", dir, old.DeviceID, old.Phone)
 	}
+	return writeAccount(&DirStorage{Dir: dir}, a)
+}
+
+// writeAccount writes the account file of a new profile.
+func writeAccount(st Storage, a Account) error {
 	b, err := json.MarshalIndent(a, "", "  ")
 	if err != nil {
 		return err
 	}
-	return writeAtomic(dir, accountFile, b)
+	return st.WriteFile(accountFile, b)
+}
+
+// createIn writes a new profile's account into st, which must not hold one.
+func createIn(st Storage, a Account) error {
+	if err := checkStorage(st); err != nil {
+		return err
+	}
+	return writeAccount(st, a)
+}
+
+// checkStorage fails when st already holds a device.
+func checkStorage(st Storage) error {
+	if a, err := ReadAccount(st); err == nil {
+		return fmt.Errorf("client: this storage already holds device %d of %s; remove it first", a.DeviceID, a.Phone)
+	}
+	return nil
 }
 
 // checkProfileDir fails early when dir already holds a device, before a
@@ -100,46 +128,6 @@ func checkProfileDir(dir string) error {
 		return fmt.Errorf("client: %s already holds device %d of %s; use another profile directory", dir, a.DeviceID, a.Phone)
 	}
 	return nil
-}
-
-// writeAtomic replaces dir/name with b: a temporary file, fsync, rename,
-// fsync of the directory. Readers see the old or the new content, never a mix.
-func writeAtomic(dir, name string, b []byte) error { return writeFile(dir, name, b, true) }
-
-// writeFile is writeAtomic, syncing only when sync is set.
-func writeFile(dir, name string, b []byte, sync bool) error {
-	f, err := os.CreateTemp(dir, "."+name+".tmp*") // mode 0600
-	if err != nil {
-		return fmt.Errorf("client: writing %s: %w", name, err)
-	}
-	tmp := f.Name()
-	_, err = f.Write(b)
-	if err == nil && sync {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, filepath.Join(dir, name))
-	}
-	if err != nil {
-		_ = os.Remove(tmp)
-		return fmt.Errorf("client: writing %s: %w", name, err)
-	}
-	if sync {
-		syncDir(dir)
-	}
-	return nil
-}
-
-// syncDir makes a rename or a new file in dir durable. Not every system can
-// sync a directory; where it fails there is nothing better to do.
-func syncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync()
-		_ = d.Close()
-	}
 }
 
 // record is one line of a conversation log: a message, or a change of
@@ -184,8 +172,7 @@ type conversation struct {
 // directory. It is safe for concurrent use; mu is a leaf lock, never held
 // over network I/O or Sealer calls.
 type profile struct {
-	dir     string
-	nosync  bool // Options.NoSync
+	files   Storage // nil for a profile in memory
 	account Account
 	unlock  func()
 	log     *slog.Logger
@@ -208,25 +195,25 @@ func newProfile(a Account, log *slog.Logger) *profile {
 		orphans: map[kontor.ID]string{}, seen: newIDSet(seenMax), st: state{V: 1}}
 }
 
-// openProfile locks dir and loads it; an empty dir gives a profile in memory
-// for the account mem.
-func openProfile(dir string, mem *Account, log *slog.Logger) (*profile, error) {
-	if dir == "" {
+// openProfile locks the profile in st and loads it; where names it in
+// errors. A nil st gives a profile in memory for the account mem.
+func openProfile(st Storage, where string, mem *Account, log *slog.Logger) (*profile, error) {
+	if st == nil {
 		if mem == nil || mem.Server == "" || mem.Credential == "" {
 			return nil, errors.New("client: a client without a profile directory needs Options.Account")
 		}
 		return newProfile(*mem, log), nil
 	}
-	a, err := LoadAccount(dir)
+	a, err := loadAccount(st, where)
 	if err != nil {
 		return nil, err
 	}
-	unlock, err := lockProfile(filepath.Join(dir, lockFile))
+	unlock, err := st.Lock(lockFile)
 	if err != nil {
 		return nil, err
 	}
 	p := newProfile(a, log)
-	p.dir, p.unlock = dir, unlock
+	p.files, p.unlock = st, unlock
 	if err := p.load(); err != nil {
 		unlock()
 		return nil, err
@@ -244,7 +231,7 @@ func (p *profile) close() {
 }
 
 func (p *profile) load() error {
-	b, err := os.ReadFile(filepath.Join(p.dir, stateFile))
+	b, err := p.files.ReadFile(stateFile)
 	switch {
 	case err == nil:
 		if err := json.Unmarshal(b, &p.st); err != nil {
@@ -254,18 +241,14 @@ func (p *profile) load() error {
 	case !errors.Is(err, fs.ErrNotExist):
 		return fmt.Errorf("client: reading the profile: %w", err)
 	}
-	cdir := filepath.Join(p.dir, convDir)
-	if err := os.MkdirAll(cdir, 0o700); err != nil {
-		return fmt.Errorf("client: profile: %w", err)
-	}
-	ents, err := os.ReadDir(cdir)
+	names, err := p.files.List(convDir)
 	if err != nil {
 		return fmt.Errorf("client: reading the conversations: %w", err)
 	}
 	var seen []kontor.ID
-	for _, e := range ents {
-		name, ok := strings.CutSuffix(e.Name(), convExt)
-		if !ok || !e.Type().IsRegular() {
+	for _, file := range names {
+		name, ok := strings.CutSuffix(file, convExt)
+		if !ok {
 			continue
 		}
 		peer, err := kontor.ParsePhone(name)
@@ -289,14 +272,14 @@ func (p *profile) load() error {
 // middle of an append) is cut off; a log much longer than its messages is
 // rewritten compactly.
 func (p *profile) loadLog(peer kontor.Phone) (seen []kontor.ID, err error) {
-	path := p.logPath(peer)
-	b, err := os.ReadFile(path)
+	name := logName(peer)
+	b, err := p.files.ReadFile(name)
 	if err != nil {
 		return nil, fmt.Errorf("client: reading the conversation with %s: %w", peer, err)
 	}
 	if i := bytes.LastIndexByte(b, '\n'); i != len(b)-1 {
 		p.log.Warn("cutting off a torn last line of a conversation log", "peer", string(peer))
-		if err := os.Truncate(path, int64(i+1)); err != nil {
+		if err := p.files.WriteFile(name, b[:i+1]); err != nil {
 			return nil, fmt.Errorf("client: repairing the conversation with %s: %w", peer, err)
 		}
 		b = b[:i+1]
@@ -344,12 +327,11 @@ func (p *profile) compactLocked(peer kontor.Phone, frames []kontor.ID) error {
 			return err
 		}
 	}
-	return writeFile(filepath.Join(p.dir, convDir), string(peer)+convExt, buf.Bytes(), !p.nosync)
+	return p.files.WriteFile(logName(peer), buf.Bytes())
 }
 
-func (p *profile) logPath(peer kontor.Phone) string {
-	return filepath.Join(p.dir, convDir, string(peer)+convExt)
-}
+// logName names the conversation log of peer.
+func logName(peer kontor.Phone) string { return convDir + "/" + string(peer) + convExt }
 
 // write makes changes durable (one append and fsync per conversation log)
 // and then applies them. On error nothing is applied.
@@ -366,7 +348,7 @@ func (p *profile) writeLocked(changes []change) error {
 	if p.closed {
 		return ErrClosed
 	}
-	if p.dir != "" {
+	if p.files != nil {
 		bufs := map[kontor.Phone]*bytes.Buffer{}
 		var order []kontor.Phone
 		for i := range changes {
@@ -382,7 +364,7 @@ func (p *profile) writeLocked(changes []change) error {
 			}
 		}
 		for _, peer := range order {
-			if err := appendSync(p.logPath(peer), bufs[peer].Bytes(), !p.nosync); err != nil {
+			if err := p.files.AppendFile(logName(peer), bufs[peer].Bytes()); err != nil {
 				return fmt.Errorf("client: recording the conversation with %s: %w", peer, err)
 			}
 		}
@@ -391,26 +373,6 @@ func (p *profile) writeLocked(changes []change) error {
 		p.applyLocked(changes[i].peer, &changes[i].rec)
 	}
 	return nil
-}
-
-// appendSync appends b with one write and, when sync is set, syncs the file.
-func appendSync(path string, b []byte, sync bool) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
-	if err != nil {
-		return err
-	}
-	info, _ := f.Stat()
-	_, err = f.Write(b)
-	if err == nil && sync {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil && sync && info != nil && info.Size() == 0 {
-		syncDir(filepath.Dir(path)) // a new log: make its name durable too
-	}
-	return err
 }
 
 // applyLocked changes the state in memory by one record.
@@ -446,7 +408,7 @@ func (p *profile) applyLocked(peer kontor.Phone, r *record) {
 		if !cp.Outgoing && cp.Status != StatusRead {
 			c.unread++
 		}
-		if p.dir == "" && len(c.msgs) > memoryKeep {
+		if p.files == nil && len(c.msgs) > memoryKeep {
 			p.forgetLocked(c, c.msgs[0])
 			c.msgs = slices.Delete(c.msgs, 0, 1)
 		}
@@ -660,14 +622,14 @@ func (p *profile) saveStateLocked() error {
 	if p.closed {
 		return ErrClosed
 	}
-	if p.dir == "" {
+	if p.files == nil {
 		return nil
 	}
 	b, err := json.Marshal(&p.st)
 	if err != nil {
 		return err
 	}
-	return writeFile(p.dir, stateFile, b, !p.nosync)
+	return p.files.WriteFile(stateFile, b)
 }
 
 // conversations summarizes all conversations, newest first.

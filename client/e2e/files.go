@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -8,6 +9,7 @@ import (
 	"strconv"
 	"sync"
 
+	"github.com/kontor-chat/kontor/client"
 	"github.com/kontor-chat/kontor/wire"
 )
 
@@ -41,88 +43,79 @@ type storage interface {
 	moveAside(name string) error
 }
 
-// diskStorage keeps the files in a directory: each write goes to a
-// temporary file that is synced and renamed over the old one, and the
-// directory is synced, so a crash leaves the old or the new content.
-type diskStorage struct {
-	root   string
-	nosync bool // Options.NoSync
+// profileFiles keeps the files under e2e/ of a client.Storage: the
+// profile directory (client.DirStorage, which writes a temporary file,
+// syncs it and renames it over the old one, so a crash leaves the old or
+// the new content) or the browser's IndexedDB (package client/idb).
+type profileFiles struct {
+	st client.Storage
 }
 
-func openDisk(root string) (*diskStorage, error) {
+// makeDirs makes the key store's directories in a profile directory with
+// mode 0700, as they were before any file is written.
+func makeDirs(root string) error {
 	if err := os.MkdirAll(filepath.Join(root, sessionsDir), 0o700); err != nil {
-		return nil, fmt.Errorf("e2e: making the key store directory: %w", err)
+		return fmt.Errorf("e2e: making the key store directory: %w", err)
 	}
 	for _, d := range []string{root, filepath.Join(root, sessionsDir)} {
 		if err := os.Chmod(d, 0o700); err != nil {
-			return nil, fmt.Errorf("e2e: key store directory: %w", err)
+			return fmt.Errorf("e2e: key store directory: %w", err)
 		}
 	}
-	return &diskStorage{root: root}, nil
+	return nil
 }
 
-func (d *diskStorage) path(name string) string {
-	return filepath.Join(d.root, filepath.FromSlash(name))
-}
-
-func (d *diskStorage) read(name string) ([]byte, error) {
-	b, err := os.ReadFile(d.path(name))
+func (f profileFiles) read(name string) ([]byte, error) {
+	b, err := f.st.ReadFile(storeDir + "/" + name)
 	if err != nil {
 		return nil, fmt.Errorf("e2e: reading %s: %w", name, err)
 	}
 	return b, nil
 }
 
-func (d *diskStorage) write(name string, b []byte) error {
-	dir := filepath.Dir(d.path(name))
-	f, err := os.CreateTemp(dir, "."+filepath.Base(name)+".tmp*") // mode 0600
-	if err != nil {
+func (f profileFiles) write(name string, b []byte) error {
+	if err := f.st.WriteFile(storeDir+"/"+name, b); err != nil {
 		return fmt.Errorf("e2e: writing %s: %w", name, err)
-	}
-	tmp := f.Name()
-	_, err = f.Write(b)
-	if err == nil && !d.nosync {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, d.path(name))
-	}
-	if err != nil {
-		_ = os.Remove(tmp)
-		return fmt.Errorf("e2e: writing %s: %w", name, err)
-	}
-	if !d.nosync {
-		syncDir(dir)
 	}
 	return nil
 }
 
-func (d *diskStorage) remove(name string) error {
-	if err := os.Remove(d.path(name)); err != nil && !os.IsNotExist(err) {
+func (f profileFiles) remove(name string) error {
+	if err := f.st.Remove(storeDir + "/" + name); err != nil {
 		return fmt.Errorf("e2e: removing %s: %w", name, err)
 	}
-	syncDir(filepath.Dir(d.path(name)))
 	return nil
 }
 
-func (d *diskStorage) moveAside(name string) error {
-	if err := os.Rename(d.path(name), d.path(name)+damagedExt); err != nil && !os.IsNotExist(err) {
+// moveAside copies the file to its damaged name, then removes it: a crash
+// in between leaves both, which is harmless.
+func (f profileFiles) moveAside(name string) error {
+	b, err := f.read(name)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err == nil {
+		err = f.write(name+damagedExt, b)
+	}
+	if err == nil {
+		err = f.remove(name)
+	}
+	if err != nil {
 		return fmt.Errorf("e2e: moving %s aside: %w", name, err)
 	}
-	syncDir(filepath.Dir(d.path(name)))
 	return nil
 }
 
-// syncDir makes a rename or a new file in dir durable. Not every system can
-// sync a directory; where it fails there is nothing better to do.
-func syncDir(dir string) {
-	if f, err := os.Open(dir); err == nil {
-		_ = f.Sync()
-		_ = f.Close()
+// lock takes the key store's lock.
+func (f profileFiles) lock() (func(), error) {
+	unlock, err := f.st.Lock(storeDir + "/" + lockName)
+	if errors.Is(err, client.ErrProfileInUse) {
+		return nil, fmt.Errorf("%w (%s)", ErrInUse, err)
 	}
+	if err != nil {
+		return nil, fmt.Errorf("e2e: locking the key store: %w", err)
+	}
+	return unlock, nil
 }
 
 // memStorage keeps the files in memory: a Sealer without a profile
