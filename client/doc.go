@@ -44,6 +44,10 @@
 //	                         on open, long logs are rewritten compactly
 //	  lock                   flock held while a Client has the profile open
 //
+// The profile's files go through a Storage: DirStorage is the directory
+// above; package client/idb keeps the same files as IndexedDB records in a
+// browser (the web chat), and MemStorage in memory.
+//
 // The outbox is every outgoing message of this device whose status is still
 // pending; the seen-set for dropping redelivered frames is rebuilt from the
 // logs (the newest 20,000 ids).

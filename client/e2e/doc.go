@@ -45,6 +45,9 @@
 //	  sessions/+E164.N.json    the libsignal session record with device N
 //	  lock                     flock held while a Sealer has the store open
 //
+// The files go through a client.Storage (e2e.OpenStorage): the profile
+// directory, or the web chat's IndexedDB, where the lock is a Web Lock.
+//
 // # Goroutines and locks
 //
 // The package starts no goroutines. libsignal has no locking of its own:
