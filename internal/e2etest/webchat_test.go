@@ -29,9 +29,10 @@ import (
 // the browser shows the answer and its own message's ticks going sent →
 // delivered → read, and reads the answer, which Bob sees as read. After a
 // reload the browser's profile (IndexedDB) still has the device, the keys
-// and the conversation. Then everything the server wrote is scanned for
-// both messages' markers, as in TestNoPlaintextOnServer: the browser
-// encrypts too.
+// and the conversation. A second browser links itself to Bob's account
+// with a link code and gets what the first writes next. Then everything
+// the server wrote is scanned for the messages' markers, as in
+// TestNoPlaintextOnServer: the browser encrypts too.
 //
 // With SCREENSHOTS=dir it keeps chat-register.png, chat-conversation.png
 // and chat-phone.png there (docs/screenshots is where the docs show them).
@@ -58,8 +59,12 @@ func TestWebChat(t *testing.T) {
 		_, _ = rand.Read(b[:])
 		return "MARKER-" + what + "-" + hex.EncodeToString(b[:])
 	}
-	webMarker, bobMarker := marker("web-to-bob"), marker("bob-to-web")
-	webText, bobText := "Grüße aus Köln! "+webMarker, "Danke, bis morgen. "+bobMarker
+	webMarker, bobMarker, webMarker2 := marker("web-to-bob"), marker("bob-to-web"), marker("web-to-bob-linked")
+	webText, bobText, webText2 := "Grüße aus Köln! "+webMarker, "Danke, bis morgen. "+bobMarker, "Noch was: "+webMarker2
+	lc, err := bob.c.API().LinkCode(ctx)
+	if err != nil {
+		t.Fatalf("bob's link code: %v", err)
+	}
 	shots := os.Getenv("SCREENSHOTS")
 	if shots != "" {
 		if shots, err = filepath.Abs(shots); err != nil {
@@ -69,7 +74,8 @@ func TestWebChat(t *testing.T) {
 
 	br := startBrowser(ctx, t, node, dir, map[string]string{
 		"KONTOR_URL": p.URL, "WEB_PHONE": string(web), "PEER_PHONE": string(bob.c.Account().Phone),
-		"WEB_TEXT": webText, "PEER_TEXT": bobText, "SCREENSHOTS": shots, "CHROMIUM": browser,
+		"WEB_TEXT": webText, "PEER_TEXT": bobText, "WEB_TEXT2": webText2, "LINK_CODE": lc.Code,
+		"SCREENSHOTS": shots, "CHROMIUM": browser,
 	})
 	loaded := br.await(t, "loaded")
 	t.Logf("the web chat loaded in %v ms; kontor.wasm: %v", loaded["load_ms"], loaded["wasm"])
@@ -121,6 +127,10 @@ func TestWebChat(t *testing.T) {
 			t.Errorf("the browser's IndexedDB has no %s: %v", want, files)
 		}
 	}
+	if me := br.await(t, "linked")["me"]; me != string(bob.c.Account().Phone)+" · device 2" {
+		t.Errorf("the linked browser says it is %v", me)
+	}
+	br.await(t, "linked-received")
 	if l := br.await(t, "done"); len(l["offsite"].([]any)) > 0 {
 		t.Errorf("the page fetched from other sites: %v", l["offsite"])
 	}
@@ -131,7 +141,7 @@ func TestWebChat(t *testing.T) {
 	if err := p.Signal(syscall.SIGTERM); err != nil {
 		t.Fatalf("stopping the server: %v", err)
 	}
-	if found := scan(t, p, "", []string{webMarker, bobMarker}, 0); len(found) > 0 {
+	if found := scan(t, p, "", []string{webMarker, bobMarker, webMarker2}, 0); len(found) > 0 {
 		t.Fatalf("plaintext of the web chat on the server:\n%s", strings.Join(found, "\n"))
 	}
 }

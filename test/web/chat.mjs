@@ -3,7 +3,9 @@
 // $WEB_PHONE with the one-time code of a --dev server, writes $WEB_TEXT to
 // $PEER_PHONE, waits for $PEER_TEXT and for the read ticks, keeps
 // screenshots in $SCREENSHOTS, reloads to see that the profile stayed in
-// IndexedDB. Each step is one JSON line on stdout; the Go test
+// IndexedDB; then links a second browser to $PEER_PHONE's account with
+// $LINK_CODE and sees $WEB_TEXT2 arrive there. Each step is one JSON line
+// on stdout; the Go test
 // (internal/e2etest/webchat_test.go) plays the peer and reads them.
 import { chromium } from 'playwright-core';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -20,27 +22,39 @@ const phone = env('WEB_PHONE');
 const peer = env('PEER_PHONE');
 const webText = env('WEB_TEXT');
 const peerText = env('PEER_TEXT');
+const webText2 = env('WEB_TEXT2');
+const linkCode = env('LINK_CODE');
 const shots = process.env.SCREENSHOTS || '';
 const wait = 60_000;
 
 const say = (step, more = {}) => console.log(JSON.stringify({ step, ...more }));
 
-const profile = mkdtempSync(join(tmpdir(), 'kontor-chromium-'));
-const context = await chromium.launchPersistentContext(profile, {
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  headless: true,
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-    '--disable-sync', '--no-first-run'],
-  viewport: { width: 1100, height: 720 },
-});
+// Each browser has a fresh profile of its own (user-data-dir).
+const profiles = [];
 const offsite = [];
-try {
+async function browser() {
+  const profile = mkdtempSync(join(tmpdir(), 'kontor-chromium-'));
+  profiles.push(profile);
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+      '--disable-sync', '--no-first-run'],
+    viewport: { width: 1100, height: 720 },
+  });
   const page = context.pages()[0] || await context.newPage();
   page.setDefaultTimeout(wait);
   page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') console.error('browser:', m.text()); });
   page.on('pageerror', (e) => console.error('page error:', e.message));
   // Nothing may come from another site.
   page.on('request', (r) => { if (!r.url().startsWith(base) && !r.url().startsWith('data:')) offsite.push(r.url()); });
+  return { context, page };
+}
+
+const contexts = [];
+try {
+  const { context, page } = await browser();
+  contexts.push(context);
 
   await page.goto(base + '/chat');
   await page.locator('#register').waitFor({ state: 'visible' });
@@ -109,11 +123,33 @@ try {
     };
   }));
   say('reloaded', { files });
+
+  // A second browser becomes a linked device of the peer's account, and
+  // gets what the first writes to the peer from now on.
+  const second = await browser();
+  contexts.push(second.context);
+  const p2 = second.page;
+  await p2.goto(base + '/chat');
+  await p2.locator('#register').waitFor({ state: 'visible' });
+  await p2.locator('#link-box summary').click();
+  await p2.locator('#link-phone').fill(peer);
+  await p2.locator('#link-code').fill(linkCode);
+  await p2.locator('#link-code').press('Enter');
+  await p2.locator('#chat').waitFor({ state: 'visible' });
+  await p2.locator('#conn', { hasText: 'Connected' }).waitFor();
+  const me = await p2.locator('#me').textContent();
+  say('linked', { me });
+  await page.locator('#text').fill(webText2);
+  await page.locator('#text').press('Enter');
+  await p2.locator(`.conversations button[data-peer="${phone}"]`).click();
+  await p2.locator('li.msg.in', { hasText: webText2 }).waitFor();
+  await page.locator('li.msg.out', { hasText: webText2 }).locator('.ticks[data-status=read]').waitFor();
+  say('linked-received');
   say('done', { offsite });
 } catch (err) {
   say('error', { message: String(err && err.stack || err) });
   process.exitCode = 1;
 } finally {
-  await context.close();
-  rmSync(profile, { recursive: true, force: true });
+  for (const c of contexts) await c.close();
+  for (const p of profiles) rmSync(p, { recursive: true, force: true });
 }

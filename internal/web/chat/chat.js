@@ -90,6 +90,26 @@ $('verify-form').addEventListener('submit', async (e) => {
   }
 });
 
+$('link-form').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  showError('register-error');
+  const phone = $('link-phone').value.trim();
+  const code = $('link-code').value.trim();
+  if (!phone) { showError('register-error', 'Enter your phone number, like +4915112345678.'); $('link-phone').focus(); return; }
+  if (!code) { showError('register-error', 'Enter the link code from your primary device.'); $('link-code').focus(); return; }
+  const button = $('link');
+  button.disabled = true;
+  setConn('Linking and making this device\'s keys…');
+  try {
+    showChat(await kontor.link(phone, code, $('device-name').value.trim()));
+  } catch (err) {
+    setConn('Not registered');
+    showError('register-error', err);
+  } finally {
+    button.disabled = false;
+  }
+});
+
 $('other-number').addEventListener('click', () => {
   $('verify-form').hidden = true;
   $('code-form').hidden = false;

@@ -57,6 +57,7 @@ func (a *app) api() js.Value {
 		"requestCode":   a.requestCode,
 		"devCode":       a.devCode,
 		"register":      a.register,
+		"link":          a.link,
 		"conversations": a.conversations,
 		"history":       a.history,
 		"send":          a.send,
@@ -262,13 +263,23 @@ func (a *app) devCode(args []js.Value) (any, error) {
 // register registers the number with its code as this browser's device,
 // then connects.
 func (a *app) register(args []js.Value) (any, error) {
+	return a.join(args, "enter the code that was sent to %s", client.RegisterIn)
+}
+
+// link makes this browser a linked device of an account, with a link code
+// from its primary device (kontor client link-code), then connects.
+func (a *app) link(args []js.Value) (any, error) {
+	return a.join(args, "enter the link code from the primary device of %s (kontor client link-code)", client.LinkIn)
+}
+
+func (a *app) join(args []js.Value, noCode string, how func(context.Context, client.Storage, client.Registration) (client.Account, error)) (any, error) {
 	phone, err := phoneArg(args, 0)
 	if err != nil {
 		return nil, err
 	}
 	code := strings.TrimSpace(stringArg(args, 1))
 	if code == "" {
-		return nil, kontor.Errorf(kontor.Invalid, "register", "enter the code that was sent to %s", phone)
+		return nil, kontor.Errorf(kontor.Invalid, "register", noCode, phone)
 	}
 	name := strings.TrimSpace(stringArg(args, 2))
 	if name == "" {
@@ -279,7 +290,7 @@ func (a *app) register(args []js.Value) (any, error) {
 	if a.st == nil {
 		return nil, errors.New("the web chat has not started yet")
 	}
-	acct, err := client.RegisterIn(context.Background(), a.st, client.Registration{Server: a.server, Phone: phone, Code: code, DeviceName: name})
+	acct, err := how(context.Background(), a.st, client.Registration{Server: a.server, Phone: phone, Code: code, DeviceName: name})
 	if err != nil {
 		return nil, err
 	}
