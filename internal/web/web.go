@@ -29,9 +29,11 @@ const csp = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; connect-s
 // redirects to prefix+"/", which is the page.
 type Chat struct {
 	files fs.FS
-	once  sync.Once
-	wasm  []byte // kontor.wasm, decompressed, for the rare client without gzip
-	err   error
+	etags map[string]string // file name → strong ETag; fixed by NewChat
+
+	once sync.Once
+	wasm []byte // kontor.wasm, decompressed, for the rare client without gzip
+	err  error
 }
 
 // NewChat returns the web chat's handler.
@@ -40,7 +42,21 @@ func NewChat() *Chat {
 	if err != nil {
 		panic(err) // the embed pattern guarantees the directory
 	}
-	return &Chat{files: sub}
+	c := &Chat{files: sub, etags: map[string]string{}}
+	_ = fs.WalkDir(sub, ".", func(name string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			if b, err := fs.ReadFile(sub, name); err == nil {
+				c.etags[name] = etag(b)
+			}
+		}
+		return nil
+	})
+	return c
+}
+
+func etag(b []byte) string {
+	sum := sha256.Sum256(b)
+	return `"` + hex.EncodeToString(sum[:12]) + `"`
 }
 
 // Mount registers the chat under prefix on mux.
@@ -71,7 +87,7 @@ func (c *Chat) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.Set("Content-Type", contentType(name))
-	serve(w, r, b)
+	serve(w, r, b, c.etags[name])
 }
 
 // serveWasm serves the client gzip-compressed (every browser takes it),
@@ -87,7 +103,7 @@ func (c *Chat) serveWasm(w http.ResponseWriter, r *http.Request) {
 	h.Add("Vary", "Accept-Encoding")
 	if acceptsGzip(r) {
 		h.Set("Content-Encoding", "gzip")
-		serve(w, r, gz)
+		serve(w, r, gz, c.etags["kontor.wasm.gz"])
 		return
 	}
 	c.once.Do(func() { c.wasm, c.err = gunzip(gz) })
@@ -95,13 +111,15 @@ func (c *Chat) serveWasm(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "the embedded web chat client is damaged: "+c.err.Error(), http.StatusInternalServerError)
 		return
 	}
-	serve(w, r, c.wasm)
+	// Another representation, so another tag: the compressed one's, marked.
+	serve(w, r, c.wasm, strings.TrimSuffix(c.etags["kontor.wasm.gz"], `"`)+`-identity"`)
 }
 
-// serve writes b with a strong ETag, answering If-None-Match and Range.
-func serve(w http.ResponseWriter, r *http.Request, b []byte) {
-	sum := sha256.Sum256(b)
-	w.Header().Set("ETag", `"`+hex.EncodeToString(sum[:12])+`"`)
+// serve writes b with its strong ETag, answering If-None-Match and Range.
+func serve(w http.ResponseWriter, r *http.Request, b []byte, tag string) {
+	if tag != "" {
+		w.Header().Set("ETag", tag)
+	}
 	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(b))
 }
 

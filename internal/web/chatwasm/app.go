@@ -411,16 +411,18 @@ func (a *app) safetyNumber(args []js.Value) (any, error) {
 // conversations are gone for good.
 func (a *app) forget([]js.Value) (any, error) {
 	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.cl != nil {
-		a.stop()
-		_ = a.cl.Close()
-		_ = a.sealer.Close()
-		a.cl, a.sealer = nil, nil
+	cl, s, st, stop := a.cl, a.sealer, a.st, a.stop
+	a.cl, a.sealer, a.st = nil, nil, nil
+	a.mu.Unlock()
+	// Closed without a.mu: the client's goroutines may be telling the page
+	// of a notice (emit takes a.mu) while Close waits for them.
+	if cl != nil {
+		stop()
+		_ = cl.Close()
+		_ = s.Close()
 	}
-	if a.st != nil {
-		a.st.Close()
-		a.st = nil
+	if st != nil {
+		st.Close()
 	}
 	return nil, idb.Delete(database)
 }
