@@ -32,7 +32,8 @@ import (
 // and the conversation. A second browser links itself to Bob's account
 // with a link code and gets what the first writes next. Then everything
 // the server wrote is scanned for the messages' markers, as in
-// TestNoPlaintextOnServer: the browser encrypts too.
+// TestNoPlaintextOnServer: the browser encrypts too. It runs on SQLite and
+// on PostgreSQL (whose pg_dump the scan reads).
 //
 // With SCREENSHOTS=dir it keeps chat-register.png, chat-conversation.png
 // and chat-phone.png there (docs/screenshots is where the docs show them).
@@ -47,10 +48,20 @@ func TestWebChat(t *testing.T) {
 		t.Fatal(err)
 	}
 	npmCI(t, dir)
+	t.Run("sqlite", func(t *testing.T) { webChat(t, node, browser, dir, false) })
+	t.Run("postgres", func(t *testing.T) { webChat(t, node, browser, dir, true) })
+}
 
+func webChat(t *testing.T, node, browser, dir string, pg bool) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	p := kontortest.StartProcess(t, "", "--log-level", "debug")
+	args := []string{"--log-level", "debug"}
+	dbURL := ""
+	if pg {
+		dbURL = kontortest.PostgresURL(t)
+		args = append(args, "--db", dbURL)
+	}
+	p := kontortest.StartProcess(t, "", args...)
 	bob := register(ctx, t, p.URL, "bob", "+4915100000077", true)
 	open(ctx, t, bob)
 	const web = kontor.Phone("+4915100000066")
@@ -65,11 +76,15 @@ func TestWebChat(t *testing.T) {
 	if err != nil {
 		t.Fatalf("bob's link code: %v", err)
 	}
-	shots := os.Getenv("SCREENSHOTS")
-	if shots != "" {
-		if shots, err = filepath.Abs(shots); err != nil {
+	shots := os.Getenv("SCREENSHOTS") // the pages are the same on both stores: taken once
+	if pg {
+		shots = ""
+	} else if shots != "" {
+		abs, err := filepath.Abs(shots)
+		if err != nil {
 			t.Fatal(err)
 		}
+		shots = abs
 	}
 
 	br := startBrowser(ctx, t, node, dir, map[string]string{
@@ -141,7 +156,7 @@ func TestWebChat(t *testing.T) {
 	if err := p.Signal(syscall.SIGTERM); err != nil {
 		t.Fatalf("stopping the server: %v", err)
 	}
-	if found := scan(t, p, "", []string{webMarker, bobMarker, webMarker2}, 0); len(found) > 0 {
+	if found := scan(t, p, dbURL, []string{webMarker, bobMarker, webMarker2}, 0); len(found) > 0 {
 		t.Fatalf("plaintext of the web chat on the server:\n%s", strings.Join(found, "\n"))
 	}
 }
