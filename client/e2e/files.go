@@ -110,7 +110,7 @@ func (f profileFiles) moveAside(name string) error {
 func (f profileFiles) lock() (func(), error) {
 	unlock, err := f.st.Lock(storeDir + "/" + lockName)
 	if errors.Is(err, client.ErrProfileInUse) {
-		return nil, fmt.Errorf("%w (%s)", ErrInUse, err)
+		return nil, fmt.Errorf("%w: %w", ErrInUse, err)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("e2e: locking the key store: %w", err)

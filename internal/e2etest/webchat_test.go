@@ -29,7 +29,8 @@ import (
 // the browser shows the answer and its own message's ticks going sent →
 // delivered → read, and reads the answer, which Bob sees as read. After a
 // reload the browser's profile (IndexedDB) still has the device, the keys
-// and the conversation. A second browser links itself to Bob's account
+// and the conversation; a second tab of it is refused, saying why. A
+// second browser links itself to Bob's account
 // with a link code and gets what the first writes next. Then everything
 // the server wrote is scanned for the messages' markers, as in
 // TestNoPlaintextOnServer: the browser encrypts too. It runs on SQLite and
@@ -142,6 +143,7 @@ func webChat(t *testing.T, node, browser, dir string, pg bool) {
 			t.Errorf("the browser's IndexedDB has no %s: %v", want, files)
 		}
 	}
+	br.await(t, "second-tab")
 	if me := br.await(t, "linked")["me"]; me != string(bob.c.Account().Phone)+" · device 2" {
 		t.Errorf("the linked browser says it is %v", me)
 	}

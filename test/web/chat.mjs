@@ -124,6 +124,13 @@ try {
   }));
   say('reloaded', { files });
 
+  // A second tab of the same browser is kept out (Web Locks) and says why.
+  const tab = await context.newPage();
+  await tab.goto(base + '/chat');
+  const refused = await tab.locator('#start-error', { hasText: 'another tab' }).textContent();
+  await tab.close();
+  say('second-tab', { refused });
+
   // A second browser becomes a linked device of the peer's account, and
   // gets what the first writes to the peer from now on.
   const second = await browser();

@@ -20,7 +20,9 @@ async function load() {
   try {
     result = await WebAssembly.instantiateStreaming(fetch('kontor.wasm'), go.importObject);
   } catch (err) {
-    setConn('The encrypted client could not load: ' + err.message);
+    setConn('Not started');
+    $('start-error').textContent = 'The encrypted client could not load: ' + err.message;
+    $('start-error').hidden = false;
     throw err;
   }
   go.run(result.instance);
@@ -28,7 +30,15 @@ async function load() {
   globalThis.kontorLoadMs = Math.round(performance.now()); // since the page was asked for
   document.body.dataset.loadMs = globalThis.kontorLoadMs;
   kontor.onEvent(onEvent);
-  const st = await kontor.start();
+  let st;
+  try {
+    st = await kontor.start();
+  } catch (err) { // another tab has the profile, or the browser keeps no storage
+    setConn('Not started');
+    $('start-error').textContent = err.message;
+    $('start-error').hidden = false;
+    return;
+  }
   document.body.classList.remove('loading');
   if (st.registered) {
     showChat(st);

@@ -463,6 +463,9 @@ func promised(fn func(args []js.Value) (any, error)) js.Func {
 // message is the text of an error a person reads: the server's message
 // without the SDK's operation names.
 func message(err error) string {
+	if errors.Is(err, client.ErrProfileInUse) {
+		return "kontor is open in another tab or window of this browser: use that one, or close it and reload this page."
+	}
 	if m := kontor.MessageOf(err); m != "" {
 		return m
 	}
