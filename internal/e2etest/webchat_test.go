@@ -18,6 +18,7 @@ import (
 
 	"github.com/kontor-chat/kontor"
 	"github.com/kontor-chat/kontor/client"
+	"github.com/kontor-chat/kontor/client/e2e"
 	"github.com/kontor-chat/kontor/internal/kontortest"
 	"github.com/kontor-chat/kontor/wire"
 )
@@ -136,6 +137,13 @@ func webChat(t *testing.T, node, browser, dir string, pg bool) {
 	}
 	if l := br.await(t, "labels"); len(l["unlabelled"].([]any)) > 0 {
 		t.Errorf("controls without a label: %v", l["unlabelled"])
+	}
+	n, err := bob.s.SafetyNumber(ctx, web)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := br.await(t, "safety")["number"]; got != e2e.FormatSafetyNumber(n) {
+		t.Errorf("the browser shows the safety number %v, Bob %s", got, e2e.FormatSafetyNumber(n))
 	}
 	files := br.await(t, "reloaded")["files"].([]any)
 	for _, want := range []string{"device.json", "e2e/identity.json", "e2e/prekeys.json", "e2e/sessions/" + string(bob.c.Account().Phone) + ".1.json", "conversations/" + string(bob.c.Account().Phone) + ".jsonl"} {

@@ -105,6 +105,16 @@ try {
     .map((el) => el.id || el.outerHTML.slice(0, 60)));
   say('labels', { unlabelled });
 
+  // The safety number, as the peer sees it, and marking it verified.
+  await page.locator('#safety').click();
+  await page.locator('#safety-number', { hasText: /^[0-9]{5}( [0-9]{5}){11}$/ }).waitFor();
+  const number = await page.locator('#safety-number').textContent();
+  await page.locator('#verify-number').click();
+  await page.locator('#safety-state', { hasText: 'You verified' }).waitFor();
+  await page.keyboard.press('Escape');
+  await page.locator('#safety-dialog').waitFor({ state: 'hidden' });
+  say('safety', { number });
+
   // The profile is in IndexedDB: after a reload the device and the
   // conversation are still there, and the keys are in the browser.
   await page.reload();

@@ -220,12 +220,26 @@ async function send() {
 
 $('safety').addEventListener('click', async () => {
   $('safety-number').textContent = 'Working it out…';
+  $('safety-state').textContent = '';
+  $('verify-number').hidden = true;
   $('safety-dialog').showModal();
   try {
     const r = await kontor.safetyNumber(ui.peer);
-    $('safety-number').textContent = r.number + (r.verified ? ' (verified)' : '');
+    $('safety-number').textContent = r.number;
+    $('safety-state').textContent = r.verified ? 'You verified this number.' : 'Not verified yet.';
+    $('verify-number').hidden = r.verified;
   } catch (err) {
     $('safety-number').textContent = err.message;
+  }
+});
+
+$('verify-number').addEventListener('click', async () => {
+  try {
+    await kontor.verify(ui.peer, $('safety-number').textContent);
+    $('safety-state').textContent = 'You verified this number.';
+    $('verify-number').hidden = true;
+  } catch (err) {
+    $('safety-state').textContent = err.message;
   }
 });
 

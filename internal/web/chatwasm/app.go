@@ -64,6 +64,7 @@ func (a *app) api() js.Value {
 		"read":          a.read,
 		"typing":        a.typing,
 		"safetyNumber":  a.safetyNumber,
+		"verify":        a.verify,
 		"forget":        a.forget,
 	}
 	for name, fn := range fns {
@@ -405,6 +406,27 @@ func (a *app) safetyNumber(args []js.Value) (any, error) {
 		return nil, err
 	}
 	return map[string]any{"number": e2e.FormatSafetyNumber(n), "verified": s.Verified(peer)}, nil
+}
+
+// verify records that the person compared the safety number shown (the
+// second argument) with peer's and it matched.
+func (a *app) verify(args []js.Value) (any, error) {
+	peer, err := phoneArg(args, 0)
+	if err != nil {
+		return nil, err
+	}
+	a.mu.Lock()
+	s := a.sealer
+	a.mu.Unlock()
+	if s == nil {
+		return nil, errors.New("register first")
+	}
+	if err := s.Verify(peer, stringArg(args, 1)); errors.Is(err, e2e.ErrSafetyNumberMismatch) {
+		return nil, errors.New("the safety number changed since it was shown: compare the new one")
+	} else if err != nil {
+		return nil, err
+	}
+	return map[string]any{"verified": true}, nil
 }
 
 // forget closes the device and deletes the browser's profile: its keys and
