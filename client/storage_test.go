@@ -1,10 +1,12 @@
 package client
 
 import (
+	"context"
 	"errors"
 	"io/fs"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -82,5 +84,70 @@ func TestStorage(t *testing.T) {
 		if err := d.WriteFile(bad, nil); err == nil {
 			t.Errorf("WriteFile(%q) worked", bad)
 		}
+	}
+}
+
+// A device registered, linked and run in a Storage rather than a directory
+// (as the web chat does with IndexedDB) keeps its account and history there
+// across a restart, and holds the storage's lock while open.
+func TestClientInStorage(t *testing.T) {
+	fs := newFakeServer(t)
+	ctx := context.Background()
+	st := &MemStorage{}
+	fs.set(func(fs *fakeServer) { fs.codes[alice] = "123456" })
+	a, err := RegisterIn(ctx, st, Registration{Server: fs.URL, Phone: alice, Code: "123456", DeviceName: "browser"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := ReadAccount(st); err != nil || got != a {
+		t.Fatalf("ReadAccount = %+v, %v; want %+v", got, err, a)
+	}
+	if _, err := RegisterIn(ctx, st, Registration{Server: fs.URL, Phone: alice, Code: "123456"}); err == nil || !strings.Contains(err.Error(), "already holds device") {
+		t.Fatalf("registering into a used storage: %v", err)
+	}
+	lc, err := a.API(nil).LinkCode(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	linked := &MemStorage{}
+	if l, err := LinkIn(ctx, linked, Registration{Server: fs.URL, Phone: alice, Code: lc.Code}); err != nil || l.DeviceID != 2 {
+		t.Fatalf("LinkIn = %+v, %v", l, err)
+	}
+	if _, err := ReadAccount(&MemStorage{}); !errors.Is(err, ErrNoProfile) {
+		t.Fatalf("ReadAccount of an empty storage: %v", err)
+	}
+
+	opts := fastOptions()
+	opts.Storage = st
+	c, err := Open(ctx, "", opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tc := newTestClient(t, c)
+	if _, err := Open(ctx, "", opts); !errors.Is(err, ErrProfileInUse) {
+		t.Fatalf("a second Open of the storage: %v", err)
+	}
+	b := openMem(t, fs.account(bob, 1)[0], fastOptions())
+	id, err := tc.Send(ctx, bob, text("aus dem Speicher"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := next[Message](t, b); m.ID != id {
+		t.Fatalf("bob got %+v", m)
+	}
+	next[Receipt](t, tc)
+	eventually(t, "delivered", func() bool { h := tc.History(bob, 0); return len(h) == 1 && h[0].Status == StatusDelivered })
+	_ = tc.Close()
+
+	c, err = Open(ctx, "", opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if h := c.History(bob, 0); len(h) != 1 || h[0].ID != id || h[0].Status != StatusDelivered || h[0].Content.Text != "aus dem Speicher" {
+		t.Fatalf("history after reopening: %+v", h)
+	}
+	if c.Account() != a {
+		t.Fatalf("reopened as %+v", c.Account())
 	}
 }
