@@ -81,6 +81,7 @@ try {
   await page.keyboard.type(peer);
   await page.keyboard.press('Enter');
   await page.locator('#conversation').waitFor({ state: 'visible' });
+  await page.locator('#presence', { hasText: 'online' }).waitFor();
   await page.keyboard.type(webText);
   await page.keyboard.press('Enter');
   const mine = page.locator('li.msg.out', { hasText: webText });

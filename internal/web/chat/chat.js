@@ -159,6 +159,8 @@ function openConversation(peer) {
   $('chat').classList.add('open');
   $('peer').textContent = peer;
   $('typing').textContent = '';
+  $('presence').textContent = '';
+  kontor.watch(peer).catch(() => {});
   showError('send-error');
   redraw();
   $('text').focus();
@@ -260,6 +262,12 @@ function onEvent(ev) {
       else if (ev.stopped) setConn('Stopped: ' + ev.error);
       else setConn('Offline, reconnecting…');
       break;
+    case 'presence':
+      if (ev.phone === ui.peer) {
+        $('presence').textContent = ev.online ? 'online'
+          : ev.last_seen ? 'last seen ' + new Date(ev.last_seen).toLocaleString(undefined, { dateStyle: 'short', timeStyle: 'short' }) : '';
+      }
+      return;
     case 'typing':
       if (ev.from === ui.peer) $('typing').textContent = ev.on ? 'typing…' : '';
       return;

@@ -63,6 +63,7 @@ func (a *app) api() js.Value {
 		"send":          a.send,
 		"read":          a.read,
 		"typing":        a.typing,
+		"watch":         a.watch,
 		"safetyNumber":  a.safetyNumber,
 		"verify":        a.verify,
 		"forget":        a.forget,
@@ -384,6 +385,24 @@ func (a *app) typing(args []js.Value) (any, error) {
 		return nil, err
 	}
 	return nil, nil
+}
+
+// watch follows the presence of the numbers given (replacing the list);
+// "presence" events tell of them.
+func (a *app) watch(args []js.Value) (any, error) {
+	c, err := a.client()
+	if err != nil {
+		return nil, err
+	}
+	var phones []kontor.Phone
+	for i := range args {
+		p, err := phoneArg(args, i)
+		if err != nil {
+			return nil, err
+		}
+		phones = append(phones, p)
+	}
+	return nil, c.Watch(context.Background(), phones...)
 }
 
 // safetyNumber returns the conversation's safety number, grouped for
