@@ -163,6 +163,23 @@ try {
   await p2.locator('li.msg.in', { hasText: webText2 }).waitFor();
   await page.locator('li.msg.out', { hasText: webText2 }).locator('.ticks[data-status=read]').waitFor();
   say('linked-received');
+
+  // Signing out deletes the browser's profile; the page starts afresh.
+  page.once('dialog', (d) => d.accept());
+  await page.locator('#back').evaluate((b) => b.click()); // back to the list, where the button is
+  await page.locator('#forget').click();
+  await page.locator('#register').waitFor({ state: 'visible' });
+  // (The new page opened a new, empty database.)
+  const left = await page.evaluate(() => new Promise((resolve, reject) => {
+    const req = indexedDB.open('kontor-chat');
+    req.onerror = () => reject(req.error);
+    req.onsuccess = () => {
+      const keys = req.result.transaction('files').objectStore('files').getAllKeys();
+      keys.onsuccess = () => resolve(keys.result.map((k) => k[0]));
+      keys.onerror = () => reject(keys.error);
+    };
+  }));
+  say('signed-out', { files: left });
   say('done', { offsite });
 } catch (err) {
   say('error', { message: String(err && err.stack || err) });

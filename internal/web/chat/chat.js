@@ -246,9 +246,13 @@ $('verify-number').addEventListener('click', async () => {
 });
 
 $('forget').addEventListener('click', async () => {
-  if (!confirm('Delete this browser\'s keys and messages? They cannot be brought back; you would register again.')) return;
-  await kontor.forget();
-  location.reload();
+  if (!confirm('Sign this browser out and delete its keys and messages? They cannot be brought back; you would register again.')) return;
+  try {
+    await kontor.forget();
+    location.reload();
+  } catch (err) {
+    showError('new-error', err);
+  }
 });
 
 document.addEventListener('visibilitychange', () => { if (document.visibilityState === 'visible') redraw(); });

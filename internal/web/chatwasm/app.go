@@ -448,11 +448,22 @@ func (a *app) verify(args []js.Value) (any, error) {
 	return map[string]any{"verified": true}, nil
 }
 
-// forget closes the device and deletes the browser's profile: its keys and
-// conversations are gone for good.
+// forget signs this device out at the server, closes it and deletes the
+// browser's profile: its keys and conversations are gone for good. When
+// the server cannot be told, nothing is deleted.
 func (a *app) forget([]js.Value) (any, error) {
 	a.mu.Lock()
 	cl, s, st, stop := a.cl, a.sealer, a.st, a.stop
+	a.mu.Unlock()
+	if cl != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		err := cl.API().RemoveDevice(ctx, cl.Account().DeviceID)
+		cancel()
+		if err != nil && kontor.KindOf(err) != kontor.Unauthenticated && kontor.KindOf(err) != kontor.NotFound {
+			return nil, fmt.Errorf("could not sign this device out at the server, so nothing was deleted: %s", message(err))
+		}
+	}
+	a.mu.Lock()
 	a.cl, a.sealer, a.st = nil, nil, nil
 	a.mu.Unlock()
 	// Closed without a.mu: the client's goroutines may be telling the page
