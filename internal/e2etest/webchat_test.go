@@ -96,6 +96,8 @@ func webChat(t *testing.T, node, browser, dir string, pg bool) {
 	})
 	loaded := br.await(t, "loaded")
 	t.Logf("the web chat loaded in %v ms; kontor.wasm: %v", loaded["load_ms"], loaded["wasm"])
+	r := br.await(t, "refused")
+	t.Logf("the page refused a bad number (%q) and a wrong code (%q)", r["phone"], r["code"])
 	br.await(t, "registered")
 
 	// Bob gets the browser's message, decrypted, reads it and answers.

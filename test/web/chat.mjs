@@ -65,12 +65,23 @@ try {
   say('loaded', { load_ms: loadMs, wasm });
 
   // Registration, with the keyboard only: the phone field has the focus.
+  // A number without its country code first, then a wrong code: each is
+  // refused with a sentence.
+  await page.keyboard.type('0151 2345');
+  await page.keyboard.press('Enter');
+  const badPhone = await page.locator('#register-error', { hasText: 'E.164' }).textContent();
+  await page.locator('#phone').fill('');
   await page.keyboard.type(phone);
   await page.keyboard.press('Enter');
   await page.locator('#verify-form').waitFor({ state: 'visible' });
   await page.locator('#code-help', { hasText: 'development server' }).waitFor();
   if (shots) await page.screenshot({ path: join(shots, 'chat-register.png') });
   const otp = await (await fetch(`${base}/dev/otp?phone=${encodeURIComponent(phone)}`)).json();
+  await page.keyboard.type(otp.code === '000000' ? '111111' : '000000');
+  await page.keyboard.press('Enter');
+  const badCode = await page.locator('#register-error', { hasText: 'wrong code' }).textContent();
+  say('refused', { phone: badPhone, code: badCode });
+  await page.locator('#code').fill('');
   await page.keyboard.type(otp.code);
   await page.keyboard.press('Enter');
   await page.locator('#chat').waitFor({ state: 'visible' });
