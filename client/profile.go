@@ -168,8 +168,8 @@ type conversation struct {
 	unread int
 }
 
-// profile holds a device's state in memory and, unless dir is empty, in its
-// directory. It is safe for concurrent use; mu is a leaf lock, never held
+// profile holds a device's state in memory and, unless files is nil, in its
+// Storage. It is safe for concurrent use; mu is a leaf lock, never held
 // over network I/O or Sealer calls.
 type profile struct {
 	files   Storage // nil for a profile in memory
