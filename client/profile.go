@@ -172,7 +172,8 @@ type conversation struct {
 // Storage. It is safe for concurrent use; mu is a leaf lock, never held
 // over network I/O or Sealer calls.
 type profile struct {
-	files   Storage // nil for a profile in memory
+	files   Storage      // nil for a profile in memory
+	local   LocalStorage // files, when it is a directory (kept-open logs)
 	account Account
 	unlock  func()
 	log     *slog.Logger
@@ -187,7 +188,15 @@ type profile struct {
 	st      state
 	seq     uint64
 	closed  bool // after close nothing is written
+	// logs are conversation logs kept open for appending (at most
+	// maxOpenLogs): an append is then one write, not an open, a stat, a
+	// write and a close — a business endpoint appends to a log three
+	// times per message it sends.
+	logs map[kontor.Phone]*os.File
 }
+
+// maxOpenLogs bounds the conversation logs a profile keeps open.
+const maxOpenLogs = 64
 
 func newProfile(a Account, log *slog.Logger) *profile {
 	return &profile{account: a, log: log, convs: map[kontor.Phone]*conversation{},
@@ -214,6 +223,7 @@ func openProfile(st Storage, where string, mem *Account, log *slog.Logger) (*pro
 	}
 	p := newProfile(a, log)
 	p.files, p.unlock = st, unlock
+	p.local, _ = st.(LocalStorage)
 	if err := p.load(); err != nil {
 		unlock()
 		return nil, err
@@ -226,6 +236,10 @@ func (p *profile) close() {
 	defer p.mu.Unlock()
 	if !p.closed && p.unlock != nil {
 		p.unlock()
+	}
+	for peer, f := range p.logs {
+		_ = f.Close()
+		delete(p.logs, peer)
 	}
 	p.closed = true
 }
@@ -327,6 +341,10 @@ func (p *profile) compactLocked(peer kontor.Phone, frames []kontor.ID) error {
 			return err
 		}
 	}
+	if f := p.logs[peer]; f != nil { // it would append to the replaced file
+		_ = f.Close()
+		delete(p.logs, peer)
+	}
 	return p.files.WriteFile(logName(peer), buf.Bytes())
 }
 
@@ -364,7 +382,7 @@ func (p *profile) writeLocked(changes []change) error {
 			}
 		}
 		for _, peer := range order {
-			if err := p.files.AppendFile(logName(peer), bufs[peer].Bytes()); err != nil {
+			if err := p.appendLocked(peer, bufs[peer].Bytes()); err != nil {
 				return fmt.Errorf("client: recording the conversation with %s: %w", peer, err)
 			}
 		}
@@ -373,6 +391,52 @@ func (p *profile) writeLocked(changes []change) error {
 		p.applyLocked(changes[i].peer, &changes[i].rec)
 	}
 	return nil
+}
+
+// appendLocked appends b to the log of peer. In a LocalStorage (the
+// profile directory) that is one write and, unless NoSync, an fsync, and
+// the log stays open for the next append; in another Storage (IndexedDB,
+// memory) it is the Storage's AppendFile.
+func (p *profile) appendLocked(peer kontor.Phone, b []byte) error {
+	if p.local == nil {
+		return p.files.AppendFile(logName(peer), b)
+	}
+	nosync := !p.local.Syncs()
+	f := p.logs[peer]
+	if f == nil {
+		path, err := p.local.LocalPath(logName(peer))
+		if err != nil {
+			return err
+		}
+		if f, err = os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600); err != nil {
+			return err
+		}
+		if info, err := f.Stat(); err == nil && info.Size() == 0 && !nosync {
+			syncDir(filepath.Dir(path)) // a new log: make its name durable too
+		}
+		if p.logs == nil {
+			p.logs = map[kontor.Phone]*os.File{}
+		}
+		for other, g := range p.logs { // full: close any one
+			if len(p.logs) < maxOpenLogs {
+				break
+			}
+			_ = g.Close()
+			delete(p.logs, other)
+		}
+		p.logs[peer] = f
+	}
+	_, err := f.Write(b)
+	if err == nil && !nosync {
+		err = f.Sync()
+	}
+	if err != nil {
+		// Opened again next time (a short write leaves a torn line, cut
+		// off when the profile is loaded).
+		_ = f.Close()
+		delete(p.logs, peer)
+	}
+	return err
 }
 
 // applyLocked changes the state in memory by one record.

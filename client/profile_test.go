@@ -1,6 +1,7 @@
 package client
 
 import (
+	"fmt"
 	"log/slog"
 	"path/filepath"
 	"slices"
@@ -207,6 +208,46 @@ func TestIDSetForgetsOldest(t *testing.T) {
 	for id, want := range map[kontor.ID]bool{1: false, 2: true, 3: true, 4: true} {
 		if s.has(id) != want {
 			t.Errorf("has(%v) = %v", id, !want)
+		}
+	}
+}
+
+// In a directory (a LocalStorage) the conversation logs stay open for the
+// next append, at most maxOpenLogs of them; in another Storage appends go
+// through AppendFile. Either way every record is there after a reopen.
+func TestProfileKeptOpenLogs(t *testing.T) { forEachStorage(t, testProfileKeptOpenLogs) }
+
+func testProfileKeptOpenLogs(t *testing.T, st Storage) {
+	_, local := st.(LocalStorage)
+	p := mustOpenProfile(t, st)
+	peers := make([]kontor.Phone, maxOpenLogs+6)
+	for i := range peers {
+		peers[i] = kontor.Phone(fmt.Sprintf("+49151%08d", i+1))
+	}
+	for round := range 2 {
+		for i, peer := range peers {
+			id := kontor.ID(1 + round*len(peers) + i)
+			if err := p.write([]change{{peer, record{Msg: &Message{ID: id, From: peer, FromDevice: 1, Content: text("m"), Status: StatusReceived}}}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	p.mu.Lock()
+	open := len(p.logs)
+	p.mu.Unlock()
+	switch {
+	case local && (open == 0 || open > maxOpenLogs):
+		t.Fatalf("%d logs open in a directory, want 1 to %d", open, maxOpenLogs)
+	case !local && open != 0:
+		t.Fatalf("%d logs open in a Storage that is not a directory", open)
+	}
+	p.close()
+	p = mustOpenProfile(t, st)
+	defer p.close()
+	for i, peer := range peers {
+		h := p.history(peer, 0)
+		if len(h) != 2 || h[0].ID != kontor.ID(1+i) || h[1].ID != kontor.ID(1+len(peers)+i) {
+			t.Fatalf("history with %s: %+v", peer, h)
 		}
 	}
 }

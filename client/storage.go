@@ -41,6 +41,23 @@ type Storage interface {
 	Lock(name string) (unlock func(), err error)
 }
 
+// LocalStorage is an optional capability of a Storage whose files are
+// files of the operating system (DirStorage). Users that write often look
+// for it and then do better than WriteFile and AppendFile: package e2e
+// keeps its session records in one append-only journal file (one write
+// per record instead of a file rewritten per message), and the profile
+// keeps its conversation logs open for appending. With a Storage that
+// lacks it (IndexedDB, memory) they use WriteFile and AppendFile.
+type LocalStorage interface {
+	Storage
+	// LocalPath returns the file system path of name; its directory
+	// exists (made with mode 0700).
+	LocalPath(name string) (string, error)
+	// Syncs tells whether writes are to be made durable with fsync (false
+	// with DirStorage.NoSync).
+	Syncs() bool
+}
+
 // DirStorage is a Storage in a directory of the file system: WriteFile
 // writes a temporary file, syncs it, renames it over the old one and syncs
 // the directory; AppendFile is one write and a sync. Directories are made
@@ -58,6 +75,21 @@ func (d *DirStorage) path(name string) (string, error) {
 	}
 	return filepath.Join(d.Dir, filepath.FromSlash(name)), nil
 }
+
+// LocalPath returns the path of Dir/name, making its directory.
+func (d *DirStorage) LocalPath(name string) (string, error) {
+	p, err := d.path(name)
+	if err != nil {
+		return "", err
+	}
+	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+		return "", fmt.Errorf("client: %s: %w", name, err)
+	}
+	return p, nil
+}
+
+// Syncs is !NoSync.
+func (d *DirStorage) Syncs() bool { return !d.NoSync }
 
 // ReadFile reads Dir/name.
 func (d *DirStorage) ReadFile(name string) ([]byte, error) {

@@ -3,18 +3,34 @@ package e2e
 import (
 	"context"
 	"testing"
+
+	"github.com/kontor-chat/kontor/wire"
 )
 
 // BenchmarkOneWay seals and opens messages in one direction: the chain
 // moves on, the ratchet does not turn.
 func BenchmarkOneWay(b *testing.B) {
 	for _, st := range []struct {
-		name string
-		dir  func(b *testing.B) string
-	}{{"memory", func(*testing.B) string { return "" }}, {"disk", func(b *testing.B) string { return b.TempDir() }}} {
+		name   string
+		dir    func(b *testing.B) string
+		nosync bool
+	}{
+		{"memory", func(*testing.B) string { return "" }, false},
+		{"disk", func(b *testing.B) string { return b.TempDir() }, false},
+		// As hosted business endpoints keep their key stores.
+		{"disk-nosync", func(b *testing.B) string { return b.TempDir() }, true},
+	} {
 		b.Run(st.name, func(b *testing.B) {
 			kd := newKeyDir(b)
-			x, y := kd.join(b, alice, st.dir(b)), kd.join(b, bob, st.dir(b))
+			join := func(a wire.DeviceAddress) *party {
+				p := &party{t: b, kd: kd, addr: a, dir: st.dir(b), nosync: st.nosync, clock: newFakeClock()}
+				p.start()
+				if _, err := p.s.Maintain(context.Background()); err != nil {
+					b.Fatal(err)
+				}
+				return p
+			}
+			x, y := join(alice), join(bob)
 			y.recv(x, x.send(y, "start"), "start")
 			x.recv(y, y.send(x, "answer"), "answer")
 			msg := []byte(`{"type":"text","text":"a message of ordinary length, about as long as most are"}`)

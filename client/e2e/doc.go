@@ -38,15 +38,18 @@
 //
 // # Files
 //
-//	PROFILE/e2e/               mode 0700, files 0600, each replaced atomically
+//	PROFILE/e2e/               mode 0700, files 0600; .json ones replaced atomically
 //	  identity.json            this device's identity key pair, registration id
 //	  prekeys.json             one-time and signed prekeys with private halves
 //	  peers.json               peers' identity keys, verifications, notices
-//	  sessions/+E164.N.json    the libsignal session record with device N
+//	  sessions.log             the session records, one append per change (journal.go)
+//	  sessions/                damaged session records, set aside
 //	  lock                     flock held while a Sealer has the store open
 //
 // The files go through a client.Storage (e2e.OpenStorage): the profile
 // directory, or the web chat's IndexedDB, where the lock is a Web Lock.
+// The session journal needs a directory (client.LocalStorage); in another
+// Storage each session record is a file of its own, sessions/+E164.N.json.
 //
 // # Goroutines and locks
 //
@@ -55,10 +58,11 @@
 // (device.mu), so the ratchet of one device never moves in two places at
 // once, while different devices proceed in parallel.
 //
-// Lock order: Sealer.maintainMu, then keysMu; device.mu, then keysMu or
-// peersMu. Sealer.mu, keysMu and peersMu are leaves. device.mu is held
-// over the key directory fetch of a new session (bounded by ctx and the API
-// client's timeout); no other lock is held over network calls or OnNotice.
+// Lock order: Sealer.maintainMu, then keysMu; device.mu, then keysMu,
+// peersMu or the journal's mu. Sealer.mu, keysMu, peersMu and the journal's
+// mu are leaves. device.mu is held over the key directory fetch of a new
+// session (bounded by ctx and the API client's timeout); no other lock is
+// held over network calls or OnNotice.
 //
 // # What it must never do
 //

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"math/rand/v2"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -15,6 +17,7 @@ import (
 	"go.mau.fi/libsignal/logger"
 
 	"github.com/kontor-chat/kontor"
+	"github.com/kontor-chat/kontor/client"
 	"github.com/kontor-chat/kontor/wire"
 )
 
@@ -29,13 +32,15 @@ var (
 // party is one device in a test: its sealer, its key store directory ("" in
 // memory) and the notices it was told.
 type party struct {
-	t     testing.TB
-	kd    *keyDir
-	addr  wire.DeviceAddress
-	dir   string
-	clock *fakeClock
-	s     *Sealer
-	peer  *party // the other side, for tests that need it
+	t      testing.TB
+	kd     *keyDir
+	addr   wire.DeviceAddress
+	dir    string
+	st     client.Storage // instead of dir: opened with OpenStorage
+	nosync bool           // Options.NoSync
+	clock  *fakeClock
+	s      *Sealer
+	peer   *party // the other side, for tests that need it
 
 	mu   sync.Mutex
 	told []Notice
@@ -54,11 +59,18 @@ func (kd *keyDir) join(t testing.TB, addr wire.DeviceAddress, dir string) *party
 
 func (p *party) start() {
 	p.t.Helper()
-	s, err := Open(p.dir, p.kd.api(p.addr), p.addr, Options{Clock: p.clock, OnNotice: func(n Notice) {
+	opts := Options{Clock: p.clock, NoSync: p.nosync, OnNotice: func(n Notice) {
 		p.mu.Lock()
 		p.told = append(p.told, n)
 		p.mu.Unlock()
-	}})
+	}}
+	var s *Sealer
+	var err error
+	if p.st != nil {
+		s, err = OpenStorage(p.st, p.kd.api(p.addr), p.addr, opts)
+	} else {
+		s, err = Open(p.dir, p.kd.api(p.addr), p.addr, opts)
+	}
 	if err != nil {
 		p.t.Fatalf("%s: Open: %v", p.addr, err)
 	}
@@ -337,9 +349,14 @@ func TestRestartKeepsSessions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{identityFile, preKeysFile, peersFile, sessionFile(bob), sessionFile(carol)} {
+	for _, name := range []string{identityFile, preKeysFile, peersFile, journalFile} {
 		if _, err := os.Stat(filepath.Join(root, name)); err != nil {
 			t.Errorf("key store file: %v", err)
+		}
+	}
+	for _, peer := range []wire.DeviceAddress{bob, carol} {
+		if sessionBytes(t, a, peer) == nil {
+			t.Errorf("no session record with %s in the journal", peer)
 		}
 	}
 
@@ -351,6 +368,38 @@ func TestRestartKeepsSessions(t *testing.T) {
 	_ = a.s.Close()
 	if _, err := Open(a.dir, kd.api(bob), bob, Options{}); err == nil {
 		t.Fatal("alice's key store opened as bob's")
+	}
+}
+
+// TestStorageWithoutJournal: in a Storage that is not a directory (the
+// web chat's IndexedDB; here client.MemStorage) each session record is a
+// file of its own under e2e/sessions, and there is no journal.
+func TestStorageWithoutJournal(t *testing.T) {
+	kd := newKeyDir(t)
+	st := &client.MemStorage{}
+	a := &party{t: t, kd: kd, addr: alice, st: st, clock: newFakeClock()}
+	a.start()
+	if _, err := a.s.Maintain(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	b := kd.join(t, bob, t.TempDir())
+	b.recv(a, a.send(b, "one"), "one")
+	a.recv(b, b.send(a, "two"), "two")
+	a.restart()
+	m := a.send(b, "three")
+	if kindOf(m) != kindWhisper {
+		t.Fatalf("after a restart alice sends a message of kind %d, want a session message", kindOf(m))
+	}
+	b.recv(a, m, "three")
+	names, err := st.List(storeDir + "/" + sessionsDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := path.Base(sessionFile(bob)); !slices.Equal(names, []string{want}) {
+		t.Fatalf("session files %q, want [%s]", names, want)
+	}
+	if _, err := st.ReadFile(storeDir + "/" + journalFile); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("a journal in a Storage that is not a directory: %v", err)
 	}
 }
 
@@ -375,39 +424,40 @@ func TestDamagedSessionIsRebuilt(t *testing.T) {
 		name   string
 		damage func(t *testing.T, b *party)
 	}{
-		{"garbage in the session file", func(t *testing.T, b *party) {
-			p := filepath.Join(b.dir, storeDir, sessionFile(alice))
-			if err := os.WriteFile(p, []byte(`{"record": {"SessionState": 17`), 0o600); err != nil {
-				t.Fatal(err)
-			}
+		{"garbage in the session record", func(t *testing.T, b *party) {
+			setSession(t, b, alice, []byte(`{"record": {"SessionState": 17`))
 			b.restart()
 		}},
 		{"a record libsignal cannot read", func(t *testing.T, b *party) {
-			p := filepath.Join(b.dir, storeDir, sessionFile(alice))
-			if err := os.WriteFile(p, []byte(`{"record": {"SessionState": {}}}`), 0o600); err != nil {
-				t.Fatal(err)
-			}
+			setSession(t, b, alice, []byte(`{"record": {"SessionState": {}}}`))
 			b.restart()
 		}},
-		{"session file gone", func(t *testing.T, b *party) {
-			if err := os.Remove(filepath.Join(b.dir, storeDir, sessionFile(alice))); err != nil {
-				t.Fatal(err)
-			}
+		{"session record gone", func(t *testing.T, b *party) {
+			setSession(t, b, alice, nil)
 			b.restart()
 		}},
-		{"session file from an old backup", func(t *testing.T, b *party) {
+		{"session record from an old backup", func(t *testing.T, b *party) {
 			// The chains moved on since the copy was taken.
-			p := filepath.Join(b.dir, storeDir, sessionFile(alice))
-			old, err := os.ReadFile(p)
-			if err != nil {
-				t.Fatal(err)
-			}
+			old := sessionBytes(t, b, alice)
 			b.recv(b.peer, b.peer.send(b, "three"), "three")
 			b.peer.recv(b, b.send(b.peer, "four"), "four")
-			if err := os.WriteFile(p, old, 0o600); err != nil {
+			setSession(t, b, alice, old)
+			b.restart()
+		}},
+		{"a session file of an earlier version, from an old backup", func(t *testing.T, b *party) {
+			// Earlier versions kept a file per record; Open moves it into
+			// the journal, where it replaces the newer record.
+			old := sessionBytes(t, b, alice)
+			b.recv(b.peer, b.peer.send(b, "three"), "three")
+			b.peer.recv(b, b.send(b.peer, "four"), "four")
+			setSession(t, b, alice, nil)
+			if err := os.WriteFile(filepath.Join(b.dir, storeDir, sessionFile(alice)), old, 0o600); err != nil {
 				t.Fatal(err)
 			}
 			b.restart()
+			if _, err := os.Stat(filepath.Join(b.dir, storeDir, sessionFile(alice))); !errors.Is(err, fs.ErrNotExist) {
+				t.Fatalf("the old session file is still there after Open: %v", err)
+			}
 		}},
 	}
 	for _, tt := range tests {
@@ -428,8 +478,8 @@ func TestDamagedSessionIsRebuilt(t *testing.T) {
 			a.recv(b, r, "new session")
 			b.recv(a, a.send(b, "back to normal"), "back to normal")
 			a.recv(b, b.send(a, "both ways"), "both ways")
-			if _, err := os.Stat(filepath.Join(b.dir, storeDir, sessionFile(alice))); err != nil {
-				t.Fatalf("the rebuilt session was not written: %v", err)
+			if sessionBytes(t, b, alice) == nil {
+				t.Fatal("the rebuilt session was not written")
 			}
 		})
 	}

@@ -108,7 +108,7 @@ func OpenStorage(st client.Storage, api *client.API, self wire.DeviceAddress, op
 	if st == nil {
 		return nil, errors.New("e2e: OpenStorage needs a storage")
 	}
-	return open(profileFiles{st}, api, self, opts)
+	return open(&profileFiles{st: st}, api, self, opts)
 }
 
 func open(files storage, api *client.API, self wire.DeviceAddress, opts Options) (*Sealer, error) {
@@ -123,18 +123,23 @@ func open(files storage, api *client.API, self wire.DeviceAddress, opts Options)
 		ser: serialize.NewProtoBufSerializer(), unlock: func() {}, files: files,
 		devs: map[wire.DeviceAddress]*device{},
 	}
+	s.ser.Session = sessionCodec{}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
 	if s.clock == nil {
 		s.clock = kontor.SystemClock{}
 	}
-	if pf, ok := files.(profileFiles); ok {
+	if pf, ok := files.(*profileFiles); ok {
 		unlock, err := pf.lock()
 		if err != nil {
 			return nil, err
 		}
-		s.unlock = unlock
+		if err := pf.openJournal(s.log); err != nil {
+			unlock()
+			return nil, err
+		}
+		s.unlock = func() { _ = pf.close(); unlock() }
 	}
 	if err := s.load(); err != nil {
 		s.unlock()

@@ -14,14 +14,36 @@ import (
 	"github.com/kontor-chat/kontor/wire"
 )
 
-// sessionRecord is the file of one peer device's session.
+// A stored session of one peer device is storedVersion, a byte of flags
+// (storedStale), and the session record (sessionCodec). Earlier versions
+// stored sessionRecord, JSON; it is still read.
+const (
+	storedVersion = 2
+	// storedStale: decryption failed in a way a new session mends; the
+	// next Seal fetches a fresh bundle. The old states stay for messages
+	// in flight.
+	storedStale = 1
+)
+
+// sessionRecord is how earlier versions stored a session.
 type sessionRecord struct {
-	// Record is libsignal's session record. The library serialises records
-	// as JSON even with its protobuf serializer, so it is embedded as is.
-	Record json.RawMessage `json:"record"`
-	// Stale: decryption failed in a way a new session mends; the next Seal
-	// fetches a fresh bundle. The old states stay for messages in flight.
-	Stale bool `json:"stale,omitempty"`
+	Record json.RawMessage `json:"record"` // libsignal's record, JSON
+	Stale  bool            `json:"stale,omitempty"`
+}
+
+// parseStored splits a stored session into the record and its stale flag.
+func parseStored(b []byte) (rec []byte, stale bool, ok bool) {
+	if len(b) > 0 && b[0] == '{' {
+		var r sessionRecord
+		if err := json.Unmarshal(b, &r); err != nil || len(r.Record) == 0 {
+			return nil, false, false
+		}
+		return r.Record, r.Stale, true
+	}
+	if len(b) < 3 || b[0] != storedVersion || b[1]&^storedStale != 0 {
+		return nil, false, false
+	}
+	return b[2:], b[1]&storedStale != 0, true
 }
 
 // errDamaged marks a session file that cannot be read.
@@ -40,10 +62,9 @@ func (s *Sealer) loadDevice(a wire.DeviceAddress, d *device) error {
 	case err != nil:
 		return err
 	default:
-		var r sessionRecord
-		if err := json.Unmarshal(b, &r); err == nil {
-			if rec, err := s.sessionOf(r.Record); err == nil && usable(rec) {
-				d.rec, d.stale = r.Record, r.Stale
+		if raw, stale, ok := parseStored(b); ok {
+			if rec, err := s.sessionOf(raw); err == nil && usable(rec) {
+				d.rec, d.stale = raw, stale
 				break
 			}
 		}
@@ -61,11 +82,12 @@ func (s *Sealer) saveDevice(a wire.DeviceAddress, d *device) error {
 	if d.rec == nil {
 		return s.files.remove(sessionFile(a))
 	}
-	b, err := json.Marshal(sessionRecord{Record: d.rec, Stale: d.stale})
-	if err != nil {
-		return err
+	b := make([]byte, 2, 2+len(d.rec))
+	b[0] = storedVersion
+	if d.stale {
+		b[1] = storedStale
 	}
-	return s.files.write(sessionFile(a), b)
+	return s.files.write(sessionFile(a), append(b, d.rec...))
 }
 
 // sessionOf parses a serialised session record. libsignal panics on some

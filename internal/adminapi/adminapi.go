@@ -13,6 +13,7 @@ import (
 	"github.com/kontor-chat/kontor/internal/billing"
 	"github.com/kontor-chat/kontor/internal/business"
 	"github.com/kontor-chat/kontor/internal/commerce"
+	"github.com/kontor-chat/kontor/internal/consoleauth"
 	"github.com/kontor-chat/kontor/internal/gateway"
 	"github.com/kontor-chat/kontor/internal/identity"
 	"github.com/kontor-chat/kontor/internal/webhook"
@@ -36,6 +37,12 @@ type API struct {
 	// Prices manages the price sheets; Ledger holds the charges.
 	Prices *billing.Service
 	Ledger *billing.Ledger
+	// Invoices makes and finalizes invoices; Credit keeps businesses'
+	// credit (nil: no billing routes).
+	Invoices *billing.Invoices
+	Credit   *billing.Credit
+	// Console makes console users and their set-password links.
+	Console *consoleauth.Service
 	// Stats reports live figures of this node.
 	Stats func() map[string]any
 	Log   *slog.Logger
@@ -57,11 +64,17 @@ func (a *API) Mount(mux *http.ServeMux) {
 	if a.Prices != nil {
 		a.mountPrices(mux)
 	}
+	if a.Invoices != nil && a.Business != nil {
+		a.mountBilling(mux)
+	}
 	if a.Commerce != nil {
 		a.mountCatalog(mux)
 	}
 	if a.Commerce != nil && a.Stock != nil {
 		a.mountStock(mux)
+	}
+	if a.Console != nil {
+		a.mountConsole(mux)
 	}
 }
 

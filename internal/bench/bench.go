@@ -58,6 +58,9 @@ type Config struct {
 
 	// API runs the Business API load instead (see api.go).
 	API bool
+	// Template (API mode): send a marketing template (a paid message,
+	// charged when delivered) instead of a free text reply.
+	Template bool
 
 	Idle int           // idle mode: hold this many connections instead
 	Hold time.Duration // idle mode: how long to hold them before measuring (default 10 s)

@@ -28,6 +28,7 @@ func TestRun(t *testing.T) {
 		{"encrypted", bench.Config{Devices: 4, Messages: 100, Warmup: 8, Encrypt: true}, 100},
 		{"rate", bench.Config{Devices: 4, Messages: 100, Rate: 500}, 100},
 		{"api", bench.Config{Devices: 3, Messages: 60, Warmup: 6, API: true, Window: 8}, 60},
+		{"api template", bench.Config{Devices: 3, Messages: 60, Warmup: 6, API: true, Template: true, Window: 8}, 60},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			cfg := c.cfg

@@ -16,7 +16,7 @@ type Entry struct {
 	Key      string    `json:"key"` // e.g. "msg:386…:delivered"
 	Business kontor.ID `json:"business_id"`
 	Number   kontor.ID `json:"phone_number_id,omitempty"`
-	Kind     string    `json:"kind"` // message, commerce, correction
+	Kind     string    `json:"kind"` // message, commerce, adjustment, topup
 	Market   string    `json:"market,omitempty"`
 	Category string    `json:"category,omitempty"`
 	Currency string    `json:"currency"`
@@ -24,6 +24,7 @@ type Entry struct {
 	// AmountText is Amount as a decimal, for JSON.
 	AmountText string    `json:"amount"`
 	Sheet      kontor.ID `json:"price_sheet_id,omitempty"`
+	Note       string    `json:"note,omitempty"`
 	At         time.Time `json:"at"`
 }
 
@@ -34,6 +35,10 @@ type LedgerStore interface {
 	Append(ctx context.Context, e Entry) (bool, error)
 	// Entries lists a business's entries in [from, to), oldest first.
 	Entries(ctx context.Context, business kontor.ID, from, to time.Time) ([]Entry, error)
+	// CommerceFee returns a business's commerce fee; kontor.NotFound when
+	// none is set.
+	CommerceFee(ctx context.Context, business kontor.ID) (CommerceFee, error)
+	SetCommerceFee(ctx context.Context, f CommerceFee) error
 }
 
 // Ledger meters billable events.
@@ -41,11 +46,13 @@ type Ledger struct {
 	prices *Service
 	store  LedgerStore
 	ids    *kontor.IDs
+	exps   Exponents
 }
 
-// NewLedger returns the ledger over store, pricing with prices.
-func NewLedger(prices *Service, store LedgerStore, ids *kontor.IDs) *Ledger {
-	return &Ledger{prices: prices, store: store, ids: ids}
+// NewLedger returns the ledger over store, pricing with prices; exps
+// knows the currencies' minor units (commerce.Exponent).
+func NewLedger(prices *Service, store LedgerStore, ids *kontor.IDs, exps Exponents) *Ledger {
+	return &Ledger{prices: prices, store: store, ids: ids, exps: exps}
 }
 
 // Message is a billable message: a template delivered to a person.
@@ -56,6 +63,15 @@ type Message struct {
 	To       kontor.Phone
 	Category string // marketing, utility, authentication, …
 	At       time.Time
+}
+
+// Billable says whether a message of category is charged when delivered,
+// under the July 2025 rules: free-form replies ("service") and utility
+// templates sent inside the person's open window (not initiated) are
+// free, other templates are charged. The status webhooks' pricing block
+// and the credit check both ask this.
+func Billable(category string, initiated bool) bool {
+	return category != "" && category != "service" && (category != "utility" || initiated)
 }
 
 // ChargeMessage writes the charge of a delivered message once, priced by
@@ -70,7 +86,7 @@ func (l *Ledger) ChargeMessage(ctx context.Context, m Message) (Entry, bool, err
 	if err != nil {
 		return Entry{}, false, err
 	}
-	e := Entry{ID: l.ids.Next(), Key: "msg:" + m.ID.String(), Business: m.Business, Number: m.Number, Kind: "message",
+	e := Entry{ID: l.ids.Next(), Key: "msg:" + m.ID.String(), Business: m.Business, Number: m.Number, Kind: KindMessage,
 		Market: market, Category: m.Category, Currency: rate.Currency, Amount: rate.Price, AmountText: rate.Price.String(),
 		Sheet: sh.ID, At: m.At.UTC()}
 	added, err := l.store.Append(ctx, e)
@@ -99,11 +115,15 @@ func (l *Ledger) Usage(ctx context.Context, business kontor.ID, from, to time.Ti
 	if err != nil {
 		return Usage{}, err
 	}
-	u := Usage{Lines: []UsageLine{}, Entries: len(es)}
+	u := Usage{Lines: []UsageLine{}}
 	index := map[[2]string]int{}
 	var sums []Nanos
 	var total Nanos
 	for _, e := range es {
+		if e.Kind == KindTopUp {
+			continue // money paid in, not a charge
+		}
+		u.Entries++
 		u.Currency = e.Currency
 		k := [2]string{e.Category, e.Market}
 		i, ok := index[k]

@@ -8,6 +8,7 @@ import (
 
 	"github.com/kontor-chat/kontor"
 	"github.com/kontor-chat/kontor/internal/billing"
+	"github.com/kontor-chat/kontor/internal/commerce"
 	"github.com/kontor-chat/kontor/internal/store"
 )
 
@@ -40,7 +41,7 @@ func TestLedger(t *testing.T) {
 	if _, err := prices.Import(ctx, strings.NewReader("market,category,currency,price\nDE,marketing,EUR,0.1500\nother,marketing,EUR,0.0600\n"), jan.AddDate(0, 1, 0), "feb"); err != nil {
 		t.Fatal(err)
 	}
-	l := billing.NewLedger(prices, db, ids)
+	l := billing.NewLedger(prices, db, ids, commerce.Exponent)
 	biz := kontor.ID(77)
 	charge := func(id int64, to kontor.Phone, cat string, at time.Time) bool {
 		t.Helper()

@@ -21,6 +21,7 @@ import (
 	"strings"
 
 	"github.com/kontor-chat/kontor"
+	"github.com/kontor-chat/kontor/internal/billing"
 	"github.com/kontor-chat/kontor/internal/business"
 	"github.com/kontor-chat/kontor/internal/cloudapi"
 )
@@ -70,7 +71,10 @@ type API struct {
 	Templates Templates // nil: templates are kept elsewhere (a self-hosted endpoint)
 	Commerce  Commerce  // nil: no catalogs here (a self-hosted endpoint)
 	Stock     Stock     // nil: no stock and sales here (a self-hosted endpoint)
-	Log       *slog.Logger
+	// Usage sums what businesses were charged, for pricing analytics (nil:
+	// not kept here, a self-hosted endpoint).
+	Usage billing.UsageStore
+	Log   *slog.Logger
 	// MaxBody bounds a JSON request body.
 	MaxBody int64
 }
@@ -284,7 +288,7 @@ func (a *API) object(w http.ResponseWriter, r *http.Request, id kontor.ID) {
 		a.failErr(w, err)
 		return
 	}
-	a.ok(w, map[string]any{"id": b.ID, "name": b.Name})
+	a.businessObject(w, r, b)
 }
 
 func (a *API) phoneNumbers(w http.ResponseWriter, r *http.Request, waba kontor.ID) {

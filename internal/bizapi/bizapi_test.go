@@ -94,6 +94,11 @@ func (r *receiver) wait(what string, match func(cloudapi.MessagesValue) bool) cl
 		case <-r.notify:
 		case <-time.After(100 * time.Millisecond):
 		case <-deadline:
+			r.mu.Lock()
+			for _, v := range r.got {
+				r.t.Logf("got %+v", v)
+			}
+			r.mu.Unlock()
 			r.t.Fatalf("no webhook with %s", what)
 		}
 	}

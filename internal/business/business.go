@@ -141,6 +141,8 @@ type Store interface {
 	Numbers(ctx context.Context, business kontor.ID) ([]Number, error)
 	Apps(ctx context.Context, business kontor.ID) ([]App, error)
 	AppSecret(ctx context.Context, app kontor.ID) (string, error)
+	// SetAppSecret replaces an app's secret.
+	SetAppSecret(ctx context.Context, app kontor.ID, secret string) error
 	SetNumberMPS(ctx context.Context, number kontor.ID, mps int) error
 	SetNumberTier(ctx context.Context, number kontor.ID, tier string) error
 	PutToken(ctx context.Context, t Token) error

@@ -123,7 +123,12 @@ Commands:
                  reason of every bad row); update keeps products the feed does not name,
                  replace deletes them
   catalog export --catalog ID [--format csv|tsv|xml]   the catalog as a feed, on stdout
-`+stockUsage+`  stats                                            live figures of the node
+`+stockUsage+``+billingUsage+`
+  console user create --business WABA_ID --email E [--role owner|admin|agent] [--password-stdin] [--base-url URL]
+                 a user of the business console; prints a single-use set-password link
+                 (valid 24 h), or sets the password read from stdin
+  console user link --email E [--base-url URL]     a new set-password link for a user (lost password)
+  stats                                            live figures of the node
 
 Flags:`)
 		fs.PrintDefaults()
@@ -159,6 +164,12 @@ Flags:`)
 			return err
 		}
 		return out.Encode(creds)
+	}
+	if args[0] == "billing" {
+		return adminBilling(ctx, env, ac, out, args)
+	}
+	if handled, err := adminConsole(ctx, env, ac, out, args); handled {
+		return err
 	}
 	if handled, err := adminBusiness(ctx, env, ac, out, args); handled {
 		return err

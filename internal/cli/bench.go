@@ -56,6 +56,7 @@ func runBench(ctx context.Context, env Env) error {
 	fs.IntVar(&cfg.Size, "size", 128, "payload bytes per message")
 	fs.DurationVar(&cfg.Timeout, "timeout", 10*time.Minute, "give up after this long")
 	fs.IntVar(&cfg.Idle, "idle", 0, "idle mode: hold this many connections")
+	fs.BoolVar(&cfg.Template, "template", false, "with --api: send a marketing template (paid, charged when delivered) instead of a free text reply")
 	fs.BoolVar(&cfg.API, "api", false, "Business API mode: send through POST /{version}/{phone-number-id}/messages of a hosted business to --devices people")
 	fs.DurationVar(&cfg.Hold, "hold", 10*time.Second, "idle mode: how long to hold them before measuring")
 	fs.Usage = func() {

@@ -63,6 +63,11 @@ type Config struct {
 	// Meter charges billable messages when they are delivered (hosted
 	// endpoints: the platform's ledger); nil charges nothing.
 	Meter Meter
+	// Credit says whether the business may send a paid message now: nil,
+	// or an error wrapping billing.ErrNoCredit when its credit is spent
+	// (answered with 131042). Free messages are never checked. nil: no
+	// credit control.
+	Credit func(ctx context.Context) error
 	// Tier returns the number's messaging limit (TIER_250 … TIER_UNLIMITED):
 	// how many people its business-initiated messages may reach in a
 	// moving 24 hours; nil means TIER_250.
@@ -100,6 +105,16 @@ type Endpoint struct {
 	ids    *kontor.IDs
 	clock  kontor.Clock
 	log    *slog.Logger
+
+	commits    *committer
+	stopCommit context.CancelFunc
+	// recent holds the records of the latest sent messages, from when the
+	// send was committed (before their record is: a receipt may come in
+	// between) until two generations of recentKeep later: their delivered
+	// and read receipts then need no read of the store.
+	recentMu   sync.Mutex
+	recent     map[kontor.ID]MessageRecord
+	recentPrev map[kontor.ID]MessageRecord
 
 	stop context.CancelFunc
 	done chan struct{}
@@ -144,8 +159,11 @@ func Open(ctx context.Context, dir string, cfg Config, store Store, hooks Hooks,
 		return nil, err
 	}
 	rctx, stop := context.WithCancel(context.Background())
+	cctx, stopCommit := context.WithCancel(context.Background())
 	e := &Endpoint{cfg: cfg, dev: dev, sealer: sealer, store: store, hooks: hooks, files: fs, ids: ids, clock: clock, log: log,
-		limits: newLimiter(defaultMPS), stop: stop, done: make(chan struct{})}
+		limits: newLimiter(defaultMPS), stop: stop, done: make(chan struct{}),
+		commits: newCommitter(store, hooks, clock, log), stopCommit: stopCommit, recent: map[kontor.ID]MessageRecord{}}
+	go e.commits.run(cctx)
 	go e.run(rctx)
 	return e, nil
 }
@@ -157,6 +175,8 @@ func (e *Endpoint) Close() error {
 	e.wg.Wait()
 	err := e.dev.Close()
 	e.sealer.Close()
+	e.stopCommit()
+	<-e.commits.done
 	return err
 }
 
@@ -185,22 +205,46 @@ func (e *Endpoint) run(ctx context.Context) {
 				}
 				return
 			}
-			switch ev := ev.(type) {
-			case client.Message:
-				if !ev.Outgoing {
-					e.inbound(ctx, ev)
-				}
-			case client.Receipt:
-				e.receipt(ctx, ev)
-			case client.State:
-				if ev.Connected {
-					go func() {
-						mctx, cancel := context.WithTimeout(ctx, time.Minute)
-						defer cancel()
-						_, _ = e.sealer.Maintain(mctx)
-					}()
+			// The events waiting now are handled together, and what they
+			// write is committed at once.
+			var w writes
+			e.event(ctx, ev, &w)
+		more:
+			for range maxEvents {
+				select {
+				case ev, ok := <-e.dev.Events():
+					if !ok {
+						break more
+					}
+					e.event(ctx, ev, &w)
+				default:
+					break more
 				}
 			}
+			e.commits.commit(&w)
+		}
+	}
+}
+
+// maxEvents bounds the device events handled in one go.
+const maxEvents = 256
+
+// event handles one event of the device, adding what it writes to w.
+func (e *Endpoint) event(ctx context.Context, ev client.Event, w *writes) {
+	switch ev := ev.(type) {
+	case client.Message:
+		if !ev.Outgoing {
+			e.inbound(ctx, ev, w)
+		}
+	case client.Receipt:
+		e.receipt(ctx, ev, w)
+	case client.State:
+		if ev.Connected {
+			go func() {
+				mctx, cancel := context.WithTimeout(ctx, time.Minute)
+				defer cancel()
+				_, _ = e.sealer.Maintain(mctx)
+			}()
 		}
 	}
 }
@@ -213,14 +257,12 @@ func (e *Endpoint) metadata() cloudapi.Metadata {
 }
 
 // inbound turns a person's message into a messages webhook.
-func (e *Endpoint) inbound(ctx context.Context, m client.Message) {
+func (e *Endpoint) inbound(ctx context.Context, m client.Message, w *writes) {
 	ts := time.UnixMilli(m.TS)
 	if err := e.store.NoteInbound(ctx, e.cfg.Number, m.Peer, ts); err != nil {
 		e.log.Error("recording an inbound message", "err", err)
 	}
-	if err := e.store.PutMessage(ctx, MessageRecord{Number: e.cfg.Number, ID: m.ID, Peer: m.Peer, Created: ts}); err != nil {
-		e.log.Error("recording an inbound message", "err", err)
-	}
+	w.msgs = append(w.msgs, MessageRecord{Number: e.cfg.Number, ID: m.ID, Peer: m.Peer, Created: ts})
 	e.notice(ctx, m.Peer, false)
 	wamid := cloudapi.MessageID(m.ID)
 	var wm cloudapi.WebhookMessage
@@ -249,11 +291,11 @@ func (e *Endpoint) inbound(ctx context.Context, m client.Message) {
 	v := cloudapi.MessagesValue{Metadata: e.metadata(),
 		Contacts: []cloudapi.WebhookContact{{Profile: cloudapi.Profile{Name: digits(m.From)}, WaID: digits(m.From)}},
 		Messages: []cloudapi.WebhookMessage{wm}}
-	e.emit(ctx, "msg."+wamid, v)
+	e.hook(ctx, w, "msg."+wamid, v)
 }
 
 // receipt turns a receipt for messages the business sent into statuses.
-func (e *Endpoint) receipt(ctx context.Context, r client.Receipt) {
+func (e *Endpoint) receipt(ctx context.Context, r client.Receipt, w *writes) {
 	status := r.Status
 	switch status {
 	case wire.StatusDelivered, wire.StatusRead, wire.StatusFailed:
@@ -261,7 +303,7 @@ func (e *Endpoint) receipt(ctx context.Context, r client.Receipt) {
 		return
 	}
 	for _, id := range r.IDs {
-		rec, err := e.store.Message(ctx, e.cfg.Number, id)
+		rec, err := e.message(ctx, id)
 		if kontor.KindOf(err) == kontor.NotFound {
 			continue // not sent through the API (the hosted-service notice): no status
 		}
@@ -285,7 +327,7 @@ func (e *Endpoint) receipt(ctx context.Context, r client.Receipt) {
 			ce := cloudapi.NewError(cloudapi.CodeUndeliverable, "The message was not delivered before it expired.")
 			st.Errors = []cloudapi.WebhookError{ce.WebhookError()}
 		}
-		e.emit(ctx, "status."+status+"."+st.ID, cloudapi.MessagesValue{Metadata: e.metadata(), Statuses: []cloudapi.Status{st}})
+		e.hook(ctx, w, "status."+status+"."+st.ID, cloudapi.MessagesValue{Metadata: e.metadata(), Statuses: []cloudapi.Status{st}})
 	}
 }
 
@@ -300,15 +342,53 @@ func (e *Endpoint) status(wamid, status string, at time.Time, peer kontor.Phone,
 	// The July 2025 rules: free-form replies and utility templates inside
 	// the person's open window are free; other templates are billed.
 	p := &cloudapi.Pricing{Billable: false, PricingModel: "PMP", Category: cat, Type: "free_customer_service"}
-	if cat != "service" && (cat != "utility" || rec.Initiated) {
+	if billing.Billable(cat, rec.Initiated) {
 		p.Billable, p.Type = true, "regular"
 	}
 	st.Pricing = p
 	return st
 }
 
-// emit enqueues a messages webhook.
-func (e *Endpoint) emit(ctx context.Context, id string, v cloudapi.MessagesValue) {
+// creditError answers a paid send refused for credit.
+func creditError(err error, log *slog.Logger) *cloudapi.Error {
+	if errors.Is(err, billing.ErrNoCredit) {
+		return cloudapi.NewError(cloudapi.CodeEligibilityPayment, kontor.MessageOf(err))
+	}
+	log.Error("checking the business's credit", "err", err)
+	return cloudapi.NewError(cloudapi.CodeServiceUnavailable, "The business's credit could not be checked; try again.")
+}
+
+// recentKeep is how many sent messages' records a generation of recent
+// holds (two generations: about 20 MB at most).
+const recentKeep = 50000
+
+// remember keeps the record of a sent message in recent.
+func (e *Endpoint) remember(rec MessageRecord) {
+	e.recentMu.Lock()
+	defer e.recentMu.Unlock()
+	if len(e.recent) >= recentKeep {
+		e.recentPrev, e.recent = e.recent, make(map[kontor.ID]MessageRecord, recentKeep)
+	}
+	e.recent[rec.ID] = rec
+}
+
+// message returns the record of a message of this number: a recent sent
+// one from memory (records never change), else from the store.
+func (e *Endpoint) message(ctx context.Context, id kontor.ID) (MessageRecord, error) {
+	e.recentMu.Lock()
+	rec, ok := e.recent[id]
+	if !ok {
+		rec, ok = e.recentPrev[id]
+	}
+	e.recentMu.Unlock()
+	if ok {
+		return rec, nil
+	}
+	return e.store.Message(ctx, e.cfg.Number, id)
+}
+
+// hook adds a messages webhook to w.
+func (e *Endpoint) hook(ctx context.Context, w *writes, id string, v cloudapi.MessagesValue) {
 	url := ""
 	if e.cfg.WebhookURL != nil {
 		url = e.cfg.WebhookURL(ctx)
@@ -326,13 +406,7 @@ func (e *Endpoint) emit(ctx context.Context, id string, v cloudapi.MessagesValue
 	if len(id) > webhook.MaxIDLen {
 		id = id[:webhook.MaxIDLen]
 	}
-	ev := webhook.Event{ID: id, App: e.cfg.App, URL: url, Body: body, Created: e.clock.Now()}
-	// What happened must reach the outbox even while the endpoint stops.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancel()
-	if err := e.hooks.Enqueue(ctx, []webhook.Event{ev}); err != nil {
-		e.log.Error("queueing a webhook", "err", err)
-	}
+	w.hooks = append(w.hooks, webhook.Event{ID: id, App: e.cfg.App, URL: url, Body: body, Created: e.clock.Now()})
 }
 
 // notice tells a person once per conversation, on a hosted endpoint, that
@@ -398,6 +472,11 @@ func (e *Endpoint) Send(ctx context.Context, body []byte) (any, *cloudapi.Error)
 			return nil, cerr
 		}
 	}
+	if e.cfg.Credit != nil && billing.Billable(category, initiated) {
+		if err := e.cfg.Credit(ctx); err != nil {
+			return nil, creditError(err, e.log)
+		}
+	}
 	if cerr := e.admit(ctx, to); cerr != nil {
 		return nil, cerr
 	}
@@ -419,11 +498,11 @@ func (e *Endpoint) Send(ctx context.Context, body []byte) (any, *cloudapi.Error)
 	now := e.clock.Now()
 	rec := MessageRecord{Number: e.cfg.Number, ID: id, Peer: to, Outgoing: true, Category: category, Callback: req.BizOpaqueCallbackData,
 		Created: now, Initiated: initiated}
-	if err := e.store.PutMessage(ctx, rec); err != nil {
-		e.log.Error("recording a sent message", "err", err)
-	}
+	e.remember(rec)
 	wamid := cloudapi.MessageID(id)
-	e.emit(ctx, "status.sent."+wamid, cloudapi.MessagesValue{Metadata: e.metadata(), Statuses: []cloudapi.Status{e.status(wamid, "sent", now, to, rec)}})
+	w := &writes{msgs: []MessageRecord{rec}}
+	e.hook(ctx, w, "status.sent."+wamid, cloudapi.MessagesValue{Metadata: e.metadata(), Statuses: []cloudapi.Status{e.status(wamid, "sent", now, to, rec)}})
+	e.commits.commit(w)
 	return cloudapi.NewSendResponse(req, wamid), nil
 }
 

@@ -59,7 +59,9 @@ type Store interface {
 	DeleteEndpointMedia(ctx context.Context, number, id kontor.ID) error
 	// MediaNumber returns the number holding media id.
 	MediaNumber(ctx context.Context, id kontor.ID) (kontor.ID, error)
-	PutMessage(ctx context.Context, m MessageRecord) error
+	// PutMessages records messages in one transaction; a record already
+	// there is left alone.
+	PutMessages(ctx context.Context, msgs []MessageRecord) error
 	// Message returns a record; kontor.NotFound when none.
 	Message(ctx context.Context, number, id kontor.ID) (MessageRecord, error)
 	// Reach counts the people the number's initiated messages went to

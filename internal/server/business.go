@@ -200,6 +200,7 @@ func (s *Server) startEndpoint(ctx context.Context, number kontor.ID) error {
 	cfg := endpoint.Config{WABA: biz, Number: n.ID, App: apps[0].ID, Phone: n.Phone, Hosted: true, Operator: s.cfg.OperatorName, NoSync: true,
 		MediaDir: filepath.Join(s.endpointDir(n.ID), "media"), URLKey: mac.Sum(nil), Template: s.tmpls.Lookup(biz),
 		Meter: s.ledger, Orders: s.orderMessages(biz),
+		Credit: func(ctx context.Context) error { return s.credit.Allow(ctx, biz) },
 		Tier: func(ctx context.Context) string {
 			n, err := s.db.Number(ctx, number)
 			if err != nil {

@@ -173,3 +173,20 @@ func (s *Server) sweepPayments(ctx context.Context) {
 		s.log.Warn("sweeping payments failed", "err", err)
 	}
 }
+
+// commerceFee charges the business's commerce fee for a succeeded payment
+// into the billing ledger, keyed by the payment's id so a repeated
+// announcement charges once. A fee that cannot be charged as configured (a
+// fixed part in another currency) is logged and not retried: the payment
+// itself stands.
+func (s *Server) commerceFee(ctx context.Context, p payments.Payment) error {
+	if s.ledger == nil {
+		return errors.New("the billing ledger is not open yet")
+	}
+	_, _, err := s.ledger.ChargeCommerceFee(ctx, p.Business, p.ID.String(), p.Amount, p.Currency, p.Updated)
+	if kontor.KindOf(err) == kontor.Invalid {
+		s.log.Error("the commerce fee of a payment cannot be charged", "payment", p.ID, "business", p.Business, "err", err)
+		return nil
+	}
+	return err
+}

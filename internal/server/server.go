@@ -10,6 +10,7 @@ import (
 	"net/http/pprof"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -24,6 +25,7 @@ import (
 	"github.com/kontor-chat/kontor/internal/business"
 	"github.com/kontor-chat/kontor/internal/commerce"
 	"github.com/kontor-chat/kontor/internal/config"
+	"github.com/kontor-chat/kontor/internal/consoleauth"
 	"github.com/kontor-chat/kontor/internal/gateway"
 	"github.com/kontor-chat/kontor/internal/identity"
 	"github.com/kontor-chat/kontor/internal/keys"
@@ -33,6 +35,7 @@ import (
 	"github.com/kontor-chat/kontor/internal/store"
 	"github.com/kontor-chat/kontor/internal/templates"
 	"github.com/kontor-chat/kontor/internal/web"
+	"github.com/kontor-chat/kontor/internal/web/console"
 	"github.com/kontor-chat/kontor/internal/webhook"
 )
 
@@ -59,12 +62,14 @@ type Server struct {
 	ledger   *billing.Ledger
 	pay      *payments.Service
 	sandbox  *payments.Sandbox
+	credit   *billing.Credit
 	node     int    // this node's number in ids, leased in the store
 	holder   string // who holds the lease: this process
 	lostNode chan error
 	opToken  string
 	ready    atomic.Bool
 	stopping atomic.Bool
+	staff    *consoleauth.Service
 }
 
 // Open opens everything a node needs and starts listening; Serve runs it.
@@ -131,7 +136,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Server, 
 	}
 	s.media = media.New(s.db, blobs, cfg.MessageTTL, clock, log)
 	shop := commerce.New(s.db, s.db, ids, clock)
-	if err = s.openPayments(ids, clock); err != nil {
+	if err = s.openPayments(ids, clock, payments.OnSucceeded(s.commerceFee)); err != nil {
 		return nil, err
 	}
 	(&gateway.API{Ident: s.ident, Keys: keys.New(s.db, clock), Media: s.media, Shops: shops{s: s, shop: shop}, Pay: payDesk{s}, Dev: dev, Log: log}).Mount(mux)
@@ -147,13 +152,22 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Server, 
 	if err = prices.EnsureExample(ctx); err != nil {
 		return nil, fmt.Errorf("the sample price sheet: %w", err)
 	}
-	s.ledger = billing.NewLedger(prices, s.db, ids)
-	(&adminapi.API{Ident: s.ident, Business: s.biz, Commerce: shop, Stock: stock, Hosted: s.hostEndpoint, Webhooks: s.hooks, Prices: prices, Ledger: s.ledger, Stats: s.stats, Log: log}).Mount(mux)
+	s.ledger = billing.NewLedger(prices, s.db, ids, commerce.Exponent)
+	s.credit = billing.NewCredit(s.db, s.ledger, commerce.Exponent, ids, clock, 0)
+	s.staff = consoleauth.New(consoleauth.Config{}, s.db, ids, clock, log)
+	invoices := billing.NewInvoices(s.db, commerce.Exponent, ids, clock)
+	(&adminapi.API{Ident: s.ident, Business: s.biz, Commerce: shop, Stock: stock, Hosted: s.hostEndpoint, Webhooks: s.hooks, Prices: prices, Ledger: s.ledger,
+		Invoices: invoices, Credit: s.credit, Stats: s.stats, Console: s.staff, Log: log}).Mount(mux)
+	con, err := console.New(console.Config{Auth: s.staff, Business: s.biz, Outbox: s.hooks, Clock: clock, Log: log})
+	if err != nil {
+		return nil, fmt.Errorf("the console's pages: %w", err)
+	}
+	con.Mount(mux)
 	s.hosted = &hostedEndpoints{s: s}
 	s.tmpls = templates.New(s.db, ids, clock, log, s.templateStatus)
 	// Everything the routes above do not take is the Business API, whose
 	// public paths start with a version or an object id.
-	mux.Handle("/", &bizapi.API{Orders: orderDesk{s: s, shop: shop, pay: s.pay}, Dir: s.db, Auth: bizAuth{s.biz}, Endpoints: s.hosted, Templates: s.tmpls, Commerce: shop, Stock: stock, Log: log})
+	mux.Handle("/", &bizapi.API{Orders: orderDesk{s: s, shop: shop, pay: s.pay}, Dir: s.db, Auth: bizAuth{s.biz}, Endpoints: s.hosted, Templates: s.tmpls, Commerce: shop, Stock: stock, Usage: s.db, Log: log})
 	mux.Handle("GET /v1/ws", s.hub)
 	web.NewChat().Mount(mux, "/chat") // the web chat: files only, the device runs in the browser
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
@@ -183,6 +197,10 @@ func (s *Server) serveDebug(addr string) error {
 	if err != nil {
 		return fmt.Errorf("listening on %s for --debug-addr: %w", addr, err)
 	}
+	// Contended locks and blocking (1 in 100 mutex events; one sample per
+	// 100 µs blocked) show in /debug/pprof/mutex and /debug/pprof/block.
+	runtime.SetMutexProfileFraction(100)
+	runtime.SetBlockProfileRate(100_000)
 	mux := http.NewServeMux()
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
@@ -286,6 +304,9 @@ func (s *Server) housekeeping(ctx context.Context) {
 				s.log.Info("released the stock of expired orders", "orders", n)
 			}
 			s.sweepPayments(ctx)
+			if _, err := s.staff.Prune(ctx); err != nil && ctx.Err() == nil {
+				s.log.Warn("pruning console sessions failed", "err", err)
+			}
 			if n, err := s.media.Sweep(ctx); err != nil && ctx.Err() == nil {
 				s.log.Warn("deleting expired media failed", "err", err)
 			} else if n > 0 {

@@ -112,7 +112,7 @@ func scanBusiness(row interface{ Scan(...any) error }) (business.Business, error
 
 // Business returns a business.
 func (db *DB) Business(ctx context.Context, id kontor.ID) (business.Business, error) {
-	b, err := scanBusiness(db.r.QueryRowContext(ctx, `SELECT `+businessCols+` FROM businesses WHERE id = $1`, int64(id)))
+	b, err := scanBusiness(db.readRow(ctx, `SELECT `+businessCols+` FROM businesses WHERE id = $1`, int64(id)))
 	if errors.Is(err, sql.ErrNoRows) {
 		return b, notFound("store.Business", "no business %s", id)
 	}
@@ -162,7 +162,7 @@ func (db *DB) NumberByPhone(ctx context.Context, p kontor.Phone) (business.Numbe
 }
 
 func (db *DB) number(ctx context.Context, where string, arg any, what string) (business.Number, error) {
-	n, err := scanNumber(db.r.QueryRowContext(ctx, `SELECT `+numberCols+` FROM business_numbers WHERE `+where, arg))
+	n, err := scanNumber(db.readRow(ctx, `SELECT `+numberCols+` FROM business_numbers WHERE `+where, arg))
 	if errors.Is(err, sql.ErrNoRows) {
 		return n, notFound("store.Number", "no business phone number %s", what)
 	}
@@ -229,7 +229,7 @@ func scanToken(row interface{ Scan(...any) error }) (business.Token, error) {
 
 // TokenByHash finds a token by the hash of its secret.
 func (db *DB) TokenByHash(ctx context.Context, hash []byte) (business.Token, error) {
-	t, err := scanToken(db.r.QueryRowContext(ctx, `SELECT `+tokenCols+` FROM business_tokens WHERE hash = $1`, hash))
+	t, err := scanToken(db.readRow(ctx, `SELECT `+tokenCols+` FROM business_tokens WHERE hash = $1`, hash))
 	if errors.Is(err, sql.ErrNoRows) {
 		return t, notFound("store.TokenByHash", "no such token")
 	}
@@ -378,6 +378,20 @@ func (db *DB) AppSecret(ctx context.Context, app kontor.ID) (string, error) {
 		return "", internal("store.AppSecret", err)
 	}
 	return secret, nil
+}
+
+// SetAppSecret replaces an app's secret.
+func (db *DB) SetAppSecret(ctx context.Context, app kontor.ID, secret string) error {
+	return db.tx(ctx, "store.SetAppSecret", func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE business_apps SET secret = $2 WHERE id = $1`, int64(app), secret)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return notFound("store.SetAppSecret", "no app %s", app)
+		}
+		return nil
+	})
 }
 
 // SetNumberMPS sets how many messages per second a number may send.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/kontor-chat/kontor"
 	"github.com/kontor-chat/kontor/internal/endpoint"
+	"github.com/kontor-chat/kontor/internal/webhook"
 )
 
 // The endpoint's writes on every message, prepared once at open.
@@ -66,7 +67,7 @@ CREATE INDEX endpoint_messages_created ON endpoint_messages (created);
 func (db *DB) Contact(ctx context.Context, number kontor.ID, peer kontor.Phone) (endpoint.Contact, error) {
 	c := endpoint.Contact{Peer: peer}
 	var last int64
-	err := db.r.QueryRowContext(ctx, `SELECT last_inbound, notice_sent FROM endpoint_contacts WHERE number_id = $1 AND peer = $2`,
+	err := db.readRow(ctx, `SELECT last_inbound, notice_sent FROM endpoint_contacts WHERE number_id = $1 AND peer = $2`,
 		int64(number), string(peer)).Scan(&last, &c.NoticeSent)
 	if errors.Is(err, sql.ErrNoRows) {
 		return c, nil
@@ -143,12 +144,41 @@ func (db *DB) DeleteEndpointMedia(ctx context.Context, number, id kontor.ID) err
 	})
 }
 
-// PutMessage records a message an endpoint sent or got (endpoint.Store).
+// PutMessage records a message an endpoint sent or got.
 func (db *DB) PutMessage(ctx context.Context, m endpoint.MessageRecord) error {
-	return db.tx(ctx, "store.PutMessage", func(tx *sql.Tx) error {
-		_, err := db.exec(ctx, tx, putMessageSQL,
-			int64(m.Number), int64(m.ID), string(m.Peer), m.Outgoing, m.Category, m.Callback, ms(m.Created), m.Initiated)
-		return err
+	return db.PutMessages(ctx, []endpoint.MessageRecord{m})
+}
+
+// PutMessages records messages an endpoint sent or got, in one transaction
+// (endpoint.Store); a record already there is left alone.
+func (db *DB) PutMessages(ctx context.Context, msgs []endpoint.MessageRecord) error {
+	if len(msgs) == 0 {
+		return nil
+	}
+	return db.tx(ctx, "store.PutMessages", func(tx *sql.Tx) error { return db.putMessages(ctx, tx, msgs) })
+}
+
+func (db *DB) putMessages(ctx context.Context, tx *sql.Tx, msgs []endpoint.MessageRecord) error {
+	for _, m := range msgs {
+		if _, err := db.exec(ctx, tx, putMessageSQL,
+			int64(m.Number), int64(m.ID), string(m.Peer), m.Outgoing, m.Category, m.Callback, ms(m.Created), m.Initiated); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// PutEndpointBatch writes an endpoint's message records and webhooks in
+// one transaction, the webhooks due at now (endpoint.BatchStore).
+func (db *DB) PutEndpointBatch(ctx context.Context, msgs []endpoint.MessageRecord, evs []webhook.Event, now time.Time) error {
+	if len(msgs) == 0 && len(evs) == 0 {
+		return nil
+	}
+	return db.tx(ctx, "store.PutEndpointBatch", func(tx *sql.Tx) error {
+		if err := db.putMessages(ctx, tx, msgs); err != nil {
+			return err
+		}
+		return db.enqueueWebhooks(ctx, tx, evs, now)
 	})
 }
 
@@ -157,7 +187,7 @@ func (db *DB) Message(ctx context.Context, number, id kontor.ID) (endpoint.Messa
 	var m endpoint.MessageRecord
 	var num, mid, created int64
 	var peer string
-	err := db.r.QueryRowContext(ctx, `SELECT number_id, msg_id, peer, outgoing, category, callback, created, initiated FROM endpoint_messages
+	err := db.readRow(ctx, `SELECT number_id, msg_id, peer, outgoing, category, callback, created, initiated FROM endpoint_messages
 		WHERE number_id = $1 AND msg_id = $2`, int64(number), int64(id)).Scan(&num, &mid, &peer, &m.Outgoing, &m.Category, &m.Callback, &created, &m.Initiated)
 	if errors.Is(err, sql.ErrNoRows) {
 		return m, notFound("store.Message", "no message %s", id)

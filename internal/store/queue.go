@@ -67,6 +67,7 @@ func (db *DB) exec(ctx context.Context, tx *sql.Tx, q string, args ...any) (sql.
 func (db *DB) hotWrites() []string {
 	qs := append([]string{claimRefSQL, refSQL, devicesSQL}, insertSQLs[1:]...)
 	qs = append(qs, extraWrites...)
+	qs = append(qs, db.dueSQL())
 	for n := 1; n <= deleteChunk; n++ {
 		qs = append(qs, db.deleteSQL(n))
 	}

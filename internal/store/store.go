@@ -80,6 +80,18 @@ func (db *DB) read(ctx context.Context, q string) (*sql.Stmt, error) {
 	return st, nil
 }
 
+// readRow runs a hot read (one row) through a statement prepared once on
+// the reader pool: the Business API reads a token, a number, a contact and
+// a business on every call, and parsing those again was an eighth of the
+// server's CPU under load (docs/performance.md).
+func (db *DB) readRow(ctx context.Context, q string, args ...any) *sql.Row {
+	st, err := db.read(ctx, q)
+	if err != nil {
+		return db.r.QueryRowContext(ctx, q, args...) // the error shows in Scan
+	}
+	return st.QueryRowContext(ctx, args...)
+}
+
 // Open opens the database and brings its schema up to date.
 func Open(ctx context.Context, cfg Config) (*DB, error) {
 	log := cfg.Logger

@@ -61,41 +61,55 @@ func init() { addHotWrite(enqueueOneSQL) }
 // EnqueueWebhooks adds events to the outbox, due at now; ids already there
 // are left alone (webhook.Store).
 func (db *DB) EnqueueWebhooks(ctx context.Context, evs []webhook.Event, now time.Time) error {
-	return db.tx(ctx, "store.EnqueueWebhooks", func(tx *sql.Tx) error {
-		var full *sql.Stmt // the INSERT of webhookChunk rows, prepared once
-		defer func() {
-			if full != nil {
-				full.Close()
-			}
-		}()
-		args := make([]any, 0, 7*webhookChunk)
-		for len(evs) > 0 {
-			n := min(len(evs), webhookChunk)
-			args = args[:0]
-			for _, ev := range evs[:n] {
-				args = append(args, ev.ID, int64(ev.App), ev.URL, ev.Body, ev.Created.UnixMilli(), now.UnixMilli(), now.UnixMilli())
-			}
-			q := `INSERT INTO webhooks (id, app, url, body, created, started, next_at) VALUES ` + values(n, 7, 1) + ` ON CONFLICT (id) DO NOTHING`
-			var err error
-			switch {
-			case n == 1:
-				_, err = db.exec(ctx, tx, enqueueOneSQL, args...) // the usual case: prepared at open
-			case n < webhookChunk:
-				_, err = tx.ExecContext(ctx, q, args...)
-			case full == nil:
-				if full, err = tx.PrepareContext(ctx, q); err == nil {
-					_, err = full.ExecContext(ctx, args...)
-				}
-			default:
-				_, err = full.ExecContext(ctx, args...)
-			}
-			if err != nil {
+	return db.tx(ctx, "store.EnqueueWebhooks", func(tx *sql.Tx) error { return db.enqueueWebhooks(ctx, tx, evs, now) })
+}
+
+// enqueueWebhooks is EnqueueWebhooks in tx.
+func (db *DB) enqueueWebhooks(ctx context.Context, tx *sql.Tx, evs []webhook.Event, now time.Time) error {
+	if db.d.name != "postgres" {
+		// SQLite runs in process: one prepared single-row INSERT per event
+		// beats parsing a multi-row statement of each batch size anew (the
+		// endpoint's group commit makes batches of every size).
+		for _, ev := range evs {
+			if _, err := db.exec(ctx, tx, enqueueOneSQL, ev.ID, int64(ev.App), ev.URL, ev.Body, ev.Created.UnixMilli(), now.UnixMilli(), now.UnixMilli()); err != nil {
 				return err
 			}
-			evs = evs[n:]
 		}
 		return nil
-	})
+	}
+	var full *sql.Stmt // the INSERT of webhookChunk rows, prepared once
+	defer func() {
+		if full != nil {
+			full.Close()
+		}
+	}()
+	args := make([]any, 0, 7*webhookChunk)
+	for len(evs) > 0 {
+		n := min(len(evs), webhookChunk)
+		args = args[:0]
+		for _, ev := range evs[:n] {
+			args = append(args, ev.ID, int64(ev.App), ev.URL, ev.Body, ev.Created.UnixMilli(), now.UnixMilli(), now.UnixMilli())
+		}
+		q := `INSERT INTO webhooks (id, app, url, body, created, started, next_at) VALUES ` + values(n, 7, 1) + ` ON CONFLICT (id) DO NOTHING`
+		var err error
+		switch {
+		case n == 1:
+			_, err = db.exec(ctx, tx, enqueueOneSQL, args...) // the usual case: prepared at open
+		case n < webhookChunk:
+			_, err = tx.ExecContext(ctx, q, args...)
+		case full == nil:
+			if full, err = tx.PrepareContext(ctx, q); err == nil {
+				_, err = full.ExecContext(ctx, args...)
+			}
+		default:
+			_, err = full.ExecContext(ctx, args...)
+		}
+		if err != nil {
+			return err
+		}
+		evs = evs[n:]
+	}
+	return nil
 }
 
 // DueWebhookURLs returns URLs with due events, in order, after after
@@ -136,12 +150,7 @@ func (db *DB) DueWebhooks(ctx context.Context, c webhook.Claim) ([]webhook.Deliv
 	var out []webhook.Delivery
 	err := db.tx(ctx, "store.DueWebhooks", func(tx *sql.Tx) error {
 		out = out[:0]
-		st, err := tx.PrepareContext(ctx, `UPDATE webhooks SET next_at = $2, lease = $3 WHERE id IN
-			(SELECT id FROM webhooks WHERE state = 0 AND url = $4 AND next_at <= $1 ORDER BY next_at LIMIT $5`+db.d.skipLocked()+`)
-			RETURNING `+webhookCols)
-		if err != nil {
-			return err
-		}
+		st := tx.StmtContext(ctx, db.wstmts[db.dueSQL()]) // prepared at open
 		defer st.Close()
 		for _, w := range c.Want {
 			rows, err := st.QueryContext(ctx, c.Now.UnixMilli(), c.Until.UnixMilli(), c.Token, w.URL, w.Limit)
@@ -156,6 +165,23 @@ func (db *DB) DueWebhooks(ctx context.Context, c webhook.Claim) ([]webhook.Deliv
 	})
 	return out, err
 }
+
+// dueSQL claims the due events of one URL (prepared at open: hotWrites).
+func (db *DB) dueSQL() string {
+	return `UPDATE webhooks SET next_at = $2, lease = $3 WHERE id IN
+			(SELECT id FROM webhooks WHERE state = 0 AND url = $4 AND next_at <= $1 ORDER BY next_at LIMIT $5` + db.d.skipLocked() + `)
+			RETURNING ` + webhookCols
+}
+
+// settleOneSQL records one result and releaseSQL gives one claimed event
+// back; prepared at open.
+const (
+	settleOneSQL = `UPDATE webhooks SET state = $3, lease = 0, attempts = attempts + $4, next_at = $5,
+		last_at = $6, last_status = $7, last_response = $8, done_at = $9 WHERE id = $1 AND lease = $2`
+	releaseSQL = `UPDATE webhooks SET lease = 0, next_at = $3 WHERE id = $1 AND lease = $2`
+)
+
+func init() { addHotWrite(settleOneSQL, releaseSQL) }
 
 // settleChunk is the most results one UPDATE records.
 const settleChunk = 32
@@ -221,8 +247,7 @@ func (db *DB) SettleWebhooks(ctx context.Context, rs []webhook.Result) error {
 		}
 		for _, r := range rs {
 			if r.Outcome == webhook.OutcomeReleased {
-				if _, err := tx.ExecContext(ctx, `UPDATE webhooks SET lease = 0, next_at = $3 WHERE id = $1 AND lease = $2`,
-					r.ID, r.Lease, r.Next.UnixMilli()); err != nil {
+				if _, err := db.exec(ctx, tx, releaseSQL, r.ID, r.Lease, r.Next.UnixMilli()); err != nil {
 					return err
 				}
 				continue
@@ -236,6 +261,15 @@ func (db *DB) SettleWebhooks(ctx context.Context, rs []webhook.Result) error {
 			}
 			if r.Tried {
 				tried = 1
+			}
+			if db.d.name != "postgres" {
+				// In process, a prepared one-row UPDATE per result costs
+				// less than parsing a statement of each batch size (it
+				// was half of settling: docs/performance.md).
+				if _, err := db.exec(ctx, tx, settleOneSQL, r.ID, r.Lease, int(state), tried, next, r.At.UnixMilli(), r.Status, r.Response, done); err != nil {
+					return err
+				}
+				continue
 			}
 			args = append(args, r.ID, r.Lease, int(state), tried, next, r.At.UnixMilli(), r.Status, r.Response, done)
 			if len(args) == cap(args) {

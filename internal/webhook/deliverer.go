@@ -317,6 +317,18 @@ func (d *Deliverer) Enqueue(ctx context.Context, evs []Event) error {
 	if err := d.store.EnqueueWebhooks(ctx, evs, now); err != nil {
 		return err
 	}
+	d.Enqueued(evs)
+	return nil
+}
+
+// Enqueued tells the Deliverer about events a caller wrote to its Store
+// itself, checked (Check) and in a transaction of its own (a business
+// endpoint writes its records and webhooks together): they are counted and
+// claimed at once instead of at the next poll. It never blocks.
+func (d *Deliverer) Enqueued(evs []Event) {
+	if len(evs) == 0 {
+		return
+	}
 	d.metrics.WebhooksEnqueued(len(evs))
 	d.mu.Lock()
 	for i := range evs {
@@ -324,7 +336,6 @@ func (d *Deliverer) Enqueue(ctx context.Context, evs []Event) error {
 	}
 	d.mu.Unlock()
 	d.poke()
-	return nil
 }
 
 // Replay makes delivered events and dead letters pending again, with a

@@ -7,6 +7,7 @@ import (
 	"github.com/kontor-chat/kontor"
 	"github.com/kontor-chat/kontor/internal/business"
 	"github.com/kontor-chat/kontor/internal/endpoint"
+	"github.com/kontor-chat/kontor/internal/webhook"
 )
 
 // newBusiness stores a business with one number and returns both.
@@ -125,6 +126,43 @@ func testEndpointState(_ *testing.T, e *env) {
 	}
 	if _, err := e.db.Message(e.ctx, e.ids.Next(), m.ID); kontor.KindOf(err) != kontor.NotFound {
 		e.t.Fatalf("another number's message: %v", err)
+	}
+	// Many in one transaction (the endpoint's group commit); one already
+	// there stays as it was.
+	batch := []endpoint.MessageRecord{
+		{Number: n.ID, ID: e.ids.Next(), Peer: phoneA, Outgoing: true, Category: "service", Callback: "one", Created: t0},
+		{Number: n.ID, ID: m.ID, Peer: phoneB, Outgoing: false, Callback: "again", Created: t0},
+		{Number: n.ID, ID: e.ids.Next(), Peer: phoneB, Created: t0.Add(time.Second)},
+	}
+	if err := e.db.PutMessages(e.ctx, batch); err != nil {
+		e.t.Fatal(err)
+	}
+	for _, want := range []endpoint.MessageRecord{batch[0], m, batch[2]} {
+		got, err := e.db.Message(e.ctx, n.ID, want.ID)
+		if err != nil || got.Peer != want.Peer || got.Callback != want.Callback || got.Outgoing != want.Outgoing || !got.Created.Equal(want.Created) {
+			e.t.Fatalf("message %s after PutMessages: %+v %v; want %+v", want.ID, got, err, want)
+		}
+	}
+	if err := e.db.PutMessages(e.ctx, nil); err != nil {
+		e.t.Fatal(err)
+	}
+	// Records and webhooks in one transaction (the endpoint's group commit
+	// on the platform's store): both are there, the webhook due at now.
+	rec := endpoint.MessageRecord{Number: n.ID, ID: e.ids.Next(), Peer: phoneA, Outgoing: true, Category: "service", Created: t0}
+	url := "http://127.0.0.1:9/batch-" + n.ID.String()
+	ev := webhook.Event{ID: "batch." + rec.ID.String(), App: e.ids.Next(), URL: url, Body: []byte(`{"x":1}`), Created: t0}
+	if err := e.db.PutEndpointBatch(e.ctx, []endpoint.MessageRecord{rec}, []webhook.Event{ev}, t0); err != nil {
+		e.t.Fatal(err)
+	}
+	if got, err := e.db.Message(e.ctx, n.ID, rec.ID); err != nil || got.Peer != phoneA || !got.Outgoing {
+		e.t.Fatalf("message after PutEndpointBatch: %+v %v", got, err)
+	}
+	due, err := e.db.DueWebhooks(e.ctx, webhook.Claim{Now: t0, Until: t0.Add(time.Minute), Token: 3, Want: []webhook.Want{{URL: url, Limit: 10}}})
+	if err != nil || len(due) != 1 || due[0].ID != ev.ID || string(due[0].Body) != `{"x":1}` {
+		e.t.Fatalf("webhook after PutEndpointBatch: %+v %v", due, err)
+	}
+	if err := e.db.PutEndpointBatch(e.ctx, nil, nil, t0); err != nil {
+		e.t.Fatal(err)
 	}
 	md := endpoint.MediaRecord{ID: e.ids.Next(), Number: n.ID, MimeType: "image/png", SHA256: "ab", Size: 3, Created: time.Now(), Expires: time.Now().Add(time.Hour)}
 	if err := e.db.PutEndpointMedia(e.ctx, md); err != nil {

@@ -366,13 +366,21 @@ func testSalesReport(_ *testing.T, e *env) {
 			from = s
 		}
 	}
-	move(e.order(eurCat, day(1, 10), 2, eur[0]), "paid")                                      // 39.98
-	move(e.order(eurCat, day(1, 23), 1, eur[0], eur[1]), "paid", "shipped")                   // 39.98; 1 Dec in UTC, 2 Dec in Berlin
-	move(e.order(eurCat, day(2, 9), 3, eur[1]), "paid", "completed", "refunded")              // 59.97, refunded
-	move(e.order(eurCat, day(2, 9), 1, eur[1]), "confirmed")                                  // not paid
-	move(e.order(eurCat, day(2, 9), 1, eur[1]), "canceled")                                   // never paid
-	e.order(eurCat, day(2, 10), 5, eur[0])                                                    // pending
-	move(e.order(jpyCat, day(2, 11), 3, jpy[0]), "paid")                                      // 4500 JPY
+	move(e.order(eurCat, day(1, 10), 2, eur[0]), "paid")                         // 39.98
+	move(e.order(eurCat, day(1, 23), 1, eur[0], eur[1]), "paid", "shipped")      // 39.98; 1 Dec in UTC, 2 Dec in Berlin
+	move(e.order(eurCat, day(2, 9), 3, eur[1]), "paid", "completed", "refunded") // 59.97, refunded
+	move(e.order(eurCat, day(2, 9), 1, eur[1]), "confirmed")                     // not paid
+	move(e.order(eurCat, day(2, 9), 1, eur[1]), "canceled")                      // never paid
+	e.order(eurCat, day(2, 10), 5, eur[0])                                       // pending
+	// The yen order has shipping (a payment request set it): its day
+	// counts the order's total, its product the items alone.
+	jo := commerce.Order{ID: e.ids.Next(), Business: biz, Catalog: jpyCat.ID, Customer: phoneA, State: commerce.OrderPending, Currency: "JPY",
+		Items: []commerce.OrderItem{{Product: jpy[0].ID, RetailerID: "p0", Name: "Product A", Quantity: 3, Price: 1500}}, Subtotal: 4500,
+		Shipping: 500, Total: 5000, Created: day(2, 11), Expires: day(2, 11).Add(time.Hour)}
+	if short, err := e.db.PlaceOrder(e.ctx, jo); err != nil || len(short) > 0 {
+		e.t.Fatalf("yen order: %v %v", short, err)
+	}
+	move(jo, "paid")
 	move(e.order(bhdCat, day(3, 12), 7, bhd[0]), "paid", "shipped", "completed")              // 8.638 BHD
 	move(e.order(eurCat, time.Date(2026, 11, 30, 23, 30, 0, 0, time.UTC), 1, eur[0]), "paid") // 30 Nov UTC, 1 Dec in Berlin
 	move(e.order(otherCat, day(1, 10), 1, other[0]), "paid")                                  // another business
@@ -385,14 +393,14 @@ func testSalesReport(_ *testing.T, e *env) {
 	wantDays := []r{
 		{Date: "2026-12-01", Currency: "EUR", Orders: 2, Units: 4, Gross: 7996, Net: 7996},
 		{Date: "2026-12-02", Currency: "EUR", Orders: 1, Units: 3, Gross: 5997, Refunded: 5997},
-		{Date: "2026-12-02", Currency: "JPY", Orders: 1, Units: 3, Gross: 4500, Net: 4500},
+		{Date: "2026-12-02", Currency: "JPY", Orders: 1, Units: 3, Gross: 5000, Net: 5000},
 		{Date: "2026-12-03", Currency: "BHD", Orders: 1, Units: 7, Gross: 8638, Net: 8638},
 	}
 	if !equalRows(rep.Rows, wantDays) {
 		e.t.Fatalf("by day (UTC):\n%+v\nwant\n%+v", rep.Rows, wantDays)
 	}
 	wantTotals := []r{{Currency: "BHD", Orders: 1, Units: 7, Gross: 8638, Net: 8638}, {Currency: "EUR", Orders: 3, Units: 7, Gross: 13993, Refunded: 5997, Net: 7996},
-		{Currency: "JPY", Orders: 1, Units: 3, Gross: 4500, Net: 4500}}
+		{Currency: "JPY", Orders: 1, Units: 3, Gross: 5000, Net: 5000}}
 	if !equalRows(rep.Totals, wantTotals) {
 		e.t.Fatalf("totals:\n%+v\nwant\n%+v", rep.Totals, wantTotals)
 	}
@@ -401,7 +409,7 @@ func testSalesReport(_ *testing.T, e *env) {
 		e.t.Fatal(err)
 	}
 	if want := "date,currency,orders,units,gross,refunded,net\n2026-12-01,EUR,2,4,79.96,0.00,79.96\n2026-12-02,EUR,1,3,59.97,59.97,0.00\n" +
-		"2026-12-02,JPY,1,3,4500,0,4500\n2026-12-03,BHD,1,7,8.638,0.000,8.638\n"; csv.String() != want {
+		"2026-12-02,JPY,1,3,5000,0,5000\n2026-12-03,BHD,1,7,8.638,0.000,8.638\n"; csv.String() != want {
 		e.t.Fatalf("CSV:\n%s\nwant\n%s", csv.String(), want)
 	}
 	// In Berlin (UTC+1) the 23:30 orders fall on the next day, and the one
@@ -413,7 +421,7 @@ func testSalesReport(_ *testing.T, e *env) {
 	wantDays = []r{
 		{Date: "2026-12-01", Currency: "EUR", Orders: 2, Units: 3, Gross: 5997, Net: 5997},
 		{Date: "2026-12-02", Currency: "EUR", Orders: 2, Units: 5, Gross: 9995, Refunded: 5997, Net: 3998},
-		{Date: "2026-12-02", Currency: "JPY", Orders: 1, Units: 3, Gross: 4500, Net: 4500},
+		{Date: "2026-12-02", Currency: "JPY", Orders: 1, Units: 3, Gross: 5000, Net: 5000},
 	}
 	if !equalRows(rep.Rows, wantDays) {
 		e.t.Fatalf("by day (Berlin):\n%+v\nwant\n%+v", rep.Rows, wantDays)

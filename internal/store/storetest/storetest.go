@@ -79,6 +79,11 @@ var tests = []test{
 	{"Blocks", testBlocks},
 	{"NodeLeases", testNodeLeases},
 	{"PriceSheets", testPriceSheets},
+	{"Invoices", testInvoices},
+	{"PartnerInvoice", testPartnerInvoice},
+	{"Credit", testCredit},
+	{"CommerceFees", testCommerceFees},
+	{"BillingWorkload", testBillingWorkload},
 	{"NoOversell", testNoOversell},
 	{"OrderCharges", testOrderCharges},
 	{"OrderChargesRace", testOrderChargesRace},
@@ -95,6 +100,14 @@ var tests = []test{
 	{"StockIdempotent", testStockIdempotent},
 	{"StockAlerts", testStockAlerts},
 	{"SalesReport", testSalesReport},
+
+	// Console users, sessions, links and sign-in limits (consoleauth.Store).
+	{"ConsoleUsers", testConsoleUsers},
+	{"ConsoleOwnersRace", testConsoleOwnersRace},
+	{"ConsoleSessions", testConsoleSessions},
+	{"ConsoleInvites", testConsoleInvites},
+	{"ConsoleLimits", testConsoleLimits},
+	{"SetAppSecret", testSetAppSecret},
 }
 
 // Run runs the suite. open must return an empty store, closed when its test

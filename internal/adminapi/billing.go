@@ -1,0 +1,420 @@
+package adminapi
+
+import (
+	"bytes"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/kontor-chat/kontor"
+	"github.com/kontor-chat/kontor/internal/billing"
+	"github.com/kontor-chat/kontor/internal/commerce"
+	"github.com/kontor-chat/kontor/internal/gateway"
+)
+
+// mountBilling adds the routes for invoices, credit, commerce fees and
+// partner markups.
+func (a *API) mountBilling(mux *http.ServeMux) {
+	mux.HandleFunc("GET /admin/v1/businesses/{id}/invoices/{month}", a.operator(a.invoice))
+	mux.HandleFunc("POST /admin/v1/businesses/{id}/invoices/{month}/finalize", a.operator(a.finalizeInvoice))
+	mux.HandleFunc("POST /admin/v1/businesses/{id}/invoices/{month}/adjustments", a.operator(a.adjustInvoice))
+	mux.HandleFunc("POST /admin/v1/businesses/{id}/adjustments", a.operator(a.adjust))
+	mux.HandleFunc("GET /admin/v1/partners/{id}/invoices/{month}", a.operator(a.partnerInvoice))
+	mux.HandleFunc("POST /admin/v1/partners/{id}/invoices/{month}/finalize", a.operator(a.finalizePartnerInvoice))
+	mux.HandleFunc("GET /admin/v1/partners/{id}/markup", a.operator(a.markup))
+	mux.HandleFunc("PUT /admin/v1/partners/{id}/markup", a.operator(a.setMarkup))
+	if a.Credit != nil {
+		mux.HandleFunc("GET /admin/v1/businesses/{id}/credit", a.operator(a.credit))
+		mux.HandleFunc("PUT /admin/v1/businesses/{id}/credit", a.operator(a.setCredit))
+		mux.HandleFunc("POST /admin/v1/businesses/{id}/topups", a.operator(a.topUp))
+	}
+	if a.Ledger != nil {
+		mux.HandleFunc("GET /admin/v1/businesses/{id}/commerce-fee", a.operator(a.commerceFee))
+		mux.HandleFunc("PUT /admin/v1/businesses/{id}/commerce-fee", a.operator(a.setCommerceFee))
+	}
+}
+
+// businessParam reads {id} as a business that exists.
+func (a *API) businessParam(w http.ResponseWriter, r *http.Request) (kontor.ID, bool) {
+	id, err := optionalID(r.PathValue("id"))
+	if err == nil && id == 0 {
+		err = kontor.Errorf(kontor.Invalid, "admin.billing", "give a business id")
+	}
+	if err == nil {
+		_, err = a.Business.Store().Business(r.Context(), id)
+	}
+	if err != nil {
+		gateway.WriteError(w, a.Log, err)
+		return 0, false
+	}
+	return id, true
+}
+
+// partnerParam reads {id} as a partner that exists.
+func (a *API) partnerParam(w http.ResponseWriter, r *http.Request) (kontor.ID, bool) {
+	id, err := optionalID(r.PathValue("id"))
+	if err == nil && id == 0 {
+		err = kontor.Errorf(kontor.Invalid, "admin.billing", "give a partner id")
+	}
+	if err == nil {
+		_, err = a.Business.Store().Partner(r.Context(), id)
+	}
+	if err != nil {
+		gateway.WriteError(w, a.Log, err)
+		return 0, false
+	}
+	return id, true
+}
+
+func (a *API) monthParam(w http.ResponseWriter, r *http.Request) (time.Time, bool) {
+	m, err := billing.ParseMonth(r.PathValue("month"))
+	if err != nil {
+		gateway.WriteError(w, a.Log, err)
+		return m, false
+	}
+	return m, true
+}
+
+// writeInvoice answers JSON, or CSV with ?format=csv.
+func (a *API) writeInvoice(w http.ResponseWriter, r *http.Request, inv billing.Invoice) {
+	switch f := r.URL.Query().Get("format"); f {
+	case "", "json":
+		gateway.WriteJSON(w, http.StatusOK, inv)
+	case "csv":
+		var b bytes.Buffer
+		if err := billing.WriteCSV(&b, inv, commerce.Exponent); err != nil {
+			gateway.WriteError(w, a.Log, err)
+			return
+		}
+		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+		_, _ = w.Write(b.Bytes())
+	default:
+		gateway.WriteError(w, a.Log, kontor.Errorf(kontor.Invalid, "admin.invoice", "format is json or csv, not %q", f))
+	}
+}
+
+func (a *API) invoice(w http.ResponseWriter, r *http.Request) {
+	id, ok := a.businessParam(w, r)
+	if !ok {
+		return
+	}
+	m, ok := a.monthParam(w, r)
+	if !ok {
+		return
+	}
+	inv, err := a.Invoices.Invoice(r.Context(), id, m)
+	if err != nil {
+		gateway.WriteError(w, a.Log, err)
+		return
+	}
+	a.writeInvoice(w, r, inv)
+}
+
+func (a *API) finalizeInvoice(w http.ResponseWriter, r *http.Request) {
+	id, ok := a.businessParam(w, r)
+	if !ok {
+		return
+	}
+	m, ok := a.monthParam(w, r)
+	if !ok {
+		return
+	}
+	inv, err := a.Invoices.Finalize(r.Context(), id, m)
+	if err != nil {
+		gateway.WriteError(w, a.Log, err)
+		return
+	}
+	a.writeInvoice(w, r, inv)
+}
+
+// AdjustmentRequest corrects a business's charges: a positive amount is
+// charged, a negative one credited. Amount is a decimal of the currency
+// (default: the currency of the price sheet in effect).
+type AdjustmentRequest struct {
+	Amount    string `json:"amount"`
+	Currency  string `json:"currency,omitempty"`
+	Note      string `json:"note,omitempty"`
+	Reference string `json:"reference,omitempty"`
+}
+
+// adjust writes an adjustment dated now: it goes on the open invoice.
+func (a *API) adjust(w http.ResponseWriter, r *http.Request) {
+	id, ok := a.businessParam(w, r)
+	if !ok {
+		return
+	}
+	a.writeAdjustment(w, r, id, time.Now())
+}
+
+// adjustInvoice adds an adjustment to a month's draft invoice; a final
+// invoice does not change.
+func (a *API) adjustInvoice(w http.ResponseWriter, r *http.Request) {
+	id, ok := a.businessParam(w, r)
+	if !ok {
+		return
+	}
+	m, ok := a.monthParam(w, r)
+	if !ok {
+		return
+	}
+	inv, err := a.Invoices.Invoice(r.Context(), id, m)
+	if err == nil && inv.Status == billing.StatusFinal {
+		err = kontor.Errorf(kontor.Conflict, "admin.adjustInvoice", "the invoice for %s is final and does not change: post the correction to /admin/v1/businesses/%s/adjustments and it goes on the next open invoice", inv.Month, id)
+	}
+	if err != nil {
+		gateway.WriteError(w, a.Log, err)
+		return
+	}
+	// Dated inside the month: now if the month is the current one, else
+	// its last millisecond.
+	at := time.Now()
+	if end := m.AddDate(0, 1, 0); !at.Before(end) {
+		at = end.Add(-time.Millisecond)
+	} else if at.Before(m) {
+		at = m
+	}
+	a.writeAdjustment(w, r, id, at)
+}
+
+func (a *API) writeAdjustment(w http.ResponseWriter, r *http.Request, id kontor.ID, at time.Time) {
+	var req AdjustmentRequest
+	if !gateway.ReadJSON(w, r, a.Log, &req) {
+		return
+	}
+	cur := strings.ToUpper(strings.TrimSpace(req.Currency))
+	if cur == "" {
+		sh, err := a.Prices.At(r.Context(), time.Now())
+		if err != nil || len(sh.Rates) == 0 {
+			gateway.WriteError(w, a.Log, kontor.Errorf(kontor.Invalid, "admin.adjust", "give the currency"))
+			return
+		}
+		cur = sh.Rates[0].Currency
+	}
+	exp, ok := commerce.Exponent(cur)
+	if !ok {
+		gateway.WriteError(w, a.Log, kontor.Errorf(kontor.Invalid, "admin.adjust", "%q is not an ISO 4217 currency", req.Currency))
+		return
+	}
+	amount, err := billing.ParseMinor(req.Amount, exp)
+	if err != nil {
+		gateway.WriteError(w, a.Log, kontor.Errorf(kontor.Invalid, "admin.adjust", "amount: %v", err))
+		return
+	}
+	e, added, err := a.Ledger.Adjust(r.Context(), id, amount, cur, req.Note, req.Reference, at)
+	if err != nil {
+		gateway.WriteError(w, a.Log, err)
+		return
+	}
+	gateway.WriteJSON(w, http.StatusOK, map[string]any{"entry": e, "added": added})
+}
+
+func (a *API) partnerInvoice(w http.ResponseWriter, r *http.Request) {
+	id, ok := a.partnerParam(w, r)
+	if !ok {
+		return
+	}
+	m, ok := a.monthParam(w, r)
+	if !ok {
+		return
+	}
+	inv, err := a.Invoices.PartnerInvoice(r.Context(), id, m)
+	if err != nil {
+		gateway.WriteError(w, a.Log, err)
+		return
+	}
+	a.writeInvoice(w, r, inv)
+}
+
+func (a *API) finalizePartnerInvoice(w http.ResponseWriter, r *http.Request) {
+	id, ok := a.partnerParam(w, r)
+	if !ok {
+		return
+	}
+	m, ok := a.monthParam(w, r)
+	if !ok {
+		return
+	}
+	inv, err := a.Invoices.FinalizePartner(r.Context(), id, m)
+	if err != nil {
+		gateway.WriteError(w, a.Log, err)
+		return
+	}
+	a.writeInvoice(w, r, inv)
+}
+
+// MarkupRequest sets a partner's markup in basis points (1000 = 10 %).
+type MarkupRequest struct {
+	BPS int64 `json:"bps"`
+}
+
+func (a *API) markup(w http.ResponseWriter, r *http.Request) {
+	id, ok := a.partnerParam(w, r)
+	if !ok {
+		return
+	}
+	bps, err := a.Invoices.Markup(r.Context(), id)
+	if err != nil {
+		gateway.WriteError(w, a.Log, err)
+		return
+	}
+	gateway.WriteJSON(w, http.StatusOK, map[string]any{"partner_id": id, "bps": bps})
+}
+
+func (a *API) setMarkup(w http.ResponseWriter, r *http.Request) {
+	id, ok := a.partnerParam(w, r)
+	if !ok {
+		return
+	}
+	var req MarkupRequest
+	if !gateway.ReadJSON(w, r, a.Log, &req) {
+		return
+	}
+	if err := a.Invoices.SetMarkup(r.Context(), id, req.BPS); err != nil {
+		gateway.WriteError(w, a.Log, err)
+		return
+	}
+	gateway.WriteJSON(w, http.StatusOK, map[string]any{"partner_id": id, "bps": req.BPS})
+}
+
+// CreditRequest sets up a business's credit: mode prepaid, or credit_line
+// with a limit (a decimal of the currency).
+type CreditRequest struct {
+	Mode     string `json:"mode"`
+	Limit    string `json:"limit,omitempty"`
+	Currency string `json:"currency"`
+}
+
+func (a *API) credit(w http.ResponseWriter, r *http.Request) {
+	id, ok := a.businessParam(w, r)
+	if !ok {
+		return
+	}
+	acc, err := a.Credit.Account(r.Context(), id)
+	if err != nil {
+		gateway.WriteError(w, a.Log, err)
+		return
+	}
+	gateway.WriteJSON(w, http.StatusOK, acc)
+}
+
+func (a *API) setCredit(w http.ResponseWriter, r *http.Request) {
+	id, ok := a.businessParam(w, r)
+	if !ok {
+		return
+	}
+	var req CreditRequest
+	if !gateway.ReadJSON(w, r, a.Log, &req) {
+		return
+	}
+	cur := strings.ToUpper(strings.TrimSpace(req.Currency))
+	exp, ok := commerce.Exponent(cur)
+	if !ok {
+		gateway.WriteError(w, a.Log, kontor.Errorf(kontor.Invalid, "admin.credit", "currency %q is not an ISO 4217 code", req.Currency))
+		return
+	}
+	var limit int64
+	if req.Limit != "" {
+		var err error
+		if limit, err = billing.ParseMinor(req.Limit, exp); err != nil {
+			gateway.WriteError(w, a.Log, kontor.Errorf(kontor.Invalid, "admin.credit", "limit: %v", err))
+			return
+		}
+	}
+	acc, err := a.Credit.Set(r.Context(), id, req.Mode, limit, cur)
+	if err != nil {
+		gateway.WriteError(w, a.Log, err)
+		return
+	}
+	gateway.WriteJSON(w, http.StatusOK, acc)
+}
+
+// TopUpRequest adds money paid in: a positive decimal of the account's
+// currency; reference makes it idempotent.
+type TopUpRequest struct {
+	Amount    string `json:"amount"`
+	Reference string `json:"reference,omitempty"`
+	Note      string `json:"note,omitempty"`
+}
+
+func (a *API) topUp(w http.ResponseWriter, r *http.Request) {
+	id, ok := a.businessParam(w, r)
+	if !ok {
+		return
+	}
+	var req TopUpRequest
+	if !gateway.ReadJSON(w, r, a.Log, &req) {
+		return
+	}
+	acc, err := a.Credit.Account(r.Context(), id)
+	if kontor.KindOf(err) == kontor.NotFound {
+		err = kontor.Errorf(kontor.NotFound, "admin.topUp", "business %s has no credit account: set one up first (PUT …/credit)", id)
+	}
+	if err != nil {
+		gateway.WriteError(w, a.Log, err)
+		return
+	}
+	exp, _ := commerce.Exponent(acc.Currency)
+	amount, err := billing.ParseMinor(req.Amount, exp)
+	if err != nil {
+		gateway.WriteError(w, a.Log, kontor.Errorf(kontor.Invalid, "admin.topUp", "amount: %v", err))
+		return
+	}
+	e, acc, err := a.Credit.TopUp(r.Context(), id, amount, req.Reference, req.Note)
+	if err != nil {
+		gateway.WriteError(w, a.Log, err)
+		return
+	}
+	gateway.WriteJSON(w, http.StatusOK, map[string]any{"entry": e, "credit": acc})
+}
+
+// CommerceFeeRequest sets a business's fee per successful payment: bps
+// basis points of the amount plus fixed (a decimal of currency).
+type CommerceFeeRequest struct {
+	BPS      int64  `json:"bps"`
+	Fixed    string `json:"fixed,omitempty"`
+	Currency string `json:"currency"`
+}
+
+func (a *API) commerceFee(w http.ResponseWriter, r *http.Request) {
+	id, ok := a.businessParam(w, r)
+	if !ok {
+		return
+	}
+	f, err := a.Ledger.CommerceFee(r.Context(), id)
+	if err != nil {
+		gateway.WriteError(w, a.Log, err)
+		return
+	}
+	gateway.WriteJSON(w, http.StatusOK, f)
+}
+
+func (a *API) setCommerceFee(w http.ResponseWriter, r *http.Request) {
+	id, ok := a.businessParam(w, r)
+	if !ok {
+		return
+	}
+	var req CommerceFeeRequest
+	if !gateway.ReadJSON(w, r, a.Log, &req) {
+		return
+	}
+	cur := strings.ToUpper(strings.TrimSpace(req.Currency))
+	exp, ok := commerce.Exponent(cur)
+	if !ok {
+		gateway.WriteError(w, a.Log, kontor.Errorf(kontor.Invalid, "admin.commerceFee", "currency %q is not an ISO 4217 code", req.Currency))
+		return
+	}
+	var fixed int64
+	if req.Fixed != "" {
+		var err error
+		if fixed, err = billing.ParseMinor(req.Fixed, exp); err != nil {
+			gateway.WriteError(w, a.Log, kontor.Errorf(kontor.Invalid, "admin.commerceFee", "fixed: %v", err))
+			return
+		}
+	}
+	f, err := a.Ledger.SetCommerceFee(r.Context(), billing.CommerceFee{Business: id, BPS: req.BPS, Fixed: fixed, Currency: cur})
+	if err != nil {
+		gateway.WriteError(w, a.Log, err)
+		return
+	}
+	gateway.WriteJSON(w, http.StatusOK, f)
+}

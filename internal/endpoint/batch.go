@@ -1,0 +1,146 @@
+package endpoint
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/kontor-chat/kontor"
+	"github.com/kontor-chat/kontor/internal/webhook"
+)
+
+// writes are what handling a send, a message or receipts leaves for the
+// store: message records and webhooks.
+type writes struct {
+	msgs  []MessageRecord
+	hooks []webhook.Event
+}
+
+func (w *writes) empty() bool { return len(w.msgs) == 0 && len(w.hooks) == 0 }
+
+// committer is the endpoint's group commit: the records and webhooks of
+// every send (and of the device's events) that wait at the same time are
+// written together, in one transaction (BatchStore) — or one for the
+// records and one for the webhooks — instead of two per message. A
+// caller's writes are committed when commit returns.
+type committer struct {
+	store Store
+	hooks Hooks
+	clock kontor.Clock
+	log   *slog.Logger
+	jobs  chan *commitJob // unbuffered: a job is taken or the committer is gone
+	done  chan struct{}   // closed when run returns
+}
+
+type commitJob struct {
+	w    *writes
+	done chan struct{}
+}
+
+// maxCommit bounds the jobs of one commit.
+const maxCommit = 512
+
+func newCommitter(store Store, hooks Hooks, clock kontor.Clock, log *slog.Logger) *committer {
+	return &committer{store: store, hooks: hooks, clock: clock, log: log, jobs: make(chan *commitJob), done: make(chan struct{})}
+}
+
+// run commits jobs until ctx ends.
+func (c *committer) run(ctx context.Context) {
+	defer close(c.done)
+	batch := make([]*commitJob, 0, maxCommit)
+	for {
+		select {
+		case j := <-c.jobs:
+			batch = append(batch[:0], j)
+		more:
+			for len(batch) < maxCommit {
+				select {
+				case j := <-c.jobs:
+					batch = append(batch, j)
+				default:
+					break more
+				}
+			}
+			c.flush(batch)
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// commit writes w, with whatever other callers write at the same time.
+// Failures are logged: the messages they belong to are committed already.
+func (c *committer) commit(w *writes) {
+	if w.empty() {
+		return
+	}
+	j := &commitJob{w: w, done: make(chan struct{})}
+	select {
+	case c.jobs <- j:
+		<-j.done
+	case <-c.done: // stopping: on this goroutine
+		c.flush([]*commitJob{j})
+	}
+}
+
+func (c *committer) flush(batch []*commitJob) {
+	var all writes
+	for _, j := range batch {
+		all.msgs = append(all.msgs, j.w.msgs...)
+		all.hooks = append(all.hooks, j.w.hooks...)
+	}
+	// What happened must reach the store even while the endpoint stops.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	defer func() {
+		for _, j := range batch {
+			close(j.done)
+		}
+	}()
+	bs, ok1 := c.store.(BatchStore)
+	told, ok2 := c.hooks.(enqueued)
+	if ok1 && ok2 {
+		// One transaction for records and webhooks; the outbox is told.
+		evs := all.hooks[:0:0]
+		for _, ev := range all.hooks {
+			if err := webhook.Check(ev); err != nil {
+				c.log.Error("queueing a webhook", "id", ev.ID, "err", err)
+				continue
+			}
+			evs = append(evs, ev)
+		}
+		if err := bs.PutEndpointBatch(ctx, all.msgs, evs, c.clock.Now()); err != nil {
+			c.log.Error("recording messages and webhooks", "messages", len(all.msgs), "webhooks", len(evs), "err", err)
+			return
+		}
+		told.Enqueued(evs)
+		return
+	}
+	if err := c.store.PutMessages(ctx, all.msgs); err != nil {
+		c.log.Error("recording messages", "messages", len(all.msgs), "err", err)
+	}
+	if err := c.hooks.Enqueue(ctx, all.hooks); err != nil && len(all.hooks) > 1 {
+		// One bad event must not cost the others theirs.
+		for _, ev := range all.hooks {
+			if err := c.hooks.Enqueue(ctx, []webhook.Event{ev}); err != nil {
+				c.log.Error("queueing a webhook", "id", ev.ID, "err", err)
+			}
+		}
+	} else if err != nil {
+		c.log.Error("queueing a webhook", "id", all.hooks[0].ID, "err", err)
+	}
+}
+
+// BatchStore is a Store that also writes records and webhooks in one
+// transaction, the webhooks due at now. When the endpoint's Store is one
+// and its Hooks is the outbox on that same store (it has Enqueued, as
+// webhook.Deliverer), the group commit is one transaction, not two.
+type BatchStore interface {
+	PutEndpointBatch(ctx context.Context, msgs []MessageRecord, evs []webhook.Event, now time.Time) error
+}
+
+// enqueued is Hooks that can be told of webhooks written to their store
+// by someone else (webhook.Deliverer.Enqueued).
+type enqueued interface {
+	Enqueued(evs []webhook.Event)
+}
