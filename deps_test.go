@@ -2,7 +2,9 @@ package kontor_test
 
 import (
 	"encoding/json"
+	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -89,4 +91,36 @@ func under(imp, d string) bool {
 		return strings.HasPrefix(imp, d)
 	}
 	return imp == d || strings.HasPrefix(imp, d+"/")
+}
+
+// TestWebChatClientDeps keeps the web chat's WebAssembly client a device:
+// built for the browser, it holds the client SDK and nothing of the
+// server's (no internal package, no database or NATS driver).
+func TestWebChatClientDeps(t *testing.T) {
+	if testing.Short() {
+		t.Skip("go list is slow; skipped in -short")
+	}
+	const mod = "github.com/kontor-chat/kontor"
+	cmd := exec.Command("go", "list", "-deps", "./internal/web/chatwasm")
+	cmd.Env = append(os.Environ(), "GOOS=js", "GOARCH=wasm")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	deps := strings.Fields(string(out))
+	for _, want := range []string{mod + "/client", mod + "/client/e2e", mod + "/client/idb", "syscall/js"} {
+		if !slices.Contains(deps, want) {
+			t.Errorf("the web chat's client does not import %s: is this the js/wasm build?", want)
+		}
+	}
+	for _, d := range deps {
+		if d == mod+"/internal/web/chatwasm" {
+			continue
+		}
+		for _, deny := range []string{mod + "/internal/", mod + "/cmd", "database/sql", "github.com/jackc", "modernc.org/", "github.com/nats-io"} {
+			if under(d, strings.TrimSuffix(deny, "/")) {
+				t.Errorf("the web chat's client imports %s (%s): server code must not reach the browser", d, deny)
+			}
+		}
+	}
 }

@@ -67,8 +67,12 @@ type Options struct {
 	// SQLite's synchronous=NORMAL). For hosted business endpoints on a
 	// server, where the sends themselves are committed by the platform.
 	NoSync bool
-	// Account is the device to act as when Open gets no directory: the
-	// client then keeps all its state in memory (tests, load generators).
+	// Storage holds the profile when Open gets no directory (the web chat
+	// keeps it in IndexedDB, see package client/idb).
+	Storage Storage
+	// Account is the device to act as when Open gets neither a directory
+	// nor a Storage: the client then keeps all its state in memory (tests,
+	// load generators).
 	Account *Account
 }
 
@@ -114,7 +118,8 @@ type retryState struct {
 // Open opens the profile in dir and starts connecting in the background;
 // it does not wait for the connection (see WaitConnected). The client runs
 // until Close, which must be called, or until ctx ends. With dir empty the
-// client keeps its state in memory and acts as opts.Account.
+// client keeps its state in opts.Storage or, without one, in memory,
+// acting as opts.Account.
 //
 // Only one process at a time may open a profile (ErrProfileInUse).
 func Open(ctx context.Context, dir string, opts Options) (*Client, error) {
@@ -122,11 +127,14 @@ func Open(ctx context.Context, dir string, opts Options) (*Client, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	p, err := openProfile(dir, opts.Account, log)
+	st, where := opts.Storage, "the profile's storage"
+	if dir != "" {
+		st, where = &DirStorage{Dir: dir, NoSync: opts.NoSync}, dir
+	}
+	p, err := openProfile(st, where, opts.Account, log)
 	if err != nil {
 		return nil, err
 	}
-	p.nosync = opts.NoSync
 	wsURL, err := webSocketURL(p.account.Server)
 	if err != nil {
 		p.close()

@@ -44,6 +44,14 @@
 //	                         on open, long logs are rewritten compactly
 //	  lock                   flock held while a Client has the profile open
 //
+// The profile's files go through a Storage: DirStorage is the directory
+// above; package client/idb keeps the same files as IndexedDB records in a
+// browser (the web chat), and MemStorage in memory. A DirStorage is also a
+// LocalStorage: the profile then keeps up to 64 conversation logs open for
+// appending (one write, and an fsync unless Options.NoSync, per batch), and
+// package e2e keeps its session records in one journal file; other
+// Storages get AppendFile and WriteFile.
+//
 // The outbox is every outgoing message of this device whose status is still
 // pending; the seen-set for dropping redelivered frames is rebuilt from the
 // logs (the newest 20,000 ids).

@@ -53,10 +53,17 @@ func (a Account) API(hc *http.Client) *API {
 // LoadAccount reads the account of the profile in dir without opening the
 // profile: it takes no lock and connects nowhere.
 func LoadAccount(dir string) (Account, error) {
+	return loadAccount(&DirStorage{Dir: dir}, dir)
+}
+
+// ReadAccount reads the account of the profile in st, like LoadAccount.
+func ReadAccount(st Storage) (Account, error) { return loadAccount(st, "this storage") }
+
+func loadAccount(st Storage, where string) (Account, error) {
 	var a Account
-	b, err := os.ReadFile(filepath.Join(dir, accountFile))
+	b, err := st.ReadFile(accountFile)
 	if errors.Is(err, fs.ErrNotExist) {
-		return a, fmt.Errorf("%w: %s (register or link a device first)", ErrNoProfile, dir)
+		return a, fmt.Errorf("%w: %s (register or link a device first)", ErrNoProfile, where)
 	}
 	if err != nil {
 		return a, fmt.Errorf("client: reading the profile: %w", err)
@@ -83,11 +90,32 @@ func createProfile(dir string, a Account) error {
 		old, _ := LoadAccount(dir)
 		return fmt.Errorf("client: %s already holds device %d of %s; use another profile directory", dir, old.DeviceID, old.Phone)
 	}
+	return writeAccount(&DirStorage{Dir: dir}, a)
+}
+
+// writeAccount writes the account file of a new profile.
+func writeAccount(st Storage, a Account) error {
 	b, err := json.MarshalIndent(a, "", "  ")
 	if err != nil {
 		return err
 	}
-	return writeAtomic(dir, accountFile, b)
+	return st.WriteFile(accountFile, b)
+}
+
+// createIn writes a new profile's account into st, which must not hold one.
+func createIn(st Storage, a Account) error {
+	if err := checkStorage(st); err != nil {
+		return err
+	}
+	return writeAccount(st, a)
+}
+
+// checkStorage fails when st already holds a device.
+func checkStorage(st Storage) error {
+	if a, err := ReadAccount(st); err == nil {
+		return fmt.Errorf("client: this storage already holds device %d of %s; remove it first", a.DeviceID, a.Phone)
+	}
+	return nil
 }
 
 // checkProfileDir fails early when dir already holds a device, before a
@@ -100,46 +128,6 @@ func checkProfileDir(dir string) error {
 		return fmt.Errorf("client: %s already holds device %d of %s; use another profile directory", dir, a.DeviceID, a.Phone)
 	}
 	return nil
-}
-
-// writeAtomic replaces dir/name with b: a temporary file, fsync, rename,
-// fsync of the directory. Readers see the old or the new content, never a mix.
-func writeAtomic(dir, name string, b []byte) error { return writeFile(dir, name, b, true) }
-
-// writeFile is writeAtomic, syncing only when sync is set.
-func writeFile(dir, name string, b []byte, sync bool) error {
-	f, err := os.CreateTemp(dir, "."+name+".tmp*") // mode 0600
-	if err != nil {
-		return fmt.Errorf("client: writing %s: %w", name, err)
-	}
-	tmp := f.Name()
-	_, err = f.Write(b)
-	if err == nil && sync {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, filepath.Join(dir, name))
-	}
-	if err != nil {
-		_ = os.Remove(tmp)
-		return fmt.Errorf("client: writing %s: %w", name, err)
-	}
-	if sync {
-		syncDir(dir)
-	}
-	return nil
-}
-
-// syncDir makes a rename or a new file in dir durable. Not every system can
-// sync a directory; where it fails there is nothing better to do.
-func syncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync()
-		_ = d.Close()
-	}
 }
 
 // record is one line of a conversation log: a message, or a change of
@@ -180,12 +168,12 @@ type conversation struct {
 	unread int
 }
 
-// profile holds a device's state in memory and, unless dir is empty, in its
-// directory. It is safe for concurrent use; mu is a leaf lock, never held
+// profile holds a device's state in memory and, unless files is nil, in its
+// Storage. It is safe for concurrent use; mu is a leaf lock, never held
 // over network I/O or Sealer calls.
 type profile struct {
-	dir     string
-	nosync  bool // Options.NoSync
+	files   Storage      // nil for a profile in memory
+	local   LocalStorage // files, when it is a directory (kept-open logs)
 	account Account
 	unlock  func()
 	log     *slog.Logger
@@ -216,25 +204,26 @@ func newProfile(a Account, log *slog.Logger) *profile {
 		orphans: map[kontor.ID]string{}, seen: newIDSet(seenMax), st: state{V: 1}}
 }
 
-// openProfile locks dir and loads it; an empty dir gives a profile in memory
-// for the account mem.
-func openProfile(dir string, mem *Account, log *slog.Logger) (*profile, error) {
-	if dir == "" {
+// openProfile locks the profile in st and loads it; where names it in
+// errors. A nil st gives a profile in memory for the account mem.
+func openProfile(st Storage, where string, mem *Account, log *slog.Logger) (*profile, error) {
+	if st == nil {
 		if mem == nil || mem.Server == "" || mem.Credential == "" {
 			return nil, errors.New("client: a client without a profile directory needs Options.Account")
 		}
 		return newProfile(*mem, log), nil
 	}
-	a, err := LoadAccount(dir)
+	a, err := loadAccount(st, where)
 	if err != nil {
 		return nil, err
 	}
-	unlock, err := lockProfile(filepath.Join(dir, lockFile))
+	unlock, err := st.Lock(lockFile)
 	if err != nil {
 		return nil, err
 	}
 	p := newProfile(a, log)
-	p.dir, p.unlock = dir, unlock
+	p.files, p.unlock = st, unlock
+	p.local, _ = st.(LocalStorage)
 	if err := p.load(); err != nil {
 		unlock()
 		return nil, err
@@ -256,7 +245,7 @@ func (p *profile) close() {
 }
 
 func (p *profile) load() error {
-	b, err := os.ReadFile(filepath.Join(p.dir, stateFile))
+	b, err := p.files.ReadFile(stateFile)
 	switch {
 	case err == nil:
 		if err := json.Unmarshal(b, &p.st); err != nil {
@@ -266,18 +255,14 @@ func (p *profile) load() error {
 	case !errors.Is(err, fs.ErrNotExist):
 		return fmt.Errorf("client: reading the profile: %w", err)
 	}
-	cdir := filepath.Join(p.dir, convDir)
-	if err := os.MkdirAll(cdir, 0o700); err != nil {
-		return fmt.Errorf("client: profile: %w", err)
-	}
-	ents, err := os.ReadDir(cdir)
+	names, err := p.files.List(convDir)
 	if err != nil {
 		return fmt.Errorf("client: reading the conversations: %w", err)
 	}
 	var seen []kontor.ID
-	for _, e := range ents {
-		name, ok := strings.CutSuffix(e.Name(), convExt)
-		if !ok || !e.Type().IsRegular() {
+	for _, file := range names {
+		name, ok := strings.CutSuffix(file, convExt)
+		if !ok {
 			continue
 		}
 		peer, err := kontor.ParsePhone(name)
@@ -301,14 +286,14 @@ func (p *profile) load() error {
 // middle of an append) is cut off; a log much longer than its messages is
 // rewritten compactly.
 func (p *profile) loadLog(peer kontor.Phone) (seen []kontor.ID, err error) {
-	path := p.logPath(peer)
-	b, err := os.ReadFile(path)
+	name := logName(peer)
+	b, err := p.files.ReadFile(name)
 	if err != nil {
 		return nil, fmt.Errorf("client: reading the conversation with %s: %w", peer, err)
 	}
 	if i := bytes.LastIndexByte(b, '\n'); i != len(b)-1 {
 		p.log.Warn("cutting off a torn last line of a conversation log", "peer", string(peer))
-		if err := os.Truncate(path, int64(i+1)); err != nil {
+		if err := p.files.WriteFile(name, b[:i+1]); err != nil {
 			return nil, fmt.Errorf("client: repairing the conversation with %s: %w", peer, err)
 		}
 		b = b[:i+1]
@@ -360,12 +345,11 @@ func (p *profile) compactLocked(peer kontor.Phone, frames []kontor.ID) error {
 		_ = f.Close()
 		delete(p.logs, peer)
 	}
-	return writeFile(filepath.Join(p.dir, convDir), string(peer)+convExt, buf.Bytes(), !p.nosync)
+	return p.files.WriteFile(logName(peer), buf.Bytes())
 }
 
-func (p *profile) logPath(peer kontor.Phone) string {
-	return filepath.Join(p.dir, convDir, string(peer)+convExt)
-}
+// logName names the conversation log of peer.
+func logName(peer kontor.Phone) string { return convDir + "/" + string(peer) + convExt }
 
 // write makes changes durable (one append and fsync per conversation log)
 // and then applies them. On error nothing is applied.
@@ -382,7 +366,7 @@ func (p *profile) writeLocked(changes []change) error {
 	if p.closed {
 		return ErrClosed
 	}
-	if p.dir != "" {
+	if p.files != nil {
 		bufs := map[kontor.Phone]*bytes.Buffer{}
 		var order []kontor.Phone
 		for i := range changes {
@@ -409,17 +393,25 @@ func (p *profile) writeLocked(changes []change) error {
 	return nil
 }
 
-// appendLocked appends b to the log of peer with one write and, unless
-// nosync, syncs the file. The log stays open for the next append.
+// appendLocked appends b to the log of peer. In a LocalStorage (the
+// profile directory) that is one write and, unless NoSync, an fsync, and
+// the log stays open for the next append; in another Storage (IndexedDB,
+// memory) it is the Storage's AppendFile.
 func (p *profile) appendLocked(peer kontor.Phone, b []byte) error {
+	if p.local == nil {
+		return p.files.AppendFile(logName(peer), b)
+	}
+	nosync := !p.local.Syncs()
 	f := p.logs[peer]
 	if f == nil {
-		path := p.logPath(peer)
-		var err error
+		path, err := p.local.LocalPath(logName(peer))
+		if err != nil {
+			return err
+		}
 		if f, err = os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600); err != nil {
 			return err
 		}
-		if info, err := f.Stat(); err == nil && info.Size() == 0 && !p.nosync {
+		if info, err := f.Stat(); err == nil && info.Size() == 0 && !nosync {
 			syncDir(filepath.Dir(path)) // a new log: make its name durable too
 		}
 		if p.logs == nil {
@@ -435,7 +427,7 @@ func (p *profile) appendLocked(peer kontor.Phone, b []byte) error {
 		p.logs[peer] = f
 	}
 	_, err := f.Write(b)
-	if err == nil && !p.nosync {
+	if err == nil && !nosync {
 		err = f.Sync()
 	}
 	if err != nil {
@@ -480,7 +472,7 @@ func (p *profile) applyLocked(peer kontor.Phone, r *record) {
 		if !cp.Outgoing && cp.Status != StatusRead {
 			c.unread++
 		}
-		if p.dir == "" && len(c.msgs) > memoryKeep {
+		if p.files == nil && len(c.msgs) > memoryKeep {
 			p.forgetLocked(c, c.msgs[0])
 			c.msgs = slices.Delete(c.msgs, 0, 1)
 		}
@@ -694,14 +686,14 @@ func (p *profile) saveStateLocked() error {
 	if p.closed {
 		return ErrClosed
 	}
-	if p.dir == "" {
+	if p.files == nil {
 		return nil
 	}
 	b, err := json.Marshal(&p.st)
 	if err != nil {
 		return err
 	}
-	return writeFile(p.dir, stateFile, b, !p.nosync)
+	return p.files.WriteFile(stateFile, b)
 }
 
 // conversations summarizes all conversations, newest first.

@@ -19,12 +19,11 @@ func BenchmarkProfileSend(b *testing.B) {
 	if err := createProfile(dir, a); err != nil {
 		b.Fatal(err)
 	}
-	p, err := openProfile(dir, nil, slog.New(slog.DiscardHandler))
+	p, err := openProfile(&DirStorage{Dir: dir, NoSync: true}, dir, nil, slog.New(slog.DiscardHandler))
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer p.close()
-	p.nosync = true
 	peers := make([]kontor.Phone, 50)
 	for i := range peers {
 		peers[i] = kontor.Phone(fmt.Sprintf("+49151%08d", i+1))

@@ -1,8 +1,8 @@
 package client
 
 import (
+	"fmt"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -12,29 +12,56 @@ import (
 	"github.com/kontor-chat/kontor/wire"
 )
 
-func testProfile(t *testing.T) (string, Account) {
-	t.Helper()
-	dir := filepath.Join(t.TempDir(), "profile")
-	a := Account{Server: "http://127.0.0.1:1", DeviceCredentials: wire.DeviceCredentials{Phone: alice, DeviceID: 1, Credential: "kd_x"}}
-	if err := createProfile(dir, a); err != nil {
-		t.Fatal(err)
-	}
-	return dir, a
+// storages are the kinds of Storage a profile is tested on: a directory
+// (made as Register makes it) and memory. The IndexedDB one is tested in a
+// browser (internal/web).
+var storages = []struct {
+	name string
+	make func(t *testing.T, a Account) Storage
+}{
+	{"dir", func(t *testing.T, a Account) Storage {
+		dir := filepath.Join(t.TempDir(), "profile")
+		if err := createProfile(dir, a); err != nil {
+			t.Fatal(err)
+		}
+		return &DirStorage{Dir: dir}
+	}},
+	{"mem", func(t *testing.T, a Account) Storage {
+		st := &MemStorage{}
+		if err := createIn(st, a); err != nil {
+			t.Fatal(err)
+		}
+		if err := createIn(st, a); err == nil || !strings.Contains(err.Error(), "already holds device 1") {
+			t.Fatalf("a second account in one storage: %v", err)
+		}
+		return st
+	}},
 }
 
-func mustOpenProfile(t *testing.T, dir string) *profile {
+// forEachStorage runs test on a new profile in each kind of Storage.
+func forEachStorage(t *testing.T, test func(t *testing.T, st Storage)) {
+	for _, s := range storages {
+		t.Run(s.name, func(t *testing.T) {
+			a := Account{Server: "http://127.0.0.1:1", DeviceCredentials: wire.DeviceCredentials{Phone: alice, DeviceID: 1, Credential: "kd_x"}}
+			test(t, s.make(t, a))
+		})
+	}
+}
+
+func mustOpenProfile(t *testing.T, st Storage) *profile {
 	t.Helper()
-	p, err := openProfile(dir, nil, slog.New(slog.DiscardHandler))
+	p, err := openProfile(st, "test", nil, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
 	return p
 }
 
-func TestProfilePersistence(t *testing.T) {
-	dir, _ := testProfile(t)
-	p := mustOpenProfile(t, dir)
-	if _, err := openProfile(dir, nil, slog.New(slog.DiscardHandler)); err == nil || !strings.Contains(err.Error(), "in use") {
+func TestProfilePersistence(t *testing.T) { forEachStorage(t, testProfilePersistence) }
+
+func testProfilePersistence(t *testing.T, st Storage) {
+	p := mustOpenProfile(t, st)
+	if _, err := openProfile(st, "test", nil, slog.New(slog.DiscardHandler)); err == nil || !strings.Contains(err.Error(), "in use") {
 		t.Fatalf("second open: %v", err)
 	}
 	steps := []change{
@@ -95,16 +122,18 @@ func TestProfilePersistence(t *testing.T) {
 	}
 	check(p)
 	p.close()
-	p = mustOpenProfile(t, dir)
+	p = mustOpenProfile(t, st)
 	check(p)
 	p.readsSent(bob, []kontor.ID{10})
 	p.close()
 
-	for _, f := range []string{stateFile, filepath.Join(convDir, bob+convExt), accountFile} {
-		checkMode(t, filepath.Join(dir, f), 0o600)
+	if d, ok := st.(*DirStorage); ok {
+		for _, f := range []string{stateFile, filepath.Join(convDir, bob+convExt), accountFile} {
+			checkMode(t, filepath.Join(d.Dir, f), 0o600)
+		}
+		checkMode(t, filepath.Join(d.Dir, convDir), 0o700)
 	}
-	checkMode(t, filepath.Join(dir, convDir), 0o700)
-	p = mustOpenProfile(t, dir)
+	p = mustOpenProfile(t, st)
 	defer p.close()
 	if r := p.reads(); len(r) != 0 {
 		t.Errorf("reads after sent: %v", r)
@@ -113,27 +142,24 @@ func TestProfilePersistence(t *testing.T) {
 
 // A crash in the middle of an append leaves a torn last line: it is cut off
 // on open, and appends after it stay readable.
-func TestProfileTornLog(t *testing.T) {
-	dir, _ := testProfile(t)
-	p := mustOpenProfile(t, dir)
+func TestProfileTornLog(t *testing.T) { forEachStorage(t, testProfileTornLog) }
+
+func testProfileTornLog(t *testing.T, st Storage) {
+	p := mustOpenProfile(t, st)
 	if err := p.write([]change{{bob, record{Msg: &Message{ID: 10, From: bob, FromDevice: 1, Content: text("a"), Status: StatusReceived}}}}); err != nil {
 		t.Fatal(err)
 	}
 	p.close()
-	path := filepath.Join(dir, convDir, bob+convExt)
-	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
-	if err != nil {
+	if err := st.AppendFile(logName(bob), []byte(`{"msg":{"id":"11","from":"+49151`)); err != nil {
 		t.Fatal(err)
 	}
-	_, _ = f.WriteString(`{"msg":{"id":"11","from":"+49151`)
-	_ = f.Close()
 
-	p = mustOpenProfile(t, dir)
+	p = mustOpenProfile(t, st)
 	if err := p.write([]change{{bob, record{Msg: &Message{ID: 12, From: bob, FromDevice: 1, Content: text("b"), Status: StatusReceived}}}}); err != nil {
 		t.Fatal(err)
 	}
 	p.close()
-	p = mustOpenProfile(t, dir)
+	p = mustOpenProfile(t, st)
 	defer p.close()
 	h := p.history(bob, 0)
 	if len(h) != 2 || h[0].ID != 10 || h[1].ID != 12 {
@@ -143,9 +169,10 @@ func TestProfileTornLog(t *testing.T) {
 
 // A log of many status changes is rewritten compactly on open, keeping the
 // statuses and the receipt ids needed to drop redelivered receipts.
-func TestProfileCompaction(t *testing.T) {
-	dir, _ := testProfile(t)
-	p := mustOpenProfile(t, dir)
+func TestProfileCompaction(t *testing.T) { forEachStorage(t, testProfileCompaction) }
+
+func testProfileCompaction(t *testing.T, st Storage) {
+	p := mustOpenProfile(t, st)
 	var cs []change
 	cs = append(cs, change{bob, record{Msg: &Message{Ref: "r", From: alice, FromDevice: 1, Outgoing: true, Content: text("x"), Status: StatusPending}}})
 	cs = append(cs, change{bob, record{Ref: "r", ID: 5, Status: StatusSent}})
@@ -156,15 +183,14 @@ func TestProfileCompaction(t *testing.T) {
 		t.Fatal(err)
 	}
 	p.close()
-	path := filepath.Join(dir, convDir, bob+convExt)
-	before, _ := os.Stat(path)
-	p = mustOpenProfile(t, dir)
+	before, _ := st.ReadFile(logName(bob))
+	p = mustOpenProfile(t, st)
 	p.close()
-	after, _ := os.Stat(path)
-	if after.Size() >= before.Size()/2 {
-		t.Fatalf("log not compacted: %d → %d bytes", before.Size(), after.Size())
+	after, _ := st.ReadFile(logName(bob))
+	if len(after) >= len(before)/2 {
+		t.Fatalf("log not compacted: %d → %d bytes", len(before), len(after))
 	}
-	p = mustOpenProfile(t, dir)
+	p = mustOpenProfile(t, st)
 	defer p.close()
 	if h := p.history(bob, 0); len(h) != 1 || h[0].Status != StatusDelivered || h[0].ID != 5 {
 		t.Fatalf("history %+v", h)
@@ -182,6 +208,46 @@ func TestIDSetForgetsOldest(t *testing.T) {
 	for id, want := range map[kontor.ID]bool{1: false, 2: true, 3: true, 4: true} {
 		if s.has(id) != want {
 			t.Errorf("has(%v) = %v", id, !want)
+		}
+	}
+}
+
+// In a directory (a LocalStorage) the conversation logs stay open for the
+// next append, at most maxOpenLogs of them; in another Storage appends go
+// through AppendFile. Either way every record is there after a reopen.
+func TestProfileKeptOpenLogs(t *testing.T) { forEachStorage(t, testProfileKeptOpenLogs) }
+
+func testProfileKeptOpenLogs(t *testing.T, st Storage) {
+	_, local := st.(LocalStorage)
+	p := mustOpenProfile(t, st)
+	peers := make([]kontor.Phone, maxOpenLogs+6)
+	for i := range peers {
+		peers[i] = kontor.Phone(fmt.Sprintf("+49151%08d", i+1))
+	}
+	for round := range 2 {
+		for i, peer := range peers {
+			id := kontor.ID(1 + round*len(peers) + i)
+			if err := p.write([]change{{peer, record{Msg: &Message{ID: id, From: peer, FromDevice: 1, Content: text("m"), Status: StatusReceived}}}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	p.mu.Lock()
+	open := len(p.logs)
+	p.mu.Unlock()
+	switch {
+	case local && (open == 0 || open > maxOpenLogs):
+		t.Fatalf("%d logs open in a directory, want 1 to %d", open, maxOpenLogs)
+	case !local && open != 0:
+		t.Fatalf("%d logs open in a Storage that is not a directory", open)
+	}
+	p.close()
+	p = mustOpenProfile(t, st)
+	defer p.close()
+	for i, peer := range peers {
+		h := p.history(peer, 0)
+		if len(h) != 2 || h[0].ID != kontor.ID(1+i) || h[1].ID != kontor.ID(1+len(peers)+i) {
+			t.Fatalf("history with %s: %+v", peer, h)
 		}
 	}
 }

@@ -33,8 +33,32 @@ type Registration struct {
 // yet. Registering a number that exists moves the account to this device
 // and signs out its others.
 func Register(ctx context.Context, dir string, r Registration) (Account, error) {
+	if err := checkProfileDir(dir); err != nil {
+		return Account{}, err
+	}
+	a, err := r.register(ctx)
+	if err != nil {
+		return Account{}, err
+	}
+	return a, createProfile(dir, a)
+}
+
+// RegisterIn is Register with the profile in st, which must not hold a
+// device yet (the web chat's IndexedDB).
+func RegisterIn(ctx context.Context, st Storage, r Registration) (Account, error) {
+	if err := checkStorage(st); err != nil {
+		return Account{}, err
+	}
+	a, err := r.register(ctx)
+	if err != nil {
+		return Account{}, err
+	}
+	return a, createIn(st, a)
+}
+
+func (r *Registration) register(ctx context.Context) (Account, error) {
 	const op = "client.Register"
-	phone, api, err := r.prepare(dir)
+	phone, api, err := r.prepare()
 	if err != nil {
 		return Account{}, err
 	}
@@ -58,15 +82,37 @@ func Register(ctx context.Context, dir string, r Registration) (Account, error) 
 	if err != nil {
 		return Account{}, err
 	}
-	a := Account{Server: r.Server, DeviceCredentials: creds}
-	return a, createProfile(dir, a)
+	return Account{Server: r.Server, DeviceCredentials: creds}, nil
 }
 
 // Link makes the profile in dir a new linked device of r.Phone with the
 // link code r.Code, which the account's primary device got from
 // API.LinkCode.
 func Link(ctx context.Context, dir string, r Registration) (Account, error) {
-	phone, api, err := r.prepare(dir)
+	if err := checkProfileDir(dir); err != nil {
+		return Account{}, err
+	}
+	a, err := r.link(ctx)
+	if err != nil {
+		return Account{}, err
+	}
+	return a, createProfile(dir, a)
+}
+
+// LinkIn is Link with the profile in st, which must not hold a device yet.
+func LinkIn(ctx context.Context, st Storage, r Registration) (Account, error) {
+	if err := checkStorage(st); err != nil {
+		return Account{}, err
+	}
+	a, err := r.link(ctx)
+	if err != nil {
+		return Account{}, err
+	}
+	return a, createIn(st, a)
+}
+
+func (r *Registration) link(ctx context.Context) (Account, error) {
+	phone, api, err := r.prepare()
 	if err != nil {
 		return Account{}, err
 	}
@@ -77,19 +123,15 @@ func Link(ctx context.Context, dir string, r Registration) (Account, error) {
 	if err != nil {
 		return Account{}, err
 	}
-	a := Account{Server: r.Server, DeviceCredentials: creds}
-	return a, createProfile(dir, a)
+	return Account{Server: r.Server, DeviceCredentials: creds}, nil
 }
 
-func (r *Registration) prepare(dir string) (kontor.Phone, *API, error) {
+func (r *Registration) prepare() (kontor.Phone, *API, error) {
 	phone, err := kontor.ParsePhone(string(r.Phone))
 	if err != nil {
 		return "", nil, err
 	}
 	if _, err := webSocketURL(r.Server); err != nil {
-		return "", nil, err
-	}
-	if err := checkProfileDir(dir); err != nil {
 		return "", nil, err
 	}
 	return phone, &API{Server: r.Server, HTTP: r.HTTPClient}, nil

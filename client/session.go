@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
-	"net/http"
 	"slices"
 	"sync"
 	"time"
@@ -134,9 +132,8 @@ func (c *Client) run() {
 func (c *Client) connect() (connected bool, err error) {
 	dctx, cancel := context.WithTimeout(c.ctx, dialWait)
 	defer cancel()
-	hc, drop := c.dialClient()
+	ws, drop, err := c.dial(dctx)
 	defer drop()
-	ws, _, err := websocket.Dial(dctx, c.wsURL, &websocket.DialOptions{HTTPClient: hc})
 	if err != nil {
 		return false, fmt.Errorf("connecting to %s: %w", c.wsURL, err)
 	}
@@ -146,46 +143,6 @@ func (c *Client) connect() (connected bool, err error) {
 		return false, err
 	}
 	return true, c.serve(ws, drop)
-}
-
-// dialClient returns the HTTP client for one WebSocket dial, and a drop
-// function that closes the TCP connections it made: a normal close waits
-// for the server's answer, and drop bounds that wait. A custom RoundTripper
-// in Options.HTTPClient is used as it is, without drop.
-func (c *Client) dialClient() (*http.Client, func()) {
-	var rt http.RoundTripper = http.DefaultTransport
-	if c.opts.HTTPClient != nil && c.opts.HTTPClient.Transport != nil {
-		rt = c.opts.HTTPClient.Transport
-	}
-	base, ok := rt.(*http.Transport)
-	if !ok {
-		return &http.Client{Transport: rt}, func() {} // the WebSocket library refuses a client with a Timeout
-	}
-	tr := base.Clone()
-	dial := tr.DialContext
-	if dial == nil {
-		dial = (&net.Dialer{Timeout: dialWait, KeepAlive: 30 * time.Second}).DialContext
-	}
-	var mu sync.Mutex
-	var conns []net.Conn
-	tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
-		conn, err := dial(ctx, network, addr)
-		if err == nil {
-			mu.Lock()
-			conns = append(conns, conn)
-			mu.Unlock()
-		}
-		return conn, err
-	}
-	return &http.Client{Transport: tr}, func() {
-		mu.Lock()
-		defer mu.Unlock()
-		for _, conn := range conns {
-			_ = conn.Close()
-		}
-		conns = nil
-		tr.CloseIdleConnections()
-	}
 }
 
 // hello says hello and waits for the welcome.

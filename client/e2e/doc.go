@@ -46,6 +46,11 @@
 //	  sessions/                damaged session records, set aside
 //	  lock                     flock held while a Sealer has the store open
 //
+// The files go through a client.Storage (e2e.OpenStorage): the profile
+// directory, or the web chat's IndexedDB, where the lock is a Web Lock.
+// The session journal needs a directory (client.LocalStorage); in another
+// Storage each session record is a file of its own, sessions/+E164.N.json.
+//
 // # Goroutines and locks
 //
 // The package starts no goroutines. libsignal has no locking of its own:

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"math/rand/v2"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	"go.mau.fi/libsignal/logger"
 
 	"github.com/kontor-chat/kontor"
+	"github.com/kontor-chat/kontor/client"
 	"github.com/kontor-chat/kontor/wire"
 )
 
@@ -34,7 +36,8 @@ type party struct {
 	kd     *keyDir
 	addr   wire.DeviceAddress
 	dir    string
-	nosync bool // Options.NoSync
+	st     client.Storage // instead of dir: opened with OpenStorage
+	nosync bool           // Options.NoSync
 	clock  *fakeClock
 	s      *Sealer
 	peer   *party // the other side, for tests that need it
@@ -56,11 +59,18 @@ func (kd *keyDir) join(t testing.TB, addr wire.DeviceAddress, dir string) *party
 
 func (p *party) start() {
 	p.t.Helper()
-	s, err := Open(p.dir, p.kd.api(p.addr), p.addr, Options{Clock: p.clock, NoSync: p.nosync, OnNotice: func(n Notice) {
+	opts := Options{Clock: p.clock, NoSync: p.nosync, OnNotice: func(n Notice) {
 		p.mu.Lock()
 		p.told = append(p.told, n)
 		p.mu.Unlock()
-	}})
+	}}
+	var s *Sealer
+	var err error
+	if p.st != nil {
+		s, err = OpenStorage(p.st, p.kd.api(p.addr), p.addr, opts)
+	} else {
+		s, err = Open(p.dir, p.kd.api(p.addr), p.addr, opts)
+	}
 	if err != nil {
 		p.t.Fatalf("%s: Open: %v", p.addr, err)
 	}
@@ -358,6 +368,38 @@ func TestRestartKeepsSessions(t *testing.T) {
 	_ = a.s.Close()
 	if _, err := Open(a.dir, kd.api(bob), bob, Options{}); err == nil {
 		t.Fatal("alice's key store opened as bob's")
+	}
+}
+
+// TestStorageWithoutJournal: in a Storage that is not a directory (the
+// web chat's IndexedDB; here client.MemStorage) each session record is a
+// file of its own under e2e/sessions, and there is no journal.
+func TestStorageWithoutJournal(t *testing.T) {
+	kd := newKeyDir(t)
+	st := &client.MemStorage{}
+	a := &party{t: t, kd: kd, addr: alice, st: st, clock: newFakeClock()}
+	a.start()
+	if _, err := a.s.Maintain(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	b := kd.join(t, bob, t.TempDir())
+	b.recv(a, a.send(b, "one"), "one")
+	a.recv(b, b.send(a, "two"), "two")
+	a.restart()
+	m := a.send(b, "three")
+	if kindOf(m) != kindWhisper {
+		t.Fatalf("after a restart alice sends a message of kind %d, want a session message", kindOf(m))
+	}
+	b.recv(a, m, "three")
+	names, err := st.List(storeDir + "/" + sessionsDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := path.Base(sessionFile(bob)); !slices.Equal(names, []string{want}) {
+		t.Fatalf("session files %q, want [%s]", names, want)
+	}
+	if _, err := st.ReadFile(storeDir + "/" + journalFile); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("a journal in a Storage that is not a directory: %v", err)
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/kontor-chat/kontor/client"
 	"github.com/kontor-chat/kontor/wire"
 )
 
@@ -46,15 +47,32 @@ type storage interface {
 	close() error
 }
 
-// diskStorage keeps the files in a directory: each write goes to a
-// temporary file that is synced and renamed over the old one, and the
-// directory is synced, so a crash leaves the old or the new content.
+// profileFiles keeps the files under e2e/ of a client.Storage: the
+// profile directory (client.DirStorage, which writes a temporary file,
+// syncs it and renames it over the old one, so a crash leaves the old or
+// the new content) or the browser's IndexedDB (package client/idb).
+//
 // Session records, written on every message, go to the journal instead
-// (one append each; see journalFile).
-type diskStorage struct {
-	root    string
-	nosync  bool // Options.NoSync
-	journal *journal
+// when the Storage is a client.LocalStorage (the profile directory): one
+// append each, see journalFile. Elsewhere (IndexedDB) each record is a
+// file of its own, replaced with WriteFile.
+type profileFiles struct {
+	st      client.Storage
+	journal *journal // nil unless st is a client.LocalStorage
+}
+
+// makeDirs makes the key store's directories in a profile directory with
+// mode 0700, as they were before any file is written.
+func makeDirs(root string) error {
+	if err := os.MkdirAll(filepath.Join(root, sessionsDir), 0o700); err != nil {
+		return fmt.Errorf("e2e: making the key store directory: %w", err)
+	}
+	for _, d := range []string{root, filepath.Join(root, sessionsDir)} {
+		if err := os.Chmod(d, 0o700); err != nil {
+			return fmt.Errorf("e2e: key store directory: %w", err)
+		}
+	}
+	return nil
 }
 
 // isSession tells the names kept in the journal.
@@ -62,26 +80,36 @@ func isSession(name string) bool {
 	return strings.HasPrefix(name, sessionsDir+"/") && !strings.HasSuffix(name, damagedExt)
 }
 
-// openJournal opens the session journal, once the store is locked, and
-// moves session files of earlier versions (one file per record) into it.
-func (d *diskStorage) openJournal(log *slog.Logger) error {
-	j, err := openJournal(filepath.Join(d.root, journalFile), d.nosync, log)
+// openJournal opens the session journal when the storage is a directory,
+// once the store is locked, and moves session files of earlier versions
+// (one file per record) into it.
+func (f *profileFiles) openJournal(log *slog.Logger) error {
+	local, ok := f.st.(client.LocalStorage)
+	if !ok {
+		return nil
+	}
+	path, err := local.LocalPath(storeDir + "/" + journalFile)
+	if err != nil {
+		return fmt.Errorf("e2e: opening %s: %w", journalFile, err)
+	}
+	nosync := !local.Syncs()
+	j, err := openJournal(path, nosync, log)
 	if err != nil {
 		return err
 	}
-	ents, err := os.ReadDir(filepath.Join(d.root, sessionsDir))
+	files, err := f.st.List(storeDir + "/" + sessionsDir)
 	if err != nil {
 		_ = j.close()
 		return fmt.Errorf("e2e: reading the sessions: %w", err)
 	}
 	var moved []string
-	for _, e := range ents {
-		name := sessionsDir + "/" + e.Name()
-		if !e.Type().IsRegular() || !strings.HasSuffix(name, ".json") || strings.HasPrefix(e.Name(), ".") {
+	for _, file := range files {
+		name := sessionsDir + "/" + file
+		if !strings.HasSuffix(name, ".json") {
 			continue
 		}
 		if !j.has(name) { // a record in the journal is newer than a file
-			b, err := os.ReadFile(d.path(name))
+			b, err := f.st.ReadFile(storeDir + "/" + name)
 			if err == nil {
 				err = j.put(name, b)
 			}
@@ -92,118 +120,91 @@ func (d *diskStorage) openJournal(log *slog.Logger) error {
 		}
 		moved = append(moved, name)
 	}
-	if len(moved) > 0 && d.nosync {
+	if len(moved) > 0 && nosync {
 		// The files go; their records must not be only in the page cache.
-		if f, err := os.OpenFile(j.path, os.O_RDONLY, 0); err == nil {
-			_ = f.Sync()
-			_ = f.Close()
+		if jf, err := os.OpenFile(j.path, os.O_RDONLY, 0); err == nil {
+			_ = jf.Sync()
+			_ = jf.Close()
 		}
 	}
 	for _, name := range moved {
-		if err := os.Remove(d.path(name)); err != nil {
+		if err := f.st.Remove(storeDir + "/" + name); err != nil {
 			_ = j.close()
 			return fmt.Errorf("e2e: moving %s into the journal: %w", name, err)
 		}
 	}
-	d.journal = j
+	f.journal = j
 	return nil
 }
 
-func openDisk(root string) (*diskStorage, error) {
-	if err := os.MkdirAll(filepath.Join(root, sessionsDir), 0o700); err != nil {
-		return nil, fmt.Errorf("e2e: making the key store directory: %w", err)
+func (f *profileFiles) read(name string) ([]byte, error) {
+	if f.journal != nil && isSession(name) {
+		return f.journal.get(name)
 	}
-	for _, d := range []string{root, filepath.Join(root, sessionsDir)} {
-		if err := os.Chmod(d, 0o700); err != nil {
-			return nil, fmt.Errorf("e2e: key store directory: %w", err)
-		}
-	}
-	return &diskStorage{root: root}, nil
-}
-
-func (d *diskStorage) path(name string) string {
-	return filepath.Join(d.root, filepath.FromSlash(name))
-}
-
-func (d *diskStorage) read(name string) ([]byte, error) {
-	if isSession(name) {
-		return d.journal.get(name)
-	}
-	b, err := os.ReadFile(d.path(name))
+	b, err := f.st.ReadFile(storeDir + "/" + name)
 	if err != nil {
 		return nil, fmt.Errorf("e2e: reading %s: %w", name, err)
 	}
 	return b, nil
 }
 
-func (d *diskStorage) write(name string, b []byte) error {
-	if isSession(name) {
-		return d.journal.put(name, b)
+func (f *profileFiles) write(name string, b []byte) error {
+	if f.journal != nil && isSession(name) {
+		return f.journal.put(name, b)
 	}
-	dir := filepath.Dir(d.path(name))
-	f, err := os.CreateTemp(dir, "."+filepath.Base(name)+".tmp*") // mode 0600
-	if err != nil {
+	if err := f.st.WriteFile(storeDir+"/"+name, b); err != nil {
 		return fmt.Errorf("e2e: writing %s: %w", name, err)
-	}
-	tmp := f.Name()
-	_, err = f.Write(b)
-	if err == nil && !d.nosync {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, d.path(name))
-	}
-	if err != nil {
-		_ = os.Remove(tmp)
-		return fmt.Errorf("e2e: writing %s: %w", name, err)
-	}
-	if !d.nosync {
-		syncDir(dir)
 	}
 	return nil
 }
 
-func (d *diskStorage) remove(name string) error {
-	if isSession(name) {
-		return d.journal.del(name)
+func (f *profileFiles) remove(name string) error {
+	if f.journal != nil && isSession(name) {
+		return f.journal.del(name)
 	}
-	if err := os.Remove(d.path(name)); err != nil && !os.IsNotExist(err) {
+	if err := f.st.Remove(storeDir + "/" + name); err != nil {
 		return fmt.Errorf("e2e: removing %s: %w", name, err)
 	}
-	syncDir(filepath.Dir(d.path(name)))
 	return nil
 }
 
-func (d *diskStorage) moveAside(name string) error {
-	if isSession(name) {
-		// Kept as a file of its own, for a look; gone from the journal.
-		b, err := d.journal.get(name)
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		if err := os.WriteFile(d.path(name)+damagedExt, b, 0o600); err != nil {
-			return fmt.Errorf("e2e: moving %s aside: %w", name, err)
-		}
-		return d.journal.del(name)
-	}
-	if err := os.Rename(d.path(name), d.path(name)+damagedExt); err != nil && !os.IsNotExist(err) {
-		return fmt.Errorf("e2e: moving %s aside: %w", name, err)
-	}
-	syncDir(filepath.Dir(d.path(name)))
-	return nil
-}
-
-func (d *diskStorage) close() error {
-	if d.journal == nil {
+// moveAside copies the file to its damaged name, then removes it: a crash
+// in between leaves both, which is harmless. A damaged session record of
+// the journal is kept as a file of its own, for a look.
+func (f *profileFiles) moveAside(name string) error {
+	b, err := f.read(name)
+	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
-	return d.journal.close()
+	if err == nil {
+		err = f.st.WriteFile(storeDir+"/"+name+damagedExt, b)
+	}
+	if err == nil {
+		err = f.remove(name)
+	}
+	if err != nil {
+		return fmt.Errorf("e2e: moving %s aside: %w", name, err)
+	}
+	return nil
+}
+
+func (f *profileFiles) close() error {
+	if f.journal == nil {
+		return nil
+	}
+	return f.journal.close()
+}
+
+// lock takes the key store's lock.
+func (f *profileFiles) lock() (func(), error) {
+	unlock, err := f.st.Lock(storeDir + "/" + lockName)
+	if errors.Is(err, client.ErrProfileInUse) {
+		return nil, fmt.Errorf("%w: %w", ErrInUse, err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("e2e: locking the key store: %w", err)
+	}
+	return unlock, nil
 }
 
 // syncDir makes a rename or a new file in dir durable. Not every system can

@@ -92,6 +92,26 @@ type device struct {
 // Only one process at a time may open a key store (ErrInUse); Close
 // releases it.
 func Open(dir string, api *client.API, self wire.DeviceAddress, opts Options) (*Sealer, error) {
+	if dir == "" {
+		return open(newMem(), api, self, opts)
+	}
+	if err := makeDirs(filepath.Join(dir, storeDir)); err != nil {
+		return nil, err
+	}
+	return OpenStorage(&client.DirStorage{Dir: dir, NoSync: opts.NoSync}, api, self, opts)
+}
+
+// OpenStorage is Open with the profile in st (the web chat's IndexedDB):
+// the key store is kept under "e2e/" of st. Options.NoSync is st's
+// business.
+func OpenStorage(st client.Storage, api *client.API, self wire.DeviceAddress, opts Options) (*Sealer, error) {
+	if st == nil {
+		return nil, errors.New("e2e: OpenStorage needs a storage")
+	}
+	return open(&profileFiles{st: st}, api, self, opts)
+}
+
+func open(files storage, api *client.API, self wire.DeviceAddress, opts Options) (*Sealer, error) {
 	if p, err := kontor.ParsePhone(string(self.Phone)); err != nil || p != self.Phone || self.DeviceID < 1 {
 		return nil, fmt.Errorf("e2e: %q device %d is not a device address", self.Phone, self.DeviceID)
 	}
@@ -100,7 +120,7 @@ func Open(dir string, api *client.API, self wire.DeviceAddress, opts Options) (*
 	}
 	s := &Sealer{
 		self: self, api: api, log: opts.Logger, clock: opts.Clock, onNotice: opts.OnNotice,
-		ser: serialize.NewProtoBufSerializer(), unlock: func() {},
+		ser: serialize.NewProtoBufSerializer(), unlock: func() {}, files: files,
 		devs: map[wire.DeviceAddress]*device{},
 	}
 	s.ser.Session = sessionCodec{}
@@ -110,24 +130,16 @@ func Open(dir string, api *client.API, self wire.DeviceAddress, opts Options) (*
 	if s.clock == nil {
 		s.clock = kontor.SystemClock{}
 	}
-	if dir == "" {
-		s.files = newMem()
-	} else {
-		root := filepath.Join(dir, storeDir)
-		d, err := openDisk(root)
+	if pf, ok := files.(*profileFiles); ok {
+		unlock, err := pf.lock()
 		if err != nil {
 			return nil, err
 		}
-		d.nosync = opts.NoSync
-		unlock, err := lockDir(filepath.Join(root, lockName))
-		if err != nil {
-			return nil, err
-		}
-		if err := d.openJournal(s.log); err != nil {
+		if err := pf.openJournal(s.log); err != nil {
 			unlock()
 			return nil, err
 		}
-		s.files, s.unlock = d, func() { _ = d.close(); unlock() }
+		s.unlock = func() { _ = pf.close(); unlock() }
 	}
 	if err := s.load(); err != nil {
 		s.unlock()

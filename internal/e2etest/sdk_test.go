@@ -373,9 +373,9 @@ func needNode(t *testing.T) string {
 	t.Helper()
 	missing := func(why string) {
 		if os.Getenv("CI") != "" {
-			t.Fatalf("%s, but CI is set: the Cloud API SDK test must run in CI (.ci/run installs nodejs and npm)", why)
+			t.Fatalf("%s, but CI is set: %s must run in CI (.ci/run installs nodejs and npm)", why, t.Name())
 		}
-		t.Skipf("%s: skipping the Cloud API SDK test (install nodejs and npm to run it)", why)
+		t.Skipf("%s: skipping %s (install nodejs and npm to run it)", why, t.Name())
 	}
 	node, err := exec.LookPath("node")
 	if err != nil {
@@ -414,7 +414,7 @@ func npmCI(t *testing.T, dir string) {
 		if os.Getenv("CI") != "" {
 			t.Fatalf("npm ci in %s: %v\n%s", dir, err, out)
 		}
-		t.Skipf("npm ci in %s failed (is the npm registry reachable?): skipping the Cloud API SDK test: %v\n%s", dir, err, out)
+		t.Skipf("npm ci in %s failed (is the npm registry reachable?): skipping %s: %v\n%s", dir, t.Name(), err, out)
 	}
 	if err := os.WriteFile(stamp, []byte(want), 0o644); err != nil {
 		t.Fatal(err)

@@ -34,6 +34,7 @@ import (
 	"github.com/kontor-chat/kontor/internal/router"
 	"github.com/kontor-chat/kontor/internal/store"
 	"github.com/kontor-chat/kontor/internal/templates"
+	"github.com/kontor-chat/kontor/internal/web"
 	"github.com/kontor-chat/kontor/internal/web/console"
 	"github.com/kontor-chat/kontor/internal/webhook"
 )
@@ -168,6 +169,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Server, 
 	// public paths start with a version or an object id.
 	mux.Handle("/", &bizapi.API{Orders: orderDesk{s: s, shop: shop, pay: s.pay}, Dir: s.db, Auth: bizAuth{s.biz}, Endpoints: s.hosted, Templates: s.tmpls, Commerce: shop, Stock: stock, Usage: s.db, Log: log})
 	mux.Handle("GET /v1/ws", s.hub)
+	web.NewChat().Mount(mux, "/chat") // the web chat: files only, the device runs in the browser
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	mux.HandleFunc("GET /readyz", s.readyz)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{}))
