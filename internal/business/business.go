@@ -181,6 +181,7 @@ type Service struct {
 	clock    kontor.Clock
 	log      *slog.Logger
 	verify   Verifier
+	quality  *Quality // SetQuality; nil: SetTier writes the tier alone
 }
 
 // Verifier runs the webhook verification handshake against url with
@@ -514,6 +515,9 @@ var tiers = map[string]bool{"TIER_50": true, "TIER_250": true, "TIER_1K": true, 
 func (s *Service) SetTier(ctx context.Context, number kontor.ID, tier string) error {
 	if !tiers[tier] {
 		return kontor.Errorf(kontor.Invalid, "business.SetTier", "tier must be one of TIER_50, TIER_250, TIER_1K, TIER_2K, TIER_10K, TIER_100K, TIER_UNLIMITED")
+	}
+	if s.quality != nil {
+		return s.quality.SetTier(ctx, number, tier)
 	}
 	return s.store.SetNumberTier(ctx, number, tier)
 }

@@ -1,0 +1,33 @@
+package server
+
+import (
+	"context"
+	"time"
+)
+
+// qualitySweeps evaluates the quality rating and messaging-limit tier of
+// every business number every cfg.QualityEvery (business.Quality), until
+// ctx ends. Each change is stored with its phone_number_quality_update
+// webhooks in one transaction; the deliverer is told at once.
+func (s *Server) qualitySweeps(ctx context.Context) {
+	t := time.NewTicker(s.cfg.QualityEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			cs, err := s.quality.Sweep(ctx)
+			if err != nil && ctx.Err() == nil {
+				s.log.Warn("evaluating business numbers' quality failed", "err", err)
+			}
+			if len(cs) > 0 {
+				s.hooks.Notify()
+			}
+			for _, c := range cs {
+				s.log.Info("business number quality changed", "number", c.Number, "quality", c.Quality, "old_quality", c.OldQuality,
+					"tier", c.Tier, "old_tier", c.OldTier)
+			}
+		}
+	}
+}
