@@ -152,11 +152,24 @@ func TestQuality(t *testing.T) {
 		want(evs, 1, "UPGRADE", "TIER_250", "TIER_50", "GREEN")
 		state("GREEN", "TIER_250")
 
-		// Three of the 25 block the business (12 %): RED, and one tier down.
-		for _, p := range people[:3] {
+		// Reporting needs a business number.
+		for _, tc := range []struct {
+			phone string
+			kind  kontor.Kind
+		}{{"+4915100002001", kontor.NotFound}, {"nope", kontor.Invalid}} {
+			if err := people[0].c.API().Report(ctx, kontor.Phone(tc.phone)); kontor.KindOf(err) != tc.kind {
+				t.Fatalf("report %s: %v, want %v", tc.phone, err, tc.kind)
+			}
+		}
+		// Two of the 25 block the business, a third reports it (12 %):
+		// RED, and one tier down.
+		for _, p := range people[:2] {
 			if err := p.c.API().Block(ctx, kontor.Phone(phone)); err != nil {
 				t.Fatal(err)
 			}
+		}
+		if err := people[2].c.API().Report(ctx, kontor.Phone(phone)); err != nil {
+			t.Fatal(err)
 		}
 		evs = hook.waitQuality("flagged and downgrade", 4)
 		if evs[2].Event == "DOWNGRADE" { // one change, two webhooks: in any order, as the public service
@@ -166,9 +179,10 @@ func TestQuality(t *testing.T) {
 		want(evs, 3, "DOWNGRADE", "TIER_50", "TIER_250", "RED")
 		state("RED", "TIER_50")
 
-		// They unblock: the rating recovers; the tier stays until the
-		// business reaches half of it again.
-		for _, p := range people[:3] {
+		// The two unblock: one report is below the minimum, the rating
+		// recovers; the tier stays until the business reaches half of it
+		// again.
+		for _, p := range people[:2] {
 			if err := p.c.API().Unblock(ctx, kontor.Phone(phone)); err != nil {
 				t.Fatal(err)
 			}

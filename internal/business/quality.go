@@ -33,12 +33,12 @@ type QualityRules struct {
 	// Window is the rolling window the rating and an upgrade look at
 	// (7 days).
 	Window time.Duration
-	// MinSignals is how many people must have blocked the number in the
-	// window before its rating drops at all (3): one or two blocks never
-	// flag a number, however small its reach.
+	// MinSignals is how many people must have complained of the number
+	// (blocked or reported it) in the window before its rating drops at
+	// all (3): one or two never flag a number, however small its reach.
 	MinSignals int
-	// YellowBP and RedBP are the shares of the people reached who blocked
-	// the number, in basis points (1/100 of a percent), at which the
+	// YellowBP and RedBP are the shares of the people reached who
+	// complained, in basis points (1/100 of a percent), at which the
 	// rating becomes YELLOW (200: 2 %) and RED (500: 5 %).
 	YellowBP, RedBP int
 }
@@ -52,9 +52,9 @@ func DefaultQualityRules() QualityRules {
 type Signals struct {
 	// Reached is how many people the number sent messages to in the window.
 	Reached int
-	// Blocked is how many of them blocked the number in the window and
-	// still block it.
-	Blocked int
+	// Complaints is how many of them blocked (and still block) or
+	// reported the number in the window; someone who did both counts once.
+	Complaints int
 	// Reach is how many people the business-initiated messages of the
 	// number's business reached since the later of the window's start and
 	// the number's last tier change — counted as the messaging limit
@@ -64,11 +64,11 @@ type Signals struct {
 
 // Rating is the quality rating that s earns.
 func (r QualityRules) Rating(s Signals) string {
-	if s.Blocked < r.MinSignals || s.Blocked <= 0 {
+	if s.Complaints < r.MinSignals || s.Complaints <= 0 {
 		return QualityGreen
 	}
-	reached := max(s.Reached, s.Blocked)
-	bp := s.Blocked * 10_000 / reached
+	reached := max(s.Reached, s.Complaints)
+	bp := s.Complaints * 10_000 / reached
 	switch {
 	case bp >= r.RedBP:
 		return QualityRed

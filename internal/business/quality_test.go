@@ -17,15 +17,15 @@ func TestRating(t *testing.T) {
 	}{
 		{"nobody reached", business.Signals{}, "GREEN"},
 		{"no blocks", business.Signals{Reached: 1000}, "GREEN"},
-		{"two blocks of two people: below the minimum", business.Signals{Reached: 2, Blocked: 2}, "GREEN"},
-		{"three of 1000: 0.3 %", business.Signals{Reached: 1000, Blocked: 3}, "GREEN"},
-		{"19 of 1000: 1.9 %", business.Signals{Reached: 1000, Blocked: 19}, "GREEN"},
-		{"20 of 1000: 2 %", business.Signals{Reached: 1000, Blocked: 20}, "YELLOW"},
-		{"49 of 1000: 4.9 %", business.Signals{Reached: 1000, Blocked: 49}, "YELLOW"},
-		{"50 of 1000: 5 %", business.Signals{Reached: 1000, Blocked: 50}, "RED"},
-		{"three of 25", business.Signals{Reached: 25, Blocked: 3}, "RED"},
-		{"three of 100: 3 %", business.Signals{Reached: 100, Blocked: 3}, "YELLOW"},
-		{"more blocks than counted reach", business.Signals{Reached: 1, Blocked: 4}, "RED"},
+		{"two blocks of two people: below the minimum", business.Signals{Reached: 2, Complaints: 2}, "GREEN"},
+		{"three of 1000: 0.3 %", business.Signals{Reached: 1000, Complaints: 3}, "GREEN"},
+		{"19 of 1000: 1.9 %", business.Signals{Reached: 1000, Complaints: 19}, "GREEN"},
+		{"20 of 1000: 2 %", business.Signals{Reached: 1000, Complaints: 20}, "YELLOW"},
+		{"49 of 1000: 4.9 %", business.Signals{Reached: 1000, Complaints: 49}, "YELLOW"},
+		{"50 of 1000: 5 %", business.Signals{Reached: 1000, Complaints: 50}, "RED"},
+		{"three of 25", business.Signals{Reached: 25, Complaints: 3}, "RED"},
+		{"three of 100: 3 %", business.Signals{Reached: 100, Complaints: 3}, "YELLOW"},
+		{"more blocks than counted reach", business.Signals{Reached: 1, Complaints: 4}, "RED"},
 	} {
 		if got := r.Rating(tc.s); got != tc.want {
 			t.Errorf("%s: %+v rated %s, want %s", tc.name, tc.s, got, tc.want)
@@ -63,8 +63,8 @@ func TestDecide(t *testing.T) {
 		n.Quality, n.Tier = q, tier
 		return n
 	}
-	red := business.Signals{Reached: 25, Blocked: 3}
-	yellow := business.Signals{Reached: 100, Blocked: 3}
+	red := business.Signals{Reached: 25, Complaints: 3}
+	yellow := business.Signals{Reached: 100, Complaints: 3}
 	for _, tc := range []struct {
 		name        string
 		n           business.QualityState
@@ -76,7 +76,7 @@ func TestDecide(t *testing.T) {
 		{"half the limit reached, green: up", state("GREEN", "TIER_250", 0), business.Signals{Reached: 125, Reach: 125}, "GREEN", "TIER_1K"},
 		{"just under half: stays", state("GREEN", "TIER_250", 0), business.Signals{Reached: 124, Reach: 124}, "GREEN", "TIER_250"},
 		{"odd limit rounds up: 25 of 50", state("GREEN", "TIER_50", 0), business.Signals{Reach: 25}, "GREEN", "TIER_250"},
-		{"half reached but yellow: no upgrade", state("GREEN", "TIER_250", 0), business.Signals{Reached: 150, Blocked: 3, Reach: 150}, "YELLOW", "TIER_250"},
+		{"half reached but yellow: no upgrade", state("GREEN", "TIER_250", 0), business.Signals{Reached: 150, Complaints: 3, Reach: 150}, "YELLOW", "TIER_250"},
 		{"unlimited stays", state("GREEN", "TIER_UNLIMITED", 0), business.Signals{Reach: 1 << 20}, "GREEN", "TIER_UNLIMITED"},
 		{"turns red: down one", state("GREEN", "TIER_1K", 0), red, "RED", "TIER_250"},
 		{"yellow to red: down one", state("YELLOW", "TIER_1K", 0), red, "RED", "TIER_250"},

@@ -3,6 +3,8 @@ package server
 import (
 	"context"
 	"time"
+
+	"github.com/kontor-chat/kontor"
 )
 
 // qualitySweeps evaluates the quality rating and messaging-limit tier of
@@ -30,4 +32,15 @@ func (s *Server) qualitySweeps(ctx context.Context) {
 			}
 		}
 	}
+}
+
+// reports takes people's reports of business numbers (gateway.Reporter).
+type reports struct{ s *Server }
+
+// Report records a report of a business number.
+func (r reports) Report(ctx context.Context, account kontor.ID, phone kontor.Phone) error {
+	if _, err := r.s.db.NumberByPhone(ctx, phone); err != nil {
+		return err
+	}
+	return r.s.db.Report(ctx, account, phone, time.Now())
 }

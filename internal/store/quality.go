@@ -13,7 +13,8 @@ import (
 
 // What business.Quality reads and writes of a number: business_numbers'
 // quality, tier, tier_changed and quality_seq ("business 2"), the people
-// its endpoint wrote to (endpoint_messages) and who blocked it (blocks).
+// its endpoint wrote to (endpoint_messages) and who blocked or reported it
+// (blocks, reports).
 
 const qualityCols = numberCols + `, tier_changed, quality_seq`
 
@@ -65,7 +66,8 @@ func (db *DB) QualityState(ctx context.Context, number kontor.ID) (business.Qual
 }
 
 // QualitySignals counts, since since, the people a number sent messages
-// to and how many of them block it (blocked since then), and, since
+// to and how many of them block or reported it (blocked or reported since
+// then; a person who did both counts once), and, since
 // reachSince, the people its business's initiated messages reached — over
 // all the business's numbers, as Reach counts (business.QualityStore).
 func (db *DB) QualitySignals(ctx context.Context, number kontor.ID, since, reachSince time.Time) (business.Signals, error) {
@@ -73,14 +75,18 @@ func (db *DB) QualitySignals(ctx context.Context, number kontor.ID, since, reach
 	var s business.Signals
 	err := db.r.QueryRowContext(ctx, `SELECT
 		(SELECT COUNT(DISTINCT peer) FROM endpoint_messages WHERE number_id = $1 AND outgoing AND created >= $2),
-		(SELECT COUNT(*) FROM blocks b JOIN accounts a ON a.id = b.account_id
-			WHERE b.phone = (SELECT phone FROM business_numbers WHERE id = $1) AND b.created >= $2
+		(SELECT COUNT(DISTINCT c.account_id) FROM
+			(SELECT account_id, created FROM blocks WHERE phone = (SELECT phone FROM business_numbers WHERE id = $1)
+			 UNION ALL
+			 SELECT account_id, created FROM reports WHERE phone = (SELECT phone FROM business_numbers WHERE id = $1)) c
+			JOIN accounts a ON a.id = c.account_id
+			WHERE c.created >= $2
 			AND a.phone IN (SELECT peer FROM endpoint_messages WHERE number_id = $1 AND outgoing AND created >= $2)),
 		(SELECT COUNT(DISTINCT peer) FROM endpoint_messages
 			WHERE number_id IN (SELECT id FROM business_numbers WHERE business_id =
 				(SELECT business_id FROM business_numbers WHERE id = $1))
 			AND initiated AND created >= $3)`,
-		int64(number), ms(since), ms(reachSince)).Scan(&s.Reached, &s.Blocked, &s.Reach)
+		int64(number), ms(since), ms(reachSince)).Scan(&s.Reached, &s.Complaints, &s.Reach)
 	if err != nil {
 		return s, internal(op, err)
 	}

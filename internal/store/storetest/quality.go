@@ -65,7 +65,7 @@ func testQualitySignals(_ *testing.T, e *env) {
 	block(phoneB, other.Phone, t0.Add(time.Hour))          // blocks another business
 	now := t0.Add(2 * time.Hour)
 	s, err := e.db.QualitySignals(e.ctx, n.ID, now.Add(-week), now.Add(-week))
-	if err != nil || s != (business.Signals{Reached: 2, Blocked: 1, Reach: 1}) {
+	if err != nil || s != (business.Signals{Reached: 2, Complaints: 1, Reach: 1}) {
 		e.t.Fatalf("signals: %+v %v", s, err)
 	}
 	// Reach since a later tier change leaves out what came before it.
@@ -77,11 +77,31 @@ func testQualitySignals(_ *testing.T, e *env) {
 		e.t.Fatal(err)
 	}
 	block(phoneB, n.Phone, t0.Add(-time.Hour)) // B blocked before the window began: does not count
-	if s, _ := e.db.QualitySignals(e.ctx, n.ID, t0, t0); s.Blocked != 0 || s.Reached != 2 {
+	if s, _ := e.db.QualitySignals(e.ctx, n.ID, t0, t0); s.Complaints != 0 || s.Reached != 2 {
 		e.t.Fatalf("after the unblock, with an earlier block: %+v", s)
 	}
-	if s, _ := e.db.QualitySignals(e.ctx, other.ID, now.Add(-week), now.Add(-week)); s != (business.Signals{Reached: 1, Blocked: 1, Reach: 1}) {
+	if s, _ := e.db.QualitySignals(e.ctx, other.ID, now.Add(-week), now.Add(-week)); s != (business.Signals{Reached: 1, Complaints: 1, Reach: 1}) {
 		e.t.Fatalf("the other business: %+v", s)
+	}
+	// Reports count as blocks do; a person who blocked and reported
+	// counts once; a report renewed in the window counts.
+	if err := e.db.Report(e.ctx, accts[phoneB], other.Phone, t0.Add(time.Hour)); err != nil {
+		e.t.Fatal(err)
+	}
+	if s, _ := e.db.QualitySignals(e.ctx, other.ID, now.Add(-week), now.Add(-week)); s.Complaints != 1 {
+		e.t.Fatalf("blocked and reported: %+v", s)
+	}
+	if err := e.db.Report(e.ctx, accts[phoneA], n.Phone, t0.Add(-time.Hour)); err != nil {
+		e.t.Fatal(err)
+	}
+	if s, _ := e.db.QualitySignals(e.ctx, n.ID, t0, t0); s.Complaints != 0 {
+		e.t.Fatalf("a report before the window: %+v", s)
+	}
+	if err := e.db.Report(e.ctx, accts[phoneA], n.Phone, t0.Add(time.Hour)); err != nil {
+		e.t.Fatal(err)
+	}
+	if s, _ := e.db.QualitySignals(e.ctx, n.ID, t0, t0); s.Complaints != 1 {
+		e.t.Fatalf("a renewed report: %+v", s)
 	}
 }
 
