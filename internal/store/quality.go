@@ -73,15 +73,16 @@ func (db *DB) QualityState(ctx context.Context, number kontor.ID) (business.Qual
 func (db *DB) QualitySignals(ctx context.Context, number kontor.ID, since, reachSince time.Time) (business.Signals, error) {
 	const op = "store.QualitySignals"
 	var s business.Signals
-	err := db.r.QueryRowContext(ctx, `SELECT
-		(SELECT COUNT(DISTINCT peer) FROM endpoint_messages WHERE number_id = $1 AND outgoing AND created >= $2),
+	err := db.r.QueryRowContext(ctx, `WITH reached AS (
+			SELECT DISTINCT peer FROM endpoint_messages WHERE number_id = $1 AND outgoing AND created >= $2)
+		SELECT
+		(SELECT COUNT(*) FROM reached),
 		(SELECT COUNT(DISTINCT c.account_id) FROM
 			(SELECT account_id, created FROM blocks WHERE phone = (SELECT phone FROM business_numbers WHERE id = $1)
 			 UNION ALL
 			 SELECT account_id, created FROM reports WHERE phone = (SELECT phone FROM business_numbers WHERE id = $1)) c
 			JOIN accounts a ON a.id = c.account_id
-			WHERE c.created >= $2
-			AND a.phone IN (SELECT peer FROM endpoint_messages WHERE number_id = $1 AND outgoing AND created >= $2)),
+			WHERE c.created >= $2 AND a.phone IN (SELECT peer FROM reached)),
 		(SELECT COUNT(DISTINCT peer) FROM endpoint_messages
 			WHERE number_id IN (SELECT id FROM business_numbers WHERE business_id =
 				(SELECT business_id FROM business_numbers WHERE id = $1))
