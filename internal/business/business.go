@@ -8,6 +8,12 @@
 // business registers that account (through Accounts) and hands the device
 // credentials back: the platform keeps them for a hosted endpoint, the
 // business keeps them for a self-hosted one.
+//
+// Quality (quality.go) rates each number GREEN, YELLOW or RED from the
+// people who blocked or reported it, moves its messaging-limit tier up
+// and down by kontor's written rule, and hands each change with its
+// phone_number_quality_update webhooks to the store, which writes both in
+// one transaction.
 package business
 
 import (
