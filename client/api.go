@@ -243,6 +243,12 @@ func (a *API) Unblock(ctx context.Context, phone kontor.Phone) error {
 	return a.do(ctx, "client.Unblock", http.MethodDelete, "/v1/blocks/"+url.PathEscape(string(phone)), true, nil, nil)
 }
 
+// Report reports the business number phone: it lowers the number's
+// quality rating as a block does (the two count once together).
+func (a *API) Report(ctx context.Context, phone kontor.Phone) error {
+	return a.do(ctx, "client.Report", http.MethodPost, "/v1/reports/"+url.PathEscape(string(phone)), true, nil, nil)
+}
+
 // Blocked lists the numbers this account blocked.
 func (a *API) Blocked(ctx context.Context) ([]kontor.Phone, error) {
 	var r wire.BlocksResponse

@@ -8,6 +8,12 @@
 // business registers that account (through Accounts) and hands the device
 // credentials back: the platform keeps them for a hosted endpoint, the
 // business keeps them for a self-hosted one.
+//
+// Quality (quality.go) rates each number GREEN, YELLOW or RED from the
+// people who blocked or reported it, moves its messaging-limit tier up
+// and down by kontor's written rule, and hands each change with its
+// phone_number_quality_update webhooks to the store, which writes both in
+// one transaction.
 package business
 
 import (
@@ -181,6 +187,7 @@ type Service struct {
 	clock    kontor.Clock
 	log      *slog.Logger
 	verify   Verifier
+	quality  *Quality // SetQuality; nil: SetTier writes the tier alone
 }
 
 // Verifier runs the webhook verification handshake against url with
@@ -514,6 +521,9 @@ var tiers = map[string]bool{"TIER_50": true, "TIER_250": true, "TIER_1K": true, 
 func (s *Service) SetTier(ctx context.Context, number kontor.ID, tier string) error {
 	if !tiers[tier] {
 		return kontor.Errorf(kontor.Invalid, "business.SetTier", "tier must be one of TIER_50, TIER_250, TIER_1K, TIER_2K, TIER_10K, TIER_100K, TIER_UNLIMITED")
+	}
+	if s.quality != nil {
+		return s.quality.SetTier(ctx, number, tier)
 	}
 	return s.store.SetNumberTier(ctx, number, tier)
 }

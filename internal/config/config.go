@@ -33,6 +33,10 @@ type Config struct {
 	// OrderHold is how long an unpaid order holds its stock
 	// (--order-hold, KONTOR_ORDER_HOLD).
 	OrderHold time.Duration
+	// QualityEvery is how often business numbers' quality ratings and
+	// messaging-limit tiers are evaluated (--quality-every,
+	// KONTOR_QUALITY_EVERY).
+	QualityEvery time.Duration
 	// Payments is the provider new payments go to: "sandbox" (the
 	// default without a Stripe key) or "stripe" (--payments,
 	// KONTOR_PAYMENTS).
@@ -70,6 +74,7 @@ func Defaults() Config {
 		StripeURL:    "https://api.stripe.com",
 		SandboxDelay: 5 * time.Second,
 		OrderHold:    30 * time.Minute,
+		QualityEvery: 15 * time.Minute,
 	}
 }
 
@@ -108,6 +113,12 @@ func (c *Config) Flags(fs *flag.FlagSet, getenv func(string) string) {
 		}
 	}
 	fs.DurationVar(&c.OrderHold, "order-hold", c.OrderHold, "how long an unpaid order holds its stock before it expires (env KONTOR_ORDER_HOLD)")
+	if v := getenv("KONTOR_QUALITY_EVERY"); v != "" {
+		if d, err := time.ParseDuration(v); err == nil {
+			c.QualityEvery = d
+		}
+	}
+	fs.DurationVar(&c.QualityEvery, "quality-every", c.QualityEvery, "how often business numbers' quality ratings and messaging limits are evaluated (env KONTOR_QUALITY_EVERY)")
 	if v := getenv("KONTOR_DEV"); v != "" {
 		c.Dev, _ = strconv.ParseBool(v)
 	}
@@ -184,6 +195,9 @@ func (c *Config) Validate() error {
 	}
 	if c.OrderHold < time.Second || c.OrderHold > 7*24*time.Hour {
 		errs = append(errs, fmt.Errorf("--order-hold %s: use 1s to 168h", c.OrderHold))
+	}
+	if c.QualityEvery < 10*time.Millisecond || c.QualityEvery > 24*time.Hour {
+		errs = append(errs, fmt.Errorf("--quality-every %s: use 10ms to 24h", c.QualityEvery))
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

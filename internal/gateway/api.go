@@ -30,6 +30,9 @@ type API struct {
 	// Pay lets people pay their orders (POST /v1/orders/{id}/pay) and
 	// takes providers' webhooks (POST /v1/payments/webhook/{provider}).
 	Pay Payer
+	// Reports, when set, takes people's reports of business numbers
+	// (POST /v1/reports/{phone}).
+	Reports Reporter
 	// Dev, when set, serves GET /dev/otp (loopback clients only).
 	Dev *identity.DevSender
 	Log *slog.Logger
@@ -66,6 +69,9 @@ func (a *API) Mount(mux *http.ServeMux) {
 	if a.Shops != nil {
 		mux.HandleFunc("GET /v1/shops/{phone}/catalog", a.auth(a.shopCatalog))
 		mux.HandleFunc("POST /v1/shops/{phone}/orders", a.auth(a.placeOrder))
+	}
+	if a.Reports != nil {
+		mux.HandleFunc("POST /v1/reports/{phone}", a.auth(a.report))
 	}
 	if a.Pay != nil {
 		mux.HandleFunc("POST /v1/orders/{id}/pay", a.auth(a.payOrder))

@@ -70,6 +70,7 @@ type Server struct {
 	ready    atomic.Bool
 	stopping atomic.Bool
 	staff    *consoleauth.Service
+	quality  *business.Quality
 }
 
 // Open opens everything a node needs and starts listening; Serve runs it.
@@ -139,7 +140,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Server, 
 	if err = s.openPayments(ids, clock, payments.OnSucceeded(s.commerceFee)); err != nil {
 		return nil, err
 	}
-	(&gateway.API{Ident: s.ident, Keys: keys.New(s.db, clock), Media: s.media, Shops: shops{s: s, shop: shop}, Pay: payDesk{s}, Dev: dev, Log: log}).Mount(mux)
+	(&gateway.API{Ident: s.ident, Keys: keys.New(s.db, clock), Media: s.media, Shops: shops{s: s, shop: shop}, Pay: payDesk{s}, Reports: reports{s}, Dev: dev, Log: log}).Mount(mux)
 	s.biz = business.New(s.db, bizAccounts{s.ident}, ids, clock, log)
 	if err = s.checkEndpointsDir(); err != nil {
 		return nil, err
@@ -148,6 +149,8 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Server, 
 	stock := commerce.NewStock(s.db, clock)
 	stock.OnAlert = s.hooks.Notify
 	s.biz.SetVerifier(verifyWebhook)
+	s.quality = business.NewQuality(s.db, business.DefaultQualityRules(), clock)
+	s.biz.SetQuality(s.quality) // the operator's tier changes send their webhooks too
 	prices := billing.New(s.db, ids, clock)
 	if err = prices.EnsureExample(ctx); err != nil {
 		return nil, fmt.Errorf("the sample price sheet: %w", err)
@@ -226,6 +229,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	errc := make(chan error, 1)
 	go func() { errc <- s.http.Serve(s.ln) }()
 	go s.housekeeping(ctx)
+	go s.qualitySweeps(ctx)
 	go s.keepNode(ctx)
 	s.hooks.Start()
 	go func() {

@@ -9,6 +9,9 @@ import (
 )
 
 func init() {
+	// 2: who blocked a phone lately, for a business number's quality
+	// rating (store/quality.go).
+	addMigration("blocks 2", migration{sql: `CREATE INDEX blocks_phone ON blocks (phone, created);`})
 	addMigration("blocks 1", migration{sql: `
 CREATE TABLE blocks (
 	account_id BIGINT NOT NULL,

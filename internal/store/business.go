@@ -13,6 +13,12 @@ import (
 )
 
 func init() {
+	// 2: when a number's tier last changed and how many quality or tier
+	// changes it had (store/quality.go, business.Quality).
+	addMigration("business 2", migration{sql: `
+ALTER TABLE business_numbers ADD COLUMN tier_changed BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE business_numbers ADD COLUMN quality_seq BIGINT NOT NULL DEFAULT 0;
+`})
 	addMigration("business 1", migration{sql: `
 CREATE TABLE businesses (
 	id           BIGINT PRIMARY KEY,
