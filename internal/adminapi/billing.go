@@ -190,14 +190,9 @@ func (a *API) writeAdjustment(w http.ResponseWriter, r *http.Request, id kontor.
 		}
 		cur = sh.Rates[0].Currency
 	}
-	exp, ok := commerce.Exponent(cur)
-	if !ok {
-		gateway.WriteError(w, a.Log, kontor.Errorf(kontor.Invalid, "admin.adjust", "%q is not an ISO 4217 currency", req.Currency))
-		return
-	}
-	amount, err := billing.ParseMinor(req.Amount, exp)
+	amount, err := minorUnits("admin.adjust", "amount", req.Amount, cur)
 	if err != nil {
-		gateway.WriteError(w, a.Log, kontor.Errorf(kontor.Invalid, "admin.adjust", "amount: %v", err))
+		gateway.WriteError(w, a.Log, err)
 		return
 	}
 	e, added, err := a.Ledger.Adjust(r.Context(), id, amount, cur, req.Note, req.Reference, at)
@@ -307,18 +302,10 @@ func (a *API) setCredit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	cur := strings.ToUpper(strings.TrimSpace(req.Currency))
-	exp, ok := commerce.Exponent(cur)
-	if !ok {
-		gateway.WriteError(w, a.Log, kontor.Errorf(kontor.Invalid, "admin.credit", "currency %q is not an ISO 4217 code", req.Currency))
+	limit, err := minorUnits("admin.credit", "limit", req.Limit, cur)
+	if err != nil {
+		gateway.WriteError(w, a.Log, err)
 		return
-	}
-	var limit int64
-	if req.Limit != "" {
-		var err error
-		if limit, err = billing.ParseMinor(req.Limit, exp); err != nil {
-			gateway.WriteError(w, a.Log, kontor.Errorf(kontor.Invalid, "admin.credit", "limit: %v", err))
-			return
-		}
 	}
 	acc, err := a.Credit.Set(r.Context(), id, req.Mode, limit, cur)
 	if err != nil {
@@ -353,10 +340,9 @@ func (a *API) topUp(w http.ResponseWriter, r *http.Request) {
 		gateway.WriteError(w, a.Log, err)
 		return
 	}
-	exp, _ := commerce.Exponent(acc.Currency)
-	amount, err := billing.ParseMinor(req.Amount, exp)
+	amount, err := minorUnits("admin.topUp", "amount", req.Amount, acc.Currency)
 	if err != nil {
-		gateway.WriteError(w, a.Log, kontor.Errorf(kontor.Invalid, "admin.topUp", "amount: %v", err))
+		gateway.WriteError(w, a.Log, err)
 		return
 	}
 	e, acc, err := a.Credit.TopUp(r.Context(), id, amount, req.Reference, req.Note)
@@ -398,18 +384,10 @@ func (a *API) setCommerceFee(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	cur := strings.ToUpper(strings.TrimSpace(req.Currency))
-	exp, ok := commerce.Exponent(cur)
-	if !ok {
-		gateway.WriteError(w, a.Log, kontor.Errorf(kontor.Invalid, "admin.commerceFee", "currency %q is not an ISO 4217 code", req.Currency))
+	fixed, err := minorUnits("admin.commerceFee", "fixed", req.Fixed, cur)
+	if err != nil {
+		gateway.WriteError(w, a.Log, err)
 		return
-	}
-	var fixed int64
-	if req.Fixed != "" {
-		var err error
-		if fixed, err = billing.ParseMinor(req.Fixed, exp); err != nil {
-			gateway.WriteError(w, a.Log, kontor.Errorf(kontor.Invalid, "admin.commerceFee", "fixed: %v", err))
-			return
-		}
 	}
 	f, err := a.Ledger.SetCommerceFee(r.Context(), billing.CommerceFee{Business: id, BPS: req.BPS, Fixed: fixed, Currency: cur})
 	if err != nil {
@@ -417,4 +395,22 @@ func (a *API) setCommerceFee(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	gateway.WriteJSON(w, http.StatusOK, f)
+}
+
+// minorUnits reads the decimal amount of a request field in the minor
+// units of currency (an ISO 4217 code, checked even when the amount is
+// empty; an empty amount is 0).
+func minorUnits(op, field, amount, currency string) (int64, error) {
+	exp, ok := commerce.Exponent(currency)
+	if !ok {
+		return 0, kontor.Errorf(kontor.Invalid, op, "currency %q is not an ISO 4217 code", currency)
+	}
+	if amount == "" {
+		return 0, nil
+	}
+	v, err := billing.ParseMinor(amount, exp)
+	if err != nil {
+		return 0, kontor.Errorf(kontor.Invalid, op, "%s: %v", field, err)
+	}
+	return v, nil
 }
