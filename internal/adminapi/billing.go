@@ -2,6 +2,7 @@ package adminapi
 
 import (
 	"bytes"
+	"context"
 	"net/http"
 	"strings"
 	"time"
@@ -15,12 +16,12 @@ import (
 // mountBilling adds the routes for invoices, credit, commerce fees and
 // partner markups.
 func (a *API) mountBilling(mux *http.ServeMux) {
-	mux.HandleFunc("GET /admin/v1/businesses/{id}/invoices/{month}", a.operator(a.invoice))
-	mux.HandleFunc("POST /admin/v1/businesses/{id}/invoices/{month}/finalize", a.operator(a.finalizeInvoice))
+	mux.HandleFunc("GET /admin/v1/businesses/{id}/invoices/{month}", a.operator(a.monthly(a.businessParam, a.Invoices.Invoice)))
+	mux.HandleFunc("POST /admin/v1/businesses/{id}/invoices/{month}/finalize", a.operator(a.monthly(a.businessParam, a.Invoices.Finalize)))
 	mux.HandleFunc("POST /admin/v1/businesses/{id}/invoices/{month}/adjustments", a.operator(a.adjustInvoice))
 	mux.HandleFunc("POST /admin/v1/businesses/{id}/adjustments", a.operator(a.adjust))
-	mux.HandleFunc("GET /admin/v1/partners/{id}/invoices/{month}", a.operator(a.partnerInvoice))
-	mux.HandleFunc("POST /admin/v1/partners/{id}/invoices/{month}/finalize", a.operator(a.finalizePartnerInvoice))
+	mux.HandleFunc("GET /admin/v1/partners/{id}/invoices/{month}", a.operator(a.monthly(a.partnerParam, a.Invoices.PartnerInvoice)))
+	mux.HandleFunc("POST /admin/v1/partners/{id}/invoices/{month}/finalize", a.operator(a.monthly(a.partnerParam, a.Invoices.FinalizePartner)))
 	mux.HandleFunc("GET /admin/v1/partners/{id}/markup", a.operator(a.markup))
 	mux.HandleFunc("PUT /admin/v1/partners/{id}/markup", a.operator(a.setMarkup))
 	if a.Credit != nil {
@@ -93,38 +94,26 @@ func (a *API) writeInvoice(w http.ResponseWriter, r *http.Request, inv billing.I
 	}
 }
 
-func (a *API) invoice(w http.ResponseWriter, r *http.Request) {
-	id, ok := a.businessParam(w, r)
-	if !ok {
-		return
+// monthly serves an invoice call of a business or a partner ({id}) for
+// a month ({month}): reading it, or finalizing it.
+func (a *API) monthly(param func(http.ResponseWriter, *http.Request) (kontor.ID, bool),
+	get func(context.Context, kontor.ID, time.Time) (billing.Invoice, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id, ok := param(w, r)
+		if !ok {
+			return
+		}
+		m, ok := a.monthParam(w, r)
+		if !ok {
+			return
+		}
+		inv, err := get(r.Context(), id, m)
+		if err != nil {
+			gateway.WriteError(w, a.Log, err)
+			return
+		}
+		a.writeInvoice(w, r, inv)
 	}
-	m, ok := a.monthParam(w, r)
-	if !ok {
-		return
-	}
-	inv, err := a.Invoices.Invoice(r.Context(), id, m)
-	if err != nil {
-		gateway.WriteError(w, a.Log, err)
-		return
-	}
-	a.writeInvoice(w, r, inv)
-}
-
-func (a *API) finalizeInvoice(w http.ResponseWriter, r *http.Request) {
-	id, ok := a.businessParam(w, r)
-	if !ok {
-		return
-	}
-	m, ok := a.monthParam(w, r)
-	if !ok {
-		return
-	}
-	inv, err := a.Invoices.Finalize(r.Context(), id, m)
-	if err != nil {
-		gateway.WriteError(w, a.Log, err)
-		return
-	}
-	a.writeInvoice(w, r, inv)
 }
 
 // AdjustmentRequest corrects a business's charges: a positive amount is
@@ -201,40 +190,6 @@ func (a *API) writeAdjustment(w http.ResponseWriter, r *http.Request, id kontor.
 		return
 	}
 	gateway.WriteJSON(w, http.StatusOK, map[string]any{"entry": e, "added": added})
-}
-
-func (a *API) partnerInvoice(w http.ResponseWriter, r *http.Request) {
-	id, ok := a.partnerParam(w, r)
-	if !ok {
-		return
-	}
-	m, ok := a.monthParam(w, r)
-	if !ok {
-		return
-	}
-	inv, err := a.Invoices.PartnerInvoice(r.Context(), id, m)
-	if err != nil {
-		gateway.WriteError(w, a.Log, err)
-		return
-	}
-	a.writeInvoice(w, r, inv)
-}
-
-func (a *API) finalizePartnerInvoice(w http.ResponseWriter, r *http.Request) {
-	id, ok := a.partnerParam(w, r)
-	if !ok {
-		return
-	}
-	m, ok := a.monthParam(w, r)
-	if !ok {
-		return
-	}
-	inv, err := a.Invoices.FinalizePartner(r.Context(), id, m)
-	if err != nil {
-		gateway.WriteError(w, a.Log, err)
-		return
-	}
-	a.writeInvoice(w, r, inv)
 }
 
 // MarkupRequest sets a partner's markup in basis points (1000 = 10 %).

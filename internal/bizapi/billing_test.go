@@ -211,6 +211,12 @@ func TestBilling(t *testing.T) {
 			!strings.Contains(outText, month+","+waba+",message,DE,utility,1,0.055,0.055,0.06,,USD\n") || !strings.Contains(outText, ",total,,,1,,,0.06,,USD") {
 			t.Fatalf("csv: %d %s", rc, outText)
 		}
+		// The partner's invoice has a section for its client, with the
+		// same charge (no markup set).
+		if outText, rc := run("invoice", "--partner", pid, "--month", month); rc != 0 || !strings.Contains(outText, `"sections"`) ||
+			!strings.Contains(outText, `"total":6`) || !strings.Contains(outText, waba) {
+			t.Fatalf("partner invoice: %d %s", rc, outText)
+		}
 		if outText, rc := run("invoice", "--month", month); rc == 0 {
 			t.Fatalf("invoice without a business: %s", outText)
 		}
