@@ -165,16 +165,9 @@ func (h *harness) api(ctx context.Context) (Result, error) {
 				if k >= total || runCtx.Err() != nil {
 					return
 				}
-				at := time.Now()
-				if cfg.Rate > 0 {
-					at = start.Add(time.Duration(float64(k) / cfg.Rate * float64(time.Second)))
-					if wait := time.Until(at); wait > 0 {
-						select {
-						case <-time.After(wait):
-						case <-runCtx.Done():
-							return
-						}
-					}
+				at, ok := due(runCtx, start, k, cfg.Rate)
+				if !ok {
+					return
 				}
 				if k == cfg.Warmup {
 					mu.Lock()

@@ -587,3 +587,23 @@ func (h *harness) keys(ctx context.Context, devs []*device) error {
 	}
 	return nil
 }
+
+// due waits until call k of a run paced at rate calls a second from start
+// is due and returns when that was (now, at rate 0: as fast as possible);
+// false when ctx ended first.
+func due(ctx context.Context, start time.Time, k int, rate float64) (time.Time, bool) {
+	if rate <= 0 {
+		return time.Now(), ctx.Err() == nil
+	}
+	at := start.Add(time.Duration(float64(k) / rate * float64(time.Second)))
+	if wait := time.Until(at); wait > 0 {
+		t := time.NewTimer(wait)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return at, false
+		}
+	}
+	return at, true
+}
