@@ -105,6 +105,9 @@ type Endpoint struct {
 	ids    *kontor.IDs
 	clock  kontor.Clock
 	log    *slog.Logger
+	// rules decide which messages are charged: the set in force at a
+	// message's time (billing.DefaultRuleBook, the July 2025 rules).
+	rules *billing.RuleBook
 
 	commits    *committer
 	stopCommit context.CancelFunc
@@ -167,7 +170,7 @@ func Open(ctx context.Context, dir string, cfg Config, store Store, hooks Hooks,
 	rctx, stop := context.WithCancel(context.Background())
 	cctx, stopCommit := context.WithCancel(context.Background())
 	e := &Endpoint{cfg: cfg, dev: dev, sealer: sealer, store: store, hooks: hooks, files: fs, ids: ids, clock: clock, log: log,
-		limits: newLimiter(defaultMPS), stop: stop, done: make(chan struct{}),
+		rules: billing.DefaultRuleBook(), limits: newLimiter(defaultMPS), stop: stop, done: make(chan struct{}),
 		commits: newCommitter(store, hooks, clock, log), stopCommit: stopCommit, recent: map[kontor.ID]MessageRecord{}}
 	go e.commits.run(cctx)
 	go e.run(rctx)
@@ -331,7 +334,7 @@ func (e *Endpoint) receipt(ctx context.Context, r client.Receipt, w *writes) {
 		if status == wire.StatusDelivered && st.Pricing != nil && st.Pricing.Billable && e.cfg.Meter != nil {
 			// Charged when delivered, exactly as the status's pricing says.
 			if _, _, err := e.cfg.Meter.ChargeMessage(ctx, billing.Message{ID: id, Business: e.cfg.WABA, Number: e.cfg.Number,
-				To: peer, Category: rec.Category, At: time.UnixMilli(r.TS)}); err != nil {
+				To: peer, Category: st.Pricing.Category, At: time.UnixMilli(r.TS)}); err != nil {
 				e.log.Error("charging a delivered message", "msg_id", id, "err", err)
 			}
 		}
@@ -347,17 +350,10 @@ func (e *Endpoint) receipt(ctx context.Context, r client.Receipt, w *writes) {
 func (e *Endpoint) status(wamid, status string, at time.Time, peer kontor.Phone, rec MessageRecord) cloudapi.Status {
 	st := cloudapi.Status{ID: wamid, Status: status, Timestamp: cloudapi.Timestamp(at), RecipientID: digits(peer),
 		BizOpaqueCallbackData: rec.Callback}
-	cat := rec.Category
-	if cat == "" {
-		cat = "service"
-	}
-	// The July 2025 rules: free-form replies and utility templates inside
-	// the person's open window are free; other templates are billed.
-	p := &cloudapi.Pricing{Billable: false, PricingModel: "PMP", Category: cat, Type: "free_customer_service"}
-	if billing.Billable(cat, rec.Initiated) {
-		p.Billable, p.Type = true, "regular"
-	}
-	st.Pricing = p
+	// The rules in force at the status's time decide; a delivery is
+	// charged exactly as this block says (see receipt).
+	d := e.rules.Decide(at, rec.Category, !rec.Initiated, false, 0)
+	st.Pricing = &cloudapi.Pricing{Billable: d.Billable, PricingModel: "PMP", Category: d.Category, Type: d.Type}
 	return st
 }
 
@@ -536,7 +532,7 @@ func (e *Endpoint) Send(ctx context.Context, body []byte) (any, *cloudapi.Error)
 			return nil, cerr
 		}
 	}
-	if e.cfg.Credit != nil && billing.Billable(category, initiated) {
+	if e.cfg.Credit != nil && e.rules.Decide(e.clock.Now(), category, !initiated, false, 0).Billable {
 		if err := e.cfg.Credit(ctx); err != nil {
 			return nil, creditError(err, e.log)
 		}
