@@ -60,10 +60,11 @@ type Decision struct {
 // Decide applies the rules to a message of category ("" is a free-form
 // service message). inWindow: the person's customer service window was
 // open when it was sent; inEntryPoint: a free entry-point window was
-// open; used: how many messages of the category the number already had
-// charged or counted against its allowance this month (only read when
-// the category has a MonthlyFree).
-func (r Rules) Decide(category string, inWindow, inEntryPoint bool, used int) Decision {
+// open; withinAllowance: the message is one of the first MonthlyFree of
+// its category on its number this month (the store counts them, once per
+// message: store.UseAllowance; ask only when a message the rules would
+// otherwise charge has a category with an allowance).
+func (r Rules) Decide(category string, inWindow, inEntryPoint, withinAllowance bool) Decision {
 	if category == "" {
 		category = "service"
 	}
@@ -74,7 +75,7 @@ func (r Rules) Decide(category string, inWindow, inEntryPoint bool, used int) De
 		d.Type = "free_entry_point"
 	case category == "service" && !r.ServiceBillable:
 	case category != "service" && inWindow && rule.FreeInWindow:
-	case used < rule.MonthlyFree:
+	case withinAllowance && rule.MonthlyFree > 0:
 		if category != "service" {
 			d.Type = "free_allowance"
 		}
@@ -106,8 +107,8 @@ func (b *RuleBook) At(t time.Time) RuleSet {
 }
 
 // Decide applies the rules in force at t (see Rules.Decide).
-func (b *RuleBook) Decide(t time.Time, category string, inWindow, inEntryPoint bool, used int) Decision {
-	return b.At(t).Decide(category, inWindow, inEntryPoint, used)
+func (b *RuleBook) Decide(t time.Time, category string, inWindow, inEntryPoint, withinAllowance bool) Decision {
+	return b.At(t).Decide(category, inWindow, inEntryPoint, withinAllowance)
 }
 
 //go:embed rules.json

@@ -58,30 +58,31 @@ func TestDecide(t *testing.T) {
 		rules        Rules
 		cat          string
 		inWindow, ep bool
-		used         int
+		within       bool
 		billable     bool
 		typ, wantCat string
 	}{
-		{"july reply", july, "", true, false, 0, false, "free_customer_service", "service"},
-		{"july service", july, "service", true, false, 5000, false, "free_customer_service", "service"},
-		{"july utility in window", july, "utility", true, false, 0, false, "free_customer_service", "utility"},
-		{"july utility outside", july, "utility", false, false, 0, true, "regular", "utility"},
-		{"july marketing in window", july, "marketing", true, false, 0, true, "regular", "marketing"},
-		{"july marketing outside", july, "marketing", false, false, 0, true, "regular", "marketing"},
-		{"july authentication", july, "authentication", true, false, 0, true, "regular", "authentication"},
-		{"july auth-intl", july, "authentication-international", false, false, 0, true, "regular", "authentication-international"},
-		{"july entry point", july, "marketing", false, true, 0, false, "free_entry_point", "marketing"},
-		{"october first service", october, "service", true, false, 0, false, "free_customer_service", "service"},
-		{"october 1000th service", october, "", true, false, 999, false, "free_customer_service", "service"},
-		{"october 1001st service", october, "service", true, false, 1000, true, "regular", "service"},
-		{"october utility in window", october, "utility", true, false, 0, true, "regular", "utility"},
-		{"october marketing", october, "marketing", true, false, 0, true, "regular", "marketing"},
-		{"october entry point", october, "service", true, true, 5000, false, "free_entry_point", "service"},
-		{"allowance on utility", Rules{Categories: map[string]CategoryRule{"utility": {MonthlyFree: 2}}}, "utility", false, false, 1, false, "free_allowance", "utility"},
-		{"allowance spent", Rules{Categories: map[string]CategoryRule{"utility": {MonthlyFree: 2}}}, "utility", false, false, 2, true, "regular", "utility"},
-		{"no entry-point window", Rules{}, "marketing", false, true, 0, true, "regular", "marketing"},
+		{"july reply", july, "", true, false, false, false, "free_customer_service", "service"},
+		{"july service", july, "service", true, false, false, false, "free_customer_service", "service"},
+		{"july utility in window", july, "utility", true, false, false, false, "free_customer_service", "utility"},
+		{"july utility outside", july, "utility", false, false, false, true, "regular", "utility"},
+		{"july marketing in window", july, "marketing", true, false, false, true, "regular", "marketing"},
+		{"july marketing outside", july, "marketing", false, false, false, true, "regular", "marketing"},
+		{"july authentication", july, "authentication", true, false, false, true, "regular", "authentication"},
+		{"july auth-intl", july, "authentication-international", false, false, false, true, "regular", "authentication-international"},
+		{"july entry point", july, "marketing", false, true, false, false, "free_entry_point", "marketing"},
+		{"october first service", october, "service", true, false, true, false, "free_customer_service", "service"},
+		{"october 1000th service", october, "", true, false, true, false, "free_customer_service", "service"},
+		{"october 1001st service", october, "service", true, false, false, true, "regular", "service"},
+		{"october utility in window", october, "utility", true, false, false, true, "regular", "utility"},
+		{"october marketing", october, "marketing", true, false, false, true, "regular", "marketing"},
+		{"october entry point", october, "service", true, true, false, false, "free_entry_point", "service"},
+		{"allowance on utility", Rules{Categories: map[string]CategoryRule{"utility": {MonthlyFree: 2}}}, "utility", false, false, true, false, "free_allowance", "utility"},
+		{"within no allowance", july, "marketing", false, false, true, true, "regular", "marketing"},
+		{"allowance spent", Rules{Categories: map[string]CategoryRule{"utility": {MonthlyFree: 2}}}, "utility", false, false, false, true, "regular", "utility"},
+		{"no entry-point window", Rules{}, "marketing", false, true, false, true, "regular", "marketing"},
 	} {
-		d := c.rules.Decide(c.cat, c.inWindow, c.ep, c.used)
+		d := c.rules.Decide(c.cat, c.inWindow, c.ep, c.within)
 		if d.Billable != c.billable || d.Type != c.typ || d.Category != c.wantCat {
 			t.Errorf("%s: %+v, want billable %v type %s category %s", c.name, d, c.billable, c.typ, c.wantCat)
 		}
