@@ -37,6 +37,8 @@ type API struct {
 	// Prices manages the price sheets; Ledger holds the charges.
 	Prices *billing.Service
 	Ledger *billing.Ledger
+	// Rules decide which messages are charged (nil: the July 2025 set).
+	Rules *billing.RuleBook
 	// Invoices makes and finalizes invoices; Credit keeps businesses'
 	// credit (nil: no billing routes).
 	Invoices *billing.Invoices

@@ -56,3 +56,41 @@ func TestPrices(t *testing.T) {
 		t.Fatalf("versions: %d %v", code, vs)
 	}
 }
+
+// TestPriceRules: the operator reads the billing rules in force; the
+// July 2025 set decides at every date, the October 2026 set ships but is
+// not in force; a bad date is a clear error.
+func TestPriceRules(t *testing.T) {
+	s := kontortest.Start(t)
+	for _, at := range []string{"", "?at=2025-01-01", "?at=2026-10-01", "?at=2027-03-01T10:00:00Z"} {
+		var v struct {
+			InForce struct {
+				Effective       string `json:"effective"`
+				ServiceBillable bool   `json:"service_billable"`
+				Categories      map[string]struct {
+					FreeInWindow bool `json:"free_in_window"`
+					MonthlyFree  int  `json:"monthly_free"`
+				} `json:"categories"`
+			} `json:"in_force"`
+			Sets    []map[string]any `json:"sets"`
+			Shipped []map[string]any `json:"shipped"`
+		}
+		if code := s.Call(t, http.MethodGet, "/admin/v1/prices/rules"+at, s.Token, nil, &v); code != 200 {
+			t.Fatalf("rules%s: %d", at, code)
+		}
+		if v.InForce.Effective != "2025-07-01" || v.InForce.ServiceBillable || !v.InForce.Categories["utility"].FreeInWindow ||
+			v.InForce.Categories["marketing"].FreeInWindow || len(v.InForce.Categories) != 5 {
+			t.Errorf("rules%s in force: %+v", at, v.InForce)
+		}
+		if len(v.Sets) != 1 || len(v.Shipped) != 2 || v.Shipped[1]["effective"] != "2026-10-01" || v.Shipped[1]["service_billable"] != true {
+			t.Errorf("rules%s: sets %v, shipped %v", at, v.Sets, v.Shipped)
+		}
+	}
+	var e map[string]any
+	if code := s.Call(t, http.MethodGet, "/admin/v1/prices/rules?at=yesterday", s.Token, nil, &e); code != 400 {
+		t.Errorf("a bad date: %d %v", code, e)
+	}
+	if code := s.Call(t, http.MethodGet, "/admin/v1/prices/rules", "wrong", nil, &e); code != 401 && code != 403 {
+		t.Errorf("without the operator's token: %d", code)
+	}
+}

@@ -65,15 +65,6 @@ type Message struct {
 	At       time.Time
 }
 
-// Billable says whether a message of category is charged when delivered,
-// under the July 2025 rules: free-form replies ("service") and utility
-// templates sent inside the person's open window (not initiated) are
-// free, other templates are charged. The status webhooks' pricing block
-// and the credit check both ask this.
-func Billable(category string, initiated bool) bool {
-	return category != "" && category != "service" && (category != "utility" || initiated)
-}
-
 // ChargeMessage writes the charge of a delivered message once, priced by
 // the sheet in effect when it was delivered and the person's market.
 func (l *Ledger) ChargeMessage(ctx context.Context, m Message) (Entry, bool, error) {

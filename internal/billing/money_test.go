@@ -140,20 +140,3 @@ func TestCommerceFeeOf(t *testing.T) {
 		}
 	}
 }
-
-func TestBillable(t *testing.T) {
-	for _, c := range []struct {
-		cat       string
-		initiated bool
-		want      bool
-	}{
-		{"service", false, false}, {"service", true, false}, {"", true, false},
-		{"utility", false, false}, {"utility", true, true},
-		{"marketing", false, true}, {"marketing", true, true},
-		{"authentication", false, true}, {"authentication-international", false, true},
-	} {
-		if got := Billable(c.cat, c.initiated); got != c.want {
-			t.Errorf("Billable(%q, initiated %v) = %v", c.cat, c.initiated, got)
-		}
-	}
-}

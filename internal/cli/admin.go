@@ -110,6 +110,7 @@ Commands:
                  a new price sheet version (CSV: market,category,currency,price; exact decimals)
   prices show [--at DATE]                          the sheet in effect (default: now)
   prices versions                                  every version, newest first
+  prices rules show [--at DATE]                    the billing rules in force (default: now)
   webhook dead [--app ID]                          webhooks given up on after 7 days of retries
   webhook replay ID...                             send dead letters again
   token create (--business ID | --partner ID) [--scopes messaging,management] [--ttl 720h] [--label L]
@@ -269,6 +270,27 @@ func adminBusiness(ctx context.Context, env Env, ac *adminClient, out *json.Enco
 		}
 		var m map[string]any
 		err = ac.do(ctx, http.MethodGet, "/admin/v1/prices?at="+url.QueryEscape(*at), nil, &m)
+		res = m
+	case "prices rules":
+		if len(args) < 3 || args[2] != "show" {
+			fmt.Fprintln(env.Stderr, "kontor admin prices rules: give show [--at DATE]")
+			return true, errUsage
+		}
+		sub = flag.NewFlagSet("kontor admin prices rules show", flag.ContinueOnError)
+		sub.SetOutput(env.Stderr)
+		at := sub.String("at", "", "a day or time (default: now)")
+		if err := sub.Parse(args[3:]); err != nil {
+			if err == flag.ErrHelp {
+				return true, err
+			}
+			return true, errUsage
+		}
+		if sub.NArg() > 0 {
+			fmt.Fprintf(env.Stderr, "kontor admin prices rules show: unexpected argument %q\n", sub.Arg(0))
+			return true, errUsage
+		}
+		var m map[string]any
+		err = ac.do(ctx, http.MethodGet, "/admin/v1/prices/rules?at="+url.QueryEscape(*at), nil, &m)
 		res = m
 	case "prices versions":
 		if err := parse(); err != nil {

@@ -56,6 +56,11 @@ type Config struct {
 	// (KONTOR_SANDBOX_SECRET only; by default one is kept in
 	// DataDir/sandbox.secret).
 	SandboxSecret string
+	// BillingRules picks which messages are charged (--billing-rules,
+	// KONTOR_BILLING_RULES): "" for the July 2025 rules alone, "shipped"
+	// for both shipped sets (the October 2026 set in force from
+	// 2026-10-01), or the path of a JSON file of rule sets.
+	BillingRules string
 	// OperatorToken comes from KONTOR_OPERATOR_TOKEN only; when empty the
 	// server keeps one in DataDir/operator.token.
 	OperatorToken string
@@ -98,6 +103,7 @@ func (c *Config) Flags(fs *flag.FlagSet, getenv func(string) string) {
 	str(&c.DebugAddr, "debug-addr", "KONTOR_DEBUG_ADDR", "address for Go's /debug/pprof profiles; empty for none (keep it on loopback)")
 	str(&c.Payments, "payments", "KONTOR_PAYMENTS", "payment provider for new payments: sandbox or stripe (default: stripe when --stripe-key is set, else sandbox)")
 	str(&c.StripeKey, "stripe-key", "KONTOR_STRIPE_KEY", "Stripe secret API key (sk_test_… or sk_live_…); prefer the environment variable")
+	str(&c.BillingRules, "billing-rules", "KONTOR_BILLING_RULES", "which messages are charged: empty for the July 2025 rules, shipped for both shipped sets (October 2026 rules from 2026-10-01), or a JSON file of rule sets (docs/billing.md)")
 	str(&c.StripeURL, "stripe-url", "KONTOR_STRIPE_URL", "Stripe API base URL")
 	str(&c.StripeWebhookSecret, "stripe-webhook-secret", "KONTOR_STRIPE_WEBHOOK_SECRET", "signing secret (whsec_…) of the Stripe webhook endpoint /v1/payments/webhook/stripe")
 	if v := getenv("KONTOR_SANDBOX_DELAY"); v != "" {

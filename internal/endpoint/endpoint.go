@@ -76,6 +76,17 @@ type Config struct {
 	// definition and status (APPROVED, PAUSED, …); kontor.NotFound (or a
 	// nil definition) when there is none. nil: no templates.
 	Template func(ctx context.Context, name, language string) (*cloudapi.TemplateDefinition, string, error)
+	// Rules decide which messages are charged (nil: the July 2025 set,
+	// billing.DefaultRuleBook); the set in force when a message was sent
+	// decides every status of it.
+	Rules *billing.RuleBook
+	// Allowance counts message id against the number's free monthly
+	// allowance of category (calendar month of at, UTC) and says whether
+	// it is one of the first free; the same answer for the same id
+	// (store.UseAllowance). Asked only for a message the rules would
+	// charge whose category has an allowance. nil: allowances are not
+	// counted and such messages are charged.
+	Allowance func(ctx context.Context, category string, at time.Time, id kontor.ID, free int) (bool, error)
 	// Orders ties payment requests and order news to the orders people
 	// placed (orders.go); nil: every reference id is the business's own.
 	Orders Orders
@@ -105,6 +116,8 @@ type Endpoint struct {
 	ids    *kontor.IDs
 	clock  kontor.Clock
 	log    *slog.Logger
+	// rules decide which messages are charged (cfg.Rules).
+	rules *billing.RuleBook
 
 	commits    *committer
 	stopCommit context.CancelFunc
@@ -139,6 +152,9 @@ func Open(ctx context.Context, dir string, cfg Config, store Store, hooks Hooks,
 	if cfg.MediaTTL <= 0 {
 		cfg.MediaTTL = 30 * 24 * time.Hour
 	}
+	if cfg.Rules == nil {
+		cfg.Rules = billing.DefaultRuleBook()
+	}
 	if cfg.Window <= 0 {
 		cfg.Window = 24 * time.Hour
 	}
@@ -167,7 +183,7 @@ func Open(ctx context.Context, dir string, cfg Config, store Store, hooks Hooks,
 	rctx, stop := context.WithCancel(context.Background())
 	cctx, stopCommit := context.WithCancel(context.Background())
 	e := &Endpoint{cfg: cfg, dev: dev, sealer: sealer, store: store, hooks: hooks, files: fs, ids: ids, clock: clock, log: log,
-		limits: newLimiter(defaultMPS), stop: stop, done: make(chan struct{}),
+		rules: cfg.Rules, limits: newLimiter(defaultMPS), stop: stop, done: make(chan struct{}),
 		commits: newCommitter(store, hooks, clock, log), stopCommit: stopCommit, recent: map[kontor.ID]MessageRecord{}}
 	go e.commits.run(cctx)
 	go e.run(rctx)
@@ -327,11 +343,11 @@ func (e *Endpoint) receipt(ctx context.Context, r client.Receipt, w *writes) {
 		if peer == "" {
 			peer = rec.Peer
 		}
-		st := e.status(cloudapi.MessageID(id), status, time.UnixMilli(r.TS), peer, rec)
+		st := e.status(ctx, cloudapi.MessageID(id), status, time.UnixMilli(r.TS), peer, rec)
 		if status == wire.StatusDelivered && st.Pricing != nil && st.Pricing.Billable && e.cfg.Meter != nil {
 			// Charged when delivered, exactly as the status's pricing says.
 			if _, _, err := e.cfg.Meter.ChargeMessage(ctx, billing.Message{ID: id, Business: e.cfg.WABA, Number: e.cfg.Number,
-				To: peer, Category: rec.Category, At: time.UnixMilli(r.TS)}); err != nil {
+				To: peer, Category: st.Pricing.Category, At: time.UnixMilli(r.TS)}); err != nil {
 				e.log.Error("charging a delivered message", "msg_id", id, "err", err)
 			}
 		}
@@ -344,21 +360,34 @@ func (e *Endpoint) receipt(ctx context.Context, r client.Receipt, w *writes) {
 }
 
 // status makes a status item with the pricing of the message.
-func (e *Endpoint) status(wamid, status string, at time.Time, peer kontor.Phone, rec MessageRecord) cloudapi.Status {
+func (e *Endpoint) status(ctx context.Context, wamid, status string, at time.Time, peer kontor.Phone, rec MessageRecord) cloudapi.Status {
 	st := cloudapi.Status{ID: wamid, Status: status, Timestamp: cloudapi.Timestamp(at), RecipientID: digits(peer),
 		BizOpaqueCallbackData: rec.Callback}
-	cat := rec.Category
-	if cat == "" {
-		cat = "service"
-	}
-	// The July 2025 rules: free-form replies and utility templates inside
-	// the person's open window are free; other templates are billed.
-	p := &cloudapi.Pricing{Billable: false, PricingModel: "PMP", Category: cat, Type: "free_customer_service"}
-	if billing.Billable(cat, rec.Initiated) {
-		p.Billable, p.Type = true, "regular"
-	}
-	st.Pricing = p
+	// A delivery is charged exactly as this block says (see receipt).
+	d := e.decide(ctx, rec, at)
+	st.Pricing = &cloudapi.Pricing{Billable: d.Billable, PricingModel: "PMP", Category: d.Category, Type: d.Type}
 	return st
+}
+
+// decide applies the rules in force when rec was sent (at, when its
+// time is unknown): the same decision for every status of a message,
+// its allowance counted once per message id.
+func (e *Endpoint) decide(ctx context.Context, rec MessageRecord, at time.Time) billing.Decision {
+	when := rec.Created
+	if when.IsZero() {
+		when = at
+	}
+	rs := e.rules.At(when)
+	d := rs.Decide(rec.Category, !rec.Initiated, false, false)
+	if free := rs.Categories[d.Category].MonthlyFree; d.Billable && free > 0 && e.cfg.Allowance != nil {
+		within, err := e.cfg.Allowance(ctx, d.Category, when, rec.ID, free)
+		if err != nil {
+			e.log.Error("counting a message against its free allowance", "msg_id", rec.ID, "err", err)
+			return d
+		}
+		d = rs.Decide(rec.Category, !rec.Initiated, false, within)
+	}
+	return d
 }
 
 // creditError answers a paid send refused for credit.
@@ -536,7 +565,8 @@ func (e *Endpoint) Send(ctx context.Context, body []byte) (any, *cloudapi.Error)
 			return nil, cerr
 		}
 	}
-	if e.cfg.Credit != nil && billing.Billable(category, initiated) {
+	// A message its free allowance may still cover is checked too.
+	if e.cfg.Credit != nil && e.rules.Decide(e.clock.Now(), category, !initiated, false, false).Billable {
 		if err := e.cfg.Credit(ctx); err != nil {
 			return nil, creditError(err, e.log)
 		}
@@ -565,7 +595,7 @@ func (e *Endpoint) Send(ctx context.Context, body []byte) (any, *cloudapi.Error)
 	early := e.remember(rec)
 	wamid := cloudapi.MessageID(id)
 	w := &writes{msgs: []MessageRecord{rec}}
-	e.hook(ctx, w, "status.sent."+wamid, cloudapi.MessagesValue{Metadata: e.metadata(), Statuses: []cloudapi.Status{e.status(wamid, "sent", now, to, rec)}})
+	e.hook(ctx, w, "status.sent."+wamid, cloudapi.MessagesValue{Metadata: e.metadata(), Statuses: []cloudapi.Status{e.status(ctx, wamid, "sent", now, to, rec)}})
 	for _, r := range early { // delivered (or read) before this call returned
 		e.receipt(ctx, r, w)
 	}

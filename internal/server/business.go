@@ -199,7 +199,10 @@ func (s *Server) startEndpoint(ctx context.Context, number kontor.ID) error {
 	mac.Write([]byte("kontor media download URLs"))
 	cfg := endpoint.Config{WABA: biz, Number: n.ID, App: apps[0].ID, Phone: n.Phone, Hosted: true, Operator: s.cfg.OperatorName, NoSync: true,
 		MediaDir: filepath.Join(s.endpointDir(n.ID), "media"), URLKey: mac.Sum(nil), Template: s.tmpls.Lookup(biz),
-		Meter: s.ledger, Orders: s.orderMessages(biz),
+		Meter: s.ledger, Orders: s.orderMessages(biz), Rules: s.rules,
+		Allowance: func(ctx context.Context, category string, at time.Time, id kontor.ID, free int) (bool, error) {
+			return s.db.UseAllowance(ctx, number, category, at, id, free)
+		},
 		Credit: func(ctx context.Context) error { return s.credit.Allow(ctx, biz) },
 		Tier: func(ctx context.Context) string {
 			n, err := s.db.Number(ctx, number)

@@ -60,6 +60,7 @@ type Server struct {
 	tmpls    *templates.Service
 	hosted   *hostedEndpoints
 	ledger   *billing.Ledger
+	rules    *billing.RuleBook // which messages are charged (cfg.BillingRules)
 	pay      *payments.Service
 	sandbox  *payments.Sandbox
 	credit   *billing.Credit
@@ -155,11 +156,14 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Server, 
 	if err = prices.EnsureExample(ctx); err != nil {
 		return nil, fmt.Errorf("the sample price sheet: %w", err)
 	}
+	if s.rules, err = loadRules(cfg.BillingRules); err != nil {
+		return nil, err
+	}
 	s.ledger = billing.NewLedger(prices, s.db, ids, commerce.Exponent)
 	s.credit = billing.NewCredit(s.db, s.ledger, commerce.Exponent, ids, clock, 0)
 	s.staff = consoleauth.New(consoleauth.Config{}, s.db, ids, clock, log)
 	invoices := billing.NewInvoices(s.db, commerce.Exponent, ids, clock)
-	(&adminapi.API{Ident: s.ident, Business: s.biz, Commerce: shop, Stock: stock, Hosted: s.hostEndpoint, Webhooks: s.hooks, Prices: prices, Ledger: s.ledger,
+	(&adminapi.API{Ident: s.ident, Business: s.biz, Commerce: shop, Stock: stock, Hosted: s.hostEndpoint, Webhooks: s.hooks, Prices: prices, Ledger: s.ledger, Rules: s.rules,
 		Invoices: invoices, Credit: s.credit, Stats: s.stats, Console: s.staff, Log: log}).Mount(mux)
 	con, err := console.New(console.Config{Auth: s.staff, Business: s.biz, Outbox: s.hooks, Clock: clock, Log: log})
 	if err != nil {

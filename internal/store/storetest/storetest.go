@@ -113,6 +113,10 @@ var tests = []test{
 	{"ConsoleInvites", testConsoleInvites},
 	{"ConsoleLimits", testConsoleLimits},
 	{"SetAppSecret", testSetAppSecret},
+
+	// Free monthly allowances (billing rules).
+	{"Allowances", testAllowances},
+	{"AllowanceRace", testAllowanceRace},
 }
 
 // Run runs the suite. open must return an empty store, closed when its test
