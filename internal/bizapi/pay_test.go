@@ -3,7 +3,6 @@ package bizapi_test
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -24,34 +23,12 @@ const sandboxSecret = "sandbox-test-secret"
 func shopForPay(t *testing.T, s *kontortest.Server) (hook *receiver, token, productID string) {
 	t.Helper()
 	hook = newReceiver(t)
-	var biz struct {
-		WABA   string `json:"waba_id"`
-		Number string `json:"phone_number_id"`
-		Token  string `json:"access_token"`
-		Secret string `json:"app_secret"`
-	}
-	if code := s.Call(t, http.MethodPost, "/admin/v1/businesses", s.Token, map[string]any{"name": "Blumen Anna", "phone": "+4930111111",
-		"webhook_url": hook.srv.URL}, &biz); code != 200 {
-		t.Fatalf("business: %d", code)
-	}
+	shop := s.Shop(t, kontortest.ShopOptions{WebhookURL: hook.srv.URL, Products: []map[string]any{
+		{"retailer_id": "rose", "name": "Rote Rose", "price": 299, "currency": "EUR", "inventory": 5}}})
 	hook.mu.Lock()
-	hook.secret = biz.Secret
+	hook.secret = shop.Secret
 	hook.mu.Unlock()
-	var cat struct {
-		ID string `json:"catalog_id"`
-	}
-	if code := s.Call(t, http.MethodPost, "/admin/v1/catalogs", s.Token, map[string]any{"business_id": biz.WABA}, &cat); code != 200 {
-		t.Fatalf("catalog: %d", code)
-	}
-	code, out := api(t, s, http.MethodPost, "/v21.0/"+cat.ID+"/products", biz.Token,
-		map[string]any{"retailer_id": "rose", "name": "Rote Rose", "price": 299, "currency": "EUR", "inventory": 5})
-	if code != 200 {
-		t.Fatalf("product: %d %v", code, out)
-	}
-	if code, out := api(t, s, http.MethodPost, "/v21.0/"+biz.Number+"/whatsapp_commerce_settings?is_cart_enabled=true&is_catalog_visible=true", biz.Token, nil); code != 200 {
-		t.Fatalf("settings: %d %v", code, out)
-	}
-	return hook, biz.Token, fmt.Sprint(out["id"])
+	return hook, shop.Token, shop.Products["rose"]
 }
 
 // paymentStatus waits for the business's payment status webhook of order

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -20,37 +19,8 @@ import (
 // again, and shows on the month's invoice as an exact line.
 func TestCommerceFeeOnInvoice(t *testing.T) {
 	s := kontortest.Start(t)
-	var biz struct {
-		WABA   string `json:"waba_id"`
-		Number string `json:"phone_number_id"`
-		Token  string `json:"access_token"`
-	}
-	if code := s.Call(t, http.MethodPost, "/admin/v1/businesses", s.Token, map[string]any{"name": "Blumen Anna", "phone": "+4930111111"}, &biz); code != 200 {
-		t.Fatalf("business: %d", code)
-	}
-	var cat struct {
-		ID string `json:"catalog_id"`
-	}
-	if code := s.Call(t, http.MethodPost, "/admin/v1/catalogs", s.Token, map[string]any{"business_id": biz.WABA}, &cat); code != 200 {
-		t.Fatalf("catalog: %d", code)
-	}
-	for _, c := range []struct {
-		path string
-		body any
-	}{
-		{"/v21.0/" + cat.ID + "/products", map[string]any{"retailer_id": "rose", "name": "Rote Rose", "price": 1999, "currency": "EUR", "inventory": 5}},
-		{"/v21.0/" + biz.Number + "/whatsapp_commerce_settings?is_cart_enabled=true&is_catalog_visible=true", nil},
-	} {
-		b, _ := json.Marshal(c.body)
-		req, _ := http.NewRequest(http.MethodPost, s.URL+c.path, bytes.NewReader(b))
-		req.Header.Set("Authorization", "Bearer "+biz.Token)
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil || resp.StatusCode != 200 {
-			t.Fatalf("POST %s: %v %v", c.path, resp, err)
-		}
-		resp.Body.Close()
-	}
+	biz := s.Shop(t, kontortest.ShopOptions{Products: []map[string]any{
+		{"retailer_id": "rose", "name": "Rote Rose", "price": 1999, "currency": "EUR", "inventory": 5}}})
 
 	env := map[string]string{"KONTOR_OPERATOR_TOKEN": s.Token}
 	admin := func(args ...string) string {

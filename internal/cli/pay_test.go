@@ -3,8 +3,6 @@ package cli_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
-	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -19,33 +17,8 @@ import (
 // sandbox's cards, as a script would: one JSON object per payment.
 func TestClientPay(t *testing.T) {
 	s := kontortest.Start(t, kontortest.WithConfig(func(c *config.Config) { c.SandboxDelay = 200 * time.Millisecond }))
-	var biz struct {
-		WABA   string `json:"waba_id"`
-		Number string `json:"phone_number_id"`
-		Token  string `json:"access_token"`
-	}
-	if code := s.Call(t, http.MethodPost, "/admin/v1/businesses", s.Token, map[string]any{"name": "Blumen Anna", "phone": "+4930111111"}, &biz); code != 200 {
-		t.Fatalf("business: %d", code)
-	}
-	var cat struct {
-		ID string `json:"catalog_id"`
-	}
-	if code := s.Call(t, http.MethodPost, "/admin/v1/catalogs", s.Token, map[string]any{"business_id": biz.WABA}, &cat); code != 200 {
-		t.Fatalf("catalog: %d", code)
-	}
-	bizCall := func(path string, body any) {
-		b, _ := json.Marshal(body)
-		req, _ := http.NewRequest(http.MethodPost, s.URL+path, bytes.NewReader(b))
-		req.Header.Set("Authorization", "Bearer "+biz.Token)
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil || resp.StatusCode != 200 {
-			t.Fatalf("POST %s: %v %v", path, resp, err)
-		}
-		resp.Body.Close()
-	}
-	bizCall("/v21.0/"+cat.ID+"/products", map[string]any{"retailer_id": "rose", "name": "Rote Rose", "price": 299, "currency": "EUR", "inventory": 5})
-	bizCall("/v21.0/"+biz.Number+"/whatsapp_commerce_settings?is_cart_enabled=true&is_catalog_visible=true", nil)
+	s.Shop(t, kontortest.ShopOptions{Products: []map[string]any{
+		{"retailer_id": "rose", "name": "Rote Rose", "price": 299, "currency": "EUR", "inventory": 5}}})
 
 	ann := filepath.Join(t.TempDir(), "ann")
 	env := map[string]string{}
