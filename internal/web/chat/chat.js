@@ -626,7 +626,11 @@ function drawOrder(body, m) {
     totals[li.currency] = (totals[li.currency] || 0n) + BigInt(li.price) * BigInt(li.quantity);
   }
   body.append(list, el('p', 'total', 'Total ' + Object.entries(totals).map(([cur, v]) => money(v, cur)).join(' + ')));
-  if (o.order_id) body.append(el('p', 'help', `Order ${o.order_id}`));
+  if (o.order_id) {
+    const id = el('p', 'help', `Order ${o.order_id}`);
+    id.dataset.orderId = o.order_id;
+    body.append(id);
+  }
   if (m.content.text) body.append(el('p', 'text', m.content.text));
 }
 
@@ -795,6 +799,7 @@ function drawCart(peer) {
     label.htmlFor = id;
     const q = el('input');
     Object.assign(q, { id, type: 'number', min: '1', max: '999', step: '1', value: String(cart[rid]), inputMode: 'numeric' });
+    q.setAttribute('value', String(cart[rid]));
     q.setAttribute('aria-label', `Quantity of ${name}`);
     q.addEventListener('change', () => {
       const v = Math.floor(Number(q.value));
