@@ -40,13 +40,16 @@ import (
 // reload the browser's profile (IndexedDB) still has the device, the keys
 // and the conversation; a second tab of it is refused, saying why. A
 // second browser links itself to Bob's account
-// with a link code and gets what the first writes next. Then everything
-// the server wrote is scanned for the messages' markers, as in
-// TestNoPlaintextOnServer: the browser encrypts too. It runs on SQLite and
+// with a link code and gets what the first writes next. The browser and
+// Bob send each other a picture. On the same server another browser shops
+// at a hosted business (webShop). Then everything the server wrote is
+// scanned for the people's markers, as in TestNoPlaintextOnServer: the
+// browser encrypts too. It runs on SQLite and
 // on PostgreSQL (whose pg_dump the scan reads).
 //
-// With SCREENSHOTS=dir it keeps chat-register.png, chat-conversation.png
-// and chat-phone.png there (docs/screenshots is where the docs show them).
+// With SCREENSHOTS=dir it keeps chat-register.png, chat-conversation.png,
+// chat-phone.png, chat-catalog.png, chat-order.png and their -phone
+// variants there (docs/screenshots is where the docs show them).
 //
 // It needs node, npm and chromium; without them it is skipped, unless CI is
 // set.
@@ -347,10 +350,10 @@ func (b *browserScript) wait(t *testing.T) {
 // picture is a small PNG with extra bytes after its end (which viewers
 // ignore) and their length.
 func picture(extra string) []byte {
-	img := image.NewRGBA(image.Rect(0, 0, 24, 16))
-	for x := range 24 {
-		for y := range 16 {
-			img.Set(x, y, color.RGBA{R: uint8(x * 10), G: 110, B: uint8(y * 15), A: 255})
+	img := image.NewRGBA(image.Rect(0, 0, 240, 160))
+	for x := range 240 {
+		for y := range 160 {
+			img.Set(x, y, color.RGBA{R: uint8(x), G: 110, B: uint8(y + 60), A: 255})
 		}
 	}
 	var b bytes.Buffer
@@ -400,7 +403,8 @@ func webShop(ctx context.Context, t *testing.T, p *kontortest.Process, node, bro
 		}
 		return o
 	}
-	br.await(t, "loaded")
+	loaded := br.await(t, "loaded")
+	t.Logf("the shop's web chat loaded in %v ms", loaded["load_ms"])
 	br.await(t, "registered")
 	b := br.await(t, "business")
 	if b["badge"] != "✔ Business · Blumen Berta" || !strings.Contains(fmt.Sprint(b["notice"]), "can read the messages of this chat") || b["notes"] != 1.0 {

@@ -617,7 +617,7 @@ function drawChoices(body, m) {
 
 function drawOrder(body, m) {
   const o = m.content.order;
-  body.append(el('p', 'title', m.outgoing ? '🛒 Your order' : '🛒 Order'));
+  body.append(el('p', 'title', m.outgoing ? 'Your order' : 'Order'));
   const list = el('ul', 'lines');
   const totals = {};
   for (const li of o.items) {
@@ -637,7 +637,7 @@ function drawOrder(body, m) {
 function drawPayment(body, m) {
   const it = m.content.interactive;
   const p = it.payment;
-  body.append(el('p', 'title', '💳 ' + (it.header && it.header.text ? it.header.text : 'Payment request')));
+  body.append(el('p', 'title', (it.header && it.header.text ? it.header.text : 'Payment request')));
   if (it.body) body.append(el('p', 'text', it.body));
   const table = el('table', 'bill');
   const row = (what, amount, cls) => {
@@ -711,7 +711,7 @@ const orderWords = { pending: 'pending', processing: 'being prepared', partially
 function drawOrderStatus(body, it) {
   const s = it.order_status;
   const ref = s.order_id ? `Your order ${s.order_id}` : `Order ${s.reference_id}`;
-  body.append(el('p', 'title order-status', `📦 ${ref} is ${orderWords[s.status] || s.status}`));
+  body.append(el('p', 'title order-status', `${ref} is ${orderWords[s.status] || s.status}`));
   if (s.description) body.append(el('p', 'text', s.description));
   if (it.body) body.append(el('p', 'text', it.body));
 }

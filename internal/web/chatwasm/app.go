@@ -242,24 +242,27 @@ func summary(c wire.Content) string {
 	case c.Type == "":
 		return ""
 	case c.Media != nil:
-		what := map[string]string{wire.ContentImage: "📷 Photo", wire.ContentVideo: "🎬 Video", wire.ContentAudio: "🎵 Audio",
+		what := map[string]string{wire.ContentImage: "Photo", wire.ContentVideo: "Video", wire.ContentAudio: "Audio",
 			wire.ContentSticker: "Sticker"}[c.Type]
 		if what == "" {
-			what = "📄 " + c.Media.FileName
+			what = "File " + c.Media.FileName
 		}
-		return strings.TrimSpace(what + " " + c.Text)
+		if c.Text != "" {
+			what += ": " + c.Text
+		}
+		return what
 	case c.Order != nil:
 		n := 0
 		for _, li := range c.Order.Items {
 			n += li.Quantity
 		}
-		return strings.TrimSpace(fmt.Sprintf("🛒 Order of %d item(s) %s", n, c.Text))
+		return strings.TrimSpace(fmt.Sprintf("Order of %d item(s) %s", n, c.Text))
 	case it != nil && it.Payment != nil:
-		return strings.TrimSpace("💳 Payment request " + it.Body)
+		return strings.TrimSpace("Payment request: " + it.Body)
 	case it != nil && it.OrderStatus != nil:
-		return "📦 Order " + strings.ReplaceAll(it.OrderStatus.Status, "_", " ")
+		return "Order " + strings.ReplaceAll(it.OrderStatus.Status, "_", " ")
 	case it != nil && (it.Type == wire.InteractiveProduct || it.Type == wire.InteractiveProductList || it.Type == wire.InteractiveCatalogMessage):
-		return strings.TrimSpace("🛍 " + it.Body)
+		return strings.TrimSpace("Products: " + it.Body)
 	case it != nil:
 		return it.Body
 	case c.InteractiveReply != nil:
@@ -269,7 +272,7 @@ func summary(c wire.Content) string {
 	case c.Reaction != nil:
 		return "reacted " + c.Reaction.Emoji
 	case c.Location != nil:
-		return "📍 " + c.Location.Name
+		return "Location: " + c.Location.Name
 	}
 	return "[" + strings.ReplaceAll(c.Type, "_", " ") + " message: not shown in the web chat yet]"
 }
