@@ -14,6 +14,7 @@ import (
 	"image/png"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -216,8 +217,8 @@ func webChat(t *testing.T, node, browser, dir string, pg bool) {
 	if ds, err := bob.c.API().AccountDevices(ctx, web); err == nil && len(ds.Devices) > 0 {
 		t.Errorf("after signing out the browser's account still has devices %+v", ds.Devices)
 	}
-	if l := br.await(t, "done"); len(l["offsite"].([]any)) > 0 {
-		t.Errorf("the page fetched from other sites: %v", l["offsite"])
+	if l := br.await(t, "done"); len(l["offsite"].([]any)) > 0 || len(l["errors"].([]any)) > 0 {
+		t.Errorf("the page fetched from other sites: %v; its script failed: %v", l["offsite"], l["errors"])
 	}
 	br.wait(t)
 
@@ -369,7 +370,37 @@ func picture(extra string) []byte {
 // one — and sees the order news the business sends.
 func webShop(ctx context.Context, t *testing.T, p *kontortest.Process, node, browser, dir, shots string) {
 	t.Helper()
-	shop := kontortest.MakeShop(t, p.URL, p.Token(), kontortest.ShopOptions{Name: "Blumen Berta", Phone: "+4930123456", Products: []map[string]any{
+	answers := make(chan string, 10) // the ids of the person's button replies, from the webhooks
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var n struct {
+			Entry []struct {
+				Changes []struct {
+					Value struct {
+						Messages []struct {
+							Interactive struct {
+								ButtonReply struct {
+									ID string `json:"id"`
+								} `json:"button_reply"`
+							} `json:"interactive"`
+						} `json:"messages"`
+					} `json:"value"`
+				} `json:"changes"`
+			} `json:"entry"`
+		}
+		_ = json.NewDecoder(r.Body).Decode(&n)
+		for _, e := range n.Entry {
+			for _, c := range e.Changes {
+				for _, m := range c.Value.Messages {
+					if id := m.Interactive.ButtonReply.ID; id != "" {
+						answers <- id
+					}
+				}
+			}
+		}
+		_, _ = io.WriteString(w, `{"received":true}`)
+	}))
+	defer hook.Close()
+	shop := kontortest.MakeShop(t, p.URL, p.Token(), kontortest.ShopOptions{Name: "Blumen Berta", Phone: "+4930123456", WebhookURL: hook.URL, Products: []map[string]any{
 		{"retailer_id": "rose", "name": "Rote Rose", "description": "Langstielig, aus Holland", "price": 299, "currency": "EUR", "inventory": 10},
 		{"retailer_id": "tulpe", "name": "Tulpe", "price": 180, "sale_price": 150, "currency": "EUR", "inventory": 10},
 		{"retailer_id": "vase", "name": "Glasvase", "price": 1299, "currency": "EUR", "inventory": 2},
@@ -409,6 +440,21 @@ func webShop(ctx context.Context, t *testing.T, p *kontortest.Process, node, bro
 	b := br.await(t, "business")
 	if b["badge"] != "✔ Business · Blumen Berta" || !strings.Contains(fmt.Sprint(b["notice"]), "can read the messages of this chat") || b["notes"] != 1.0 {
 		t.Errorf("the business chat shows the badge %q and the notice %q (%v notes)", b["badge"], b["notice"], b["notes"])
+	}
+	bizSend(map[string]any{"type": "interactive", "interactive": map[string]any{
+		"type": "button", "body": map[string]any{"text": "Lieferung oder Abholung?"},
+		"action": map[string]any{"buttons": []any{
+			map[string]any{"type": "reply", "reply": map[string]any{"id": "deliver", "title": "Lieferung"}},
+			map[string]any{"type": "reply", "reply": map[string]any{"id": "pickup", "title": "Abholung"}}}}}})
+	br.tell(t)
+	br.await(t, "answered")
+	select {
+	case id := <-answers:
+		if id != "pickup" {
+			t.Errorf("the business got the answer %q, want pickup", id)
+		}
+	case <-time.After(30 * time.Second):
+		t.Errorf("the business got no answer to its buttons")
 	}
 	bizSend(map[string]any{"type": "interactive", "interactive": map[string]any{
 		"type": "product_list", "header": map[string]any{"type": "text", "text": "Heute frisch"}, "body": map[string]any{"text": "Unsere Blumen des Tages"},
@@ -469,6 +515,9 @@ func webShop(ctx context.Context, t *testing.T, p *kontortest.Process, node, bro
 	}
 	if l, _ := done["offsite"].([]any); len(l) > 0 {
 		t.Errorf("the page fetched from other sites: %v", l)
+	}
+	if l, _ := done["errors"].([]any); len(l) > 0 {
+		t.Errorf("the page's script failed: %v", l)
 	}
 	br.wait(t)
 	if got := order(id); got["status"] != "shipped" {

@@ -143,7 +143,7 @@ try {
   await page.locator('#register').waitFor({ state: 'visible' });
   // (The new page opened a new, empty database.)
   say('signed-out', { files: await idbFiles(page) });
-  say('done', { offsite: browsers.offsite });
+  say('done', { offsite: browsers.offsite, errors: browsers.errors });
 } catch (err) {
   say('error', { message: String(err && err.stack || err) });
   process.exitCode = 1;

@@ -27,6 +27,7 @@ export class Browsers {
     this.contexts = [];
     this.profiles = [];
     this.offsite = [];
+    this.errors = []; // uncaught errors of the pages' scripts
   }
 
   async open(viewport = { width: 1100, height: 720 }) {
@@ -43,7 +44,7 @@ export class Browsers {
     const page = context.pages()[0] || await context.newPage();
     page.setDefaultTimeout(wait);
     page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') console.error('browser:', m.text()); });
-    page.on('pageerror', (e) => console.error('page error:', e.message));
+    page.on('pageerror', (e) => { console.error('page error:', e.message); this.errors.push(e.message); });
     // Nothing may come from another site (blob: URLs are the page's own
     // decrypted pictures).
     page.on('request', (r) => {
@@ -131,6 +132,15 @@ export async function pictureShown(bubble) {
   return img.getAttribute('alt');
 }
 
+// choose presses the button titled title of the last interactive message
+// offering it, and returns the answer's bubble.
+export async function choose(page, title) {
+  await page.locator('li.msg.in .choices').getByRole('button', { name: title, exact: true }).last().click();
+  const answer = page.locator('li.msg.out[data-kind=interactive_reply]', { hasText: title }).last();
+  await answer.locator('.ticks[data-status=sent], .ticks[data-status=delivered], .ticks[data-status=read]').waitFor();
+  return answer;
+}
+
 // unlabelled lists the controls without a label a screen reader reads.
 export async function unlabelled(page) {
   return page.evaluate(() => [...document.querySelectorAll('input, textarea, select, button')]
@@ -144,9 +154,10 @@ export async function idbFiles(page) {
     const req = indexedDB.open('kontor-chat');
     req.onerror = () => reject(req.error);
     req.onsuccess = () => {
-      const keys = req.result.transaction('files').objectStore('files').getAllKeys();
-      keys.onsuccess = () => resolve([...new Set(keys.result.map((k) => k[0]))].sort());
-      keys.onerror = () => reject(keys.error);
+      const db = req.result;
+      const keys = db.transaction('files').objectStore('files').getAllKeys();
+      keys.onsuccess = () => { db.close(); resolve([...new Set(keys.result.map((k) => k[0]))].sort()); };
+      keys.onerror = () => { db.close(); reject(keys.error); };
     };
   }));
 }

@@ -5,10 +5,10 @@
 // in the cart ($PRODUCT_A once then twice, $PRODUCT_B three times), sends
 // the order, gets the payment request the business sends through the
 // Business API, pays it with a declined and then a good sandbox card, and
-// sees the order news. Each step is one JSON line on stdout; the Go test
+// sees the order news; it also answers the business's reply buttons. Each step is one JSON line on stdout; the Go test
 // (internal/e2etest/webchat_test.go) plays the business and reads them.
 import { Browsers, env, say, loadChat, register, openChat, write, businessShown, openCatalog, addToCart, setQuantity,
-  cartTotal, sendOrder, payRequest, unlabelled } from './lib.mjs';
+  cartTotal, sendOrder, payRequest, unlabelled, choose } from './lib.mjs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 
@@ -37,6 +37,12 @@ try {
   await openChat(page, biz);
   await write(page, 'Hallo, was haben Sie heute?');
   say('business', await businessShown(page));
+
+  // The business asks with reply buttons; the person answers with one.
+  await next('the question');
+  await page.locator('li.msg.in[data-kind=button]').waitFor();
+  await choose(page, 'Abholung');
+  say('answered');
 
   await next('the products');
   const products = page.locator('li.msg.in[data-kind=product_list]').last();
@@ -88,7 +94,7 @@ try {
   await page.locator('#info').click();
   const info = await page.locator('#info-dialog').textContent();
   await page.keyboard.press('Escape');
-  say('done', { info, offsite: browsers.offsite });
+  say('done', { info, offsite: browsers.offsite, errors: browsers.errors });
 } catch (err) {
   say('error', { message: String(err && err.stack || err) });
   process.exitCode = 1;

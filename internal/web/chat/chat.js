@@ -740,7 +740,9 @@ function drawBusiness() {
   $('open-catalog').hidden = !(b && b.catalog);
   drawCartButton();
   $('hosted').hidden = !(b && b.hosted);
-  $('hosted').textContent = b && b.hosted ? 'ℹ ' + b.notice : '';
+  // The notice in full is in the conversation (once) and in Info; the
+  // header keeps saying it in short.
+  $('hosted').textContent = b && b.hosted ? `ℹ ${b.operator || 'The operator of this platform'} can read this chat: its service manages it for the business (Info).` : '';
 }
 
 function drawCartButton() {
