@@ -510,6 +510,10 @@ func webShop(ctx context.Context, t *testing.T, p *kontortest.Process, node, bro
 		t.Errorf("the hosted-service notice is shown %v times", news["notes"])
 	}
 	done := br.await(t, "done")
+	// (Intl in English; a BigInt keeps the last digits of an amount past 2^53.)
+	if got, want := strings.ReplaceAll(fmt.Sprint(done["amounts"]), "\u00a0", " "), "[¥1,234 BHD 1.234 €0.05 -$2.50 €9,007,199,254,740,993.12]"; got != want {
+		t.Errorf("the page writes amounts as %s, want %s", got, want)
+	}
 	if !strings.Contains(fmt.Sprint(done["info"]), "can read") {
 		t.Errorf("the chat's info says %q", done["info"])
 	}

@@ -90,11 +90,14 @@ try {
   }
   say('news', { text: await news.textContent(), unlabelled: await unlabelled(page), notes: await page.locator('li.note').count() });
 
+  // Amounts are minor units written with the currency's digits.
+  const amounts = await page.evaluate(() => [money(1234, 'JPY'), money(1234, 'BHD'), money(5, 'EUR'), money(-250, 'USD'), money('900719925474099312', 'EUR')]);
+
   // The chat's info says who it is and who can read it.
   await page.locator('#info').click();
   const info = await page.locator('#info-dialog').textContent();
   await page.keyboard.press('Escape');
-  say('done', { info, offsite: browsers.offsite, errors: browsers.errors });
+  say('done', { info, amounts, offsite: browsers.offsite, errors: browsers.errors });
 } catch (err) {
   say('error', { message: String(err && err.stack || err) });
   process.exitCode = 1;

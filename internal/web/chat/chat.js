@@ -737,6 +737,7 @@ function drawBusiness() {
     $('badge').textContent = '✔ Business' + (b.name ? ' · ' + b.name : '');
     $('badge').title = 'kontor knows this number as a business' + (b.name ? ' named ' + b.name : '');
   }
+  $('peer').textContent = b && b.business && b.name ? `${b.name} (${peer})` : peer || '';
   $('open-catalog').hidden = !(b && b.catalog);
   drawCartButton();
   $('hosted').hidden = !(b && b.hosted);
