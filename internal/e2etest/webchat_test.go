@@ -211,8 +211,8 @@ func webChat(t *testing.T, node, browser, dir string, pg bool) {
 		t.Errorf("the linked browser says it is %v", me)
 	}
 	br.await(t, "linked-received")
-	if l := br.await(t, "signed-out"); len(l["files"].([]any)) > 0 {
-		t.Errorf("after signing out the browser keeps %v", l["files"])
+	if l := br.await(t, "signed-out"); len(l["files"].([]any)) > 0 || slices.Contains(l["databases"].([]any), any("kontor-media")) {
+		t.Errorf("after signing out the browser keeps %v and the databases %v", l["files"], l["databases"])
 	}
 	if ds, err := bob.c.API().AccountDevices(ctx, web); err == nil && len(ds.Devices) > 0 {
 		t.Errorf("after signing out the browser's account still has devices %+v", ds.Devices)

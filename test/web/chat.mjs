@@ -106,6 +106,10 @@ try {
   await page.locator('li.msg.in', { hasText: peerText }).waitFor();
   await page.locator('li.msg.out', { hasText: webText }).locator('.ticks[data-status=read]').waitFor();
   await page.locator('#conn', { hasText: 'Connected' }).waitFor();
+  // The pictures are kept in the browser: the server deleted both blobs
+  // once they were fetched.
+  await pictureShown(page.locator('li.msg.in[data-kind=image]').last());
+  await pictureShown(page.locator('li.msg.out[data-kind=image]').last());
   say('reloaded', { files: await idbFiles(page) });
 
   // A second tab of the same browser is kept out (Web Locks) and says why.
@@ -142,7 +146,7 @@ try {
   await page.locator('#forget').click();
   await page.locator('#register').waitFor({ state: 'visible' });
   // (The new page opened a new, empty database.)
-  say('signed-out', { files: await idbFiles(page) });
+  say('signed-out', { files: await idbFiles(page), databases: (await page.evaluate(() => indexedDB.databases())).map((d) => d.name) });
   say('done', { offsite: browsers.offsite, errors: browsers.errors });
 } catch (err) {
   say('error', { message: String(err && err.stack || err) });

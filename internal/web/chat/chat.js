@@ -260,6 +260,7 @@ $('forget').addEventListener('click', async () => {
   if (!confirm('Sign this browser out and delete its keys and messages? They cannot be brought back; you would register again.')) return;
   try {
     await kontor.forget();
+    await forgetMedia();
     location.reload();
   } catch (err) {
     showError('new-error', err);
@@ -516,10 +517,73 @@ function drawMedia(body, m) {
 
 async function fileURL(md) {
   if (!ui.files[md.id]) {
-    ui.files[md.id] = kontor.media(md).then((bytes) => URL.createObjectURL(new Blob([bytes], { type: md.mime_type || 'application/octet-stream' })));
+    ui.files[md.id] = (async () => {
+      let blob = await mediaGet(md.id);
+      if (!blob) {
+        blob = new Blob([await kontor.media(md)], { type: md.mime_type || 'application/octet-stream' });
+        await mediaPut(md.id, blob);
+      }
+      return URL.createObjectURL(blob);
+    })();
     ui.files[md.id].catch(() => { delete ui.files[md.id]; });
   }
   return ui.files[md.id];
+}
+
+// The files of messages, once decrypted (or sent) here, are kept in the
+// browser's IndexedDB database kontor-media: the server deletes a blob
+// once every device it was for has fetched it. A failing cache only costs
+// a download.
+let mediaConn = null;
+function mediaDB() {
+  if (!mediaConn) {
+    mediaConn = new Promise((resolve, reject) => {
+      const r = indexedDB.open('kontor-media', 1);
+      r.onupgradeneeded = () => r.result.createObjectStore('files');
+      r.onsuccess = () => resolve(r.result);
+      r.onerror = () => reject(r.error);
+    });
+    mediaConn.catch(() => { mediaConn = null; });
+  }
+  return mediaConn;
+}
+
+async function mediaGet(id) {
+  try {
+    const db = await mediaDB();
+    return await new Promise((resolve) => {
+      const q = db.transaction('files').objectStore('files').get(id);
+      q.onsuccess = () => resolve(q.result);
+      q.onerror = () => resolve(undefined);
+    });
+  } catch {
+    return undefined;
+  }
+}
+
+async function mediaPut(id, blob) {
+  try {
+    const db = await mediaDB();
+    await new Promise((resolve) => {
+      const tx = db.transaction('files', 'readwrite');
+      tx.objectStore('files').put(blob, id);
+      tx.oncomplete = tx.onerror = tx.onabort = () => resolve();
+    });
+  } catch { /* not kept: fetched again while the server has it */ }
+}
+
+// forgetMedia deletes the kept files.
+async function forgetMedia() {
+  if (mediaConn) {
+    try { (await mediaConn).close(); } catch { /* never opened */ }
+    mediaConn = null;
+  }
+  await new Promise((resolve, reject) => {
+    const r = indexedDB.deleteDatabase('kontor-media');
+    r.onsuccess = () => resolve();
+    r.onerror = () => reject(r.error);
+    r.onblocked = () => reject(new Error('another tab of this site keeps the pictures open: close it and sign out again'));
+  });
 }
 
 function size(n) {
@@ -892,6 +956,7 @@ $('file').addEventListener('change', async () => {
     const m = await kontor.attach(ui.peer, f.name, f.type, caption, bytes);
     showError('send-error');
     ui.files[m.content.media.id] = Promise.resolve(URL.createObjectURL(f)); // shown from here, not fetched back
+    mediaPut(m.content.media.id, f);
     if (caption) $('text').value = '';
   } catch (err) {
     showError('send-error', 'Not sent: ' + err.message);
