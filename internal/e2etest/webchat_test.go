@@ -468,6 +468,9 @@ func webShop(ctx context.Context, t *testing.T, p *kontortest.Process, node, bro
 	if fmt.Sprint(o["catalog"]) != "[Rote Rose Tulpe Glasvase]" || !strings.Contains(fmt.Sprint(o["total"]), "10.48") {
 		t.Errorf("the catalog shows %v and the cart's total %q (2 × 2.99 + 3 × 1.50 = 10.48)", o["catalog"], o["total"])
 	}
+	if o["focused"] != "Add Rote Rose to the cart" {
+		t.Errorf("opening the catalog put the focus on %q, not on its first product", o["focused"])
+	}
 	id := fmt.Sprint(o["order_id"])
 	if got := order(id); got["status"] != "pending" || got["total"] != 10.48 {
 		t.Fatalf("the order placed from the browser: %v", got)

@@ -174,13 +174,18 @@ export async function businessShown(page) {
   return { badge: await page.locator('#badge').textContent(), notice: await note.textContent(), notes: await page.locator('li.note').count() };
 }
 
-// openCatalog opens the business's catalog and returns the products'
-// names.
+// openCatalog opens the business's catalog with the keyboard and returns
+// the products' names and the control that has the focus then.
 export async function openCatalog(page) {
-  await page.locator('#open-catalog').click();
+  await page.locator('#open-catalog').focus();
+  await page.keyboard.press('Enter');
   await page.locator('#shop-dialog').waitFor({ state: 'visible' });
   await page.locator('#products .product').first().waitFor();
-  return page.locator('#products .product .name').allTextContents();
+  await page.waitForFunction(() => document.activeElement && document.activeElement.closest('#shop-dialog'));
+  return {
+    names: await page.locator('#products .product .name').allTextContents(),
+    focused: await page.evaluate(() => document.activeElement.getAttribute('aria-label') || document.activeElement.textContent),
+  };
 }
 
 // addToCart adds a product (by name) from the open catalog.
@@ -212,12 +217,15 @@ export async function sendOrder(page, note = '') {
 }
 
 // payRequest types card into the last payment request of the open
-// conversation, pays, and returns the outcome as shown once it is final
-// (data-status succeeded, declined, canceled or error).
-export async function payRequest(page, card) {
+// conversation, pays (with Enter in the card field when keyboard is
+// true, else with the Pay button), and returns the outcome as shown once
+// it is final (data-status succeeded, declined, canceled or error).
+export async function payRequest(page, card, keyboard = false) {
   const req = page.locator('li.msg.in[data-kind=order_details]').last();
-  await req.locator('input[name=card]').fill(card);
-  await req.getByRole('button', { name: /^Pay / }).click();
+  const input = req.locator('input[name=card]');
+  await input.fill(card);
+  if (keyboard) await input.press('Enter');
+  else await req.getByRole('button', { name: /^Pay / }).click();
   const out = req.locator('.pay-outcome:is([data-status=succeeded], [data-status=declined], [data-status=canceled], [data-status=error], [data-status=invalid])');
   await out.waitFor();
   return { status: await out.getAttribute('data-status'), text: await out.textContent() };

@@ -53,7 +53,7 @@ try {
   await page.locator('#open-cart', { hasText: 'Cart (1)' }).waitFor();
   say('products', { names: inChat });
 
-  const names = await openCatalog(page);
+  const { names, focused } = await openCatalog(page);
   await page.locator('#cart-items .cart-item', { hasText: productA }).waitFor();
   await addToCart(page, productA);
   await page.locator(`#cart-items input[value="2"][aria-label="Quantity of ${productA}"]`).waitFor();
@@ -63,14 +63,14 @@ try {
   const total = await cartTotal(page);
   if (shots) await page.screenshot({ path: join(shots, 'chat-catalog.png') });
   const order = await sendOrder(page, 'Bitte bis 18 Uhr');
-  say('ordered', { catalog: names, total, order_id: order.id, bubble: await order.bubble.textContent() });
+  say('ordered', { catalog: names, focused, total, order_id: order.id, bubble: await order.bubble.textContent() });
 
   await next('the payment request');
   const request = page.locator('li.msg.in[data-kind=order_details]').last();
   await request.waitFor();
   const bill = await request.locator('.bill .grand td').textContent();
   const declined = await payRequest(page, '4000 0000 0000 0002');
-  const paid = await payRequest(page, '4242 4242 4242 4242');
+  const paid = await payRequest(page, '4242 4242 4242 4242', true);
   say('paid', { bill, declined, paid });
 
   await next('the order news');
