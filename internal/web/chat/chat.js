@@ -604,7 +604,7 @@ function unitPrice(p) { return p.sale_price > 0 ? p.sale_price : p.price; }
 function productCard(peer, p, rid) {
   const card = el('li', 'product');
   if (!p) {
-    card.append(el('span', 'name', `Product ${rid}`), el('span', 'help', 'not in the catalog any more'));
+    card.append(el('span', 'name', `Product ${rid}`), el('span', 'help', ui.shops[peer] ? 'not in the catalog any more' : 'in the business\'s catalog'));
     return card;
   }
   card.dataset.retailerId = p.retailer_id;
