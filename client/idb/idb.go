@@ -242,24 +242,41 @@ func (s *Storage) do(doing string, fill func(st js.Value)) error {
 // wait waits for an IDBRequest and returns its result.
 func wait(req js.Value, doing string) (js.Value, error) {
 	type result struct {
-		v   js.Value
-		err error
+		v       js.Value
+		err     error
+		blocked bool
 	}
 	done := make(chan result, 1)
+	send := func(r result) {
+		select {
+		case done <- r:
+		default: // an answer came already
+		}
+	}
 	ok := js.FuncOf(func(js.Value, []js.Value) any {
-		done <- result{v: req.Get("result")}
+		send(result{v: req.Get("result")})
 		return nil
 	})
 	bad := js.FuncOf(func(js.Value, []js.Value) any {
-		done <- result{err: fmt.Errorf("idb: %s: %s", doing, errorText(req.Get("error")))}
+		send(result{err: fmt.Errorf("idb: %s: %s", doing, errorText(req.Get("error")))})
 		return nil
 	})
-	defer ok.Release()
-	defer bad.Release()
+	// Blocked (deleting or upgrading while another connection of the site
+	// is open) is no error of the request, which goes on and may still
+	// succeed or fail; its error may not be read yet.
+	blocked := js.FuncOf(func(js.Value, []js.Value) any {
+		send(result{blocked: true, err: fmt.Errorf("idb: %s: another tab or window of this site keeps the database open; close it and try again", doing)})
+		return nil
+	})
 	req.Set("onsuccess", ok)
 	req.Set("onerror", bad)
-	req.Set("onblocked", bad)
+	req.Set("onblocked", blocked)
 	r := <-done
+	if !r.blocked { // else the request's later events still call them
+		ok.Release()
+		bad.Release()
+		blocked.Release()
+	}
 	return r.v, r.err
 }
 

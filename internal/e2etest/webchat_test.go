@@ -2,10 +2,19 @@ package e2etest
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
+	"image"
+	"image/color"
+	"image/png"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -32,13 +41,16 @@ import (
 // reload the browser's profile (IndexedDB) still has the device, the keys
 // and the conversation; a second tab of it is refused, saying why. A
 // second browser links itself to Bob's account
-// with a link code and gets what the first writes next. Then everything
-// the server wrote is scanned for the messages' markers, as in
-// TestNoPlaintextOnServer: the browser encrypts too. It runs on SQLite and
+// with a link code and gets what the first writes next. The browser and
+// Bob send each other a picture. On the same server another browser shops
+// at a hosted business (webShop). Then everything the server wrote is
+// scanned for the people's markers, as in TestNoPlaintextOnServer: the
+// browser encrypts too. It runs on SQLite and
 // on PostgreSQL (whose pg_dump the scan reads).
 //
-// With SCREENSHOTS=dir it keeps chat-register.png, chat-conversation.png
-// and chat-phone.png there (docs/screenshots is where the docs show them).
+// With SCREENSHOTS=dir it keeps chat-register.png, chat-conversation.png,
+// chat-phone.png, chat-catalog.png, chat-order.png and their -phone
+// variants there (docs/screenshots is where the docs show them).
 //
 // It needs node, npm and chromium; without them it is skipped, unless CI is
 // set.
@@ -74,6 +86,13 @@ func webChat(t *testing.T, node, browser, dir string, pg bool) {
 	}
 	webMarker, bobMarker, webMarker2 := marker("web-to-bob"), marker("bob-to-web"), marker("web-to-bob-linked")
 	webText, bobText, webText2 := "Grüße aus Köln! "+webMarker, "Danke, bis morgen. "+bobMarker, "Noch was: "+webMarker2
+	// Pictures both ways: the marker is in the file (after the PNG's end,
+	// where a viewer ignores it), its name and its caption.
+	webFileMarker, webNameMarker, bobFileMarker, bobCaptionMarker := marker("web-picture"), marker("web-picture-name"), marker("bob-picture"), marker("bob-caption")
+	webCaptionMarker := marker("web-caption")
+	webFile, webFileName, webCaption := picture(webFileMarker), "dom-"+webNameMarker+".png", "Der Dom "+webCaptionMarker
+	bobCaption := "Der Rhein heute " + bobCaptionMarker
+	bobPicture := picture(bobFileMarker)
 	lc, err := bob.c.API().LinkCode(ctx)
 	if err != nil {
 		t.Fatalf("bob's link code: %v", err)
@@ -89,9 +108,10 @@ func webChat(t *testing.T, node, browser, dir string, pg bool) {
 		shots = abs
 	}
 
-	br := startBrowser(ctx, t, node, dir, map[string]string{
+	br := startBrowser(ctx, t, node, dir, "chat.mjs", map[string]string{
 		"KONTOR_URL": p.URL, "WEB_PHONE": string(web), "PEER_PHONE": string(bob.c.Account().Phone),
 		"WEB_TEXT": webText, "PEER_TEXT": bobText, "WEB_TEXT2": webText2, "LINK_CODE": lc.Code,
+		"WEB_FILE": base64.StdEncoding.EncodeToString(webFile), "WEB_FILE_NAME": webFileName, "WEB_CAPTION": webCaption,
 		"SCREENSHOTS": shots, "CHROMIUM": browser,
 	})
 	loaded := br.await(t, "loaded")
@@ -137,6 +157,39 @@ func webChat(t *testing.T, node, browser, dir string, pg bool) {
 	if l := br.await(t, "read"); l["label"] != "read" {
 		t.Errorf("the read ticks are labelled %v", l["label"])
 	}
+
+	// The browser sends a picture; Bob gets it, fetches and opens it, and
+	// sends one back, which the browser decrypts and shows.
+	br.await(t, "picture-sent")
+	for got := false; !got; {
+		select {
+		case ev := <-bob.c.Events():
+			m, ok := ev.(client.Message)
+			if !ok {
+				continue
+			}
+			if m.Content.Type != wire.ContentImage || m.Content.Media == nil || m.Content.Media.FileName != webFileName || m.Content.Text != webCaption {
+				t.Fatalf("bob got %+v where the picture was due (problem %q)", m.Content, m.Problem)
+			}
+			file, err := bob.c.Fetch(ctx, m.Content.Media)
+			if err != nil || !bytes.Equal(file, webFile) || m.Content.Media.MimeType != "image/png" {
+				t.Fatalf("bob's copy of the picture (%s, %d bytes): %v", m.Content.Media.MimeType, len(file), err)
+			}
+			got = true
+		case <-ctx.Done():
+			t.Fatalf("bob got no picture; the browser said:\n%s", br.output())
+		}
+	}
+	pic, err := bob.c.Attach(ctx, web, wire.ContentImage, "image/png", "rhein.png", bobCaption, bobPicture)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bob.c.Send(ctx, web, pic); err != nil {
+		t.Fatal(err)
+	}
+	if l := br.await(t, "picture-received"); l["alt"] != "Picture from "+string(bob.c.Account().Phone)+": "+bobCaption {
+		t.Errorf("the picture's alt text is %q", l["alt"])
+	}
 	if l := br.await(t, "labels"); len(l["unlabelled"].([]any)) > 0 {
 		t.Errorf("controls without a label: %v", l["unlabelled"])
 	}
@@ -158,23 +211,26 @@ func webChat(t *testing.T, node, browser, dir string, pg bool) {
 		t.Errorf("the linked browser says it is %v", me)
 	}
 	br.await(t, "linked-received")
-	if l := br.await(t, "signed-out"); len(l["files"].([]any)) > 0 {
-		t.Errorf("after signing out the browser keeps %v", l["files"])
+	if l := br.await(t, "signed-out"); len(l["files"].([]any)) > 0 || slices.Contains(l["databases"].([]any), any("kontor-media")) {
+		t.Errorf("after signing out the browser keeps %v and the databases %v", l["files"], l["databases"])
 	}
 	if ds, err := bob.c.API().AccountDevices(ctx, web); err == nil && len(ds.Devices) > 0 {
 		t.Errorf("after signing out the browser's account still has devices %+v", ds.Devices)
 	}
-	if l := br.await(t, "done"); len(l["offsite"].([]any)) > 0 {
-		t.Errorf("the page fetched from other sites: %v", l["offsite"])
+	if l := br.await(t, "done"); len(l["offsite"].([]any)) > 0 || len(l["errors"].([]any)) > 0 {
+		t.Errorf("the page fetched from other sites: %v; its script failed: %v", l["offsite"], l["errors"])
 	}
 	br.wait(t)
+
+	// A person in the browser shops at a hosted business, on the same server.
+	webShop(ctx, t, p, node, browser, dir, shots)
 
 	bob.c.Close()
 	bob.s.Close()
 	if err := p.Signal(syscall.SIGTERM); err != nil {
 		t.Fatalf("stopping the server: %v", err)
 	}
-	if found := scan(t, p, dbURL, []string{webMarker, bobMarker, webMarker2}, 0); len(found) > 0 {
+	if found := scan(t, p, dbURL, []string{webMarker, bobMarker, webMarker2, webFileMarker, webNameMarker, webCaptionMarker, bobFileMarker, bobCaptionMarker}, 0); len(found) > 0 {
 		t.Fatalf("plaintext of the web chat on the server:\n%s", strings.Join(found, "\n"))
 	}
 }
@@ -200,15 +256,16 @@ func needChromium(t *testing.T) string {
 // browserScript is test/web/chat.mjs running.
 type browserScript struct {
 	cmd   *exec.Cmd
+	in    io.WriteCloser      // "go" lines for scripts that wait for the test
 	lines chan map[string]any // closed at the end of its output
 	mu    sync.Mutex
 	out   strings.Builder
 }
 
-func startBrowser(ctx context.Context, t *testing.T, node, dir string, env map[string]string) *browserScript {
+func startBrowser(ctx context.Context, t *testing.T, node, dir, script string, env map[string]string) *browserScript {
 	t.Helper()
 	b := &browserScript{lines: make(chan map[string]any, 100)}
-	b.cmd = exec.CommandContext(ctx, node, "chat.mjs")
+	b.cmd = exec.CommandContext(ctx, node, script)
 	b.cmd.Dir = dir
 	b.cmd.Env = os.Environ()
 	for k, v := range env {
@@ -218,6 +275,9 @@ func startBrowser(ctx context.Context, t *testing.T, node, dir string, env map[s
 	b.cmd.WaitDelay = 10 * time.Second
 	stdout, err := b.cmd.StdoutPipe()
 	if err != nil {
+		t.Fatal(err)
+	}
+	if b.in, err = b.cmd.StdinPipe(); err != nil {
 		t.Fatal(err)
 	}
 	if err := b.cmd.Start(); err != nil {
@@ -270,6 +330,14 @@ func (b *browserScript) await(t *testing.T, step string) map[string]any {
 	return l
 }
 
+// tell lets a script that waits for the test go on.
+func (b *browserScript) tell(t *testing.T) {
+	t.Helper()
+	if _, err := io.WriteString(b.in, "go\n"); err != nil {
+		t.Fatalf("telling the browser script to go on: %v", err)
+	}
+}
+
 // wait waits for the script to end well.
 func (b *browserScript) wait(t *testing.T) {
 	t.Helper()
@@ -277,5 +345,189 @@ func (b *browserScript) wait(t *testing.T) {
 	}
 	if err := b.cmd.Wait(); err != nil {
 		t.Fatalf("the browser script: %v\n%s", err, b.output())
+	}
+}
+
+// picture is a small PNG with extra bytes after its end (which viewers
+// ignore) and their length.
+func picture(extra string) []byte {
+	img := image.NewRGBA(image.Rect(0, 0, 240, 160))
+	for x := range 240 {
+		for y := range 160 {
+			img.Set(x, y, color.RGBA{R: uint8(x), G: 110, B: uint8(y + 60), A: 255})
+		}
+	}
+	var b bytes.Buffer
+	_ = png.Encode(&b, img)
+	return append(b.Bytes(), extra...)
+}
+
+// webShop drives test/web/shop.mjs: a person in the browser writes to a
+// hosted business, sees its badge and the hosted-service notice, gets
+// the products the business sends, orders two of them from the catalog,
+// gets the business's payment request (order_details through the
+// Business API), pays it — a declined card first, then the sandbox's good
+// one — and sees the order news the business sends.
+func webShop(ctx context.Context, t *testing.T, p *kontortest.Process, node, browser, dir, shots string) {
+	t.Helper()
+	answers := make(chan string, 10) // the ids of the person's button replies, from the webhooks
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var n struct {
+			Entry []struct {
+				Changes []struct {
+					Value struct {
+						Messages []struct {
+							Interactive struct {
+								ButtonReply struct {
+									ID string `json:"id"`
+								} `json:"button_reply"`
+							} `json:"interactive"`
+						} `json:"messages"`
+					} `json:"value"`
+				} `json:"changes"`
+			} `json:"entry"`
+		}
+		_ = json.NewDecoder(r.Body).Decode(&n)
+		for _, e := range n.Entry {
+			for _, c := range e.Changes {
+				for _, m := range c.Value.Messages {
+					if id := m.Interactive.ButtonReply.ID; id != "" {
+						answers <- id
+					}
+				}
+			}
+		}
+		_, _ = io.WriteString(w, `{"received":true}`)
+	}))
+	defer hook.Close()
+	shop := kontortest.MakeShop(t, p.URL, p.Token(), kontortest.ShopOptions{Name: "Blumen Berta", Phone: "+4930123456", WebhookURL: hook.URL, Products: []map[string]any{
+		{"retailer_id": "rose", "name": "Rote Rose", "description": "Langstielig, aus Holland", "price": 299, "currency": "EUR", "inventory": 10},
+		{"retailer_id": "tulpe", "name": "Tulpe", "price": 180, "sale_price": 150, "currency": "EUR", "inventory": 10},
+		{"retailer_id": "vase", "name": "Glasvase", "price": 1299, "currency": "EUR", "inventory": 2},
+	}})
+	const web = "+4915100000088"
+	br := startBrowser(ctx, t, node, dir, "shop.mjs", map[string]string{
+		"KONTOR_URL": p.URL, "WEB_PHONE": web, "BIZ_PHONE": "+4930123456", "PRODUCT_A": "Rote Rose", "PRODUCT_B": "Tulpe",
+		"SCREENSHOTS": shots, "CHROMIUM": browser,
+	})
+	bizSend := func(body map[string]any) {
+		t.Helper()
+		body["messaging_product"], body["to"] = "whatsapp", web[1:]
+		var out map[string]any
+		// The person's first message opens the window once the endpoint
+		// has it: until then the business is refused (131047).
+		for start := time.Now(); ; time.Sleep(100 * time.Millisecond) {
+			code := kontortest.Call(t, p.URL, http.MethodPost, "/v21.0/"+shop.Number+"/messages", shop.Token, body, &out)
+			if code == http.StatusOK {
+				return
+			}
+			if time.Since(start) > 20*time.Second {
+				t.Fatalf("the business sending %v: HTTP %d %v", body["type"], code, out)
+			}
+		}
+	}
+	order := func(id string) map[string]any {
+		t.Helper()
+		var o map[string]any
+		if code := kontortest.Call(t, p.URL, http.MethodGet, "/v21.0/"+id, shop.Token, nil, &o); code != http.StatusOK {
+			t.Fatalf("the order %s: HTTP %d %v", id, code, o)
+		}
+		return o
+	}
+	loaded := br.await(t, "loaded")
+	t.Logf("the shop's web chat loaded in %v ms", loaded["load_ms"])
+	br.await(t, "registered")
+	b := br.await(t, "business")
+	if b["badge"] != "✔ Business · Blumen Berta" || !strings.Contains(fmt.Sprint(b["notice"]), "can read the messages of this chat") || b["notes"] != 1.0 {
+		t.Errorf("the business chat shows the badge %q and the notice %q (%v notes)", b["badge"], b["notice"], b["notes"])
+	}
+	bizSend(map[string]any{"type": "interactive", "interactive": map[string]any{
+		"type": "button", "body": map[string]any{"text": "Lieferung oder Abholung?"},
+		"action": map[string]any{"buttons": []any{
+			map[string]any{"type": "reply", "reply": map[string]any{"id": "deliver", "title": "Lieferung"}},
+			map[string]any{"type": "reply", "reply": map[string]any{"id": "pickup", "title": "Abholung"}}}}}})
+	br.tell(t)
+	br.await(t, "answered")
+	select {
+	case id := <-answers:
+		if id != "pickup" {
+			t.Errorf("the business got the answer %q, want pickup", id)
+		}
+	case <-time.After(30 * time.Second):
+		t.Errorf("the business got no answer to its buttons")
+	}
+	bizSend(map[string]any{"type": "interactive", "interactive": map[string]any{
+		"type": "product_list", "header": map[string]any{"type": "text", "text": "Heute frisch"}, "body": map[string]any{"text": "Unsere Blumen des Tages"},
+		"action": map[string]any{"catalog_id": shop.Catalog, "sections": []any{map[string]any{"title": "Blumen",
+			"product_items": []any{map[string]any{"product_retailer_id": "rose"}, map[string]any{"product_retailer_id": "tulpe"}}}}}}})
+	br.tell(t)
+	if l := br.await(t, "products"); fmt.Sprint(l["names"]) != "[Rote Rose Tulpe]" {
+		t.Errorf("the product list shows %v", l["names"])
+	}
+	o := br.await(t, "ordered")
+	if fmt.Sprint(o["catalog"]) != "[Rote Rose Tulpe Glasvase]" || !strings.Contains(fmt.Sprint(o["total"]), "10.48") {
+		t.Errorf("the catalog shows %v and the cart's total %q (2 × 2.99 + 3 × 1.50 = 10.48)", o["catalog"], o["total"])
+	}
+	if o["focused"] != "Add Rote Rose to the cart" {
+		t.Errorf("opening the catalog put the focus on %q, not on its first product", o["focused"])
+	}
+	id := fmt.Sprint(o["order_id"])
+	if got := order(id); got["status"] != "pending" || got["total"] != 10.48 {
+		t.Fatalf("the order placed from the browser: %v", got)
+	}
+	bizSend(map[string]any{"type": "interactive", "interactive": map[string]any{
+		"type": "order_details", "body": map[string]any{"text": "Ihre Bestellung bei Blumen Berta"},
+		"action": map[string]any{"name": "review_and_pay", "parameters": map[string]any{
+			"reference_id": id, "type": "physical-goods", "currency": "EUR", "total_amount": map[string]any{"value": 1538, "offset": 100},
+			"order": map[string]any{"status": "pending", "items": []any{
+				map[string]any{"retailer_id": "rose", "name": "Rote Rose", "amount": map[string]any{"value": 299, "offset": 100}, "quantity": 2},
+				map[string]any{"retailer_id": "tulpe", "name": "Tulpe", "amount": map[string]any{"value": 150, "offset": 100}, "quantity": 3}},
+				"subtotal": map[string]any{"value": 1048, "offset": 100},
+				"shipping": map[string]any{"value": 490, "offset": 100, "description": "Kurier"}}}}}})
+	br.tell(t)
+	paid := br.await(t, "paid")
+	declined, ok := paid["declined"].(map[string]any)
+	if !ok || declined["status"] != "declined" || !strings.Contains(fmt.Sprint(declined["text"]), "card declined") {
+		t.Errorf("the declined card shows %v", paid["declined"])
+	}
+	if good, ok := paid["paid"].(map[string]any); !ok || good["status"] != "succeeded" || !strings.Contains(fmt.Sprint(good["text"]), "15.38") ||
+		!strings.Contains(fmt.Sprint(paid["bill"]), "15.38") {
+		t.Errorf("the bill says %v and the payment %v", paid["bill"], paid["paid"])
+	}
+	if got := order(id); got["status"] != "paid" || got["total"] != 15.38 {
+		t.Fatalf("the order after paying in the browser: %v", got)
+	}
+	bizSend(map[string]any{"type": "interactive", "interactive": map[string]any{
+		"type": "order_status", "body": map[string]any{"text": "Danke!"},
+		"action": map[string]any{"name": "review_order", "parameters": map[string]any{"reference_id": id,
+			"order": map[string]any{"status": "shipped", "description": "Der Kurier ist unterwegs"}}}}})
+	br.tell(t)
+	news := br.await(t, "news")
+	if !strings.Contains(fmt.Sprint(news["text"]), "Your order "+id+" is shipped") {
+		t.Errorf("the order news reads %q", news["text"])
+	}
+	if l, _ := news["unlabelled"].([]any); len(l) > 0 {
+		t.Errorf("controls without a label in the business chat: %v", l)
+	}
+	if news["notes"] != 1.0 {
+		t.Errorf("the hosted-service notice is shown %v times", news["notes"])
+	}
+	done := br.await(t, "done")
+	// (Intl in English; a BigInt keeps the last digits of an amount past 2^53.)
+	if got, want := strings.ReplaceAll(fmt.Sprint(done["amounts"]), "\u00a0", " "), "[¥1,234 BHD 1.234 €0.05 -$2.50 €9,007,199,254,740,993.12]"; got != want {
+		t.Errorf("the page writes amounts as %s, want %s", got, want)
+	}
+	if !strings.Contains(fmt.Sprint(done["info"]), "can read") {
+		t.Errorf("the chat's info says %q", done["info"])
+	}
+	if l, _ := done["offsite"].([]any); len(l) > 0 {
+		t.Errorf("the page fetched from other sites: %v", l)
+	}
+	if l, _ := done["errors"].([]any); len(l) > 0 {
+		t.Errorf("the page's script failed: %v", l)
+	}
+	br.wait(t)
+	if got := order(id); got["status"] != "shipped" {
+		t.Errorf("the order after the news: %v", got)
 	}
 }

@@ -32,6 +32,13 @@ type Shop struct {
 // step is refused.
 func (s *Server) Shop(t testing.TB, o ShopOptions) Shop {
 	t.Helper()
+	return MakeShop(t, s.URL, s.Token, o)
+}
+
+// MakeShop makes a business that sells in the chat on the server at base
+// (a Server's or a Process's URL) with the operator's admin token.
+func MakeShop(t testing.TB, base, adminToken string, o ShopOptions) Shop {
+	t.Helper()
 	if o.Name == "" {
 		o.Name = "Blumen Anna"
 	}
@@ -48,25 +55,25 @@ func (s *Server) Shop(t testing.TB, o ShopOptions) Shop {
 	if o.WebhookURL != "" {
 		in["webhook_url"] = o.WebhookURL
 	}
-	if code := s.Call(t, http.MethodPost, "/admin/v1/businesses", s.Token, in, &biz); code != http.StatusOK {
+	if code := Call(t, base, http.MethodPost, "/admin/v1/businesses", adminToken, in, &biz); code != http.StatusOK {
 		t.Fatalf("kontortest: creating the business: HTTP %d", code)
 	}
 	var cat struct {
 		ID string `json:"catalog_id"`
 	}
-	if code := s.Call(t, http.MethodPost, "/admin/v1/catalogs", s.Token, map[string]any{"business_id": biz.WABA}, &cat); code != http.StatusOK {
+	if code := Call(t, base, http.MethodPost, "/admin/v1/catalogs", adminToken, map[string]any{"business_id": biz.WABA}, &cat); code != http.StatusOK {
 		t.Fatalf("kontortest: creating the catalog: HTTP %d", code)
 	}
 	shop := Shop{WABA: biz.WABA, Number: biz.Number, Token: biz.Token, Secret: biz.Secret, Catalog: cat.ID, Products: map[string]string{}}
 	for _, p := range o.Products {
 		var out map[string]any
-		if code := s.Call(t, http.MethodPost, "/v21.0/"+cat.ID+"/products", biz.Token, p, &out); code != http.StatusOK {
+		if code := Call(t, base, http.MethodPost, "/v21.0/"+cat.ID+"/products", biz.Token, p, &out); code != http.StatusOK {
 			t.Fatalf("kontortest: creating product %v: HTTP %d %v", p["retailer_id"], code, out)
 		}
 		shop.Products[fmt.Sprint(p["retailer_id"])] = fmt.Sprint(out["id"])
 	}
 	settings := "/v21.0/" + biz.Number + "/whatsapp_commerce_settings?is_cart_enabled=true&is_catalog_visible=true"
-	if code := s.Call(t, http.MethodPost, settings, biz.Token, nil, nil); code != http.StatusOK {
+	if code := Call(t, base, http.MethodPost, settings, biz.Token, nil, nil); code != http.StatusOK {
 		t.Fatalf("kontortest: commerce settings: HTTP %d", code)
 	}
 	return shop

@@ -7,16 +7,10 @@
 // $LINK_CODE and sees $WEB_TEXT2 arrive there. Each step is one JSON line
 // on stdout; the Go test
 // (internal/e2etest/webchat_test.go) plays the peer and reads them.
-import { chromium } from 'playwright-core';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+// The steps are lib.mjs's, shared with shop.mjs.
+import { Browsers, env, say, loadChat, pictureShown, sendFile, unlabelled, idbFiles } from './lib.mjs';
 import { join } from 'node:path';
 
-const env = (name) => {
-  const v = process.env[name];
-  if (!v) throw new Error(`${name} is not set`);
-  return v;
-};
 const base = env('KONTOR_URL');
 const phone = env('WEB_PHONE');
 const peer = env('PEER_PHONE');
@@ -24,45 +18,17 @@ const webText = env('WEB_TEXT');
 const peerText = env('PEER_TEXT');
 const webText2 = env('WEB_TEXT2');
 const linkCode = env('LINK_CODE');
+const webFile = Buffer.from(env('WEB_FILE'), 'base64');
+const webFileName = env('WEB_FILE_NAME');
+const webCaption = env('WEB_CAPTION');
 const shots = process.env.SCREENSHOTS || '';
-const wait = 60_000;
 
-const say = (step, more = {}) => console.log(JSON.stringify({ step, ...more }));
-
-// Each browser has a fresh profile of its own (user-data-dir).
-const profiles = [];
-const offsite = [];
-async function browser() {
-  const profile = mkdtempSync(join(tmpdir(), 'kontor-chromium-'));
-  profiles.push(profile);
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-      '--disable-sync', '--no-first-run'],
-    viewport: { width: 1100, height: 720 },
-  });
-  const page = context.pages()[0] || await context.newPage();
-  page.setDefaultTimeout(wait);
-  page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') console.error('browser:', m.text()); });
-  page.on('pageerror', (e) => console.error('page error:', e.message));
-  // Nothing may come from another site.
-  page.on('request', (r) => { if (!r.url().startsWith(base) && !r.url().startsWith('data:')) offsite.push(r.url()); });
-  return { context, page };
-}
-
-const contexts = [];
+const browsers = new Browsers(base);
 try {
-  const { context, page } = await browser();
-  contexts.push(context);
-
-  await page.goto(base + '/chat');
+  const { context, page } = await browsers.open();
+  const loaded = await loadChat(page, base);
   await page.locator('#register').waitFor({ state: 'visible' });
-  const loadMs = Number(await page.evaluate(() => document.body.dataset.loadMs));
-  const wasm = await page.evaluate(() => performance.getEntriesByType('resource')
-    .filter((e) => e.name.endsWith('/kontor.wasm'))
-    .map((e) => ({ transfer: e.transferSize, decoded: e.decodedBodySize, ms: Math.round(e.duration) }))[0]);
-  say('loaded', { load_ms: loadMs, wasm });
+  say('loaded', loaded);
 
   // Registration, with the keyboard only: the phone field has the focus.
   // A number without its country code first, then a wrong code: each is
@@ -104,6 +70,14 @@ try {
   say('delivered');
   await mine.locator('.ticks[data-status=read]').waitFor();
   say('read', { label: await mine.locator('.ticks').getAttribute('aria-label') });
+
+  // A picture from the file picker, with a caption; the peer sends one back.
+  const sent = await sendFile(page, webFileName, 'image/png', webFile, webCaption);
+  await sent.locator('.ticks[data-status=sent], .ticks[data-status=delivered], .ticks[data-status=read]').waitFor();
+  await pictureShown(sent);
+  say('picture-sent');
+  const alt = await pictureShown(page.locator('li.msg.in[data-kind=image]').last());
+  say('picture-received', { alt });
   if (shots) {
     await page.screenshot({ path: join(shots, 'chat-conversation.png') });
     await page.setViewportSize({ width: 390, height: 760 });
@@ -112,10 +86,7 @@ try {
   }
 
   // Every control has a label a screen reader reads.
-  const unlabelled = await page.evaluate(() => [...document.querySelectorAll('input, textarea, select, button')]
-    .filter((el) => !(el.labels && el.labels.length) && !el.getAttribute('aria-label') && !el.textContent.trim())
-    .map((el) => el.id || el.outerHTML.slice(0, 60)));
-  say('labels', { unlabelled });
+  say('labels', { unlabelled: await unlabelled(page) });
 
   // The safety number, as the peer sees it, and marking it verified.
   await page.locator('#safety').click();
@@ -135,16 +106,11 @@ try {
   await page.locator('li.msg.in', { hasText: peerText }).waitFor();
   await page.locator('li.msg.out', { hasText: webText }).locator('.ticks[data-status=read]').waitFor();
   await page.locator('#conn', { hasText: 'Connected' }).waitFor();
-  const files = await page.evaluate(() => new Promise((resolve, reject) => {
-    const req = indexedDB.open('kontor-chat');
-    req.onerror = () => reject(req.error);
-    req.onsuccess = () => {
-      const keys = req.result.transaction('files').objectStore('files').getAllKeys();
-      keys.onsuccess = () => resolve([...new Set(keys.result.map((k) => k[0]))].sort());
-      keys.onerror = () => reject(keys.error);
-    };
-  }));
-  say('reloaded', { files });
+  // The pictures are kept in the browser: the server deleted both blobs
+  // once they were fetched.
+  await pictureShown(page.locator('li.msg.in[data-kind=image]').last());
+  await pictureShown(page.locator('li.msg.out[data-kind=image]').last());
+  say('reloaded', { files: await idbFiles(page) });
 
   // A second tab of the same browser is kept out (Web Locks) and says why.
   const tab = await context.newPage();
@@ -155,8 +121,7 @@ try {
 
   // A second browser becomes a linked device of the peer's account, and
   // gets what the first writes to the peer from now on.
-  const second = await browser();
-  contexts.push(second.context);
+  const second = await browsers.open();
   const p2 = second.page;
   await p2.goto(base + '/chat');
   await p2.locator('#register').waitFor({ state: 'visible' });
@@ -181,21 +146,11 @@ try {
   await page.locator('#forget').click();
   await page.locator('#register').waitFor({ state: 'visible' });
   // (The new page opened a new, empty database.)
-  const left = await page.evaluate(() => new Promise((resolve, reject) => {
-    const req = indexedDB.open('kontor-chat');
-    req.onerror = () => reject(req.error);
-    req.onsuccess = () => {
-      const keys = req.result.transaction('files').objectStore('files').getAllKeys();
-      keys.onsuccess = () => resolve(keys.result.map((k) => k[0]));
-      keys.onerror = () => reject(keys.error);
-    };
-  }));
-  say('signed-out', { files: left });
-  say('done', { offsite });
+  say('signed-out', { files: await idbFiles(page), databases: (await page.evaluate(() => indexedDB.databases())).map((d) => d.name) });
+  say('done', { offsite: browsers.offsite, errors: browsers.errors });
 } catch (err) {
   say('error', { message: String(err && err.stack || err) });
   process.exitCode = 1;
 } finally {
-  for (const c of contexts) await c.close();
-  for (const p of profiles) rmSync(p, { recursive: true, force: true });
+  await browsers.close();
 }

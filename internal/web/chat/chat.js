@@ -5,7 +5,15 @@
 'use strict';
 
 const $ = (id) => document.getElementById(id);
-const ui = { me: null, peer: null, convs: [], drawing: false, again: false, typingTimer: 0, typingSent: 0 };
+const ui = {
+  me: null, peer: null, convs: [], drawing: false, again: false, typingTimer: 0, typingSent: 0,
+  biz: {},        // peer → what kontor.business said
+  shops: {},      // peer → its catalog, once fetched
+  carts: {},      // peer → {retailer id: quantity}; kept in this page only
+  paid: {},       // order id → the last payment outcome
+  files: {},      // media id → object URL of a file decrypted (or sent) here
+  rendered: new Map(), // message key → {sig, li}: drawn once, kept while unchanged
+};
 
 function setConn(text) { $('conn').textContent = text; }
 
@@ -162,13 +170,16 @@ function openConversation(peer) {
   $('presence').textContent = '';
   kontor.watch(peer).catch(() => {});
   showError('send-error');
+  ui.rendered.clear();
+  drawBusiness();
+  checkBusiness(peer);
   redraw();
   $('text').focus();
 }
 
 $('back').addEventListener('click', closeConversation);
 document.addEventListener('keydown', (e) => {
-  if (e.key === 'Escape' && ui.peer && !$('safety-dialog').open) closeConversation();
+  if (e.key === 'Escape' && ui.peer && !document.querySelector('dialog[open]')) closeConversation();
 });
 
 function closeConversation() {
@@ -249,6 +260,7 @@ $('forget').addEventListener('click', async () => {
   if (!confirm('Sign this browser out and delete its keys and messages? They cannot be brought back; you would register again.')) return;
   try {
     await kontor.forget();
+    await forgetMedia();
     location.reload();
   } catch (err) {
     showError('new-error', err);
@@ -282,7 +294,10 @@ function onEvent(ev) {
       if (ev.error && ev.peer === ui.peer) showError('send-error', 'Not sent: ' + ev.error);
       break;
     case 'message':
-      if (ev.message.peer === ui.peer && !ev.message.outgoing) $('typing').textContent = '';
+      if (ev.message.peer === ui.peer && !ev.message.outgoing) {
+        $('typing').textContent = '';
+        if (ev.message.content && ev.message.content.type === 'business_notice') checkBusiness(ev.message.peer);
+      }
       break;
   }
   redraw();
@@ -326,11 +341,16 @@ function drawList() {
     const who = document.createElement('span');
     who.className = 'who';
     who.textContent = c.peer;
+    const biz = ui.biz[c.peer];
+    if (biz && biz.business) {
+      who.textContent = (biz.name || c.peer) + ' ';
+      who.append(el('span', 'badge', '✔ Business'));
+    }
     const last = document.createElement('span');
     last.className = 'last';
     last.textContent = (c.last.outgoing ? 'You: ' : '') + (c.last.problem && !c.last.outgoing ? 'message could not be read' : c.last.text);
     b.append(who, last);
-    let label = `${c.peer}: ${last.textContent}`;
+    let label = `${biz && biz.business ? (biz.name || c.peer) + ', business' : c.peer}: ${last.textContent}`;
     if (c.unread > 0) {
       const u = document.createElement('span');
       u.className = 'unread';
@@ -350,38 +370,600 @@ const tickText = { pending: '○', sent: '✓', delivered: '✓✓', read: '✓�
 const tickLabel = { pending: 'waiting to be sent', sent: 'sent', delivered: 'delivered', read: 'read', failed: 'not sent' };
 const timeFormat = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
 
+// Messages are drawn once and kept while unchanged (so a card number
+// being typed, or a decrypted picture, survives the next redraw); only
+// the ticks of one's own messages change in place.
 function drawMessages(msgs) {
   const ol = $('messages');
   const atBottom = ol.scrollHeight - ol.scrollTop - ol.clientHeight < 40;
-  ol.replaceChildren(...msgs.map((m) => {
-    const li = document.createElement('li');
-    li.className = 'msg' + (m.outgoing ? ' out' : ' in') + (m.problem && !m.outgoing ? ' problem' : '');
-    if (m.id) li.dataset.id = m.id;
-    if (m.ref) li.dataset.ref = m.ref;
-    li.dataset.status = m.status;
-    const body = document.createElement('div');
-    body.className = 'body';
-    body.textContent = m.problem && !m.outgoing ? 'This message could not be read: ' + m.problem : m.text;
-    const meta = document.createElement('div');
-    meta.className = 'meta';
-    const time = document.createElement('time');
-    time.dateTime = new Date(m.ts).toISOString();
-    time.textContent = timeFormat.format(new Date(m.ts));
-    meta.append(time);
-    if (m.outgoing) {
-      const t = document.createElement('span');
-      t.className = 'ticks';
-      t.dataset.status = m.status;
-      t.textContent = tickText[m.status] || '';
-      t.setAttribute('role', 'img');
-      t.setAttribute('aria-label', tickLabel[m.status] || m.status);
-      t.title = m.status === 'failed' && m.problem ? m.problem : tickLabel[m.status] || m.status;
-      meta.append(t);
-    }
-    li.append(body, meta);
-    return li;
-  }));
+  const keep = new Map();
+  const items = msgs.filter((m) => m.content && m.content.type !== 'reaction').map((m) => {
+    const key = m.ref || String(m.id);
+    const sig = (m.id || '') + '|' + (m.problem || '');
+    let r = ui.rendered.get(key);
+    if (!r || r.sig !== sig) r = { sig, li: drawMessage(m) };
+    keep.set(key, r);
+    r.li.dataset.status = m.status;
+    if (m.id) r.li.dataset.id = m.id;
+    const t = r.li.querySelector('.ticks');
+    if (t && t.dataset.status !== m.status) setTicks(t, m);
+    return r.li;
+  });
+  ui.rendered = keep;
+  // Replace only when the order or the set changed.
+  const now = [...ol.children];
+  if (now.length !== items.length || now.some((li, i) => li !== items[i])) ol.replaceChildren(...items);
   if (atBottom || msgs.length && msgs[msgs.length - 1].outgoing) ol.scrollTop = ol.scrollHeight;
 }
+
+function setTicks(t, m) {
+  t.dataset.status = m.status;
+  t.textContent = tickText[m.status] || '';
+  t.setAttribute('aria-label', tickLabel[m.status] || m.status);
+  t.title = m.status === 'failed' && m.problem ? m.problem : tickLabel[m.status] || m.status;
+}
+
+function el(tag, cls, text) {
+  const e = document.createElement(tag);
+  if (cls) e.className = cls;
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+
+function drawMessage(m) {
+  const c = m.content || {};
+  const li = el('li', 'msg' + (m.outgoing ? ' out' : ' in') + (m.problem && !m.outgoing ? ' problem' : ''));
+  li.dataset.kind = c.type === 'interactive' && c.interactive ? c.interactive.type : c.type;
+  if (m.ref) li.dataset.ref = m.ref;
+  if (c.type === 'business_notice' && !m.outgoing) {
+    li.className = 'note';
+    li.append(el('span', 'badge', 'ℹ'), ' ', c.text);
+    return li;
+  }
+  const body = el('div', 'body');
+  if (m.problem && !m.outgoing) body.textContent = 'This message could not be read: ' + m.problem;
+  else drawContent(body, m);
+  const meta = el('div', 'meta');
+  const time = el('time');
+  time.dateTime = new Date(m.ts).toISOString();
+  time.textContent = timeFormat.format(new Date(m.ts));
+  meta.append(time);
+  if (m.outgoing) {
+    const t = el('span', 'ticks');
+    t.setAttribute('role', 'img');
+    setTicks(t, m);
+    meta.append(t);
+  }
+  li.append(body, meta);
+  return li;
+}
+
+function drawContent(body, m) {
+  const c = m.content;
+  const it = c.interactive;
+  if (c.media) return drawMedia(body, m);
+  if (c.order) return drawOrder(body, m);
+  if (it && it.payment) return drawPayment(body, m);
+  if (it && it.order_status) return drawOrderStatus(body, it);
+  if (it && ['product', 'product_list', 'catalog_message'].includes(it.type)) return drawProducts(body, m);
+  if (it && (it.type === 'button' || it.type === 'list')) return drawChoices(body, m);
+  if (c.interactive_reply) { body.textContent = '↪ ' + c.interactive_reply.title; return; }
+  if (it && it.type === 'cta_url' && it.link) {
+    body.append(el('p', 'text', it.body || ''));
+    const a = el('a', 'link', it.link.text);
+    a.href = it.link.url;
+    a.rel = 'noopener noreferrer';
+    a.target = '_blank';
+    body.append(a);
+    return;
+  }
+  body.textContent = m.text;
+}
+
+// Money: integers in minor units, written with the currency's digits.
+function money(minor, currency) {
+  let nf;
+  try { nf = new Intl.NumberFormat(undefined, { style: 'currency', currency }); } catch { return `${minor} ${currency} (minor units)`; }
+  const d = nf.resolvedOptions().maximumFractionDigits;
+  let v = BigInt(minor);
+  const neg = v < 0n;
+  if (neg) v = -v;
+  let s = v.toString();
+  if (d > 0) {
+    s = s.padStart(d + 1, '0');
+    s = s.slice(0, -d) + '.' + s.slice(-d);
+  }
+  return nf.format((neg ? '-' : '') + s); // a decimal string: exact, never a float
+}
+
+// Media: pictures are decrypted and shown, other files are offered as a
+// download; both are fetched from the server encrypted and opened here.
+function drawMedia(body, m) {
+  const md = m.content.media;
+  const caption = m.content.text || '';
+  const who = m.outgoing ? 'you' : m.from;
+  if (m.content.type === 'image' || m.content.type === 'sticker') {
+    const fig = el('figure', 'media');
+    const img = el('img');
+    img.alt = caption ? `Picture from ${who}: ${caption}` : `Picture from ${who}`;
+    const state = el('p', 'help', 'Opening the picture…');
+    fig.append(img, state);
+    if (caption) fig.append(el('figcaption', '', caption));
+    body.append(fig);
+    fileURL(md).then((url) => { img.src = url; state.remove(); })
+      .catch((err) => { img.remove(); state.textContent = 'The picture could not be opened: ' + err.message; });
+    return;
+  }
+  const b = el('button', 'secondary download', `Download ${md.file_name || 'the file'} (${size(md.size)})`);
+  b.type = 'button';
+  b.addEventListener('click', async () => {
+    b.disabled = true;
+    try {
+      const a = el('a');
+      a.href = await fileURL(md);
+      a.download = md.file_name || 'file';
+      document.body.append(a);
+      a.click();
+      a.remove();
+    } catch (err) {
+      b.textContent = 'The file could not be fetched: ' + err.message;
+    } finally {
+      b.disabled = false;
+    }
+  });
+  body.append(b);
+  if (caption) body.append(el('p', 'text', caption));
+}
+
+async function fileURL(md) {
+  if (!ui.files[md.id]) {
+    ui.files[md.id] = (async () => {
+      let blob = await mediaGet(md.id);
+      if (!blob) {
+        blob = new Blob([await kontor.media(md)], { type: md.mime_type || 'application/octet-stream' });
+        await mediaPut(md.id, blob);
+      }
+      return URL.createObjectURL(blob);
+    })();
+    ui.files[md.id].catch(() => { delete ui.files[md.id]; });
+  }
+  return ui.files[md.id];
+}
+
+// The files of messages, once decrypted (or sent) here, are kept in the
+// browser's IndexedDB database kontor-media: the server deletes a blob
+// once every device it was for has fetched it. A failing cache only costs
+// a download.
+let mediaConn = null;
+function mediaDB() {
+  if (!mediaConn) {
+    mediaConn = new Promise((resolve, reject) => {
+      const r = indexedDB.open('kontor-media', 1);
+      r.onupgradeneeded = () => r.result.createObjectStore('files');
+      r.onsuccess = () => resolve(r.result);
+      r.onerror = () => reject(r.error);
+    });
+    mediaConn.catch(() => { mediaConn = null; });
+  }
+  return mediaConn;
+}
+
+async function mediaGet(id) {
+  try {
+    const db = await mediaDB();
+    return await new Promise((resolve) => {
+      const q = db.transaction('files').objectStore('files').get(id);
+      q.onsuccess = () => resolve(q.result);
+      q.onerror = () => resolve(undefined);
+    });
+  } catch {
+    return undefined;
+  }
+}
+
+async function mediaPut(id, blob) {
+  try {
+    const db = await mediaDB();
+    await new Promise((resolve) => {
+      const tx = db.transaction('files', 'readwrite');
+      tx.objectStore('files').put(blob, id);
+      tx.oncomplete = tx.onerror = tx.onabort = () => resolve();
+    });
+  } catch { /* not kept: fetched again while the server has it */ }
+}
+
+// forgetMedia deletes the kept files.
+async function forgetMedia() {
+  if (mediaConn) {
+    try { (await mediaConn).close(); } catch { /* never opened */ }
+    mediaConn = null;
+  }
+  await new Promise((resolve, reject) => {
+    const r = indexedDB.deleteDatabase('kontor-media');
+    r.onsuccess = () => resolve();
+    r.onerror = () => reject(r.error);
+    r.onblocked = () => reject(new Error('another tab of this site keeps the pictures open: close it and sign out again'));
+  });
+}
+
+function size(n) {
+  if (n < 1024) return `${n} bytes`;
+  if (n < 1 << 20) return `${Math.round(n / 1024)} KB`;
+  return `${(n / (1 << 20)).toFixed(1)} MB`;
+}
+
+// Commerce.
+
+function productByID(peer, rid) {
+  const shop = ui.shops[peer];
+  return shop && shop.products.find((p) => p.retailer_id === rid);
+}
+
+function unitPrice(p) { return p.sale_price > 0 ? p.sale_price : p.price; }
+
+function productCard(peer, p, rid) {
+  const card = el('li', 'product');
+  if (!p) {
+    card.append(el('span', 'name', `Product ${rid}`), el('span', 'help', ui.shops[peer] ? 'not in the catalog any more' : 'in the business\'s catalog'));
+    return card;
+  }
+  card.dataset.retailerId = p.retailer_id;
+  const name = el('span', 'name', p.name);
+  const price = el('span', 'price', money(unitPrice(p), p.currency));
+  if (p.sale_price > 0 && p.sale_price < p.price) {
+    const was = el('s', 'was', money(p.price, p.currency));
+    was.setAttribute('aria-label', 'was ' + money(p.price, p.currency));
+    price.append(' ', was);
+  }
+  card.append(name, price);
+  if (p.description) card.append(el('span', 'desc', p.description));
+  const out = p.availability && p.availability !== 'in stock';
+  if (out) card.append(el('span', 'help', p.availability));
+  const shop = ui.shops[peer];
+  if (shop && shop.cart_enabled) {
+    const b = el('button', 'add', 'Add to cart');
+    b.type = 'button';
+    b.setAttribute('aria-label', `Add ${p.name} to the cart`);
+    b.disabled = out;
+    b.addEventListener('click', () => { addToCart(peer, p.retailer_id, 1); b.textContent = 'Added'; setTimeout(() => { b.textContent = 'Add to cart'; }, 1500); });
+    card.append(b);
+  }
+  return card;
+}
+
+function drawProducts(body, m) {
+  const it = m.content.interactive;
+  if (it.header && it.header.text) body.append(el('p', 'title', it.header.text));
+  if (it.body) body.append(el('p', 'text', it.body));
+  const ids = [];
+  if (it.retailer_id && it.type !== 'catalog_message') ids.push(it.retailer_id);
+  for (const sec of it.sections || []) for (const id of sec.products || []) ids.push(id);
+  const list = el('ul', 'products inline');
+  list.setAttribute('aria-label', 'Products in this message');
+  body.append(list);
+  const fill = () => list.replaceChildren(...ids.map((id) => productCard(m.peer, productByID(m.peer, id), id)));
+  if (ids.length) {
+    fill();
+    if (!ui.shops[m.peer]) loadShop(m.peer).then(fill).catch(() => {});
+  }
+  if (it.type === 'catalog_message' || it.type === 'product_list') {
+    const b = el('button', 'secondary', 'View the catalog');
+    b.type = 'button';
+    b.addEventListener('click', () => openShop(m.peer));
+    body.append(b);
+  }
+  if (it.footer) body.append(el('p', 'help', it.footer));
+}
+
+function drawChoices(body, m) {
+  const it = m.content.interactive;
+  if (it.header && it.header.text) body.append(el('p', 'title', it.header.text));
+  body.append(el('p', 'text', it.body || ''));
+  const box = el('div', 'choices');
+  box.setAttribute('role', 'group');
+  box.setAttribute('aria-label', it.type === 'list' ? (it.list_button || 'Choices') : 'Answers');
+  const choices = it.type === 'button'
+    ? (it.buttons || []).map((b) => ({ kind: 'button_reply', id: b.id, title: b.title }))
+    : (it.sections || []).flatMap((s) => (s.rows || []).map((r) => ({ kind: 'list_reply', id: r.id, title: r.title, description: r.description })));
+  for (const ch of choices) {
+    const b = el('button', 'secondary', ch.title);
+    b.type = 'button';
+    if (ch.description) b.title = ch.description;
+    b.addEventListener('click', async () => {
+      try { await kontor.reply(m.peer, m.id ? String(m.id) : '', ch.kind, ch.id, ch.title); } catch (err) { showError('send-error', err); }
+      redraw();
+    });
+    box.append(b);
+  }
+  body.append(box);
+  if (it.footer) body.append(el('p', 'help', it.footer));
+}
+
+function drawOrder(body, m) {
+  const o = m.content.order;
+  body.append(el('p', 'title', m.outgoing ? 'Your order' : 'Order'));
+  const list = el('ul', 'lines');
+  const totals = {};
+  for (const li of o.items) {
+    const p = productByID(m.peer, li.retailer_id);
+    list.append(el('li', '', `${li.quantity} × ${p ? p.name : li.retailer_id} · ${money(BigInt(li.price) * BigInt(li.quantity), li.currency)}`));
+    totals[li.currency] = (totals[li.currency] || 0n) + BigInt(li.price) * BigInt(li.quantity);
+  }
+  body.append(list, el('p', 'total', 'Total ' + Object.entries(totals).map(([cur, v]) => money(v, cur)).join(' + ')));
+  if (o.order_id) {
+    const id = el('p', 'help', `Order ${o.order_id}`);
+    id.dataset.orderId = o.order_id;
+    body.append(id);
+  }
+  if (m.content.text) body.append(el('p', 'text', m.content.text));
+}
+
+function drawPayment(body, m) {
+  const it = m.content.interactive;
+  const p = it.payment;
+  body.append(el('p', 'title', (it.header && it.header.text ? it.header.text : 'Payment request')));
+  if (it.body) body.append(el('p', 'text', it.body));
+  const table = el('table', 'bill');
+  const row = (what, amount, cls) => {
+    const tr = el('tr', cls || '');
+    tr.append(el('th', '', what), el('td', '', amount));
+    table.append(tr);
+  };
+  for (const li of p.items) row(`${li.quantity} × ${li.name}`, money(BigInt(li.price) * BigInt(li.quantity), p.currency));
+  row('Subtotal', money(p.subtotal, p.currency), 'sub');
+  if (p.tax) row('Tax' + (p.tax.description ? ` (${p.tax.description})` : ''), money(p.tax.amount, p.currency));
+  if (p.shipping) row('Shipping' + (p.shipping.description ? ` (${p.shipping.description})` : ''), money(p.shipping.amount, p.currency));
+  if (p.discount) row('Discount' + (p.discount.description ? ` (${p.discount.description})` : ''), '−' + money(p.discount.amount, p.currency));
+  row('Total', money(p.total, p.currency), 'grand');
+  body.append(table);
+  if (p.expires_text || p.expires) body.append(el('p', 'help', 'Pay by ' + (p.expires_text || new Date(p.expires).toLocaleString())));
+  const outcome = el('p', 'pay-outcome');
+  outcome.setAttribute('role', 'status');
+  if (!p.order_id) {
+    body.append(el('p', 'help', `The business's own reference ${p.reference_id}: kontor knows no order of yours behind it, so it cannot be paid here.`));
+    return;
+  }
+  const form = el('form', 'pay-form');
+  form.noValidate = true;
+  const id = 'card-' + (m.id || m.ref);
+  const label = el('label', '', 'Card number');
+  label.htmlFor = id;
+  const input = el('input');
+  Object.assign(input, { id, name: 'card', type: 'text', inputMode: 'numeric', autocomplete: 'cc-number', placeholder: '4242 4242 4242 4242' });
+  input.setAttribute('aria-describedby', id + '-help');
+  const help = el('p', 'help', 'The sandbox takes its test cards: 4242 4242 4242 4242 is paid, 4000 0000 0000 0002 is declined.');
+  help.id = id + '-help';
+  const pay = el('button', '', 'Pay ' + money(p.total, p.currency));
+  pay.type = 'submit';
+  form.append(label, input, help, pay);
+  const show = (o) => {
+    outcome.dataset.status = o.status;
+    const amount = money(o.amount, o.currency);
+    switch (o.status) {
+      case 'succeeded': outcome.textContent = `✓ Paid ${amount} with ${o.card}. The order is ${o.order_status || 'paid'}.`; form.hidden = true; break;
+      case 'pending': outcome.textContent = `The payment of ${amount} is pending; pay again to see how it ended.`; break;
+      case 'declined': case 'canceled':
+        outcome.textContent = `Not paid: ${o.status}${o.reason ? ' (' + o.reason.replace(/_/g, ' ') + ')' : ''} with ${o.card}. Nothing was taken; try another card.`; break;
+      default: outcome.textContent = `The payment is ${o.status}.`;
+    }
+  };
+  if (ui.paid[p.order_id]) show(ui.paid[p.order_id]);
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const card = input.value.replace(/[\s-]/g, '');
+    if (!/^[0-9]{12,19}$/.test(card) && !/^pm_/.test(card)) { outcome.dataset.status = 'invalid'; outcome.textContent = 'Enter the card number: 12 to 19 digits.'; input.focus(); return; }
+    pay.disabled = true;
+    outcome.dataset.status = 'working';
+    outcome.textContent = 'Paying…';
+    try {
+      const o = await kontor.pay(p.order_id, card);
+      ui.paid[p.order_id] = o;
+      show(o);
+    } catch (err) {
+      outcome.dataset.status = 'error';
+      outcome.textContent = 'Not paid: ' + err.message;
+    } finally {
+      pay.disabled = false;
+    }
+  });
+  body.append(form, outcome);
+}
+
+const orderWords = { pending: 'pending', processing: 'being prepared', partially_shipped: 'partly shipped', shipped: 'shipped',
+  completed: 'completed', canceled: 'canceled', captured: 'paid', failed: 'failed' };
+
+function drawOrderStatus(body, it) {
+  const s = it.order_status;
+  const ref = s.order_id ? `Your order ${s.order_id}` : `Order ${s.reference_id}`;
+  body.append(el('p', 'title order-status', `${ref} is ${orderWords[s.status] || s.status}`));
+  if (s.description) body.append(el('p', 'text', s.description));
+  if (it.body) body.append(el('p', 'text', it.body));
+}
+
+// The business: badge, hosted notice, catalog and cart.
+
+async function checkBusiness(peer) {
+  try {
+    ui.biz[peer] = await kontor.business(peer);
+  } catch {
+    return; // offline: the next open asks again
+  }
+  if (ui.biz[peer].catalog && !ui.shops[peer]) loadShop(peer).then(() => { ui.rendered.clear(); redraw(); }).catch(() => {});
+  drawBusiness();
+  drawList();
+}
+
+function drawBusiness() {
+  const peer = ui.peer;
+  const b = peer && ui.biz[peer];
+  $('badge').hidden = !(b && b.business);
+  if (b && b.business) {
+    $('badge').textContent = '✔ Business' + (b.name ? ' · ' + b.name : '');
+    $('badge').title = 'kontor knows this number as a business' + (b.name ? ' named ' + b.name : '');
+  }
+  $('peer').textContent = b && b.business && b.name ? `${b.name} (${peer})` : peer || '';
+  $('open-catalog').hidden = !(b && b.catalog);
+  drawCartButton();
+  $('hosted').hidden = !(b && b.hosted);
+  // The notice in full is in the conversation (once) and in Info; the
+  // header keeps saying it in short.
+  $('hosted').textContent = b && b.hosted ? `ℹ ${b.operator || 'The operator of this platform'} can read this chat: its service manages it for the business (Info).` : '';
+}
+
+function drawCartButton() {
+  const peer = ui.peer;
+  const b = peer && ui.biz[peer];
+  const n = Object.values(ui.carts[peer] || {}).reduce((a, q) => a + q, 0);
+  $('open-cart').hidden = !(b && b.cart_enabled);
+  $('open-cart').textContent = n ? `Cart (${n})` : 'Cart';
+  $('open-cart').setAttribute('aria-label', n ? `Cart, ${n} item${n === 1 ? '' : 's'}` : 'Cart, empty');
+}
+
+async function loadShop(peer) {
+  ui.shops[peer] = await kontor.catalog(peer);
+  return ui.shops[peer];
+}
+
+function addToCart(peer, rid, n) {
+  const cart = ui.carts[peer] || (ui.carts[peer] = {});
+  cart[rid] = (cart[rid] || 0) + n;
+  if (cart[rid] <= 0) delete cart[rid];
+  drawCartButton();
+  if ($('shop-dialog').open) drawCart(peer);
+}
+
+async function openShop(peer, focusCart) {
+  $('shop-title').textContent = 'Catalog of ' + ((ui.biz[peer] && ui.biz[peer].name) || peer);
+  $('products').replaceChildren();
+  showError('order-error');
+  $('shop-state').textContent = 'Loading the catalog…';
+  if (!$('shop-dialog').open) $('shop-dialog').showModal();
+  try {
+    const shop = await loadShop(peer);
+    $('shop-state').textContent = `${shop.products.length} product${shop.products.length === 1 ? '' : 's'}` +
+      (shop.cart_enabled ? '' : ' · this business takes no orders in the chat');
+    $('products').replaceChildren(...shop.products.map((p) => productCard(peer, p)));
+    $('cart').hidden = !shop.cart_enabled;
+    drawCart(peer);
+    const first = focusCart ? $('cart-items').querySelector('input') || $('send-order') : $('products').querySelector('button');
+    if (first) first.focus();
+  } catch (err) {
+    $('shop-state').textContent = err.message;
+  }
+}
+
+function drawCart(peer) {
+  const cart = ui.carts[peer] || {};
+  const ids = Object.keys(cart).sort();
+  const totals = {};
+  $('cart-items').replaceChildren(...ids.map((rid) => {
+    const p = productByID(peer, rid);
+    const li = el('li', 'cart-item');
+    li.dataset.retailerId = rid;
+    const name = p ? p.name : rid;
+    const id = 'qty-' + rid.replace(/[^A-Za-z0-9_-]/g, '_');
+    const label = el('label', '', name);
+    label.htmlFor = id;
+    const q = el('input');
+    Object.assign(q, { id, type: 'number', min: '1', max: '999', step: '1', value: String(cart[rid]), inputMode: 'numeric' });
+    q.setAttribute('value', String(cart[rid]));
+    q.setAttribute('aria-label', `Quantity of ${name}`);
+    q.addEventListener('change', () => {
+      const v = Math.floor(Number(q.value));
+      if (v >= 1) cart[rid] = Math.min(v, 999); else delete cart[rid];
+      drawCartButton();
+      drawCart(peer);
+    });
+    const line = el('span', 'price');
+    if (p) {
+      const v = BigInt(unitPrice(p)) * BigInt(cart[rid]);
+      totals[p.currency] = (totals[p.currency] || 0n) + v;
+      line.textContent = money(v, p.currency);
+    }
+    const rm = el('button', 'secondary', 'Remove');
+    rm.type = 'button';
+    rm.setAttribute('aria-label', `Remove ${name} from the cart`);
+    rm.addEventListener('click', () => { delete cart[rid]; drawCartButton(); drawCart(peer); $('send-order').focus(); });
+    li.append(label, q, line, rm);
+    return li;
+  }));
+  $('cart-empty').hidden = ids.length > 0;
+  $('order-form').hidden = ids.length === 0;
+  const t = Object.entries(totals).map(([cur, v]) => money(v, cur)).join(' + ');
+  $('cart-total').textContent = ids.length ? 'Total ' + t : '';
+}
+
+$('open-catalog').addEventListener('click', () => openShop(ui.peer));
+$('open-cart').addEventListener('click', () => openShop(ui.peer, true));
+
+$('order-form').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const peer = ui.peer;
+  showError('order-error');
+  const button = $('send-order');
+  button.disabled = true;
+  try {
+    const r = await kontor.order(peer, ui.carts[peer] || {}, $('order-note').value);
+    if (r.placed.status !== 'placed') {
+      showError('order-error', 'Not ordered: ' + (r.placed.short || []).map((s) => {
+        const p = productByID(peer, s.retailer_id);
+        return `${p ? p.name : s.retailer_id}: ${s.available} left, you wanted ${s.wanted}`;
+      }).join('; '));
+      return;
+    }
+    ui.carts[peer] = {};
+    $('order-note').value = '';
+    drawCartButton();
+    $('shop-dialog').close();
+    $('text').focus();
+  } catch (err) {
+    showError('order-error', err);
+  } finally {
+    button.disabled = false;
+  }
+  redraw();
+});
+
+$('info').addEventListener('click', () => {
+  const peer = ui.peer;
+  const b = ui.biz[peer] || {};
+  $('info-who').textContent = b.business ? `${b.name || peer} · ${peer}` : peer;
+  $('info-business').textContent = b.business
+    ? '✔ Business: kontor knows this number as a business' + (b.name ? ` named ${b.name}` : '') + (b.catalog ? ', with a catalog you can order from.' : '.')
+    : 'A person (or a business that shows no catalog here).';
+  $('info-hosted').hidden = !b.hosted;
+  $('info-hosted').textContent = b.hosted ? 'ℹ ' + b.notice : '';
+  $('info-e2e').textContent = b.hosted
+    ? 'Messages are encrypted between this browser and the business\'s service; that service, run by the platform\'s operator, can read them.'
+    : 'Messages are end-to-end encrypted: compare the safety number to be sure.';
+  $('info-dialog').showModal();
+});
+
+// Sending pictures and files.
+
+$('attach').addEventListener('click', () => $('file').click());
+
+$('file').addEventListener('change', async () => {
+  const f = $('file').files[0];
+  $('file').value = '';
+  if (!f || !ui.peer) return;
+  showError('send-error');
+  const caption = $('text').value.trim();
+  $('attach').disabled = true;
+  $('send-error').textContent = `Encrypting and sending ${f.name}…`;
+  try {
+    const bytes = new Uint8Array(await f.arrayBuffer());
+    const m = await kontor.attach(ui.peer, f.name, f.type, caption, bytes);
+    showError('send-error');
+    ui.files[m.content.media.id] = Promise.resolve(URL.createObjectURL(f)); // shown from here, not fetched back
+    mediaPut(m.content.media.id, f);
+    if (caption) $('text').value = '';
+  } catch (err) {
+    showError('send-error', 'Not sent: ' + err.message);
+  } finally {
+    $('attach').disabled = false;
+  }
+  redraw();
+});
 
 load().catch((err) => console.error(err));

@@ -67,6 +67,13 @@ func (a *app) api() js.Value {
 		"safetyNumber":  a.safetyNumber,
 		"verify":        a.verify,
 		"forget":        a.forget,
+		"business":      a.business,
+		"catalog":       a.catalog,
+		"order":         a.order,
+		"pay":           a.pay,
+		"attach":        a.attach,
+		"media":         a.media,
+		"reply":         a.reply,
 	}
 	for name, fn := range fns {
 		o.Set(name, promised(fn))
@@ -215,8 +222,9 @@ func eventJSON(ev client.Event) map[string]any {
 	return nil
 }
 
-// messageJSON is a message with the text to show for kinds the page does
-// not draw yet.
+// messageJSON is a message with the one line (text) that the list of
+// conversations and screen readers use for it; the page draws the
+// content itself.
 func messageJSON(m client.Message) map[string]any {
 	b, _ := json.Marshal(m)
 	var v map[string]any
@@ -225,13 +233,46 @@ func messageJSON(m client.Message) map[string]any {
 	return v
 }
 
-// summary is the text a bubble shows.
+// summary is a message in one line.
 func summary(c wire.Content) string {
+	it := c.Interactive
 	switch {
-	case c.Type == wire.ContentText || c.Text != "":
+	case c.Type == wire.ContentText || c.Type == wire.ContentBusinessNotice:
 		return c.Text
 	case c.Type == "":
 		return ""
+	case c.Media != nil:
+		what := map[string]string{wire.ContentImage: "Photo", wire.ContentVideo: "Video", wire.ContentAudio: "Audio",
+			wire.ContentSticker: "Sticker"}[c.Type]
+		if what == "" {
+			what = "File " + c.Media.FileName
+		}
+		if c.Text != "" {
+			what += ": " + c.Text
+		}
+		return what
+	case c.Order != nil:
+		n := 0
+		for _, li := range c.Order.Items {
+			n += li.Quantity
+		}
+		return strings.TrimSpace(fmt.Sprintf("Order of %d item(s) %s", n, c.Text))
+	case it != nil && it.Payment != nil:
+		return strings.TrimSpace("Payment request: " + it.Body)
+	case it != nil && it.OrderStatus != nil:
+		return "Order " + strings.ReplaceAll(it.OrderStatus.Status, "_", " ")
+	case it != nil && (it.Type == wire.InteractiveProduct || it.Type == wire.InteractiveProductList || it.Type == wire.InteractiveCatalogMessage):
+		return strings.TrimSpace("Products: " + it.Body)
+	case it != nil:
+		return it.Body
+	case c.InteractiveReply != nil:
+		return c.InteractiveReply.Title
+	case c.Template != nil:
+		return c.Template.Body
+	case c.Reaction != nil:
+		return "reacted " + c.Reaction.Emoji
+	case c.Location != nil:
+		return "Location: " + c.Location.Name
 	}
 	return "[" + strings.ReplaceAll(c.Type, "_", " ") + " message: not shown in the web chat yet]"
 }
@@ -501,6 +542,10 @@ func promised(fn func(args []js.Value) (any, error)) js.Func {
 				v, err := fn(args)
 				if err != nil {
 					reject.Invoke(js.Global().Get("Error").New(message(err)))
+					return
+				}
+				if jv, ok := v.(js.Value); ok { // bytes, as a Uint8Array
+					resolve.Invoke(jv)
 					return
 				}
 				resolve.Invoke(toJS(v))
