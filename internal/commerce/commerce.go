@@ -198,11 +198,18 @@ var ProductFields = []string{"name", "description", "price", "currency", "sale_p
 	"brand", "category", "url", "image_url", "retailer_product_group_id", "inventory"}
 
 // Page asks for a page of products in id order: after or before a cursor
-// (at most one), at most Limit of them.
+// (at most one), at most Limit of them. Query, when set, keeps the
+// products whose name or retailer id contains it (case-insensitive for
+// ASCII letters); Group keeps the variants of one item group.
 type Page struct {
 	After, Before kontor.ID
 	Limit         int
+	Query         string
+	Group         string
 }
+
+// MaxQuery is the longest product search.
+const MaxQuery = 100
 
 // Store keeps catalogs and products. Implemented by internal/store.
 type Store interface {
@@ -338,6 +345,10 @@ func (s *Service) Products(ctx context.Context, catalog kontor.ID, page Page) (p
 	}
 	if page.Limit > 1000 {
 		return nil, false, kontor.Errorf(kontor.Invalid, "commerce.Products", "limit is at most 1000")
+	}
+	page.Query = strings.TrimSpace(page.Query)
+	if utf8.RuneCountInString(page.Query) > MaxQuery || !utf8.ValidString(page.Query) {
+		return nil, false, kontor.Errorf(kontor.Invalid, "commerce.Products", "a search has at most %d characters", MaxQuery)
 	}
 	want := page.Limit
 	page.Limit++

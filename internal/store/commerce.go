@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -236,13 +237,22 @@ func (db *DB) Product(ctx context.Context, id kontor.ID) (commerce.Product, erro
 
 // Products lists a page of a catalog's products in id order.
 func (db *DB) Products(ctx context.Context, catalog kontor.ID, page commerce.Page) ([]commerce.Product, error) {
-	q := `SELECT ` + productCols + ` FROM products WHERE catalog_id = $1 AND id > $2 ORDER BY id LIMIT $3`
-	cursor := int64(page.After)
+	cursor, where, order := int64(page.After), ` AND id > $2`, ` ORDER BY id`
 	if page.Before != 0 {
-		q = `SELECT ` + productCols + ` FROM products WHERE catalog_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3`
-		cursor = int64(page.Before)
+		cursor, where, order = int64(page.Before), ` AND id < $2`, ` ORDER BY id DESC`
 	}
-	rows, err := db.r.QueryContext(ctx, q, int64(catalog), cursor, page.Limit)
+	args := []any{int64(catalog), cursor, page.Limit}
+	if page.Query != "" {
+		// No text index: the catalog's rows are read in id order until
+		// the page is full (docs/performance.md has what it costs).
+		args = append(args, "%"+likeEscape(strings.ToLower(page.Query))+"%")
+		where += ` AND (lower(name) LIKE $4 ESCAPE '\' OR lower(retailer_id) LIKE $4 ESCAPE '\')`
+	}
+	if page.Group != "" {
+		args = append(args, page.Group)
+		where += fmt.Sprintf(` AND item_group_id = $%d`, len(args))
+	}
+	rows, err := db.r.QueryContext(ctx, `SELECT `+productCols+` FROM products WHERE catalog_id = $1`+where+order+` LIMIT $3`, args...)
 	if err != nil {
 		return nil, internal("store.Products", err)
 	}
@@ -361,3 +371,18 @@ func (db *DB) PutCommerceSettings(ctx context.Context, number kontor.ID, s comme
 }
 
 var _ commerce.Store = (*DB)(nil)
+
+// likeEscape makes s match itself in a LIKE pattern with ESCAPE '\'.
+func likeEscape(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+// The console's catalog and inventory pages: the variants of an item
+// group, and the low-stock list without reading the products that are not
+// low (a partial index holds only those at or below their threshold).
+func init() {
+	addMigration("stock 2", migration{sql: `
+CREATE INDEX products_group ON products (catalog_id, item_group_id) WHERE item_group_id <> '';
+CREATE INDEX products_low ON products (catalog_id, id) WHERE low_stock >= 0 AND inventory <= low_stock;
+`})
+}

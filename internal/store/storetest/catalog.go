@@ -1,0 +1,82 @@
+package storetest
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/kontor-chat/kontor/internal/commerce"
+)
+
+// testProductSearch: a page of products can be narrowed to those whose
+// name or retailer id contains a text (ASCII case ignored, LIKE's wildcards
+// taken literally), or to one item group's variants, paged both ways; the
+// low-stock list holds the products at or below their threshold only.
+func testProductSearch(t *testing.T, e *env) {
+	cat, ps := e.shop(e.ids.Next(), "EUR", 500, 1, 2, 3, 4, 5, 6)
+	names := []string{"Red Tulip", "red rose", "Tulip 50%", "Daisy", "white_tulip", "Tulipwhite"}
+	for i := range ps {
+		ps[i].Name = names[i]
+		if i < 3 {
+			ps[i].ItemGroupID = "flowers"
+		}
+		if err := e.db.UpdateProduct(e.ctx, ps[i], false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.shop(e.ids.Next(), "EUR", 500, 1) // another catalog's product is never found
+	find := func(page commerce.Page) []string {
+		t.Helper()
+		if page.Limit == 0 {
+			page.Limit = 10
+		}
+		got, err := e.db.Products(e.ctx, cat.ID, page)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, p := range got {
+			out = append(out, p.Name)
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		page commerce.Page
+		want []string
+	}{
+		{commerce.Page{Query: "tulip"}, []string{"Red Tulip", "Tulip 50%", "white_tulip", "Tulipwhite"}},
+		{commerce.Page{Query: "RED"}, []string{"Red Tulip", "red rose"}},
+		{commerce.Page{Query: "50%"}, []string{"Tulip 50%"}},
+		{commerce.Page{Query: "%"}, []string{"Tulip 50%"}},
+		{commerce.Page{Query: "e_t"}, []string{"white_tulip"}},
+		{commerce.Page{Query: "p3"}, []string{"Daisy"}}, // the retailer id
+		{commerce.Page{Query: "nothing"}, nil},
+		{commerce.Page{Query: "product"}, nil}, // only the other catalog has it
+		{commerce.Page{Query: "tulip", Limit: 2}, []string{"Red Tulip", "Tulip 50%"}},
+		{commerce.Page{Query: "tulip", After: ps[2].ID}, []string{"white_tulip", "Tulipwhite"}},
+		{commerce.Page{Query: "tulip", Before: ps[5].ID, Limit: 2}, []string{"Tulip 50%", "white_tulip"}},
+		{commerce.Page{Group: "flowers"}, []string{"Red Tulip", "red rose", "Tulip 50%"}},
+		{commerce.Page{Group: "flowers", Query: "tulip"}, []string{"Red Tulip", "Tulip 50%"}},
+		{commerce.Page{Group: "none"}, nil},
+	} {
+		if got := find(tc.page); !slices.Equal(got, tc.want) {
+			t.Errorf("%+v: got %q, want %q", tc.page, got, tc.want)
+		}
+	}
+
+	// Low stock: thresholds on three products, two of them reached.
+	for i, th := range map[int]int{0: 1, 1: 1, 4: 5} {
+		if err := e.db.SetLowStock(e.ctx, ps[i].ID, th); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ls, err := e.db.StockLevels(e.ctx, cat.ID, true, 0, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ls) != 2 || ls[0].Product != ps[0].ID || ls[1].Product != ps[4].ID || !ls[0].Low() || !ls[1].Low() {
+		t.Fatalf("low stock: %+v", ls)
+	}
+	if ls, err = e.db.StockLevels(e.ctx, cat.ID, true, ps[0].ID, 10); err != nil || len(ls) != 1 || ls[0].Product != ps[4].ID {
+		t.Fatalf("low stock after the first: %+v %v", ls, err)
+	}
+}
