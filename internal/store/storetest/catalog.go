@@ -4,6 +4,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/kontor-chat/kontor"
 	"github.com/kontor-chat/kontor/internal/commerce"
 )
 
@@ -54,12 +55,34 @@ func testProductSearch(t *testing.T, e *env) {
 		{commerce.Page{Query: "tulip", Limit: 2}, []string{"Red Tulip", "Tulip 50%"}},
 		{commerce.Page{Query: "tulip", After: ps[2].ID}, []string{"white_tulip", "Tulipwhite"}},
 		{commerce.Page{Query: "tulip", Before: ps[5].ID, Limit: 2}, []string{"Tulip 50%", "white_tulip"}},
+		{commerce.Page{Query: "tulip", Scan: 2}, []string{"Red Tulip"}},
+		{commerce.Page{Query: "tulip", Scan: 2, After: ps[1].ID}, []string{"Tulip 50%"}},
+		{commerce.Page{Query: "tulip", Scan: 2, After: ps[2].ID}, []string{"white_tulip"}},
+		{commerce.Page{Query: "tulip", Scan: 3, After: ps[2].ID}, []string{"white_tulip", "Tulipwhite"}},
+		{commerce.Page{Query: "tulip", Scan: 1, Before: ps[1].ID}, []string{"Red Tulip"}},
 		{commerce.Page{Group: "flowers"}, []string{"Red Tulip", "red rose", "Tulip 50%"}},
 		{commerce.Page{Group: "flowers", Query: "tulip"}, []string{"Red Tulip", "Tulip 50%"}},
 		{commerce.Page{Group: "none"}, nil},
 	} {
 		if got := find(tc.page); !slices.Equal(got, tc.want) {
 			t.Errorf("%+v: got %q, want %q", tc.page, got, tc.want)
+		}
+	}
+
+	for _, tc := range []struct {
+		after int // index of ps, -1: from the start
+		n     int
+		want  int // index of ps, -1: none
+	}{{-1, 1, 0}, {-1, 2, 1}, {-1, 6, 5}, {-1, 7, -1}, {4, 1, 5}, {4, 2, -1}, {5, 1, -1}} {
+		var after, want kontor.ID
+		if tc.after >= 0 {
+			after = ps[tc.after].ID
+		}
+		if tc.want >= 0 {
+			want = ps[tc.want].ID
+		}
+		if got, err := e.db.ScanEnd(e.ctx, cat.ID, after, tc.n); err != nil || got != want {
+			t.Errorf("ScanEnd after %d, %d: %v %v, want %v", tc.after, tc.n, got, err, want)
 		}
 	}
 

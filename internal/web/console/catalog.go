@@ -130,9 +130,13 @@ type catalogData struct {
 	Has      bool // the business has a catalog
 	Products []commerce.Product
 	Query    string
+	Searched bool   // the products are a search's
 	Prev     string // the query of the previous page, or ""
 	Next     string
 }
+
+// searchScan is how many products one page of a search reads at most.
+const searchScan = 10_000
 
 func (c *Console) catalog(rq *req) {
 	if !rq.allow(c, consoleauth.ViewCatalog) {
@@ -151,19 +155,35 @@ func (c *Console) catalog(rq *req) {
 		c.render(rq.w, rq.r, http.StatusOK, "catalog", pg)
 		return
 	}
-	page := commerce.Page{Limit: productsPerPage, Query: d.Query}
+	page := commerce.Page{Limit: productsPerPage}
 	var status int
-	if page.After, page.Before, err = cursors(q); err == nil {
+	link := func(k string, id kontor.ID) string {
+		v := url.Values{"catalog": {s.Catalog.ID.String()}, k: {id.String()}}
+		if d.Query != "" {
+			v.Set("q", d.Query)
+		}
+		return v.Encode()
+	}
+	page.After, page.Before, err = cursors(q)
+	switch {
+	case err != nil:
+	case d.Query != "":
+		// A search reads at most searchScan products a page, going on
+		// from where the last page stopped.
+		var found commerce.Search
+		if found, err = c.shop.SearchProducts(rq.r.Context(), s.Catalog.ID, d.Query, page.After, productsPerPage, searchScan); err == nil {
+			d.Products, d.Searched = found.Products, true
+			if found.Next != 0 {
+				d.Next = link("after", found.Next)
+			}
+			if page.After != 0 {
+				d.Prev = url.Values{"catalog": {s.Catalog.ID.String()}, "q": {d.Query}}.Encode()
+			}
+		}
+	default:
 		var more bool
 		d.Products, more, err = c.shop.Products(rq.r.Context(), s.Catalog.ID, page)
 		if err == nil && len(d.Products) > 0 {
-			link := func(k string, id kontor.ID) string {
-				v := url.Values{"catalog": {s.Catalog.ID.String()}, k: {id.String()}}
-				if d.Query != "" {
-					v.Set("q", d.Query)
-				}
-				return v.Encode()
-			}
 			first, last := d.Products[0].ID, d.Products[len(d.Products)-1].ID
 			if (page.Before != 0 && more) || page.After != 0 {
 				d.Prev = link("before", first)
