@@ -310,6 +310,8 @@ func (c *Console) importJobPage(rq *req) {
 	pg := rq.page(title, "catalog")
 	if !v.Done {
 		pg.Refresh = 1 // the browser reloads the page until the import ends
+	} else {
+		pg.Flash = "" // "is running" is over
 	}
 	pg.Data = v
 	c.render(rq.w, rq.r, http.StatusOK, "import-job", pg)
