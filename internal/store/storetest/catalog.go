@@ -86,6 +86,20 @@ func testProductSearch(t *testing.T, e *env) {
 		}
 	}
 
+	// A page of levels says what open orders hold of each.
+	if o := e.order(cat, t0, 1, ps[0], ps[2]); o.ID == 0 {
+		t.Fatal("the order was refused")
+	}
+	all, err := e.db.StockLevels(e.ctx, cat.ID, false, 0, 10)
+	if err != nil || len(all) != 6 {
+		t.Fatalf("levels: %v %v", all, err)
+	}
+	for i, want := range []int{1, 0, 1, 0, 0, 0} {
+		if all[i].Reserved != want || all[i].Product != ps[i].ID {
+			t.Errorf("level %d: %+v, want %d reserved", i, all[i], want)
+		}
+	}
+
 	// Low stock: thresholds on three products, two of them reached.
 	for i, th := range map[int]int{0: 1, 1: 1, 4: 5} {
 		if err := e.db.SetLowStock(e.ctx, ps[i].ID, th); err != nil {

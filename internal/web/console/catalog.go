@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/kontor-chat/kontor"
@@ -135,8 +136,12 @@ type catalogData struct {
 	Next     string
 }
 
-// searchScan is how many products one page of a search reads at most.
-const searchScan = 10_000
+// A page of a search reads searchStep products at a time for at most
+// about searchTime (a bounded page in a large catalog without a text index).
+const (
+	searchStep = 2_000
+	searchTime = 20 * time.Millisecond
+)
 
 func (c *Console) catalog(rq *req) {
 	if !rq.allow(c, consoleauth.ViewCatalog) {
@@ -168,17 +173,26 @@ func (c *Console) catalog(rq *req) {
 	switch {
 	case err != nil:
 	case d.Query != "":
-		// A search reads at most searchScan products a page, going on
-		// from where the last page stopped.
-		var found commerce.Search
-		if found, err = c.shop.SearchProducts(rq.r.Context(), s.Catalog.ID, d.Query, page.After, productsPerPage, searchScan); err == nil {
-			d.Products, d.Searched = found.Products, true
-			if found.Next != 0 {
-				d.Next = link("after", found.Next)
+		// A search reads the catalog in steps of searchStep products
+		// until the page is full, the catalog ends, or searchTime has
+		// passed; the next page goes on from where this one stopped.
+		d.Searched = true
+		start, cursor := time.Now(), page.After
+		for {
+			var found commerce.Search
+			if found, err = c.shop.SearchProducts(rq.r.Context(), s.Catalog.ID, d.Query, cursor, productsPerPage-len(d.Products), searchStep); err != nil {
+				break
 			}
-			if page.After != 0 {
-				d.Prev = url.Values{"catalog": {s.Catalog.ID.String()}, "q": {d.Query}}.Encode()
+			d.Products, cursor = append(d.Products, found.Products...), found.Next
+			if cursor == 0 || len(d.Products) == productsPerPage || time.Since(start) > searchTime {
+				break
 			}
+		}
+		if cursor != 0 {
+			d.Next = link("after", cursor)
+		}
+		if page.After != 0 {
+			d.Prev = url.Values{"catalog": {s.Catalog.ID.String()}, "q": {d.Query}}.Encode()
 		}
 	default:
 		var more bool

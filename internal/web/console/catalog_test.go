@@ -3,6 +3,8 @@ package console_test
 import (
 	"bytes"
 	"encoding/csv"
+	"fmt"
+	"html"
 	"mime/multipart"
 	"net/http"
 	"net/url"
@@ -215,6 +217,35 @@ func TestCatalog(t *testing.T) {
 		}
 		owner.want("two catalogs", owner.get("/console/catalog?catalog="+second.ID), 200)
 		owner.see(`aria-label="Catalogs"`, "Second shop")
+
+		// A larger feed, then a search for its last row: the search goes
+		// on page by page ("Search on") until it finds it.
+		var big strings.Builder
+		big.WriteString("id,title,price\n")
+		for i := range 6000 {
+			fmt.Fprintf(&big, "bulk-%d,Bulk item %d,1.00 EUR\n", i, i)
+		}
+		big.WriteString("needle,The golden needle,9.00 EUR\n")
+		owner.want("import page", owner.get("/console/catalog/import?catalog="+second.ID), 200)
+		owner.want("big import", owner.postFile("/console/catalog/import", url.Values{"catalog": {second.ID}, "mode": {"update"}}, "feed", "big.csv", big.String()), 200)
+		owner.waitImport()
+		owner.see("New products</dt><dd>6001", "Rows not imported</dt><dd>0")
+		owner.want("bulk page", owner.get("/console/catalog?catalog="+second.ID+"&after="+rowID(t, owner.get2("/console/catalog?catalog="+second.ID), "tulip-red", `href="/console/catalog/products/(\d+)"`)), 200)
+		owner.see("Bulk item 0", "Next page", "Previous page")
+		path := "/console/catalog?catalog=" + second.ID + "&q=GOLDEN"
+		for page := 0; ; page++ {
+			owner.want("search page", owner.get(path), 200)
+			if strings.Contains(owner.last, "The golden needle") {
+				break
+			}
+			next := regexp.MustCompile(`href="\?([^"]+)" rel="next">Search on`).FindStringSubmatch(owner.last)
+			if next == nil || page > 20 {
+				t.Fatalf("the search ended without the needle on page %d:\n%s", page, owner.last)
+			}
+			owner.see("No match yet")
+			path = "/console/catalog?" + html.UnescapeString(next[1])
+		}
+		owner.notSee("Search on")
 
 		// Stock: adjustments with reasons, refused past what is there.
 		owner.want("stock", owner.get("/console/inventory/"+red), 200)
