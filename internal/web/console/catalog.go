@@ -3,6 +3,7 @@ package console
 import (
 	"errors"
 	"fmt"
+	"html/template"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -131,9 +132,9 @@ type catalogData struct {
 	Has      bool // the business has a catalog
 	Products []commerce.Product
 	Query    string
-	Searched bool   // the products are a search's
-	Prev     string // the query of the previous page, or ""
-	Next     string
+	Searched bool         // the products are a search's
+	Prev     template.URL // the link to the previous page, or ""
+	Next     template.URL
 }
 
 // A page of a search reads searchStep products at a time for at most
@@ -162,12 +163,12 @@ func (c *Console) catalog(rq *req) {
 	}
 	page := commerce.Page{Limit: productsPerPage}
 	var status int
-	link := func(k string, id kontor.ID) string {
+	link := func(k string, id kontor.ID) template.URL {
 		v := url.Values{"catalog": {s.Catalog.ID.String()}, k: {id.String()}}
 		if d.Query != "" {
 			v.Set("q", d.Query)
 		}
-		return v.Encode()
+		return pageLink("/console/catalog", v)
 	}
 	page.After, page.Before, err = cursors(q)
 	switch {
@@ -192,7 +193,7 @@ func (c *Console) catalog(rq *req) {
 			d.Next = link("after", cursor)
 		}
 		if page.After != 0 {
-			d.Prev = url.Values{"catalog": {s.Catalog.ID.String()}, "q": {d.Query}}.Encode()
+			d.Prev = pageLink("/console/catalog", url.Values{"catalog": {s.Catalog.ID.String()}, "q": {d.Query}})
 		}
 	default:
 		var more bool
@@ -215,6 +216,13 @@ func (c *Console) catalog(rq *req) {
 	}
 	pg.Data = d
 	c.render(rq.w, rq.r, status, "catalog", pg)
+}
+
+// pageLink is a link to a page of a list: a fixed path and a query made
+// by url.Values, so it is safe to use as is (html/template would otherwise
+// escape the query's & and = as part of one value).
+func pageLink(path string, q url.Values) template.URL {
+	return template.URL(path + "?" + q.Encode())
 }
 
 // cursors reads the after and before of a paged list.

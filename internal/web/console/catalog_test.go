@@ -230,20 +230,41 @@ func TestCatalog(t *testing.T) {
 		owner.want("big import", owner.postFile("/console/catalog/import", url.Values{"catalog": {second.ID}, "mode": {"update"}}, "feed", "big.csv", big.String()), 200)
 		owner.waitImport()
 		owner.see("New products</dt><dd>6001", "Rows not imported</dt><dd>0")
-		owner.want("bulk page", owner.get("/console/catalog?catalog="+second.ID+"&after="+rowID(t, owner.get2("/console/catalog?catalog="+second.ID), "tulip-red", `href="/console/catalog/products/(\d+)"`)), 200)
-		owner.see("Bulk item 0", "Next page", "Previous page")
+		// The pages' links: next and back again, in the catalog and the inventory.
+		follow := func(rel string) {
+			t.Helper()
+			m := regexp.MustCompile(`href="([^"]+)" rel="` + rel + `"`).FindStringSubmatch(owner.last)
+			if m == nil {
+				t.Fatalf("no %s link on %s:\n%s", rel, owner.url, owner.last)
+			}
+			owner.want(rel+" page", owner.get(html.UnescapeString(m[1])), 200)
+		}
+		owner.want("second catalog", owner.get("/console/catalog?catalog="+second.ID), 200)
+		owner.see("Red tulip", "Bulk item 21<", "Next page")
+		owner.notSee("Previous page", "Bulk item 22<")
+		follow("next")
+		owner.see("Bulk item 22<", "Bulk item 46<", "Previous page")
+		owner.notSee("Bulk item 21<", "Bulk item 47<")
+		follow("prev")
+		owner.see("Red tulip", "Bulk item 21<")
+		owner.notSee("Bulk item 22<")
+		owner.want("second inventory", owner.get("/console/inventory?catalog="+second.ID), 200)
+		owner.see("Bulk item 46<")
+		follow("next")
+		owner.see("Bulk item 47<", "Bulk item 96<")
+		owner.notSee("Bulk item 46<")
 		path := "/console/catalog?catalog=" + second.ID + "&q=GOLDEN"
 		for page := 0; ; page++ {
 			owner.want("search page", owner.get(path), 200)
 			if strings.Contains(owner.last, "The golden needle") {
 				break
 			}
-			next := regexp.MustCompile(`href="\?([^"]+)" rel="next">Search on`).FindStringSubmatch(owner.last)
+			next := regexp.MustCompile(`href="(/console/catalog\?[^"]+)" rel="next">Search on`).FindStringSubmatch(owner.last)
 			if next == nil || page > 20 {
 				t.Fatalf("the search ended without the needle on page %d:\n%s", page, owner.last)
 			}
 			owner.see("No match yet")
-			path = "/console/catalog?" + html.UnescapeString(next[1])
+			path = html.UnescapeString(next[1])
 		}
 		owner.notSee("Search on")
 

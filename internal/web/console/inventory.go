@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"html/template"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -31,7 +32,7 @@ type inventoryData struct {
 	Levels []commerce.StockLevel
 	Alerts []commerce.StockLevel // low-stock products, first ones
 	More   bool                  // more alerts than shown
-	Next   string
+	Next   template.URL
 }
 
 func (c *Console) inventory(rq *req) {
@@ -64,7 +65,7 @@ func (c *Console) inventory(rq *req) {
 			if d.Low {
 				v.Set("low", "1")
 			}
-			d.Next = v.Encode()
+			d.Next = pageLink("/console/inventory", v)
 		}
 	}
 	pg.Data = d
@@ -77,7 +78,7 @@ type stockData struct {
 	Product   commerce.Product
 	Level     commerce.StockLevel
 	Moves     []commerce.StockMove
-	Older     string // the query of the next page of the history
+	Older     template.URL // the link to the next page of the history
 	Reasons   []string
 	Key       string // the adjustment form's idempotency key
 	Delta     string
@@ -116,7 +117,7 @@ func (c *Console) showStock(rq *req, status int, d stockData, pg Page) {
 		return
 	}
 	if more && len(d.Moves) > 0 {
-		d.Older = fmt.Sprintf("before=%d", d.Moves[len(d.Moves)-1].Seq)
+		d.Older = pageLink("/console/inventory/"+p.ID.String(), url.Values{"before": {strconv.FormatInt(d.Moves[len(d.Moves)-1].Seq, 10)}})
 	}
 	d.shelf, d.Product, d.Reasons = s, p, []string{commerce.ReasonReceived, commerce.ReasonDamaged, commerce.ReasonCorrection, commerce.ReasonReturned}
 	if d.Key == "" || status == http.StatusOK {
