@@ -31,9 +31,10 @@ var AdjustReasons = map[string]int{ReasonReceived: +1, ReasonDamaged: -1, Reason
 
 // Sources of a stock move: who made it.
 const (
-	SourceAPI   = "api"   // the Business API, with the business's token
-	SourceAdmin = "admin" // the operator (admin API, kontor admin)
-	SourceOrder = "order" // an order placed, canceled or expired
+	SourceAPI     = "api"     // the Business API, with the business's token
+	SourceAdmin   = "admin"   // the operator (admin API, kontor admin)
+	SourceOrder   = "order"   // an order placed, canceled or expired
+	SourceConsole = "console" // a console user, named in By
 )
 
 // Limits of a stock adjustment.

@@ -49,6 +49,9 @@ const (
 	ManageTokens               // see, create and revoke API tokens
 	RotateSecret               // rotate the app secret
 	ManageUsers                // invite and remove users, change roles
+	ViewCatalog                // the catalog, its products and the stock levels and history
+	EditCatalog                // create, change and delete products, import and export feeds, set low-stock thresholds
+	AdjustStock                // adjust a product's stock with a reason
 )
 
 var allowed = map[Action][]Role{
@@ -59,6 +62,9 @@ var allowed = map[Action][]Role{
 	ManageTokens: {RoleOwner, RoleAdmin},
 	RotateSecret: {RoleOwner, RoleAdmin},
 	ManageUsers:  {RoleOwner},
+	ViewCatalog:  {RoleOwner, RoleAdmin, RoleAgent},
+	EditCatalog:  {RoleOwner, RoleAdmin},
+	AdjustStock:  {RoleOwner, RoleAdmin, RoleAgent},
 }
 
 // Can says whether role may do a.

@@ -73,18 +73,20 @@ func TestCan(t *testing.T) {
 	for _, tc := range []struct {
 		role                                          consoleauth.Role
 		view, edit, hooks, editHooks, tok, sec, users bool
+		catalog, editCatalog, stock                   bool
 	}{
-		{consoleauth.RoleOwner, true, true, true, true, true, true, true},
-		{consoleauth.RoleAdmin, true, true, true, true, true, true, false},
-		{consoleauth.RoleAgent, true, false, false, false, false, false, false},
-		{"", false, false, false, false, false, false, false},
-		{"root", false, false, false, false, false, false, false},
+		{consoleauth.RoleOwner, true, true, true, true, true, true, true, true, true, true},
+		{consoleauth.RoleAdmin, true, true, true, true, true, true, false, true, true, true},
+		{consoleauth.RoleAgent, true, false, false, false, false, false, false, true, false, true},
+		{"", false, false, false, false, false, false, false, false, false, false},
+		{"root", false, false, false, false, false, false, false, false, false, false},
 	} {
 		got := []bool{consoleauth.Can(tc.role, consoleauth.ViewSettings), consoleauth.Can(tc.role, consoleauth.EditSettings),
 			consoleauth.Can(tc.role, consoleauth.ViewWebhooks), consoleauth.Can(tc.role, consoleauth.EditWebhooks),
 			consoleauth.Can(tc.role, consoleauth.ManageTokens), consoleauth.Can(tc.role, consoleauth.RotateSecret),
-			consoleauth.Can(tc.role, consoleauth.ManageUsers)}
-		want := []bool{tc.view, tc.edit, tc.hooks, tc.editHooks, tc.tok, tc.sec, tc.users}
+			consoleauth.Can(tc.role, consoleauth.ManageUsers), consoleauth.Can(tc.role, consoleauth.ViewCatalog),
+			consoleauth.Can(tc.role, consoleauth.EditCatalog), consoleauth.Can(tc.role, consoleauth.AdjustStock)}
+		want := []bool{tc.view, tc.edit, tc.hooks, tc.editHooks, tc.tok, tc.sec, tc.users, tc.catalog, tc.editCatalog, tc.stock}
 		for i := range got {
 			if got[i] != want[i] {
 				t.Errorf("role %q action %d: %v, want %v", tc.role, i, got[i], want[i])

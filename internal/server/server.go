@@ -71,6 +71,7 @@ type Server struct {
 	ready    atomic.Bool
 	stopping atomic.Bool
 	staff    *consoleauth.Service
+	console  *console.Console
 	quality  *business.Quality
 }
 
@@ -165,11 +166,12 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Server, 
 	invoices := billing.NewInvoices(s.db, commerce.Exponent, ids, clock)
 	(&adminapi.API{Ident: s.ident, Business: s.biz, Commerce: shop, Stock: stock, Hosted: s.hostEndpoint, Webhooks: s.hooks, Prices: prices, Ledger: s.ledger, Rules: s.rules,
 		Invoices: invoices, Credit: s.credit, Stats: s.stats, Console: s.staff, Log: log}).Mount(mux)
-	con, err := console.New(console.Config{Auth: s.staff, Business: s.biz, Outbox: s.hooks, Clock: clock, Log: log})
+	con, err := console.New(console.Config{Auth: s.staff, Business: s.biz, Outbox: s.hooks, Clock: clock, Log: log, Commerce: shop, Stock: stock})
 	if err != nil {
 		return nil, fmt.Errorf("the console's pages: %w", err)
 	}
 	con.Mount(mux)
+	s.console = con
 	s.hosted = &hostedEndpoints{s: s}
 	s.tmpls = templates.New(s.db, ids, clock, log, s.templateStatus)
 	// Everything the routes above do not take is the Business API, whose
@@ -260,6 +262,7 @@ func (s *Server) Serve(ctx context.Context) error {
 		s.log.Warn("stopping webhook delivery", "err", err)
 	}
 	_ = s.http.Shutdown(sctx) // stops accepting; WebSockets are hijacked and closed by the hub
+	s.console.Close()         // stops the console's feed imports
 	if s.debug != nil {
 		_ = s.debug.Close()
 	}

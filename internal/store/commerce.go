@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -236,13 +238,31 @@ func (db *DB) Product(ctx context.Context, id kontor.ID) (commerce.Product, erro
 
 // Products lists a page of a catalog's products in id order.
 func (db *DB) Products(ctx context.Context, catalog kontor.ID, page commerce.Page) ([]commerce.Product, error) {
-	q := `SELECT ` + productCols + ` FROM products WHERE catalog_id = $1 AND id > $2 ORDER BY id LIMIT $3`
-	cursor := int64(page.After)
+	cursor, where, order := int64(page.After), ` AND id > $2`, ` ORDER BY id`
 	if page.Before != 0 {
-		q = `SELECT ` + productCols + ` FROM products WHERE catalog_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3`
-		cursor = int64(page.Before)
+		cursor, where, order = int64(page.Before), ` AND id < $2`, ` ORDER BY id DESC`
 	}
-	rows, err := db.r.QueryContext(ctx, q, int64(catalog), cursor, page.Limit)
+	args := []any{int64(catalog), cursor, page.Limit}
+	if page.Group != "" {
+		args = append(args, page.Group)
+		where += fmt.Sprintf(` AND item_group_id = $%d AND item_group_id <> ''`, len(args)) // the second term lets SQLite use products_group
+	}
+	q := `SELECT ` + productCols + ` FROM products WHERE catalog_id = $1` + where + order + ` LIMIT $3`
+	if page.Query != "" {
+		// No text index: the products after the cursor are read from
+		// products_catalog, which holds the name and retailer id, at most
+		// page.Scan of them, and only the matches from the table.
+		scan := page.Scan
+		if scan <= 0 {
+			scan = math.MaxInt32
+		}
+		args = append(args, "%"+likeEscape(strings.ToLower(page.Query))+"%", scan)
+		n := len(args)
+		q = `SELECT ` + productCols + ` FROM products WHERE id IN (
+			SELECT id FROM (SELECT id, name, retailer_id FROM products WHERE catalog_id = $1` + where + order + fmt.Sprintf(` LIMIT $%d) s
+			WHERE lower(name) LIKE $%d ESCAPE '\' OR lower(retailer_id) LIKE $%d ESCAPE '\'`, n, n-1, n-1) + order + ` LIMIT $3)` + order
+	}
+	rows, err := db.r.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, internal("store.Products", err)
 	}
@@ -361,3 +381,36 @@ func (db *DB) PutCommerceSettings(ctx context.Context, number kontor.ID, s comme
 }
 
 var _ commerce.Store = (*DB)(nil)
+
+// ScanEnd returns the id of the n-th product of a catalog after a product
+// id, in id order; 0 when the catalog has fewer.
+func (db *DB) ScanEnd(ctx context.Context, catalog, after kontor.ID, n int) (kontor.ID, error) {
+	var id int64
+	err := db.r.QueryRowContext(ctx, `SELECT id FROM products WHERE catalog_id = $1 AND id > $2 ORDER BY id LIMIT 1 OFFSET $3`,
+		int64(catalog), int64(after), n-1).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, internal("store.ScanEnd", err)
+	}
+	return kontor.ID(id), nil
+}
+
+// likeEscape makes s match itself in a LIKE pattern with ESCAPE '\'.
+func likeEscape(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+// Pages of a catalog in id order (without it, a page of a catalog read the
+// whole catalog through its retailer-id index and sorted it), the variants
+// of an item group, and the low-stock list without reading the products
+// that are not low (a partial index holds only those at or below their
+// threshold).
+func init() {
+	addMigration("stock 2", migration{sql: `
+CREATE INDEX products_catalog ON products (catalog_id, id, retailer_id, name);
+CREATE INDEX products_group ON products (catalog_id, item_group_id, id) WHERE item_group_id <> '';
+CREATE INDEX products_low ON products (catalog_id, id) WHERE low_stock >= 0 AND inventory <= low_stock;
+`})
+}

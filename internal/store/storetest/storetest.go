@@ -105,6 +105,7 @@ var tests = []test{
 	{"StockIdempotent", testStockIdempotent},
 	{"StockAlerts", testStockAlerts},
 	{"SalesReport", testSalesReport},
+	{"ProductSearch", testProductSearch},
 
 	// Console users, sessions, links and sign-in limits (consoleauth.Store).
 	{"ConsoleUsers", testConsoleUsers},

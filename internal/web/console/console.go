@@ -7,6 +7,7 @@ import (
 	"html/template"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/kontor-chat/kontor"
 	"github.com/kontor-chat/kontor/internal/business"
+	"github.com/kontor-chat/kontor/internal/commerce"
 	"github.com/kontor-chat/kontor/internal/consoleauth"
 	"github.com/kontor-chat/kontor/internal/webhook"
 )
@@ -38,6 +40,9 @@ type Console struct {
 	clock kontor.Clock
 	pages map[string]*template.Template
 	csrf  *http.CrossOriginProtection
+	shop  *commerce.Service
+	stock *commerce.Stock
+	feeds *imports
 }
 
 // Config is what the console needs.
@@ -47,6 +52,8 @@ type Config struct {
 	Outbox   Outbox
 	Clock    kontor.Clock
 	Log      *slog.Logger
+	Commerce *commerce.Service // the catalog pages
+	Stock    *commerce.Stock   // the inventory pages
 }
 
 // Cookie names; both are limited to /console.
@@ -67,7 +74,7 @@ func New(cfg Config) (*Console, error) {
 		cfg.Clock = kontor.SystemClock{}
 	}
 	c := &Console{auth: cfg.Auth, biz: cfg.Business, out: cfg.Outbox, log: cfg.Log, clock: cfg.Clock,
-		pages: map[string]*template.Template{}, csrf: http.NewCrossOriginProtection()}
+		pages: map[string]*template.Template{}, csrf: http.NewCrossOriginProtection(), shop: cfg.Commerce, stock: cfg.Stock, feeds: newImports()}
 	c.csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c.forbiddenForm(w, r)
 	}))
@@ -86,6 +93,7 @@ func New(cfg Config) (*Console, error) {
 			return fieldView{Name: name, Label: label, Value: value, Hint: hint, Err: fe.Of(name), Rows: rows}
 		},
 	}
+	maps.Copy(funcs, catalogFuncs())
 	names, err := fs.Glob(files, "templates/*.html")
 	if err != nil {
 		return nil, err
@@ -141,6 +149,7 @@ func (c *Console) Mount(mux *http.ServeMux) {
 	mux.Handle("POST /console/users/{id}/role", c.post(c.setRole))
 	mux.Handle("POST /console/users/{id}/remove", c.post(c.removeUser))
 	mux.Handle("POST /console/invites/{id}/withdraw", c.post(c.withdraw))
+	c.mountCatalog(mux)
 	// Anything else under /console is the console's, not the Business API's.
 	mux.HandleFunc("/console/", func(w http.ResponseWriter, r *http.Request) {
 		c.errorPage(w, r, http.StatusNotFound, "There is no such page in the console.")
@@ -189,6 +198,7 @@ type Page struct {
 	Error    string // what went wrong, in words for a person
 	Fields   business.FieldErrors
 	Data     any
+	Refresh  int // seconds after which the browser reloads the page; 0: never
 }
 
 // user wraps a page for signed-in users; others go to the sign-in page.
@@ -272,7 +282,15 @@ var flashes = map[string]string{
 	"signed-out": "You are signed out.",
 	"everywhere": "You are signed out in every browser.",
 	"password":   "Your password is set. Sign in with it now.",
-	"changed":    "Your password is changed. Every other browser is signed out.",
+	// The catalog and inventory pages.
+	"catalog":         "The catalog is made. Add products, or import a feed.",
+	"product-created": "The product is added to the catalog.",
+	"product":         "The product is saved.",
+	"product-deleted": "The product is deleted.",
+	"import":          "The feed is uploaded; its import is running.",
+	"adjusted":        "The stock is adjusted.",
+	"threshold":       "The low-stock threshold is saved.",
+	"changed":         "Your password is changed. Every other browser is signed out.",
 }
 
 // render writes a page with status.
