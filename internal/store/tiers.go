@@ -59,10 +59,12 @@ func (db *DB) AppendCounted(ctx context.Context, e billing.Entry, price func(n i
 			return err
 		}
 		var n int64
-		st, ok := db.wstmts[volumeSQL]
-		row := tx.QueryRowContext(ctx, volumeSQL, int64(e.Business), e.At.UTC().Format("2006-01"), e.Market, e.Category)
-		if ok {
-			row = tx.StmtContext(ctx, st).QueryRowContext(ctx, int64(e.Business), e.At.UTC().Format("2006-01"), e.Market, e.Category)
+		args := []any{int64(e.Business), e.At.UTC().Format("2006-01"), e.Market, e.Category}
+		var row *sql.Row
+		if st, ok := db.wstmts[volumeSQL]; ok {
+			row = tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
+		} else {
+			row = tx.QueryRowContext(ctx, volumeSQL, args...)
 		}
 		if err := row.Scan(&n); err != nil {
 			return err
