@@ -33,15 +33,21 @@ func (a *API) showRules(w http.ResponseWriter, r *http.Request) {
 	if at.IsZero() {
 		at = time.Now().UTC()
 	}
+	gateway.WriteJSON(w, http.StatusOK, a.rulesView(at))
+}
+
+// rulesView is the book of rules in force, as at at.
+func (a *API) rulesView(at time.Time) rulesView {
 	book, from := a.Rules, "--billing-rules"
 	if book == nil {
 		book, from = billing.DefaultRuleBook(), "built in (the July 2025 set of internal/billing/rules.json)"
 	}
-	if imp := book.Imported(); len(imp) > 0 {
+	imp := book.Imported()
+	if len(imp) > 0 {
 		from += " and imported sets (from " + imp[0].Effective + ")"
 	}
-	gateway.WriteJSON(w, http.StatusOK, rulesView{At: at.UTC(), InForce: book.At(at), Sets: book.Sets(),
-		Shipped: billing.ShippedRuleSets(), Source: from, Imported: append([]billing.StoredRules{}, book.Imported()...)})
+	return rulesView{At: at.UTC(), InForce: book.At(at), Sets: book.Sets(), Shipped: billing.ShippedRuleSets(), Source: from,
+		Imported: append([]billing.StoredRules{}, imp...)}
 }
 
 // importRules adds rule sets at run time: the body is a JSON array of
@@ -68,6 +74,5 @@ func (a *API) importRules(w http.ResponseWriter, r *http.Request) {
 	gateway.WriteJSON(w, http.StatusCreated, struct {
 		Added []billing.RuleSet `json:"added"`
 		rulesView
-	}{sets, rulesView{At: now, InForce: a.Rules.At(now), Sets: a.Rules.Sets(), Shipped: billing.ShippedRuleSets(),
-		Source: "--billing-rules and imported sets", Imported: append([]billing.StoredRules{}, a.Rules.Imported()...)}})
+	}{sets, a.rulesView(now)})
 }
