@@ -19,6 +19,7 @@ func (a *API) mountPrices(mux *http.ServeMux) {
 	mux.HandleFunc("GET /admin/v1/prices", a.operator(a.showPrices))
 	mux.HandleFunc("GET /admin/v1/prices/versions", a.operator(a.priceVersions))
 	mux.HandleFunc("GET /admin/v1/prices/rules", a.operator(a.showRules))
+	mux.HandleFunc("POST /admin/v1/prices/rules", a.operator(a.importRules))
 	if a.Ledger != nil {
 		mux.HandleFunc("GET /admin/v1/businesses/{id}/usage", a.operator(a.usage))
 	}

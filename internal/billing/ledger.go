@@ -2,6 +2,8 @@ package billing
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"time"
 
 	"github.com/kontor-chat/kontor"
@@ -33,6 +35,13 @@ type LedgerStore interface {
 	// Append adds e unless an entry with its Key exists; it reports
 	// whether it added.
 	Append(ctx context.Context, e Entry) (bool, error)
+	// AppendCounted adds e unless an entry with its Key exists, and in the
+	// same transaction counts it: one more charged message of e's
+	// business, market and category in e's calendar month (UTC); price
+	// gets that count (1-based) and returns e's amount and note. A
+	// message not added counts nothing. It returns the entry as stored
+	// when added.
+	AppendCounted(ctx context.Context, e Entry, price func(n int64) (Nanos, string)) (Entry, bool, error)
 	// Entries lists a business's entries in [from, to), oldest first.
 	Entries(ctx context.Context, business kontor.ID, from, to time.Time) ([]Entry, error)
 	// CommerceFee returns a business's commerce fee; kontor.NotFound when
@@ -47,7 +56,12 @@ type Ledger struct {
 	store  LedgerStore
 	ids    *kontor.IDs
 	exps   Exponents
+	rules  *RuleBook // volume tiers; nil: none
 }
+
+// UseRules prices messages of TieredCategories by the volume tiers of the
+// rules in force when they are delivered (nil: no tiers).
+func (l *Ledger) UseRules(b *RuleBook) { l.rules = b }
 
 // NewLedger returns the ledger over store, pricing with prices; exps
 // knows the currencies' minor units (commerce.Exponent).
@@ -66,7 +80,10 @@ type Message struct {
 }
 
 // ChargeMessage writes the charge of a delivered message once, priced by
-// the sheet in effect when it was delivered and the person's market.
+// the sheet in effect when it was delivered and the person's market. A
+// message of TieredCategories is counted in its business's month, market
+// and category with its charge, and priced by the volume tier of the
+// rules in force at delivery that its number in that count falls in.
 func (l *Ledger) ChargeMessage(ctx context.Context, m Message) (Entry, bool, error) {
 	market := MarketOf(m.To)
 	sh, err := l.prices.At(ctx, m.At)
@@ -80,6 +97,19 @@ func (l *Ledger) ChargeMessage(ctx context.Context, m Message) (Entry, bool, err
 	e := Entry{ID: l.ids.Next(), Key: "msg:" + m.ID.String(), Business: m.Business, Number: m.Number, Kind: KindMessage,
 		Market: market, Category: m.Category, Currency: rate.Currency, Amount: rate.Price, AmountText: rate.Price.String(),
 		Sheet: sh.ID, At: m.At.UTC()}
+	if slices.Contains(TieredCategories, m.Category) {
+		var tiers []Tier
+		if l.rules != nil {
+			tiers = l.rules.At(m.At).Categories[m.Category].Tiers
+		}
+		return l.store.AppendCounted(ctx, e, func(n int64) (Nanos, string) {
+			p, band := TierPrice(tiers, n, market, rate.Price)
+			if band == 0 {
+				return p, ""
+			}
+			return p, fmt.Sprintf("volume tier %d (from message %d of the month): message %d", band, tiers[band-1].From, n)
+		})
+	}
 	added, err := l.store.Append(ctx, e)
 	return e, added, err
 }

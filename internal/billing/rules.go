@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/kontor-chat/kontor"
@@ -22,6 +23,10 @@ type CategoryRule struct {
 	// MonthlyFree: the first N charged messages of the category per
 	// business number per calendar month (UTC) are free. 0: none.
 	MonthlyFree int `json:"monthly_free"`
+	// Tiers are the monthly volume bands of a category of
+	// TieredCategories, lowest first (see Tier); none: the sheet's rate
+	// for every message.
+	Tiers []Tier `json:"tiers,omitempty"`
 }
 
 // Rules decide which messages are charged. Every category of
@@ -87,18 +92,23 @@ func (r Rules) Decide(category string, inWindow, inEntryPoint, withinAllowance b
 
 // RuleBook is the list of rule sets, oldest first; the one in force at a
 // message's time decides. The oldest set also covers everything before
-// its date.
+// its date. A book kept in a store (NewStoredRuleBook) also has the sets
+// imported at run time (rulestore.go), and is safe for concurrent use
+// while it reloads them.
 type RuleBook struct {
-	sets []RuleSet
+	seed  []RuleSet
+	store RuleStore
+	state atomic.Pointer[bookState]
 }
 
 // Sets returns the book's sets, oldest first.
-func (b *RuleBook) Sets() []RuleSet { return slices.Clone(b.sets) }
+func (b *RuleBook) Sets() []RuleSet { return slices.Clone(b.state.Load().sets) }
 
 // At returns the set in force at t.
 func (b *RuleBook) At(t time.Time) RuleSet {
-	in := b.sets[0]
-	for _, s := range b.sets[1:] {
+	sets := b.state.Load().sets
+	in := sets[0]
+	for _, s := range sets[1:] {
 		if !t.Before(s.from) {
 			in = s
 		}
@@ -144,7 +154,9 @@ func NewRuleBook(sets []RuleSet) (*RuleBook, error) {
 	}
 	sets = slices.Clone(sets)
 	slices.SortFunc(sets, func(a, b RuleSet) int { return a.from.Compare(b.from) })
-	return &RuleBook{sets: sets}, nil
+	b := &RuleBook{seed: sets}
+	b.state.Store(&bookState{sets: sets})
+	return b, nil
 }
 
 // ParseRuleSets reads a JSON array of rule sets and validates it whole:
@@ -196,6 +208,7 @@ func validateRuleSets(sets []RuleSet) error {
 			if r.MonthlyFree < 0 {
 				errs = append(errs, fmt.Sprintf("%s: %s: monthly_free is negative", where, cat))
 			}
+			errs = append(errs, validateTiers(where, cat, r.Tiers)...)
 		}
 		for _, cat := range Categories {
 			if _, ok := s.Categories[cat]; !ok {

@@ -111,6 +111,8 @@ Commands:
   prices show [--at DATE]                          the sheet in effect (default: now)
   prices versions                                  every version, newest first
   prices rules show [--at DATE]                    the billing rules in force (default: now)
+  prices rules import FILE                         add rule sets (JSON, as for --billing-rules) that start
+                 on a later day than every set so far; every node uses them within 2 s
   webhook dead [--app ID]                          webhooks given up on after 7 days of retries
   webhook replay ID...                             send dead letters again
   token create (--business ID | --partner ID) [--scopes messaging,management] [--ttl 720h] [--label L]
@@ -272,8 +274,11 @@ func adminBusiness(ctx context.Context, env Env, ac *adminClient, out *json.Enco
 		err = ac.do(ctx, http.MethodGet, "/admin/v1/prices?at="+url.QueryEscape(*at), nil, &m)
 		res = m
 	case "prices rules":
+		if len(args) >= 3 && args[2] == "import" {
+			return true, rulesImport(ctx, env, ac, out, args[3:])
+		}
 		if len(args) < 3 || args[2] != "show" {
-			fmt.Fprintln(env.Stderr, "kontor admin prices rules: give show [--at DATE]")
+			fmt.Fprintln(env.Stderr, "kontor admin prices rules: give show [--at DATE], or import FILE")
 			return true, errUsage
 		}
 		sub = flag.NewFlagSet("kontor admin prices rules show", flag.ContinueOnError)

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strings"
 )
 
 // pricesImport runs `kontor admin prices import FILE`: a new price sheet
@@ -60,4 +61,29 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 		pos = append(pos, fs.Arg(0))
 		args = fs.Args()[1:]
 	}
+}
+
+// rulesImport adds rule sets at run time: kontor admin prices rules
+// import FILE (a JSON array of sets as for --billing-rules, or one set).
+func rulesImport(ctx context.Context, env Env, ac *adminClient, out *json.Encoder, args []string) error {
+	if len(args) != 1 || strings.HasPrefix(args[0], "-") {
+		fmt.Fprintln(env.Stderr, "kontor admin prices rules import: give the JSON file of rule sets (as for --billing-rules, docs/billing.md)")
+		return errUsage
+	}
+	b, err := os.ReadFile(args[0])
+	if err != nil {
+		return err
+	}
+	status, body, err := ac.send(ctx, http.MethodPost, "/admin/v1/prices/rules", "application/json", bytes.NewReader(b))
+	if err != nil {
+		return err
+	}
+	if status != http.StatusCreated {
+		return answerError(status, body)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(body, &m); err != nil {
+		return err
+	}
+	return out.Encode(m)
 }

@@ -23,16 +23,16 @@ func TestLoadRules(t *testing.T) {
 		{filepath.Join(dir, "missing.json"), "", "no such file"},
 		{bad, "", `"promo" is not one of`},
 	} {
-		book, err := loadRules(c.spec)
+		book, err := seedRules(c.spec)
 		switch {
 		case c.problem != "":
 			if err == nil || !strings.Contains(err.Error(), c.problem) {
-				t.Errorf("loadRules(%q): %v, want an error about %q", c.spec, err, c.problem)
+				t.Errorf("seedRules(%q): %v, want an error about %q", c.spec, err, c.problem)
 			}
 		case err != nil:
-			t.Errorf("loadRules(%q): %v", c.spec, err)
+			t.Errorf("seedRules(%q): %v", c.spec, err)
 		case book.At(nov).Effective != c.inNov:
-			t.Errorf("loadRules(%q) in November 2026: %s, want %s", c.spec, book.At(nov).Effective, c.inNov)
+			t.Errorf("seedRules(%q) in November 2026: %s, want %s", c.spec, book.At(nov).Effective, c.inNov)
 		}
 	}
 }

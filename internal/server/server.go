@@ -157,10 +157,11 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Server, 
 	if err = prices.EnsureExample(ctx); err != nil {
 		return nil, fmt.Errorf("the sample price sheet: %w", err)
 	}
-	if s.rules, err = loadRules(cfg.BillingRules); err != nil {
+	if s.rules, err = loadRules(ctx, cfg.BillingRules, s.db); err != nil {
 		return nil, err
 	}
 	s.ledger = billing.NewLedger(prices, s.db, ids, commerce.Exponent)
+	s.ledger.UseRules(s.rules)
 	s.credit = billing.NewCredit(s.db, s.ledger, commerce.Exponent, ids, clock, 0)
 	s.staff = consoleauth.New(consoleauth.Config{}, s.db, ids, clock, log)
 	invoices := billing.NewInvoices(s.db, commerce.Exponent, ids, clock)
@@ -237,6 +238,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	go s.housekeeping(ctx)
 	go s.qualitySweeps(ctx)
 	go s.keepNode(ctx)
+	go s.rules.Follow(ctx, rulesReload, s.log)
 	s.hooks.Start()
 	go func() {
 		// Hosted endpoints connect to this node like any device, so they

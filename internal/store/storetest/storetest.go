@@ -118,6 +118,11 @@ var tests = []test{
 	// Free monthly allowances (billing rules).
 	{"Allowances", testAllowances},
 	{"AllowanceRace", testAllowanceRace},
+
+	// Volume tiers and rule sets imported at run time (billing rules).
+	{"VolumeTiers", testVolumeTiers},
+	{"VolumeTierRace", testVolumeTierRace},
+	{"RuleSets", testRuleSets},
 }
 
 // Run runs the suite. open must return an empty store, closed when its test
