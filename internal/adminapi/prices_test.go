@@ -51,9 +51,24 @@ func TestPrices(t *testing.T) {
 	if code != 400 || len(out["rows"].([]any)) != 3 {
 		t.Fatalf("bad sheet: %d %v", code, out)
 	}
+	// Versions follow each other: one on the date of the newest, or before
+	// it, would overlap and is refused, changing nothing.
+	for _, eff := range []string{"2027-01-01", "2026-12-20"} {
+		code, out = post(t, s, "/admin/v1/prices?effective="+eff+"&label=overlap", "market,category,currency,price\nother,marketing,EUR,0.07\n")
+		if e, _ := out["error"].(map[string]any); code != 409 || e == nil || !strings.Contains(e["message"].(string), "effective from 2027-01-01") {
+			t.Fatalf("overlapping sheet %s: %d %v", eff, code, out)
+		}
+	}
 	var vs map[string][]any
 	if code := s.Call(t, http.MethodGet, "/admin/v1/prices/versions", s.Token, nil, &vs); code != 200 || len(vs["data"]) != 2 {
 		t.Fatalf("versions: %d %v", code, vs)
+	}
+	if s.Call(t, http.MethodGet, "/admin/v1/prices?at=2027-06-01", s.Token, nil, &sh); sh["label"] != "ours" {
+		t.Fatalf("an overlapping sheet changed the one in force: %v", sh)
+	}
+	// One after it is a new version.
+	if code, out = post(t, s, "/admin/v1/prices?effective=2027-02-01&label=feb", "market,category,currency,price\nother,marketing,EUR,0.07\n"); code != 200 {
+		t.Fatalf("next version: %d %v", code, out)
 	}
 }
 

@@ -32,7 +32,25 @@ CREATE TABLE price_rates (
 
 // PutSheet stores a price sheet version (billing.Store).
 func (db *DB) PutSheet(ctx context.Context, s billing.Sheet) error {
-	return db.tx(ctx, "store.PutSheet", func(tx *sql.Tx) error {
+	const op = "store.PutSheet"
+	return db.tx(ctx, op, func(tx *sql.Tx) error {
+		// Versions follow each other: a new one starts after the newest, so
+		// no two are in effect at once and none rewrites the past of
+		// another. On PostgreSQL concurrent imports queue on a lock; SQLite
+		// has one writer.
+		if db.d.name == "postgres" {
+			if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7236374)`); err != nil {
+				return err
+			}
+		}
+		var newest sql.NullInt64
+		if err := tx.QueryRowContext(ctx, `SELECT MAX(effective) FROM price_sheets`).Scan(&newest); err != nil {
+			return err
+		}
+		if newest.Valid && s.Effective.UnixMilli() <= newest.Int64 {
+			return kontor.Errorf(kontor.Conflict, op, "a price sheet effective from %s is stored already: a new version must take effect after it (it would overlap)",
+				time.UnixMilli(newest.Int64).UTC().Format(time.RFC3339))
+		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO price_sheets (id, effective, imported, label) VALUES ($1,$2,$3,$4)`,
 			int64(s.ID), s.Effective.UnixMilli(), ms(s.Imported), s.Label); err != nil {
 			return err
