@@ -13,6 +13,7 @@ const ui = {
   notes: {},      // peer → the note of its cart
   paid: {},       // order id → the last payment outcome
   polls: {},      // order id → the poll of a pending payment
+  saving: Promise.resolve(), // the carts' writes, in order
   files: {},      // media id → object URL of a file decrypted (or sent) here
   rendered: new Map(), // message key → {sig, li}: drawn once, kept while unchanged
 };
@@ -1010,8 +1011,11 @@ async function loadCart(peer) {
   }
 }
 
+// Saves go one after the other (each writes the whole cart), so the last
+// change is the one kept; ui.saving is the promise of the last.
 function saveCart(peer) {
-  kontor.saveCart(peer, ui.carts[peer] || {}, ui.notes[peer] || '').catch((err) => showError('order-error', 'The cart could not be kept in this browser: ' + err.message));
+  ui.saving = ui.saving.then(() => kontor.saveCart(peer, ui.carts[peer] || {}, ui.notes[peer] || ''))
+    .catch((err) => showError('order-error', 'The cart could not be kept in this browser: ' + err.message));
 }
 
 // A pending payment is asked after (GET /v1/orders/{id}/payment) every
