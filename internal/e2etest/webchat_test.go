@@ -48,7 +48,7 @@ import (
 // browser encrypts too. It runs on SQLite and
 // on PostgreSQL (whose pg_dump the scan reads).
 //
-// With SCREENSHOTS=dir it keeps chat-register.png, chat-conversation.png,
+// With SCREENSHOTS=dir it keeps chat-register.png, chat-conversation.png, chat-reactions.png,
 // chat-phone.png, chat-catalog.png, chat-order.png and their -phone
 // variants there (docs/screenshots is where the docs show them).
 //

@@ -88,6 +88,10 @@ try {
   // The person reacts to the peer's message, with the keyboard.
   const theirs = page.locator('li.msg.in', { hasText: peerText });
   const chose = await react(theirs, 1);
+  if (shots) {
+    await place.scrollIntoViewIfNeeded();
+    await page.screenshot({ path: join(shots, 'chat-reactions.png') });
+  }
   say('reacted', { chose, reactions: await reactions(theirs) });
 
   // A picture from the file picker, with a caption; the peer sends one back.

@@ -1141,7 +1141,7 @@ function togglePicker(button, m) {
 
 // Places and contacts, written out.
 function drawLocation(body, loc) {
-  body.append(el('p', 'title', '📍 ' + (loc.name || 'Location')));
+  body.append(el('p', 'title', loc.name || 'Location'));
   if (loc.address) body.append(el('p', 'text', loc.address));
   const lat = Number(loc.latitude).toFixed(5), lon = Number(loc.longitude).toFixed(5);
   const coords = el('p', 'help coords', `${lat}, ${lon}`);
@@ -1159,7 +1159,7 @@ function drawContacts(body, contacts) {
   list.setAttribute('aria-label', contacts.length === 1 ? 'Shared contact' : `${contacts.length} shared contacts`);
   for (const c of contacts) {
     const card = el('li', 'contact');
-    card.append(el('p', 'title', '👤 ' + c.name));
+    card.append(el('p', 'title', c.name));
     if (c.org && (c.org.company || c.org.title)) card.append(el('p', 'help', [c.org.title, c.org.department, c.org.company].filter(Boolean).join(', ')));
     const dl = el('dl');
     const row = (k, v) => { dl.append(el('dt', '', k), el('dd', '', v)); };
