@@ -1147,10 +1147,10 @@ function drawLocation(body, loc) {
   const coords = el('p', 'help coords', `${lat}, ${lon}`);
   coords.setAttribute('aria-label', `latitude ${lat}, longitude ${lon}`);
   body.append(coords);
-  const a = el('a', 'link', 'Open the map (openstreetmap.org)');
-  a.href = `https://www.openstreetmap.org/?mlat=${lat}&mlon=${lon}#map=16/${lat}/${lon}`;
-  a.rel = 'noopener noreferrer';
-  a.target = '_blank';
+  // A geo: link opens the device's own map app; the page names no map site.
+  const a = el('a', 'link', 'Open in a map app');
+  a.href = `geo:${lat},${lon}` + (loc.name ? '?q=' + encodeURIComponent(`${lat},${lon}(${loc.name})`) : '');
+  a.setAttribute('aria-label', `Open ${loc.name || 'the place'} in a map app`);
   body.append(a);
 }
 
