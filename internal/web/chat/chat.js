@@ -740,7 +740,7 @@ function drawPayment(body, m) {
   const input = el('input');
   Object.assign(input, { id, name: 'card', type: 'text', inputMode: 'numeric', autocomplete: 'cc-number', placeholder: '4242 4242 4242 4242' });
   input.setAttribute('aria-describedby', id + '-help');
-  const help = el('p', 'help', 'The sandbox takes its test cards: 4242 4242 4242 4242 is paid, 4000 0000 0000 0002 is declined.');
+  const help = el('p', 'help', 'The sandbox takes its test cards: 4242 4242 4242 4242 is paid, 4000 0000 0000 0002 is declined, 4000 0000 0000 1000 is pending for a few seconds.');
   help.id = id + '-help';
   const pay = el('button', '', 'Pay ' + money(p.total, p.currency));
   pay.type = 'submit';
