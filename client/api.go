@@ -256,6 +256,15 @@ func (a *API) Blocked(ctx context.Context) ([]kontor.Phone, error) {
 	return r.Blocked, err
 }
 
+// Business says what the platform publishes of the number phone: the
+// error is kontor.NotFound when it is no business's. The answer comes
+// from the server, not from the peer, so a peer cannot make itself one.
+func (a *API) Business(ctx context.Context, phone kontor.Phone) (wire.BusinessInfo, error) {
+	var b wire.BusinessInfo
+	err := a.do(ctx, "client.Business", http.MethodGet, "/v1/businesses/"+url.PathEscape(string(phone)), true, nil, &b)
+	return b, err
+}
+
 // ShopCatalog fetches the products the business at phone shows in the
 // chat, after the product id after ("" for the first page).
 func (a *API) ShopCatalog(ctx context.Context, phone kontor.Phone, after string) (wire.ShopCatalog, error) {

@@ -54,3 +54,13 @@ func (a *API) PayOrder(ctx context.Context, order, card, key string) (wire.Payme
 	}
 	return wire.PaymentOutcome{}, answerError(op, resp.StatusCode, body)
 }
+
+// OrderPayment asks what became of the payment of an order the person
+// placed (after PayOrder answered "pending", say): the outcome as PayOrder
+// gives it. The error is kontor.NotFound when the order is not the
+// person's or nobody paid it yet.
+func (a *API) OrderPayment(ctx context.Context, order string) (wire.PaymentOutcome, error) {
+	var out wire.PaymentOutcome
+	err := a.do(ctx, "client.OrderPayment", http.MethodGet, "/v1/orders/"+url.PathEscape(order)+"/payment", true, nil, &out)
+	return out, err
+}

@@ -96,6 +96,21 @@ type BlocksResponse struct {
 	Blocked []kontor.Phone `json:"blocked"`
 }
 
+// BusinessInfo answers GET /v1/businesses/{phone}: what the platform says
+// of a business number (404 when the number is no business's). Name is
+// the verified name; Hosted is true when the number's endpoint runs on
+// the platform (the Cloud mode), so the service of Operator can read its
+// chats; Catalog and CartEnabled say whether it shows its catalog and
+// takes orders in the chat.
+type BusinessInfo struct {
+	Phone       kontor.Phone `json:"phone"`
+	Name        string       `json:"name"`
+	Hosted      bool         `json:"hosted"`
+	Operator    string       `json:"operator,omitempty"`
+	Catalog     bool         `json:"catalog"`
+	CartEnabled bool         `json:"cart_enabled"`
+}
+
 // ShopCatalog answers GET /v1/shops/{phone}/catalog: the products a
 // business shows people in the chat (when its number shows its catalog).
 // Prices are in minor units of Currency; PriceText writes them for people.

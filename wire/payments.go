@@ -18,7 +18,8 @@ const (
 	PaymentRefunding = "refunding"
 )
 
-// PaymentOutcome answers PayOrder (HTTP 200, or 402 when declined).
+// PaymentOutcome answers PayOrder (HTTP 200, or 402 when declined), and
+// GET /v1/orders/{id}/payment: the state of the order's payment now.
 type PaymentOutcome struct {
 	PaymentID   string `json:"payment_id"`
 	OrderID     string `json:"order_id"`

@@ -105,6 +105,9 @@ func TestPayments(t *testing.T) {
 		t.Fatalf("place: %+v %v", placed, err)
 	}
 	id := placed.OrderID
+	if _, err := ann.c.API().OrderPayment(ctx, id); kontor.KindOf(err) != kontor.NotFound {
+		t.Fatalf("an order nobody paid yet: %v", err)
+	}
 
 	// Declined: nothing taken, the order stays pending, its stock reserved.
 	out, err := ann.c.API().PayOrder(ctx, id, "4000 0000 0000 0002", "")
@@ -165,6 +168,27 @@ func TestPayments(t *testing.T) {
 	out, err = ann.c.API().PayOrder(ctx, second.OrderID, "4000000000001000", "")
 	if err != nil || out.Status != wire.PaymentPending || out.OrderStatus != "pending" {
 		t.Fatalf("pending: %+v %v", out, err)
+	}
+	// The device asks after it (GET /v1/orders/{id}/payment) until it
+	// settles; nobody else may.
+	if _, err := bob.c.API().OrderPayment(ctx, second.OrderID); kontor.KindOf(err) != kontor.NotFound {
+		t.Fatalf("bob asks after ann's payment: %v", err)
+	}
+	if _, err := ann.c.API().OrderPayment(ctx, "not-an-id"); kontor.KindOf(err) != kontor.Invalid {
+		t.Fatalf("a bad order id: %v", err)
+	}
+	for polled := 0; ; polled++ {
+		now, err := ann.c.API().OrderPayment(ctx, second.OrderID)
+		if err != nil || now.PaymentID != out.PaymentID {
+			t.Fatalf("poll: %+v %v", now, err)
+		}
+		if now.Status == wire.PaymentSucceeded && now.OrderStatus == "paid" {
+			break
+		}
+		if now.Status != wire.PaymentPending || polled > 100 {
+			t.Fatalf("poll %d: %+v", polled, now)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 	paymentStatus(t, hook, second.OrderID, "pending")
 	paymentStatus(t, hook, second.OrderID, "captured")

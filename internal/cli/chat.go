@@ -511,13 +511,29 @@ func (ui *chatUI) openConversation(ctx context.Context, arg string) {
 	for _, n := range ui.c.Sealer.Notices(p) {
 		ui.info("⚠ %s (%s)", n, clock(n.TS))
 	}
-	// A business whose chats a hosted service manages says so once; the
-	// conversation's header keeps saying it.
+	// The platform says whether the number is a business (a peer's word
+	// is no proof). A business whose chats a hosted service manages says
+	// so once; the conversation's header keeps saying it.
+	bctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	biz, berr := ui.c.API().Business(bctx, p)
+	cancel()
+	if berr == nil {
+		ui.info("✔ business · %s (the platform knows this number as a business)", biz.Name)
+	}
+	noticed := false
 	for _, m := range ui.c.History(p, 0) {
 		if !m.Outgoing && m.Content.Type == wire.ContentBusinessNotice && m.Content.Notice != nil && m.Content.Notice.Reason == wire.NoticeHosted {
 			ui.info("ℹ business · %s", m.Content.Text)
+			noticed = true
 			break
 		}
+	}
+	if berr == nil && biz.Hosted && !noticed {
+		op := biz.Operator
+		if op == "" {
+			op = "the operator of this kontor platform"
+		}
+		ui.info("ℹ business · a service run by %s manages this chat for the business, so %s can read its messages", op, op)
 	}
 	if len(hist) == 0 {
 		ui.info("no messages yet; type to write one")

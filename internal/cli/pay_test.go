@@ -65,7 +65,7 @@ func TestClientPay(t *testing.T) {
 	if code := cli.RunEnv(ctx, cli.Env{Args: []string{"chat", "--profile", ann}, Stdin: in, Stdout: &chatOut, Stderr: &chatErr, Getenv: func(string) string { return "" }}); code != 0 {
 		t.Fatalf("chat: exit %d %s", code, chatErr.String())
 	}
-	for _, want := range []string{"; /pay CARD to pay it", "declined with visa 0002: card_declined", "paid 2.99 EUR for order"} {
+	for _, want := range []string{"✔ business · Blumen Anna", "; /pay CARD to pay it", "declined with visa 0002: card_declined", "paid 2.99 EUR for order"} {
 		if !strings.Contains(chatOut.String(), want) {
 			t.Fatalf("the chat did not say %q:\n%s", want, chatOut.String())
 		}

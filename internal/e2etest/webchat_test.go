@@ -48,7 +48,7 @@ import (
 // browser encrypts too. It runs on SQLite and
 // on PostgreSQL (whose pg_dump the scan reads).
 //
-// With SCREENSHOTS=dir it keeps chat-register.png, chat-conversation.png,
+// With SCREENSHOTS=dir it keeps chat-register.png, chat-conversation.png, chat-reactions.png,
 // chat-phone.png, chat-catalog.png, chat-order.png and their -phone
 // variants there (docs/screenshots is where the docs show them).
 //
@@ -92,6 +92,8 @@ func webChat(t *testing.T, node, browser, dir string, pg bool) {
 	webCaptionMarker := marker("web-caption")
 	webFile, webFileName, webCaption := picture(webFileMarker), "dom-"+webNameMarker+".png", "Der Dom "+webCaptionMarker
 	bobCaption := "Der Rhein heute " + bobCaptionMarker
+	placeMarker, contactMarker := marker("bob-place"), marker("bob-contact")
+	bobPlace, bobContact := "Dom "+placeMarker, "Clara "+contactMarker
 	bobPicture := picture(bobFileMarker)
 	lc, err := bob.c.API().LinkCode(ctx)
 	if err != nil {
@@ -112,6 +114,7 @@ func webChat(t *testing.T, node, browser, dir string, pg bool) {
 		"KONTOR_URL": p.URL, "WEB_PHONE": string(web), "PEER_PHONE": string(bob.c.Account().Phone),
 		"WEB_TEXT": webText, "PEER_TEXT": bobText, "WEB_TEXT2": webText2, "LINK_CODE": lc.Code,
 		"WEB_FILE": base64.StdEncoding.EncodeToString(webFile), "WEB_FILE_NAME": webFileName, "WEB_CAPTION": webCaption,
+		"PEER_PLACE": bobPlace, "PEER_CONTACT": bobContact,
 		"SCREENSHOTS": shots, "CHROMIUM": browser,
 	})
 	loaded := br.await(t, "loaded")
@@ -158,6 +161,54 @@ func webChat(t *testing.T, node, browser, dir string, pg bool) {
 		t.Errorf("the read ticks are labelled %v", l["label"])
 	}
 
+	// Bob reacts to the browser's message and sends a place and a
+	// contact; the browser shows them and reacts to Bob's message.
+	for _, c := range []wire.Content{
+		{V: 1, Type: wire.ContentReaction, Reaction: &wire.Reaction{MessageID: got.ID.String(), Emoji: "👍"}},
+		{V: 1, Type: wire.ContentLocation, Location: &wire.Location{Latitude: 50.941278, Longitude: 6.958281, Name: bobPlace, Address: "Domkloster 4, 50667 Köln"}},
+		{V: 1, Type: wire.ContentContacts, Contacts: []wire.Contact{{Name: bobContact, Phones: []wire.ContactPhone{{Phone: "+49 221 1234567", Type: "CELL"}},
+			Emails: []string{"clara@example.com"}, Org: &wire.ContactOrg{Company: "Blumen Berta", Title: "Floristin"}}}},
+	} {
+		if _, err := bob.c.Send(ctx, web, c); err != nil {
+			t.Fatalf("bob sending a %s: %v", c.Type, err)
+		}
+	}
+	shown := br.await(t, "shown")
+	if got, want := fmt.Sprint(shown["reactions"]), "["+string(bob.c.Account().Phone)+" reacted 👍]"; got != want {
+		t.Errorf("the browser shows the reactions %s on its message, want %s", got, want)
+	}
+	for _, want := range []string{bobPlace, "Domkloster 4, 50667 Köln", "50.94128, 6.95828"} {
+		if !strings.Contains(fmt.Sprint(shown["place"]), want) {
+			t.Errorf("the place reads %q, without %q", shown["place"], want)
+		}
+	}
+	for _, want := range []string{bobContact, "Floristin, Blumen Berta", "+49 221 1234567", "clara@example.com"} {
+		if !strings.Contains(fmt.Sprint(shown["contact"]), want) {
+			t.Errorf("the contact reads %q, without %q", shown["contact"], want)
+		}
+	}
+	if shown["badge"] != false || shown["last"] != "Contact: "+bobContact {
+		t.Errorf("a person's chat shows a business badge (%v), or its last line is %q", shown["badge"], shown["last"])
+	}
+	for reacted := false; !reacted; {
+		select {
+		case ev := <-bob.c.Events():
+			m, ok := ev.(client.Message)
+			if !ok {
+				continue
+			}
+			if m.Content.Type != wire.ContentReaction || m.Content.Reaction.MessageID != sentID.String() || m.Content.Reaction.Emoji != "❤️" {
+				t.Fatalf("bob got %+v where the browser's reaction was due", m.Content)
+			}
+			reacted = true
+		case <-ctx.Done():
+			t.Fatalf("bob got no reaction; the browser said:\n%s", br.output())
+		}
+	}
+	if l := br.await(t, "reacted"); l["chose"] != "React with heart" || fmt.Sprint(l["reactions"]) != "[You reacted ❤️]" {
+		t.Errorf("the browser reacted with %v and shows %v", l["chose"], l["reactions"])
+	}
+
 	// The browser sends a picture; Bob gets it, fetches and opens it, and
 	// sends one back, which the browser decrypts and shows.
 	br.await(t, "picture-sent")
@@ -200,6 +251,19 @@ func webChat(t *testing.T, node, browser, dir string, pg bool) {
 	if got := br.await(t, "safety")["number"]; got != e2e.FormatSafetyNumber(n) {
 		t.Errorf("the browser shows the safety number %v, Bob %s", got, e2e.FormatSafetyNumber(n))
 	}
+	// The browser's link code links a device to its account (which
+	// signs itself out again at once).
+	code := br.await(t, "link-code")
+	if !strings.Contains(fmt.Sprint(code["help"]), fmt.Sprint(code["code"])) || code["error"] != "" {
+		t.Errorf("the link code dialog: %v", code)
+	}
+	creds, err := (&client.API{Server: p.URL}).Link(ctx, web, fmt.Sprint(code["code"]), "linked by test")
+	if err != nil || creds.DeviceID != 2 {
+		t.Fatalf("linking with the browser's code %v: %+v %v", code["code"], creds, err)
+	}
+	if err := (&client.API{Server: p.URL, Credential: creds.Credential}).RemoveDevice(ctx, creds.DeviceID); err != nil {
+		t.Fatalf("the linked device signing out: %v", err)
+	}
 	files := br.await(t, "reloaded")["files"].([]any)
 	for _, want := range []string{"device.json", "e2e/identity.json", "e2e/prekeys.json", "e2e/sessions/" + string(bob.c.Account().Phone) + ".1.json", "conversations/" + string(bob.c.Account().Phone) + ".jsonl"} {
 		if !slices.Contains(files, any(want)) {
@@ -207,8 +271,12 @@ func webChat(t *testing.T, node, browser, dir string, pg bool) {
 		}
 	}
 	br.await(t, "second-tab")
-	if me := br.await(t, "linked")["me"]; me != string(bob.c.Account().Phone)+" · device 2" {
+	linked := br.await(t, "linked")
+	if me := linked["me"]; me != string(bob.c.Account().Phone)+" · device 2" {
 		t.Errorf("the linked browser says it is %v", me)
+	}
+	if lc, _ := linked["linkCode"].(map[string]any); lc["code"] != "" || !strings.Contains(fmt.Sprint(lc["error"]), "primary device") {
+		t.Errorf("a linked browser asked for a link code: %v", linked["linkCode"])
 	}
 	br.await(t, "linked-received")
 	if l := br.await(t, "signed-out"); len(l["files"].([]any)) > 0 || slices.Contains(l["databases"].([]any), any("kontor-media")) {
@@ -230,7 +298,7 @@ func webChat(t *testing.T, node, browser, dir string, pg bool) {
 	if err := p.Signal(syscall.SIGTERM); err != nil {
 		t.Fatalf("stopping the server: %v", err)
 	}
-	if found := scan(t, p, dbURL, []string{webMarker, bobMarker, webMarker2, webFileMarker, webNameMarker, webCaptionMarker, bobFileMarker, bobCaptionMarker}, 0); len(found) > 0 {
+	if found := scan(t, p, dbURL, []string{webMarker, bobMarker, webMarker2, webFileMarker, webNameMarker, webCaptionMarker, bobFileMarker, bobCaptionMarker, placeMarker, contactMarker}, 0); len(found) > 0 {
 		t.Fatalf("plaintext of the web chat on the server:\n%s", strings.Join(found, "\n"))
 	}
 }
@@ -366,8 +434,10 @@ func picture(extra string) []byte {
 // hosted business, sees its badge and the hosted-service notice, gets
 // the products the business sends, orders two of them from the catalog,
 // gets the business's payment request (order_details through the
-// Business API), pays it — a declined card first, then the sandbox's good
-// one — and sees the order news the business sends.
+// Business API), pays it — a declined card first, then one the sandbox
+// keeps pending, which the page polls until it is paid — and sees the
+// order news the business sends. The cart survives a reload (kept in
+// the profile) and is gone once the order is sent.
 func webShop(ctx context.Context, t *testing.T, p *kontortest.Process, node, browser, dir, shots string) {
 	t.Helper()
 	answers := make(chan string, 10) // the ids of the person's button replies, from the webhooks
@@ -468,6 +538,14 @@ func webShop(ctx context.Context, t *testing.T, p *kontortest.Process, node, bro
 	if fmt.Sprint(o["catalog"]) != "[Rote Rose Tulpe Glasvase]" || !strings.Contains(fmt.Sprint(o["total"]), "10.48") {
 		t.Errorf("the catalog shows %v and the cart's total %q (2 × 2.99 + 3 × 1.50 = 10.48)", o["catalog"], o["total"])
 	}
+	cart := "carts/+4930123456.json"
+	if r, _ := o["reloaded"].(map[string]any); r == nil || !strings.Contains(fmt.Sprint(r["total"]), "10.48") || r["note"] != "Bitte bis 18 Uhr" ||
+		!slices.Contains(r["kept"].([]any), any(cart)) {
+		t.Errorf("after a reload the cart is %v (kept in IndexedDB as %s)", o["reloaded"], cart)
+	}
+	if slices.Contains(o["files"].([]any), any(cart)) {
+		t.Errorf("the cart is still kept after the order was sent: %v", o["files"])
+	}
 	if o["focused"] != "Add Rote Rose to the cart" {
 		t.Errorf("opening the catalog put the focus on %q, not on its first product", o["focused"])
 	}
@@ -490,7 +568,8 @@ func webShop(ctx context.Context, t *testing.T, p *kontortest.Process, node, bro
 	if !ok || declined["status"] != "declined" || !strings.Contains(fmt.Sprint(declined["text"]), "card declined") {
 		t.Errorf("the declined card shows %v", paid["declined"])
 	}
-	if good, ok := paid["paid"].(map[string]any); !ok || good["status"] != "succeeded" || !strings.Contains(fmt.Sprint(good["text"]), "15.38") ||
+	if good, ok := paid["paid"].(map[string]any); !ok || !strings.Contains(fmt.Sprint(good["pending"]), "is pending") ||
+		good["status"] != "succeeded" || !strings.Contains(fmt.Sprint(good["text"]), "15.38") ||
 		!strings.Contains(fmt.Sprint(paid["bill"]), "15.38") {
 		t.Errorf("the bill says %v and the payment %v", paid["bill"], paid["paid"])
 	}

@@ -27,6 +27,9 @@ type API struct {
 	Media *media.Service
 	// Shops shows businesses' catalogs to people.
 	Shops Shops
+	// Businesses, when set, says whether a number is a business
+	// (GET /v1/businesses/{phone}).
+	Businesses Businesses
 	// Pay lets people pay their orders (POST /v1/orders/{id}/pay) and
 	// takes providers' webhooks (POST /v1/payments/webhook/{provider}).
 	Pay Payer
@@ -44,6 +47,12 @@ type Shops interface {
 	// PlaceOrder reserves the stock of a cart; a refusal names the short
 	// items (Status "refused") without an error.
 	PlaceOrder(ctx context.Context, customer, phone kontor.Phone, req wire.PlaceOrder) (wire.OrderPlaced, error)
+}
+
+// Businesses tells people what the platform publishes of a business
+// number; NotFound when the number is no business's.
+type Businesses interface {
+	Business(ctx context.Context, phone kontor.Phone) (wire.BusinessInfo, error)
 }
 
 // Mount adds the API's routes to mux.
@@ -70,11 +79,15 @@ func (a *API) Mount(mux *http.ServeMux) {
 		mux.HandleFunc("GET /v1/shops/{phone}/catalog", a.auth(a.shopCatalog))
 		mux.HandleFunc("POST /v1/shops/{phone}/orders", a.auth(a.placeOrder))
 	}
+	if a.Businesses != nil {
+		mux.HandleFunc("GET /v1/businesses/{phone}", a.auth(a.business))
+	}
 	if a.Reports != nil {
 		mux.HandleFunc("POST /v1/reports/{phone}", a.auth(a.report))
 	}
 	if a.Pay != nil {
 		mux.HandleFunc("POST /v1/orders/{id}/pay", a.auth(a.payOrder))
+		mux.HandleFunc("GET /v1/orders/{id}/payment", a.auth(a.orderPayment))
 		mux.HandleFunc("POST /v1/payments/webhook/{provider}", a.paymentWebhook)
 	}
 	if a.Media != nil {
@@ -230,6 +243,20 @@ func (a *API) shopCatalog(w http.ResponseWriter, r *http.Request, _ identity.Dev
 		return
 	}
 	WriteJSON(w, http.StatusOK, c)
+}
+
+func (a *API) business(w http.ResponseWriter, r *http.Request, _ identity.Device, _ identity.Account) {
+	phone, err := kontor.ParsePhone(r.PathValue("phone"))
+	if err != nil {
+		WriteError(w, a.Log, err)
+		return
+	}
+	info, err := a.Businesses.Business(r.Context(), phone)
+	if err != nil {
+		WriteError(w, a.Log, err)
+		return
+	}
+	WriteJSON(w, http.StatusOK, info)
 }
 
 func (a *API) placeOrder(w http.ResponseWriter, r *http.Request, _ identity.Device, acct identity.Account) {

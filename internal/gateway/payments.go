@@ -16,6 +16,10 @@ type Payer interface {
 	// Pay pays the order of customer; key is the caller's idempotency key
 	// ("" for none).
 	Pay(ctx context.Context, customer kontor.Phone, order kontor.ID, card, key string) (wire.PaymentOutcome, error)
+	// Payment is the state of the payment of customer's order now (a
+	// pending one asked after at its provider); NotFound when the order
+	// is not customer's or has no payment.
+	Payment(ctx context.Context, customer kontor.Phone, order kontor.ID) (wire.PaymentOutcome, error)
 	// Webhook verifies and applies a provider's webhook call.
 	Webhook(ctx context.Context, provider string, h http.Header, body []byte) error
 }
@@ -43,6 +47,22 @@ func (a *API) payOrder(w http.ResponseWriter, r *http.Request, _ identity.Device
 		status = http.StatusPaymentRequired
 	}
 	WriteJSON(w, status, out)
+}
+
+// orderPayment answers GET /v1/orders/{id}/payment: what became of the
+// order's payment, for a device that saw it pending.
+func (a *API) orderPayment(w http.ResponseWriter, r *http.Request, _ identity.Device, acct identity.Account) {
+	id, err := kontor.ParseID(r.PathValue("id"))
+	if err != nil {
+		WriteError(w, a.Log, kontor.Errorf(kontor.Invalid, "api", "%q is not an order id", r.PathValue("id")))
+		return
+	}
+	out, err := a.Pay.Payment(r.Context(), acct.Phone, id)
+	if err != nil {
+		WriteError(w, a.Log, err)
+		return
+	}
+	WriteJSON(w, http.StatusOK, out)
 }
 
 // paymentWebhook takes a provider's event: 200 once it is applied (or

@@ -165,6 +165,36 @@ func (s *Service) Pay(ctx context.Context, r PayRequest) (Payment, error) {
 	return s.drive(ctx, got)
 }
 
+// OrderPayment returns the payment of customer's order as it stands: the
+// live one (a pending one looked up at its provider first, as Pay does),
+// else the latest attempt. An order of someone else's is NotFound, as is
+// an order nobody tried to pay yet.
+func (s *Service) OrderPayment(ctx context.Context, customer kontor.Phone, order kontor.ID) (Payment, error) {
+	const op = "payments.OrderPayment"
+	o, err := s.orders.Order(ctx, order)
+	if err != nil || o.Customer != customer {
+		return Payment{}, kontor.Errorf(kontor.NotFound, op, "you have no order %s", order)
+	}
+	ps, err := s.store.OrderPayments(ctx, o.ID)
+	if err != nil {
+		return Payment{}, err
+	}
+	for _, p := range ps {
+		if p.State == Pending {
+			return s.drive(ctx, p)
+		}
+	}
+	for _, p := range ps {
+		if p.State.Live() {
+			return p, nil
+		}
+	}
+	if len(ps) == 0 {
+		return Payment{}, kontor.Errorf(kontor.NotFound, op, "order %s has not been paid yet", order)
+	}
+	return ps[len(ps)-1], nil
+}
+
 // drive moves a payment on as far as its provider can say now: a created
 // one is charged (again with its key: the provider answers the first
 // charge), a pending one looked up, a refunding one refunded.

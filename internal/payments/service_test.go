@@ -478,3 +478,50 @@ func TestWebhookEvents(t *testing.T) {
 }
 
 func discard() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// TestOrderPayment: the state of an order's payment as its customer asks
+// for it: none yet, pending, settled once the provider decided, the
+// declined attempt when no other came after it.
+func TestOrderPayment(t *testing.T) {
+	backends(t, func(t *testing.T, f *fixture) {
+		o := f.order(1, 30*time.Minute)
+		if _, err := f.svc.OrderPayment(f.ctx, ann, o.ID); kontor.KindOf(err) != kontor.NotFound {
+			t.Fatalf("before paying: %v", err)
+		}
+		a := f.pay(o, "4000000000001000", "")
+		cases := []struct {
+			name    string
+			who     kontor.Phone
+			order   kontor.ID
+			advance time.Duration
+			want    payments.State // "": not found
+		}{
+			{"pending", ann, o.ID, 0, payments.Pending},
+			{"someone else's order", bob, o.ID, 0, ""},
+			{"no such order", ann, f.ids.Next(), 0, ""},
+			{"settled after the card's delay", ann, o.ID, time.Minute, payments.Succeeded},
+			{"settled stays settled", ann, o.ID, 0, payments.Succeeded},
+		}
+		for _, c := range cases {
+			f.clock.Add(c.advance)
+			p, err := f.svc.OrderPayment(f.ctx, c.who, c.order)
+			if c.want == "" {
+				if kontor.KindOf(err) != kontor.NotFound {
+					t.Fatalf("%s: %+v %v", c.name, p, err)
+				}
+				continue
+			}
+			if err != nil || p.ID != a.ID || p.State != c.want {
+				t.Fatalf("%s: %+v %v", c.name, p, err)
+			}
+		}
+		if f.state(o) != commerce.OrderPaid {
+			t.Fatalf("order %s after the pending payment settled", f.state(o))
+		}
+		d := f.order(1, 30*time.Minute)
+		declined := f.pay(d, "4000000000000002", "")
+		if p, err := f.svc.OrderPayment(f.ctx, ann, d.ID); err != nil || p.ID != declined.ID || p.State != payments.Declined {
+			t.Fatalf("declined: %+v %v", p, err)
+		}
+	})
+}

@@ -150,6 +150,20 @@ func (d payDesk) Pay(ctx context.Context, customer kontor.Phone, order kontor.ID
 	if err != nil {
 		return wire.PaymentOutcome{}, err
 	}
+	return d.outcome(ctx, p), nil
+}
+
+// Payment is the state of the payment of customer's order.
+func (d payDesk) Payment(ctx context.Context, customer kontor.Phone, order kontor.ID) (wire.PaymentOutcome, error) {
+	p, err := d.s.pay.OrderPayment(ctx, customer, order)
+	if err != nil {
+		return wire.PaymentOutcome{}, err
+	}
+	return d.outcome(ctx, p), nil
+}
+
+// outcome is a payment as the person's device sees it.
+func (d payDesk) outcome(ctx context.Context, p payments.Payment) wire.PaymentOutcome {
 	out := wire.PaymentOutcome{PaymentID: p.ID.String(), OrderID: p.Order.String(), Status: string(p.State), Reason: p.Reason, Amount: p.Amount,
 		Currency: p.Currency, Card: p.Card, Provider: p.Provider}
 	if p.State == payments.Created {
@@ -158,7 +172,7 @@ func (d payDesk) Pay(ctx context.Context, customer kontor.Phone, order kontor.ID
 	if o, err := d.s.db.Order(ctx, p.Order); err == nil {
 		out.OrderStatus = o.State
 	}
-	return out, nil
+	return out
 }
 
 // Webhook applies a provider's event.

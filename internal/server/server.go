@@ -142,7 +142,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Server, 
 	if err = s.openPayments(ids, clock, payments.OnSucceeded(s.commerceFee)); err != nil {
 		return nil, err
 	}
-	(&gateway.API{Ident: s.ident, Keys: keys.New(s.db, clock), Media: s.media, Shops: shops{s: s, shop: shop}, Pay: payDesk{s}, Reports: reports{s}, Dev: dev, Log: log}).Mount(mux)
+	(&gateway.API{Ident: s.ident, Keys: keys.New(s.db, clock), Media: s.media, Shops: shops{s: s, shop: shop}, Businesses: shops{s: s, shop: shop}, Pay: payDesk{s}, Reports: reports{s}, Dev: dev, Log: log}).Mount(mux)
 	s.biz = business.New(s.db, bizAccounts{s.ident}, ids, clock, log)
 	if err = s.checkEndpointsDir(); err != nil {
 		return nil, err

@@ -49,6 +49,38 @@ func (sh shops) Catalog(ctx context.Context, phone kontor.Phone, after kontor.ID
 	return out, nil
 }
 
+// Business says what the platform publishes of the business at phone:
+// its verified name, whether its endpoint is hosted here (and by whom),
+// whether it shows a catalog and takes orders (gateway.Businesses).
+func (sh shops) Business(ctx context.Context, phone kontor.Phone) (wire.BusinessInfo, error) {
+	const op = "shop.Business"
+	n, err := sh.s.db.NumberByPhone(ctx, phone)
+	if err != nil {
+		return wire.BusinessInfo{}, kontor.Errorf(kontor.NotFound, op, "%s is not a business", phone)
+	}
+	b, err := sh.s.db.Business(ctx, n.Business)
+	if err != nil {
+		return wire.BusinessInfo{}, err
+	}
+	st, err := sh.shop.Settings(ctx, n.ID)
+	if err != nil {
+		return wire.BusinessInfo{}, err
+	}
+	out := wire.BusinessInfo{Phone: phone, Name: n.VerifiedName, Hosted: !b.SelfHosted}
+	if out.Hosted {
+		out.Operator = sh.s.cfg.OperatorName
+	}
+	if st.CatalogVisible {
+		cats, err := sh.shop.Catalogs(ctx, n.Business)
+		if err != nil {
+			return wire.BusinessInfo{}, err
+		}
+		out.Catalog = len(cats) > 0
+		out.CartEnabled = out.Catalog && st.CartEnabled
+	}
+	return out, nil
+}
+
 // PlaceOrder reserves the stock of a person's cart at the business at phone.
 func (sh shops) PlaceOrder(ctx context.Context, customer, phone kontor.Phone, req wire.PlaceOrder) (wire.OrderPlaced, error) {
 	const op = "shop.PlaceOrder"

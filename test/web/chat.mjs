@@ -4,11 +4,14 @@
 // $PEER_PHONE, waits for $PEER_TEXT and for the read ticks, keeps
 // screenshots in $SCREENSHOTS, reloads to see that the profile stayed in
 // IndexedDB; then links a second browser to $PEER_PHONE's account with
-// $LINK_CODE and sees $WEB_TEXT2 arrive there. Each step is one JSON line
+// $LINK_CODE and sees $WEB_TEXT2 arrive there. On the way it shows the
+// peer's reaction on its message, the peer's place ($PEER_PLACE) and
+// contact ($PEER_CONTACT) written out, reacts to the peer's message with
+// the keyboard, and gives a link code for its own account. Each step is one JSON line
 // on stdout; the Go test
 // (internal/e2etest/webchat_test.go) plays the peer and reads them.
 // The steps are lib.mjs's, shared with shop.mjs.
-import { Browsers, env, say, loadChat, pictureShown, sendFile, unlabelled, idbFiles } from './lib.mjs';
+import { Browsers, env, say, loadChat, pictureShown, sendFile, unlabelled, idbFiles, reactions, react, giveLinkCode } from './lib.mjs';
 import { join } from 'node:path';
 
 const base = env('KONTOR_URL');
@@ -21,6 +24,8 @@ const linkCode = env('LINK_CODE');
 const webFile = Buffer.from(env('WEB_FILE'), 'base64');
 const webFileName = env('WEB_FILE_NAME');
 const webCaption = env('WEB_CAPTION');
+const peerPlace = env('PEER_PLACE');
+const peerContact = env('PEER_CONTACT');
 const shots = process.env.SCREENSHOTS || '';
 
 const browsers = new Browsers(base);
@@ -71,6 +76,24 @@ try {
   await mine.locator('.ticks[data-status=read]').waitFor();
   say('read', { label: await mine.locator('.ticks').getAttribute('aria-label') });
 
+  // The peer reacts to the message and sends a place and a contact; the
+  // page shows them written out. A person's chat has no business badge.
+  await mine.locator('.reactions .reaction').waitFor();
+  const place = page.locator('li.msg.in[data-kind=location]', { hasText: peerPlace });
+  await place.waitFor();
+  const contact = page.locator('li.msg.in[data-kind=contacts]', { hasText: peerContact });
+  await contact.waitFor();
+  say('shown', { reactions: await reactions(mine), place: await place.locator('.body').innerText(), contact: await contact.locator('.body').innerText(),
+    badge: await page.locator('#badge').isVisible(), last: await page.locator(`.conversations button[data-peer="${peer}"] .last`).textContent() });
+  // The person reacts to the peer's message, with the keyboard.
+  const theirs = page.locator('li.msg.in', { hasText: peerText });
+  const chose = await react(theirs, 1);
+  if (shots) {
+    await place.scrollIntoViewIfNeeded();
+    await page.screenshot({ path: join(shots, 'chat-reactions.png') });
+  }
+  say('reacted', { chose, reactions: await reactions(theirs) });
+
   // A picture from the file picker, with a caption; the peer sends one back.
   const sent = await sendFile(page, webFileName, 'image/png', webFile, webCaption);
   await sent.locator('.ticks[data-status=sent], .ticks[data-status=delivered], .ticks[data-status=read]').waitFor();
@@ -97,6 +120,9 @@ try {
   await page.keyboard.press('Escape');
   await page.locator('#safety-dialog').waitFor({ state: 'hidden' });
   say('safety', { number });
+
+  // This browser is its account's primary device: it gives a link code.
+  say('link-code', await giveLinkCode(page));
 
   // The profile is in IndexedDB: after a reload the device and the
   // conversation are still there, and the keys are in the browser.
@@ -132,7 +158,8 @@ try {
   await p2.locator('#chat').waitFor({ state: 'visible' });
   await p2.locator('#conn', { hasText: 'Connected' }).waitFor();
   const me = await p2.locator('#me').textContent();
-  say('linked', { me });
+  // A linked device gives no link codes, and says so.
+  say('linked', { me, linkCode: await giveLinkCode(p2) });
   await page.locator('#text').fill(webText2);
   await page.locator('#text').press('Enter');
   await p2.locator(`.conversations button[data-peer="${phone}"]`).click();

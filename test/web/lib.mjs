@@ -230,3 +230,62 @@ export async function payRequest(page, card, keyboard = false) {
   await out.waitFor();
   return { status: await out.getAttribute('data-status'), text: await out.textContent() };
 }
+
+// payPending pays the last payment request with a card the provider
+// keeps pending for a while (the sandbox's 4000 0000 0000 1000), with
+// Enter in the card field when keyboard is true: the pending outcome as
+// shown, and the final one once the page's polling saw it settle.
+export async function payPending(page, card, keyboard = false) {
+  const req = page.locator('li.msg.in[data-kind=order_details]').last();
+  const input = req.locator('input[name=card]');
+  await input.fill(card);
+  if (keyboard) await input.press('Enter');
+  else await req.getByRole('button', { name: /^Pay / }).click();
+  const pending = req.locator('.pay-outcome[data-status=pending]');
+  await pending.waitFor();
+  const text = await pending.textContent();
+  const out = req.locator('.pay-outcome:is([data-status=succeeded], [data-status=declined], [data-status=canceled], [data-status=error])');
+  await out.waitFor();
+  return { pending: text, status: await out.getAttribute('data-status'), text: await out.textContent() };
+}
+
+// cartKept waits until the page wrote its cart to the profile.
+export async function cartKept(page) {
+  await page.evaluate(() => ui.saving);
+}
+
+// reactions lists the reactions shown under a bubble, as read aloud.
+export async function reactions(bubble) {
+  return bubble.locator('.reactions .reaction').evaluateAll((rs) => rs.map((r) => r.getAttribute('aria-label')));
+}
+
+// react puts a reaction on a bubble with the keyboard: its React button,
+// then the picker's buttons (arrow keys move, Enter chooses); choice is
+// the position in the picker (0: 👍, 1: ❤️, …). It waits until the
+// reaction is shown as the person's own.
+export async function react(bubble, choice = 0) {
+  const page = bubble.page();
+  await bubble.getByRole('button', { name: 'React to this message' }).focus();
+  await page.keyboard.press('Enter');
+  await bubble.locator('.picker').waitFor();
+  for (let i = 0; i < choice; i++) await page.keyboard.press('ArrowRight');
+  const label = await page.evaluate(() => document.activeElement.getAttribute('aria-label'));
+  await page.keyboard.press('Enter');
+  await bubble.locator('.reactions .reaction[data-who=you]').waitFor();
+  return label;
+}
+
+// giveLinkCode opens "Link another device" (from the list of chats) and
+// asks for a link code: the code shown, or the error the page shows.
+export async function giveLinkCode(page) {
+  if (!(await page.locator('#devices').isVisible())) await page.locator('#back').evaluate((b) => b.click()); // a phone-sized screen
+  await page.locator('#devices').click();
+  await page.locator('#devices-dialog').waitFor({ state: 'visible' });
+  await page.locator('#get-link-code').click();
+  await page.locator('#link-code-shown:not(:empty), #link-code-error:not(:empty)').first().waitFor();
+  const out = { code: (await page.locator('#link-code-shown').textContent()).trim(), error: (await page.locator('#link-code-error').textContent()).trim(),
+    help: (await page.locator('#link-code-help').textContent()).trim() };
+  await page.keyboard.press('Escape');
+  await page.locator('#devices-dialog').waitFor({ state: 'hidden' });
+  return out;
+}

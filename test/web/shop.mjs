@@ -4,11 +4,12 @@
 // the products the business sends, browses the catalog, puts two products
 // in the cart ($PRODUCT_A once then twice, $PRODUCT_B three times), sends
 // the order, gets the payment request the business sends through the
-// Business API, pays it with a declined and then a good sandbox card, and
-// sees the order news; it also answers the business's reply buttons. Each step is one JSON line on stdout; the Go test
+// Business API, pays it with a declined card and then with one the
+// sandbox keeps pending for a while (the page asks after it until it is
+// paid), and sees the order news; the cart survives a reload; it also answers the business's reply buttons. Each step is one JSON line on stdout; the Go test
 // (internal/e2etest/webchat_test.go) plays the business and reads them.
 import { Browsers, env, say, loadChat, register, openChat, write, businessShown, openCatalog, addToCart, setQuantity,
-  cartTotal, sendOrder, payRequest, unlabelled, choose } from './lib.mjs';
+  cartTotal, sendOrder, payRequest, unlabelled, choose, cartKept, idbFiles, connected, payPending } from './lib.mjs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 
@@ -60,17 +61,30 @@ try {
   await addToCart(page, productB);
   await setQuantity(page, productB, 3);
   await page.locator('#open-cart', { hasText: 'Cart (5)' }).waitFor();
+  // The cart is kept in the profile: a reload brings it back.
+  await page.locator('#order-note').fill('Bitte bis 18 Uhr');
+  await page.locator('#order-note').dispatchEvent('change');
+  await cartKept(page);
+  const kept = await idbFiles(page);
+  await page.reload();
+  await connected(page);
+  await openChat(page, biz);
+  await page.locator('#open-cart', { hasText: 'Cart (5)' }).waitFor();
+  await page.locator('#open-cart').click();
+  await page.locator(`#cart-items input[value="3"][aria-label="Quantity of ${productB}"]`).waitFor();
+  const reloaded = { total: await cartTotal(page), note: await page.locator('#order-note').inputValue(), kept };
   const total = await cartTotal(page);
   if (shots) await page.screenshot({ path: join(shots, 'chat-catalog.png') });
   const order = await sendOrder(page, 'Bitte bis 18 Uhr');
-  say('ordered', { catalog: names, focused, total, order_id: order.id, bubble: await order.bubble.textContent() });
+  await cartKept(page);
+  say('ordered', { catalog: names, focused, total, reloaded, order_id: order.id, bubble: await order.bubble.textContent(), files: await idbFiles(page) });
 
   await next('the payment request');
   const request = page.locator('li.msg.in[data-kind=order_details]').last();
   await request.waitFor();
   const bill = await request.locator('.bill .grand td').textContent();
   const declined = await payRequest(page, '4000 0000 0000 0002');
-  const paid = await payRequest(page, '4242 4242 4242 4242', true);
+  const paid = await payPending(page, '4000 0000 0000 1000', true);
   say('paid', { bill, declined, paid });
 
   await next('the order news');

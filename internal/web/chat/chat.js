@@ -9,8 +9,11 @@ const ui = {
   me: null, peer: null, convs: [], drawing: false, again: false, typingTimer: 0, typingSent: 0,
   biz: {},        // peer → what kontor.business said
   shops: {},      // peer → its catalog, once fetched
-  carts: {},      // peer → {retailer id: quantity}; kept in this page only
+  carts: {},      // peer → {retailer id: quantity}; kept in the profile (kontor.saveCart)
+  notes: {},      // peer → the note of its cart
   paid: {},       // order id → the last payment outcome
+  polls: {},      // order id → the poll of a pending payment
+  saving: Promise.resolve(), // the carts' writes, in order
   files: {},      // media id → object URL of a file decrypted (or sent) here
   rendered: new Map(), // message key → {sig, li}: drawn once, kept while unchanged
 };
@@ -173,6 +176,7 @@ function openConversation(peer) {
   ui.rendered.clear();
   drawBusiness();
   checkBusiness(peer);
+  loadCart(peer);
   redraw();
   $('text').focus();
 }
@@ -377,6 +381,7 @@ function drawMessages(msgs) {
   const ol = $('messages');
   const atBottom = ol.scrollHeight - ol.scrollTop - ol.clientHeight < 40;
   const keep = new Map();
+  const reactions = collectReactions(msgs);
   const items = msgs.filter((m) => m.content && m.content.type !== 'reaction').map((m) => {
     const key = m.ref || String(m.id);
     const sig = (m.id || '') + '|' + (m.problem || '');
@@ -387,6 +392,7 @@ function drawMessages(msgs) {
     if (m.id) r.li.dataset.id = m.id;
     const t = r.li.querySelector('.ticks');
     if (t && t.dataset.status !== m.status) setTicks(t, m);
+    drawReactions(r.li, m, reactions.get(String(m.id || '')));
     return r.li;
   });
   ui.rendered = keep;
@@ -434,6 +440,7 @@ function drawMessage(m) {
     setTicks(t, m);
     meta.append(t);
   }
+  if (m.id && !(m.problem && !m.outgoing)) meta.append(reactButton(m));
   li.append(body, meta);
   return li;
 }
@@ -448,6 +455,8 @@ function drawContent(body, m) {
   if (it && ['product', 'product_list', 'catalog_message'].includes(it.type)) return drawProducts(body, m);
   if (it && (it.type === 'button' || it.type === 'list')) return drawChoices(body, m);
   if (c.interactive_reply) { body.textContent = '↪ ' + c.interactive_reply.title; return; }
+  if (c.location) return drawLocation(body, c.location);
+  if (c.contacts) return drawContacts(body, c.contacts);
   if (it && it.type === 'cta_url' && it.link) {
     body.append(el('p', 'text', it.body || ''));
     const a = el('a', 'link', it.link.text);
@@ -731,7 +740,7 @@ function drawPayment(body, m) {
   const input = el('input');
   Object.assign(input, { id, name: 'card', type: 'text', inputMode: 'numeric', autocomplete: 'cc-number', placeholder: '4242 4242 4242 4242' });
   input.setAttribute('aria-describedby', id + '-help');
-  const help = el('p', 'help', 'The sandbox takes its test cards: 4242 4242 4242 4242 is paid, 4000 0000 0000 0002 is declined.');
+  const help = el('p', 'help', 'The sandbox takes its test cards: 4242 4242 4242 4242 is paid, 4000 0000 0000 0002 is declined, 4000 0000 0000 1000 is pending for a few seconds.');
   help.id = id + '-help';
   const pay = el('button', '', 'Pay ' + money(p.total, p.currency));
   pay.type = 'submit';
@@ -741,13 +750,20 @@ function drawPayment(body, m) {
     const amount = money(o.amount, o.currency);
     switch (o.status) {
       case 'succeeded': outcome.textContent = `✓ Paid ${amount} with ${o.card}. The order is ${o.order_status || 'paid'}.`; form.hidden = true; break;
-      case 'pending': outcome.textContent = `The payment of ${amount} is pending; pay again to see how it ended.`; break;
+      case 'pending':
+        outcome.textContent = `The payment of ${amount} with ${o.card} is pending: the provider is still deciding. This page asks again every few seconds.`;
+        pollPayment(p.order_id, show);
+        break;
       case 'declined': case 'canceled':
         outcome.textContent = `Not paid: ${o.status}${o.reason ? ' (' + o.reason.replace(/_/g, ' ') + ')' : ''} with ${o.card}. Nothing was taken; try another card.`; break;
       default: outcome.textContent = `The payment is ${o.status}.`;
     }
   };
   if (ui.paid[p.order_id]) show(ui.paid[p.order_id]);
+  else {
+    // Paid before (in another tab, a reload ago)? The server says.
+    kontor.payment(p.order_id).then((o) => { if (!ui.paid[p.order_id]) { ui.paid[p.order_id] = o; show(o); } }).catch(() => {});
+  }
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     const card = input.value.replace(/[\s-]/g, '');
@@ -828,6 +844,7 @@ function addToCart(peer, rid, n) {
   const cart = ui.carts[peer] || (ui.carts[peer] = {});
   cart[rid] = (cart[rid] || 0) + n;
   if (cart[rid] <= 0) delete cart[rid];
+  saveCart(peer);
   drawCartButton();
   if ($('shop-dialog').open) drawCart(peer);
 }
@@ -844,6 +861,7 @@ async function openShop(peer, focusCart) {
       (shop.cart_enabled ? '' : ' · this business takes no orders in the chat');
     $('products').replaceChildren(...shop.products.map((p) => productCard(peer, p)));
     $('cart').hidden = !shop.cart_enabled;
+    $('order-note').value = ui.notes[peer] || '';
     drawCart(peer);
     const first = focusCart ? $('cart-items').querySelector('input') || $('send-order') : $('products').querySelector('button');
     if (first) first.focus();
@@ -871,6 +889,7 @@ function drawCart(peer) {
     q.addEventListener('change', () => {
       const v = Math.floor(Number(q.value));
       if (v >= 1) cart[rid] = Math.min(v, 999); else delete cart[rid];
+      saveCart(peer);
       drawCartButton();
       drawCart(peer);
     });
@@ -883,7 +902,7 @@ function drawCart(peer) {
     const rm = el('button', 'secondary', 'Remove');
     rm.type = 'button';
     rm.setAttribute('aria-label', `Remove ${name} from the cart`);
-    rm.addEventListener('click', () => { delete cart[rid]; drawCartButton(); drawCart(peer); $('send-order').focus(); });
+    rm.addEventListener('click', () => { delete cart[rid]; saveCart(peer); drawCartButton(); drawCart(peer); $('send-order').focus(); });
     li.append(label, q, line, rm);
     return li;
   }));
@@ -892,6 +911,12 @@ function drawCart(peer) {
   const t = Object.entries(totals).map(([cur, v]) => money(v, cur)).join(' + ');
   $('cart-total').textContent = ids.length ? 'Total ' + t : '';
 }
+
+$('order-note').addEventListener('change', () => {
+  if (!ui.peer) return;
+  ui.notes[ui.peer] = $('order-note').value;
+  saveCart(ui.peer);
+});
 
 $('open-catalog').addEventListener('click', () => openShop(ui.peer));
 $('open-cart').addEventListener('click', () => openShop(ui.peer, true));
@@ -912,7 +937,9 @@ $('order-form').addEventListener('submit', async (e) => {
       return;
     }
     ui.carts[peer] = {};
+    ui.notes[peer] = '';
     $('order-note').value = '';
+    saveCart(peer);
     drawCartButton();
     $('shop-dialog').close();
     $('text').focus();
@@ -930,7 +957,7 @@ $('info').addEventListener('click', () => {
   $('info-who').textContent = b.business ? `${b.name || peer} · ${peer}` : peer;
   $('info-business').textContent = b.business
     ? '✔ Business: kontor knows this number as a business' + (b.name ? ` named ${b.name}` : '') + (b.catalog ? ', with a catalog you can order from.' : '.')
-    : 'A person (or a business that shows no catalog here).';
+    : 'A person: kontor knows no business with this number.';
   $('info-hosted').hidden = !b.hosted;
   $('info-hosted').textContent = b.hosted ? 'ℹ ' + b.notice : '';
   $('info-e2e').textContent = b.hosted
@@ -964,6 +991,222 @@ $('file').addEventListener('change', async () => {
     $('attach').disabled = false;
   }
   redraw();
+});
+
+// The cart of each business is kept in the profile (IndexedDB), so a
+// reload keeps it; signing out deletes it with the rest.
+async function loadCart(peer) {
+  if (ui.carts[peer]) return;
+  try {
+    const c = await kontor.cart(peer);
+    if (ui.carts[peer]) return; // changed meanwhile: this page's is newer
+    ui.carts[peer] = c.items || {};
+    ui.notes[peer] = c.note || '';
+  } catch {
+    return; // not kept: the cart lives in this page until the next change
+  }
+  if (peer === ui.peer) {
+    drawCartButton();
+    if ($('shop-dialog').open) { $('order-note').value = ui.notes[peer]; drawCart(peer); }
+  }
+}
+
+// Saves go one after the other (each writes the whole cart), so the last
+// change is the one kept; ui.saving is the promise of the last.
+function saveCart(peer) {
+  ui.saving = ui.saving.then(() => kontor.saveCart(peer, ui.carts[peer] || {}, ui.notes[peer] || ''))
+    .catch((err) => showError('order-error', 'The cart could not be kept in this browser: ' + err.message));
+}
+
+// A pending payment is asked after (GET /v1/orders/{id}/payment) every
+// few seconds until the provider decided, for up to 10 minutes.
+function pollPayment(order, show) {
+  const poll = ui.polls[order] || (ui.polls[order] = { shows: new Set(), timer: 0, until: Date.now() + 10 * 60 * 1000 });
+  poll.shows.add(show);
+  if (poll.timer) return;
+  const tick = async () => {
+    let o;
+    try {
+      o = await kontor.payment(order);
+    } catch { /* offline for a moment: ask again */ }
+    if (o) ui.paid[order] = o;
+    if (o && o.status !== 'pending') {
+      delete ui.polls[order];
+      for (const f of poll.shows) f(o);
+      return;
+    }
+    if (Date.now() > poll.until) {
+      delete ui.polls[order];
+      return;
+    }
+    poll.timer = setTimeout(tick, 2000);
+  };
+  poll.timer = setTimeout(tick, 1500);
+}
+
+// Reactions: the last one of each side on a message, drawn under it.
+const reactionChoices = [['👍', 'thumbs up'], ['❤️', 'heart'], ['😂', 'laughing'], ['😮', 'surprised'], ['😢', 'sad'], ['🙏', 'thank you']];
+
+function collectReactions(msgs) {
+  const by = new Map(); // message id → Map(who → emoji)
+  for (const m of msgs) {
+    const r = m.content && m.content.type === 'reaction' && m.content.reaction;
+    if (!r || !r.message_id || (m.problem && !m.outgoing)) continue;
+    const who = m.outgoing ? 'you' : m.from;
+    const on = by.get(r.message_id) || new Map();
+    if (r.emoji) on.set(who, r.emoji); else on.delete(who);
+    by.set(r.message_id, on);
+  }
+  return by;
+}
+
+function drawReactions(li, m, on) {
+  const list = [...(on || new Map()).entries()];
+  const sig = list.map(([w, e]) => w + ':' + e).join(',');
+  let box = li.querySelector('.reactions');
+  if ((box ? box.dataset.sig : '') === sig) return;
+  if (!list.length) { if (box) box.remove(); return; }
+  if (!box) {
+    box = el('p', 'reactions');
+    li.querySelector('.meta').before(box);
+  }
+  box.dataset.sig = sig;
+  box.replaceChildren(...list.map(([who, emoji]) => {
+    const s = el('span', 'reaction', emoji);
+    s.setAttribute('role', 'img');
+    s.setAttribute('aria-label', `${who === 'you' ? 'You' : who} reacted ${emoji}`);
+    s.title = `${who === 'you' ? 'You' : who}: ${emoji}`;
+    s.dataset.who = who;
+    return s;
+  }));
+}
+
+// The picker: a small group of labelled buttons under the message; Escape
+// closes it and gives the focus back to its React button.
+function reactButton(m) {
+  const b = el('button', 'react', '☺');
+  b.type = 'button';
+  b.setAttribute('aria-label', 'React to this message');
+  b.setAttribute('aria-haspopup', 'true');
+  b.setAttribute('aria-expanded', 'false');
+  b.title = 'React';
+  b.addEventListener('click', () => togglePicker(b, m));
+  return b;
+}
+
+function togglePicker(button, m) {
+  const li = button.closest('li');
+  const open = li.querySelector('.picker');
+  document.querySelectorAll('.picker').forEach((p) => p.remove());
+  document.querySelectorAll('button.react[aria-expanded="true"]').forEach((x) => x.setAttribute('aria-expanded', 'false'));
+  if (open) { button.focus(); return; }
+  const box = el('div', 'picker');
+  box.setAttribute('role', 'group');
+  box.setAttribute('aria-label', 'Choose a reaction');
+  const close = () => { box.remove(); button.setAttribute('aria-expanded', 'false'); button.focus(); };
+  const choose = async (emoji) => {
+    close();
+    try { await kontor.react(m.peer, String(m.id), emoji); } catch (err) { showError('send-error', 'Not sent: ' + err.message); }
+    redraw();
+  };
+  for (const [emoji, name] of reactionChoices) {
+    const x = el('button', 'secondary', emoji);
+    x.type = 'button';
+    x.setAttribute('aria-label', `React with ${name}`);
+    x.title = name;
+    x.addEventListener('click', () => choose(emoji));
+    box.append(x);
+  }
+  const mine = li.querySelector('.reaction[data-who="you"]');
+  if (mine) {
+    const x = el('button', 'secondary', 'Remove mine');
+    x.type = 'button';
+    x.setAttribute('aria-label', 'Remove my reaction');
+    x.addEventListener('click', () => choose(''));
+    box.append(x);
+  }
+  box.addEventListener('keydown', (e) => {
+    if (e.key === 'Escape') { e.preventDefault(); e.stopPropagation(); close(); }
+    if (e.key === 'ArrowRight' || e.key === 'ArrowLeft') {
+      const bs = [...box.querySelectorAll('button')];
+      const i = bs.indexOf(document.activeElement);
+      bs[(i + (e.key === 'ArrowRight' ? 1 : bs.length - 1)) % bs.length].focus();
+      e.preventDefault();
+    }
+  });
+  li.querySelector('.meta').after(box);
+  button.setAttribute('aria-expanded', 'true');
+  box.querySelector('button').focus();
+}
+
+// Places and contacts, written out.
+function drawLocation(body, loc) {
+  body.append(el('p', 'title', loc.name || 'Location'));
+  if (loc.address) body.append(el('p', 'text', loc.address));
+  const lat = Number(loc.latitude).toFixed(5), lon = Number(loc.longitude).toFixed(5);
+  const coords = el('p', 'help coords', `${lat}, ${lon}`);
+  coords.setAttribute('aria-label', `latitude ${lat}, longitude ${lon}`);
+  body.append(coords);
+  // A geo: link opens the device's own map app; the page names no map site.
+  const a = el('a', 'link', 'Open in a map app');
+  a.href = `geo:${lat},${lon}` + (loc.name ? '?q=' + encodeURIComponent(`${lat},${lon}(${loc.name})`) : '');
+  a.setAttribute('aria-label', `Open ${loc.name || 'the place'} in a map app`);
+  body.append(a);
+}
+
+function drawContacts(body, contacts) {
+  const list = el('ul', 'contacts');
+  list.setAttribute('aria-label', contacts.length === 1 ? 'Shared contact' : `${contacts.length} shared contacts`);
+  for (const c of contacts) {
+    const card = el('li', 'contact');
+    card.append(el('p', 'title', c.name));
+    if (c.org && (c.org.company || c.org.title)) card.append(el('p', 'help', [c.org.title, c.org.department, c.org.company].filter(Boolean).join(', ')));
+    const dl = el('dl');
+    const row = (k, v) => { dl.append(el('dt', '', k), el('dd', '', v)); };
+    for (const ph of c.phones || []) row(ph.type ? `Phone (${ph.type.toLowerCase()})` : 'Phone', ph.phone);
+    for (const e of c.emails || []) row('Email', e);
+    for (const u of c.urls || []) row('Web', u);
+    for (const ad of c.addresses || []) row(ad.type ? `Address (${ad.type.toLowerCase()})` : 'Address', [ad.street, [ad.zip, ad.city].filter(Boolean).join(' '), ad.state, ad.country].filter(Boolean).join(', '));
+    if (c.birthday) row('Birthday', c.birthday);
+    if (dl.children.length) card.append(dl);
+    for (const ph of c.phones || []) {
+      if (!ph.wa_id) continue;
+      const peer = '+' + ph.wa_id.replace(/^\+/, '');
+      if (peer === ui.me) continue;
+      const b = el('button', 'secondary', `Chat with ${c.name}`);
+      b.type = 'button';
+      b.setAttribute('aria-label', `Chat with ${c.name} at ${peer}`);
+      b.addEventListener('click', () => openConversation(peer));
+      card.append(b);
+      break;
+    }
+    list.append(card);
+  }
+  body.append(list);
+}
+
+// Linking another device: the primary device gives a link code.
+$('devices').addEventListener('click', () => {
+  $('link-code-shown').textContent = '';
+  $('link-code-help').textContent = 'A link code lets another browser or a kontor client become one more device of your account, for 10 minutes.';
+  showError('link-code-error');
+  $('devices-dialog').showModal();
+  $('get-link-code').focus();
+});
+
+$('get-link-code').addEventListener('click', async () => {
+  showError('link-code-error');
+  $('get-link-code').disabled = true;
+  try {
+    const r = await kontor.linkCode();
+    $('link-code-shown').textContent = r.code;
+    const until = new Date(Date.now() + r.expires_in * 1000);
+    $('link-code-help').textContent = `On the new device choose "Link this browser" (or run kontor client link --server ${location.origin} --phone ${r.phone} --code ${r.code} --profile DIR) with ${r.phone} and this code before ${timeFormat.format(until)}.`;
+  } catch (err) {
+    showError('link-code-error', err);
+  } finally {
+    $('get-link-code').disabled = false;
+  }
 });
 
 load().catch((err) => console.error(err));

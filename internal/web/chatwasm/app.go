@@ -74,6 +74,11 @@ func (a *app) api() js.Value {
 		"attach":        a.attach,
 		"media":         a.media,
 		"reply":         a.reply,
+		"payment":       a.payment,
+		"react":         a.react,
+		"linkCode":      a.linkCode,
+		"cart":          a.cart,
+		"saveCart":      a.saveCart,
 	}
 	for name, fn := range fns {
 		o.Set(name, promised(fn))
@@ -272,7 +277,20 @@ func summary(c wire.Content) string {
 	case c.Reaction != nil:
 		return "reacted " + c.Reaction.Emoji
 	case c.Location != nil:
-		return "Location: " + c.Location.Name
+		what := "Location"
+		for _, s := range []string{c.Location.Name, c.Location.Address} {
+			if s != "" {
+				what += ": " + s
+				break
+			}
+		}
+		return what
+	case len(c.Contacts) > 0:
+		names := make([]string, 0, len(c.Contacts))
+		for _, ct := range c.Contacts {
+			names = append(names, ct.Name)
+		}
+		return "Contact: " + strings.Join(names, ", ")
 	}
 	return "[" + strings.ReplaceAll(c.Type, "_", " ") + " message: not shown in the web chat yet]"
 }

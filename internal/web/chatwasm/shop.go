@@ -22,22 +22,25 @@ import (
 
 // businessInfo is what the page shows of a peer that is a business.
 type businessInfo struct {
-	// Business is true when the server answers for the number's shop:
-	// the platform knows it as a business, under Name (its verified name).
+	// Business is true when the server knows the number as a business
+	// (GET /v1/businesses/{phone}), under Name (its verified name): the
+	// platform, not the peer, says so.
 	Business    bool   `json:"business"`
 	Name        string `json:"name,omitempty"`
 	Catalog     bool   `json:"catalog"`
 	CartEnabled bool   `json:"cart_enabled"`
-	// Hosted is true when the business told this conversation that a
-	// hosted service manages its chats (Notice: the line it sent).
+	// Hosted is true when the number's endpoint runs on the platform, so
+	// a service of Operator's manages the chat (the server says so, and
+	// the business tells the conversation: Notice is the line it sent,
+	// or the same line when it has not arrived yet).
 	Hosted   bool   `json:"hosted"`
 	Notice   string `json:"notice,omitempty"`
 	Operator string `json:"operator,omitempty"`
 }
 
-// business says whether peer is a business: the server's shop answer
-// (the same that /catalog of kontor chat reads) and the hosted-service
-// notice in the conversation (which kontor chat shows on /open).
+// business says whether peer is a business, as the server publishes it,
+// with the hosted-service notice of the conversation (which kontor chat
+// shows on /open).
 func (a *app) business(args []js.Value) (any, error) {
 	c, err := a.client()
 	if err != nil {
@@ -56,12 +59,21 @@ func (a *app) business(args []js.Value) (any, error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	shop, err := c.API().ShopCatalog(ctx, peer, "")
+	b, err := c.API().Business(ctx, peer)
 	switch {
 	case err == nil:
-		info.Business, info.Name, info.Catalog, info.CartEnabled = true, shop.Name, true, shop.CartEnabled
+		info.Business, info.Name, info.Catalog, info.CartEnabled = true, b.Name, b.Catalog, b.CartEnabled
+		if b.Hosted && !info.Hosted {
+			info.Hosted, info.Operator = true, b.Operator
+			op := b.Operator
+			if op == "" {
+				op = "the operator of this kontor platform"
+			}
+			info.Notice = "This business uses a service run by " + op + " to manage this chat, so " + op + " can read the messages of this chat."
+		}
 	case kontor.KindOf(err) == kontor.NotFound:
-		// Not a business, or one that shows no catalog in the chat.
+		// Not a business: a notice alone proves nothing (any device can
+		// write one), so no badge.
 	default:
 		return nil, err
 	}
