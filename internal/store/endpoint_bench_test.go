@@ -43,7 +43,7 @@ func BenchmarkEndpointWrites(b *testing.B) {
 			hooks := make([]webhook.Event, 0, batch)
 			flush := func() {
 				if bc.oneTx {
-					if err := db.PutEndpointBatch(ctx, msgs, hooks, time.Now()); err != nil {
+					if err := db.PutEndpointBatch(ctx, msgs, endpoint.InboxWrites{}, hooks, time.Now()); err != nil {
 						b.Fatal(err)
 					}
 					msgs, hooks = msgs[:0], hooks[:0]
