@@ -206,8 +206,8 @@ func testInboxList(t *testing.T, e *env) {
 	search("rabatt", "+4915100010007")
 	search("100%", "+4915100010007")
 	search("antwort 21", "+4915100010021")
-	search("50_", /* nothing: _ is literal */)
-	search("another number", /* another number's conversation */)
+	search("50_" /* nothing: _ is literal */)
+	search("another number" /* another number's conversation */)
 
 	me := e.ids.Next()
 	for _, p := range []kontor.Phone{"+4915100010002", "+4915100010005"} {
