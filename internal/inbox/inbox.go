@@ -48,9 +48,11 @@ const (
 // Query asks for a page of a number's conversations, newest first.
 type Query struct {
 	Number kontor.ID
-	// Search matches the number, the profile name and the text of any
-	// message (case-insensitive); "" matches all.
-	Search string
+	// Search matches the number, the profile name and the last message's
+	// text (case-insensitive); "" matches all. InMessages matches the text
+	// of every message instead of the last (it reads them all: slower).
+	Search     string
+	InMessages bool
 	// Assigned filters by the assigned user: Any (0, false), Unassigned
 	// (Assigned 0, OnlyAssigned true) or one user.
 	Assigned     kontor.ID

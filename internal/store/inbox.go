@@ -20,10 +20,11 @@ import (
 const (
 	inboxPutMessageSQL = `INSERT INTO inbox_messages (number_id, msg_id, peer, outgoing, type, text, search, body, status, status_rank, at, changed)
 			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$11) ON CONFLICT (number_id, msg_id) DO NOTHING`
-	inboxConversationSQL = `INSERT INTO inbox_conversations (number_id, peer, last_at, last_text, last_outgoing, unread, last_inbound, last_inbound_id, profile_name, search, updated)
-			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$3)
+	inboxConversationSQL = `INSERT INTO inbox_conversations (number_id, peer, last_at, last_text, last_outgoing, unread, last_inbound, last_inbound_id, profile_name, search, last_search, updated)
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$3)
 			ON CONFLICT (number_id, peer) DO UPDATE SET
 			last_text = CASE WHEN excluded.last_at >= inbox_conversations.last_at THEN excluded.last_text ELSE inbox_conversations.last_text END,
+			last_search = CASE WHEN excluded.last_at >= inbox_conversations.last_at THEN excluded.last_search ELSE inbox_conversations.last_search END,
 			last_outgoing = CASE WHEN excluded.last_at >= inbox_conversations.last_at THEN excluded.last_outgoing ELSE inbox_conversations.last_outgoing END,
 			last_at = CASE WHEN excluded.last_at > inbox_conversations.last_at THEN excluded.last_at ELSE inbox_conversations.last_at END,
 			unread = inbox_conversations.unread + excluded.unread,
@@ -62,12 +63,14 @@ CREATE TABLE inbox_conversations (
 	assigned        BIGINT NOT NULL DEFAULT 0,
 	profile_name    TEXT NOT NULL DEFAULT '',
 	search          TEXT NOT NULL DEFAULT '',
+	last_search     TEXT NOT NULL DEFAULT '',
 	updated         BIGINT NOT NULL DEFAULT 0,
 	PRIMARY KEY (number_id, peer)
 );
 CREATE INDEX inbox_conversations_recent ON inbox_conversations (number_id, last_at, peer);
 CREATE INDEX inbox_conversations_assigned ON inbox_conversations (number_id, assigned, last_at, peer);
 CREATE INDEX inbox_conversations_updated ON inbox_conversations (number_id, updated);
+CREATE INDEX inbox_conversations_unread ON inbox_conversations (number_id) WHERE unread > 0;
 CREATE TABLE inbox_messages (
 	number_id    BIGINT NOT NULL,
 	msg_id       BIGINT NOT NULL,
@@ -162,7 +165,7 @@ func (db *DB) putInbox(ctx context.Context, tx *sql.Tx, w endpoint.InboxWrites) 
 			unread, lastIn, lastInID = 1, ms(m.At), int64(m.ID)
 		}
 		if _, err := db.exec(ctx, tx, inboxConversationSQL, int64(m.Number), string(m.Peer), ms(m.At), m.Text, m.Outgoing, unread,
-			lastIn, lastInID, m.ProfileName, searchText(m.Peer.Digits(), m.ProfileName)); err != nil {
+			lastIn, lastInID, m.ProfileName, searchText(m.Peer.Digits(), m.ProfileName), searchText(m.Text)); err != nil {
 			return err
 		}
 		if m.Outgoing {
@@ -246,8 +249,8 @@ func likePattern(s string) string {
 }
 
 // InboxConversations lists a number's conversations newest first
-// (inbox.Store): one range of an index, cut by LIMIT; a search also reads
-// the messages of the conversations it passes.
+// (inbox.Store): one range of an index, cut by LIMIT. A search reads the
+// number's conversations; one in all messages reads all their messages.
 func (db *DB) InboxConversations(ctx context.Context, q inbox.Query) ([]inbox.Conversation, error) {
 	limit := q.Limit
 	if limit <= 0 || limit > 500 {
@@ -265,8 +268,14 @@ func (db *DB) InboxConversations(ctx context.Context, q inbox.Query) ([]inbox.Co
 	}
 	if s := strings.TrimSpace(q.Search); s != "" {
 		p := arg(likePattern(s))
-		sb.WriteString(` AND (c.search LIKE ` + p + ` ESCAPE '!' OR EXISTS (SELECT 1 FROM inbox_messages m
-			WHERE m.number_id = c.number_id AND m.peer = c.peer AND m.search LIKE ` + p + ` ESCAPE '!'))`)
+		if q.InMessages {
+			// One pass over the number's messages, not a probe per
+			// conversation: a rare word would probe them all.
+			sb.WriteString(` AND c.peer IN (SELECT peer FROM inbox_conversations WHERE number_id = $1 AND search LIKE ` + p + ` ESCAPE '!'
+				UNION SELECT peer FROM inbox_messages WHERE number_id = $1 AND search LIKE ` + p + ` ESCAPE '!')`)
+		} else {
+			sb.WriteString(` AND (c.search LIKE ` + p + ` ESCAPE '!' OR c.last_search LIKE ` + p + ` ESCAPE '!')`)
+		}
 	}
 	if !q.Before.At.IsZero() {
 		at, peer := arg(ms(q.Before.At)), arg(string(q.Before.Peer))

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -188,7 +189,9 @@ func testInboxList(t *testing.T, e *env) {
 
 	search := func(s string, want ...kontor.Phone) {
 		t.Helper()
-		got, err := e.db.InboxConversations(e.ctx, inbox.Query{Number: n.ID, Search: s})
+		inMessages := strings.HasPrefix(s, "all:")
+		s = strings.TrimPrefix(s, "all:")
+		got, err := e.db.InboxConversations(e.ctx, inbox.Query{Number: n.ID, Search: s, InMessages: inMessages})
 		if err != nil {
 			t.Fatalf("search %q: %v", s, err)
 		}
@@ -208,6 +211,13 @@ func testInboxList(t *testing.T, e *env) {
 	search("antwort 21", "+4915100010021")
 	search("50_" /* nothing: _ is literal */)
 	search("another number" /* another number's conversation */)
+	// The first message of an answered conversation: only in all messages.
+	search("nachricht 21")
+	search("all:nachricht 21", "+4915100010021")
+	search("all:4915100010003", "+4915100010003")
+	search("all:ana müller", "+4915100010003")
+	search("all:100%", "+4915100010007")
+	search("all:50_")
 
 	me := e.ids.Next()
 	for _, p := range []kontor.Phone{"+4915100010002", "+4915100010005"} {

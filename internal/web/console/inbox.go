@@ -135,6 +135,7 @@ type listData struct {
 	Number   business.Number
 	Convs    []convView
 	Q        string
+	All      bool // search every message, not only the last
 	Filter   string
 	Filters  []choice
 	Unread   int
@@ -164,10 +165,10 @@ func (in *Inbox) list(rq *req) {
 		in.c.fail(rq.w, rq.r, err)
 		return
 	}
-	d := listData{Numbers: ns, Number: n, Q: strings.TrimSpace(qv.Get("q")), Filter: qv.Get("filter"), Filters: filters}
+	d := listData{Numbers: ns, Number: n, Q: strings.TrimSpace(qv.Get("q")), All: qv.Get("all") == "1", Filter: qv.Get("filter"), Filters: filters}
 	_, d.Hosted = in.cfg.Endpoint(n.ID)
 	pg := in.page(rq, "Inbox")
-	q := inbox.Query{Number: n.ID, Search: d.Q, Limit: inbox.PageSize}
+	q := inbox.Query{Number: n.ID, Search: d.Q, InMessages: d.All, Limit: inbox.PageSize}
 	switch d.Filter {
 	case "me":
 		q.Assigned, q.OnlyAssigned = rq.user.ID, true
@@ -218,6 +219,9 @@ func (in *Inbox) list(rq *req) {
 	base := url.Values{"number": {n.ID.String()}}
 	if d.Q != "" {
 		base.Set("q", d.Q)
+	}
+	if d.All {
+		base.Set("all", "1")
 	}
 	if d.Filter != "" {
 		base.Set("filter", d.Filter)

@@ -95,7 +95,9 @@ func (b *browser) eventually(path string, texts ...string) {
 	}
 }
 
-func htmlText(s string) string { return strings.NewReplacer("&#43;", "+", "&#39;", "'", "&quot;", `"`, "&amp;", "&").Replace(s) }
+func htmlText(s string) string {
+	return strings.NewReplacer("&#43;", "+", "&#39;", "'", "&quot;", `"`, "&amp;", "&").Replace(s)
+}
 
 // TestInbox drives the inbox through the real server: a person writes to
 // a hosted business from their device; an agent sees it unread, opens it
@@ -219,6 +221,10 @@ func TestInbox(t *testing.T) {
 		agent.want("search text", agent.get("/console/inbox?q=TULPEN"), 200)
 		agent.see("+4915112345671")
 		agent.want("search number", agent.get("/console/inbox?q=12345671"), 200)
+		agent.see("+4915112345671")
+		agent.want("search the first message", agent.get("/console/inbox?q=habt+ihr"), 200)
+		agent.see("No conversation matches.")
+		agent.want("search every message", agent.get("/console/inbox?q=habt+ihr&all=1"), 200)
 		agent.see("+4915112345671")
 		agent.want("search nothing", agent.get("/console/inbox?q=orchideen"), 200)
 		agent.see("No conversation matches.")
