@@ -46,10 +46,11 @@ const (
 	inboxEarlySQL = `INSERT INTO inbox_early (number_id, msg_id, status, at) SELECT CAST($1 AS BIGINT), CAST($2 AS BIGINT), CAST($3 AS TEXT), CAST($4 AS BIGINT)
 			WHERE NOT EXISTS (SELECT 1 FROM inbox_messages WHERE number_id = $1 AND msg_id = $2)
 			ON CONFLICT (number_id, msg_id, status) DO NOTHING`
+	inboxAnyEarlySQL = `SELECT 1 FROM inbox_early LIMIT 1`
 )
 
 func init() {
-	addHotWrite(inboxPutMessageSQL, inboxConversationSQL, inboxStatusSQL, inboxEarlySQL)
+	addHotWrite(inboxPutMessageSQL, inboxConversationSQL, inboxStatusSQL, inboxEarlySQL, inboxAnyEarlySQL)
 	addMigration("inbox 1", migration{sql: `
 CREATE TABLE inbox_conversations (
 	number_id       BIGINT NOT NULL,
@@ -68,8 +69,6 @@ CREATE TABLE inbox_conversations (
 	PRIMARY KEY (number_id, peer)
 );
 CREATE INDEX inbox_conversations_recent ON inbox_conversations (number_id, last_at, peer);
-CREATE INDEX inbox_conversations_assigned ON inbox_conversations (number_id, assigned, last_at, peer);
-CREATE INDEX inbox_conversations_updated ON inbox_conversations (number_id, updated);
 CREATE INDEX inbox_conversations_unread ON inbox_conversations (number_id) WHERE unread > 0;
 CREATE TABLE inbox_messages (
 	number_id    BIGINT NOT NULL,
@@ -90,6 +89,10 @@ CREATE TABLE inbox_messages (
 	PRIMARY KEY (number_id, msg_id)
 );
 CREATE INDEX inbox_messages_peer ON inbox_messages (number_id, peer, at, msg_id);
+CREATE TABLE inbox_versions (
+	number_id BIGINT PRIMARY KEY,
+	version   BIGINT NOT NULL
+);
 CREATE TABLE inbox_early (
 	number_id BIGINT NOT NULL,
 	msg_id    BIGINT NOT NULL,
@@ -147,6 +150,7 @@ func (db *DB) PutInbox(ctx context.Context, w endpoint.InboxWrites) error {
 }
 
 func (db *DB) putInbox(ctx context.Context, tx *sql.Tx, w endpoint.InboxWrites) error {
+	var sent []endpoint.InboxMessage // new sent messages, for early statuses
 	for _, m := range w.Messages {
 		status := m.Status
 		if !m.Outgoing {
@@ -169,8 +173,22 @@ func (db *DB) putInbox(ctx context.Context, tx *sql.Tx, w endpoint.InboxWrites) 
 			return err
 		}
 		if m.Outgoing {
-			if err := db.applyEarly(ctx, tx, m.Number, m.ID); err != nil {
-				return err
+			sent = append(sent, m)
+		}
+	}
+	if len(sent) > 0 {
+		// Early statuses are rare (a receipt overtook its send's commit):
+		// one look at the table, not one per message.
+		var any int
+		err := tx.StmtContext(ctx, db.wstmts[inboxAnyEarlySQL]).QueryRowContext(ctx).Scan(&any)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		if any == 1 {
+			for _, m := range sent {
+				if err := db.applyEarly(ctx, tx, m.Number, m.ID); err != nil {
+					return err
+				}
 			}
 		}
 	}
@@ -372,7 +390,10 @@ func (db *DB) InboxStamp(ctx context.Context, number kontor.ID, peer kontor.Phon
 	var a, b int64
 	var err error
 	if peer == "" {
-		err = db.readRow(ctx, `SELECT COALESCE(MAX(updated), 0) FROM inbox_conversations WHERE number_id = $1`, int64(number)).Scan(&a)
+		// The newest message (one step down an index) and the count of
+		// the console's changes (read, assigned, notes): both only grow.
+		err = db.readRow(ctx, `SELECT COALESCE((SELECT MAX(last_at) FROM inbox_conversations WHERE number_id = $1), 0),
+			COALESCE((SELECT version FROM inbox_versions WHERE number_id = $1), 0)`, int64(number)).Scan(&a, &b)
 	} else {
 		err = db.readRow(ctx, `SELECT COALESCE((SELECT updated FROM inbox_conversations WHERE number_id = $1 AND peer = $2), 0),
 			COALESCE((SELECT MAX(changed) FROM inbox_messages WHERE number_id = $1 AND peer = $2), 0)`, int64(number), string(peer)).Scan(&a, &b)
@@ -386,6 +407,13 @@ func (db *DB) InboxStamp(ctx context.Context, number kontor.ID, peer kontor.Phon
 // touched is the conversation's new updated time.
 const touched = `updated = CASE WHEN $3 > updated THEN $3 ELSE updated + 1 END`
 
+// bumpVersion counts a change the console made to a number's list.
+func bumpVersion(ctx context.Context, tx *sql.Tx, number kontor.ID) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO inbox_versions (number_id, version) VALUES ($1, 1)
+		ON CONFLICT (number_id) DO UPDATE SET version = inbox_versions.version + 1`, int64(number))
+	return err
+}
+
 // MarkInboxRead sets a conversation's unread count to 0 (inbox.Store).
 func (db *DB) MarkInboxRead(ctx context.Context, number kontor.ID, peer kontor.Phone, now time.Time) (int, error) {
 	var n int
@@ -397,9 +425,11 @@ func (db *DB) MarkInboxRead(ctx context.Context, number kontor.ID, peer kontor.P
 		if err != nil || n == 0 {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE inbox_conversations SET unread = 0, `+touched+` WHERE number_id = $1 AND peer = $2`,
-			int64(number), string(peer), ms(now))
-		return err
+		if _, err = tx.ExecContext(ctx, `UPDATE inbox_conversations SET unread = 0, `+touched+` WHERE number_id = $1 AND peer = $2`,
+			int64(number), string(peer), ms(now)); err != nil {
+			return err
+		}
+		return bumpVersion(ctx, tx, number)
 	})
 	return n, err
 }
@@ -415,7 +445,7 @@ func (db *DB) AssignInbox(ctx context.Context, number kontor.ID, peer kontor.Pho
 		if n, _ := res.RowsAffected(); n == 0 {
 			return notFound("store.AssignInbox", "There is no conversation with %s.", peer)
 		}
-		return nil
+		return bumpVersion(ctx, tx, number)
 	})
 }
 

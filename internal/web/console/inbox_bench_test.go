@@ -118,7 +118,8 @@ func BenchmarkInbox(b *testing.B) {
 		{"search-last", "/console/inbox?number=" + n + "&q=nachricht+9+von+kundin+20"},
 		{"search-all", "/console/inbox?number=" + n + "&q=nachricht+4+von+kundin+20&all=1"},
 		{"conversation", "/console/inbox/" + n + "/" + midPeer.Digits()},
-		{"stamp", "/console/inbox/stamp?number=" + n + "&peer=" + midPeer.Digits()},
+		{"stamp-list", "/console/inbox/stamp?number=" + n},
+		{"stamp-conversation", "/console/inbox/stamp?number=" + n + "&peer=" + midPeer.Digits()},
 	}
 	for _, p := range pages {
 		b.Run(p.name, func(b *testing.B) {
