@@ -90,6 +90,7 @@ func (c *committer) flush(batch []*commitJob) {
 		all.msgs = append(all.msgs, j.w.msgs...)
 		all.inbox.Messages = append(all.inbox.Messages, j.w.inbox.Messages...)
 		all.inbox.Statuses = append(all.inbox.Statuses, j.w.inbox.Statuses...)
+		all.inbox.Reads = append(all.inbox.Reads, j.w.inbox.Reads...)
 		all.hooks = append(all.hooks, j.w.hooks...)
 	}
 	// What happened must reach the store even while the endpoint stops.

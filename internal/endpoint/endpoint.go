@@ -640,6 +640,8 @@ func (e *Endpoint) markRead(ctx context.Context, req cloudapi.SendRequest) (any,
 	if req.TypingIndicator != nil {
 		_ = e.dev.Typing(ctx, rec.Peer, true)
 	}
+	// The console's inbox counts them read too.
+	e.commits.commit(&writes{inbox: InboxWrites{Reads: []InboxMarkRead{{Number: e.cfg.Number, Peer: rec.Peer, Upto: rec.Created}}}})
 	return cloudapi.SuccessResponse{Success: true}, nil
 }
 

@@ -54,13 +54,24 @@ type InboxStatus struct {
 	At     time.Time
 }
 
+// InboxMarkRead is the business marking a person's messages read (the
+// Business API's mark-as-read): those until Upto count as read.
+type InboxMarkRead struct {
+	Number kontor.ID
+	Peer   kontor.Phone
+	Upto   time.Time
+}
+
 // InboxWrites are the inbox entries of a batch of the endpoint's work.
 type InboxWrites struct {
 	Messages []InboxMessage
 	Statuses []InboxStatus
+	Reads    []InboxMarkRead
 }
 
-func (w InboxWrites) empty() bool { return len(w.Messages) == 0 && len(w.Statuses) == 0 }
+func (w InboxWrites) empty() bool {
+	return len(w.Messages) == 0 && len(w.Statuses) == 0 && len(w.Reads) == 0
+}
 
 // InboxStore keeps the inbox log (implemented by internal/store). A
 // message already there is left alone; statuses only move forward (sent,

@@ -172,7 +172,7 @@ func (db *DB) putMessages(ctx context.Context, tx *sql.Tx, msgs []endpoint.Messa
 // webhooks in one transaction, the webhooks due at now
 // (endpoint.BatchStore).
 func (db *DB) PutEndpointBatch(ctx context.Context, msgs []endpoint.MessageRecord, in endpoint.InboxWrites, evs []webhook.Event, now time.Time) error {
-	if len(msgs) == 0 && len(evs) == 0 && len(in.Messages) == 0 && len(in.Statuses) == 0 {
+	if len(msgs) == 0 && len(evs) == 0 && len(in.Messages) == 0 && len(in.Statuses) == 0 && len(in.Reads) == 0 {
 		return nil
 	}
 	return db.tx(ctx, "store.PutEndpointBatch", func(tx *sql.Tx) error {

@@ -143,7 +143,7 @@ func searchText(parts ...string) string { return strings.ToLower(strings.Join(pa
 
 // PutInbox writes inbox entries in one transaction (endpoint.InboxStore).
 func (db *DB) PutInbox(ctx context.Context, w endpoint.InboxWrites) error {
-	if len(w.Messages) == 0 && len(w.Statuses) == 0 {
+	if len(w.Messages) == 0 && len(w.Statuses) == 0 && len(w.Reads) == 0 {
 		return nil
 	}
 	return db.tx(ctx, "store.PutInbox", func(tx *sql.Tx) error { return db.putInbox(ctx, tx, w) })
@@ -195,6 +195,19 @@ func (db *DB) putInbox(ctx context.Context, tx *sql.Tx, w endpoint.InboxWrites) 
 	for _, s := range w.Statuses {
 		if err := db.inboxStatus(ctx, tx, s); err != nil {
 			return err
+		}
+	}
+	for _, r := range w.Reads {
+		// Read up to the person's last message: nothing is unread.
+		res, err := tx.ExecContext(ctx, `UPDATE inbox_conversations SET unread = 0, `+touched+`
+			WHERE number_id = $1 AND peer = $2 AND unread > 0 AND last_inbound <= $4`, int64(r.Number), string(r.Peer), ms(r.Upto), ms(r.Upto))
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n > 0 {
+			if err := bumpVersion(ctx, tx, r.Number); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

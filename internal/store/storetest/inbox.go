@@ -118,6 +118,27 @@ func testInboxLog(t *testing.T, e *env) {
 	if s, _ := e.db.InboxStamp(e.ctx, n.ID, ""); s <= listStamp {
 		t.Errorf("the list's stamp did not grow on read: %d, then %d", listStamp, s)
 	}
+	// The business marks messages read through its API: read up to an
+	// older message leaves the count, up to the last clears it.
+	if err := e.db.PutInbox(e.ctx, endpoint.InboxWrites{Messages: []endpoint.InboxMessage{
+		inboundMsg(n.ID, e.ids.Next(), peer, "Noch da?", t0.Add(6*time.Second)),
+		inboundMsg(n.ID, e.ids.Next(), peer, "Hallo?", t0.Add(7*time.Second))}}); err != nil {
+		t.Fatal(err)
+	}
+	read := func(upto time.Time) int {
+		t.Helper()
+		if err := e.db.PutInbox(e.ctx, endpoint.InboxWrites{Reads: []endpoint.InboxMarkRead{{Number: n.ID, Peer: peer, Upto: upto}}}); err != nil {
+			t.Fatal(err)
+		}
+		c, _ := e.db.InboxConversation(e.ctx, n.ID, peer)
+		return c.Unread
+	}
+	if got := read(t0.Add(6 * time.Second)); got != 2 {
+		t.Errorf("read up to an older message: unread %d, want 2", got)
+	}
+	if got := read(t0.Add(7 * time.Second)); got != 0 {
+		t.Errorf("read up to the last message: unread %d, want 0", got)
+	}
 	_, err = e.db.MarkInboxRead(e.ctx, n.ID, "+4915100000999", t0)
 	wantKind(t, "mark an unknown conversation read", err, kontor.NotFound)
 	_, err = e.db.InboxConversation(e.ctx, n.ID, "+4915100000999")

@@ -13,6 +13,7 @@ import (
 	"github.com/kontor-chat/kontor"
 	"github.com/kontor-chat/kontor/client"
 	"github.com/kontor-chat/kontor/client/e2e"
+	"github.com/kontor-chat/kontor/internal/cloudapi"
 	"github.com/kontor-chat/kontor/internal/kontortest"
 	"github.com/kontor-chat/kontor/wire"
 )
@@ -306,6 +307,19 @@ func TestInbox(t *testing.T) {
 		if m := ben.message("the console's template"); m.Content.Template == nil || m.Content.Template.Body != "Hallo Ben, Ihre Bestellung #6 liegt bereit." {
 			t.Fatalf("Ben got %+v", m.Content)
 		}
+
+		// The business's own software marks a message read through the
+		// API: the console counts it read too.
+		id, err := ana.c.Send(ctx, bizPhone, wire.Content{V: wire.ContentVersion, Type: wire.ContentText, Text: "Noch eine Frage"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		agent.eventually("/console/inbox", "Noch eine Frage", "1 unread")
+		markRead := map[string]any{"messaging_product": "whatsapp", "status": "read", "message_id": cloudapi.MessageID(id)}
+		if code := s.Call(t, "POST", "/v21.0/"+biz.Number+"/messages", biz.Token, markRead, nil); code != 200 {
+			t.Fatalf("marking read through the API: HTTP %d", code)
+		}
+		agent.eventually("/console/inbox", "Noch eine Frage", "No unread messages.")
 
 		// Another business's conversation is not there for this one.
 		agent.want("a stranger's conversation", agent.get("/console/inbox/"+biz.Number+"/4915199999999"), 404)
