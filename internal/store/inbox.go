@@ -121,6 +121,9 @@ CREATE TABLE inbox_quick_replies (
 `})
 }
 
+// earlyKeep is how long a status waits in inbox_early for its message.
+const earlyKeep = 10 * time.Minute
+
 // statusRank orders the statuses of a sent message: a status never goes
 // back, and failed comes only before read.
 func statusRank(s string) int {
@@ -185,6 +188,12 @@ func (db *DB) putInbox(ctx context.Context, tx *sql.Tx, w endpoint.InboxWrites) 
 			return err
 		}
 		if any == 1 {
+			// A status whose message never comes (one sent before the
+			// inbox log existed) must not keep this path busy: statuses
+			// wait at most earlyKeep.
+			if _, err := tx.ExecContext(ctx, `DELETE FROM inbox_early WHERE at < $1`, ms(sent[0].At.Add(-earlyKeep))); err != nil {
+				return err
+			}
 			for _, m := range sent {
 				if err := db.applyEarly(ctx, tx, m.Number, m.ID); err != nil {
 					return err

@@ -79,6 +79,22 @@ func testInboxLog(t *testing.T, e *env) {
 		t.Fatalf("messages = %+v", msgs)
 	}
 
+	// A status that waited too long is dropped when messages come later.
+	stale := e.ids.Next()
+	if err := e.db.PutInbox(e.ctx, endpoint.InboxWrites{Statuses: []endpoint.InboxStatus{{Number: n.ID, ID: stale, Status: endpoint.InboxRead, At: t0}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.db.PutInbox(e.ctx, endpoint.InboxWrites{Messages: []endpoint.InboxMessage{outboundMsg(n.ID, e.ids.Next(), peer, "eine Stunde später", t0.Add(time.Hour))}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.db.PutInbox(e.ctx, endpoint.InboxWrites{Messages: []endpoint.InboxMessage{outboundMsg(n.ID, stale, peer, "spät geloggt", t0.Add(time.Hour))}}); err != nil {
+		t.Fatal(err)
+	}
+	late, _ := e.db.InboxMessages(e.ctx, n.ID, peer, 0, 2)
+	if len(late) != 2 || late[0].ID != stale || late[0].Status != endpoint.InboxSent {
+		t.Fatalf("a status older than the early window was applied: %+v", late)
+	}
+
 	// Statuses move forward only: read, then a late delivered and failed
 	// change nothing but the delivered time that was already set.
 	for _, st := range []string{endpoint.InboxRead, endpoint.InboxDelivered, endpoint.InboxFailed, endpoint.InboxSent} {
