@@ -34,7 +34,7 @@ func TestDependencies(t *testing.T) {
 		imports[strings.TrimPrefix(strings.TrimPrefix(p.ImportPath, mod), "/")] = p.Imports
 	}
 	domain := []string{"internal/router", "internal/identity", "internal/endpoint", "internal/webhook", "internal/keys", "internal/media", "internal/business", "internal/templates",
-		"internal/commerce", "internal/payments", "internal/billing", "internal/consoleauth"}
+		"internal/commerce", "internal/payments", "internal/billing", "internal/consoleauth", "internal/inbox"}
 	adapters := []string{"internal/store", "internal/bus"}
 	transport := []string{"internal/gateway", "internal/bizapi", "internal/web", "internal/web/console", "internal/adminapi"}
 	drivers := []string{"database/sql", "github.com/jackc/pgx", "modernc.org/sqlite", "github.com/nats-io"}

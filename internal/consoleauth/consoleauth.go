@@ -52,6 +52,10 @@ const (
 	ViewCatalog                // the catalog, its products and the stock levels and history
 	EditCatalog                // create, change and delete products, import and export feeds, set low-stock thresholds
 	AdjustStock                // adjust a product's stock with a reason
+
+	// The inbox.
+	UseInbox           // read and answer conversations, assign them, write notes
+	ManageQuickReplies // add and delete the business's quick replies
 )
 
 var allowed = map[Action][]Role{
@@ -65,6 +69,11 @@ var allowed = map[Action][]Role{
 	ViewCatalog:  {RoleOwner, RoleAdmin, RoleAgent},
 	EditCatalog:  {RoleOwner, RoleAdmin},
 	AdjustStock:  {RoleOwner, RoleAdmin, RoleAgent},
+
+	// Quick replies speak for the business: owners and admins keep them,
+	// everyone uses them.
+	UseInbox:           {RoleOwner, RoleAdmin, RoleAgent},
+	ManageQuickReplies: {RoleOwner, RoleAdmin},
 }
 
 // Can says whether role may do a.
@@ -697,6 +706,15 @@ func (s *Service) Redeem(ctx context.Context, token, password string) (User, err
 func (s *Service) Users(ctx context.Context, actor User) ([]User, error) {
 	if !Can(actor.Role, ManageUsers) {
 		return nil, forbid("consoleauth.Users", actor)
+	}
+	return s.store.ConsoleUsers(ctx, actor.Business)
+}
+
+// Colleagues lists the users of the actor's business, for anyone who
+// may assign conversations to them (every role).
+func (s *Service) Colleagues(ctx context.Context, actor User) ([]User, error) {
+	if !Can(actor.Role, UseInbox) {
+		return nil, forbid("consoleauth.Colleagues", actor)
 	}
 	return s.store.ConsoleUsers(ctx, actor.Business)
 }

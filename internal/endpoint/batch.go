@@ -10,13 +10,14 @@ import (
 )
 
 // writes are what handling a send, a message or receipts leaves for the
-// store: message records and webhooks.
+// store: message records, the inbox log and webhooks.
 type writes struct {
 	msgs  []MessageRecord
+	inbox InboxWrites
 	hooks []webhook.Event
 }
 
-func (w *writes) empty() bool { return len(w.msgs) == 0 && len(w.hooks) == 0 }
+func (w *writes) empty() bool { return len(w.msgs) == 0 && len(w.hooks) == 0 && w.inbox.empty() }
 
 // committer is the endpoint's group commit: the records and webhooks of
 // every send (and of the device's events) that wait at the same time are
@@ -87,6 +88,9 @@ func (c *committer) flush(batch []*commitJob) {
 	var all writes
 	for _, j := range batch {
 		all.msgs = append(all.msgs, j.w.msgs...)
+		all.inbox.Messages = append(all.inbox.Messages, j.w.inbox.Messages...)
+		all.inbox.Statuses = append(all.inbox.Statuses, j.w.inbox.Statuses...)
+		all.inbox.Reads = append(all.inbox.Reads, j.w.inbox.Reads...)
 		all.hooks = append(all.hooks, j.w.hooks...)
 	}
 	// What happened must reach the store even while the endpoint stops.
@@ -109,7 +113,7 @@ func (c *committer) flush(batch []*commitJob) {
 			}
 			evs = append(evs, ev)
 		}
-		if err := bs.PutEndpointBatch(ctx, all.msgs, evs, c.clock.Now()); err != nil {
+		if err := bs.PutEndpointBatch(ctx, all.msgs, all.inbox, evs, c.clock.Now()); err != nil {
 			c.log.Error("recording messages and webhooks", "messages", len(all.msgs), "webhooks", len(evs), "err", err)
 			return
 		}
@@ -118,6 +122,9 @@ func (c *committer) flush(batch []*commitJob) {
 	}
 	if err := c.store.PutMessages(ctx, all.msgs); err != nil {
 		c.log.Error("recording messages", "messages", len(all.msgs), "err", err)
+	}
+	if err := c.store.PutInbox(ctx, all.inbox); err != nil {
+		c.log.Error("writing the inbox log", "messages", len(all.inbox.Messages), "statuses", len(all.inbox.Statuses), "err", err)
 	}
 	if err := c.hooks.Enqueue(ctx, all.hooks); err != nil && len(all.hooks) > 1 {
 		// One bad event must not cost the others theirs.
@@ -131,12 +138,12 @@ func (c *committer) flush(batch []*commitJob) {
 	}
 }
 
-// BatchStore is a Store that also writes records and webhooks in one
-// transaction, the webhooks due at now. When the endpoint's Store is one
+// BatchStore is a Store that also writes records, the inbox log and
+// webhooks in one transaction, the webhooks due at now. When the endpoint's Store is one
 // and its Hooks is the outbox on that same store (it has Enqueued, as
 // webhook.Deliverer), the group commit is one transaction, not two.
 type BatchStore interface {
-	PutEndpointBatch(ctx context.Context, msgs []MessageRecord, evs []webhook.Event, now time.Time) error
+	PutEndpointBatch(ctx context.Context, msgs []MessageRecord, inbox InboxWrites, evs []webhook.Event, now time.Time) error
 }
 
 // enqueued is Hooks that can be told of webhooks written to their store

@@ -313,6 +313,7 @@ func (e *Endpoint) inbound(ctx context.Context, m client.Message, w *writes) {
 	v := cloudapi.MessagesValue{Metadata: e.metadata(),
 		Contacts: []cloudapi.WebhookContact{{Profile: cloudapi.Profile{Name: digits(m.From)}, WaID: digits(m.From)}},
 		Messages: []cloudapi.WebhookMessage{wm}}
+	e.logInbound(m, wm, ts, w)
 	e.hook(ctx, w, "msg."+wamid, v)
 }
 
@@ -351,6 +352,7 @@ func (e *Endpoint) receipt(ctx context.Context, r client.Receipt, w *writes) {
 				e.log.Error("charging a delivered message", "msg_id", id, "err", err)
 			}
 		}
+		w.inbox.Statuses = append(w.inbox.Statuses, InboxStatus{Number: e.cfg.Number, ID: id, Status: inboxStatus(status), At: time.UnixMilli(r.TS)})
 		if status == wire.StatusFailed {
 			ce := cloudapi.NewError(cloudapi.CodeUndeliverable, "The message was not delivered before it expired.")
 			st.Errors = []cloudapi.WebhookError{ce.WebhookError()}
@@ -595,6 +597,9 @@ func (e *Endpoint) Send(ctx context.Context, body []byte) (any, *cloudapi.Error)
 	early := e.remember(rec)
 	wamid := cloudapi.MessageID(id)
 	w := &writes{msgs: []MessageRecord{rec}}
+	typ, text := Summary(content)
+	w.inbox.Messages = append(w.inbox.Messages, InboxMessage{Number: e.cfg.Number, ID: id, Peer: to, Outgoing: true,
+		Type: typ, Text: text, JSON: body, At: now, Status: InboxSent})
 	e.hook(ctx, w, "status.sent."+wamid, cloudapi.MessagesValue{Metadata: e.metadata(), Statuses: []cloudapi.Status{e.status(ctx, wamid, "sent", now, to, rec)}})
 	for _, r := range early { // delivered (or read) before this call returned
 		e.receipt(ctx, r, w)
@@ -635,6 +640,8 @@ func (e *Endpoint) markRead(ctx context.Context, req cloudapi.SendRequest) (any,
 	if req.TypingIndicator != nil {
 		_ = e.dev.Typing(ctx, rec.Peer, true)
 	}
+	// The console's inbox counts them read too.
+	e.commits.commit(&writes{inbox: InboxWrites{Reads: []InboxMarkRead{{Number: e.cfg.Number, Peer: rec.Peer, Upto: rec.Created}}}})
 	return cloudapi.SuccessResponse{Success: true}, nil
 }
 

@@ -67,4 +67,6 @@ type Store interface {
 	// Reach counts the people the number's initiated messages went to
 	// since a time, and says whether peer is among them.
 	Reach(ctx context.Context, number kontor.ID, peer kontor.Phone, since time.Time) (int, bool, error)
+	// InboxStore keeps the inbox log the console shows (inbox.go).
+	InboxStore
 }

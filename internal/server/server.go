@@ -28,6 +28,7 @@ import (
 	"github.com/kontor-chat/kontor/internal/consoleauth"
 	"github.com/kontor-chat/kontor/internal/gateway"
 	"github.com/kontor-chat/kontor/internal/identity"
+	"github.com/kontor-chat/kontor/internal/inbox"
 	"github.com/kontor-chat/kontor/internal/keys"
 	"github.com/kontor-chat/kontor/internal/media"
 	"github.com/kontor-chat/kontor/internal/payments"
@@ -175,6 +176,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Server, 
 	s.console = con
 	s.hosted = &hostedEndpoints{s: s}
 	s.tmpls = templates.New(s.db, ids, clock, log, s.templateStatus)
+	console.NewInbox(con, console.InboxConfig{Inbox: inbox.New(s.db, ids, clock), Endpoint: s.consoleEndpoint, Templates: s.tmpls}).Mount(mux)
 	// Everything the routes above do not take is the Business API, whose
 	// public paths start with a version or an object id.
 	mux.Handle("/", &bizapi.API{Orders: orderDesk{s: s, shop: shop, pay: s.pay}, Dir: s.db, Auth: bizAuth{s.biz}, Endpoints: s.hosted, Templates: s.tmpls, Commerce: shop, Stock: stock, Usage: s.db, Log: log})

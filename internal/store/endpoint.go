@@ -168,14 +168,18 @@ func (db *DB) putMessages(ctx context.Context, tx *sql.Tx, msgs []endpoint.Messa
 	return nil
 }
 
-// PutEndpointBatch writes an endpoint's message records and webhooks in
-// one transaction, the webhooks due at now (endpoint.BatchStore).
-func (db *DB) PutEndpointBatch(ctx context.Context, msgs []endpoint.MessageRecord, evs []webhook.Event, now time.Time) error {
-	if len(msgs) == 0 && len(evs) == 0 {
+// PutEndpointBatch writes an endpoint's message records, inbox log and
+// webhooks in one transaction, the webhooks due at now
+// (endpoint.BatchStore).
+func (db *DB) PutEndpointBatch(ctx context.Context, msgs []endpoint.MessageRecord, in endpoint.InboxWrites, evs []webhook.Event, now time.Time) error {
+	if len(msgs) == 0 && len(evs) == 0 && len(in.Messages) == 0 && len(in.Statuses) == 0 && len(in.Reads) == 0 {
 		return nil
 	}
 	return db.tx(ctx, "store.PutEndpointBatch", func(tx *sql.Tx) error {
 		if err := db.putMessages(ctx, tx, msgs); err != nil {
+			return err
+		}
+		if err := db.putInbox(ctx, tx, in); err != nil {
 			return err
 		}
 		return db.enqueueWebhooks(ctx, tx, evs, now)

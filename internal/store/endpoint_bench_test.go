@@ -18,16 +18,21 @@ import (
 // "sent" status webhook, one transaction each per message (as before the
 // endpoint's group commit), or for many messages at once (as the group
 // commit does when many calls wait at the same time), in two transactions
-// or in one.
+// or in one; with the inbox log (the message and its conversation, as the
+// endpoint writes them since the console's inbox) or without.
 func BenchmarkEndpointWrites(b *testing.B) {
 	for _, bc := range []struct {
 		batch int
 		oneTx bool // records and webhooks in one transaction (PutEndpointBatch)
-	}{{1, false}, {8, false}, {64, false}, {8, true}, {64, true}} {
+		inbox bool // and the inbox log
+	}{{1, false, false}, {8, false, false}, {64, false, false}, {8, true, false}, {64, true, false}, {8, true, true}, {64, true, true}} {
 		batch := bc.batch
 		name := fmt.Sprint("batch-", batch)
 		if bc.oneTx {
 			name += "-one-transaction"
+		}
+		if bc.inbox {
+			name += "-inbox"
 		}
 		b.Run(name, func(b *testing.B) {
 			ctx := context.Background()
@@ -41,12 +46,13 @@ func BenchmarkEndpointWrites(b *testing.B) {
 			body := []byte(`{"object":"whatsapp_business_account","entry":[` + strings.Repeat(" ", 600) + `]}`)
 			msgs := make([]endpoint.MessageRecord, 0, batch)
 			hooks := make([]webhook.Event, 0, batch)
+			var in endpoint.InboxWrites
 			flush := func() {
 				if bc.oneTx {
-					if err := db.PutEndpointBatch(ctx, msgs, hooks, time.Now()); err != nil {
+					if err := db.PutEndpointBatch(ctx, msgs, in, hooks, time.Now()); err != nil {
 						b.Fatal(err)
 					}
-					msgs, hooks = msgs[:0], hooks[:0]
+					msgs, hooks, in.Messages = msgs[:0], hooks[:0], in.Messages[:0]
 					return
 				}
 				if batch == 1 {
@@ -68,6 +74,10 @@ func BenchmarkEndpointWrites(b *testing.B) {
 					Category: "service", Created: time.Now()})
 				hooks = append(hooks, webhook.Event{ID: "status.sent." + id.String(), App: app, URL: "http://127.0.0.1:1/hook",
 					Body: body, Created: time.Now()})
+				if bc.inbox { // a thousand people, each conversation updated again and again
+					in.Messages = append(in.Messages, endpoint.InboxMessage{Number: number, ID: id, Peer: kontor.Phone(fmt.Sprintf("+4915100%05d", int64(id)%1000)),
+						Outgoing: true, Type: "text", Text: "Ihre Bestellung liegt bereit.", JSON: body[:120], At: time.Now(), Status: endpoint.InboxSent})
+				}
 				if len(msgs) == batch {
 					flush()
 				}

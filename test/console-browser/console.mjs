@@ -116,9 +116,15 @@ async function run(browser, size, label) {
   }
   check(`${label} webhooks: the delivery is listed`, delivered, "no delivered row");
 
-  for (const [path, name] of [["/console/numbers", "numbers"], ["/console/app", "app"], ["/console/users", "users"], ["/console/account", "account"]]) {
+  for (const [path, name] of [["/console/numbers", "numbers"], ["/console/app", "app"], ["/console/users", "users"], ["/console/account", "account"],
+    ["/console/inbox", "inbox"], ["/console/inbox/quick-replies", "quick-replies"]]) {
     await visit(page, path, `${label}-${name}`);
   }
+  // The inbox's own script runs (CSP script-src 'self') and says so.
+  await page.goto(BASE + "/console/inbox");
+  const live = await page.waitForFunction(() => document.getElementById("live-status").textContent.includes("by themselves"), null, { timeout: 5000 })
+    .then(() => true, () => false);
+  check(`${label} inbox: the live-update script runs`, live, "the status line did not change");
 
   // With the session's cookie but without the form's CSRF token, or from
   // another site, a form changes nothing (the page's CSP would not even let

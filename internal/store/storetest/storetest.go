@@ -123,6 +123,11 @@ var tests = []test{
 	{"VolumeTiers", testVolumeTiers},
 	{"VolumeTierRace", testVolumeTierRace},
 	{"RuleSets", testRuleSets},
+
+	// The inbox log and the console's inbox (endpoint.InboxStore, inbox.Store).
+	{"InboxLog", testInboxLog},
+	{"InboxList", testInboxList},
+	{"InboxNotesAndQuickReplies", testInboxNotes},
 }
 
 // Run runs the suite. open must return an empty store, closed when its test

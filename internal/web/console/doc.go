@@ -1,7 +1,12 @@
 // Package console is the business console's web interface at /console:
-// pages rendered on the server with html/template and one plain stylesheet,
-// embedded in the binary, with no JavaScript and nothing fetched from other
-// sites.
+// pages rendered on the server with html/template and plain stylesheets,
+// embedded in the binary, with nothing fetched from other sites and no
+// JavaScript except the inbox's live updates (static/inbox.js, allowed by
+// the CSP of the inbox pages only; every page works without it).
+//
+// The inbox (inbox.go, mounted by NewInbox(…).Mount) reads the endpoint's
+// inbox log through inbox.Store and sends through the number's endpoint
+// with Cloud API JSON, as the Business API does.
 //
 // It is transport only. Who may do what, sessions, passwords and links are
 // consoleauth's; businesses, tokens, profiles and the app secret are

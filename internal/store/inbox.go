@@ -1,0 +1,560 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/kontor-chat/kontor"
+	"github.com/kontor-chat/kontor/internal/endpoint"
+	"github.com/kontor-chat/kontor/internal/inbox"
+)
+
+// The inbox log: conversations and their messages as the endpoint saw
+// them (endpoint.InboxStore), and the console's notes and quick replies
+// (inbox.Store). The conversation row is kept up to date on every new
+// message, so the list is one indexed range scan with a LIMIT.
+const (
+	inboxPutMessageSQL = `INSERT INTO inbox_messages (number_id, msg_id, peer, outgoing, type, text, search, body, status, status_rank, at, changed)
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$11) ON CONFLICT (number_id, msg_id) DO NOTHING`
+	inboxConversationSQL = `INSERT INTO inbox_conversations (number_id, peer, last_at, last_text, last_outgoing, unread, last_inbound, last_inbound_id, profile_name, search, last_search, updated)
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$3)
+			ON CONFLICT (number_id, peer) DO UPDATE SET
+			last_text = CASE WHEN excluded.last_at >= inbox_conversations.last_at THEN excluded.last_text ELSE inbox_conversations.last_text END,
+			last_search = CASE WHEN excluded.last_at >= inbox_conversations.last_at THEN excluded.last_search ELSE inbox_conversations.last_search END,
+			last_outgoing = CASE WHEN excluded.last_at >= inbox_conversations.last_at THEN excluded.last_outgoing ELSE inbox_conversations.last_outgoing END,
+			last_at = CASE WHEN excluded.last_at > inbox_conversations.last_at THEN excluded.last_at ELSE inbox_conversations.last_at END,
+			unread = inbox_conversations.unread + excluded.unread,
+			last_inbound_id = CASE WHEN excluded.last_inbound > inbox_conversations.last_inbound THEN excluded.last_inbound_id ELSE inbox_conversations.last_inbound_id END,
+			last_inbound = CASE WHEN excluded.last_inbound > inbox_conversations.last_inbound THEN excluded.last_inbound ELSE inbox_conversations.last_inbound END,
+			profile_name = CASE WHEN excluded.profile_name <> '' THEN excluded.profile_name ELSE inbox_conversations.profile_name END,
+			search = CASE WHEN excluded.profile_name <> '' THEN excluded.search ELSE inbox_conversations.search END,
+			updated = CASE WHEN excluded.updated > inbox_conversations.updated THEN excluded.updated ELSE inbox_conversations.updated + 1 END`
+	inboxStatusSQL = `UPDATE inbox_messages SET
+			status = CASE WHEN status_rank < $4 THEN $3 ELSE status END,
+			status_rank = CASE WHEN status_rank < $4 THEN $4 ELSE status_rank END,
+			delivered_at = CASE WHEN ($3 = 'delivered' OR $3 = 'read') AND delivered_at = 0 THEN $5 ELSE delivered_at END,
+			read_at = CASE WHEN $3 = 'read' AND read_at = 0 THEN $5 ELSE read_at END,
+			failed_at = CASE WHEN $3 = 'failed' AND failed_at = 0 THEN $5 ELSE failed_at END,
+			changed = CASE WHEN $5 > changed THEN $5 ELSE changed + 1 END
+			WHERE number_id = $1 AND msg_id = $2 AND outgoing`
+	// A status whose message is not logged yet (its send's commit is a
+	// moment behind) waits here until the message comes.
+	inboxEarlySQL = `INSERT INTO inbox_early (number_id, msg_id, status, at) SELECT CAST($1 AS BIGINT), CAST($2 AS BIGINT), CAST($3 AS TEXT), CAST($4 AS BIGINT)
+			WHERE NOT EXISTS (SELECT 1 FROM inbox_messages WHERE number_id = $1 AND msg_id = $2)
+			ON CONFLICT (number_id, msg_id, status) DO NOTHING`
+	inboxAnyEarlySQL = `SELECT 1 FROM inbox_early LIMIT 1`
+)
+
+func init() {
+	addHotWrite(inboxPutMessageSQL, inboxConversationSQL, inboxStatusSQL, inboxEarlySQL, inboxAnyEarlySQL)
+	addMigration("inbox 1", migration{sql: `
+CREATE TABLE inbox_conversations (
+	number_id       BIGINT NOT NULL,
+	peer            TEXT NOT NULL,
+	last_at         BIGINT NOT NULL,
+	last_text       TEXT NOT NULL DEFAULT '',
+	last_outgoing   BOOLEAN NOT NULL DEFAULT FALSE,
+	unread          INTEGER NOT NULL DEFAULT 0,
+	last_inbound    BIGINT NOT NULL DEFAULT 0,
+	last_inbound_id BIGINT NOT NULL DEFAULT 0,
+	assigned        BIGINT NOT NULL DEFAULT 0,
+	profile_name    TEXT NOT NULL DEFAULT '',
+	search          TEXT NOT NULL DEFAULT '',
+	last_search     TEXT NOT NULL DEFAULT '',
+	updated         BIGINT NOT NULL DEFAULT 0,
+	PRIMARY KEY (number_id, peer)
+);
+CREATE INDEX inbox_conversations_recent ON inbox_conversations (number_id, last_at, peer);
+CREATE INDEX inbox_conversations_unread ON inbox_conversations (number_id) WHERE unread > 0;
+CREATE TABLE inbox_messages (
+	number_id    BIGINT NOT NULL,
+	msg_id       BIGINT NOT NULL,
+	peer         TEXT NOT NULL,
+	outgoing     BOOLEAN NOT NULL,
+	type         TEXT NOT NULL,
+	text         TEXT NOT NULL,
+	search       TEXT NOT NULL,
+	body         TEXT NOT NULL,
+	status       TEXT NOT NULL DEFAULT '',
+	status_rank  INTEGER NOT NULL DEFAULT 0,
+	at           BIGINT NOT NULL,
+	delivered_at BIGINT NOT NULL DEFAULT 0,
+	read_at      BIGINT NOT NULL DEFAULT 0,
+	failed_at    BIGINT NOT NULL DEFAULT 0,
+	changed      BIGINT NOT NULL,
+	PRIMARY KEY (number_id, msg_id)
+);
+CREATE INDEX inbox_messages_peer ON inbox_messages (number_id, peer, at, msg_id);
+CREATE TABLE inbox_versions (
+	number_id BIGINT PRIMARY KEY,
+	version   BIGINT NOT NULL
+);
+CREATE TABLE inbox_early (
+	number_id BIGINT NOT NULL,
+	msg_id    BIGINT NOT NULL,
+	status    TEXT NOT NULL,
+	at        BIGINT NOT NULL,
+	PRIMARY KEY (number_id, msg_id, status)
+);
+CREATE TABLE inbox_notes (
+	id        BIGINT PRIMARY KEY,
+	number_id BIGINT NOT NULL,
+	peer      TEXT NOT NULL,
+	author    BIGINT NOT NULL,
+	email     TEXT NOT NULL DEFAULT '',
+	text      TEXT NOT NULL,
+	created   BIGINT NOT NULL
+);
+CREATE INDEX inbox_notes_peer ON inbox_notes (number_id, peer, created);
+CREATE TABLE inbox_quick_replies (
+	id          BIGINT PRIMARY KEY,
+	business_id BIGINT NOT NULL,
+	title       TEXT NOT NULL,
+	text        TEXT NOT NULL,
+	created     BIGINT NOT NULL,
+	UNIQUE (business_id, title)
+);
+`})
+}
+
+// earlyKeep is how long a status waits in inbox_early for its message.
+const earlyKeep = 10 * time.Minute
+
+// statusRank orders the statuses of a sent message: a status never goes
+// back, and failed comes only before read.
+func statusRank(s string) int {
+	switch s {
+	case endpoint.InboxSent:
+		return 10
+	case endpoint.InboxDelivered:
+		return 20
+	case endpoint.InboxFailed:
+		return 25
+	case endpoint.InboxRead:
+		return 30
+	}
+	return 0
+}
+
+// searchText is what a search compares with: lower case, in Go, so that
+// both databases compare the same way.
+func searchText(parts ...string) string { return strings.ToLower(strings.Join(parts, " ")) }
+
+// PutInbox writes inbox entries in one transaction (endpoint.InboxStore).
+func (db *DB) PutInbox(ctx context.Context, w endpoint.InboxWrites) error {
+	if len(w.Messages) == 0 && len(w.Statuses) == 0 && len(w.Reads) == 0 {
+		return nil
+	}
+	return db.tx(ctx, "store.PutInbox", func(tx *sql.Tx) error { return db.putInbox(ctx, tx, w) })
+}
+
+func (db *DB) putInbox(ctx context.Context, tx *sql.Tx, w endpoint.InboxWrites) error {
+	var sent []endpoint.InboxMessage // new sent messages, for early statuses
+	for _, m := range w.Messages {
+		status := m.Status
+		if !m.Outgoing {
+			status = ""
+		}
+		res, err := db.exec(ctx, tx, inboxPutMessageSQL, int64(m.Number), int64(m.ID), string(m.Peer), m.Outgoing, m.Type, m.Text,
+			searchText(m.Text), string(m.JSON), status, statusRank(status), ms(m.At))
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			continue // logged before: the conversation counted it then
+		}
+		unread, lastIn, lastInID := 0, int64(0), int64(0)
+		if !m.Outgoing {
+			unread, lastIn, lastInID = 1, ms(m.At), int64(m.ID)
+		}
+		if _, err := db.exec(ctx, tx, inboxConversationSQL, int64(m.Number), string(m.Peer), ms(m.At), m.Text, m.Outgoing, unread,
+			lastIn, lastInID, m.ProfileName, searchText(m.Peer.Digits(), m.ProfileName), searchText(m.Text)); err != nil {
+			return err
+		}
+		if m.Outgoing {
+			sent = append(sent, m)
+		}
+	}
+	if len(sent) > 0 {
+		// Early statuses are rare (a receipt overtook its send's commit):
+		// one look at the table, not one per message.
+		var any int
+		err := tx.StmtContext(ctx, db.wstmts[inboxAnyEarlySQL]).QueryRowContext(ctx).Scan(&any)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		if any == 1 {
+			// A status whose message never comes (one sent before the
+			// inbox log existed) must not keep this path busy: statuses
+			// wait at most earlyKeep.
+			if _, err := tx.ExecContext(ctx, `DELETE FROM inbox_early WHERE at < $1`, ms(sent[0].At.Add(-earlyKeep))); err != nil {
+				return err
+			}
+			for _, m := range sent {
+				if err := db.applyEarly(ctx, tx, m.Number, m.ID); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	for _, s := range w.Statuses {
+		if err := db.inboxStatus(ctx, tx, s); err != nil {
+			return err
+		}
+	}
+	for _, r := range w.Reads {
+		// Read up to the person's last message: nothing is unread.
+		res, err := tx.ExecContext(ctx, `UPDATE inbox_conversations SET unread = 0, `+touched+`
+			WHERE number_id = $1 AND peer = $2 AND unread > 0 AND last_inbound <= $4`, int64(r.Number), string(r.Peer), ms(r.Upto), ms(r.Upto))
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n > 0 {
+			if err := bumpVersion(ctx, tx, r.Number); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (db *DB) inboxStatus(ctx context.Context, tx *sql.Tx, s endpoint.InboxStatus) error {
+	rank := statusRank(s.Status)
+	if rank == 0 {
+		return nil
+	}
+	res, err := db.exec(ctx, tx, inboxStatusSQL, int64(s.Number), int64(s.ID), s.Status, rank, ms(s.At))
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		_, err = db.exec(ctx, tx, inboxEarlySQL, int64(s.Number), int64(s.ID), s.Status, ms(s.At))
+	}
+	return err
+}
+
+// applyEarly applies the statuses that came before message id was logged.
+func (db *DB) applyEarly(ctx context.Context, tx *sql.Tx, number, id kontor.ID) error {
+	rows, err := tx.QueryContext(ctx, `SELECT status, at FROM inbox_early WHERE number_id = $1 AND msg_id = $2`, int64(number), int64(id))
+	if err != nil {
+		return err
+	}
+	var early []endpoint.InboxStatus
+	for rows.Next() {
+		s := endpoint.InboxStatus{Number: number, ID: id}
+		var at int64
+		if err := rows.Scan(&s.Status, &at); err != nil {
+			rows.Close()
+			return err
+		}
+		s.At = fromMS(at)
+		early = append(early, s)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if len(early) == 0 {
+		return nil
+	}
+	for _, s := range early {
+		if err := db.inboxStatus(ctx, tx, s); err != nil {
+			return err
+		}
+	}
+	_, err = tx.ExecContext(ctx, `DELETE FROM inbox_early WHERE number_id = $1 AND msg_id = $2`, int64(number), int64(id))
+	return err
+}
+
+const conversationCols = `number_id, peer, last_at, last_text, last_outgoing, unread, last_inbound, last_inbound_id, assigned, profile_name, updated`
+
+func scanConversation(sc interface{ Scan(...any) error }) (inbox.Conversation, error) {
+	var c inbox.Conversation
+	var num, lastAt, lastIn, lastInID, assigned, updated int64
+	var peer string
+	err := sc.Scan(&num, &peer, &lastAt, &c.LastText, &c.LastOutgoing, &c.Unread, &lastIn, &lastInID, &assigned, &c.ProfileName, &updated)
+	c.Number, c.Peer, c.LastAt, c.LastInbound, c.LastInboundID = kontor.ID(num), kontor.Phone(peer), fromMS(lastAt), fromMS(lastIn), kontor.ID(lastInID)
+	c.Assigned, c.Updated = kontor.ID(assigned), fromMS(updated)
+	return c, err
+}
+
+// likePattern makes a LIKE pattern that finds s anywhere ('!' escapes).
+func likePattern(s string) string {
+	r := strings.NewReplacer("!", "!!", "%", "!%", "_", "!_")
+	return "%" + r.Replace(strings.ToLower(s)) + "%"
+}
+
+// InboxConversations lists a number's conversations newest first
+// (inbox.Store): one range of an index, cut by LIMIT. A search reads the
+// number's conversations; one in all messages reads all their messages.
+func (db *DB) InboxConversations(ctx context.Context, q inbox.Query) ([]inbox.Conversation, error) {
+	limit := q.Limit
+	if limit <= 0 || limit > 500 {
+		limit = inbox.PageSize
+	}
+	var sb strings.Builder
+	sb.WriteString(`SELECT ` + conversationCols + ` FROM inbox_conversations c WHERE c.number_id = $1`)
+	args := []any{int64(q.Number), limit}
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
+	}
+	if q.OnlyAssigned {
+		sb.WriteString(` AND c.assigned = ` + arg(int64(q.Assigned)))
+	}
+	if s := strings.TrimSpace(q.Search); s != "" {
+		p := arg(likePattern(s))
+		if q.InMessages {
+			// One pass over the number's messages, not a probe per
+			// conversation: a rare word would probe them all.
+			sb.WriteString(` AND c.peer IN (SELECT peer FROM inbox_conversations WHERE number_id = $1 AND search LIKE ` + p + ` ESCAPE '!'
+				UNION SELECT peer FROM inbox_messages WHERE number_id = $1 AND search LIKE ` + p + ` ESCAPE '!')`)
+		} else {
+			sb.WriteString(` AND (c.search LIKE ` + p + ` ESCAPE '!' OR c.last_search LIKE ` + p + ` ESCAPE '!')`)
+		}
+	}
+	if !q.Before.At.IsZero() {
+		at, peer := arg(ms(q.Before.At)), arg(string(q.Before.Peer))
+		sb.WriteString(` AND (c.last_at < ` + at + ` OR (c.last_at = ` + at + ` AND c.peer < ` + peer + `))`)
+	}
+	sb.WriteString(` ORDER BY c.last_at DESC, c.peer DESC LIMIT $2`)
+	rows, err := db.readRows(ctx, sb.String(), args...)
+	if err != nil {
+		return nil, internal("store.InboxConversations", err)
+	}
+	defer rows.Close()
+	var out []inbox.Conversation
+	for rows.Next() {
+		c, err := scanConversation(rows)
+		if err != nil {
+			return nil, internal("store.InboxConversations", err)
+		}
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, internal("store.InboxConversations", err)
+	}
+	return out, nil
+}
+
+// InboxConversation returns one conversation (inbox.Store).
+func (db *DB) InboxConversation(ctx context.Context, number kontor.ID, peer kontor.Phone) (inbox.Conversation, error) {
+	c, err := scanConversation(db.readRow(ctx, `SELECT `+conversationCols+` FROM inbox_conversations WHERE number_id = $1 AND peer = $2`,
+		int64(number), string(peer)))
+	if errors.Is(err, sql.ErrNoRows) {
+		return c, notFound("store.InboxConversation", "There is no conversation with %s.", peer)
+	}
+	if err != nil {
+		return c, internal("store.InboxConversation", err)
+	}
+	return c, nil
+}
+
+// InboxUnread counts conversations with unread messages (inbox.Store).
+func (db *DB) InboxUnread(ctx context.Context, number kontor.ID) (int, error) {
+	var n int
+	if err := db.readRow(ctx, `SELECT COUNT(*) FROM inbox_conversations WHERE number_id = $1 AND unread > 0`, int64(number)).Scan(&n); err != nil {
+		return 0, internal("store.InboxUnread", err)
+	}
+	return n, nil
+}
+
+const inboxMessageCols = `number_id, msg_id, peer, outgoing, type, text, body, status, at, delivered_at, read_at, failed_at`
+
+// InboxMessages returns up to limit messages of a conversation before a
+// message (0: the newest), oldest first (inbox.Store).
+func (db *DB) InboxMessages(ctx context.Context, number kontor.ID, peer kontor.Phone, before kontor.ID, limit int) ([]endpoint.InboxMessage, error) {
+	if limit <= 0 || limit > 500 {
+		limit = inbox.PageSize
+	}
+	q := `SELECT ` + inboxMessageCols + ` FROM inbox_messages WHERE number_id = $1 AND peer = $2 ORDER BY at DESC, msg_id DESC LIMIT $3`
+	args := []any{int64(number), string(peer), limit}
+	if before != 0 {
+		q = `SELECT ` + inboxMessageCols + ` FROM inbox_messages WHERE number_id = $1 AND peer = $2
+			AND (at < (SELECT at FROM inbox_messages WHERE number_id = $1 AND msg_id = $4)
+			OR (at = (SELECT at FROM inbox_messages WHERE number_id = $1 AND msg_id = $4) AND msg_id < $4))
+			ORDER BY at DESC, msg_id DESC LIMIT $3`
+		args = append(args, int64(before))
+	}
+	rows, err := db.readRows(ctx, q, args...)
+	if err != nil {
+		return nil, internal("store.InboxMessages", err)
+	}
+	defer rows.Close()
+	var out []endpoint.InboxMessage
+	for rows.Next() {
+		var m endpoint.InboxMessage
+		var num, id, at, del, read, failed int64
+		var p, body string
+		if err := rows.Scan(&num, &id, &p, &m.Outgoing, &m.Type, &m.Text, &body, &m.Status, &at, &del, &read, &failed); err != nil {
+			return nil, internal("store.InboxMessages", err)
+		}
+		m.Number, m.ID, m.Peer, m.JSON, m.At = kontor.ID(num), kontor.ID(id), kontor.Phone(p), []byte(body), fromMS(at)
+		m.Delivered, m.Read, m.Failed = fromMS(del), fromMS(read), fromMS(failed)
+		out = append(out, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, internal("store.InboxMessages", err)
+	}
+	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
+		out[i], out[j] = out[j], out[i]
+	}
+	return out, nil
+}
+
+// InboxStamp is a number that grows whenever a number's list (peer "")
+// or one conversation changes (inbox.Store).
+func (db *DB) InboxStamp(ctx context.Context, number kontor.ID, peer kontor.Phone) (int64, error) {
+	var a, b int64
+	var err error
+	if peer == "" {
+		// The newest message (one step down an index) and the count of
+		// the console's changes (read, assigned, notes): both only grow.
+		err = db.readRow(ctx, `SELECT COALESCE((SELECT MAX(last_at) FROM inbox_conversations WHERE number_id = $1), 0),
+			COALESCE((SELECT version FROM inbox_versions WHERE number_id = $1), 0)`, int64(number)).Scan(&a, &b)
+	} else {
+		err = db.readRow(ctx, `SELECT COALESCE((SELECT updated FROM inbox_conversations WHERE number_id = $1 AND peer = $2), 0),
+			COALESCE((SELECT MAX(changed) FROM inbox_messages WHERE number_id = $1 AND peer = $2), 0)`, int64(number), string(peer)).Scan(&a, &b)
+	}
+	if err != nil {
+		return 0, internal("store.InboxStamp", err)
+	}
+	return a + b, nil
+}
+
+// touched is the conversation's new updated time.
+const touched = `updated = CASE WHEN $3 > updated THEN $3 ELSE updated + 1 END`
+
+// bumpVersion counts a change the console made to a number's list.
+func bumpVersion(ctx context.Context, tx *sql.Tx, number kontor.ID) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO inbox_versions (number_id, version) VALUES ($1, 1)
+		ON CONFLICT (number_id) DO UPDATE SET version = inbox_versions.version + 1`, int64(number))
+	return err
+}
+
+// MarkInboxRead sets a conversation's unread count to 0 (inbox.Store).
+func (db *DB) MarkInboxRead(ctx context.Context, number kontor.ID, peer kontor.Phone, now time.Time) (int, error) {
+	var n int
+	err := db.tx(ctx, "store.MarkInboxRead", func(tx *sql.Tx) error {
+		err := tx.QueryRowContext(ctx, `SELECT unread FROM inbox_conversations WHERE number_id = $1 AND peer = $2`, int64(number), string(peer)).Scan(&n)
+		if errors.Is(err, sql.ErrNoRows) {
+			return notFound("store.MarkInboxRead", "There is no conversation with %s.", peer)
+		}
+		if err != nil || n == 0 {
+			return err
+		}
+		if _, err = tx.ExecContext(ctx, `UPDATE inbox_conversations SET unread = 0, `+touched+` WHERE number_id = $1 AND peer = $2`,
+			int64(number), string(peer), ms(now)); err != nil {
+			return err
+		}
+		return bumpVersion(ctx, tx, number)
+	})
+	return n, err
+}
+
+// AssignInbox sets who works on a conversation (inbox.Store).
+func (db *DB) AssignInbox(ctx context.Context, number kontor.ID, peer kontor.Phone, user kontor.ID, now time.Time) error {
+	return db.tx(ctx, "store.AssignInbox", func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE inbox_conversations SET assigned = $4, `+touched+` WHERE number_id = $1 AND peer = $2`,
+			int64(number), string(peer), ms(now), int64(user))
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return notFound("store.AssignInbox", "There is no conversation with %s.", peer)
+		}
+		return bumpVersion(ctx, tx, number)
+	})
+}
+
+// AddInboxNote stores a note and touches its conversation (inbox.Store).
+func (db *DB) AddInboxNote(ctx context.Context, n inbox.Note) error {
+	return db.tx(ctx, "store.AddInboxNote", func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO inbox_notes (id, number_id, peer, author, email, text, created) VALUES ($1,$2,$3,$4,$5,$6,$7)`,
+			int64(n.ID), int64(n.Number), string(n.Peer), int64(n.Author), n.Email, n.Text, ms(n.Created)); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE inbox_conversations SET `+touched+` WHERE number_id = $1 AND peer = $2`,
+			int64(n.Number), string(n.Peer), ms(n.Created))
+		return err
+	})
+}
+
+// InboxNotes lists a conversation's notes, oldest first (the last 200).
+func (db *DB) InboxNotes(ctx context.Context, number kontor.ID, peer kontor.Phone) ([]inbox.Note, error) {
+	rows, err := db.readRows(ctx, `SELECT id, author, email, text, created FROM (SELECT id, author, email, text, created FROM inbox_notes
+		WHERE number_id = $1 AND peer = $2 ORDER BY created DESC, id DESC LIMIT 200) last ORDER BY created, id`, int64(number), string(peer))
+	if err != nil {
+		return nil, internal("store.InboxNotes", err)
+	}
+	defer rows.Close()
+	var out []inbox.Note
+	for rows.Next() {
+		n := inbox.Note{Number: number, Peer: peer}
+		var id, author, created int64
+		if err := rows.Scan(&id, &author, &n.Email, &n.Text, &created); err != nil {
+			return nil, internal("store.InboxNotes", err)
+		}
+		n.ID, n.Author, n.Created = kontor.ID(id), kontor.ID(author), fromMS(created)
+		out = append(out, n)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, internal("store.InboxNotes", err)
+	}
+	return out, nil
+}
+
+// PutQuickReply stores a quick reply; kontor.Conflict when the business
+// has one with that title (inbox.Store).
+func (db *DB) PutQuickReply(ctx context.Context, q inbox.QuickReply) error {
+	err := db.tx(ctx, "store.PutQuickReply", func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO inbox_quick_replies (id, business_id, title, text, created) VALUES ($1,$2,$3,$4,$5)`,
+			int64(q.ID), int64(q.Business), q.Title, q.Text, ms(q.Created))
+		if err != nil && isUnique(err) {
+			return kontor.Errorf(kontor.Conflict, "store.PutQuickReply", "A quick reply titled %q exists already.", q.Title)
+		}
+		return err
+	})
+	return err
+}
+
+// QuickReplies lists a business's quick replies by title (inbox.Store).
+func (db *DB) QuickReplies(ctx context.Context, business kontor.ID) ([]inbox.QuickReply, error) {
+	rows, err := db.readRows(ctx, `SELECT id, title, text, created FROM inbox_quick_replies WHERE business_id = $1 ORDER BY title, id`, int64(business))
+	if err != nil {
+		return nil, internal("store.QuickReplies", err)
+	}
+	defer rows.Close()
+	var out []inbox.QuickReply
+	for rows.Next() {
+		q := inbox.QuickReply{Business: business}
+		var id, created int64
+		if err := rows.Scan(&id, &q.Title, &q.Text, &created); err != nil {
+			return nil, internal("store.QuickReplies", err)
+		}
+		q.ID, q.Created = kontor.ID(id), fromMS(created)
+		out = append(out, q)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, internal("store.QuickReplies", err)
+	}
+	return out, nil
+}
+
+// DeleteQuickReply removes a quick reply of a business (inbox.Store).
+func (db *DB) DeleteQuickReply(ctx context.Context, business, id kontor.ID) error {
+	return db.tx(ctx, "store.DeleteQuickReply", func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM inbox_quick_replies WHERE business_id = $1 AND id = $2`, int64(business), int64(id))
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return notFound("store.DeleteQuickReply", "There is no such quick reply.")
+		}
+		return nil
+	})
+}
