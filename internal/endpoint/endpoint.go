@@ -281,6 +281,9 @@ func (e *Endpoint) metadata() cloudapi.Metadata {
 // inbound turns a person's message into a messages webhook.
 func (e *Endpoint) inbound(ctx context.Context, m client.Message, w *writes) {
 	ts := time.UnixMilli(m.TS)
+	if m.Problem == "" && m.Content.Referral != nil {
+		e.referral(ctx, m.Peer, ts)
+	}
 	if err := e.store.NoteInbound(ctx, e.cfg.Number, m.Peer, ts); err != nil {
 		e.log.Error("recording an inbound message", "err", err)
 	}
@@ -314,6 +317,51 @@ func (e *Endpoint) inbound(ctx context.Context, m client.Message, w *writes) {
 		Contacts: []cloudapi.WebhookContact{{Profile: cloudapi.Profile{Name: digits(m.From)}, WaID: digits(m.From)}},
 		Messages: []cloudapi.WebhookMessage{wm}}
 	e.hook(ctx, w, "msg."+wamid, v)
+}
+
+// referral records a person's message with a referral at ts: it starts a
+// free entry-point window, which the business's answer opens, unless one
+// is open or waiting for that answer already.
+func (e *Endpoint) referral(ctx context.Context, peer kontor.Phone, ts time.Time) {
+	c, err := e.store.Contact(ctx, e.cfg.Number, peer)
+	if err != nil {
+		e.log.Error("reading a contact for its referral", "err", err)
+		return
+	}
+	if !e.rules.At(ts).TakesReferral(c.EntryPoint, ts, e.cfg.Window) {
+		return
+	}
+	if err := e.store.NoteReferral(ctx, e.cfg.Number, peer, ts); err != nil {
+		e.log.Error("recording a referral", "err", err)
+	}
+}
+
+// entryPoint says whether a message to c.Peer sent at is inside a free
+// entry-point window, and whether it opens one (the answer to a
+// referral: open records it once it went out).
+func (e *Endpoint) entryPoint(c Contact, at time.Time) (in, opens bool) {
+	return e.rules.At(at).EntryPointAt(c.EntryPoint, at, e.cfg.Window)
+}
+
+// openEntryPoint records that the message sent at at to c.Peer opened the
+// entry-point window of c's referral. It says whether that message is
+// inside the window: another message may have opened it a moment before.
+func (e *Endpoint) openEntryPoint(ctx context.Context, c Contact, at time.Time) bool {
+	opened, err := e.store.OpenEntryPoint(ctx, e.cfg.Number, c.Peer, c.EntryPoint.Referral, at)
+	if err != nil {
+		e.log.Error("opening a free entry-point window", "err", err)
+		return true // it is inside the answer's time; a later answer records it
+	}
+	if opened {
+		return true
+	}
+	now, err := e.store.Contact(ctx, e.cfg.Number, c.Peer)
+	if err != nil {
+		e.log.Error("reading a contact's entry-point window", "err", err)
+		return true
+	}
+	in, _ := e.entryPoint(now, at)
+	return in
 }
 
 // receipt turns a receipt for messages the business sent into statuses.
@@ -378,14 +426,14 @@ func (e *Endpoint) decide(ctx context.Context, rec MessageRecord, at time.Time) 
 		when = at
 	}
 	rs := e.rules.At(when)
-	d := rs.Decide(rec.Category, !rec.Initiated, false, false)
+	d := rs.Decide(rec.Category, !rec.Initiated, rec.EntryPoint, false)
 	if free := rs.Categories[d.Category].MonthlyFree; d.Billable && free > 0 && e.cfg.Allowance != nil {
 		within, err := e.cfg.Allowance(ctx, d.Category, when, rec.ID, free)
 		if err != nil {
 			e.log.Error("counting a message against its free allowance", "msg_id", rec.ID, "err", err)
 			return d
 		}
-		d = rs.Decide(rec.Category, !rec.Initiated, false, within)
+		d = rs.Decide(rec.Category, !rec.Initiated, rec.EntryPoint, within)
 	}
 	return d
 }
@@ -556,7 +604,9 @@ func (e *Endpoint) Send(ctx context.Context, body []byte) (any, *cloudapi.Error)
 	if err != nil {
 		return nil, cloudapi.Internal()
 	}
-	initiated := c.LastInbound.IsZero() || e.clock.Now().Sub(c.LastInbound) > e.cfg.Window
+	at := e.clock.Now()
+	initiated := c.LastInbound.IsZero() || at.Sub(c.LastInbound) > e.cfg.Window
+	entry, opens := e.entryPoint(c, at)
 	if initiated && tmpl == nil {
 		return nil, cloudapi.NewError(cloudapi.CodeReengagement, "Message failed to send because more than 24 hours have passed since the customer last replied to this number.")
 	}
@@ -566,7 +616,7 @@ func (e *Endpoint) Send(ctx context.Context, body []byte) (any, *cloudapi.Error)
 		}
 	}
 	// A message its free allowance may still cover is checked too.
-	if e.cfg.Credit != nil && e.rules.Decide(e.clock.Now(), category, !initiated, false, false).Billable {
+	if e.cfg.Credit != nil && e.rules.Decide(at, category, !initiated, entry, false).Billable {
 		if err := e.cfg.Credit(ctx); err != nil {
 			return nil, creditError(err, e.log)
 		}
@@ -589,9 +639,12 @@ func (e *Endpoint) Send(ctx context.Context, body []byte) (any, *cloudapi.Error)
 	// The message is committed: its record and status must not be lost
 	// when the caller hangs up now.
 	ctx = context.WithoutCancel(ctx)
+	if opens {
+		entry = e.openEntryPoint(ctx, c, at)
+	}
 	now := e.clock.Now()
 	rec := MessageRecord{Number: e.cfg.Number, ID: id, Peer: to, Outgoing: true, Category: category, Callback: req.BizOpaqueCallbackData,
-		Created: now, Initiated: initiated}
+		Created: now, Initiated: initiated, EntryPoint: entry}
 	early := e.remember(rec)
 	wamid := cloudapi.MessageID(id)
 	w := &writes{msgs: []MessageRecord{rec}}

@@ -123,6 +123,9 @@ var tests = []test{
 	{"VolumeTiers", testVolumeTiers},
 	{"VolumeTierRace", testVolumeTierRace},
 	{"RuleSets", testRuleSets},
+
+	// Free entry-point windows (endpoint.Store).
+	{"EntryPoint", testEntryPoint},
 }
 
 // Run runs the suite. open must return an empty store, closed when its test
