@@ -78,10 +78,14 @@ func (h *harness) api(ctx context.Context) (Result, error) {
 	if err := h.keys(ctx, devs); err != nil {
 		return res, err
 	}
-	// Each person writes first.
+	// Each person writes first (from an ad, with Referral).
+	first := wire.Content{V: 1, Type: wire.ContentText, Text: "hallo"}
+	if cfg.Referral {
+		first.Referral = &wire.Referral{SourceType: wire.ReferralAd, SourceID: "bench", CTWAClid: "bench"}
+	}
 	for i, d := range devs {
 		body, err := d.sealer.Seal(ctx, wire.DeviceAddress{Phone: phone, DeviceID: 1},
-			mustContent(wire.Content{V: 1, Type: wire.ContentText, Text: "hallo"}))
+			mustContent(first))
 		if err != nil {
 			return res, err
 		}

@@ -61,6 +61,12 @@ type Config struct {
 	// Template (API mode): send a marketing template (a paid message,
 	// charged when delivered) instead of a free text reply.
 	Template bool
+	// Referral (API mode): each person's first message comes from an ad
+	// (it carries a referral), so what the business sends them is free in
+	// the free entry-point window. With Template: the same template sends
+	// as the paid ones, without the credit check and the ledger write —
+	// the cost of metering is the difference.
+	Referral bool
 
 	// Orders, when set, runs the order load instead (see orders.go): this
 	// many one-item orders for one hot product, after Warmup more, from

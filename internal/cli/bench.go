@@ -65,6 +65,7 @@ func runBench(ctx context.Context, env Env) error {
 	fs.DurationVar(&cfg.Timeout, "timeout", 10*time.Minute, "give up after this long")
 	fs.IntVar(&cfg.Idle, "idle", 0, "idle mode: hold this many connections")
 	fs.BoolVar(&cfg.Template, "template", false, "with --api: send a marketing template (paid, charged when delivered) instead of a free text reply")
+	fs.BoolVar(&cfg.Referral, "referral", false, "with --api: the people's first messages come from an ad, so the business's messages are free (entry-point window); with --template, metering's cost is the difference to the same run without it")
 	fs.BoolVar(&cfg.API, "api", false, "Business API mode: send through POST /{version}/{phone-number-id}/messages of a hosted business to --devices people")
 	fs.IntVar(&cfg.Orders, "orders", 0, "orders mode: place this many orders for one hot product through the device API")
 	fs.IntVar(&cfg.Stock, "stock", 0, "orders mode: the hot product's stock (0: one per order, warm-up included)")

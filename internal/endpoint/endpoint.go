@@ -175,7 +175,9 @@ func Open(ctx context.Context, dir string, cfg Config, store Store, hooks Hooks,
 	}
 	// The device runs until Close, not until the caller's ctx ends (an
 	// admin request that created the business, say).
-	dev, err := client.Open(context.WithoutCancel(ctx), dir, client.Options{Sealer: sealer, Logger: log, NoSync: cfg.NoSync})
+	// Receipts are acknowledged once their statuses and charges are
+	// committed (run): a crash before makes the server deliver them again.
+	dev, err := client.Open(context.WithoutCancel(ctx), dir, client.Options{Sealer: sealer, Logger: log, NoSync: cfg.NoSync, HoldReceipts: true})
 	if err != nil {
 		sealer.Close()
 		return nil, err
@@ -243,7 +245,9 @@ func (e *Endpoint) run(ctx context.Context) {
 					break more
 				}
 			}
-			e.commits.commit(&w)
+			if e.commits.commit(&w) == nil && len(w.acks) > 0 {
+				e.dev.Ack(w.acks...)
+			}
 		}
 	}
 }
@@ -259,7 +263,9 @@ func (e *Endpoint) event(ctx context.Context, ev client.Event, w *writes) {
 			e.inbound(ctx, ev, w)
 		}
 	case client.Receipt:
-		e.receipt(ctx, ev, w)
+		if e.receipt(ctx, ev, w) {
+			w.acks = append(w.acks, ev.ID)
+		}
 	case client.State:
 		if ev.Connected {
 			go func() {
@@ -364,14 +370,19 @@ func (e *Endpoint) openEntryPoint(ctx context.Context, c Contact, at time.Time) 
 	return in
 }
 
-// receipt turns a receipt for messages the business sent into statuses.
-func (e *Endpoint) receipt(ctx context.Context, r client.Receipt, w *writes) {
+// receipt turns a receipt for messages the business sent into statuses
+// and charges. It says whether the receipt is done with once w is
+// committed: not when a charge or a lookup failed (then it comes again
+// on the device's next connection). A message whose record is not found
+// (its send has not returned yet) is handled by that send.
+func (e *Endpoint) receipt(ctx context.Context, r client.Receipt, w *writes) bool {
 	status := r.Status
 	switch status {
 	case wire.StatusDelivered, wire.StatusRead, wire.StatusFailed:
 	default:
-		return
+		return true
 	}
+	done := true
 	for _, id := range r.IDs {
 		rec, err := e.message(ctx, id)
 		if kontor.KindOf(err) == kontor.NotFound {
@@ -385,6 +396,7 @@ func (e *Endpoint) receipt(ctx context.Context, r client.Receipt, w *writes) {
 		}
 		if err != nil {
 			e.log.Error("looking up a sent message", "err", err)
+			done = false
 			continue
 		}
 		peer := r.By
@@ -397,6 +409,7 @@ func (e *Endpoint) receipt(ctx context.Context, r client.Receipt, w *writes) {
 			if _, _, err := e.cfg.Meter.ChargeMessage(ctx, billing.Message{ID: id, Business: e.cfg.WABA, Number: e.cfg.Number,
 				To: peer, Category: st.Pricing.Category, At: time.UnixMilli(r.TS)}); err != nil {
 				e.log.Error("charging a delivered message", "msg_id", id, "err", err)
+				done = false
 			}
 		}
 		if status == wire.StatusFailed {
@@ -405,6 +418,7 @@ func (e *Endpoint) receipt(ctx context.Context, r client.Receipt, w *writes) {
 		}
 		e.hook(ctx, w, "status."+status+"."+st.ID, cloudapi.MessagesValue{Metadata: e.metadata(), Statuses: []cloudapi.Status{st}})
 	}
+	return done
 }
 
 // status makes a status item with the pricing of the message.
