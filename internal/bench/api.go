@@ -256,6 +256,20 @@ func (h *harness) api(ctx context.Context) (Result, error) {
 		return res, err
 	}
 	res.Database = res.Server.Database
+	var usage struct {
+		Entries int `json:"entries"`
+	}
+	// Paid templates are charged as their receipts come back: wait for
+	// them, bounded.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if err := h.admin(ctx, http.MethodGet, "/admin/v1/businesses/"+biz.WABA+"/usage?from=2000-01-01&to=2100-01-01", nil, &usage); err != nil {
+			return res, err
+		}
+		if !cfg.Template || cfg.Referral || usage.Entries >= res.Delivered || time.Now().After(deadline) {
+			break
+		}
+	}
+	res.Charged = usage.Entries
 	return res, nil
 }
 

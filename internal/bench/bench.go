@@ -148,11 +148,15 @@ type Result struct {
 	// API mode: P50… are the API call's latency (accepted = persisted,
 	// encrypted, queued); these are delivery to the person's device, and
 	// the webhooks the business received.
-	Delivered    int     `json:"delivered,omitempty"`
-	DeliveredP50 Millis  `json:"delivered_p50_ms,omitempty"`
-	DeliveredP99 Millis  `json:"delivered_p99_ms,omitempty"`
-	Webhooks     int     `json:"webhooks,omitempty"`
-	WebhookRate  float64 `json:"webhooks_per_second,omitempty"`
+	Delivered    int    `json:"delivered,omitempty"`
+	DeliveredP50 Millis `json:"delivered_p50_ms,omitempty"`
+	DeliveredP99 Millis `json:"delivered_p99_ms,omitempty"`
+	Webhooks     int    `json:"webhooks,omitempty"`
+	// Charged (API mode): the ledger's entries for the run's business
+	// (warm-up included) — every delivered paid template, none of the
+	// free messages.
+	Charged     int     `json:"charged"`
+	WebhookRate float64 `json:"webhooks_per_second,omitempty"`
 	// CPU over the measured part of the run: the server's (from its
 	// /metrics) and this load generator's own (its devices' protocol work
 	// and, when encrypted, their crypto), in cores.

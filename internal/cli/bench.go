@@ -141,6 +141,7 @@ func printBench(env Env, r bench.Result) {
 		fmt.Fprintf(w, "  API call: p50 %v  p99 %v  p99.9 %v  max %v\n", r.P50, r.P99, r.P999, r.Max)
 		fmt.Fprintf(w, "  delivered to the person: %d, p50 %v  p99 %v\n", r.Delivered, r.DeliveredP50, r.DeliveredP99)
 		fmt.Fprintf(w, "  webhooks received: %d, %.0f/s\n", r.Webhooks, r.WebhookRate)
+		fmt.Fprintf(w, "  charged in the ledger: %d\n", r.Charged)
 		fmt.Fprintf(w, "  cpu: server %.2f cores, load generator %.2f cores\n", r.ServerCores, r.ClientCores)
 		fmt.Fprintf(w, "  errors: %d\n", r.Errors)
 		return
