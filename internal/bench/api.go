@@ -261,7 +261,7 @@ func (h *harness) api(ctx context.Context) (Result, error) {
 	}
 	// Paid templates are charged as their receipts come back: wait for
 	// them, bounded.
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(50 * time.Millisecond) {
 		if err := h.admin(ctx, http.MethodGet, "/admin/v1/businesses/"+biz.WABA+"/usage?from=2000-01-01&to=2100-01-01", nil, &usage); err != nil {
 			return res, err
 		}
