@@ -58,6 +58,13 @@ type Options struct {
 	Logger *slog.Logger
 	// Leave names frames to leave on the server.
 	Leave Leave
+	// HoldReceipts leaves receipt frames unacknowledged when they are
+	// recorded: the application acknowledges each (Ack with Receipt.ID)
+	// once it has durably done what the receipt asks of it, and a receipt
+	// the server delivers again before that (after a crash, on the next
+	// connection) is told again, recorded or not. For business endpoints,
+	// whose status webhooks and charges must survive a crash.
+	HoldReceipts bool
 	// MinBackoff and MaxBackoff bound the waits between reconnects and
 	// between retries of a send the server could not take (defaults
 	// DefaultMinBackoff, DefaultMaxBackoff).
@@ -369,6 +376,21 @@ func (c *Client) Read(ctx context.Context, peer kontor.Phone, ids ...kontor.ID) 
 		c.flushReads(s)
 	}
 	return nil
+}
+
+// Ack acknowledges receipt frames told with HoldReceipts (Receipt.ID):
+// the server deletes them. Offline, or when the write fails, nothing is
+// lost: the server delivers them again on the next connection.
+func (c *Client) Ack(ids ...kontor.ID) {
+	s := c.session()
+	if s == nil {
+		return
+	}
+	for chunk := range slices.Chunk(ids, wire.MaxAckIDs) {
+		if s.write(&wire.Frame{Type: wire.TAck, IDs: chunk}) != nil {
+			return
+		}
+	}
 }
 
 // flushReads writes the read receipts waiting in the profile.

@@ -491,3 +491,45 @@ func TestCloseWithDeafServer(t *testing.T) {
 		t.Fatal("a closed client wrote to its profile")
 	}
 }
+
+// With HoldReceipts a receipt is told but left on the server until the
+// application acknowledges it: told again on the next connection (though
+// recorded), and no more once acknowledged.
+func TestHoldReceipts(t *testing.T) {
+	fs := newFakeServer(t)
+	dir := t.TempDir()
+	acct := fs.account(bob, 1)[0]
+	fs.account(alice, 1)
+	rcpt := wire.Frame{Type: wire.TReceipt, ID: 43, TS: 1700000000001, Status: StatusDelivered, IDs: []kontor.ID{7}, By: alice, ByDevice: 1}
+	opts := fastOptions()
+	opts.HoldReceipts = true
+
+	b := openDir(t, dir, acct, opts)
+	fs.push(acct, rcpt)
+	if r := next[Receipt](t, b); r.ID != 43 || len(r.IDs) != 1 || r.IDs[0] != 7 {
+		t.Fatalf("got %+v", r)
+	}
+	time.Sleep(50 * time.Millisecond)
+	if n := fs.queued(acct); n != 1 {
+		t.Fatalf("%d frames queued, want the held receipt", n)
+	}
+	_ = b.Close() // a crash before the application acknowledged it
+
+	b = openDir(t, dir, acct, opts)
+	if r := next[Receipt](t, b); r.ID != 43 || r.Status != StatusDelivered {
+		t.Fatalf("told again: %+v", r)
+	}
+	b.Ack(43)
+	eventually(t, "acked", func() bool { return fs.queued(acct) == 0 })
+	_ = b.Close()
+
+	fs.push(acct, rcpt) // the ack was lost after all: dropped (seen) but told again
+	b = openDir(t, dir, acct, opts)
+	next[Receipt](t, b)
+	b.Ack(43)
+	eventually(t, "acked again", func() bool { return fs.queued(acct) == 0 })
+	_ = b.Close()
+	b = openDir(t, dir, acct, opts)
+	next[State](t, b)
+	noEvent[Receipt](t, b, 100*time.Millisecond)
+}

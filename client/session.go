@@ -389,8 +389,16 @@ func (c *Client) process(ctx context.Context, s *session, frames []*wire.Frame) 
 				c.log.Warn("ignoring a frame without id", "type", f.Type)
 				continue
 			}
-			acks = append(acks, f.ID)
+			held := f.Type == wire.TReceipt && c.opts.HoldReceipts
+			if !held {
+				acks = append(acks, f.ID)
+			}
 			if handled[f.ID] || c.prof.seenID(f.ID) {
+				if held && !handled[f.ID] && len(f.IDs) > 0 {
+					// Not acknowledged by the application: told again.
+					handled[f.ID] = true
+					evs = append(evs, receiptOf(f))
+				}
 				continue // delivered again: at least once
 			}
 			handled[f.ID] = true
@@ -406,6 +414,9 @@ func (c *Client) process(ctx context.Context, s *session, frames []*wire.Frame) 
 				continue
 			}
 			c.prof.markSeen(f.ID) // dropped: acked, and dropped again if it comes back
+			if held {
+				acks = append(acks, f.ID)
+			}
 		case wire.TSent:
 			s.setInflight(f.Ref, false)
 			m, ok := c.prof.messageByRef(f.Ref)

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"net/url"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -92,6 +94,56 @@ type Content struct {
 	Template         *Template         `json:"template,omitempty"`
 	Order            *Order            `json:"order,omitempty"`
 	Notice           *Notice           `json:"notice,omitempty"`
+	// Referral is set on a person's message that starts a chat from an ad
+	// or a link that carries one (click-to-chat): where the person came
+	// from. Any kind of message may carry it; the business's endpoint
+	// opens a free entry-point window on it (docs/billing.md).
+	Referral *Referral `json:"referral,omitempty"`
+}
+
+// Referral is the ad or post a person came from, in the public webhook's
+// terms. SourceType is "ad" or "post"; SourceID and SourceURL name it;
+// CTWAClid is the click id of a click-to-chat ad.
+type Referral struct {
+	SourceURL    string `json:"source_url,omitempty"`
+	SourceID     string `json:"source_id,omitempty"`
+	SourceType   string `json:"source_type"` // ad or post
+	Headline     string `json:"headline,omitempty"`
+	Body         string `json:"body,omitempty"`
+	MediaType    string `json:"media_type,omitempty"` // image or video
+	ImageURL     string `json:"image_url,omitempty"`
+	VideoURL     string `json:"video_url,omitempty"`
+	ThumbnailURL string `json:"thumbnail_url,omitempty"`
+	CTWAClid     string `json:"ctwa_clid,omitempty"`
+}
+
+// Kinds of referral source (Referral.SourceType).
+const (
+	ReferralAd   = "ad"
+	ReferralPost = "post"
+)
+
+// MaxReferralField bounds each string of a Referral, in bytes.
+const MaxReferralField = 2048
+
+func (r *Referral) check() error {
+	if r.SourceType != ReferralAd && r.SourceType != ReferralPost {
+		return fmt.Errorf("a referral's source_type is %q or %q, not %q", ReferralAd, ReferralPost, r.SourceType)
+	}
+	if r.SourceID == "" && r.SourceURL == "" && r.CTWAClid == "" {
+		return fmt.Errorf("a referral names its source: source_id, source_url or ctwa_clid")
+	}
+	switch r.MediaType {
+	case "", "image", "video":
+	default:
+		return fmt.Errorf("a referral's media_type is image or video, not %q", r.MediaType)
+	}
+	for _, s := range []string{r.SourceURL, r.SourceID, r.Headline, r.Body, r.ImageURL, r.VideoURL, r.ThumbnailURL, r.CTWAClid} {
+		if len(s) > MaxReferralField || !utf8.ValidString(s) {
+			return fmt.Errorf("a referral's fields are valid UTF-8 of at most %d bytes each", MaxReferralField)
+		}
+	}
+	return nil
 }
 
 // Reaction is an emoji on an earlier message; an empty Emoji removes it.
@@ -368,6 +420,11 @@ func (c Content) Check() error {
 	if !utf8.ValidString(c.Text) {
 		return fmt.Errorf("text is not valid UTF-8")
 	}
+	if c.Referral != nil {
+		if err := c.Referral.check(); err != nil {
+			return err
+		}
+	}
 	switch c.Type {
 	case ContentText:
 		if c.Text == "" {
@@ -638,4 +695,32 @@ func currencyCode(s string) bool {
 		}
 	}
 	return true
+}
+
+// ParseReferral reads a referral from a click-to-chat link or its query
+// string: "https://kontor.example/chat/+4930…?source_type=ad&source_id=…&ctwa_clid=…"
+// or "source_type=ad&source_id=…". The parameters are the fields of
+// Referral by their JSON names (source_url, source_id, source_type,
+// headline, body, media_type, image_url, video_url, thumbnail_url,
+// ctwa_clid); source_type defaults to "ad"; any other parameter (text,
+// the prefilled message of a link) is not part of the referral.
+func ParseReferral(link string) (*Referral, error) {
+	q := link
+	if i := strings.IndexByte(link, '?'); i >= 0 {
+		q = link[i+1:]
+	}
+	v, err := url.ParseQuery(q)
+	if err != nil {
+		return nil, fmt.Errorf("the referral is not a query string: %w", err)
+	}
+	r := &Referral{SourceURL: v.Get("source_url"), SourceID: v.Get("source_id"), SourceType: v.Get("source_type"),
+		Headline: v.Get("headline"), Body: v.Get("body"), MediaType: v.Get("media_type"), ImageURL: v.Get("image_url"),
+		VideoURL: v.Get("video_url"), ThumbnailURL: v.Get("thumbnail_url"), CTWAClid: v.Get("ctwa_clid")}
+	if r.SourceType == "" {
+		r.SourceType = ReferralAd
+	}
+	if err := r.check(); err != nil {
+		return nil, err
+	}
+	return r, nil
 }

@@ -18,6 +18,12 @@ func TestContentCheck(t *testing.T) {
 		{"empty text", Content{Type: ContentText}, false},
 		{"long text", Content{Type: ContentText, Text: strings.Repeat("x", MaxText+1)}, false},
 		{"bad utf-8", Content{Type: ContentText, Text: "\xff"}, false},
+		{"text from an ad", Content{Type: ContentText, Text: "hi", Referral: &Referral{SourceType: ReferralAd, SourceID: "120", CTWAClid: "ARAk"}}, true},
+		{"referral of a post", Content{Type: ContentText, Text: "hi", Referral: &Referral{SourceType: ReferralPost, SourceURL: "https://fb.me/p"}}, true},
+		{"referral without a source", Content{Type: ContentText, Text: "hi", Referral: &Referral{SourceType: ReferralAd, Headline: "Sale"}}, false},
+		{"referral of an unknown type", Content{Type: ContentText, Text: "hi", Referral: &Referral{SourceType: "tv", SourceID: "1"}}, false},
+		{"referral with a bad media type", Content{Type: ContentText, Text: "hi", Referral: &Referral{SourceType: ReferralAd, SourceID: "1", MediaType: "gif"}}, false},
+		{"referral with a long headline", Content{Type: ContentText, Text: "hi", Referral: &Referral{SourceType: ReferralAd, SourceID: "1", Headline: strings.Repeat("x", MaxReferralField+1)}}, false},
 		{"no type", Content{Text: "hi"}, false},
 		{"unknown kind is kept", Content{Type: "hologram"}, true},
 		{"reaction", Content{Type: ContentReaction, Reaction: &Reaction{MessageID: "1", Emoji: "👍"}}, true},
@@ -194,4 +200,31 @@ func FuzzDecodeContent(f *testing.F) {
 			t.Fatalf("round trip: %+v → %s → %+v %v", c, out, back, err)
 		}
 	})
+}
+
+func TestParseReferral(t *testing.T) {
+	for _, c := range []struct {
+		link string
+		want *Referral // nil: refused
+	}{
+		{"https://kontor.example/chat/+4930444444?text=Hallo&source_type=ad&source_id=120208&ctwa_clid=ARAkLk&headline=Fr%C3%BChling",
+			&Referral{SourceType: ReferralAd, SourceID: "120208", CTWAClid: "ARAkLk", Headline: "Frühling"}},
+		{"source_id=7&source_url=https%3A%2F%2Ffb.me%2Fx&media_type=image&image_url=https%3A%2F%2Fcdn%2Fa.jpg",
+			&Referral{SourceType: ReferralAd, SourceID: "7", SourceURL: "https://fb.me/x", MediaType: "image", ImageURL: "https://cdn/a.jpg"}},
+		{"source_type=post&source_url=https://fb.me/p&body=Read", &Referral{SourceType: ReferralPost, SourceURL: "https://fb.me/p", Body: "Read"}},
+		{"text=only+a+prefilled+text", nil},
+		{"source_type=billboard&source_id=1", nil},
+		{"source_id=%zz", nil},
+	} {
+		got, err := ParseReferral(c.link)
+		if c.want == nil {
+			if err == nil {
+				t.Errorf("%q: %+v, want an error", c.link, got)
+			}
+			continue
+		}
+		if err != nil || *got != *c.want {
+			t.Errorf("%q: %+v, %v; want %+v", c.link, got, err, c.want)
+		}
+	}
 }

@@ -78,10 +78,14 @@ func (h *harness) api(ctx context.Context) (Result, error) {
 	if err := h.keys(ctx, devs); err != nil {
 		return res, err
 	}
-	// Each person writes first.
+	// Each person writes first (from an ad, with Referral).
+	first := wire.Content{V: 1, Type: wire.ContentText, Text: "hallo"}
+	if cfg.Referral {
+		first.Referral = &wire.Referral{SourceType: wire.ReferralAd, SourceID: "bench", CTWAClid: "bench"}
+	}
 	for i, d := range devs {
 		body, err := d.sealer.Seal(ctx, wire.DeviceAddress{Phone: phone, DeviceID: 1},
-			mustContent(wire.Content{V: 1, Type: wire.ContentText, Text: "hallo"}))
+			mustContent(first))
 		if err != nil {
 			return res, err
 		}
@@ -252,6 +256,20 @@ func (h *harness) api(ctx context.Context) (Result, error) {
 		return res, err
 	}
 	res.Database = res.Server.Database
+	var usage struct {
+		Entries int `json:"entries"`
+	}
+	// Paid templates are charged as their receipts come back: wait for
+	// them, bounded.
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if err := h.admin(ctx, http.MethodGet, "/admin/v1/businesses/"+biz.WABA+"/usage?from=2000-01-01&to=2100-01-01", nil, &usage); err != nil {
+			return res, err
+		}
+		if !cfg.Template || cfg.Referral || usage.Entries >= res.Delivered || time.Now().After(deadline) {
+			break
+		}
+	}
+	res.Charged = usage.Entries
 	return res, nil
 }
 

@@ -61,6 +61,12 @@ type Config struct {
 	// Template (API mode): send a marketing template (a paid message,
 	// charged when delivered) instead of a free text reply.
 	Template bool
+	// Referral (API mode): each person's first message comes from an ad
+	// (it carries a referral), so what the business sends them is free in
+	// the free entry-point window. With Template: the same template sends
+	// as the paid ones, without the credit check and the ledger write —
+	// the cost of metering is the difference.
+	Referral bool
 
 	// Orders, when set, runs the order load instead (see orders.go): this
 	// many one-item orders for one hot product, after Warmup more, from
@@ -142,11 +148,15 @@ type Result struct {
 	// API mode: P50… are the API call's latency (accepted = persisted,
 	// encrypted, queued); these are delivery to the person's device, and
 	// the webhooks the business received.
-	Delivered    int     `json:"delivered,omitempty"`
-	DeliveredP50 Millis  `json:"delivered_p50_ms,omitempty"`
-	DeliveredP99 Millis  `json:"delivered_p99_ms,omitempty"`
-	Webhooks     int     `json:"webhooks,omitempty"`
-	WebhookRate  float64 `json:"webhooks_per_second,omitempty"`
+	Delivered    int    `json:"delivered,omitempty"`
+	DeliveredP50 Millis `json:"delivered_p50_ms,omitempty"`
+	DeliveredP99 Millis `json:"delivered_p99_ms,omitempty"`
+	Webhooks     int    `json:"webhooks,omitempty"`
+	// Charged (API mode): the ledger's entries for the run's business
+	// (warm-up included) — every delivered paid template, none of the
+	// free messages.
+	Charged     int     `json:"charged"`
+	WebhookRate float64 `json:"webhooks_per_second,omitempty"`
 	// CPU over the measured part of the run: the server's (from its
 	// /metrics) and this load generator's own (its devices' protocol work
 	// and, when encrypted, their crypto), in cores.

@@ -29,6 +29,7 @@ func TestRun(t *testing.T) {
 		{"rate", bench.Config{Devices: 4, Messages: 100, Rate: 500}, 100},
 		{"api", bench.Config{Devices: 3, Messages: 60, Warmup: 6, API: true, Window: 8}, 60},
 		{"api template", bench.Config{Devices: 3, Messages: 60, Warmup: 6, API: true, Template: true, Window: 8}, 60},
+		{"api template from an ad", bench.Config{Devices: 3, Messages: 60, Warmup: 6, API: true, Template: true, Referral: true, Window: 8}, 60},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			cfg := c.cfg
@@ -42,6 +43,11 @@ func TestRun(t *testing.T) {
 			}
 			if cfg.API && (r.Delivered != c.want || r.Webhooks == 0) {
 				t.Fatalf("api result: %+v", r)
+			}
+			// Paid templates are charged when delivered (the warm-up's too);
+			// free replies and templates in an entry-point window are not.
+			if paid := cfg.Template && !cfg.Referral; cfg.API && (paid && (r.Charged < c.want || r.Charged > c.want+cfg.Warmup) || !paid && r.Charged != 0) {
+				t.Fatalf("charged %d of %d delivered (template %v, referral %v)", r.Charged, r.Delivered, cfg.Template, cfg.Referral)
 			}
 		})
 	}

@@ -65,6 +65,7 @@ func runBench(ctx context.Context, env Env) error {
 	fs.DurationVar(&cfg.Timeout, "timeout", 10*time.Minute, "give up after this long")
 	fs.IntVar(&cfg.Idle, "idle", 0, "idle mode: hold this many connections")
 	fs.BoolVar(&cfg.Template, "template", false, "with --api: send a marketing template (paid, charged when delivered) instead of a free text reply")
+	fs.BoolVar(&cfg.Referral, "referral", false, "with --api: the people's first messages come from an ad, so the business's messages are free (entry-point window); with --template, metering's cost is the difference to the same run without it")
 	fs.BoolVar(&cfg.API, "api", false, "Business API mode: send through POST /{version}/{phone-number-id}/messages of a hosted business to --devices people")
 	fs.IntVar(&cfg.Orders, "orders", 0, "orders mode: place this many orders for one hot product through the device API")
 	fs.IntVar(&cfg.Stock, "stock", 0, "orders mode: the hot product's stock (0: one per order, warm-up included)")
@@ -140,6 +141,7 @@ func printBench(env Env, r bench.Result) {
 		fmt.Fprintf(w, "  API call: p50 %v  p99 %v  p99.9 %v  max %v\n", r.P50, r.P99, r.P999, r.Max)
 		fmt.Fprintf(w, "  delivered to the person: %d, p50 %v  p99 %v\n", r.Delivered, r.DeliveredP50, r.DeliveredP99)
 		fmt.Fprintf(w, "  webhooks received: %d, %.0f/s\n", r.Webhooks, r.WebhookRate)
+		fmt.Fprintf(w, "  charged in the ledger: %d\n", r.Charged)
 		fmt.Fprintf(w, "  cpu: server %.2f cores, load generator %.2f cores\n", r.ServerCores, r.ClientCores)
 		fmt.Fprintf(w, "  errors: %d\n", r.Errors)
 		return

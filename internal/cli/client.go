@@ -320,6 +320,7 @@ func (cc *clientCmd) send(ctx context.Context, args []string) error {
 	profile := cc.profileFlag()
 	to := fs.String("to", "", "recipient, E.164")
 	replyTo := fs.String("reply-to", "", "id of the message this one answers")
+	referral := fs.String("referral", "", "the ad or post this message starts a chat from: a click-to-chat link or its query, e.g. 'source_type=ad&source_id=120208&ctwa_clid=ARAk…&headline=Sale' (docs/billing.md)")
 	timeout := fs.Duration("timeout", 30*time.Second, "how long to wait for the server to commit the message")
 	if err := cc.parse(args, true); err != nil {
 		return err
@@ -338,6 +339,14 @@ func (cc *clientCmd) send(ctx context.Context, args []string) error {
 	if strings.TrimSpace(text) == "" {
 		return cc.usageError("give the text to send")
 	}
+	content := wire.Content{Type: "text", Text: text, ReplyTo: *replyTo}
+	if *referral != "" {
+		r, err := wire.ParseReferral(*referral)
+		if err != nil {
+			return cc.usageError("--referral: %v", err)
+		}
+		content.Referral = r
+	}
 	// Messages and receipts are left on the server for recv and receipts.
 	c, err := openDevice(ctx, *profile, client.Options{Leave: client.LeaveMessages | client.LeaveReceipts, Logger: cc.logger()}, cc.env.Stderr)
 	if err != nil {
@@ -346,7 +355,7 @@ func (cc *clientCmd) send(ctx context.Context, args []string) error {
 	defer c.Close()
 	sctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
-	id, err := c.Send(sctx, kontor.Phone(*to), wire.Content{Type: "text", Text: text, ReplyTo: *replyTo})
+	id, err := c.Send(sctx, kontor.Phone(*to), content)
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) {
 			return fmt.Errorf("the server did not confirm the message within %s; it stays in the outbox of %s and is sent by the next client or chat on that profile", *timeout, *profile)

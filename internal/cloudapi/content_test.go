@@ -293,6 +293,10 @@ func TestInboundMessage(t *testing.T) {
 	}{
 		{"text", wire.Content{Type: "text", Text: "Grüße 👋"},
 			`{"from":"4915112345678","id":"wamid.A","timestamp":"1749416383","type":"text","text":{"body":"Grüße 👋"}}`},
+		{"text from an ad", wire.Content{Type: "text", Text: "Is it in stock?", Referral: &wire.Referral{SourceType: "ad", SourceID: "120208",
+			SourceURL: "https://fb.me/3cr4Wqqkk", Headline: "Spring sale", Body: "20% off", MediaType: "image", ImageURL: "https://cdn.example/a.jpg", CTWAClid: "ARAkLkA8"}},
+			`{"from":"4915112345678","id":"wamid.A","timestamp":"1749416383","type":"text","text":{"body":"Is it in stock?"},"referral":{"source_url":"https://fb.me/3cr4Wqqkk",` +
+				`"source_id":"120208","source_type":"ad","headline":"Spring sale","body":"20% off","media_type":"image","image_url":"https://cdn.example/a.jpg","ctwa_clid":"ARAkLkA8"}}`},
 		{"reply", wire.Content{Type: "text", Text: "yes", ReplyTo: "383765450756349952"},
 			`{"from":"4915112345678","id":"wamid.A","timestamp":"1749416383","type":"text","context":{"id":"` + MessageID(383765450756349952) + `"},"text":{"body":"yes"}}`},
 		{"image", wire.Content{Type: "image", Text: "my cat", Media: media},

@@ -34,7 +34,11 @@ type WebhookMessage struct {
 	Order       *WebhookOrder       `json:"order,omitempty"`
 	System      *WebhookSystem      `json:"system,omitempty"`
 	Unsupported *WebhookUnsupported `json:"unsupported,omitempty"`
-	Errors      []WebhookError      `json:"errors,omitempty"`
+	// Referral: the person came from an ad or a post (click-to-chat); the
+	// public webhook's referral object, whose fields wire.Referral has
+	// under the same names.
+	Referral *wire.Referral `json:"referral,omitempty"`
+	Errors   []WebhookError `json:"errors,omitempty"`
 }
 
 // MessageContext is set on a reply: ID is the message answered. From is the
@@ -149,6 +153,7 @@ func InboundMessage(ctx context.Context, from kontor.Phone, id string, ts time.T
 	if c.ReplyTo != "" {
 		m.Context = &MessageContext{ID: wamidOf(c.ReplyTo)}
 	}
+	m.Referral = c.Referral
 	switch c.Type {
 	case wire.ContentText:
 		m.Text = &Text{Body: c.Text}

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/kontor-chat/kontor"
 )
 
 // Config is the configuration of `kontor serve`.
@@ -64,6 +66,9 @@ type Config struct {
 	// OperatorToken comes from KONTOR_OPERATOR_TOKEN only; when empty the
 	// server keeps one in DataDir/operator.token.
 	OperatorToken string
+	// Clock tells the server the time: nil for the system clock. No flag
+	// sets it; tests do (kontortest.WithClock), to move time on.
+	Clock kontor.Clock
 }
 
 // Defaults returns the zero-configuration setup: one node, SQLite and an

@@ -15,6 +15,10 @@ type writes struct {
 	msgs  []MessageRecord
 	inbox InboxWrites
 	hooks []webhook.Event
+	// acks are the receipt frames handled: acknowledged (the device holds
+	// them, client.Options.HoldReceipts) once these writes are committed,
+	// so that a crash before makes the server deliver them again.
+	acks []kontor.ID
 }
 
 func (w *writes) empty() bool { return len(w.msgs) == 0 && len(w.hooks) == 0 && w.inbox.empty() }
@@ -35,6 +39,7 @@ type committer struct {
 
 type commitJob struct {
 	w    *writes
+	err  error // set before done is closed
 	done chan struct{}
 }
 
@@ -70,10 +75,11 @@ func (c *committer) run(ctx context.Context) {
 }
 
 // commit writes w, with whatever other callers write at the same time.
-// Failures are logged: the messages they belong to are committed already.
-func (c *committer) commit(w *writes) {
+// Failures are logged (the messages they belong to are committed
+// already) and returned.
+func (c *committer) commit(w *writes) error {
 	if w.empty() {
-		return
+		return nil
 	}
 	j := &commitJob{w: w, done: make(chan struct{})}
 	select {
@@ -82,6 +88,7 @@ func (c *committer) commit(w *writes) {
 	case <-c.done: // stopping: on this goroutine
 		c.flush([]*commitJob{j})
 	}
+	return j.err
 }
 
 func (c *committer) flush(batch []*commitJob) {
@@ -96,8 +103,10 @@ func (c *committer) flush(batch []*commitJob) {
 	// What happened must reach the store even while the endpoint stops.
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	var err error
 	defer func() {
 		for _, j := range batch {
+			j.err = err
 			close(j.done)
 		}
 	}()
@@ -113,28 +122,31 @@ func (c *committer) flush(batch []*commitJob) {
 			}
 			evs = append(evs, ev)
 		}
-		if err := bs.PutEndpointBatch(ctx, all.msgs, all.inbox, evs, c.clock.Now()); err != nil {
+		if err = bs.PutEndpointBatch(ctx, all.msgs, all.inbox, evs, c.clock.Now()); err != nil {
 			c.log.Error("recording messages and webhooks", "messages", len(all.msgs), "webhooks", len(evs), "err", err)
 			return
 		}
 		told.Enqueued(evs)
 		return
 	}
-	if err := c.store.PutMessages(ctx, all.msgs); err != nil {
+	if err = c.store.PutMessages(ctx, all.msgs); err != nil {
 		c.log.Error("recording messages", "messages", len(all.msgs), "err", err)
 	}
-	if err := c.store.PutInbox(ctx, all.inbox); err != nil {
-		c.log.Error("writing the inbox log", "messages", len(all.inbox.Messages), "statuses", len(all.inbox.Statuses), "err", err)
+	if ierr := c.store.PutInbox(ctx, all.inbox); ierr != nil {
+		c.log.Error("writing the inbox log", "messages", len(all.inbox.Messages), "statuses", len(all.inbox.Statuses), "err", ierr)
+		err = ierr
 	}
-	if err := c.hooks.Enqueue(ctx, all.hooks); err != nil && len(all.hooks) > 1 {
+	if herr := c.hooks.Enqueue(ctx, all.hooks); herr != nil && len(all.hooks) > 1 {
 		// One bad event must not cost the others theirs.
 		for _, ev := range all.hooks {
-			if err := c.hooks.Enqueue(ctx, []webhook.Event{ev}); err != nil {
-				c.log.Error("queueing a webhook", "id", ev.ID, "err", err)
+			if herr := c.hooks.Enqueue(ctx, []webhook.Event{ev}); herr != nil {
+				c.log.Error("queueing a webhook", "id", ev.ID, "err", herr)
+				err = herr
 			}
 		}
-	} else if err != nil {
-		c.log.Error("queueing a webhook", "id", all.hooks[0].ID, "err", err)
+	} else if herr != nil {
+		c.log.Error("queueing a webhook", "id", all.hooks[0].ID, "err", herr)
+		err = herr
 	}
 }
 

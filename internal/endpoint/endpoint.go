@@ -175,7 +175,9 @@ func Open(ctx context.Context, dir string, cfg Config, store Store, hooks Hooks,
 	}
 	// The device runs until Close, not until the caller's ctx ends (an
 	// admin request that created the business, say).
-	dev, err := client.Open(context.WithoutCancel(ctx), dir, client.Options{Sealer: sealer, Logger: log, NoSync: cfg.NoSync})
+	// Receipts are acknowledged once their statuses and charges are
+	// committed (run): a crash before makes the server deliver them again.
+	dev, err := client.Open(context.WithoutCancel(ctx), dir, client.Options{Sealer: sealer, Logger: log, NoSync: cfg.NoSync, HoldReceipts: true})
 	if err != nil {
 		sealer.Close()
 		return nil, err
@@ -243,7 +245,9 @@ func (e *Endpoint) run(ctx context.Context) {
 					break more
 				}
 			}
-			e.commits.commit(&w)
+			if e.commits.commit(&w) == nil && len(w.acks) > 0 {
+				e.dev.Ack(w.acks...)
+			}
 		}
 	}
 }
@@ -259,7 +263,9 @@ func (e *Endpoint) event(ctx context.Context, ev client.Event, w *writes) {
 			e.inbound(ctx, ev, w)
 		}
 	case client.Receipt:
-		e.receipt(ctx, ev, w)
+		if e.receipt(ctx, ev, w) {
+			w.acks = append(w.acks, ev.ID)
+		}
 	case client.State:
 		if ev.Connected {
 			go func() {
@@ -281,6 +287,9 @@ func (e *Endpoint) metadata() cloudapi.Metadata {
 // inbound turns a person's message into a messages webhook.
 func (e *Endpoint) inbound(ctx context.Context, m client.Message, w *writes) {
 	ts := time.UnixMilli(m.TS)
+	if m.Problem == "" && m.Content.Referral != nil {
+		e.referral(ctx, m.Peer, ts)
+	}
 	if err := e.store.NoteInbound(ctx, e.cfg.Number, m.Peer, ts); err != nil {
 		e.log.Error("recording an inbound message", "err", err)
 	}
@@ -317,14 +326,64 @@ func (e *Endpoint) inbound(ctx context.Context, m client.Message, w *writes) {
 	e.hook(ctx, w, "msg."+wamid, v)
 }
 
-// receipt turns a receipt for messages the business sent into statuses.
-func (e *Endpoint) receipt(ctx context.Context, r client.Receipt, w *writes) {
+// referral records a person's message with a referral at ts: it starts a
+// free entry-point window, which the business's answer opens, unless one
+// is open or waiting for that answer already.
+func (e *Endpoint) referral(ctx context.Context, peer kontor.Phone, ts time.Time) {
+	c, err := e.store.Contact(ctx, e.cfg.Number, peer)
+	if err != nil {
+		e.log.Error("reading a contact for its referral", "err", err)
+		return
+	}
+	if !e.rules.At(ts).TakesReferral(c.EntryPoint, ts, e.cfg.Window) {
+		return
+	}
+	if err := e.store.NoteReferral(ctx, e.cfg.Number, peer, ts); err != nil {
+		e.log.Error("recording a referral", "err", err)
+	}
+}
+
+// entryPoint says whether a message to c.Peer sent at is inside a free
+// entry-point window, and whether it opens one (the answer to a
+// referral: open records it once it went out).
+func (e *Endpoint) entryPoint(c Contact, at time.Time) (in, opens bool) {
+	return e.rules.At(at).EntryPointAt(c.EntryPoint, at, e.cfg.Window)
+}
+
+// openEntryPoint records that the message sent at at to c.Peer opened the
+// entry-point window of c's referral. It says whether that message is
+// inside the window: another message may have opened it a moment before.
+func (e *Endpoint) openEntryPoint(ctx context.Context, c Contact, at time.Time) bool {
+	opened, err := e.store.OpenEntryPoint(ctx, e.cfg.Number, c.Peer, c.EntryPoint.Referral, at)
+	if err != nil {
+		e.log.Error("opening a free entry-point window", "err", err)
+		return true // it is inside the answer's time; a later answer records it
+	}
+	if opened {
+		return true
+	}
+	now, err := e.store.Contact(ctx, e.cfg.Number, c.Peer)
+	if err != nil {
+		e.log.Error("reading a contact's entry-point window", "err", err)
+		return true
+	}
+	in, _ := e.entryPoint(now, at)
+	return in
+}
+
+// receipt turns a receipt for messages the business sent into statuses
+// and charges. It says whether the receipt is done with once w is
+// committed: not when a charge or a lookup failed (then it comes again
+// on the device's next connection). A message whose record is not found
+// (its send has not returned yet) is handled by that send.
+func (e *Endpoint) receipt(ctx context.Context, r client.Receipt, w *writes) bool {
 	status := r.Status
 	switch status {
 	case wire.StatusDelivered, wire.StatusRead, wire.StatusFailed:
 	default:
-		return
+		return true
 	}
+	done := true
 	for _, id := range r.IDs {
 		rec, err := e.message(ctx, id)
 		if kontor.KindOf(err) == kontor.NotFound {
@@ -338,6 +397,7 @@ func (e *Endpoint) receipt(ctx context.Context, r client.Receipt, w *writes) {
 		}
 		if err != nil {
 			e.log.Error("looking up a sent message", "err", err)
+			done = false
 			continue
 		}
 		peer := r.By
@@ -350,6 +410,7 @@ func (e *Endpoint) receipt(ctx context.Context, r client.Receipt, w *writes) {
 			if _, _, err := e.cfg.Meter.ChargeMessage(ctx, billing.Message{ID: id, Business: e.cfg.WABA, Number: e.cfg.Number,
 				To: peer, Category: st.Pricing.Category, At: time.UnixMilli(r.TS)}); err != nil {
 				e.log.Error("charging a delivered message", "msg_id", id, "err", err)
+				done = false
 			}
 		}
 		w.inbox.Statuses = append(w.inbox.Statuses, InboxStatus{Number: e.cfg.Number, ID: id, Status: inboxStatus(status), At: time.UnixMilli(r.TS)})
@@ -359,6 +420,7 @@ func (e *Endpoint) receipt(ctx context.Context, r client.Receipt, w *writes) {
 		}
 		e.hook(ctx, w, "status."+status+"."+st.ID, cloudapi.MessagesValue{Metadata: e.metadata(), Statuses: []cloudapi.Status{st}})
 	}
+	return done
 }
 
 // status makes a status item with the pricing of the message.
@@ -380,14 +442,14 @@ func (e *Endpoint) decide(ctx context.Context, rec MessageRecord, at time.Time) 
 		when = at
 	}
 	rs := e.rules.At(when)
-	d := rs.Decide(rec.Category, !rec.Initiated, false, false)
+	d := rs.Decide(rec.Category, !rec.Initiated, rec.EntryPoint, false)
 	if free := rs.Categories[d.Category].MonthlyFree; d.Billable && free > 0 && e.cfg.Allowance != nil {
 		within, err := e.cfg.Allowance(ctx, d.Category, when, rec.ID, free)
 		if err != nil {
 			e.log.Error("counting a message against its free allowance", "msg_id", rec.ID, "err", err)
 			return d
 		}
-		d = rs.Decide(rec.Category, !rec.Initiated, false, within)
+		d = rs.Decide(rec.Category, !rec.Initiated, rec.EntryPoint, within)
 	}
 	return d
 }
@@ -558,7 +620,9 @@ func (e *Endpoint) Send(ctx context.Context, body []byte) (any, *cloudapi.Error)
 	if err != nil {
 		return nil, cloudapi.Internal()
 	}
-	initiated := c.LastInbound.IsZero() || e.clock.Now().Sub(c.LastInbound) > e.cfg.Window
+	at := e.clock.Now()
+	initiated := c.LastInbound.IsZero() || at.Sub(c.LastInbound) > e.cfg.Window
+	entry, opens := e.entryPoint(c, at)
 	if initiated && tmpl == nil {
 		return nil, cloudapi.NewError(cloudapi.CodeReengagement, "Message failed to send because more than 24 hours have passed since the customer last replied to this number.")
 	}
@@ -568,7 +632,7 @@ func (e *Endpoint) Send(ctx context.Context, body []byte) (any, *cloudapi.Error)
 		}
 	}
 	// A message its free allowance may still cover is checked too.
-	if e.cfg.Credit != nil && e.rules.Decide(e.clock.Now(), category, !initiated, false, false).Billable {
+	if e.cfg.Credit != nil && e.rules.Decide(at, category, !initiated, entry, false).Billable {
 		if err := e.cfg.Credit(ctx); err != nil {
 			return nil, creditError(err, e.log)
 		}
@@ -591,9 +655,12 @@ func (e *Endpoint) Send(ctx context.Context, body []byte) (any, *cloudapi.Error)
 	// The message is committed: its record and status must not be lost
 	// when the caller hangs up now.
 	ctx = context.WithoutCancel(ctx)
+	if opens {
+		entry = e.openEntryPoint(ctx, c, at)
+	}
 	now := e.clock.Now()
 	rec := MessageRecord{Number: e.cfg.Number, ID: id, Peer: to, Outgoing: true, Category: category, Callback: req.BizOpaqueCallbackData,
-		Created: now, Initiated: initiated}
+		Created: now, Initiated: initiated, EntryPoint: entry}
 	early := e.remember(rec)
 	wamid := cloudapi.MessageID(id)
 	w := &writes{msgs: []MessageRecord{rec}}

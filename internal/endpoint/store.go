@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/kontor-chat/kontor"
+	"github.com/kontor-chat/kontor/internal/billing"
 )
 
 // Contact is what an endpoint remembers of a person it chats with.
@@ -12,6 +13,9 @@ type Contact struct {
 	Peer        kontor.Phone
 	LastInbound time.Time // the person's last message: opens the 24-hour window
 	NoticeSent  bool      // the hosted-service notice went out in this conversation
+	// EntryPoint: the person's latest referral and the free entry-point
+	// window it opened, if any.
+	EntryPoint billing.EntryPoint
 }
 
 // MediaRecord is a file the business uploaded or a person sent, kept at
@@ -40,6 +44,8 @@ type MessageRecord struct {
 	// Initiated: sent outside the person's 24-hour window (a template that
 	// opens a conversation); the messaging limit counts these.
 	Initiated bool
+	// EntryPoint: sent inside a free entry-point window (free).
+	EntryPoint bool
 }
 
 // Store keeps an endpoint's state: the platform's store for hosted
@@ -50,6 +56,13 @@ type Store interface {
 	Contact(ctx context.Context, number kontor.ID, peer kontor.Phone) (Contact, error)
 	// NoteInbound records that peer wrote at t.
 	NoteInbound(ctx context.Context, number kontor.ID, peer kontor.Phone, t time.Time) error
+	// NoteReferral records that peer's message with a referral (an ad, a
+	// click-to-chat link) came at t, starting a new entry-point window.
+	NoteReferral(ctx context.Context, number kontor.ID, peer kontor.Phone, t time.Time) error
+	// OpenEntryPoint marks the window of peer's referral at referral
+	// opened at at, unless it is opened already, and reports whether this
+	// call opened it.
+	OpenEntryPoint(ctx context.Context, number kontor.ID, peer kontor.Phone, referral, at time.Time) (bool, error)
 	// ClaimNotice marks the hosted-service notice sent to peer and reports
 	// whether this call was the first to do so.
 	ClaimNotice(ctx context.Context, number kontor.ID, peer kontor.Phone) (bool, error)

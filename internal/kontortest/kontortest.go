@@ -14,9 +14,11 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/kontor-chat/kontor"
 	"github.com/kontor-chat/kontor/internal/config"
 	"github.com/kontor-chat/kontor/internal/server"
 	"github.com/kontor-chat/kontor/internal/store/storetest"
@@ -50,6 +52,30 @@ func WithNATS(url string) Option { return func(c *config.Config) { c.NATS = url 
 
 // WithDataDir uses dir as the data directory (to restart a node on its data).
 func WithDataDir(dir string) Option { return func(c *config.Config) { c.DataDir = dir } }
+
+// WithClock runs the node on clock (see Clock).
+func WithClock(clock kontor.Clock) Option { return func(c *config.Config) { c.Clock = clock } }
+
+// Clock is the wall clock moved on by Advance, for a node that must live
+// through hours or days in a test (WithClock). It never goes back.
+type Clock struct {
+	mu  sync.Mutex
+	off time.Duration
+}
+
+// Now is the wall clock plus what Advance added.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Now().Add(c.off)
+}
+
+// Advance moves the clock on by d.
+func (c *Clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.off += d
+}
 
 // WithConfig lets a test change anything else.
 func WithConfig(f func(*config.Config)) Option { return Option(f) }

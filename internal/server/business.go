@@ -225,7 +225,7 @@ func (s *Server) startEndpoint(ctx context.Context, number kontor.ID) error {
 			}
 			return b.WebhookURL
 		}}
-	e, err := endpoint.Open(ctx, s.endpointDir(n.ID), cfg, s.db, s.hooks, s.ids, nil, s.log)
+	e, err := endpoint.Open(ctx, s.endpointDir(n.ID), cfg, s.db, s.hooks, s.ids, s.clock, s.log)
 	if err != nil {
 		return &kontor.Error{Kind: kontor.Internal, Op: op, Msg: "the hosted endpoint could not start", Err: err}
 	}

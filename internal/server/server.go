@@ -43,6 +43,7 @@ import (
 // Server is one running kontor node.
 type Server struct {
 	cfg      config.Config
+	clock    kontor.Clock
 	log      *slog.Logger
 	lock     *dirLock
 	db       *store.DB
@@ -98,12 +99,15 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Server, 
 	if s.bus, err = bus.Open(bus.Config{URL: cfg.NATS, DataDir: cfg.DataDir, Node: busNode, Logger: log}); err != nil {
 		return nil, err
 	}
-	clock := kontor.SystemClock{}
+	var clock kontor.Clock = kontor.SystemClock{}
+	if cfg.Clock != nil {
+		clock = cfg.Clock
+	}
 	if err = s.claimNode(ctx, cfg.Node); err != nil {
 		return nil, err
 	}
 	ids := kontor.NewIDs(clock, s.node)
-	s.ids = ids
+	s.ids, s.clock = ids, clock
 
 	var sender identity.CodeSender
 	var dev *identity.DevSender

@@ -18,12 +18,20 @@ const (
 			WHERE endpoint_contacts.last_inbound < excluded.last_inbound`
 	claimNoticeSQL = `INSERT INTO endpoint_contacts (number_id, peer, notice_sent) VALUES ($1,$2,TRUE)
 			ON CONFLICT (number_id, peer) DO UPDATE SET notice_sent = TRUE WHERE endpoint_contacts.notice_sent = FALSE`
-	putMessageSQL = `INSERT INTO endpoint_messages (number_id, msg_id, peer, outgoing, category, callback, created, initiated)
-			VALUES ($1,$2,$3,$4,$5,$6,$7,$8) ON CONFLICT (number_id, msg_id) DO NOTHING`
+	putMessageSQL = `INSERT INTO endpoint_messages (number_id, msg_id, peer, outgoing, category, callback, created, initiated, entry_point)
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9) ON CONFLICT (number_id, msg_id) DO NOTHING`
 )
 
 func init() {
 	addHotWrite(noteInboundSQL, claimNoticeSQL, putMessageSQL)
+	// Free entry-point windows: when a person's latest message with a
+	// referral came, when the business's answer opened the window, and
+	// which sent messages went out in one (their statuses say free).
+	addMigration("entry 1", migration{sql: `
+ALTER TABLE endpoint_contacts ADD COLUMN referral_at BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE endpoint_contacts ADD COLUMN entry_opened BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE endpoint_messages ADD COLUMN entry_point BOOLEAN NOT NULL DEFAULT FALSE;
+`})
 	// 2: which sent messages opened a conversation (business-initiated,
 	// outside the person's 24-hour window): the messaging limit counts them.
 	addMigration("endpoint 2", migration{sql: `
@@ -66,9 +74,9 @@ CREATE INDEX endpoint_messages_created ON endpoint_messages (created);
 // Contact returns what an endpoint knows of a peer (endpoint.Store).
 func (db *DB) Contact(ctx context.Context, number kontor.ID, peer kontor.Phone) (endpoint.Contact, error) {
 	c := endpoint.Contact{Peer: peer}
-	var last int64
-	err := db.readRow(ctx, `SELECT last_inbound, notice_sent FROM endpoint_contacts WHERE number_id = $1 AND peer = $2`,
-		int64(number), string(peer)).Scan(&last, &c.NoticeSent)
+	var last, ref, opened int64
+	err := db.readRow(ctx, `SELECT last_inbound, notice_sent, referral_at, entry_opened FROM endpoint_contacts WHERE number_id = $1 AND peer = $2`,
+		int64(number), string(peer)).Scan(&last, &c.NoticeSent, &ref, &opened)
 	if errors.Is(err, sql.ErrNoRows) {
 		return c, nil
 	}
@@ -76,7 +84,38 @@ func (db *DB) Contact(ctx context.Context, number kontor.ID, peer kontor.Phone) 
 		return c, internal("store.Contact", err)
 	}
 	c.LastInbound = fromMS(last)
+	c.EntryPoint.Referral, c.EntryPoint.Opened = fromMS(ref), fromMS(opened)
 	return c, nil
+}
+
+// NoteReferral records that peer's message with a referral came at t:
+// a new entry-point window waits for the business's answer
+// (endpoint.Store).
+func (db *DB) NoteReferral(ctx context.Context, number kontor.ID, peer kontor.Phone, t time.Time) error {
+	return db.tx(ctx, "store.NoteReferral", func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO endpoint_contacts (number_id, peer, referral_at) VALUES ($1,$2,$3)
+			ON CONFLICT (number_id, peer) DO UPDATE SET referral_at = excluded.referral_at`, int64(number), string(peer), ms(t))
+		return err
+	})
+}
+
+// OpenEntryPoint marks the entry-point window of peer's referral at
+// referral opened at at, unless it was opened already; it reports
+// whether this call opened it (endpoint.Store).
+func (db *DB) OpenEntryPoint(ctx context.Context, number kontor.ID, peer kontor.Phone, referral, at time.Time) (bool, error) {
+	opened := false
+	err := db.tx(ctx, "store.OpenEntryPoint", func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE endpoint_contacts SET entry_opened = $4
+			WHERE number_id = $1 AND peer = $2 AND referral_at = $3 AND entry_opened < referral_at`,
+			int64(number), string(peer), ms(referral), ms(at))
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		opened = n == 1
+		return err
+	})
+	return opened, err
 }
 
 // NoteInbound records a peer's message time (endpoint.Store).
@@ -161,7 +200,7 @@ func (db *DB) PutMessages(ctx context.Context, msgs []endpoint.MessageRecord) er
 func (db *DB) putMessages(ctx context.Context, tx *sql.Tx, msgs []endpoint.MessageRecord) error {
 	for _, m := range msgs {
 		if _, err := db.exec(ctx, tx, putMessageSQL,
-			int64(m.Number), int64(m.ID), string(m.Peer), m.Outgoing, m.Category, m.Callback, ms(m.Created), m.Initiated); err != nil {
+			int64(m.Number), int64(m.ID), string(m.Peer), m.Outgoing, m.Category, m.Callback, ms(m.Created), m.Initiated, m.EntryPoint); err != nil {
 			return err
 		}
 	}
@@ -191,8 +230,8 @@ func (db *DB) Message(ctx context.Context, number, id kontor.ID) (endpoint.Messa
 	var m endpoint.MessageRecord
 	var num, mid, created int64
 	var peer string
-	err := db.readRow(ctx, `SELECT number_id, msg_id, peer, outgoing, category, callback, created, initiated FROM endpoint_messages
-		WHERE number_id = $1 AND msg_id = $2`, int64(number), int64(id)).Scan(&num, &mid, &peer, &m.Outgoing, &m.Category, &m.Callback, &created, &m.Initiated)
+	err := db.readRow(ctx, `SELECT number_id, msg_id, peer, outgoing, category, callback, created, initiated, entry_point FROM endpoint_messages
+		WHERE number_id = $1 AND msg_id = $2`, int64(number), int64(id)).Scan(&num, &mid, &peer, &m.Outgoing, &m.Category, &m.Callback, &created, &m.Initiated, &m.EntryPoint)
 	if errors.Is(err, sql.ErrNoRows) {
 		return m, notFound("store.Message", "no message %s", id)
 	}

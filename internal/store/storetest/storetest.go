@@ -128,6 +128,8 @@ var tests = []test{
 	{"InboxLog", testInboxLog},
 	{"InboxList", testInboxList},
 	{"InboxNotesAndQuickReplies", testInboxNotes},
+	// Free entry-point windows (endpoint.Store).
+	{"EntryPoint", testEntryPoint},
 }
 
 // Run runs the suite. open must return an empty store, closed when its test
