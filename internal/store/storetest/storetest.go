@@ -92,6 +92,7 @@ var tests = []test{
 	{"OrderChargesRace", testOrderChargesRace},
 	{"ChargesAndPayments", testChargesAndPayments},
 	{"OrderMix", testOrderMix},
+	{"OrderList", testOrderList},
 
 	// Payments (payments.Store).
 	{"Payments", testPayments},
