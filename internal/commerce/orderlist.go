@@ -40,6 +40,25 @@ type OrderLister interface {
 	// after q.After when it is set; more says whether there are others
 	// after the last one.
 	ListOrders(ctx context.Context, q OrderQuery) (orders []Order, more bool, err error)
+	// OrderEvents returns the moves and charges of order id, oldest
+	// first.
+	OrderEvents(ctx context.Context, id kontor.ID) ([]OrderEvent, error)
+}
+
+// Kinds of order events.
+const (
+	EventMove    = "move"    // the state went From → To (MoveOrder)
+	EventCharges = "charges" // a payment request set tax, shipping, discount and total
+)
+
+// OrderEvent is one line of an order's history, written by the store in
+// the transaction of the change. Placing, payments and expiry are not
+// events: the order and its payments carry their times.
+type OrderEvent struct {
+	At                             time.Time
+	Kind                           string
+	From, To                       string // EventMove
+	Tax, Shipping, Discount, Total int64  // EventCharges
 }
 
 // ListOrders checks q and returns its page of orders.

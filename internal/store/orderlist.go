@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 
@@ -12,8 +13,23 @@ import (
 func init() {
 	// The console lists a business's orders in one state, newest first;
 	// orders_business_created (stock 1) serves the list of every state.
+	// order_events is the history of an order's moves and charges (the
+	// console's order page); placing, payments and expiry have their own
+	// times already.
 	addMigration("orders 3", migration{sql: `
 CREATE INDEX orders_business_state ON orders (business_id, state, created);
+CREATE TABLE order_events (
+	order_id   BIGINT NOT NULL,
+	at         BIGINT NOT NULL,
+	kind       TEXT NOT NULL,
+	from_state TEXT NOT NULL DEFAULT '',
+	to_state   TEXT NOT NULL DEFAULT '',
+	tax        BIGINT NOT NULL DEFAULT 0,
+	shipping   BIGINT NOT NULL DEFAULT 0,
+	discount   BIGINT NOT NULL DEFAULT 0,
+	total      BIGINT NOT NULL DEFAULT 0
+);
+CREATE INDEX order_events_order ON order_events (order_id, at);
 `})
 }
 
@@ -60,6 +76,39 @@ func (db *DB) ListOrders(ctx context.Context, q commerce.OrderQuery) ([]commerce
 		out = out[:q.Limit]
 	}
 	return out, more, nil
+}
+
+// addOrderEvent records ev of order id in tx.
+func addOrderEvent(ctx context.Context, tx *sql.Tx, id kontor.ID, ev commerce.OrderEvent) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO order_events (order_id, at, kind, from_state, to_state, tax, shipping, discount, total)
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)`, int64(id), ms(ev.At), ev.Kind, ev.From, ev.To, ev.Tax, ev.Shipping, ev.Discount, ev.Total)
+	return err
+}
+
+// OrderEvents returns the moves and charges of an order, oldest first
+// (commerce.OrderLister).
+func (db *DB) OrderEvents(ctx context.Context, id kontor.ID) ([]commerce.OrderEvent, error) {
+	const op = "store.OrderEvents"
+	rows, err := db.r.QueryContext(ctx, `SELECT at, kind, from_state, to_state, tax, shipping, discount, total FROM order_events
+		WHERE order_id = $1 ORDER BY at`, int64(id))
+	if err != nil {
+		return nil, internal(op, err)
+	}
+	defer rows.Close()
+	var out []commerce.OrderEvent
+	for rows.Next() {
+		var ev commerce.OrderEvent
+		var at int64
+		if err := rows.Scan(&at, &ev.Kind, &ev.From, &ev.To, &ev.Tax, &ev.Shipping, &ev.Discount, &ev.Total); err != nil {
+			return nil, internal(op, err)
+		}
+		ev.At = fromMS(at)
+		out = append(out, ev)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, internal(op, err)
+	}
+	return out, nil
 }
 
 var _ commerce.OrderLister = (*DB)(nil)

@@ -93,6 +93,7 @@ var tests = []test{
 	{"ChargesAndPayments", testChargesAndPayments},
 	{"OrderMix", testOrderMix},
 	{"OrderList", testOrderList},
+	{"OrderHistory", testOrderHistory},
 
 	// Payments (payments.Store).
 	{"Payments", testPayments},

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -258,12 +259,30 @@ func (p *orderPages) orderPage(rq *req, status int, o commerce.Order, d orderDat
 		p.c.fail(rq.w, rq.r, err)
 		return
 	}
+	evs, err := p.Data.OrderEvents(rq.r.Context(), o.ID)
+	if err != nil {
+		p.c.fail(rq.w, rq.r, err)
+		return
+	}
 	d.Order = newOrderRow(o)
 	d.Exponent, _ = commerce.Exponent(o.Currency)
 	d.Example = commerce.FormatAmount(max(250*pow10(d.Exponent)/100, 250), o.Currency) // 2.50 EUR, 250 JPY, 2.500 BHD
 	d.History = append(d.History, historyLine{o.Created, fmt.Sprintf("Placed by %s: %d items, %s.", o.Customer, d.Order.Items, d.Order.SubtotalText)})
-	if o.State == commerce.OrderPending {
+	switch o.State {
+	case commerce.OrderPending:
 		d.History = append(d.History, historyLine{o.Expires, "The stock is held until this time; unpaid, the order expires then."})
+	case commerce.OrderExpired:
+		d.History = append(d.History, historyLine{o.Expires, "Not paid in time: the order expired and its stock went back."})
+	}
+	for _, ev := range evs {
+		switch ev.Kind {
+		case commerce.EventMove:
+			d.History = append(d.History, historyLine{ev.At, fmt.Sprintf("%s → %s.", ev.From, ev.To)})
+		case commerce.EventCharges:
+			d.History = append(d.History, historyLine{ev.At, fmt.Sprintf("Payment request: tax %s, shipping %s, discount %s; total %s.",
+				commerce.FormatPrice(ev.Tax, o.Currency), commerce.FormatPrice(ev.Shipping, o.Currency), commerce.FormatPrice(ev.Discount, o.Currency),
+				commerce.FormatPrice(ev.Total, o.Currency))})
+		}
 	}
 	for _, py := range pays {
 		r := paymentRow{Payment: py, AmountText: commerce.FormatPrice(py.Amount, py.Currency)}
@@ -281,6 +300,7 @@ func (p *orderPages) orderPage(rq *req, status int, o commerce.Order, d orderDat
 			d.History = append(d.History, historyLine{py.Updated, line})
 		}
 	}
+	slices.SortStableFunc(d.History, func(a, b historyLine) int { return a.At.Compare(b.At) })
 	for _, m := range moveLabels {
 		if commerce.CanMove(o.State, m.To) {
 			d.Moves = append(d.Moves, m)

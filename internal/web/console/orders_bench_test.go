@@ -38,7 +38,9 @@ func envInt(name string, def int) int {
 // benchDesk reads orders from the store; the benchmark only reads.
 type benchDesk struct{ db *store.DB }
 
-func (d benchDesk) Order(ctx context.Context, id kontor.ID) (commerce.Order, error) { return d.db.Order(ctx, id) }
+func (d benchDesk) Order(ctx context.Context, id kontor.ID) (commerce.Order, error) {
+	return d.db.Order(ctx, id)
+}
 func (d benchDesk) Move(context.Context, kontor.ID, kontor.ID, string) (commerce.Order, error) {
 	return commerce.Order{}, kontor.Errorf(kontor.Unavailable, "bench", "read only")
 }

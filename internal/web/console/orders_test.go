@@ -3,6 +3,7 @@ package console_test
 import (
 	"context"
 	"encoding/json"
+	"html"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -214,7 +215,19 @@ func TestOrdersAndBilling(t *testing.T) {
 		// The owner refunds through the provider.
 		owner.want("the order", owner.get("/console/orders/"+id), 200)
 		owner.want("refund", owner.post("/console/orders/"+id+"/refund", nil), 200)
-		owner.see("The payment went back to the customer", "refunded")
+		owner.see("The payment went back to the customer", "refunded", "Now: refunded.")
+		// The history, in order.
+		hist := html.UnescapeString(owner.last[strings.Index(owner.last, "<h2 id=\"history-h\">"):])
+		last := 0
+		for _, line := range []string{"Placed by +4915100000001: 5 items, 11.97 EUR.", "pending → confirmed.",
+			"Payment request: tax 0.80 EUR, shipping 4.50 EUR, discount 1.00 EUR; total 16.27 EUR.", "A payment of 16.27 EUR with visa 4242 started.",
+			"paid → shipped.", "The payment of 16.27 EUR is refunded"} {
+			i := strings.Index(hist, line)
+			if i < last {
+				t.Fatalf("the history does not have %q after the lines before it:\n%s", line, hist)
+			}
+			last = i
+		}
 		var api map[string]any
 		if code := s.Call(t, http.MethodGet, "/v21.0/"+id, shop.Token, nil, &api); code != 200 || api["status"] != "refunded" {
 			t.Fatalf("the order through the Business API: %d %v", code, api)
