@@ -45,7 +45,8 @@ func (db *DB) ListOrders(ctx context.Context, q commerce.OrderQuery) ([]commerce
 	}
 	if !q.After.Created.IsZero() || q.After.ID != 0 {
 		args = append(args, ms(q.After.Created), int64(q.After.ID))
-		where += fmt.Sprintf(" AND (created < $%d OR (created = $%d AND id < $%d))", len(args)-1, len(args)-1, len(args))
+		// created <= first, so the index's range starts at the cursor.
+		where += fmt.Sprintf(" AND created <= $%d AND (created < $%d OR id < $%d)", len(args)-1, len(args)-1, len(args))
 	}
 	rows, err := db.r.QueryContext(ctx, `SELECT id, catalog_id, customer, items, currency, subtotal, tax, shipping, discount, total, state, note, created, expires
 		FROM orders WHERE `+where+` ORDER BY created DESC, id DESC LIMIT $2`, args...)

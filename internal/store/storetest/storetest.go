@@ -83,6 +83,7 @@ var tests = []test{
 	{"NodeLeases", testNodeLeases},
 	{"PriceSheets", testPriceSheets},
 	{"Invoices", testInvoices},
+	{"UsageRows", testUsageRows},
 	{"PartnerInvoice", testPartnerInvoice},
 	{"Credit", testCredit},
 	{"CommerceFees", testCommerceFees},
