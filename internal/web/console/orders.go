@@ -222,11 +222,12 @@ var statusChoices = []statusChoice{{commerce.StatusProcessing, "Processing (conf
 // not found.
 func (p *orderPages) theOrder(rq *req) (commerce.Order, bool) {
 	id, err := kontor.ParseID(rq.r.PathValue("id"))
-	var o commerce.Order
-	if err == nil {
-		o, err = p.Desk.Order(rq.r.Context(), id)
+	if err != nil {
+		p.c.errorPage(rq.w, rq.r, http.StatusNotFound, "There is no such order.")
+		return commerce.Order{}, false
 	}
-	if (err == nil && o.Business != rq.biz.ID) || kontor.KindOf(err) == kontor.NotFound || (err != nil && kontor.KindOf(err) == kontor.Invalid) {
+	o, err := p.Desk.Order(rq.r.Context(), id)
+	if (err == nil && o.Business != rq.biz.ID) || kontor.KindOf(err) == kontor.NotFound {
 		p.c.errorPage(rq.w, rq.r, http.StatusNotFound, "There is no such order.")
 		return o, false
 	}

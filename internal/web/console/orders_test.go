@@ -77,8 +77,6 @@ func (b *browser) retry(path string, form url.Values, busy int) int {
 	}
 }
 
-var orderLinkRE = regexp.MustCompile(`href="/console/orders/(\d+)"`)
-
 // TestOrdersAndBilling drives the orders and billing pages through the
 // real server: a person's order shows up, is confirmed, gets a payment
 // request with shipping and tax that reaches the person's device and sets
