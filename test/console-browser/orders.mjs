@@ -45,10 +45,9 @@ async function run(browser, size, label, first) {
 
   await page.goto(BASE + "/console/orders");
   check(`${label} sign-in: redirected`, page.url().includes("/console/sign-in?next="), page.url());
-  await page.keyboard.type(EMAIL);
-  await page.keyboard.press("Tab");
-  await page.keyboard.type(PASSWORD);
-  await page.keyboard.press("Enter");
+  await page.getByLabel("Email address").fill(EMAIL);
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByLabel("Password").press("Enter");
   await page.waitForURL("**/console/orders");
   check(`${label} sign-in: back at the orders`, page.url().endsWith("/console/orders"), page.url());
 

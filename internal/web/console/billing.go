@@ -59,7 +59,8 @@ type bar struct {
 	X, Y, W, H int    // of the rect, in the chart's units
 	TextX      int
 	TextY      int
-	LabelX     int // where a row's label ends
+	LabelX     int  // where a row's label ends
+	Minor      bool // a day whose label phones leave out (all but 1, 5, 10 …)
 }
 
 // chart is an SVG bar chart with its numbers for the table.
@@ -222,9 +223,9 @@ func sorted(m map[string]*usageSum) []*usageSum {
 const (
 	chartW     = 640
 	chartH     = 200
-	chartPad   = 24 // room for the labels under the columns
-	rowH       = 28
-	labelW     = 150
+	chartPad   = 34 // room for the labels under the columns
+	rowH       = 34
+	labelW     = 200
 	countRoomW = 70
 )
 
@@ -245,7 +246,7 @@ func columns(id, title string, us []*usageSum) chart {
 			h = 1
 		}
 		b := bar{Label: u.label, Count: u.count, Amount: u.amount(), X: i*slot + 2, W: max(slot-4, 1), H: h, Y: chartH - h,
-			TextX: i*slot + slot/2, TextY: chartH + 16}
+			TextX: i*slot + slot/2, TextY: chartH + 26, Minor: i != 0 && (i+1)%5 != 0}
 		c.Bars = append(c.Bars, b)
 	}
 	c.Desc = describe(us, "day ")
@@ -268,7 +269,7 @@ func rowsChart(id, title string, us []*usageSum) chart {
 			w = 1
 		}
 		c.Bars = append(c.Bars, bar{Label: u.label, Count: u.count, Amount: u.amount(), X: labelW, LabelX: labelW - 8, Y: i*rowH + 4, W: w, H: rowH - 8,
-			TextX: labelW + w + 6, TextY: i*rowH + rowH/2 + 5})
+			TextX: labelW + w + 6, TextY: i*rowH + rowH/2 + 6})
 	}
 	c.Desc = describe(us, "")
 	return c

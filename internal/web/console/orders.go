@@ -77,6 +77,9 @@ type orderRow struct {
 	ItemLines                           []itemLine
 	HasCharges                          bool
 	FirstItem                           string
+	// When it was placed, for people and for <time datetime>: made here
+	// once, not by template functions per row.
+	CreatedText, CreatedISO string
 }
 
 type itemLine struct {
@@ -87,7 +90,8 @@ type itemLine struct {
 func newOrderRow(o commerce.Order) orderRow {
 	r := orderRow{Order: o, SubtotalText: commerce.FormatPrice(o.Subtotal, o.Currency), TaxText: commerce.FormatPrice(o.Tax, o.Currency),
 		ShippingText: commerce.FormatPrice(o.Shipping, o.Currency), DiscountText: commerce.FormatPrice(o.Discount, o.Currency),
-		TotalText: commerce.FormatPrice(o.Total, o.Currency), StateText: stateText[o.State], HasCharges: o.Tax != 0 || o.Shipping != 0 || o.Discount != 0}
+		TotalText: commerce.FormatPrice(o.Total, o.Currency), StateText: stateText[o.State], HasCharges: o.Tax != 0 || o.Shipping != 0 || o.Discount != 0,
+		CreatedText: o.Created.UTC().Format("2 Jan 2006 15:04 UTC"), CreatedISO: o.Created.UTC().Format(time.RFC3339)}
 	for _, it := range o.Items {
 		r.Items += it.Quantity
 		r.ItemLines = append(r.ItemLines, itemLine{OrderItem: it, PriceText: commerce.FormatPrice(it.Price, o.Currency),
