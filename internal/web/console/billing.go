@@ -240,7 +240,7 @@ func columns(id, title string, us []*usageSum) chart {
 	for i, u := range us {
 		h := 0
 		if c.Max > 0 {
-			h = int(u.count * (chartH - 16) / c.Max)
+			h = int(u.count * (chartH - 30) / c.Max) // the top 30 units hold the scale
 		}
 		if u.count > 0 && h < 1 {
 			h = 1
