@@ -123,7 +123,7 @@ type ordersData struct {
 	States []string
 	State  string
 	Orders []orderRow
-	Next   string // the query of the next page, "" on the last
+	Next   string // the link to the next page, "" on the last
 	First  bool   // this is the first page
 }
 
@@ -175,7 +175,7 @@ func (p *orderPages) list(rq *req) {
 		if d.State != "" {
 			v.Set("state", d.State)
 		}
-		d.Next = v.Encode()
+		d.Next = "/console/orders?" + v.Encode() // whole: html/template would escape a query's & and = after "?"
 	}
 	pg := rq.page("Orders", "orders")
 	pg.Data = d

@@ -3,9 +3,11 @@ package console_test
 import (
 	"context"
 	"fmt"
+	"html"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"regexp"
 	"slices"
 	"strconv"
 	"sync"
@@ -54,6 +56,82 @@ func (d benchDesk) Move(context.Context, kontor.ID, kontor.ID, string) (commerce
 //
 //	go test -run '^$' -bench OrderPages -benchtime 1000x ./internal/web/console
 func BenchmarkOrderPages(b *testing.B) {
+	mux, tok, mid, now := orderConsole(b, envInt("KONTOR_BENCH_ORDERS", benchOrders), envInt("KONTOR_BENCH_CHARGES", benchCharges))
+	n := envInt("KONTOR_BENCH_ORDERS", benchOrders)
+	deep := fmt.Sprintf("%d-%s", now.Add(-time.Duration(n/2)*time.Second).UnixMilli(), kontor.ID(1<<62))
+	for _, page := range []struct{ name, path string }{
+		{"orders", "/console/orders"},
+		{"orders-deep", "/console/orders?after=" + deep},
+		{"orders-confirmed", "/console/orders?state=confirmed"},
+		{"orders-paid-none", "/console/orders?state=paid"},
+		{"order", "/console/orders/" + mid.String()},
+		{"billing", "/console/billing"},
+	} {
+		b.Run(page.name, func(b *testing.B) {
+			times := make([]time.Duration, 0, b.N)
+			for b.Loop() {
+				req := httptest.NewRequest(http.MethodGet, page.path, nil)
+				req.AddCookie(&http.Cookie{Name: "kontor_console", Value: tok})
+				w := httptest.NewRecorder()
+				start := time.Now()
+				mux.ServeHTTP(w, req)
+				times = append(times, time.Since(start))
+				if w.Code != http.StatusOK {
+					b.Fatalf("GET %s: %d %s", page.path, w.Code, w.Body)
+				}
+			}
+			slices.Sort(times)
+			b.ReportMetric(float64(times[len(times)*99/100].Microseconds())/1000, "p99-ms")
+		})
+	}
+}
+
+var nextRE = regexp.MustCompile(`<a href="([^"]+)" rel="next">`)
+var rowRE = regexp.MustCompile(`href="/console/orders/(\d+)"`)
+
+// TestOrdersPager follows the list's "Older orders" links through 120
+// orders, all and confirmed only: every order once, newest first.
+func TestOrdersPager(t *testing.T) {
+	mux, tok, _, _ := orderConsole(t, 120, 0)
+	for _, c := range []struct {
+		path  string
+		count int
+	}{{"/console/orders", 120}, {"/console/orders?state=confirmed", 12}} {
+		seen := map[string]bool{}
+		path, pages := c.path, 0
+		for path != "" {
+			req := httptest.NewRequest(http.MethodGet, path, nil)
+			req.AddCookie(&http.Cookie{Name: "kontor_console", Value: tok})
+			w := httptest.NewRecorder()
+			mux.ServeHTTP(w, req)
+			if w.Code != http.StatusOK {
+				t.Fatalf("GET %s: %d %s", path, w.Code, w.Body)
+			}
+			for _, m := range rowRE.FindAllStringSubmatch(w.Body.String(), -1) {
+				if seen[m[1]] {
+					t.Fatalf("order %s on two pages", m[1])
+				}
+				seen[m[1]] = true
+			}
+			path = ""
+			if m := nextRE.FindStringSubmatch(w.Body.String()); m != nil {
+				path = html.UnescapeString(m[1])
+			}
+			if pages++; pages > 10 {
+				t.Fatal("more pages than orders")
+			}
+		}
+		if len(seen) != c.count {
+			t.Errorf("%s: %d orders on the pages, want %d", c.path, len(seen), c.count)
+		}
+	}
+}
+
+// orderConsole makes a business with n orders (a tenth confirmed) and
+// charges charged messages this month, and returns the console's mux,
+// the owner's session, the order in the middle and the time of the newest.
+func orderConsole(tb testing.TB, n, charges int) (*http.ServeMux, string, kontor.ID, time.Time) {
+	b := tb
 	ctx := context.Background()
 	db, err := store.Open(ctx, store.Config{DataDir: b.TempDir()})
 	if err != nil {
@@ -74,11 +152,10 @@ func BenchmarkOrderPages(b *testing.B) {
 	}
 	now := time.Now().UTC()
 	p := commerce.Product{ID: ids.Next(), Catalog: cat.ID, RetailerID: "rose", Name: "Rote Rose", Price: 299, Currency: "EUR",
-		Availability: "in stock", Condition: "new", Inventory: 5 * benchOrders, Created: now, Updated: now}
+		Availability: "in stock", Condition: "new", Inventory: 5 * max(n, 1), Created: now, Updated: now}
 	if err := db.CreateProduct(ctx, p); err != nil {
 		b.Fatal(err)
 	}
-	n := envInt("KONTOR_BENCH_ORDERS", benchOrders)
 	var mid kontor.ID
 	var wg sync.WaitGroup
 	errs := make(chan error, 16)
@@ -113,7 +190,6 @@ func BenchmarkOrderPages(b *testing.B) {
 	}
 	month := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
 	span := now.Sub(month)
-	charges := envInt("KONTOR_BENCH_CHARGES", benchCharges)
 	markets, cats := []string{"DE", "AT", "CH"}, []string{"marketing", "utility", "authentication"}
 	for i := range charges {
 		if _, err := db.Append(ctx, billing.Entry{ID: ids.Next(), Key: fmt.Sprintf("bench:%d", i), Business: c.WABAID, Number: c.PhoneNumberID, Kind: billing.KindMessage,
@@ -138,30 +214,5 @@ func BenchmarkOrderPages(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	deep := fmt.Sprintf("%d-%s", now.Add(-time.Duration(n/2)*time.Second).UnixMilli(), kontor.ID(1<<62))
-	for _, page := range []struct{ name, path string }{
-		{"orders", "/console/orders"},
-		{"orders-deep", "/console/orders?after=" + deep},
-		{"orders-confirmed", "/console/orders?state=confirmed"},
-		{"orders-paid-none", "/console/orders?state=paid"},
-		{"order", "/console/orders/" + mid.String()},
-		{"billing", "/console/billing"},
-	} {
-		b.Run(page.name, func(b *testing.B) {
-			times := make([]time.Duration, 0, b.N)
-			for b.Loop() {
-				req := httptest.NewRequest(http.MethodGet, page.path, nil)
-				req.AddCookie(&http.Cookie{Name: "kontor_console", Value: tok})
-				w := httptest.NewRecorder()
-				start := time.Now()
-				mux.ServeHTTP(w, req)
-				times = append(times, time.Since(start))
-				if w.Code != http.StatusOK {
-					b.Fatalf("GET %s: %d %s", page.path, w.Code, w.Body)
-				}
-			}
-			slices.Sort(times)
-			b.ReportMetric(float64(times[len(times)*99/100].Microseconds())/1000, "p99-ms")
-		})
-	}
+	return mux, tok, mid, now
 }
