@@ -53,6 +53,13 @@ func testUsageRows(_ *testing.T, e *env) {
 			e.t.Fatal(err)
 		}
 	}
+	// A message priced by a volume tier is summed by day too.
+	tiered := entry{at: start.Add(50 * time.Hour), market: "DE", cat: "marketing", kind: billing.KindMessage, nanos: 777, business: biz, key: "u:tiered"}
+	if _, added, err := e.db.AppendCounted(e.ctx, billing.Entry{ID: e.ids.Next(), Key: tiered.key, Business: biz, Number: num, Kind: billing.KindMessage,
+		Market: "DE", Category: "marketing", Currency: "USD", At: tiered.at}, func(int64) (billing.Nanos, string) { return 777, "" }); err != nil || !added {
+		e.t.Fatalf("a tiered charge: %v %v", added, err)
+	}
+	es = append(es, tiered)
 	// Reported again: counted once.
 	if added, err := e.db.Append(e.ctx, billing.Entry{ID: e.ids.Next(), Key: es[1].key, Business: biz, Number: num, Kind: billing.KindMessage,
 		Market: "DE", Category: "utility", Currency: "USD", Amount: 5, At: es[1].at}); err != nil || added {
