@@ -11,39 +11,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kontor-chat/kontor"
 	"github.com/kontor-chat/kontor/client"
-	"github.com/kontor-chat/kontor/client/e2e"
 	"github.com/kontor-chat/kontor/internal/kontortest"
 	"github.com/kontor-chat/kontor/wire"
 )
-
-// person is someone with the chat app: a registered device that keeps its
-// end-to-end keys.
-type person struct {
-	c *client.Client
-}
-
-func newPerson(ctx context.Context, t *testing.T, s *kontortest.Server, phone string) *person {
-	t.Helper()
-	dir := t.TempDir()
-	if _, err := client.Register(ctx, dir, client.Registration{Server: s.URL, Phone: kontor.Phone(phone)}); err != nil {
-		t.Fatal(err)
-	}
-	sl, err := e2e.OpenProfile(dir, nil, e2e.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := sl.Maintain(ctx); err != nil {
-		t.Fatal(err)
-	}
-	c, err := client.Open(ctx, dir, client.Options{Sealer: sl})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close(); sl.Close() })
-	return &person{c: c}
-}
 
 // waitFor returns the first message the person gets that ok accepts.
 func (p *person) waitFor(t *testing.T, what string, ok func(client.Message) bool) client.Message {
