@@ -56,6 +56,11 @@ const (
 	// The inbox.
 	UseInbox           // read and answer conversations, assign them, write notes
 	ManageQuickReplies // add and delete the business's quick replies
+
+	// Orders and billing.
+	HandleOrders // see orders, move them, send payment requests and order news
+	RefundOrders // refund a paid order through the payment provider
+	ViewBilling  // usage, credit balance and invoices
 )
 
 var allowed = map[Action][]Role{
@@ -74,6 +79,11 @@ var allowed = map[Action][]Role{
 	// everyone uses them.
 	UseInbox:           {RoleOwner, RoleAdmin, RoleAgent},
 	ManageQuickReplies: {RoleOwner, RoleAdmin},
+
+	// Orders and billing.
+	HandleOrders: {RoleOwner, RoleAdmin, RoleAgent},
+	RefundOrders: {RoleOwner, RoleAdmin},
+	ViewBilling:  {RoleOwner, RoleAdmin},
 }
 
 // Can says whether role may do a.

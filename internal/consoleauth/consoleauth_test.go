@@ -95,6 +95,31 @@ func TestCan(t *testing.T) {
 	}
 }
 
+// TestCanOrdersBilling: every role handles orders; refunds and billing are
+// for owners and admins.
+func TestCanOrdersBilling(t *testing.T) {
+	for _, tc := range []struct {
+		role                    consoleauth.Role
+		orders, refund, billing bool
+	}{
+		{consoleauth.RoleOwner, true, true, true},
+		{consoleauth.RoleAdmin, true, true, true},
+		{consoleauth.RoleAgent, true, false, false},
+		{"", false, false, false},
+		{"root", false, false, false},
+	} {
+		if got := consoleauth.Can(tc.role, consoleauth.HandleOrders); got != tc.orders {
+			t.Errorf("role %q handles orders: %v, want %v", tc.role, got, tc.orders)
+		}
+		if got := consoleauth.Can(tc.role, consoleauth.RefundOrders); got != tc.refund {
+			t.Errorf("role %q refunds: %v, want %v", tc.role, got, tc.refund)
+		}
+		if got := consoleauth.Can(tc.role, consoleauth.ViewBilling); got != tc.billing {
+			t.Errorf("role %q sees billing: %v, want %v", tc.role, got, tc.billing)
+		}
+	}
+}
+
 func TestPasswordHash(t *testing.T) {
 	h := consoleauth.HashPassword("correct horse battery", consoleauth.DefaultParams())
 	if !strings.HasPrefix(h, "$argon2id$v=19$m=19456,t=2,p=1$") {

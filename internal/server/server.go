@@ -178,6 +178,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Server, 
 	}
 	con.Mount(mux)
 	s.console = con
+	s.mountConsoleCommerce(con, mux, shop, invoices)
 	s.hosted = &hostedEndpoints{s: s}
 	s.tmpls = templates.New(s.db, ids, clock, log, s.templateStatus)
 	console.NewInbox(con, console.InboxConfig{Inbox: inbox.New(s.db, ids, clock), Endpoint: s.consoleEndpoint, Templates: s.tmpls}).Mount(mux)

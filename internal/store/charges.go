@@ -5,8 +5,10 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/kontor-chat/kontor"
+	"github.com/kontor-chat/kontor/internal/commerce"
 )
 
 func init() {
@@ -47,7 +49,10 @@ func (db *DB) SetOrderCharges(ctx context.Context, id kontor.ID, tax, shipping, 
 			return err
 		}
 		if n, err := res.RowsAffected(); err != nil || n == 1 {
-			return err
+			if err != nil {
+				return err
+			}
+			return addOrderEvent(ctx, tx, id, commerce.OrderEvent{At: time.Now(), Kind: commerce.EventCharges, Tax: tax, Shipping: shipping, Discount: discount, Total: total})
 		}
 		var state string
 		var paying bool

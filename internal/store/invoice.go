@@ -521,31 +521,3 @@ func (db *DB) SetCommerceFee(ctx context.Context, f billing.CommerceFee) error {
 		return err
 	})
 }
-
-// UsageRows sums message charges by time bucket, number, market and
-// category (billing.UsageStore).
-func (db *DB) UsageRows(ctx context.Context, business kontor.ID, from, to time.Time, bucket time.Duration) ([]billing.UsageRow, error) {
-	const op = "store.UsageRows"
-	ms := bucket.Milliseconds()
-	if ms <= 0 {
-		return nil, kontor.Errorf(kontor.Invalid, op, "bad bucket %s", bucket)
-	}
-	rows, err := db.r.QueryContext(ctx, `SELECT at / $4, number_id, market, category, currency, COUNT(*), SUM(nanos) FROM ledger
-		WHERE business_id = $1 AND at >= $2 AND at < $3 AND kind = 'message' GROUP BY at / $4, number_id, market, category, currency`,
-		int64(business), from.UnixMilli(), to.UnixMilli(), ms)
-	if err != nil {
-		return nil, internal(op, err)
-	}
-	defer rows.Close()
-	var out []billing.UsageRow
-	for rows.Next() {
-		var r billing.UsageRow
-		var b, num, sum int64
-		if err := rows.Scan(&b, &num, &r.Market, &r.Category, &r.Currency, &r.Count, &sum); err != nil {
-			return nil, internal(op, err)
-		}
-		r.Start, r.Number, r.Sum = time.UnixMilli(b*ms).UTC(), kontor.ID(num), billing.Nanos(sum)
-		out = append(out, r)
-	}
-	return out, rows.Err()
-}

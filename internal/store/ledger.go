@@ -34,8 +34,8 @@ const appendSQL = `INSERT INTO ledger (id, entry_key, business_id, number_id, ki
 
 func init() { addHotWrite(appendSQL, rollupSQL, balanceSQL) }
 
-// Append adds a ledger entry once per key, with its rollup and the credit
-// balance, in one transaction (billing.LedgerStore).
+// Append adds a ledger entry once per key, with its rollups (by month;
+// messages also by day) and the credit balance, in one transaction (billing.LedgerStore).
 func (db *DB) Append(ctx context.Context, e billing.Entry) (bool, error) {
 	added := false
 	err := db.tx(ctx, "store.Append", func(tx *sql.Tx) error {
@@ -52,6 +52,9 @@ func (db *DB) Append(ctx context.Context, e billing.Entry) (bool, error) {
 			return err
 		}
 		if err := db.rollup(ctx, tx, e); err != nil {
+			return err
+		}
+		if err := db.daily(ctx, tx, e); err != nil {
 			return err
 		}
 		return db.balanceDelta(ctx, tx, e)

@@ -323,8 +323,14 @@ func (db *DB) MoveOrder(ctx context.Context, id kontor.ID, from, to string, rele
 		if errors.Is(err, sql.ErrNoRows) {
 			return kontor.Errorf(kontor.Conflict, "store.MoveOrder", "the order changed meanwhile; look at it again")
 		}
-		if err != nil || !release {
+		if err != nil {
 			return err
+		}
+		if err := addOrderEvent(ctx, tx, id, commerce.OrderEvent{At: time.Now(), Kind: commerce.EventMove, From: from, To: to}); err != nil {
+			return err
+		}
+		if !release {
+			return nil
 		}
 		var items []commerce.OrderItem
 		if err := json.Unmarshal([]byte(raw), &items); err != nil {

@@ -40,7 +40,7 @@ var errDuplicate = &kontor.Error{Kind: kontor.Conflict, Op: "store.AppendCounted
 
 // AppendCounted adds a message's ledger entry once per key, counted in its
 // business's month, market and category and priced by that count, with
-// its rollup and the credit balance, in one transaction
+// its rollups (by month and by day) and the credit balance, in one transaction
 // (billing.LedgerStore). The counter row serialises concurrent charges of
 // the same month, market and category on both databases, so the n-th
 // message is priced as the n-th whatever the race; a key already there
@@ -75,6 +75,9 @@ func (db *DB) AppendCounted(ctx context.Context, e billing.Entry, price func(n i
 			return errDuplicate // a repeated delivery: its count is rolled back
 		}
 		if err := db.rollup(ctx, tx, e); err != nil {
+			return err
+		}
+		if err := db.daily(ctx, tx, e); err != nil {
 			return err
 		}
 		return db.balanceDelta(ctx, tx, e)

@@ -83,6 +83,7 @@ var tests = []test{
 	{"NodeLeases", testNodeLeases},
 	{"PriceSheets", testPriceSheets},
 	{"Invoices", testInvoices},
+	{"UsageRows", testUsageRows},
 	{"PartnerInvoice", testPartnerInvoice},
 	{"Credit", testCredit},
 	{"CommerceFees", testCommerceFees},
@@ -92,6 +93,8 @@ var tests = []test{
 	{"OrderChargesRace", testOrderChargesRace},
 	{"ChargesAndPayments", testChargesAndPayments},
 	{"OrderMix", testOrderMix},
+	{"OrderList", testOrderList},
+	{"OrderHistory", testOrderHistory},
 
 	// Payments (payments.Store).
 	{"Payments", testPayments},

@@ -178,12 +178,14 @@ type req struct {
 // Perms is what the signed-in user may do, for the templates.
 type Perms struct {
 	EditSettings, Webhooks, EditWebhooks, Tokens, Secret, Users bool
+	Orders, Refund, Billing                                     bool
 }
 
 func perms(role consoleauth.Role) Perms {
 	return Perms{EditSettings: consoleauth.Can(role, consoleauth.EditSettings), Webhooks: consoleauth.Can(role, consoleauth.ViewWebhooks),
 		EditWebhooks: consoleauth.Can(role, consoleauth.EditWebhooks), Tokens: consoleauth.Can(role, consoleauth.ManageTokens),
-		Secret: consoleauth.Can(role, consoleauth.RotateSecret), Users: consoleauth.Can(role, consoleauth.ManageUsers)}
+		Secret: consoleauth.Can(role, consoleauth.RotateSecret), Users: consoleauth.Can(role, consoleauth.ManageUsers),
+		Orders: consoleauth.Can(role, consoleauth.HandleOrders), Refund: consoleauth.Can(role, consoleauth.RefundOrders), Billing: consoleauth.Can(role, consoleauth.ViewBilling)}
 }
 
 // Page is what every template gets.

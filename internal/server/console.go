@@ -1,0 +1,30 @@
+package server
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/kontor-chat/kontor"
+	"github.com/kontor-chat/kontor/internal/billing"
+	"github.com/kontor-chat/kontor/internal/cloudapi"
+	"github.com/kontor-chat/kontor/internal/commerce"
+	"github.com/kontor-chat/kontor/internal/web/console"
+)
+
+// mountConsoleCommerce adds the console's orders and billing pages.
+func (s *Server) mountConsoleCommerce(con *console.Console, mux *http.ServeMux, shop *commerce.Service, invoices *billing.Invoices) {
+	con.MountOrders(mux, console.Orders{Desk: orderDesk{s: s, shop: shop, pay: s.pay}, Data: s.db, Messages: consoleMessenger{s}})
+	con.MountBilling(mux, console.Billing{Usage: s.db, Credit: s.credit, Invoices: invoices, Exponents: commerce.Exponent})
+}
+
+// consoleMessenger sends the console's messages through the number's
+// hosted endpoint, as POST /{phone-number-id}/messages does.
+type consoleMessenger struct{ s *Server }
+
+func (m consoleMessenger) SendMessage(ctx context.Context, number kontor.ID, body []byte) (any, *cloudapi.Error) {
+	e, ok := m.s.hosted.Endpoint(number)
+	if !ok {
+		return nil, cloudapi.Errorf(cloudapi.CodeAccessDenied, "The endpoint of phone number %s runs at the business (self-hosted): send through it, not the platform.", number)
+	}
+	return e.Send(ctx, body)
+}
