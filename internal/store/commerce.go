@@ -269,17 +269,18 @@ func (db *DB) Products(ctx context.Context, catalog kontor.ID, page commerce.Pag
 		if len(words) == 0 {
 			return nil, nil // nothing to look for: no letter or digit
 		}
-		words, err := db.searchWords(ctx, catalog, words)
+		ids, err := db.searchIDs(ctx, catalog, words, page)
 		if err != nil {
 			return nil, internal("store.Products", err)
 		}
-		cmp, desc := ">", ""
-		if page.Before != 0 {
-			cmp, desc = "<", " DESC"
+		if len(ids) == 0 {
+			return nil, nil
 		}
-		var sub string
-		sub, args = searchIDs(words, cmp, desc, page.Group, []any{int64(catalog), cursor, page.Limit})
-		q = `SELECT ` + productCols + ` FROM products WHERE id IN (` + sub + `)` + order
+		args = []any{int64(catalog)}
+		for _, id := range ids {
+			args = append(args, id)
+		}
+		q = `SELECT ` + productCols + ` FROM products WHERE catalog_id = $1 AND id IN ` + values(1, len(ids), 2) + order
 	}
 	rows, err := db.r.QueryContext(ctx, q, args...)
 	if err != nil {

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"fmt"
 	"slices"
 
 	"github.com/kontor-chat/kontor"
@@ -167,54 +166,100 @@ func reindexWords(ctx context.Context, tx *sql.Tx, d dialect, ps []indexed) erro
 	return insertWords(ctx, tx, d, ps)
 }
 
-// rareFirst is the most index rows counted for a word when choosing which
-// word of a search leads on SQLite (a count stops early for a rare word;
-// past it, a search of two common words that seldom meet reads many rows).
-const rareFirst = 10_000
+// searchBatch is how many ids a search reads from one list at a time.
+const searchBatch = 64
 
-// searchWords orders the words of a search so that the rarest leads. On
-// SQLite, which keeps no statistics, it counts (at most rareFirst rows
-// each; among words past that, the longest first). PostgreSQL's planner
-// knows the common words from its statistics and joins the words' rows in
-// id order itself (a merge join), where counting would read them all.
-func (db *DB) searchWords(ctx context.Context, catalog kontor.ID, words []string) ([]string, error) {
-	out := slices.Clone(words)
-	if len(words) < 2 {
-		return out, nil
-	}
-	n := make(map[string]int, len(words))
-	if db.d.name != "postgres" {
-		for _, w := range words {
-			var c int
-			if err := db.r.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM product_words WHERE catalog_id = $1 AND token = $2 LIMIT $3) s`,
-				int64(catalog), w, rareFirst).Scan(&c); err != nil {
-				return nil, err
-			}
-			n[w] = c
-		}
-	}
-	slices.SortStableFunc(out, func(a, b string) int {
-		if n[a] != n[b] {
-			return n[a] - n[b]
-		}
-		return len(b) - len(a)
-	})
-	return out, nil
+// postings reads one sorted list of product ids of a catalog (the rows of
+// one word, or one item group's products) from a point on, a batch at a
+// time, in the order of a page (descending before a cursor).
+type postings struct {
+	q    string // the query from $3 on, at most $4 ids
+	args []any  // $1, $2
+	desc bool
+	buf  []int64
+	i    int
+	end  bool // the list holds nothing past buf
 }
 
-// searchIDs is the subquery of the ids of a page of a search: the rows of
-// words[0] after (or before) the cursor $2 that the other words have too,
-// at most $3, in the order asked. Its parameters follow args.
-func searchIDs(words []string, cmp, order, group string, args []any) (string, []any) {
-	args = append(args, words[0])
-	q := fmt.Sprintf(`SELECT w.product_id FROM product_words w WHERE w.catalog_id = $1 AND w.token = $%d AND w.product_id %s $2`, len(args), cmp)
-	for _, w := range words[1:] {
-		args = append(args, w)
-		q += fmt.Sprintf(` AND EXISTS (SELECT 1 FROM product_words x WHERE x.catalog_id = $1 AND x.token = $%d AND x.product_id = w.product_id)`, len(args))
+// seek returns the first id of the list at or past x; ok is false when
+// the list holds none.
+func (p *postings) seek(ctx context.Context, r *sql.DB, x int64) (id int64, ok bool, err error) {
+	past := func(id int64) bool { return (!p.desc && id >= x) || (p.desc && id <= x) }
+	for {
+		for p.i < len(p.buf) && !past(p.buf[p.i]) {
+			p.i++
+		}
+		if p.i < len(p.buf) {
+			return p.buf[p.i], true, nil
+		}
+		if p.end {
+			return 0, false, nil
+		}
+		rows, err := r.QueryContext(ctx, p.q, append(p.args, x, searchBatch)...)
+		if err != nil {
+			return 0, false, err
+		}
+		p.buf, p.i = p.buf[:0], 0
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return 0, false, err
+			}
+			p.buf = append(p.buf, id)
+		}
+		if err := rows.Close(); err != nil {
+			return 0, false, err
+		}
+		if err := rows.Err(); err != nil {
+			return 0, false, err
+		}
+		p.end = len(p.buf) < searchBatch
+		if len(p.buf) == 0 {
+			return 0, false, nil
+		}
 	}
-	if group != "" {
-		args = append(args, group)
-		q += fmt.Sprintf(` AND EXISTS (SELECT 1 FROM products g WHERE g.id = w.product_id AND g.item_group_id = $%d)`, len(args))
+}
+
+// searchIDs returns the ids of a page of a search: the products of the
+// catalog that have every word (and are of the group, when given), after
+// (or before) the page's cursor, at most page.Limit, in the page's order.
+// Each word's rows and the group's products are sorted lists; a leapfrog
+// join walks them together, each skipping to where the others are, so a
+// page reads about its matches and the jumps between them, never a
+// common word's rows up to where a rare one begins.
+func (db *DB) searchIDs(ctx context.Context, catalog kontor.ID, words []string, page commerce.Page) ([]int64, error) {
+	desc, x, step := page.Before != 0, int64(page.After)+1, int64(1)
+	cmp, order := ">=", ""
+	if desc {
+		x, step, cmp, order = int64(page.Before)-1, -1, "<=", " DESC"
 	}
-	return q + ` ORDER BY w.product_id` + order + ` LIMIT $3`, args
+	words = slices.Clone(words)
+	slices.SortStableFunc(words, func(a, b string) int { return len(b) - len(a) }) // the longest is likely the rarest
+	var lists []*postings
+	for _, w := range words {
+		lists = append(lists, &postings{desc: desc, args: []any{int64(catalog), w},
+			q: `SELECT product_id FROM product_words WHERE catalog_id = $1 AND token = $2 AND product_id ` + cmp + ` $3 ORDER BY product_id` + order + ` LIMIT $4`})
+	}
+	if page.Group != "" {
+		lists = append(lists, &postings{desc: desc, args: []any{int64(catalog), page.Group},
+			q: `SELECT id FROM products WHERE catalog_id = $1 AND item_group_id = $2 AND item_group_id <> '' AND id ` + cmp + ` $3 ORDER BY id` + order + ` LIMIT $4`})
+	}
+	var out []int64
+	for len(out) < page.Limit {
+		for agree, i := 0, 0; agree < len(lists); i = (i + 1) % len(lists) {
+			y, ok, err := lists[i].seek(ctx, db.r, x)
+			if err != nil || !ok {
+				return out, err
+			}
+			if y == x {
+				agree++
+			} else {
+				x, agree = y, 1
+			}
+		}
+		out = append(out, x)
+		x += step
+	}
+	return out, nil
 }

@@ -52,7 +52,7 @@ func testProductSearch(t *testing.T, e *env) {
 		{commerce.Page{Query: "%"}, nil}, // no word: % is no wildcard
 		{commerce.Page{Query: "_"}, nil},
 		{commerce.Page{Query: "whi_tul"}, []string{"white_tulip"}},
-		{commerce.Page{Query: "ulip"}, nil}, // not the beginning of a word
+		{commerce.Page{Query: "ulip"}, nil},             // not the beginning of a word
 		{commerce.Page{Query: "p3"}, []string{"Daisy"}}, // the retailer id
 		{commerce.Page{Query: "nothing"}, nil},
 		{commerce.Page{Query: "tulip nothing"}, nil},
