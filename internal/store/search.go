@@ -1,9 +1,13 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/kontor-chat/kontor"
 	"github.com/kontor-chat/kontor/internal/commerce"
@@ -81,51 +85,112 @@ func fillProductWords(ctx context.Context, tx *sql.Tx, d dialect) error {
 	}
 }
 
-// wordsChunk is how many index rows one PostgreSQL statement inserts.
+// wordsChunk is how many index rows one statement inserts.
 const wordsChunk = 5000
 
-// insertWords adds the index rows of products that have none.
+// word is one row of the index.
+type word struct {
+	catalog int64
+	token   string
+	product int64
+}
+
+// insertWords adds the index rows of products that have none. The rows
+// go in sorted as the index is (each statement then writes a few runs of
+// neighbouring pages, not a page per row), many a statement: through one
+// JSON list on SQLite (one parameter, parsed in SQLite, where thousands
+// of parameters bind slowly), through arrays on PostgreSQL.
 func insertWords(ctx context.Context, tx *sql.Tx, d dialect, ps []indexed) error {
-	if len(ps) == 0 {
-		return nil
-	}
-	if d.name != "postgres" {
-		st, err := tx.PrepareContext(ctx, `INSERT INTO product_words (catalog_id, token, product_id) VALUES ($1,$2,$3) ON CONFLICT DO NOTHING`)
-		if err != nil {
-			return err
-		}
-		defer st.Close()
-		for _, p := range ps {
-			for _, t := range commerce.SearchTokens(p.name, p.retailerID) {
-				if _, err := st.ExecContext(ctx, int64(p.catalog), t, int64(p.id)); err != nil {
-					return err
-				}
-			}
-		}
-		return nil
-	}
-	var cats, pids []int64
-	var toks []string
-	flush := func() error {
-		if len(toks) == 0 {
-			return nil
-		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO product_words (catalog_id, token, product_id)
-			SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[]) ON CONFLICT DO NOTHING`, cats, toks, pids)
-		cats, toks, pids = cats[:0], toks[:0], pids[:0]
-		return err
-	}
+	var ws []word
 	for _, p := range ps {
 		for _, t := range commerce.SearchTokens(p.name, p.retailerID) {
-			cats, toks, pids = append(cats, int64(p.catalog)), append(toks, t), append(pids, int64(p.id))
-		}
-		if len(toks) >= wordsChunk {
-			if err := flush(); err != nil {
-				return err
-			}
+			ws = append(ws, word{int64(p.catalog), t, int64(p.id)})
 		}
 	}
-	return flush()
+	slices.SortFunc(ws, func(a, b word) int {
+		if a.catalog != b.catalog {
+			return cmp.Compare(a.catalog, b.catalog)
+		}
+		if a.token != b.token {
+			return strings.Compare(a.token, b.token)
+		}
+		return cmp.Compare(a.product, b.product)
+	})
+	for len(ws) > 0 {
+		chunk := ws[:min(len(ws), wordsChunk)]
+		ws = ws[len(chunk):]
+		if d.name != "postgres" {
+			// {"catalog": {"token": [product, …], …}, …}: the values
+			// come out of json_each as they are, without a lookup.
+			js, err := json.Marshal(grouped(chunk))
+			if err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO product_words (catalog_id, token, product_id)
+				SELECT c.key, t.key, p.value FROM json_each($1) c, json_each(c.value) t, json_each(t.value) p
+				WHERE true ON CONFLICT DO NOTHING`, string(js)); err != nil {
+				return err
+			}
+			continue
+		}
+		cats, toks, pids := make([]int64, len(chunk)), make([]string, len(chunk)), make([]int64, len(chunk))
+		for i, w := range chunk {
+			cats[i], toks[i], pids[i] = w.catalog, w.token, w.product
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO product_words (catalog_id, token, product_id)
+			SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[]) ON CONFLICT DO NOTHING`, cats, toks, pids); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ordered is a JSON object that keeps its keys in the order given.
+type ordered struct {
+	keys []string
+	vals []any
+}
+
+func (o ordered) MarshalJSON() ([]byte, error) {
+	var b []byte
+	b = append(b, '{')
+	for i, k := range o.keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		kj, err := json.Marshal(k)
+		if err != nil {
+			return nil, err
+		}
+		vj, err := json.Marshal(o.vals[i])
+		if err != nil {
+			return nil, err
+		}
+		b = append(append(append(b, kj...), ':'), vj...)
+	}
+	return append(b, '}'), nil
+}
+
+// grouped nests sorted index rows by catalog and token, in their order.
+func grouped(ws []word) ordered {
+	var out ordered
+	for i := 0; i < len(ws); {
+		j := i
+		var toks ordered
+		for j < len(ws) && ws[j].catalog == ws[i].catalog {
+			k := j
+			var pids []int64
+			for k < len(ws) && ws[k].catalog == ws[i].catalog && ws[k].token == ws[j].token {
+				pids = append(pids, ws[k].product)
+				k++
+			}
+			toks.keys, toks.vals = append(toks.keys, ws[j].token), append(toks.vals, pids)
+			j = k
+		}
+		out.keys, out.vals = append(out.keys, strconv.FormatInt(ws[i].catalog, 10)), append(out.vals, toks)
+		i = j
+	}
+	return out
 }
 
 // deleteWords removes the index rows of products.
