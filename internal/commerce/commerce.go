@@ -199,16 +199,15 @@ var ProductFields = []string{"name", "description", "price", "currency", "sale_p
 
 // Page asks for a page of products in id order: after or before a cursor
 // (at most one), at most Limit of them. Query, when set, keeps the
-// products whose name or retailer id contains it (case-insensitive for
-// ASCII letters); Group keeps the variants of one item group.
+// products that have, for each of its words, a word of their name or
+// retailer id beginning with it (case and accents ignored; see
+// SearchQuery), found through the store's search index; Group keeps the
+// variants of one item group.
 type Page struct {
 	After, Before kontor.ID
 	Limit         int
 	Query         string
 	Group         string
-	// Scan, with Query, bounds how many products after (or before) the
-	// cursor a page reads to find its matches; 0: no bound.
-	Scan int
 }
 
 // MaxQuery is the longest product search.
@@ -235,9 +234,6 @@ type Store interface {
 	ProductByRetailerID(ctx context.Context, catalog kontor.ID, retailerID string) (Product, error)
 	// Products lists a catalog's products in id order.
 	Products(ctx context.Context, catalog kontor.ID, page Page) ([]Product, error)
-	// ScanEnd returns the id of the n-th product of a catalog after the
-	// product id after, in id order; 0 when there are fewer.
-	ScanEnd(ctx context.Context, catalog, after kontor.ID, n int) (kontor.ID, error)
 	// RetailerIDs maps every retailer id of a catalog to its product id.
 	RetailerIDs(ctx context.Context, catalog kontor.ID) (map[string]kontor.ID, error)
 	// UpdateProduct replaces a product's fields but its inventory, which
@@ -371,33 +367,6 @@ func (s *Service) Products(ctx context.Context, catalog kontor.ID, page Page) (p
 		more = true
 	}
 	return ps, more, nil
-}
-
-// Search is a page of a search through a catalog.
-type Search struct {
-	Products []Product
-	// Next is the cursor (Page.After) from which the search goes on; 0
-	// when the catalog's end was reached.
-	Next kontor.ID
-}
-
-// SearchProducts finds the products of a catalog whose name or retailer
-// id contains query, in id order after the product after: at most limit
-// of them, among at most scan products (so that one page costs a bounded
-// time in a large catalog; the next page goes on from Next).
-func (s *Service) SearchProducts(ctx context.Context, catalog kontor.ID, query string, after kontor.ID, limit, scan int) (Search, error) {
-	ps, more, err := s.Products(ctx, catalog, Page{After: after, Limit: limit, Query: query, Scan: scan})
-	if err != nil {
-		return Search{}, err
-	}
-	if more {
-		return Search{Products: ps, Next: ps[len(ps)-1].ID}, nil
-	}
-	end, err := s.store.ScanEnd(ctx, catalog, after, scan)
-	if err != nil {
-		return Search{}, err
-	}
-	return Search{Products: ps, Next: end}, nil
 }
 
 // Patch changes some fields of a product; nil fields stay.

@@ -5,7 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -127,7 +127,7 @@ func (db *DB) CreateProduct(ctx context.Context, p commerce.Product) error {
 			}
 			return err
 		}
-		return nil
+		return insertWords(ctx, tx, db.d, []indexed{{p.ID, p.Catalog, p.Name, p.RetailerID}})
 	})
 }
 
@@ -159,10 +159,29 @@ func (db *DB) UpsertProducts(ctx context.Context, ps []commerce.Product, fields 
 		set = append(set, `sale_price = CASE WHEN products.currency = excluded.currency AND products.sale_price < excluded.price
 			THEN products.sale_price ELSE 0 END`)
 	}
+	renamed := slices.Contains(fields, "name")
 	conflict := ` ON CONFLICT (catalog_id, retailer_id) DO UPDATE SET ` + strings.Join(set, ", ") + ` RETURNING id, retailer_id`
 	created := 0
 	err := db.tx(ctx, op, func(tx *sql.Tx) error {
 		created = 0
+		// The search index: new products get their words; a replaced
+		// product's words change only with its name (the retailer id
+		// is what it was found by).
+		var fresh, changed []indexed
+		word := func(p commerce.Product, id kontor.ID) {
+			if id == p.ID {
+				created++
+				fresh = append(fresh, indexed{id, p.Catalog, p.Name, p.RetailerID})
+			} else if renamed {
+				changed = append(changed, indexed{id, p.Catalog, p.Name, p.RetailerID})
+			}
+		}
+		words := func() error {
+			if err := insertWords(ctx, tx, db.d, fresh); err != nil {
+				return err
+			}
+			return reindexWords(ctx, tx, db.d, changed)
+		}
 		if db.d.name != "postgres" {
 			// SQLite is in process: a prepared statement per row is
 			// fastest (a statement of many rows binds slowly).
@@ -177,21 +196,19 @@ func (db *DB) UpsertProducts(ctx context.Context, ps []commerce.Product, fields 
 				if err := st.QueryRowContext(ctx, productArgs(p)...).Scan(&id, &rid); err != nil {
 					return err
 				}
-				if kontor.ID(id) == p.ID {
-					created++
-				}
+				word(p, kontor.ID(id))
 			}
-			return nil
+			return words()
 		}
 		// PostgreSQL: many rows a statement, one round trip per chunk.
 		for len(ps) > 0 {
 			chunk := ps[:min(len(ps), upsertChunk)]
 			ps = ps[len(chunk):]
 			args := make([]any, 0, len(chunk)*18)
-			proposed := make(map[string]kontor.ID, len(chunk))
+			proposed := make(map[string]commerce.Product, len(chunk))
 			for _, p := range chunk {
 				args = append(args, productArgs(p)...)
-				proposed[p.RetailerID] = p.ID
+				proposed[p.RetailerID] = p
 			}
 			rows, err := tx.QueryContext(ctx, `INSERT INTO products (`+productCols+`) VALUES `+values(len(chunk), 18, 1)+conflict, args...)
 			if err != nil {
@@ -204,9 +221,7 @@ func (db *DB) UpsertProducts(ctx context.Context, ps []commerce.Product, fields 
 					rows.Close()
 					return err
 				}
-				if proposed[rid] == kontor.ID(id) {
-					created++
-				}
+				word(proposed[rid], kontor.ID(id))
 			}
 			if err := rows.Close(); err != nil {
 				return err
@@ -215,7 +230,7 @@ func (db *DB) UpsertProducts(ctx context.Context, ps []commerce.Product, fields 
 				return err
 			}
 		}
-		return nil
+		return words()
 	})
 	return created, err
 }
@@ -249,18 +264,23 @@ func (db *DB) Products(ctx context.Context, catalog kontor.ID, page commerce.Pag
 	}
 	q := `SELECT ` + productCols + ` FROM products WHERE catalog_id = $1` + where + order + ` LIMIT $3`
 	if page.Query != "" {
-		// No text index: the products after the cursor are read from
-		// products_catalog, which holds the name and retailer id, at most
-		// page.Scan of them, and only the matches from the table.
-		scan := page.Scan
-		if scan <= 0 {
-			scan = math.MaxInt32
+		// The search index (search.go) gives the page's ids in order.
+		words := commerce.SearchQuery(page.Query)
+		if len(words) == 0 {
+			return nil, nil // nothing to look for: no letter or digit
 		}
-		args = append(args, "%"+likeEscape(strings.ToLower(page.Query))+"%", scan)
-		n := len(args)
-		q = `SELECT ` + productCols + ` FROM products WHERE id IN (
-			SELECT id FROM (SELECT id, name, retailer_id FROM products WHERE catalog_id = $1` + where + order + fmt.Sprintf(` LIMIT $%d) s
-			WHERE lower(name) LIKE $%d ESCAPE '\' OR lower(retailer_id) LIKE $%d ESCAPE '\'`, n, n-1, n-1) + order + ` LIMIT $3)` + order
+		ids, err := db.searchIDs(ctx, catalog, words, page)
+		if err != nil {
+			return nil, internal("store.Products", err)
+		}
+		if len(ids) == 0 {
+			return nil, nil
+		}
+		args = []any{int64(catalog)}
+		for _, id := range ids {
+			args = append(args, id)
+		}
+		q = `SELECT ` + productCols + ` FROM products WHERE catalog_id = $1 AND id IN ` + values(1, len(ids), 2) + order
 	}
 	rows, err := db.r.QueryContext(ctx, q, args...)
 	if err != nil {
@@ -326,6 +346,9 @@ func (db *DB) UpdateProduct(ctx context.Context, p commerce.Product, inventory b
 		if n, _ := res.RowsAffected(); n == 0 {
 			return notFound("store.UpdateProduct", "no product %s", p.ID)
 		}
+		if err := reindexWords(ctx, tx, db.d, []indexed{{p.ID, p.Catalog, p.Name, p.RetailerID}}); err != nil {
+			return err
+		}
 		if inventory {
 			return db.setStock(ctx, tx, p.ID, p.Inventory, p.Updated)
 		}
@@ -343,15 +366,18 @@ func (db *DB) DeleteProducts(ctx context.Context, catalog kontor.ID, ids []konto
 		}
 		defer st.Close()
 		n = 0
+		var gone []kontor.ID
 		for _, id := range ids {
 			res, err := st.ExecContext(ctx, int64(id), int64(catalog))
 			if err != nil {
 				return err
 			}
-			d, _ := res.RowsAffected()
-			n += int(d)
+			if d, _ := res.RowsAffected(); d > 0 {
+				n += int(d)
+				gone = append(gone, id)
+			}
 		}
-		return nil
+		return deleteWords(ctx, tx, db.d, gone)
 	})
 	return n, err
 }
@@ -381,26 +407,6 @@ func (db *DB) PutCommerceSettings(ctx context.Context, number kontor.ID, s comme
 }
 
 var _ commerce.Store = (*DB)(nil)
-
-// ScanEnd returns the id of the n-th product of a catalog after a product
-// id, in id order; 0 when the catalog has fewer.
-func (db *DB) ScanEnd(ctx context.Context, catalog, after kontor.ID, n int) (kontor.ID, error) {
-	var id int64
-	err := db.r.QueryRowContext(ctx, `SELECT id FROM products WHERE catalog_id = $1 AND id > $2 ORDER BY id LIMIT 1 OFFSET $3`,
-		int64(catalog), int64(after), n-1).Scan(&id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return 0, nil
-	}
-	if err != nil {
-		return 0, internal("store.ScanEnd", err)
-	}
-	return kontor.ID(id), nil
-}
-
-// likeEscape makes s match itself in a LIKE pattern with ESCAPE '\'.
-func likeEscape(s string) string {
-	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
-}
 
 // Pages of a catalog in id order (without it, a page of a catalog read the
 // whole catalog through its retailer-id index and sorted it), the variants

@@ -1,16 +1,20 @@
 package store
 
 import (
+	"context"
+	"database/sql"
 	"fmt"
 	"sort"
 )
 
 // migration is one step of the schema: portable SQL, or a pair when the
-// engines need different text.
+// engines need different text; fill, when set, runs after the SQL in the
+// same transaction (to derive rows in Go, such as a search index).
 type migration struct {
 	sql      string
 	sqlite   string
 	postgres string
+	fill     func(ctx context.Context, tx *sql.Tx, d dialect) error
 }
 
 func (m migration) text(d dialect) string {

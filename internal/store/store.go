@@ -312,6 +312,11 @@ func (db *DB) migrate(ctx context.Context) error {
 		if _, err := tx.ExecContext(ctx, parts[name].text(db.d)); err != nil {
 			return fmt.Errorf("store: migration %q: %w", name, err)
 		}
+		if f := parts[name].fill; f != nil {
+			if err := f(ctx, tx, db.d); err != nil {
+				return fmt.Errorf("store: migration %q: %w", name, err)
+			}
+		}
 		if _, err := tx.ExecContext(ctx, "INSERT INTO schema_parts (name) VALUES ($1)", name); err != nil {
 			return fmt.Errorf("store: migration %q: %w", name, err)
 		}

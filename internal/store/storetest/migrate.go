@@ -24,6 +24,7 @@ func RunSchema(t *testing.T, url func(t *testing.T) string) {
 		{"Reopen", testReopen},
 		{"OpenAtOnce", testOpenAtOnce},
 		{"NewerSchema", testNewerSchema},
+		{"SearchBackfill", testSearchBackfill},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -109,6 +109,7 @@ var tests = []test{
 	{"StockAlerts", testStockAlerts},
 	{"SalesReport", testSalesReport},
 	{"ProductSearch", testProductSearch},
+	{"SearchIndex", testSearchIndex},
 
 	// Console users, sessions, links and sign-in limits (consoleauth.Store).
 	{"ConsoleUsers", testConsoleUsers},

@@ -8,7 +8,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"github.com/kontor-chat/kontor"
@@ -132,17 +131,9 @@ type catalogData struct {
 	Has      bool // the business has a catalog
 	Products []commerce.Product
 	Query    string
-	Searched bool         // the products are a search's
 	Prev     template.URL // the link to the previous page, or ""
 	Next     template.URL
 }
-
-// A page of a search reads searchStep products at a time for at most
-// about searchTime (a bounded page in a large catalog without a text index).
-const (
-	searchStep = 2_000
-	searchTime = 20 * time.Millisecond
-)
 
 func (c *Console) catalog(rq *req) {
 	if !rq.allow(c, consoleauth.ViewCatalog) {
@@ -173,30 +164,11 @@ func (c *Console) catalog(rq *req) {
 	page.After, page.Before, err = cursors(q)
 	switch {
 	case err != nil:
-	case d.Query != "":
-		// A search reads the catalog in steps of searchStep products
-		// until the page is full, the catalog ends, or searchTime has
-		// passed; the next page goes on from where this one stopped.
-		d.Searched = true
-		start, cursor := time.Now(), page.After
-		for {
-			var found commerce.Search
-			if found, err = c.shop.SearchProducts(rq.r.Context(), s.Catalog.ID, d.Query, cursor, productsPerPage-len(d.Products), searchStep); err != nil {
-				break
-			}
-			d.Products, cursor = append(d.Products, found.Products...), found.Next
-			if cursor == 0 || len(d.Products) == productsPerPage || time.Since(start) > searchTime {
-				break
-			}
-		}
-		if cursor != 0 {
-			d.Next = link("after", cursor)
-		}
-		if page.After != 0 {
-			d.Prev = pageLink("/console/catalog", url.Values{"catalog": {s.Catalog.ID.String()}, "q": {d.Query}})
-		}
 	default:
+		// A search pages like the whole catalog: the store's search
+		// index gives one page of matches in id order.
 		var more bool
+		page.Query = d.Query
 		d.Products, more, err = c.shop.Products(rq.r.Context(), s.Catalog.ID, page)
 		if err == nil && len(d.Products) > 0 {
 			first, last := d.Products[0].ID, d.Products[len(d.Products)-1].ID

@@ -98,6 +98,8 @@ func benchCatalogPages(b *testing.B, dsn string) {
 		{"catalog-back", "/console/catalog?before=" + all[50_000].String()},
 		{"search-first-page", "/console/catalog?q=product+1"},
 		{"search-one-hit", "/console/catalog?q=sku-099999"},
+		{"search-two-common", "/console/catalog?q=product+sku-09"}, // the matches begin at product 90,000
+		{"search-one-letter", "/console/catalog?q=p"},
 		{"search-no-hit", "/console/catalog?q=no+such+thing"},
 		{"product", "/console/catalog/products/" + busy.String()},
 		{"inventory", "/console/inventory"},

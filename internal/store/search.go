@@ -1,0 +1,330 @@
+package store
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/kontor-chat/kontor"
+	"github.com/kontor-chat/kontor/internal/commerce"
+)
+
+// The product search index: a row for each beginning of each word of a
+// product's name and retailer id (commerce.SearchTokens), written in the
+// transaction that writes the product. A search of several words walks
+// the rows of its rarest word in product id order and keeps the products
+// that have the others, so a page costs its LIMIT of index reads plus the
+// products skipped, never a scan of the catalog.
+func init() {
+	addMigration("search 1", migration{
+		sqlite: `
+CREATE TABLE product_words (
+	catalog_id BIGINT NOT NULL,
+	token      TEXT NOT NULL,
+	product_id BIGINT NOT NULL,
+	PRIMARY KEY (catalog_id, token, product_id)
+) WITHOUT ROWID;
+CREATE INDEX product_words_product ON product_words (product_id);
+`,
+		postgres: `
+CREATE TABLE product_words (
+	catalog_id BIGINT NOT NULL,
+	token      TEXT NOT NULL,
+	product_id BIGINT NOT NULL,
+	PRIMARY KEY (catalog_id, token, product_id)
+);
+CREATE INDEX product_words_product ON product_words (product_id);
+`,
+		fill: fillProductWords,
+	})
+}
+
+// indexed is what the index needs of a product.
+type indexed struct {
+	id, catalog      kontor.ID
+	name, retailerID string
+}
+
+// fillProductWords indexes the products stored before the index existed,
+// 1,000 at a time in id order.
+func fillProductWords(ctx context.Context, tx *sql.Tx, d dialect) error {
+	var after int64
+	for {
+		rows, err := tx.QueryContext(ctx, `SELECT id, catalog_id, name, retailer_id FROM products WHERE id > $1 ORDER BY id LIMIT 1000`, after)
+		if err != nil {
+			return err
+		}
+		var ps []indexed
+		for rows.Next() {
+			var id, cat int64
+			var p indexed
+			if err := rows.Scan(&id, &cat, &p.name, &p.retailerID); err != nil {
+				rows.Close()
+				return err
+			}
+			p.id, p.catalog = kontor.ID(id), kontor.ID(cat)
+			ps = append(ps, p)
+			after = id
+		}
+		if err := rows.Close(); err != nil {
+			return err
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if len(ps) == 0 {
+			return nil
+		}
+		if err := insertWords(ctx, tx, d, ps); err != nil {
+			return err
+		}
+	}
+}
+
+// wordsChunk is how many index rows one statement inserts.
+const wordsChunk = 5000
+
+// word is one row of the index.
+type word struct {
+	catalog int64
+	token   string
+	product int64
+}
+
+// insertWords adds the index rows of products that have none. The rows
+// go in sorted as the index is (each statement then writes a few runs of
+// neighbouring pages, not a page per row), many a statement: through one
+// JSON list on SQLite (one parameter, parsed in SQLite, where thousands
+// of parameters bind slowly), through arrays on PostgreSQL.
+func insertWords(ctx context.Context, tx *sql.Tx, d dialect, ps []indexed) error {
+	var ws []word
+	for _, p := range ps {
+		for _, t := range commerce.SearchTokens(p.name, p.retailerID) {
+			ws = append(ws, word{int64(p.catalog), t, int64(p.id)})
+		}
+	}
+	slices.SortFunc(ws, func(a, b word) int {
+		if a.catalog != b.catalog {
+			return cmp.Compare(a.catalog, b.catalog)
+		}
+		if a.token != b.token {
+			return strings.Compare(a.token, b.token)
+		}
+		return cmp.Compare(a.product, b.product)
+	})
+	for len(ws) > 0 {
+		chunk := ws[:min(len(ws), wordsChunk)]
+		ws = ws[len(chunk):]
+		if d.name != "postgres" {
+			// {"catalog": {"token": [product, …], …}, …}: the values
+			// come out of json_each as they are, without a lookup.
+			js, err := json.Marshal(grouped(chunk))
+			if err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO product_words (catalog_id, token, product_id)
+				SELECT c.key, t.key, p.value FROM json_each($1) c, json_each(c.value) t, json_each(t.value) p
+				WHERE true ON CONFLICT DO NOTHING`, string(js)); err != nil {
+				return err
+			}
+			continue
+		}
+		cats, toks, pids := make([]int64, len(chunk)), make([]string, len(chunk)), make([]int64, len(chunk))
+		for i, w := range chunk {
+			cats[i], toks[i], pids[i] = w.catalog, w.token, w.product
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO product_words (catalog_id, token, product_id)
+			SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[]) ON CONFLICT DO NOTHING`, cats, toks, pids); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ordered is a JSON object that keeps its keys in the order given.
+type ordered struct {
+	keys []string
+	vals []any
+}
+
+func (o ordered) MarshalJSON() ([]byte, error) {
+	var b []byte
+	b = append(b, '{')
+	for i, k := range o.keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		kj, err := json.Marshal(k)
+		if err != nil {
+			return nil, err
+		}
+		vj, err := json.Marshal(o.vals[i])
+		if err != nil {
+			return nil, err
+		}
+		b = append(append(append(b, kj...), ':'), vj...)
+	}
+	return append(b, '}'), nil
+}
+
+// grouped nests sorted index rows by catalog and token, in their order.
+func grouped(ws []word) ordered {
+	var out ordered
+	for i := 0; i < len(ws); {
+		j := i
+		var toks ordered
+		for j < len(ws) && ws[j].catalog == ws[i].catalog {
+			k := j
+			var pids []int64
+			for k < len(ws) && ws[k].catalog == ws[i].catalog && ws[k].token == ws[j].token {
+				pids = append(pids, ws[k].product)
+				k++
+			}
+			toks.keys, toks.vals = append(toks.keys, ws[j].token), append(toks.vals, pids)
+			j = k
+		}
+		out.keys, out.vals = append(out.keys, strconv.FormatInt(ws[i].catalog, 10)), append(out.vals, toks)
+		i = j
+	}
+	return out
+}
+
+// deleteWords removes the index rows of products.
+func deleteWords(ctx context.Context, tx *sql.Tx, d dialect, ids []kontor.ID) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	if d.name == "postgres" {
+		list := make([]int64, len(ids))
+		for i, id := range ids {
+			list[i] = int64(id)
+		}
+		_, err := tx.ExecContext(ctx, `DELETE FROM product_words WHERE product_id = ANY($1)`, list)
+		return err
+	}
+	st, err := tx.PrepareContext(ctx, `DELETE FROM product_words WHERE product_id = $1`)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	for _, id := range ids {
+		if _, err := st.ExecContext(ctx, int64(id)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// reindexWords replaces the index rows of products.
+func reindexWords(ctx context.Context, tx *sql.Tx, d dialect, ps []indexed) error {
+	ids := make([]kontor.ID, len(ps))
+	for i, p := range ps {
+		ids[i] = p.id
+	}
+	if err := deleteWords(ctx, tx, d, ids); err != nil {
+		return err
+	}
+	return insertWords(ctx, tx, d, ps)
+}
+
+// searchBatch is how many ids a search reads from one list at a time.
+const searchBatch = 64
+
+// postings reads one sorted list of product ids of a catalog (the rows of
+// one word, or one item group's products) from a point on, a batch at a
+// time, in the order of a page (descending before a cursor).
+type postings struct {
+	q    string // the query from $3 on, at most $4 ids
+	args []any  // $1, $2
+	desc bool
+	buf  []int64
+	i    int
+	end  bool // the list holds nothing past buf
+}
+
+// seek returns the first id of the list at or past x; ok is false when
+// the list holds none.
+func (p *postings) seek(ctx context.Context, r *sql.DB, x int64) (id int64, ok bool, err error) {
+	past := func(id int64) bool { return (!p.desc && id >= x) || (p.desc && id <= x) }
+	for {
+		for p.i < len(p.buf) && !past(p.buf[p.i]) {
+			p.i++
+		}
+		if p.i < len(p.buf) {
+			return p.buf[p.i], true, nil
+		}
+		if p.end {
+			return 0, false, nil
+		}
+		rows, err := r.QueryContext(ctx, p.q, append(p.args, x, searchBatch)...)
+		if err != nil {
+			return 0, false, err
+		}
+		p.buf, p.i = p.buf[:0], 0
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return 0, false, err
+			}
+			p.buf = append(p.buf, id)
+		}
+		if err := rows.Close(); err != nil {
+			return 0, false, err
+		}
+		if err := rows.Err(); err != nil {
+			return 0, false, err
+		}
+		p.end = len(p.buf) < searchBatch
+		if len(p.buf) == 0 {
+			return 0, false, nil
+		}
+	}
+}
+
+// searchIDs returns the ids of a page of a search: the products of the
+// catalog that have every word (and are of the group, when given), after
+// (or before) the page's cursor, at most page.Limit, in the page's order.
+// Each word's rows and the group's products are sorted lists; a leapfrog
+// join walks them together, each skipping to where the others are, so a
+// page reads about its matches and the jumps between them, never a
+// common word's rows up to where a rare one begins.
+func (db *DB) searchIDs(ctx context.Context, catalog kontor.ID, words []string, page commerce.Page) ([]int64, error) {
+	desc, x, step := page.Before != 0, int64(page.After)+1, int64(1)
+	cmp, order := ">=", ""
+	if desc {
+		x, step, cmp, order = int64(page.Before)-1, -1, "<=", " DESC"
+	}
+	words = slices.Clone(words)
+	slices.SortStableFunc(words, func(a, b string) int { return len(b) - len(a) }) // the longest is likely the rarest
+	var lists []*postings
+	for _, w := range words {
+		lists = append(lists, &postings{desc: desc, args: []any{int64(catalog), w},
+			q: `SELECT product_id FROM product_words WHERE catalog_id = $1 AND token = $2 AND product_id ` + cmp + ` $3 ORDER BY product_id` + order + ` LIMIT $4`})
+	}
+	if page.Group != "" {
+		lists = append(lists, &postings{desc: desc, args: []any{int64(catalog), page.Group},
+			q: `SELECT id FROM products WHERE catalog_id = $1 AND item_group_id = $2 AND item_group_id <> '' AND id ` + cmp + ` $3 ORDER BY id` + order + ` LIMIT $4`})
+	}
+	var out []int64
+	for len(out) < page.Limit {
+		for agree, i := 0, 0; agree < len(lists); i = (i + 1) % len(lists) {
+			y, ok, err := lists[i].seek(ctx, db.r, x)
+			if err != nil || !ok {
+				return out, err
+			}
+			if y == x {
+				agree++
+			} else {
+				x, agree = y, 1
+			}
+		}
+		out = append(out, x)
+		x += step
+	}
+	return out, nil
+}

@@ -1,0 +1,207 @@
+package storetest
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+
+	"github.com/kontor-chat/kontor"
+	"github.com/kontor-chat/kontor/internal/commerce"
+)
+
+// search returns the names of a page of a search of a catalog; every
+// product found must belong to it.
+func (e *env) search(catalog kontor.ID, page commerce.Page) []string {
+	e.t.Helper()
+	if page.Limit == 0 {
+		page.Limit = 100
+	}
+	got, err := e.db.Products(e.ctx, catalog, page)
+	if err != nil {
+		e.t.Fatalf("search %+v: %v", page, err)
+	}
+	var out []string
+	for _, p := range got {
+		if p.Catalog != catalog {
+			e.t.Fatalf("search %+v of catalog %s found %q of catalog %s", page, catalog, p.Name, p.Catalog)
+		}
+		out = append(out, p.Name)
+	}
+	return out
+}
+
+// testSearchIndex: the search index follows every write of a product in
+// its transaction (create, edit, upsert of a feed in both its modes,
+// delete), folds case and accents, pages by id with several words, and
+// never shows another catalog's or business's products.
+func testSearchIndex(t *testing.T, e *env) {
+	bizA, bizB := e.ids.Next(), e.ids.Next()
+	mk := func(biz kontor.ID) commerce.Catalog {
+		c := commerce.Catalog{ID: e.ids.Next(), Business: biz, Name: "c", Created: t0}
+		if err := e.db.CreateCatalog(e.ctx, c); err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	catA, catA2, catB := mk(bizA), mk(bizA), mk(bizB)
+	product := func(cat commerce.Catalog, rid, name string) commerce.Product {
+		return commerce.Product{ID: e.ids.Next(), Catalog: cat.ID, RetailerID: rid, Name: name, Price: 100, Currency: "EUR",
+			Availability: "in stock", Condition: "new", Created: t0, Updated: t0}
+	}
+	// The same words in every catalog: only the one searched answers.
+	var cb commerce.Product
+	for _, c := range []commerce.Catalog{catA, catA2, catB} {
+		p := product(c, "CB-1", "Crème Brûlée")
+		if err := e.db.CreateProduct(e.ctx, p); err != nil {
+			t.Fatal(err)
+		}
+		if c.ID == catA.ID {
+			cb = p
+		}
+	}
+	want := func(cat commerce.Catalog, q string, names ...string) {
+		t.Helper()
+		if got := e.search(cat.ID, commerce.Page{Query: q}); !slices.Equal(got, names) {
+			t.Errorf("search %q: %q, want %q", q, got, names)
+		}
+	}
+	for _, q := range []string{"creme", "CRÈME", "brûl", "BRULEE cr", "cb", "cb-1", "CB 1"} {
+		want(catA, q, "Crème Brûlée")
+	}
+	want(catA, "cb-2")
+	want(catA, "crèmes")
+
+	// An edit: the old words go, the new ones come, in one step.
+	cb.Name, cb.RetailerID = "Lemon tart", "LT-7"
+	if err := e.db.UpdateProduct(e.ctx, cb, false); err != nil {
+		t.Fatal(err)
+	}
+	want(catA, "creme")
+	want(catA, "cb")
+	want(catA, "lemon lt-7", "Lemon tart")
+	want(catA2, "creme", "Crème Brûlée") // the other catalogs keep theirs
+	want(catB, "lemon")
+
+	// A feed: new products, a replaced name, and an update of the price
+	// alone, which leaves the words as they were.
+	feed := []commerce.Product{product(catA, "LT-7", "Lemon cake"), product(catA, "SC-1", "Straßen Café"), product(catA, "OB-1", "Øl bottle")}
+	if n, err := e.db.UpsertProducts(e.ctx, feed, nil); err != nil || n != 2 {
+		t.Fatalf("upsert: %d %v", n, err)
+	}
+	want(catA, "lemon", "Lemon cake")
+	want(catA, "tart")
+	want(catA, "strassen cafe", "Straßen Café")
+	want(catA, "ol", "Øl bottle")
+	price := []commerce.Product{product(catA, "LT-7", "Not a new name"), product(catA, "NEW-1", "Fresh bread")}
+	if _, err := e.db.UpsertProducts(e.ctx, price, []string{"price"}); err != nil {
+		t.Fatal(err)
+	}
+	want(catA, "lemon", "Lemon cake")
+	want(catA, "not")
+	want(catA, "fresh", "Fresh bread") // a new product has its words whatever the fields
+	rename := []commerce.Product{product(catA, "LT-7", "Orange cake")}
+	if _, err := e.db.UpsertProducts(e.ctx, rename, []string{"name"}); err != nil {
+		t.Fatal(err)
+	}
+	want(catA, "lemon")
+	want(catA, "cake", "Orange cake")
+
+	// Delete: gone from the search; a delete naming the wrong catalog
+	// deletes nothing, and the words stay.
+	got, err := e.db.Products(e.ctx, catA.ID, commerce.Page{Query: "fresh", Limit: 10})
+	if err != nil || len(got) != 1 {
+		t.Fatalf("fresh: %v %v", got, err)
+	}
+	if n, err := e.db.DeleteProducts(e.ctx, catB.ID, []kontor.ID{got[0].ID}); err != nil || n != 0 {
+		t.Fatalf("delete from another catalog: %d %v", n, err)
+	}
+	want(catA, "fresh", "Fresh bread")
+	if n, err := e.db.DeleteProducts(e.ctx, catA.ID, []kontor.ID{got[0].ID}); err != nil || n != 1 {
+		t.Fatalf("delete: %d %v", n, err)
+	}
+	want(catA, "fresh")
+	want(catA, "bread")
+
+	// Many matches, several words: pages in id order, both ways, whichever
+	// word is rarer.
+	var many []commerce.Product
+	var names []string
+	for i := range 120 {
+		p := product(catA2, fmt.Sprintf("item-%03d", i), fmt.Sprintf("Item %d", i))
+		if i%3 == 0 {
+			p.Name += " blue"
+		}
+		many = append(many, p)
+	}
+	if _, err := e.db.UpsertProducts(e.ctx, many, nil); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 120 {
+		if i%3 == 0 && (i == 1 || i/10 == 1 || i/100 == 1) {
+			names = append(names, many[i].Name)
+		}
+	}
+	for _, q := range []string{"item 1 blue", "blue 1 it", "BLUE item-1"} {
+		if got := e.search(catA2.ID, commerce.Page{Query: q}); !slices.Equal(got, names) {
+			t.Errorf("%q: %q, want %q", q, got, names)
+		}
+	}
+	var paged []string
+	var after kontor.ID
+	for range 20 {
+		ps, err := e.db.Products(e.ctx, catA2.ID, commerce.Page{Query: "item blue", After: after, Limit: 7})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ps) == 0 {
+			break
+		}
+		for _, p := range ps {
+			paged = append(paged, p.Name)
+		}
+		after = ps[len(ps)-1].ID
+	}
+	if len(paged) != 40 || paged[0] != "Item 0 blue" || paged[39] != "Item 117 blue" {
+		t.Errorf("paged: %d %q", len(paged), paged)
+	}
+	back, err := e.db.Products(e.ctx, catA2.ID, commerce.Page{Query: "blue item", Before: many[117].ID, Limit: 2})
+	if err != nil || len(back) != 2 || back[0].Name != "Item 111 blue" || back[1].Name != "Item 114 blue" {
+		t.Errorf("before: %v %v", back, err)
+	}
+	want(catB, "item")
+}
+
+// testSearchBackfill: the "search 1" migration indexes the products a
+// database held before it.
+func testSearchBackfill(t *testing.T, url string) {
+	db, closeDB := open(t, url)
+	cat := commerce.Catalog{ID: 1, Business: 2, Name: "c", Created: t0}
+	if err := db.CreateCatalog(t.Context(), cat); err != nil {
+		t.Fatal(err)
+	}
+	var ps []commerce.Product
+	for i := range 2500 { // more than one step of the backfill
+		ps = append(ps, commerce.Product{ID: kontor.ID(10 + i), Catalog: cat.ID, RetailerID: fmt.Sprintf("r-%d", i), Name: fmt.Sprintf("Pâté %d", i),
+			Price: 100, Currency: "EUR", Availability: "in stock", Condition: "new", Created: t0, Updated: t0})
+	}
+	if _, err := db.UpsertProducts(t.Context(), ps, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := closeDB(); err != nil {
+		t.Fatal(err)
+	}
+	r := raw(t, url)
+	for _, q := range []string{"DROP TABLE product_words", "DELETE FROM schema_parts WHERE name = 'search 1'"} {
+		if _, err := r.ExecContext(t.Context(), q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	r.Close()
+	db, _ = open(t, url)
+	for q, n := range map[string]int{"pate": 100, "pate 2499": 1, "r-2000": 1, "PÂTÉ 249": 11} {
+		got, err := db.Products(t.Context(), cat.ID, commerce.Page{Query: q, Limit: 100})
+		if err != nil || len(got) != n {
+			t.Errorf("%q after the backfill: %d found, %v; want %d", q, len(got), err, n)
+		}
+	}
+}
