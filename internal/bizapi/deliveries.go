@@ -197,7 +197,8 @@ type PlatformMeter struct {
 	Client *http.Client
 	// Retries are the waits before asking again when the platform cannot
 	// be reached or answers 5xx (nil: 250 ms, 1 s, 4 s). After the last,
-	// Report fails and the endpoint holds the receipt.
+	// Report fails and the endpoint holds the receipt. Credit is asked
+	// once: a send waits for it.
 	Retries []time.Duration
 	// CreditFor keeps the platform's answer that credit is left this long
 	// (0: 1 second, as the platform's nodes keep it).
@@ -218,7 +219,7 @@ func (p *PlatformMeter) Report(ctx context.Context, d endpoint.Delivery) (billin
 		return billing.Decision{}, &kontor.Error{Kind: kontor.Internal, Op: "bizapi.PlatformMeter", Err: err}
 	}
 	var out chargeJSON
-	if err := p.call(ctx, http.MethodPost, "deliveries", b, &out); err != nil {
+	if err := p.call(ctx, http.MethodPost, "deliveries", b, &out, p.Retries); err != nil {
 		return billing.Decision{}, err
 	}
 	return billing.Decision{Billable: out.Pricing.Billable, Category: out.Pricing.Category, Type: out.Pricing.Type}, nil
@@ -233,7 +234,8 @@ func (p *PlatformMeter) Credit(ctx context.Context) error {
 	if fresh {
 		return nil
 	}
-	if err := p.call(ctx, http.MethodGet, "credit", nil, nil); err != nil {
+	// Not retried: a send waits for this answer, and its caller can retry.
+	if err := p.call(ctx, http.MethodGet, "credit", nil, nil, []time.Duration{}); err != nil {
 		return err
 	}
 	keep := p.CreditFor
@@ -246,13 +248,12 @@ func (p *PlatformMeter) Credit(ctx context.Context) error {
 	return nil
 }
 
-// call asks the platform, again after each of Retries while it cannot be
-// reached. The platform's refusals: billing.ErrNoCredit for 131042,
+// call asks the platform, again after each of retries (nil: the
+// defaults) while it cannot be reached. The platform's refusals: billing.ErrNoCredit for 131042,
 // kontor.Invalid for a report it will never take, kontor.Unavailable for
 // a token it refuses (the operator must act; the endpoint asks again).
-func (p *PlatformMeter) call(ctx context.Context, method, edge string, body []byte, out any) error {
+func (p *PlatformMeter) call(ctx context.Context, method, edge string, body []byte, out any, retries []time.Duration) error {
 	const op = "bizapi.PlatformMeter"
-	retries := p.Retries
 	if retries == nil {
 		retries = defaultRetries
 	}

@@ -189,3 +189,30 @@ func TestPlatformMeterAnswers(t *testing.T) {
 		})
 	}
 }
+
+// TestPlatformMeterCredit: a send waits for the credit check, so it is
+// asked once, not retried; a yes is kept for CreditFor.
+func TestPlatformMeterCredit(t *testing.T) {
+	var n atomic.Int32
+	status := atomic.Int32{}
+	status.Store(503)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n.Add(1)
+		w.WriteHeader(int(status.Load()))
+		_, _ = w.Write([]byte(`{"paid_messages":true}`))
+	}))
+	defer srv.Close()
+	pm := &bizapi.PlatformMeter{Base: srv.URL, Token: "t", Number: 5, CreditFor: time.Hour}
+	if err := pm.Credit(context.Background()); kontor.KindOf(err) != kontor.Unavailable || n.Load() != 1 {
+		t.Fatalf("unavailable: %v after %d calls", err, n.Load())
+	}
+	status.Store(200)
+	for range 3 {
+		if err := pm.Credit(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n.Load() != 2 {
+		t.Fatalf("%d calls, want 2 (the yes kept)", n.Load())
+	}
+}
