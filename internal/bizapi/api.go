@@ -74,7 +74,10 @@ type API struct {
 	// Usage sums what businesses were charged, for pricing analytics (nil:
 	// not kept here, a self-hosted endpoint).
 	Usage billing.UsageStore
-	Log   *slog.Logger
+	// Metering charges what self-hosted endpoints report (deliveries.go;
+	// nil: not here, a self-hosted endpoint).
+	Metering Metering
+	Log      *slog.Logger
 	// MaxBody bounds a JSON request body.
 	MaxBody int64
 }
@@ -119,6 +122,10 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		a.profile(w, r, id)
 	case edge == "order_messages" && r.Method == http.MethodPost:
 		a.orderMessages(w, r, id)
+	case edge == "deliveries" && r.Method == http.MethodPost:
+		a.deliveries(w, r, id)
+	case edge == "credit" && r.Method == http.MethodGet:
+		a.credit(w, r, id)
 	case edge == "message_templates":
 		a.messageTemplates(w, r, id)
 	case (edge == "products" || edge == "whatsapp_commerce_settings" || edge == "product_catalogs") && a.Commerce != nil:

@@ -119,6 +119,9 @@ func runEndpoint(ctx context.Context, env Env) error {
 		// news change them there.
 		Orders:     &bizapi.PlatformOrders{Base: *platform, Token: cred.AccessToken},
 		WebhookURL: func(context.Context) string { return url }}
+	// Deliveries are charged, and credit checked, on the platform.
+	meter := &bizapi.PlatformMeter{Base: *platform, Token: cred.AccessToken, Number: cred.PhoneNumberID}
+	cfg.Report, cfg.Credit = meter, meter.Credit
 	e, err := endpoint.Open(ctx, profile, cfg, db, hooks, ids, clock, log)
 	if err != nil {
 		return err

@@ -63,6 +63,10 @@ type Config struct {
 	// Meter charges billable messages when they are delivered (hosted
 	// endpoints: the platform's ledger); nil charges nothing.
 	Meter Meter
+	// Report has every delivered message decided and charged by the
+	// platform (self-hosted endpoints, report.go); it takes the place of
+	// Meter, and its answer is the delivered status's pricing.
+	Report Reporter
 	// Credit says whether the business may send a paid message now: nil,
 	// or an error wrapping billing.ErrNoCredit when its credit is spent
 	// (answered with 131042). Free messages are never checked. nil: no
@@ -391,6 +395,10 @@ func (e *Endpoint) receipt(ctx context.Context, r client.Receipt, w *writes) boo
 			// through the API (the hosted-service notice: no status).
 			var ok bool
 			if rec, ok = e.wait(id, r); !ok {
+				// Reported deliveries are checked against this receipt,
+				// held until it is: it comes again if Send does not
+				// report it first.
+				done = done && e.cfg.Report == nil
 				continue
 			}
 			err = nil
@@ -405,7 +413,21 @@ func (e *Endpoint) receipt(ctx context.Context, r client.Receipt, w *writes) boo
 			peer = rec.Peer
 		}
 		st := e.status(ctx, cloudapi.MessageID(id), status, time.UnixMilli(r.TS), peer, rec)
-		if status == wire.StatusDelivered && st.Pricing != nil && st.Pricing.Billable && e.cfg.Meter != nil {
+		if status == wire.StatusDelivered && e.cfg.Report != nil {
+			// Self-hosted: the platform decides and charges (report.go).
+			d, err := e.report(ctx, rec, peer, time.UnixMilli(r.TS))
+			switch {
+			case kontor.KindOf(err) == kontor.Invalid:
+				// Refused for good: asking again changes nothing.
+				e.log.Error("the platform refused the report of a delivered message", "msg_id", id, "err", err)
+			case err != nil:
+				e.log.Error("reporting a delivered message to the platform", "msg_id", id, "err", err)
+				done = false
+				continue
+			default:
+				st.Pricing = &cloudapi.Pricing{Billable: d.Billable, PricingModel: "PMP", Category: d.Category, Type: d.Type}
+			}
+		} else if status == wire.StatusDelivered && st.Pricing != nil && st.Pricing.Billable && e.cfg.Meter != nil {
 			// Charged when delivered, exactly as the status's pricing says.
 			if _, _, err := e.cfg.Meter.ChargeMessage(ctx, billing.Message{ID: id, Business: e.cfg.WABA, Number: e.cfg.Number,
 				To: peer, Category: st.Pricing.Category, At: time.UnixMilli(r.TS)}); err != nil {

@@ -134,6 +134,8 @@ var tests = []test{
 	{"InboxNotesAndQuickReplies", testInboxNotes},
 	// Free entry-point windows (endpoint.Store).
 	{"EntryPoint", testEntryPoint},
+	// Self-hosted metering: a delivery's receipt still held.
+	{"HeldDelivery", testHeldDelivery},
 }
 
 // Run runs the suite. open must return an empty store, closed when its test
