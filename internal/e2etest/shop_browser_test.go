@@ -122,6 +122,8 @@ func shopEndToEnd(t *testing.T, node, browser, dir string, pg bool) {
 	if row := fmt.Sprint(rq["row"]); !strings.Contains(row, web) || !strings.Contains(row, "pending") || !strings.Contains(row, "10.48") {
 		t.Errorf("the orders list shows the order as %q", row)
 	}
+	// Placed, the order holds its units: they are no longer available.
+	wantStock("once ordered", rq["held"], map[string][2]int{"Rote Rose": {8, 2}, "Tulpe": {7, 3}, "Glasvase": {2, 0}})
 	before, _ := rq["before"].(map[string]any)
 	if before["state"] != "pending" || before["customer"] != web || !strings.Contains(fmt.Sprint(before["total"]), "10.48") ||
 		fmt.Sprint(before["items"]) != "[map[name:Rote Rose quantity:2 sum:5.98 EUR] map[name:Tulpe quantity:3 sum:4.50 EUR]]" {

@@ -59,10 +59,11 @@ try {
   // 2. The agent finds it, confirms it and asks for the money.
   const row = await orderRow(agent, base, placed.id);
   if (shots) await shoot(agent, shots, 'orders');
+  const held = await stock(agent, base);
   const before = await order(agent, base, placed.id);
   const confirmed = await confirm(agent);
   const requested = await requestPayment(agent, { shipping: '4.90', tax: '0.80', text: 'Danke für Ihre Bestellung!' });
-  say('requested', { row, before, confirmed, ...requested });
+  say('requested', { row, held, before, confirmed, ...requested });
 
   // 3. The person gets the payment request and pays it.
   const request = person.locator('li.msg.in[data-kind=order_details]').last();
