@@ -88,7 +88,11 @@ try {
   await inChat.waitFor();
   // Read: the open conversation counts nothing unread in the list.
   const inList = person.locator(`.conversations button[data-peer="${biz}"]`);
-  await person.waitForFunction((b) => !b.querySelector('.unread'), await inList.elementHandle());
+  // (The list is drawn again on changes: ask for its button each time.)
+  await person.waitForFunction((peer) => {
+    const b = document.querySelector(`.conversations button[data-peer="${peer}"]`);
+    return b && !b.querySelector('.unread');
+  }, biz);
   say('received', { text: (await inChat.textContent()).replace(/\s+/g, ' '), list: await inList.getAttribute('aria-label'),
     unlabelled: await unlabelled(person) });
   const tick = await readTick(agent, answer);
