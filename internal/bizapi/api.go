@@ -174,14 +174,20 @@ func (a *API) number(w http.ResponseWriter, r *http.Request, id kontor.ID, scope
 	return n, true
 }
 
-// endpoint finds the endpoint of a number served here.
-func (a *API) endpoint(w http.ResponseWriter, n business.Number) (Endpoint, bool) {
+// endpoint finds the endpoint of a number served here. A hosted number
+// whose endpoint is not open on this node (starting after a restart) is
+// a passing condition; a self-hosted one is served at the business.
+func (a *API) endpoint(ctx context.Context, w http.ResponseWriter, n business.Number) (Endpoint, bool) {
 	e, ok := a.Endpoints.Endpoint(n.ID)
-	if !ok {
-		a.fail(w, cloudapi.Errorf(cloudapi.CodeAccessDenied, "The endpoint of phone number %s runs at the business (self-hosted): send through it, not the platform.", n.ID))
+	if ok {
+		return e, true
+	}
+	if b, err := a.Dir.Business(ctx, n.Business); err == nil && !b.SelfHosted {
+		a.fail(w, cloudapi.Errorf(cloudapi.CodeServiceUnavailable, "The endpoint of phone number %s is starting on this server; nothing was sent. Try again in a few seconds.", n.ID))
 		return nil, false
 	}
-	return e, true
+	a.fail(w, cloudapi.Errorf(cloudapi.CodeAccessDenied, "The endpoint of phone number %s runs at the business (self-hosted): send through it, not the platform.", n.ID))
+	return nil, false
 }
 
 // numberEndpoint finds the endpoint of a number the caller may send with.
@@ -190,7 +196,7 @@ func (a *API) numberEndpoint(w http.ResponseWriter, r *http.Request, id kontor.I
 	if !ok {
 		return nil, false
 	}
-	return a.endpoint(w, n)
+	return a.endpoint(r.Context(), w, n)
 }
 
 // answer writes an endpoint's answer or its error.
