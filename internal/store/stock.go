@@ -68,8 +68,11 @@ func (db *DB) moveStock(ctx context.Context, tx *sql.Tx, m *commerce.StockMove) 
 	var catalog int64
 	var rid, name string
 	most := commerce.MaxInventory
-	if m.Reason == commerce.ReasonReleased {
-		most = math.MaxInt32 // stock that comes back is never refused (the column is 32 bits on PostgreSQL)
+	if m.Reason == commerce.ReasonReleased || m.Delta <= 0 {
+		// Stock that comes back is never refused, nor is a level that goes
+		// down refused for being high (stock returned by orders may be above
+		// MaxInventory); the column is 32 bits on PostgreSQL.
+		most = math.MaxInt32
 	}
 	err = db.queryRow(ctx, tx, moveStockSQL, int64(m.Product), m.Delta, most).Scan(&m.Level, &low, &m.Seq, &catalog, &rid, &name)
 	if errors.Is(err, sql.ErrNoRows) {

@@ -557,3 +557,32 @@ func testStockIdempotent(_ *testing.T, e *env) {
 		e.t.Fatalf("10 racing retries: stock %d, %d different moves", got.Inventory, n)
 	}
 }
+
+// testStockAboveMax: stock that orders give back may take a product above
+// MaxInventory; selling from there or taking stock away is not refused for
+// the level being high.
+func testStockAboveMax(_ *testing.T, e *env) {
+	cat, ps := e.shop(e.ids.Next(), "EUR", 299, commerce.MaxInventory)
+	p := ps[0]
+	o := e.order(cat, t0.Add(time.Minute), 2, p)
+	if o.ID == 0 {
+		e.t.Fatal("order refused")
+	}
+	if _, _, err := e.db.AdjustStock(e.ctx, commerce.StockMove{Product: p.ID, Delta: 2, Reason: commerce.ReasonReceived,
+		Source: commerce.SourceAdmin, By: "Anna", At: t0.Add(2 * time.Minute)}); err != nil {
+		e.t.Fatal(err)
+	}
+	if err := e.db.MoveOrder(e.ctx, o.ID, commerce.OrderPending, commerce.OrderCanceled, true); err != nil {
+		e.t.Fatal(err)
+	}
+	if got, _ := e.db.Product(e.ctx, p.ID); got.Inventory != commerce.MaxInventory+2 {
+		e.t.Fatalf("after the cancel: %d in stock, want %d", got.Inventory, commerce.MaxInventory+2)
+	}
+	if o2 := e.order(cat, t0.Add(3*time.Minute), 1, p); o2.ID == 0 {
+		e.t.Fatal("an order of stock above the maximum was refused")
+	}
+	if m, _, err := e.db.AdjustStock(e.ctx, commerce.StockMove{Product: p.ID, Delta: -1, Reason: commerce.ReasonDamaged,
+		Source: commerce.SourceAdmin, By: "Anna", At: t0.Add(4 * time.Minute)}); err != nil || m.Level != commerce.MaxInventory {
+		e.t.Fatalf("taking stock away above the maximum: %+v %v", m, err)
+	}
+}

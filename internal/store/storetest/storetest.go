@@ -103,6 +103,7 @@ var tests = []test{
 
 	// Stock and sales.
 	{"StockAdjust", testStockAdjust},
+	{"StockAboveMax", testStockAboveMax},
 	{"StockRace", testStockRace},
 	{"StockProductEdit", testStockProductEdit},
 	{"StockIdempotent", testStockIdempotent},
