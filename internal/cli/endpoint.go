@@ -148,7 +148,7 @@ func runEndpoint(ctx context.Context, env Env) error {
 			return fmt.Errorf("the console's business: %w", err)
 		}
 		mux := http.NewServeMux()
-		staff, err := newEndpointConsole(mux, db, dir, hooks, url, *platform, e, ids, clock, log)
+		staff, err := newEndpointConsole(mux, db, dir, hooks, url, *platform, e, tmpls, ids, clock, log)
 		if err != nil {
 			return err
 		}

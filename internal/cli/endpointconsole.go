@@ -92,10 +92,10 @@ func ensureBusiness(ctx context.Context, db *store.DB, cred endpointCredentials,
 
 // newEndpointConsole mounts the console of a self-hosted endpoint on mux:
 // the parts that work from the endpoint's own store (console.EndpointParts),
-// the inbox answering through e. It returns the console's sign-in service,
+// the inbox answering through e with the platform's templates tmpls. It returns the console's sign-in service,
 // whose expired sessions and links the endpoint prunes.
 func newEndpointConsole(mux *http.ServeMux, db *store.DB, dir *localDirectory, hooks console.Outbox, hookURL, platform string,
-	e *endpoint.Endpoint, ids *kontor.IDs, clock kontor.Clock, log *slog.Logger) (*consoleauth.Service, error) {
+	e *endpoint.Endpoint, tmpls console.Templates, ids *kontor.IDs, clock kontor.Clock, log *slog.Logger) (*consoleauth.Service, error) {
 	staff := consoleauth.New(consoleauth.Config{}, db, ids, clock, log)
 	biz := business.New(localBusinesses{DB: db, dir: dir, url: hookURL}, nil, ids, clock, log)
 	con, err := console.New(console.Config{Auth: staff, Business: biz, Outbox: hooks, Clock: clock, Log: log,
@@ -107,7 +107,7 @@ func newEndpointConsole(mux *http.ServeMux, db *store.DB, dir *localDirectory, h
 	number := dir.cred.PhoneNumberID
 	console.NewInbox(con, console.InboxConfig{Inbox: inbox.New(db, ids, clock), Endpoint: func(n kontor.ID) (console.Sender, bool) {
 		return e, n == number
-	}}).Mount(mux)
+	}, Templates: tmpls}).Mount(mux)
 	return staff, nil
 }
 
