@@ -287,29 +287,9 @@ func (p *PlatformTemplates) Lookup(ctx context.Context, name, language string) (
 			return &def, c.status, nil
 		}
 	}
-	u := strings.TrimRight(p.Base, "/") + "/v23.0/" + p.WABA.String() + "/message_templates?" +
-		url.Values{"name": {name}, "limit": {strconv.Itoa(templates.MaxLimit)}}.Encode()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	body, err := p.get(ctx, op, url.Values{"name": {name}, "limit": {strconv.Itoa(templates.MaxLimit)}})
 	if err != nil {
-		return nil, "", &kontor.Error{Kind: kontor.Internal, Op: op, Err: err}
-	}
-	req.Header.Set("Authorization", "Bearer "+p.Token)
-	client := p.Client
-	if client == nil {
-		client = defaultClient
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return nil, "", &kontor.Error{Kind: kontor.Unavailable, Op: op, Msg: "the platform could not be asked for the template", Err: err}
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
-	if err != nil {
-		return nil, "", &kontor.Error{Kind: kontor.Unavailable, Op: op, Msg: "the platform's answer could not be read", Err: err}
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, "", &kontor.Error{Kind: kontor.Unavailable, Op: op, Msg: fmt.Sprintf("the platform answered the template lookup with HTTP %d", resp.StatusCode),
-			Err: errors.New(string(body))}
+		return nil, "", err
 	}
 	var page struct {
 		Data []struct {
@@ -341,6 +321,86 @@ func (p *PlatformTemplates) Lookup(ctx context.Context, name, language string) (
 		return &def, t.Status, nil
 	}
 	return nil, "", kontor.Errorf(kontor.NotFound, op, "the platform has no template %s in %s", name, language)
+}
+
+// get asks the platform's API for the business's templates with query.
+func (p *PlatformTemplates) get(ctx context.Context, op string, query url.Values) ([]byte, error) {
+	u := strings.TrimRight(p.Base, "/") + "/v23.0/" + p.WABA.String() + "/message_templates?" + query.Encode()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, &kontor.Error{Kind: kontor.Internal, Op: op, Err: err}
+	}
+	req.Header.Set("Authorization", "Bearer "+p.Token)
+	client := p.Client
+	if client == nil {
+		client = defaultClient
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, &kontor.Error{Kind: kontor.Unavailable, Op: op, Msg: "the platform could not be asked for the templates", Err: err}
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
+	if err != nil {
+		return nil, &kontor.Error{Kind: kontor.Unavailable, Op: op, Msg: "the platform's answer could not be read", Err: err}
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, &kontor.Error{Kind: kontor.Unavailable, Op: op, Msg: fmt.Sprintf("the platform answered the template lookup with HTTP %d", resp.StatusCode),
+			Err: errors.New(string(body))}
+	}
+	return body, nil
+}
+
+// List returns a page of the business's templates as the platform's API
+// lists them for q (the console's template picker at a self-hosted
+// endpoint); another business is kontor.NotFound, a platform that cannot
+// be asked kontor.Unavailable.
+func (p *PlatformTemplates) List(ctx context.Context, business kontor.ID, q templates.Query) (templates.Page, error) {
+	const op = "bizapi.PlatformTemplates.List"
+	if business != p.WABA {
+		return templates.Page{}, kontor.Errorf(kontor.NotFound, op, "no business %s here", business)
+	}
+	v := url.Values{}
+	for k, s := range map[string]string{"name": q.Name, "language": q.Language, "category": q.Category, "status": strings.Join(q.Statuses, ","),
+		"after": q.After, "before": q.Before} {
+		if s != "" {
+			v.Set(k, s)
+		}
+	}
+	if q.Limit > 0 {
+		v.Set("limit", strconv.Itoa(q.Limit))
+	}
+	body, err := p.get(ctx, op, v)
+	if err != nil {
+		return templates.Page{}, err
+	}
+	var page struct {
+		Data []struct {
+			ID              kontor.ID             `json:"id"`
+			Name            string                `json:"name"`
+			Language        string                `json:"language"`
+			Status          templates.Status      `json:"status"`
+			Category        string                `json:"category"`
+			ParameterFormat string                `json:"parameter_format"`
+			Components      []templates.Component `json:"components"`
+			RejectedReason  string                `json:"rejected_reason"`
+		} `json:"data"`
+		Paging struct {
+			Cursors  struct{ Before, After string } `json:"cursors"`
+			Next     string                         `json:"next"`
+			Previous string                         `json:"previous"`
+		} `json:"paging"`
+	}
+	if err := json.Unmarshal(body, &page); err != nil {
+		return templates.Page{}, &kontor.Error{Kind: kontor.Unavailable, Op: op, Msg: "the platform's answer is not a list of templates", Err: err}
+	}
+	out := templates.Page{Before: page.Paging.Cursors.Before, After: page.Paging.Cursors.After,
+		HasNext: page.Paging.Next != "", HasPrevious: page.Paging.Previous != ""}
+	for _, t := range page.Data {
+		out.Templates = append(out.Templates, templates.Template{ID: t.ID, Business: business, Name: t.Name, Language: t.Language,
+			Category: t.Category, ParameterFormat: t.ParameterFormat, Components: t.Components, Status: t.Status, RejectedReason: t.RejectedReason})
+	}
+	return out, nil
 }
 
 func normLang(s string) string { return strings.ToLower(strings.ReplaceAll(s, "-", "_")) }

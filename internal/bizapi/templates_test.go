@@ -16,6 +16,7 @@ import (
 	"github.com/kontor-chat/kontor/internal/bizapi"
 	"github.com/kontor-chat/kontor/internal/cloudapi"
 	"github.com/kontor-chat/kontor/internal/kontortest"
+	"github.com/kontor-chat/kontor/internal/templates"
 	"github.com/kontor-chat/kontor/wire"
 )
 
@@ -365,6 +366,27 @@ func TestTemplates(t *testing.T) {
 		}
 		if _, _, err := (&bizapi.PlatformTemplates{Base: s.URL, Token: "ktk_nope", WABA: pt.WABA}).Lookup(ctx, "order_ready", "de"); kontor.KindOf(err) != kontor.Unavailable {
 			t.Fatalf("platform lookup with a bad token: %v", err)
+		}
+		// And lists them, for the console's template picker.
+		lp, err := pt.List(ctx, wabaID, templates.Query{Statuses: []string{"APPROVED"}, Limit: templates.MaxLimit})
+		found := false
+		for _, tm := range lp.Templates {
+			if tm.Status != templates.Approved || tm.Business != wabaID {
+				t.Fatalf("platform list of approved templates: %+v", tm)
+			}
+			found = found || (tm.Name == "order_ready" && tm.Language == "en_US" && len(tm.Components) > 0 && tm.ID != 0)
+		}
+		if err != nil || !found {
+			t.Fatalf("platform list: %+v %v", lp, err)
+		}
+		if lp, err := pt.List(ctx, wabaID, templates.Query{Name: "nothing"}); err != nil || len(lp.Templates) != 0 {
+			t.Fatalf("platform list of an unknown name: %+v %v", lp, err)
+		}
+		if _, err := pt.List(ctx, wabaID+1, templates.Query{}); kontor.KindOf(err) != kontor.NotFound {
+			t.Fatalf("platform list of another business: %v", err)
+		}
+		if _, err := (&bizapi.PlatformTemplates{Base: s.URL, Token: "ktk_nope", WABA: pt.WABA}).List(ctx, pt.WABA, templates.Query{}); kontor.KindOf(err) != kontor.Unavailable {
+			t.Fatalf("platform list with a bad token: %v", err)
 		}
 
 		// Edit the rejected template: reviewed again.

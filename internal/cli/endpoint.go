@@ -27,12 +27,18 @@ import (
 	"github.com/kontor-chat/kontor/wire"
 )
 
-const endpointUsage = `Usage: kontor endpoint --platform URL --credentials FILE [--http ADDR] [--data DIR] [--webhook-url URL]
+const endpointUsage = `Usage: kontor endpoint --platform URL --credentials FILE [--http ADDR] [--data DIR] [--webhook-url URL] [--console=false]
+       kontor endpoint console user create|link --data DIR --email E …
 
 Runs a self-hosted business endpoint: the business number's device, with its
 Signal keys, at the business. It serves the same Business API as the platform
 (Cloud API wire format) on --http, and delivers the webhooks itself: the
 platform only ever carries ciphertext of this number's chats.
+
+The business console of this number — sign-in, users, the inbox, profile,
+numbers and webhooks — is served at /console/ of --http, from the
+endpoint's own store; "kontor endpoint console user create" makes its
+first owner. The catalog, orders and billing stay in the platform's console.
 
 FILE is the JSON that "kontor admin business create --self-hosted" printed.
 
@@ -49,6 +55,9 @@ type endpointCredentials struct {
 }
 
 func runEndpoint(ctx context.Context, env Env) error {
+	if len(env.Args) > 0 && env.Args[0] == "console" {
+		return runEndpointConsole(ctx, env, env.Args)
+	}
 	fs := flag.NewFlagSet("kontor endpoint", flag.ContinueOnError)
 	fs.SetOutput(env.Stderr)
 	platform := fs.String("platform", env.Getenv("KONTOR_PLATFORM"), "the platform's base URL (env KONTOR_PLATFORM)")
@@ -57,6 +66,7 @@ func runEndpoint(ctx context.Context, env Env) error {
 	data := fs.String("data", envOr(env.Getenv, "KONTOR_DATA", "./kontor-endpoint"), "data directory: keys, state, media, webhook outbox (env KONTOR_DATA)")
 	hookURL := fs.String("webhook-url", env.Getenv("KONTOR_WEBHOOK_URL"), "where webhooks go (env KONTOR_WEBHOOK_URL)")
 	name := fs.String("name", "", "the business's verified name, as GET /{phone-number-id} shows it (default: the platform's)")
+	withConsole := fs.Bool("console", true, "serve the business console at /console/ of --http")
 	level := fs.String("log-level", envOr(env.Getenv, "KONTOR_LOG_LEVEL", "info"), "debug, info, warn or error")
 	fs.Usage = func() {
 		fmt.Fprintln(env.Stderr, endpointUsage)
@@ -72,13 +82,9 @@ func runEndpoint(ctx context.Context, env Env) error {
 		fs.Usage()
 		return errUsage
 	}
-	b, err := os.ReadFile(*credFile)
+	cred, err := readCredentials(*credFile)
 	if err != nil {
-		return fmt.Errorf("reading the credentials: %w", err)
-	}
-	var cred endpointCredentials
-	if err := json.Unmarshal(b, &cred); err != nil || cred.Device == nil || cred.PhoneNumberID == 0 || cred.AccessToken == "" {
-		return fmt.Errorf("%s is not the output of kontor admin business create --self-hosted (%v)", *credFile, err)
+		return err
 	}
 	log := newLogger(env.Stderr, *level, "text")
 	if err := os.MkdirAll(*data, 0o700); err != nil {
@@ -136,8 +142,25 @@ func runEndpoint(ctx context.Context, env Env) error {
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second}
-	log.Info("business endpoint is serving", "addr", ln.Addr().String(), "number", cred.Device.Phone, "platform", *platform)
+	var h http.Handler = api
+	if *withConsole {
+		if err := ensureBusiness(ctx, db, cred, *name, ids.Next()); err != nil {
+			return fmt.Errorf("the console's business: %w", err)
+		}
+		mux := http.NewServeMux()
+		staff, err := newEndpointConsole(mux, db, dir, hooks, url, *platform, e, tmpls, ids, clock, log)
+		if err != nil {
+			return err
+		}
+		pctx, stop := context.WithCancel(ctx)
+		pruned := make(chan struct{})
+		go func() { defer close(pruned); pruneConsole(pctx, staff, log) }()
+		defer func() { stop(); <-pruned }()
+		mux.Handle("/", api)
+		h = mux
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	log.Info("business endpoint is serving", "addr", ln.Addr().String(), "console", *withConsole, "number", cred.Device.Phone, "platform", *platform)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -148,6 +171,19 @@ func runEndpoint(ctx context.Context, env Env) error {
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	return srv.Shutdown(sctx)
+}
+
+// readCredentials reads the file business create --self-hosted printed.
+func readCredentials(file string) (endpointCredentials, error) {
+	var cred endpointCredentials
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return cred, fmt.Errorf("reading the credentials: %w", err)
+	}
+	if err := json.Unmarshal(b, &cred); err != nil || cred.Device == nil || cred.PhoneNumberID == 0 || cred.AccessToken == "" {
+		return cred, fmt.Errorf("%s is not the output of kontor admin business create --self-hosted (%v)", file, err)
+	}
+	return cred, nil
 }
 
 // staticSecret is the one app secret of a self-hosted endpoint.

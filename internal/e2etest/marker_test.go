@@ -339,6 +339,7 @@ type selfHosted struct {
 	number string
 	token  string
 	api    string
+	data   string // the endpoint's data directory
 	cmd    *exec.Cmd
 	mu     sync.Mutex
 	hooks  [][]byte
@@ -368,8 +369,9 @@ func startSelfHosted(ctx context.Context, t *testing.T, p *kontortest.Process) *
 	}
 	addr := kontortest.FreeAddr(t)
 	b.api = "http://" + addr
+	b.data = filepath.Join(dir, "endpoint")
 	b.cmd = exec.Command(kontortest.Binary(t), "endpoint", "--platform", p.URL, "--credentials", credFile, "--http", addr,
-		"--data", filepath.Join(dir, "endpoint"), "--webhook-url", recv.URL, "--log-level", "warn")
+		"--data", b.data, "--webhook-url", recv.URL, "--log-level", "warn")
 	b.cmd.Stdout, b.cmd.Stderr = os.Stderr, os.Stderr
 	if err := b.cmd.Start(); err != nil {
 		t.Fatal(err)

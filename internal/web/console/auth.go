@@ -172,10 +172,6 @@ func (c *Console) redeem(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/console/sign-in?done=password", http.StatusSeeOther)
 }
 
-func (c *Console) home(rq *req) {
-	http.Redirect(rq.w, rq.r, "/console/profile", http.StatusSeeOther)
-}
-
 func (c *Console) account(rq *req) {
 	c.render(rq.w, rq.r, http.StatusOK, "account", rq.page("Your account", "account"))
 }

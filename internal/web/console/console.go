@@ -33,16 +33,18 @@ type Outbox interface {
 // Console is the business console's HTTP handler. New makes one; Mount adds
 // it to a mux under /console/.
 type Console struct {
-	auth  *consoleauth.Service
-	biz   *business.Service
-	out   Outbox
-	log   *slog.Logger
-	clock kontor.Clock
-	pages map[string]*template.Template
-	csrf  *http.CrossOriginProtection
-	shop  *commerce.Service
-	stock *commerce.Stock
-	feeds *imports
+	auth     *consoleauth.Service
+	biz      *business.Service
+	out      Outbox
+	log      *slog.Logger
+	clock    kontor.Clock
+	pages    map[string]*template.Template
+	csrf     *http.CrossOriginProtection
+	shop     *commerce.Service
+	stock    *commerce.Stock
+	feeds    *imports
+	parts    Parts
+	platform string
 }
 
 // Config is what the console needs.
@@ -54,6 +56,12 @@ type Config struct {
 	Log      *slog.Logger
 	Commerce *commerce.Service // the catalog pages
 	Stock    *commerce.Stock   // the inventory pages
+	// Parts are the sections the console has (AllParts when 0).
+	Parts Parts
+	// Platform is the address of the platform's console, for a console
+	// without the catalog, orders and billing (a self-hosted endpoint's):
+	// their pages say they are there and link to it.
+	Platform string
 }
 
 // Cookie names; both are limited to /console.
@@ -73,8 +81,12 @@ func New(cfg Config) (*Console, error) {
 	if cfg.Clock == nil {
 		cfg.Clock = kontor.SystemClock{}
 	}
+	if cfg.Parts == 0 {
+		cfg.Parts = AllParts
+	}
 	c := &Console{auth: cfg.Auth, biz: cfg.Business, out: cfg.Outbox, log: cfg.Log, clock: cfg.Clock,
-		pages: map[string]*template.Template{}, csrf: http.NewCrossOriginProtection(), shop: cfg.Commerce, stock: cfg.Stock, feeds: newImports()}
+		pages: map[string]*template.Template{}, csrf: http.NewCrossOriginProtection(), shop: cfg.Commerce, stock: cfg.Stock, feeds: newImports(),
+		parts: cfg.Parts, platform: cfg.Platform}
 	c.csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c.forbiddenForm(w, r)
 	}))
@@ -118,7 +130,8 @@ type fieldView struct {
 	Rows                          int
 }
 
-// Mount adds the console's routes to mux.
+// Mount adds the console's routes to mux: signing in, the account and
+// the parts of Config.Parts but the inbox, orders and billing.
 func (c *Console) Mount(mux *http.ServeMux) {
 	static, _ := fs.Sub(files, "static")
 	mux.Handle("GET /console/static/", http.StripPrefix("/console/static/", staticFiles(http.FileServerFS(static))))
@@ -133,23 +146,7 @@ func (c *Console) Mount(mux *http.ServeMux) {
 
 	mux.HandleFunc("GET /console/account", c.user(c.account))
 	mux.Handle("POST /console/account/password", c.post(c.changePassword))
-	mux.HandleFunc("GET /console/profile", c.user(c.profile))
-	mux.Handle("POST /console/profile", c.post(c.saveProfile))
-	mux.HandleFunc("GET /console/numbers", c.user(c.numbers))
-	mux.HandleFunc("GET /console/tokens", c.user(c.tokens))
-	mux.Handle("POST /console/tokens", c.post(c.createToken))
-	mux.Handle("POST /console/tokens/{id}/revoke", c.post(c.revokeToken))
-	mux.HandleFunc("GET /console/webhooks", c.user(c.webhooks))
-	mux.Handle("POST /console/webhooks", c.post(c.saveWebhook))
-	mux.Handle("POST /console/webhooks/test", c.post(c.testEvent))
-	mux.HandleFunc("GET /console/app", c.user(c.app))
-	mux.Handle("POST /console/app/rotate", c.post(c.rotate))
-	mux.HandleFunc("GET /console/users", c.user(c.users))
-	mux.Handle("POST /console/users/invite", c.post(c.invite))
-	mux.Handle("POST /console/users/{id}/role", c.post(c.setRole))
-	mux.Handle("POST /console/users/{id}/remove", c.post(c.removeUser))
-	mux.Handle("POST /console/invites/{id}/withdraw", c.post(c.withdraw))
-	c.mountCatalog(mux)
+	c.mountParts(mux)
 	// Anything else under /console is the console's, not the Business API's.
 	mux.HandleFunc("/console/", func(w http.ResponseWriter, r *http.Request) {
 		c.errorPage(w, r, http.StatusNotFound, "There is no such page in the console.")
@@ -173,12 +170,17 @@ type req struct {
 	user  consoleauth.User
 	biz   business.Business
 	token string // the session token, from the cookie
+	parts Parts  // of the console
+	// platform is the address of the platform's console (Config.Platform).
+	platform string
 }
 
 // Perms is what the signed-in user may do, for the templates.
 type Perms struct {
 	EditSettings, Webhooks, EditWebhooks, Tokens, Secret, Users bool
 	Orders, Refund, Billing                                     bool
+	// The parts the console has (Config.Parts), whatever the role.
+	Inbox, Catalog, Profile, Numbers, WebhookURL bool
 }
 
 func perms(role consoleauth.Role) Perms {
@@ -200,7 +202,8 @@ type Page struct {
 	Error    string // what went wrong, in words for a person
 	Fields   business.FieldErrors
 	Data     any
-	Refresh  int // seconds after which the browser reloads the page; 0: never
+	Refresh  int    // seconds after which the browser reloads the page; 0: never
+	Platform string // the platform's console, where the parts left out are
 }
 
 // user wraps a page for signed-in users; others go to the sign-in page.
@@ -248,7 +251,7 @@ func (c *Console) session(w http.ResponseWriter, r *http.Request) (*req, bool) {
 				return nil, false
 			}
 			noStore(w)
-			return &req{w: w, r: r, user: u, biz: b, token: ck.Value}, true
+			return &req{w: w, r: r, user: u, biz: b, token: ck.Value, parts: c.parts, platform: c.platform}, true
 		}
 		if kontor.KindOf(err2) != kontor.Unauthenticated {
 			c.fail(w, r, err2)
@@ -267,7 +270,7 @@ func (c *Console) session(w http.ResponseWriter, r *http.Request) (*req, bool) {
 
 // page starts a page for rq.
 func (rq *req) page(title, nav string) Page {
-	return Page{Title: title, Nav: nav, User: rq.user, Business: rq.biz, Can: perms(rq.user.Role), CSRF: consoleauth.CSRFToken(rq.token),
+	return Page{Title: title, Nav: nav, User: rq.user, Business: rq.biz, Can: perms(rq.user.Role).within(rq.parts), CSRF: consoleauth.CSRFToken(rq.token), Platform: rq.platform,
 		Flash: flashes[rq.r.URL.Query().Get("done")]}
 }
 
