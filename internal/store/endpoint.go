@@ -18,12 +18,15 @@ const (
 			WHERE endpoint_contacts.last_inbound < excluded.last_inbound`
 	claimNoticeSQL = `INSERT INTO endpoint_contacts (number_id, peer, notice_sent) VALUES ($1,$2,TRUE)
 			ON CONFLICT (number_id, peer) DO UPDATE SET notice_sent = TRUE WHERE endpoint_contacts.notice_sent = FALSE`
-	putMessageSQL = `INSERT INTO endpoint_messages (number_id, msg_id, peer, outgoing, category, callback, created, initiated, entry_point)
-			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9) ON CONFLICT (number_id, msg_id) DO NOTHING`
 )
 
+// putMessageSQLs record 1 … rowChunk messages in one statement.
+var putMessageSQLs = chunkSQLs(`INSERT INTO endpoint_messages (number_id, msg_id, peer, outgoing, category, callback, created, initiated, entry_point) VALUES `,
+	9, ` ON CONFLICT (number_id, msg_id) DO NOTHING`)
+
 func init() {
-	addHotWrite(noteInboundSQL, claimNoticeSQL, putMessageSQL)
+	addHotWrite(noteInboundSQL, claimNoticeSQL)
+	addHotWrite(putMessageSQLs[1:]...)
 	// Free entry-point windows: when a person's latest message with a
 	// referral came, when the business's answer opened the window, and
 	// which sent messages went out in one (their statuses say free).
@@ -198,13 +201,11 @@ func (db *DB) PutMessages(ctx context.Context, msgs []endpoint.MessageRecord) er
 }
 
 func (db *DB) putMessages(ctx context.Context, tx *sql.Tx, msgs []endpoint.MessageRecord) error {
+	args := make([]any, 0, 9*len(msgs))
 	for _, m := range msgs {
-		if _, err := db.exec(ctx, tx, putMessageSQL,
-			int64(m.Number), int64(m.ID), string(m.Peer), m.Outgoing, m.Category, m.Callback, ms(m.Created), m.Initiated, m.EntryPoint); err != nil {
-			return err
-		}
+		args = append(args, int64(m.Number), int64(m.ID), string(m.Peer), m.Outgoing, m.Category, m.Callback, ms(m.Created), m.Initiated, m.EntryPoint)
 	}
-	return nil
+	return db.execChunks(ctx, tx, putMessageSQLs, 9, args)
 }
 
 // PutEndpointBatch writes an endpoint's message records, inbox log and

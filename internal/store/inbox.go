@@ -1,9 +1,12 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
+	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -17,11 +20,16 @@ import (
 // them (endpoint.InboxStore), and the console's notes and quick replies
 // (inbox.Store). The conversation row is kept up to date on every new
 // message, so the list is one indexed range scan with a LIMIT.
-const (
-	inboxPutMessageSQL = `INSERT INTO inbox_messages (number_id, msg_id, peer, outgoing, type, text, search, body, status, status_rank, at, changed)
-			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$11) ON CONFLICT (number_id, msg_id) DO NOTHING`
-	inboxConversationSQL = `INSERT INTO inbox_conversations (number_id, peer, last_at, last_text, last_outgoing, unread, last_inbound, last_inbound_id, profile_name, search, last_search, updated)
-			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$3)
+var (
+	// inboxPutMessageSQLs log 1 … rowChunk messages in one statement and
+	// return the ids of those not logged before.
+	inboxPutMessageSQLs = chunkSQLs(`INSERT INTO inbox_messages (number_id, msg_id, peer, outgoing, type, text, search, body, status, status_rank, at, changed) VALUES `,
+		12, ` ON CONFLICT (number_id, msg_id) DO NOTHING RETURNING number_id, msg_id`)
+	// inboxConversationSQLs bring 1 … rowChunk conversations up to date,
+	// each with the batch's new messages summed up (inboxConversations):
+	// one row per conversation, as PostgreSQL's upsert requires.
+	inboxConversationSQLs = chunkSQLs(`INSERT INTO inbox_conversations (number_id, peer, last_at, last_text, last_outgoing, unread, last_inbound, last_inbound_id, profile_name, search, last_search, updated) VALUES `,
+		12, `
 			ON CONFLICT (number_id, peer) DO UPDATE SET
 			last_text = CASE WHEN excluded.last_at >= inbox_conversations.last_at THEN excluded.last_text ELSE inbox_conversations.last_text END,
 			last_search = CASE WHEN excluded.last_at >= inbox_conversations.last_at THEN excluded.last_search ELSE inbox_conversations.last_search END,
@@ -32,7 +40,10 @@ const (
 			last_inbound = CASE WHEN excluded.last_inbound > inbox_conversations.last_inbound THEN excluded.last_inbound ELSE inbox_conversations.last_inbound END,
 			profile_name = CASE WHEN excluded.profile_name <> '' THEN excluded.profile_name ELSE inbox_conversations.profile_name END,
 			search = CASE WHEN excluded.profile_name <> '' THEN excluded.search ELSE inbox_conversations.search END,
-			updated = CASE WHEN excluded.updated > inbox_conversations.updated THEN excluded.updated ELSE inbox_conversations.updated + 1 END`
+			updated = CASE WHEN excluded.updated > inbox_conversations.updated THEN excluded.updated ELSE inbox_conversations.updated + 1 END`)
+)
+
+const (
 	inboxStatusSQL = `UPDATE inbox_messages SET
 			status = CASE WHEN status_rank < $4 THEN $3 ELSE status END,
 			status_rank = CASE WHEN status_rank < $4 THEN $4 ELSE status_rank END,
@@ -50,7 +61,9 @@ const (
 )
 
 func init() {
-	addHotWrite(inboxPutMessageSQL, inboxConversationSQL, inboxStatusSQL, inboxEarlySQL, inboxAnyEarlySQL)
+	addHotWrite(inboxStatusSQL, inboxEarlySQL, inboxAnyEarlySQL)
+	addHotWrite(inboxPutMessageSQLs[1:]...)
+	addHotWrite(inboxConversationSQLs[1:]...)
 	addMigration("inbox 1", migration{sql: `
 CREATE TABLE inbox_conversations (
 	number_id       BIGINT NOT NULL,
@@ -121,6 +134,124 @@ CREATE TABLE inbox_quick_replies (
 `})
 }
 
+type inboxKey struct {
+	number kontor.ID
+	id     kontor.ID
+}
+
+// inboxMessages logs msgs and brings their conversations up to date; it
+// returns the sent messages among them not logged before, in order.
+func (db *DB) inboxMessages(ctx context.Context, tx *sql.Tx, msgs []endpoint.InboxMessage) ([]endpoint.InboxMessage, error) {
+	if len(msgs) == 0 {
+		return nil, nil
+	}
+	args := make([]any, 0, 12*len(msgs))
+	for _, m := range msgs {
+		status := m.Status
+		if !m.Outgoing {
+			status = ""
+		}
+		at := ms(m.At)
+		args = append(args, int64(m.Number), int64(m.ID), string(m.Peer), m.Outgoing, m.Type, m.Text,
+			searchText(m.Text), string(m.JSON), status, statusRank(status), at, at)
+	}
+	fresh := make(map[inboxKey]bool, len(msgs))
+	err := db.queryChunks(ctx, tx, inboxPutMessageSQLs, 12, args, func(rows *sql.Rows) error {
+		var num, id int64
+		if err := rows.Scan(&num, &id); err != nil {
+			return err
+		}
+		fresh[inboxKey{kontor.ID(num), kontor.ID(id)}] = true
+		return nil
+	})
+	if err != nil || len(fresh) == 0 {
+		return nil, err // nothing new: the conversations counted them when they were logged
+	}
+	var sent []endpoint.InboxMessage
+	convs := inboxConversations{at: make(map[convKey]int)}
+	for _, m := range msgs {
+		k := inboxKey{m.Number, m.ID}
+		if !fresh[k] {
+			continue // logged before (or twice in this batch)
+		}
+		delete(fresh, k)
+		convs.add(m)
+		if m.Outgoing {
+			sent = append(sent, m)
+		}
+	}
+	args = args[:0]
+	for _, c := range convs.sorted() {
+		args = append(args, int64(c.number), string(c.peer), c.lastAt, c.text, c.outgoing, c.unread, c.lastIn, int64(c.lastInID),
+			c.profile, searchText(c.peer.Digits(), c.profile), searchText(c.text), c.lastAt)
+	}
+	return sent, db.execChunks(ctx, tx, inboxConversationSQLs, 12, args)
+}
+
+type convKey struct {
+	number kontor.ID
+	peer   kontor.Phone
+}
+
+// conversationNews is what a batch's new messages change in one
+// conversation, summed up the way inboxConversationSQLs would leave the
+// row had they come one at a time: the last text of the latest time,
+// the unread ones counted, the first person's message of the latest
+// inbound time, the last profile name given.
+type conversationNews struct {
+	number   kontor.ID
+	peer     kontor.Phone
+	lastAt   int64
+	text     string
+	outgoing bool
+	unread   int
+	lastIn   int64
+	lastInID kontor.ID
+	profile  string
+}
+
+// inboxConversations sums up a batch's new messages by conversation.
+type inboxConversations struct {
+	at   map[convKey]int // index in list
+	list []conversationNews
+}
+
+func (cs *inboxConversations) add(m endpoint.InboxMessage) {
+	k := convKey{m.Number, m.Peer}
+	i, ok := cs.at[k]
+	if !ok {
+		i = len(cs.list)
+		cs.at[k] = i
+		cs.list = append(cs.list, conversationNews{number: m.Number, peer: m.Peer, lastAt: math.MinInt64})
+	}
+	c := &cs.list[i]
+	at := ms(m.At)
+	if at >= c.lastAt {
+		c.lastAt, c.text, c.outgoing = at, m.Text, m.Outgoing
+	}
+	if !m.Outgoing {
+		c.unread++
+		if at > c.lastIn {
+			c.lastIn, c.lastInID = at, m.ID
+		}
+	}
+	if m.ProfileName != "" {
+		c.profile = m.ProfileName
+	}
+}
+
+// sorted returns the conversations in key order, so that two
+// transactions on PostgreSQL lock shared rows in the same order.
+func (cs *inboxConversations) sorted() []conversationNews {
+	slices.SortFunc(cs.list, func(a, b conversationNews) int {
+		if a.number != b.number {
+			return cmp.Compare(a.number, b.number)
+		}
+		return strings.Compare(string(a.peer), string(b.peer))
+	})
+	return cs.list
+}
+
 // earlyKeep is how long a status waits in inbox_early for its message.
 const earlyKeep = 10 * time.Minute
 
@@ -153,31 +284,9 @@ func (db *DB) PutInbox(ctx context.Context, w endpoint.InboxWrites) error {
 }
 
 func (db *DB) putInbox(ctx context.Context, tx *sql.Tx, w endpoint.InboxWrites) error {
-	var sent []endpoint.InboxMessage // new sent messages, for early statuses
-	for _, m := range w.Messages {
-		status := m.Status
-		if !m.Outgoing {
-			status = ""
-		}
-		res, err := db.exec(ctx, tx, inboxPutMessageSQL, int64(m.Number), int64(m.ID), string(m.Peer), m.Outgoing, m.Type, m.Text,
-			searchText(m.Text), string(m.JSON), status, statusRank(status), ms(m.At))
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			continue // logged before: the conversation counted it then
-		}
-		unread, lastIn, lastInID := 0, int64(0), int64(0)
-		if !m.Outgoing {
-			unread, lastIn, lastInID = 1, ms(m.At), int64(m.ID)
-		}
-		if _, err := db.exec(ctx, tx, inboxConversationSQL, int64(m.Number), string(m.Peer), ms(m.At), m.Text, m.Outgoing, unread,
-			lastIn, lastInID, m.ProfileName, searchText(m.Peer.Digits(), m.ProfileName), searchText(m.Text)); err != nil {
-			return err
-		}
-		if m.Outgoing {
-			sent = append(sent, m)
-		}
+	sent, err := db.inboxMessages(ctx, tx, w.Messages)
+	if err != nil {
+		return err
 	}
 	if len(sent) > 0 {
 		// Early statuses are rare (a receipt overtook its send's commit):

@@ -327,3 +327,85 @@ func testInboxNotes(t *testing.T, e *env) {
 		t.Fatalf("after delete: %+v", qs)
 	}
 }
+
+// testInboxBatch: one batch of more messages than one statement carries,
+// to a few people, in the order the endpoint saw them (times not always
+// rising, one message twice), leaves each conversation as the same
+// messages logged one at a time would.
+func testInboxBatch(t *testing.T, e *env) {
+	_, n := e.newBusiness("+4930300009")
+	peers := []kontor.Phone{"+4915100000101", "+4915100000102", "+4915100000103"}
+	var w endpoint.InboxWrites
+	var one []endpoint.InboxWrites // the same, a message at a time
+	add := func(m endpoint.InboxMessage) {
+		w.Messages = append(w.Messages, m)
+		one = append(one, endpoint.InboxWrites{Messages: []endpoint.InboxMessage{m}})
+	}
+	for i := range 40 {
+		p := peers[i%3]
+		at := t0.Add(time.Duration(i) * time.Second)
+		if i%7 == 6 {
+			at = t0 // late: an older time than the conversation's
+		}
+		var m endpoint.InboxMessage
+		if i%2 == 0 {
+			m = inboundMsg(n.ID, e.ids.Next(), p, fmt.Sprint("Frage ", i), at)
+			if i == 10 {
+				m.ProfileName = "Jana Beispiel"
+			}
+		} else {
+			m = outboundMsg(n.ID, e.ids.Next(), p, fmt.Sprint("Antwort ", i), at)
+		}
+		add(m)
+		if i == 20 {
+			add(m) // twice in one batch: logged and counted once
+		}
+	}
+	// The same messages, to a second number, one at a time.
+	_, n2 := e.newBusiness("+4930300010")
+	for _, o := range one {
+		m := o.Messages[0]
+		m.Number = n2.ID
+		if err := e.db.PutInbox(e.ctx, endpoint.InboxWrites{Messages: []endpoint.InboxMessage{m}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := e.db.PutInbox(e.ctx, w); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range peers {
+		got, err := e.db.InboxConversation(e.ctx, n.ID, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := e.db.InboxConversation(e.ctx, n2.ID, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Unread != want.Unread || got.LastText != want.LastText || got.LastOutgoing != want.LastOutgoing ||
+			!got.LastAt.Equal(want.LastAt) || !got.LastInbound.Equal(want.LastInbound) || got.LastInboundID != want.LastInboundID ||
+			got.ProfileName != want.ProfileName {
+			t.Errorf("%s: batch left %+v, one at a time %+v", p, got, want)
+		}
+		msgs, err := e.db.InboxMessages(e.ctx, n.ID, p, 0, 100)
+		if want := 13 + boolInt(p == peers[0]); err != nil || len(msgs) != want {
+			t.Errorf("%s: %d messages, %v; want %d", p, len(msgs), err, want)
+		}
+	}
+	if c, _ := e.db.InboxConversation(e.ctx, n.ID, peers[1]); c.ProfileName != "Jana Beispiel" || c.Unread != 6 {
+		t.Errorf("conversation with a profile name = %+v", c)
+	}
+	if err := e.db.PutInbox(e.ctx, w); err != nil { // again: nothing changes
+		t.Fatal(err)
+	}
+	if c, _ := e.db.InboxConversation(e.ctx, n.ID, peers[1]); c.Unread != 6 {
+		t.Errorf("the batch logged again counted again: %+v", c)
+	}
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}

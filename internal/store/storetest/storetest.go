@@ -133,6 +133,7 @@ var tests = []test{
 	{"InboxLog", testInboxLog},
 	{"InboxList", testInboxList},
 	{"InboxNotesAndQuickReplies", testInboxNotes},
+	{"InboxBatch", testInboxBatch},
 	// Free entry-point windows (endpoint.Store).
 	{"EntryPoint", testEntryPoint},
 	// Self-hosted metering: a delivery's receipt still held.
