@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -167,20 +168,38 @@ func (db *DB) UpsertProducts(ctx context.Context, ps []commerce.Product, fields 
 		// The search index: new products get their words; a replaced
 		// product's words change only with its name (the retailer id
 		// is what it was found by).
-		var fresh, changed []indexed
+		// A replaced product's words as they were come from its stored
+		// name, read (and on PostgreSQL locked) before the upsert.
+		var stored map[productKey]indexed
+		if renamed {
+			var err error
+			if stored, err = db.storedWords(ctx, tx, ps); err != nil {
+				return err
+			}
+		}
+		var fresh, was, is []indexed
+		var lost []indexed
 		word := func(p commerce.Product, id kontor.ID) {
 			if id == p.ID {
 				created++
 				fresh = append(fresh, indexed{id, p.Catalog, p.Name, p.RetailerID})
 			} else if renamed {
-				changed = append(changed, indexed{id, p.Catalog, p.Name, p.RetailerID})
+				old, ok := stored[productKey{p.Catalog, p.RetailerID}]
+				if !ok || old.id != id { // stored by another writer since the read
+					lost = append(lost, indexed{id: id, catalog: p.Catalog})
+					old = indexed{}
+				}
+				was, is = append(was, old), append(is, indexed{id, p.Catalog, p.Name, p.RetailerID})
 			}
 		}
 		words := func() error {
 			if err := insertWords(ctx, tx, db.d, fresh); err != nil {
 				return err
 			}
-			return reindexWords(ctx, tx, db.d, changed)
+			if err := scrubWords(ctx, tx, lost); err != nil {
+				return err
+			}
+			return reindexWords(ctx, tx, db.d, was, is)
 		}
 		if db.d.name != "postgres" {
 			// SQLite is in process: a prepared statement per row is
@@ -233,6 +252,54 @@ func (db *DB) UpsertProducts(ctx context.Context, ps []commerce.Product, fields 
 		return words()
 	})
 	return created, err
+}
+
+// productKey is a product's key in its catalog.
+type productKey struct {
+	catalog    kontor.ID
+	retailerID string
+}
+
+// storedWords returns what the search index holds of the stored products
+// that ps would replace, by key; on PostgreSQL it locks them, so that
+// their names stay as read until the transaction ends.
+func (db *DB) storedWords(ctx context.Context, tx *sql.Tx, ps []commerce.Product) (map[productKey]indexed, error) {
+	var rows *sql.Rows
+	var err error
+	if db.d.name == "postgres" {
+		cats, rids := make([]int64, len(ps)), make([]string, len(ps))
+		for i, p := range ps {
+			cats[i], rids[i] = int64(p.Catalog), p.RetailerID
+		}
+		rows, err = tx.QueryContext(ctx, `SELECT p.id, p.catalog_id, p.name, p.retailer_id FROM unnest($1::bigint[], $2::text[]) AS k (c, r)
+			JOIN products p ON p.catalog_id = k.c AND p.retailer_id = k.r FOR UPDATE OF p`, cats, rids)
+	} else {
+		keys := make([][2]any, len(ps))
+		for i, p := range ps {
+			keys[i] = [2]any{int64(p.Catalog), p.RetailerID}
+		}
+		js, jerr := json.Marshal(keys)
+		if jerr != nil {
+			return nil, jerr
+		}
+		rows, err = tx.QueryContext(ctx, `SELECT p.id, p.catalog_id, p.name, p.retailer_id FROM json_each($1) k
+			JOIN products p ON p.catalog_id = k.value ->> 0 AND p.retailer_id = k.value ->> 1`, string(js))
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := make(map[productKey]indexed)
+	for rows.Next() {
+		var id, cat int64
+		var p indexed
+		if err := rows.Scan(&id, &cat, &p.name, &p.retailerID); err != nil {
+			return nil, err
+		}
+		p.id, p.catalog = kontor.ID(id), kontor.ID(cat)
+		out[productKey{p.catalog, p.retailerID}] = p
+	}
+	return out, rows.Err()
 }
 
 // upsertChunk is how many products one statement upserts (18 parameters
@@ -332,6 +399,20 @@ func (db *DB) RetailerIDs(ctx context.Context, catalog kontor.ID) (map[string]ko
 // the inventory too, as a correction move, when inventory is true.
 func (db *DB) UpdateProduct(ctx context.Context, p commerce.Product, inventory bool) error {
 	return db.tx(ctx, "store.UpdateProduct", func(tx *sql.Tx) error {
+		// The words it had, from its name and retailer id as stored.
+		old := indexed{id: p.ID, catalog: p.Catalog}
+		lock := ""
+		if db.d.name == "postgres" {
+			lock = " FOR UPDATE"
+		}
+		err := tx.QueryRowContext(ctx, `SELECT name, retailer_id FROM products WHERE id = $1 AND catalog_id = $2`+lock, int64(p.ID), int64(p.Catalog)).
+			Scan(&old.name, &old.retailerID)
+		if errors.Is(err, sql.ErrNoRows) {
+			return notFound("store.UpdateProduct", "no product %s", p.ID)
+		}
+		if err != nil {
+			return err
+		}
 		res, err := tx.ExecContext(ctx, `UPDATE products SET retailer_id = $3, name = $4, description = $5, price = $6, sale_price = $7,
 			currency = $8, availability = $9, condition = $10, brand = $11, category = $12, url = $13, image_url = $14,
 			item_group_id = $15, updated = $16 WHERE id = $1 AND catalog_id = $2`,
@@ -346,7 +427,7 @@ func (db *DB) UpdateProduct(ctx context.Context, p commerce.Product, inventory b
 		if n, _ := res.RowsAffected(); n == 0 {
 			return notFound("store.UpdateProduct", "no product %s", p.ID)
 		}
-		if err := reindexWords(ctx, tx, db.d, []indexed{{p.ID, p.Catalog, p.Name, p.RetailerID}}); err != nil {
+		if err := reindexWords(ctx, tx, db.d, []indexed{old}, []indexed{{p.ID, p.Catalog, p.Name, p.RetailerID}}); err != nil {
 			return err
 		}
 		if inventory {
@@ -360,22 +441,25 @@ func (db *DB) UpdateProduct(ctx context.Context, p commerce.Product, inventory b
 func (db *DB) DeleteProducts(ctx context.Context, catalog kontor.ID, ids []kontor.ID) (int, error) {
 	n := 0
 	err := db.tx(ctx, "store.DeleteProducts", func(tx *sql.Tx) error {
-		st, err := tx.PrepareContext(ctx, `DELETE FROM products WHERE id = $1 AND catalog_id = $2`)
+		// Each product's words go by its name and retailer id as stored.
+		st, err := tx.PrepareContext(ctx, `DELETE FROM products WHERE id = $1 AND catalog_id = $2 RETURNING name, retailer_id`)
 		if err != nil {
 			return err
 		}
 		defer st.Close()
 		n = 0
-		var gone []kontor.ID
+		var gone []indexed
 		for _, id := range ids {
-			res, err := st.ExecContext(ctx, int64(id), int64(catalog))
+			p := indexed{id: id, catalog: catalog}
+			err := st.QueryRowContext(ctx, int64(id), int64(catalog)).Scan(&p.name, &p.retailerID)
+			if errors.Is(err, sql.ErrNoRows) {
+				continue
+			}
 			if err != nil {
 				return err
 			}
-			if d, _ := res.RowsAffected(); d > 0 {
-				n += int(d)
-				gone = append(gone, id)
-			}
+			n++
+			gone = append(gone, p)
 		}
 		return deleteWords(ctx, tx, db.d, gone)
 	})

@@ -3,10 +3,12 @@ package storetest
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/kontor-chat/kontor"
 	"github.com/kontor-chat/kontor/internal/commerce"
+	"github.com/kontor-chat/kontor/internal/store"
 )
 
 // search returns the names of a page of a search of a catalog; every
@@ -172,7 +174,9 @@ func testSearchIndex(t *testing.T, e *env) {
 }
 
 // testSearchBackfill: the "search 1" migration indexes the products a
-// database held before it.
+// database held before it, and "search 2" rebuilds a "search 1" index
+// (stale rows, an index by product) into rows by words alone; every later
+// write keeps exactly the words of the stored products, no row left over.
 func testSearchBackfill(t *testing.T, url string) {
 	db, closeDB := open(t, url)
 	cat := commerce.Catalog{ID: 1, Business: 2, Name: "c", Created: t0}
@@ -190,18 +194,88 @@ func testSearchBackfill(t *testing.T, url string) {
 	if err := closeDB(); err != nil {
 		t.Fatal(err)
 	}
+	sqlite := strings.HasPrefix(url, "sqlite:")
 	r := raw(t, url)
-	for _, q := range []string{"DROP TABLE product_words", "DELETE FROM schema_parts WHERE name = 'search 1'"} {
-		if _, err := r.ExecContext(t.Context(), q); err != nil {
+	exec := func(qs ...string) {
+		t.Helper()
+		for _, q := range qs {
+			if _, err := r.ExecContext(t.Context(), q); err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+		}
+	}
+	count := func(q string) int {
+		t.Helper()
+		var n int
+		if err := r.QueryRowContext(t.Context(), q).Scan(&n); err != nil {
 			t.Fatalf("%s: %v", q, err)
 		}
+		return n
 	}
-	r.Close()
-	db, _ = open(t, url)
-	for q, n := range map[string]int{"pate": 100, "pate 2499": 1, "r-2000": 1, "PÂTÉ 249": 11} {
-		got, err := db.Products(t.Context(), cat.ID, commerce.Page{Query: q, Limit: 100})
-		if err != nil || len(got) != n {
-			t.Errorf("%q after the backfill: %d found, %v; want %d", q, len(got), err, n)
+	// rows says the index holds exactly the words of ps, and no index by
+	// product.
+	rows := func(ps []commerce.Product) {
+		t.Helper()
+		want := 0
+		for _, p := range ps {
+			want += len(commerce.SearchTokens(p.Name, p.RetailerID))
+		}
+		if n := count("SELECT count(*) FROM product_words"); n != want {
+			t.Errorf("%d index rows, want %d", n, want)
+		}
+		q := "SELECT count(*) FROM pg_indexes WHERE schemaname = current_schema() AND indexname = 'product_words_product'"
+		if sqlite {
+			q = "SELECT count(*) FROM sqlite_master WHERE name = 'product_words_product'"
+		}
+		if n := count(q); n != 0 {
+			t.Errorf("the index by product is still there")
 		}
 	}
+	found := func(db *store.DB, want map[string]int) {
+		t.Helper()
+		for q, n := range want {
+			got, err := db.Products(t.Context(), cat.ID, commerce.Page{Query: q, Limit: 100})
+			if err != nil || len(got) != n {
+				t.Errorf("%q: %d found, %v; want %d", q, len(got), err, n)
+			}
+		}
+	}
+	exec("DROP TABLE product_words", "DELETE FROM schema_parts WHERE name IN ('search 1', 'search 2')")
+	db, closeDB = open(t, url)
+	found(db, map[string]int{"pate": 100, "pate 2499": 1, "r-2000": 1, "PÂTÉ 249": 11})
+	rows(ps)
+	if err := closeDB(); err != nil {
+		t.Fatal(err)
+	}
+
+	// A database at "search 1": its index by product, a stale row, a
+	// missing one.
+	exec("CREATE INDEX product_words_product ON product_words (product_id)",
+		"INSERT INTO product_words (catalog_id, token, product_id) VALUES (1, 'stale', 10)",
+		"DELETE FROM product_words WHERE token = 'pate' AND product_id = 11",
+		"DELETE FROM schema_parts WHERE name = 'search 2'")
+	db, _ = open(t, url)
+	found(db, map[string]int{"stale": 0, "pate 249": 11})
+	rows(ps)
+
+	// Writes after it: a feed that renames some and keeps others, an
+	// edit, a delete; the rows stay those of the products.
+	feed := []commerce.Product{ps[0], ps[1], ps[2]}
+	feed[0].Name, feed[1].Name = "Terrine 0", "Pâté 1 fine"
+	for i := range feed {
+		feed[i].ID = kontor.ID(90000 + i)
+	}
+	if _, err := db.UpsertProducts(t.Context(), feed, nil); err != nil {
+		t.Fatal(err)
+	}
+	ps[0].Name, ps[1].Name = feed[0].Name, feed[1].Name
+	ps[3].Name, ps[3].RetailerID = "Rillettes", "RL-3"
+	if err := db.UpdateProduct(t.Context(), ps[3], false); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := db.DeleteProducts(t.Context(), cat.ID, []kontor.ID{ps[4].ID, ps[5].ID, 1}); err != nil || n != 2 {
+		t.Fatalf("delete: %d %v", n, err)
+	}
+	found(db, map[string]int{"terrine": 1, "fine": 1, "pate 0": 0, "rill rl 3": 1, "pate 249": 11})
+	rows(append(ps[:4:4], ps[6:]...))
 }
