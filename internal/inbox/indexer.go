@@ -14,6 +14,8 @@ type Indexer interface {
 	// (the cursor is kept with the rows, so a restart resumes) and says
 	// how many: fewer than limit means it has caught up.
 	IndexInbox(ctx context.Context, limit int) (int, error)
+	// InboxIndexBehind counts the logged messages not indexed yet.
+	InboxIndexBehind(ctx context.Context) (int, error)
 }
 
 // Batches of the indexer: a batch is one transaction; after catching up

@@ -155,6 +155,21 @@ func (db *DB) IndexInbox(ctx context.Context, limit int) (int, error) {
 	return n, err
 }
 
+// InboxIndexBehind counts the logged messages the search index has not
+// read yet (inbox.Indexer). On PostgreSQL they include those the indexer
+// waits for: every transaction older than theirs must end first.
+func (db *DB) InboxIndexBehind(ctx context.Context) (int, error) {
+	q := `SELECT COUNT(*) FROM inbox_messages m, inbox_search_cursor k WHERE k.id = 1 AND m.rowid > k.seq`
+	if db.d.name == "postgres" {
+		q = `SELECT COUNT(*) FROM inbox_messages m, inbox_search_cursor k WHERE k.id = 1 AND (m.xid, m.number_id, m.msg_id) > (k.seq, k.number_id, k.msg_id)`
+	}
+	var n int
+	if err := db.readRow(ctx, q).Scan(&n); err != nil {
+		return 0, internal("store.InboxIndexBehind", err)
+	}
+	return n, nil
+}
+
 // loggedSince reads up to limit messages after the cursor, in commit order.
 func (db *DB) loggedSince(ctx context.Context, tx *sql.Tx, cur indexCursor, limit int) ([]logged, error) {
 	var rows *sql.Rows
