@@ -28,7 +28,9 @@ import (
 // messages logged since its cursor, in the order they were committed, and
 // writes their rows and the new cursor in one transaction, so a restart
 // resumes where the last batch ended. The order: SQLite has one writer, so
-// the log's rowid grows in commit order; PostgreSQL gets a column holding
+// the log's rowid grows in commit order (no row of the log is deleted, and
+// a VACUUM, which may renumber rowids, would need the cursor reset to 0:
+// the index then fills again); PostgreSQL gets a column holding
 // the writing transaction's id (inbox_messages.xid), and the indexer reads
 // only transactions older than every one still running, so one that
 // commits late is never skipped.
