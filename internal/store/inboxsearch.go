@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"slices"
 	"strconv"
@@ -267,13 +268,33 @@ func (db *DB) indexMessages(ctx context.Context, tx *sql.Tx, msgs []logged) erro
 		}
 	}
 	// Sorted as the index is, so that each statement writes runs of
-	// neighbouring pages.
+	// neighbouring pages; many rows a statement, through one JSON list
+	// on SQLite (thousands of parameters bind slowly there), parameters
+	// on PostgreSQL.
 	slices.SortFunc(add, compareWords)
 	add = slices.Compact(add)
-	const chunk = 300 // rows a statement: 900 parameters
+	chunk := 300 // rows a statement on PostgreSQL: 900 parameters
+	if db.d.name != "postgres" {
+		chunk = wordsChunk
+	}
 	for len(add) > 0 {
 		part := add[:min(len(add), chunk)]
 		add = add[len(part):]
+		if db.d.name != "postgres" {
+			rows := make([][3]any, len(part))
+			for i, w := range part {
+				rows[i] = [3]any{w.number, w.token, w.peer}
+			}
+			js, err := json.Marshal(rows)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO inbox_words (number_id, token, peer)
+				SELECT value->>0, value->>1, value->>2 FROM json_each($1) WHERE true ON CONFLICT DO NOTHING`, string(js)); err != nil {
+				return err
+			}
+			continue
+		}
 		args := make([]any, 0, 3*len(part))
 		for _, w := range part {
 			args = append(args, w.number, w.token, w.peer)
