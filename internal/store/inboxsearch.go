@@ -102,7 +102,7 @@ type inboxWord struct {
 	peer   string
 }
 
-func compareWords(a, b inboxWord) int {
+func compareInboxWords(a, b inboxWord) int {
 	if c := cmp.Compare(a.number, b.number); c != 0 {
 		return c
 	}
@@ -271,7 +271,7 @@ func (db *DB) indexMessages(ctx context.Context, tx *sql.Tx, msgs []logged) erro
 	// neighbouring pages; many rows a statement, through one JSON list
 	// on SQLite (thousands of parameters bind slowly there), parameters
 	// on PostgreSQL.
-	slices.SortFunc(add, compareWords)
+	slices.SortFunc(add, compareInboxWords)
 	add = slices.Compact(add)
 	chunk := 300 // rows a statement on PostgreSQL: 900 parameters
 	if db.d.name != "postgres" {
