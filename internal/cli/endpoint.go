@@ -22,6 +22,7 @@ import (
 	"github.com/kontor-chat/kontor/internal/bizapi"
 	"github.com/kontor-chat/kontor/internal/business"
 	"github.com/kontor-chat/kontor/internal/endpoint"
+	"github.com/kontor-chat/kontor/internal/inbox"
 	"github.com/kontor-chat/kontor/internal/store"
 	"github.com/kontor-chat/kontor/internal/webhook"
 	"github.com/kontor-chat/kontor/wire"
@@ -156,6 +157,8 @@ func runEndpoint(ctx context.Context, env Env) error {
 		pruned := make(chan struct{})
 		go func() { defer close(pruned); pruneConsole(pctx, staff, log) }()
 		defer func() { stop(); <-pruned }()
+		stopIndex := inbox.StartIndexer(pctx, db, log) // the inbox's search index
+		defer stopIndex()
 		mux.Handle("/", api)
 		h = mux
 	}

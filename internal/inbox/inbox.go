@@ -37,9 +37,12 @@ const (
 // Query asks for a page of a number's conversations, newest first.
 type Query struct {
 	Number kontor.ID
-	// Search matches the number, the profile name and the last message's
-	// text (case-insensitive); "" matches all. InMessages matches the text
-	// of every message instead of the last (it reads them all: slower).
+	// Search's words each match a beginning of a word of the number, the
+	// profile name or the last message's text (folded: case and accents
+	// ignored), or a run of 5 or more of the number's digits; "" matches
+	// all. InMessages matches the text of every message instead of the
+	// last. Searches read the search index, which follows the log about a
+	// second behind (StartIndexer).
 	Search     string
 	InMessages bool
 	// Assigned filters by the assigned user: Any (0, false), Unassigned

@@ -247,6 +247,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	go s.keepNode(ctx)
 	go s.rules.Follow(ctx, rulesReload, s.log)
 	s.hooks.Start()
+	stopIndex := inbox.StartIndexer(ctx, s.db, s.log) // the console's inbox search
 	go func() {
 		// Hosted endpoints connect to this node like any device, so they
 		// start once it serves.
@@ -276,6 +277,7 @@ func (s *Server) Serve(ctx context.Context) error {
 		_ = s.debug.Close()
 	}
 	s.hub.Close()
+	stopIndex()
 	s.closeAll()
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil

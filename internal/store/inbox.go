@@ -391,19 +391,16 @@ func scanConversation(sc interface{ Scan(...any) error }) (inbox.Conversation, e
 	return c, err
 }
 
-// likePattern makes a LIKE pattern that finds s anywhere ('!' escapes).
-func likePattern(s string) string {
-	r := strings.NewReplacer("!", "!!", "%", "!%", "_", "!_")
-	return "%" + r.Replace(strings.ToLower(s)) + "%"
-}
-
 // InboxConversations lists a number's conversations newest first
 // (inbox.Store): one range of an index, cut by LIMIT. A search reads the
-// number's conversations; one in all messages reads all their messages.
+// inbox search index (searchInbox).
 func (db *DB) InboxConversations(ctx context.Context, q inbox.Query) ([]inbox.Conversation, error) {
 	limit := q.Limit
 	if limit <= 0 || limit > 500 {
 		limit = inbox.PageSize
+	}
+	if strings.TrimSpace(q.Search) != "" {
+		return db.searchInbox(ctx, q, limit)
 	}
 	var sb strings.Builder
 	sb.WriteString(`SELECT ` + conversationCols + ` FROM inbox_conversations c WHERE c.number_id = $1`)
@@ -414,17 +411,6 @@ func (db *DB) InboxConversations(ctx context.Context, q inbox.Query) ([]inbox.Co
 	}
 	if q.OnlyAssigned {
 		sb.WriteString(` AND c.assigned = ` + arg(int64(q.Assigned)))
-	}
-	if s := strings.TrimSpace(q.Search); s != "" {
-		p := arg(likePattern(s))
-		if q.InMessages {
-			// One pass over the number's messages, not a probe per
-			// conversation: a rare word would probe them all.
-			sb.WriteString(` AND c.peer IN (SELECT peer FROM inbox_conversations WHERE number_id = $1 AND search LIKE ` + p + ` ESCAPE '!'
-				UNION SELECT peer FROM inbox_messages WHERE number_id = $1 AND search LIKE ` + p + ` ESCAPE '!')`)
-		} else {
-			sb.WriteString(` AND (c.search LIKE ` + p + ` ESCAPE '!' OR c.last_search LIKE ` + p + ` ESCAPE '!')`)
-		}
 	}
 	if !q.Before.At.IsZero() {
 		at, peer := arg(ms(q.Before.At)), arg(string(q.Before.Peer))

@@ -226,6 +226,7 @@ func testInboxList(t *testing.T, e *env) {
 
 	search := func(s string, want ...kontor.Phone) {
 		t.Helper()
+		e.indexInbox()
 		inMessages := strings.HasPrefix(s, "all:")
 		s = strings.TrimPrefix(s, "all:")
 		got, err := e.db.InboxConversations(e.ctx, inbox.Query{Number: n.ID, Search: s, InMessages: inMessages})

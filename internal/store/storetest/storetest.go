@@ -134,6 +134,7 @@ var tests = []test{
 	{"InboxList", testInboxList},
 	{"InboxNotesAndQuickReplies", testInboxNotes},
 	{"InboxBatch", testInboxBatch},
+	{"InboxSearch", testInboxSearch},
 	// Free entry-point windows (endpoint.Store).
 	{"EntryPoint", testEntryPoint},
 	// Self-hosted metering: a delivery's receipt still held.

@@ -1,0 +1,391 @@
+package store
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/kontor-chat/kontor"
+	"github.com/kontor-chat/kontor/internal/commerce"
+	"github.com/kontor-chat/kontor/internal/inbox"
+)
+
+// The inbox search index: a row for each beginning of each word (folded
+// as commerce.SearchTokens folds product names) of a conversation, under
+// one of three kinds, the token's first two letters:
+//
+//	"n:" the peer's number (its beginnings, and every run of at least
+//	     digitRun digits inside it) and the profile name;
+//	"l:" the last message's text (replaced when the last message changes);
+//	"m:" the text of every message (only added).
+//
+// A background indexer (IndexInbox, run by inbox.StartIndexer) fills it
+// from the inbox log, never the endpoint's write transaction: it reads the
+// messages logged since its cursor, in the order they were committed, and
+// writes their rows and the new cursor in one transaction, so a restart
+// resumes where the last batch ended. The order: SQLite has one writer, so
+// the log's rowid grows in commit order (no row of the log is deleted, and
+// a VACUUM, which may renumber rowids, would need the cursor reset to 0:
+// the index then fills again); PostgreSQL gets a column holding
+// the writing transaction's id (inbox_messages.xid), and the indexer reads
+// only transactions older than every one still running, so one that
+// commits late is never skipped.
+func init() {
+	addMigration("inbox search 1", migration{
+		sqlite: `
+CREATE TABLE inbox_words (
+	number_id BIGINT NOT NULL,
+	token     TEXT NOT NULL,
+	peer      TEXT NOT NULL,
+	PRIMARY KEY (number_id, token, peer)
+) WITHOUT ROWID;
+` + inboxSearchTables,
+		postgres: `
+CREATE TABLE inbox_words (
+	number_id BIGINT NOT NULL,
+	token     TEXT NOT NULL,
+	peer      TEXT NOT NULL,
+	PRIMARY KEY (number_id, token, peer)
+);
+ALTER TABLE inbox_messages ADD COLUMN xid BIGINT NOT NULL DEFAULT (pg_current_xact_id()::text::bigint);
+CREATE INDEX inbox_messages_xid ON inbox_messages (xid, number_id, msg_id);
+` + inboxSearchTables,
+	})
+}
+
+// inboxSearchTables: what each conversation's "n:" and "l:" rows were
+// made of (to delete exactly those when they change), and the cursor.
+const inboxSearchTables = `
+CREATE TABLE inbox_search_convs (
+	number_id BIGINT NOT NULL,
+	peer      TEXT NOT NULL,
+	name      TEXT NOT NULL,
+	last      TEXT NOT NULL,
+	PRIMARY KEY (number_id, peer)
+);
+CREATE TABLE inbox_search_cursor (
+	id        INTEGER PRIMARY KEY,
+	seq       BIGINT NOT NULL,
+	number_id BIGINT NOT NULL,
+	msg_id    BIGINT NOT NULL
+);
+INSERT INTO inbox_search_cursor (id, seq, number_id, msg_id) VALUES (1, 0, 0, 0);
+`
+
+// digitRun is the shortest run of digits inside a number that finds it
+// (any beginning of the number finds it too).
+const digitRun = 5
+
+// numberTokens returns the index tokens of a peer's number and profile
+// name, without their kind.
+func numberTokens(peer kontor.Phone, profile string) []string {
+	d := peer.Digits()
+	out := commerce.SearchTokens(profile, d)
+	for i := 1; i+digitRun <= len(d); i++ {
+		for j := i + digitRun; j <= len(d); j++ {
+			out = append(out, d[i:j])
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// inboxWord is one row of the index.
+type inboxWord struct {
+	number int64
+	token  string
+	peer   string
+}
+
+func compareInboxWords(a, b inboxWord) int {
+	if c := cmp.Compare(a.number, b.number); c != 0 {
+		return c
+	}
+	if c := strings.Compare(a.token, b.token); c != 0 {
+		return c
+	}
+	return strings.Compare(a.peer, b.peer)
+}
+
+// indexCursor is where the indexer is in the log: SQLite's rowid, or
+// PostgreSQL's (xid, number_id, msg_id).
+type indexCursor struct{ seq, number, msg int64 }
+
+// logged is a message the indexer reads.
+type logged struct {
+	at         indexCursor
+	number     int64
+	peer, text string
+}
+
+// IndexInbox indexes up to limit messages logged since the last call and
+// says how many it indexed (inbox.Indexer): fewer than limit means it has
+// caught up.
+func (db *DB) IndexInbox(ctx context.Context, limit int) (int, error) {
+	if limit <= 0 {
+		limit = inbox.IndexBatch
+	}
+	var n int
+	err := db.tx(ctx, "store.IndexInbox", func(tx *sql.Tx) error {
+		// Another node's indexer holding the cursor is at work: this one
+		// has nothing to do.
+		var cur indexCursor
+		err := tx.QueryRowContext(ctx, `SELECT seq, number_id, msg_id FROM inbox_search_cursor WHERE id = 1`+db.d.skipLocked()).Scan(&cur.seq, &cur.number, &cur.msg)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		msgs, err := db.loggedSince(ctx, tx, cur, limit)
+		if err != nil || len(msgs) == 0 {
+			return err
+		}
+		n = len(msgs)
+		if err := db.indexMessages(ctx, tx, msgs); err != nil {
+			return err
+		}
+		last := msgs[len(msgs)-1].at
+		_, err = tx.ExecContext(ctx, `UPDATE inbox_search_cursor SET seq = $1, number_id = $2, msg_id = $3 WHERE id = 1`,
+			last.seq, last.number, last.msg)
+		return err
+	})
+	return n, err
+}
+
+// InboxIndexBehind counts the logged messages the search index has not
+// read yet (inbox.Indexer). On PostgreSQL they include those the indexer
+// waits for: every transaction older than theirs must end first.
+func (db *DB) InboxIndexBehind(ctx context.Context) (int, error) {
+	q := `SELECT COUNT(*) FROM inbox_messages m, inbox_search_cursor k WHERE k.id = 1 AND m.rowid > k.seq`
+	if db.d.name == "postgres" {
+		q = `SELECT COUNT(*) FROM inbox_messages m, inbox_search_cursor k WHERE k.id = 1 AND (m.xid, m.number_id, m.msg_id) > (k.seq, k.number_id, k.msg_id)`
+	}
+	var n int
+	if err := db.readRow(ctx, q).Scan(&n); err != nil {
+		return 0, internal("store.InboxIndexBehind", err)
+	}
+	return n, nil
+}
+
+// loggedSince reads up to limit messages after the cursor, in commit order.
+func (db *DB) loggedSince(ctx context.Context, tx *sql.Tx, cur indexCursor, limit int) ([]logged, error) {
+	var rows *sql.Rows
+	var err error
+	if db.d.name == "postgres" {
+		rows, err = tx.QueryContext(ctx, `SELECT xid, number_id, msg_id, peer, text FROM inbox_messages
+			WHERE (xid, number_id, msg_id) > ($1, $2, $3) AND xid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint
+			ORDER BY xid, number_id, msg_id LIMIT $4`, cur.seq, cur.number, cur.msg, limit)
+	} else {
+		rows, err = tx.QueryContext(ctx, `SELECT rowid, number_id, msg_id, peer, text FROM inbox_messages
+			WHERE rowid > $1 ORDER BY rowid LIMIT $2`, cur.seq, limit)
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []logged
+	for rows.Next() {
+		var m logged
+		if err := rows.Scan(&m.at.seq, &m.at.number, &m.at.msg, &m.peer, &m.text); err != nil {
+			return nil, err
+		}
+		m.number = m.at.number
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+// indexMessages adds the "m:" rows of messages and brings the "n:" and
+// "l:" rows of their conversations up to date.
+func (db *DB) indexMessages(ctx context.Context, tx *sql.Tx, msgs []logged) error {
+	type conv struct {
+		number int64
+		peer   string
+	}
+	var add, del []inboxWord
+	var convs []conv
+	seen := map[conv]bool{}
+	for _, m := range msgs {
+		for _, t := range commerce.SearchTokens(m.text, "") {
+			add = append(add, inboxWord{m.number, "m:" + t, m.peer})
+		}
+		if c := (conv{m.number, m.peer}); !seen[c] {
+			seen[c] = true
+			convs = append(convs, c)
+		}
+	}
+	for _, c := range convs {
+		var profile, lastText, oldName, oldLast string
+		var had bool
+		err := tx.QueryRowContext(ctx, `SELECT c.profile_name, c.last_text, COALESCE(s.name, ''), COALESCE(s.last, ''), s.peer IS NOT NULL
+			FROM inbox_conversations c LEFT JOIN inbox_search_convs s ON s.number_id = c.number_id AND s.peer = c.peer
+			WHERE c.number_id = $1 AND c.peer = $2`, c.number, c.peer).Scan(&profile, &lastText, &oldName, &oldLast, &had)
+		if errors.Is(err, sql.ErrNoRows) {
+			continue // a message without its conversation: nothing to show
+		}
+		if err != nil {
+			return err
+		}
+		if had && profile == oldName && lastText == oldLast {
+			continue
+		}
+		diff := func(kind string, before, after []string) {
+			for _, t := range after {
+				if !had || !slices.Contains(before, t) {
+					add = append(add, inboxWord{c.number, kind + t, c.peer})
+				}
+			}
+			for _, t := range before {
+				if had && !slices.Contains(after, t) {
+					del = append(del, inboxWord{c.number, kind + t, c.peer})
+				}
+			}
+		}
+		peer := kontor.Phone(c.peer)
+		diff("n:", numberTokens(peer, oldName), numberTokens(peer, profile))
+		diff("l:", commerce.SearchTokens(oldLast, ""), commerce.SearchTokens(lastText, ""))
+		if _, err := tx.ExecContext(ctx, `INSERT INTO inbox_search_convs (number_id, peer, name, last) VALUES ($1, $2, $3, $4)
+			ON CONFLICT (number_id, peer) DO UPDATE SET name = excluded.name, last = excluded.last`, c.number, c.peer, profile, lastText); err != nil {
+			return err
+		}
+	}
+	if len(del) > 0 {
+		st, err := tx.PrepareContext(ctx, `DELETE FROM inbox_words WHERE number_id = $1 AND token = $2 AND peer = $3`)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		for _, w := range del {
+			if _, err := st.ExecContext(ctx, w.number, w.token, w.peer); err != nil {
+				return err
+			}
+		}
+	}
+	// Sorted as the index is, so that each statement writes runs of
+	// neighbouring pages; many rows a statement, through one JSON list
+	// on SQLite (thousands of parameters bind slowly there), parameters
+	// on PostgreSQL.
+	slices.SortFunc(add, compareInboxWords)
+	add = slices.Compact(add)
+	chunk := 300 // rows a statement on PostgreSQL: 900 parameters
+	if db.d.name != "postgres" {
+		chunk = wordsChunk
+	}
+	for len(add) > 0 {
+		part := add[:min(len(add), chunk)]
+		add = add[len(part):]
+		if db.d.name != "postgres" {
+			rows := make([][3]any, len(part))
+			for i, w := range part {
+				rows[i] = [3]any{w.number, w.token, w.peer}
+			}
+			js, err := json.Marshal(rows)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO inbox_words (number_id, token, peer)
+				SELECT value->>0, value->>1, value->>2 FROM json_each($1) WHERE true ON CONFLICT DO NOTHING`, string(js)); err != nil {
+				return err
+			}
+			continue
+		}
+		args := make([]any, 0, 3*len(part))
+		for _, w := range part {
+			args = append(args, w.number, w.token, w.peer)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO inbox_words (number_id, token, peer) VALUES `+values(len(part), 3, 1)+
+			` ON CONFLICT DO NOTHING`, args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// rareWord is how many conversations a word may match for a search to
+// start from its rows; a more common word's search walks the list newest
+// first and looks each conversation up in the index, finding a match at
+// least every few conversations.
+const rareWord = 1000
+
+// searchInbox is InboxConversations with a search: the conversations of
+// the number that have every word (as a beginning of a word of the number,
+// profile name and last message; or of any message), newest first, one
+// page after the cursor.
+func (db *DB) searchInbox(ctx context.Context, q inbox.Query, limit int) ([]inbox.Conversation, error) {
+	words := commerce.SearchQuery(q.Search)
+	if len(words) == 0 {
+		return nil, nil // nothing to find: no letter or digit
+	}
+	kind := "l:"
+	if q.InMessages {
+		kind = "m:"
+	}
+	args := []any{int64(q.Number), limit}
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
+	}
+	// The rarest word, counted up to rareWord.
+	rarest, fewest := -1, rareWord+1
+	for i, w := range words {
+		var n int
+		if err := db.readRow(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM inbox_words WHERE number_id = $1 AND token IN ($2, $3) LIMIT $4) x`,
+			int64(q.Number), "n:"+w, kind+w, rareWord+1).Scan(&n); err != nil {
+			return nil, internal("store.InboxConversations", err)
+		}
+		if n == 0 {
+			return nil, nil
+		}
+		if n < fewest {
+			rarest, fewest = i, n
+		}
+	}
+	cols := "c." + strings.ReplaceAll(conversationCols, ", ", ", c.")
+	var sb strings.Builder
+	if rarest >= 0 {
+		// CROSS JOIN: SQLite then starts from the word's rows.
+		w := words[rarest]
+		sb.WriteString(`SELECT ` + cols + ` FROM (SELECT DISTINCT peer FROM inbox_words WHERE number_id = $1 AND token IN (` +
+			arg("n:"+w) + `, ` + arg(kind+w) + `)) r CROSS JOIN inbox_conversations c WHERE c.number_id = $1 AND c.peer = r.peer`)
+	} else {
+		sb.WriteString(`SELECT ` + cols + ` FROM inbox_conversations c WHERE c.number_id = $1`)
+	}
+	for i, w := range words {
+		if i == rarest {
+			continue
+		}
+		sb.WriteString(` AND EXISTS (SELECT 1 FROM inbox_words w WHERE w.number_id = $1 AND w.token IN (` + arg("n:"+w) + `, ` + arg(kind+w) +
+			`) AND w.peer = c.peer)`)
+	}
+	if q.OnlyAssigned {
+		sb.WriteString(` AND c.assigned = ` + arg(int64(q.Assigned)))
+	}
+	if !q.Before.At.IsZero() {
+		at, peer := arg(ms(q.Before.At)), arg(string(q.Before.Peer))
+		sb.WriteString(` AND (c.last_at < ` + at + ` OR (c.last_at = ` + at + ` AND c.peer < ` + peer + `))`)
+	}
+	sb.WriteString(` ORDER BY c.last_at DESC, c.peer DESC LIMIT $2`)
+	rows, err := db.readRows(ctx, sb.String(), args...)
+	if err != nil {
+		return nil, internal("store.InboxConversations", err)
+	}
+	defer rows.Close()
+	var out []inbox.Conversation
+	for rows.Next() {
+		c, err := scanConversation(rows)
+		if err != nil {
+			return nil, internal("store.InboxConversations", err)
+		}
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, internal("store.InboxConversations", err)
+	}
+	return out, nil
+}
