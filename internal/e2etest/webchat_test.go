@@ -472,9 +472,12 @@ func webShop(ctx context.Context, t *testing.T, p *kontortest.Process, node, bro
 	defer hook.Close()
 	shop := kontortest.MakeShop(t, p.URL, p.Token(), kontortest.ShopOptions{Name: "Blumen Berta", Phone: "+4930123456", WebhookURL: hook.URL, Products: []map[string]any{
 		{"retailer_id": "rose", "name": "Rote Rose", "description": "Langstielig, aus Holland", "price": 299, "currency": "EUR", "inventory": 10},
-		{"retailer_id": "tulpe", "name": "Tulpe", "price": 180, "sale_price": 150, "currency": "EUR", "inventory": 10},
+		{"retailer_id": "tulpe", "name": "Tulpe", "price": 180, "sale_price": 150, "currency": "EUR", "inventory": 10,
+			"image_url": "https://img.blumen.example/tulpe.jpg"}, // another site's: never shown, never fetched
 		{"retailer_id": "vase", "name": "Glasvase", "price": 1299, "currency": "EUR", "inventory": 2},
 	}})
+	// The rose's picture is kept by the platform, uploaded in the console.
+	rosePicture := uploadPicture(t, p, shop, "rose", picture(""))
 	const web = "+4915100000088"
 	br := startBrowser(ctx, t, node, dir, "shop.mjs", map[string]string{
 		"KONTOR_URL": p.URL, "WEB_PHONE": web, "BIZ_PHONE": "+4930123456", "PRODUCT_A": "Rote Rose", "PRODUCT_B": "Tulpe",
@@ -531,8 +534,13 @@ func webShop(ctx context.Context, t *testing.T, p *kontortest.Process, node, bro
 		"action": map[string]any{"catalog_id": shop.Catalog, "sections": []any{map[string]any{"title": "Blumen",
 			"product_items": []any{map[string]any{"product_retailer_id": "rose"}, map[string]any{"product_retailer_id": "tulpe"}}}}}}})
 	br.tell(t)
-	if l := br.await(t, "products"); fmt.Sprint(l["names"]) != "[Rote Rose Tulpe]" {
+	l := br.await(t, "products")
+	if fmt.Sprint(l["names"]) != "[Rote Rose Tulpe]" {
 		t.Errorf("the product list shows %v", l["names"])
+	}
+	// Only the picture on the page's own origin is shown, and it loads.
+	if got, want := fmt.Sprint(l["pictures"]), fmt.Sprint([]any{map[string]any{"src": rosePicture, "alt": "Rote Rose", "width": 240.0}}); got != want {
+		t.Errorf("the product cards show the pictures %s, want %s", got, want)
 	}
 	o := br.await(t, "ordered")
 	if fmt.Sprint(o["catalog"]) != "[Rote Rose Tulpe Glasvase]" || !strings.Contains(fmt.Sprint(o["total"]), "10.48") {

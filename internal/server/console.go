@@ -11,10 +11,11 @@ import (
 	"github.com/kontor-chat/kontor/internal/web/console"
 )
 
-// mountConsoleCommerce adds the console's orders and billing pages.
+// mountConsoleCommerce adds the console's orders, billing and product picture pages.
 func (s *Server) mountConsoleCommerce(con *console.Console, mux *http.ServeMux, shop *commerce.Service, invoices *billing.Invoices) {
 	con.MountOrders(mux, console.Orders{Desk: orderDesk{s: s, shop: shop, pay: s.pay}, Data: s.db, Messages: consoleMessenger{s}})
 	con.MountBilling(mux, console.Billing{Usage: s.db, Credit: s.credit, Invoices: invoices, Exponents: commerce.Exponent})
+	con.MountImages(mux, s.db) // product pictures kept by the platform, public at /catalog-images/
 }
 
 // consoleMessenger sends the console's messages through the number's

@@ -49,10 +49,13 @@ try {
   const products = page.locator('li.msg.in[data-kind=product_list]').last();
   await products.locator('.product .add').first().waitFor();
   const inChat = await products.locator('.product .name').allTextContents();
+  // Pictures only from the page's own origin: their address and width once loaded.
+  await page.waitForFunction(() => [...document.querySelectorAll('li.msg.in[data-kind=product_list] img.picture')].every((i) => i.complete));
+  const pictures = await products.locator('.product img.picture').evaluateAll((xs) => xs.map((x) => ({ src: x.getAttribute('src'), alt: x.alt, width: x.naturalWidth })));
   // Add one from the message, the rest from the catalog.
   await products.getByRole('button', { name: `Add ${productA} to the cart` }).click();
   await page.locator('#open-cart', { hasText: 'Cart (1)' }).waitFor();
-  say('products', { names: inChat });
+  say('products', { names: inChat, pictures });
 
   const { names, focused } = await openCatalog(page);
   await page.locator('#cart-items .cart-item', { hasText: productA }).waitFor();

@@ -139,6 +139,8 @@ var tests = []test{
 	{"EntryPoint", testEntryPoint},
 	// Self-hosted metering: a delivery's receipt still held.
 	{"HeldDelivery", testHeldDelivery},
+	// Product pictures kept by the platform (console catalog).
+	{"CatalogImages", testCatalogImages},
 }
 
 // Run runs the suite. open must return an empty store, closed when its test

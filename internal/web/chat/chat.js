@@ -608,6 +608,18 @@ function productByID(peer, rid) {
   return shop && shop.products.find((p) => p.retailer_id === rid);
 }
 
+// ownImage returns a product picture's address when it is on this page's
+// own origin (a picture the platform keeps, /catalog-images/…), else ''.
+// The page never loads anything from another site: that would tell the
+// site who looks at the product, and the CSP refuses it anyway.
+function ownImage(u) {
+  if (!u) return '';
+  try {
+    const url = new URL(u, location.href);
+    return url.origin === location.origin && url.pathname.startsWith('/catalog-images/') ? url.href : '';
+  } catch { return ''; }
+}
+
 function unitPrice(p) { return p.sale_price > 0 ? p.sale_price : p.price; }
 
 function productCard(peer, p, rid) {
@@ -617,6 +629,14 @@ function productCard(peer, p, rid) {
     return card;
   }
   card.dataset.retailerId = p.retailer_id;
+  const src = ownImage(p.image_url);
+  if (src) {
+    const img = el('img', 'picture');
+    img.alt = p.name;
+    img.loading = 'lazy';
+    img.src = src;
+    card.append(img);
+  }
   const name = el('span', 'name', p.name);
   const price = el('span', 'price', money(unitPrice(p), p.currency));
   if (p.sale_price > 0 && p.sale_price < p.price) {

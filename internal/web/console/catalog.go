@@ -133,6 +133,7 @@ type catalogData struct {
 	Query    string
 	Prev     template.URL // the link to the previous page, or ""
 	Next     template.URL
+	Pictures map[kontor.ID]string // product → the path of its picture kept here
 }
 
 func (c *Console) catalog(rq *req) {
@@ -186,6 +187,14 @@ func (c *Console) catalog(rq *req) {
 	} else {
 		status = http.StatusOK
 	}
+	for _, p := range d.Products {
+		if src := picture(rq.r, p.ImageURL); src != "" {
+			if d.Pictures == nil {
+				d.Pictures = map[kontor.ID]string{}
+			}
+			d.Pictures[p.ID] = src
+		}
+	}
 	pg.Data = d
 	c.render(rq.w, rq.r, status, "catalog", pg)
 }
@@ -238,6 +247,9 @@ type productForm struct {
 	Group, Inventory                                          string
 
 	Availabilities, Conditions []string
+
+	Picture  string // the path of the product's picture kept here, or ""
+	Pictures bool   // the platform keeps pictures (MountImages)
 }
 
 func (c *Console) formOf(s shelf, p commerce.Product) productForm {
@@ -377,6 +389,7 @@ func (c *Console) saveError(err error) (int, string, business.FieldErrors) {
 
 func (c *Console) productPage(rq *req, status int, f productForm, pg Page) {
 	f.lists()
+	f.Picture, f.Pictures = picture(rq.r, f.Product.ImageURL), c.pictures != nil
 	if !f.New && f.Product.ItemGroupID != "" {
 		vs, _, err := c.shop.Products(rq.r.Context(), f.Product.Catalog, commerce.Page{Group: f.Product.ItemGroupID, Limit: 50})
 		if err != nil {
@@ -486,6 +499,9 @@ func (c *Console) saveProduct(rq *req) {
 		c.productPage(rq, status, f, pg)
 		return
 	}
+	if p.ImageURL != old.ImageURL {
+		c.dropPicture(rq, old.ImageURL)
+	}
 	c.log.Info("console product changed", "business", rq.biz.ID, "user", rq.user.ID, "product", old.ID)
 	rq.redirect("/console/catalog/products/"+old.ID.String(), "product")
 }
@@ -510,6 +526,7 @@ func (c *Console) deleteProduct(rq *req) {
 		c.fail(rq.w, rq.r, err)
 		return
 	}
+	c.dropPicture(rq, p.ImageURL)
 	c.log.Info("console product deleted", "business", rq.biz.ID, "user", rq.user.ID, "product", p.ID)
 	rq.redirect("/console/catalog", "product-deleted&catalog="+s.Catalog.ID.String())
 }

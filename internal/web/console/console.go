@@ -45,6 +45,8 @@ type Console struct {
 	feeds    *imports
 	parts    Parts
 	platform string
+
+	pictures Pictures // nil until MountImages
 }
 
 // Config is what the console needs.
@@ -292,6 +294,8 @@ var flashes = map[string]string{
 	"product-created": "The product is added to the catalog.",
 	"product":         "The product is saved.",
 	"product-deleted": "The product is deleted.",
+	"image":           "The picture is saved; people see it with the product.",
+	"image-removed":   "The picture is removed.",
 	"import":          "The feed is uploaded; its import is running.",
 	"adjusted":        "The stock is adjusted.",
 	"threshold":       "The low-stock threshold is saved.",
