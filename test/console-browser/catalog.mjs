@@ -106,7 +106,11 @@ async function run(browser, size, label) {
   await page.getByRole("button", { name: "Import the feed" }).click();
   await page.waitForLoadState();
   check(`${label} import: a progress bar`, (await page.locator("progress").count()) === 1, "no <progress>");
-  for (let i = 0; i < 100 && !(await page.content()).includes("Rows read"); i++) await page.waitForTimeout(100);
+  // The progress page reloads itself (meta refresh) until the report is
+  // there: wait with a locator, which survives the reloads (page.content()
+  // throws while the page is navigating).
+  await page.getByText("Rows read").first().waitFor({ timeout: 20000 });
+  await page.waitForLoadState();
   check(`${label} import: the report`, (await page.locator("table").textContent()).includes("two euros"), "no row error");
   await look(page, `${label}-import-report`);
 
