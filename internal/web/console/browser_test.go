@@ -51,9 +51,19 @@ func TestBrowser(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, node, "console.mjs")
+	runScript(t, ctx, node, dir, "console.mjs", 60, "BASE="+s.URL, "EMAIL=berta@blumen.example", "PASSWORD="+pw, "CHROMIUM="+chrome)
+}
+
+// runScript runs a playwright script of test/console-browser with env
+// (and SHOTS from KONTOR_SHOTS). The script prints one JSON line per
+// check ({"step","ok","detail"}) and "done" at its end: a failed check
+// fails the test, and so does a script that ends before "done" or after
+// fewer than min checks.
+func runScript(t *testing.T, ctx context.Context, node, dir, script string, min int, env ...string) {
+	t.Helper()
+	cmd := exec.CommandContext(ctx, node, script)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "BASE="+s.URL, "EMAIL=berta@blumen.example", "PASSWORD="+pw, "CHROMIUM="+chrome, "SHOTS="+os.Getenv("KONTOR_SHOTS"))
+	cmd.Env = append(append(os.Environ(), env...), "SHOTS="+os.Getenv("KONTOR_SHOTS"))
 	stdout, _ := cmd.StdoutPipe()
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
@@ -70,7 +80,7 @@ func TestBrowser(t *testing.T) {
 			Detail string `json:"detail"`
 		}
 		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
-			t.Logf("console.mjs: %s", sc.Text())
+			t.Logf("%s: %s", script, sc.Text())
 			continue
 		}
 		if !l.OK {
@@ -80,11 +90,10 @@ func TestBrowser(t *testing.T) {
 		checks++
 		done = done || l.Step == "done"
 	}
-	err = cmd.Wait()
-	if err != nil || !done {
-		t.Fatalf("console.mjs ended (%v) after %d checks without finishing\n%s", err, checks, stderr.String())
+	if err := cmd.Wait(); err != nil || !done {
+		t.Fatalf("%s ended (%v) after %d checks without finishing\n%s", script, err, checks, stderr.String())
 	}
-	if checks < 60 {
+	if checks < min {
 		t.Fatalf("only %d checks ran", checks)
 	}
 }

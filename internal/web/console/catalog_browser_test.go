@@ -1,13 +1,8 @@
 package console_test
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
-	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -37,39 +32,5 @@ func TestCatalogBrowser(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, node, "catalog.mjs")
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "BASE="+s.URL, "EMAIL=berta@blumen.example", "PASSWORD="+pw, "CHROMIUM="+chrome, "SHOTS="+os.Getenv("KONTOR_SHOTS"))
-	stdout, _ := cmd.StdoutPipe()
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done, checks := false, 0
-	sc := bufio.NewScanner(stdout)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		var l struct {
-			Step   string `json:"step"`
-			OK     bool   `json:"ok"`
-			Detail string `json:"detail"`
-		}
-		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
-			t.Logf("catalog.mjs: %s", sc.Text())
-			continue
-		}
-		if !l.OK {
-			t.Errorf("browser: %s: %s", l.Step, l.Detail)
-			continue
-		}
-		checks++
-		done = done || l.Step == "done"
-	}
-	if err := cmd.Wait(); err != nil || !done {
-		t.Fatalf("catalog.mjs ended (%v) after %d checks without finishing\n%s", err, checks, stderr.String())
-	}
-	if checks < 50 {
-		t.Fatalf("only %d checks ran", checks)
-	}
+	runScript(t, ctx, node, dir, "catalog.mjs", 50, "BASE="+s.URL, "EMAIL=berta@blumen.example", "PASSWORD="+pw, "CHROMIUM="+chrome)
 }

@@ -1,14 +1,9 @@
 package console_test
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"net/http"
-	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -58,40 +53,5 @@ func TestBrowserOrders(t *testing.T) {
 	}
 	ann.waitFor(t, "the template", func(m client.Message) bool { return m.Content.Type == wire.ContentTemplate })
 
-	cmd := exec.CommandContext(ctx, node, "orders.mjs")
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "BASE="+s.URL, "EMAIL=anna@blumen.example", "PASSWORD="+pw, "ORDER="+placed.OrderID, "CHROMIUM="+chrome,
-		"SHOTS="+os.Getenv("KONTOR_SHOTS"))
-	stdout, _ := cmd.StdoutPipe()
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done, checks := false, 0
-	sc := bufio.NewScanner(stdout)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		var l struct {
-			Step   string `json:"step"`
-			OK     bool   `json:"ok"`
-			Detail string `json:"detail"`
-		}
-		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
-			t.Logf("orders.mjs: %s", sc.Text())
-			continue
-		}
-		if !l.OK {
-			t.Errorf("browser: %s: %s", l.Step, l.Detail)
-			continue
-		}
-		checks++
-		done = done || l.Step == "done"
-	}
-	if err := cmd.Wait(); err != nil || !done {
-		t.Fatalf("orders.mjs ended (%v) after %d checks without finishing\n%s", err, checks, stderr.String())
-	}
-	if checks < 30 {
-		t.Fatalf("only %d checks ran", checks)
-	}
+	runScript(t, ctx, node, dir, "orders.mjs", 30, "BASE="+s.URL, "EMAIL=anna@blumen.example", "PASSWORD="+pw, "ORDER="+placed.OrderID, "CHROMIUM="+chrome)
 }
