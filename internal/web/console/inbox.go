@@ -68,11 +68,11 @@ func (in *Inbox) Mount(mux *http.ServeMux) {
 	mux.HandleFunc("GET /console/inbox/quick-replies", c.user(in.quickReplies))
 	mux.Handle("POST /console/inbox/quick-replies", c.post(in.addQuickReply))
 	mux.Handle("POST /console/inbox/quick-replies/{id}/delete", c.post(in.deleteQuickReply))
-	mux.HandleFunc("GET /console/inbox/{number}/{peer}", c.user(in.conversation))
-	mux.Handle("POST /console/inbox/{number}/{peer}/reply", c.post(in.reply))
-	mux.Handle("POST /console/inbox/{number}/{peer}/template", c.post(in.sendTemplate))
-	mux.Handle("POST /console/inbox/{number}/{peer}/assign", c.post(in.assign))
-	mux.Handle("POST /console/inbox/{number}/{peer}/notes", c.post(in.addNote))
+	mux.HandleFunc("GET /console/inbox/{number}/{peer}", c.user(in.withConversation(in.conversation)))
+	mux.Handle("POST /console/inbox/{number}/{peer}/reply", c.post(in.withConversation(in.reply)))
+	mux.Handle("POST /console/inbox/{number}/{peer}/template", c.post(in.withConversation(in.sendTemplate)))
+	mux.Handle("POST /console/inbox/{number}/{peer}/assign", c.post(in.withConversation(in.assign)))
+	mux.Handle("POST /console/inbox/{number}/{peer}/notes", c.post(in.withConversation(in.addNote)))
 }
 
 // inboxFlashes are the inbox's messages after a change (?done=).
@@ -343,6 +343,22 @@ type convData struct {
 }
 
 // conversationOf reads the number and the peer of the path.
+// withConversation wraps a page or form of one conversation: the user may
+// use the inbox, and the conversation of the path is the business's.
+func (in *Inbox) withConversation(h func(rq *req, n business.Number, cv inbox.Conversation)) func(*req) {
+	return func(rq *req) {
+		if !rq.allow(in.c, consoleauth.UseInbox) {
+			return
+		}
+		n, cv, err := in.conversationOf(rq)
+		if err != nil {
+			in.c.fail(rq.w, rq.r, err)
+			return
+		}
+		h(rq, n, cv)
+	}
+}
+
 func (in *Inbox) conversationOf(rq *req) (business.Number, inbox.Conversation, error) {
 	_, n, err := in.c.chosenNumber(rq, rq.r.PathValue("number"))
 	if err != nil {
@@ -356,15 +372,7 @@ func (in *Inbox) conversationOf(rq *req) (business.Number, inbox.Conversation, e
 	return n, cv, err
 }
 
-func (in *Inbox) conversation(rq *req) {
-	if !rq.allow(in.c, consoleauth.UseInbox) {
-		return
-	}
-	n, cv, err := in.conversationOf(rq)
-	if err != nil {
-		in.c.fail(rq.w, rq.r, err)
-		return
-	}
+func (in *Inbox) conversation(rq *req, n business.Number, cv inbox.Conversation) {
 	d := convData{Text: ""}
 	if id := rq.r.URL.Query().Get("quick"); id != "" {
 		d.Text = in.quickText(rq, id)
@@ -648,15 +656,7 @@ func sendProblem(e *cloudapi.Error) string {
 	return fmt.Sprintf("%s (Error %d)", why, e.Code)
 }
 
-func (in *Inbox) reply(rq *req) {
-	if !rq.allow(in.c, consoleauth.UseInbox) {
-		return
-	}
-	n, cv, err := in.conversationOf(rq)
-	if err != nil {
-		in.c.fail(rq.w, rq.r, err)
-		return
-	}
+func (in *Inbox) reply(rq *req, n business.Number, cv inbox.Conversation) {
 	text := rq.r.PostForm.Get("text")
 	d := convData{Text: text}
 	if err := inbox.CheckText(text); err != nil {
@@ -674,15 +674,7 @@ func (in *Inbox) reply(rq *req) {
 	rq.redirect(peerPath(n.ID, cv.Peer), "sent")
 }
 
-func (in *Inbox) sendTemplate(rq *req) {
-	if !rq.allow(in.c, consoleauth.UseInbox) {
-		return
-	}
-	n, cv, err := in.conversationOf(rq)
-	if err != nil {
-		in.c.fail(rq.w, rq.r, err)
-		return
-	}
+func (in *Inbox) sendTemplate(rq *req, n business.Number, cv inbox.Conversation) {
 	f := rq.r.PostForm
 	key := f.Get("template")
 	var t *tmplView
@@ -752,15 +744,7 @@ func (in *Inbox) sendTemplate(rq *req) {
 	rq.redirect(peerPath(n.ID, cv.Peer), "sent")
 }
 
-func (in *Inbox) assign(rq *req) {
-	if !rq.allow(in.c, consoleauth.UseInbox) {
-		return
-	}
-	n, cv, err := in.conversationOf(rq)
-	if err != nil {
-		in.c.fail(rq.w, rq.r, err)
-		return
-	}
+func (in *Inbox) assign(rq *req, n business.Number, cv inbox.Conversation) {
 	var user kontor.ID
 	switch v := rq.r.PostForm.Get("user"); v {
 	case "":
@@ -792,15 +776,7 @@ func (in *Inbox) assign(rq *req) {
 	rq.redirect(peerPath(n.ID, cv.Peer), "assigned")
 }
 
-func (in *Inbox) addNote(rq *req) {
-	if !rq.allow(in.c, consoleauth.UseInbox) {
-		return
-	}
-	n, cv, err := in.conversationOf(rq)
-	if err != nil {
-		in.c.fail(rq.w, rq.r, err)
-		return
-	}
+func (in *Inbox) addNote(rq *req, n business.Number, cv inbox.Conversation) {
 	text := rq.r.PostForm.Get("note")
 	if _, err := in.cfg.Inbox.AddNote(rq.r.Context(), n.ID, cv.Peer, rq.user.ID, rq.user.Email, text); err != nil {
 		status, msg := in.c.message(err)
