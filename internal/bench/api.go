@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/coder/websocket"
+
 	"github.com/kontor-chat/kontor"
 	"github.com/kontor-chat/kontor/wire"
 )
@@ -100,6 +102,12 @@ func (h *harness) api(ctx context.Context) (Result, error) {
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
+	if cfg.Offline {
+		// The people go away: what the business sends them is queued.
+		for _, d := range devs {
+			_ = d.ws.Close(websocket.StatusNormalClosure, "")
+		}
+	}
 
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
@@ -109,14 +117,16 @@ func (h *harness) api(ctx context.Context) (Result, error) {
 		callLat   = make([]time.Duration, 0, cfg.Messages)
 		e2eLat    = make([]time.Duration, 0, cfg.Messages)
 		accepted  atomic.Int64
+		all       atomic.Int64 // accepted, warm-up included
 		delivered atomic.Int64
 		errs      atomic.Int64
 		firstAt   time.Time
 		lastCall  time.Time
 	)
-	// People read, decrypt and ack.
+	// People read, decrypt and ack: from the start, or with Offline once
+	// every call has answered.
 	var readers sync.WaitGroup
-	for _, d := range devs {
+	read := func(d *device) {
 		d.acks = make(chan kontor.ID, 4096)
 		readers.Go(func() { d.acker(runCtx) })
 		readers.Go(func() {
@@ -151,11 +161,19 @@ func (h *harness) api(ctx context.Context) (Result, error) {
 					continue
 				}
 				delivered.Add(1)
+				if cfg.Offline {
+					continue // the time in the queue is the run's, not the server's
+				}
 				mu.Lock()
 				e2eLat = append(e2eLat, now.Sub(at))
 				mu.Unlock()
 			}
 		})
+	}
+	if !cfg.Offline {
+		for _, d := range devs {
+			read(d)
+		}
 	}
 
 	url := h.cfg.Server + "/v21.0/" + biz.Number + "/messages"
@@ -203,6 +221,7 @@ func (h *harness) api(ctx context.Context) (Result, error) {
 					errs.Add(1)
 					continue
 				}
+				all.Add(1)
 				if k >= cfg.Warmup {
 					accepted.Add(1)
 					mu.Lock()
@@ -221,9 +240,11 @@ func (h *harness) api(ctx context.Context) (Result, error) {
 	}
 	wall0, hooks0 := time.Now(), hooks.Load()
 	callers.Wait()
-	// Give delivery (and webhooks) a moment to catch up, bounded.
-	for deadline := time.Now().Add(30 * time.Second); delivered.Load() < accepted.Load() && time.Now().Before(deadline); {
-		time.Sleep(20 * time.Millisecond)
+	if !cfg.Offline {
+		// Give delivery (and webhooks) a moment to catch up, bounded.
+		for deadline := time.Now().Add(30 * time.Second); delivered.Load() < accepted.Load() && time.Now().Before(deadline); {
+			time.Sleep(20 * time.Millisecond)
+		}
 	}
 	cpu1, err := h.cpu(ctx)
 	if err != nil {
@@ -231,6 +252,21 @@ func (h *harness) api(ctx context.Context) (Result, error) {
 	}
 	wall := time.Since(wall0).Seconds()
 	hookRate := float64(hooks.Load()-hooks0) / wall
+	if cfg.Offline {
+		// The people come back and take what was queued for them; every
+		// accepted message must arrive and decrypt.
+		back := time.Now()
+		for _, d := range devs {
+			if err := h.redial(ctx, d); err != nil {
+				return res, err
+			}
+			read(d)
+		}
+		for deadline := time.Now().Add(time.Minute + time.Duration(cfg.Messages)*time.Millisecond); delivered.Load() < accepted.Load() && time.Now().Before(deadline); {
+			time.Sleep(20 * time.Millisecond)
+		}
+		res.DrainSeconds = time.Since(back).Seconds()
+	}
 	stop()
 	readers.Wait()
 
@@ -251,6 +287,9 @@ func (h *harness) api(ctx context.Context) (Result, error) {
 	res.Webhooks = int(hooks.Load())
 	res.WebhookRate = hookRate
 	res.ServerCores = (cpu1.server - cpu0.server) / wall
+	if d := cpu1.server - cpu0.server; d > 0 {
+		res.ServerCapacity = float64(all.Load()) / d // the CPU window spans the warm-up too
+	}
 	res.ClientCores = (cpu1.client - cpu0.client) / wall
 	if res.Server, err = h.memory(ctx); err != nil {
 		return res, err

@@ -67,6 +67,12 @@ type Config struct {
 	// as the paid ones, without the credit check and the ledger write —
 	// the cost of metering is the difference.
 	Referral bool
+	// Offline (API mode): the people disconnect after their first
+	// message, so the run measures what the server accepts (persisted,
+	// encrypted, queued) without the load generator decrypting on the same
+	// cores; afterwards they reconnect and every message must arrive and
+	// decrypt.
+	Offline bool
 
 	// Orders, when set, runs the order load instead (see orders.go): this
 	// many one-item orders for one hot product, after Warmup more, from
@@ -152,6 +158,9 @@ type Result struct {
 	DeliveredP50 Millis `json:"delivered_p50_ms,omitempty"`
 	DeliveredP99 Millis `json:"delivered_p99_ms,omitempty"`
 	Webhooks     int    `json:"webhooks,omitempty"`
+	// DrainSeconds (API mode with Offline): from the people's return to
+	// the last queued message read.
+	DrainSeconds float64 `json:"drain_seconds,omitempty"`
 	// Charged (API mode): the ledger's entries for the run's business
 	// (warm-up included) — every delivered paid template, none of the
 	// free messages.
@@ -272,23 +281,29 @@ func (h *harness) device(ctx context.Context, phone kontor.Phone) (*device, erro
 	if err := h.admin(ctx, http.MethodPost, "/admin/v1/accounts", map[string]any{"phone": phone, "device_name": "bench"}, &creds); err != nil {
 		return nil, err
 	}
+	d := &device{phone: phone, cred: creds.Credential}
+	return d, h.redial(ctx, d)
+}
+
+// redial connects d's WebSocket and says hello with its credential.
+func (h *harness) redial(ctx context.Context, d *device) error {
 	wsURL := "ws" + h.cfg.Server[len("http"):] + "/v1/ws"
 	ws, _, err := websocket.Dial(ctx, wsURL, &websocket.DialOptions{HTTPClient: h.http})
 	if err != nil {
-		return nil, fmt.Errorf("bench: connecting %s: %w", phone, err)
+		return fmt.Errorf("bench: connecting %s: %w", d.phone, err)
 	}
 	ws.SetReadLimit(wire.MaxFrame)
-	d := &device{phone: phone, cred: creds.Credential, ws: ws}
-	if err := d.write(ctx, wire.Frame{Type: wire.THello, V: wire.Version, Credential: creds.Credential}); err != nil {
+	d.ws = ws
+	if err := d.write(ctx, wire.Frame{Type: wire.THello, V: wire.Version, Credential: d.cred}); err != nil {
 		ws.CloseNow()
-		return nil, err
+		return err
 	}
 	f, err := d.read(ctx)
 	if err != nil || f.Type != wire.TWelcome {
 		ws.CloseNow()
-		return nil, fmt.Errorf("bench: %s was not welcomed: %+v %v", phone, f, err)
+		return fmt.Errorf("bench: %s was not welcomed: %+v %v", d.phone, f, err)
 	}
-	return d, nil
+	return nil
 }
 
 func (d *device) write(ctx context.Context, f wire.Frame) error {

@@ -29,6 +29,7 @@ func TestRun(t *testing.T) {
 		{"rate", bench.Config{Devices: 4, Messages: 100, Rate: 500}, 100},
 		{"api", bench.Config{Devices: 3, Messages: 60, Warmup: 6, API: true, Window: 8}, 60},
 		{"api template", bench.Config{Devices: 3, Messages: 60, Warmup: 6, API: true, Template: true, Window: 8}, 60},
+		{"api offline", bench.Config{Devices: 3, Messages: 60, Warmup: 6, API: true, Offline: true, Window: 8}, 60},
 		{"api template from an ad", bench.Config{Devices: 3, Messages: 60, Warmup: 6, API: true, Template: true, Referral: true, Window: 8}, 60},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -41,8 +42,13 @@ func TestRun(t *testing.T) {
 			if r.Messages != c.want || r.Errors != 0 || r.Throughput <= 0 || r.P50 <= 0 || r.P99 < r.P50 || r.Server.RSS == 0 {
 				t.Fatalf("result: %+v", r)
 			}
-			if cfg.API && (r.Delivered != c.want || r.Webhooks == 0) {
+			if cfg.API && (r.Delivered != c.want || r.Webhooks == 0 || r.ServerCapacity <= 0) {
 				t.Fatalf("api result: %+v", r)
+			}
+			// Offline people get every message after the run, so no
+			// delivery latency is measured, but the drain is.
+			if cfg.API && cfg.Offline != (r.DrainSeconds > 0 && r.DeliveredP99 == 0) {
+				t.Fatalf("offline %v, result: %+v", cfg.Offline, r)
 			}
 			// Paid templates are charged when delivered (the warm-up's too);
 			// free replies and templates in an entry-point window are not.

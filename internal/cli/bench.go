@@ -65,6 +65,7 @@ func runBench(ctx context.Context, env Env) error {
 	fs.DurationVar(&cfg.Timeout, "timeout", 10*time.Minute, "give up after this long")
 	fs.IntVar(&cfg.Idle, "idle", 0, "idle mode: hold this many connections")
 	fs.BoolVar(&cfg.Template, "template", false, "with --api: send a marketing template (paid, charged when delivered) instead of a free text reply")
+	fs.BoolVar(&cfg.Offline, "offline", false, "with --api: the people disconnect after their first message, so the run measures what the server accepts without the load generator decrypting at the same time; then they reconnect and every message must arrive and decrypt")
 	fs.BoolVar(&cfg.Referral, "referral", false, "with --api: the people's first messages come from an ad, so the business's messages are free (entry-point window); with --template, metering's cost is the difference to the same run without it")
 	fs.BoolVar(&cfg.API, "api", false, "Business API mode: send through POST /{version}/{phone-number-id}/messages of a hosted business to --devices people")
 	fs.IntVar(&cfg.Orders, "orders", 0, "orders mode: place this many orders for one hot product through the device API")
@@ -139,10 +140,14 @@ func printBench(env Env, r bench.Result) {
 		fmt.Fprintf(w, "business API: %d people, %s (%s)\n", r.Devices, map[bool]string{true: fmt.Sprintf("at %.0f/s", r.Rate), false: "as fast as possible"}[r.Rate > 0], r.Database)
 		fmt.Fprintf(w, "  accepted: %d messages in %.2fs = %.0f msgs/s (persisted, encrypted, queued)\n", r.Messages, r.Seconds, r.Throughput)
 		fmt.Fprintf(w, "  API call: p50 %v  p99 %v  p99.9 %v  max %v\n", r.P50, r.P99, r.P999, r.Max)
-		fmt.Fprintf(w, "  delivered to the person: %d, p50 %v  p99 %v\n", r.Delivered, r.DeliveredP50, r.DeliveredP99)
+		if r.DrainSeconds > 0 {
+			fmt.Fprintf(w, "  delivered to the person after coming back online: %d in %.2fs\n", r.Delivered, r.DrainSeconds)
+		} else {
+			fmt.Fprintf(w, "  delivered to the person: %d, p50 %v  p99 %v\n", r.Delivered, r.DeliveredP50, r.DeliveredP99)
+		}
 		fmt.Fprintf(w, "  webhooks received: %d, %.0f/s\n", r.Webhooks, r.WebhookRate)
 		fmt.Fprintf(w, "  charged in the ledger: %d\n", r.Charged)
-		fmt.Fprintf(w, "  cpu: server %.2f cores, load generator %.2f cores\n", r.ServerCores, r.ClientCores)
+		fmt.Fprintf(w, "  cpu: server %.2f cores (%.0f msgs per server CPU-second), load generator %.2f cores\n", r.ServerCores, r.ServerCapacity, r.ClientCores)
 		fmt.Fprintf(w, "  errors: %d\n", r.Errors)
 		return
 	}
