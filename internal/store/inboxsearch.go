@@ -202,109 +202,199 @@ func (db *DB) loggedSince(ctx context.Context, tx *sql.Tx, cur indexCursor, limi
 }
 
 // indexMessages adds the "m:" rows of messages and brings the "n:" and
-// "l:" rows of their conversations up to date.
+// "l:" rows of their conversations up to date: a read of the
+// conversations of each number in the batch, one statement that deletes
+// the rows gone and one that adds the new ones (per wordsChunk rows).
 func (db *DB) indexMessages(ctx context.Context, tx *sql.Tx, msgs []logged) error {
-	type conv struct {
-		number int64
-		peer   string
-	}
 	var add, del []inboxWord
-	var convs []conv
-	seen := map[conv]bool{}
+	peers := map[int64][]string{} // the conversations of each number, once each
+	seen := map[inboxWord]bool{}
 	for _, m := range msgs {
 		for _, t := range commerce.SearchTokens(m.text, "") {
 			add = append(add, inboxWord{m.number, "m:" + t, m.peer})
 		}
-		if c := (conv{m.number, m.peer}); !seen[c] {
+		if c := (inboxWord{number: m.number, peer: m.peer}); !seen[c] {
 			seen[c] = true
-			convs = append(convs, c)
+			peers[m.number] = append(peers[m.number], m.peer)
 		}
 	}
-	for _, c := range convs {
-		var profile, lastText, oldName, oldLast string
-		var had bool
-		err := tx.QueryRowContext(ctx, `SELECT c.profile_name, c.last_text, COALESCE(s.name, ''), COALESCE(s.last, ''), s.peer IS NOT NULL
-			FROM inbox_conversations c LEFT JOIN inbox_search_convs s ON s.number_id = c.number_id AND s.peer = c.peer
-			WHERE c.number_id = $1 AND c.peer = $2`, c.number, c.peer).Scan(&profile, &lastText, &oldName, &oldLast, &had)
-		if errors.Is(err, sql.ErrNoRows) {
-			continue // a message without its conversation: nothing to show
-		}
+	var changed []searchConv
+	for number, ps := range peers {
+		convs, err := db.searchConvs(ctx, tx, number, ps)
 		if err != nil {
 			return err
 		}
-		if had && profile == oldName && lastText == oldLast {
-			continue
-		}
-		diff := func(kind string, before, after []string) {
-			for _, t := range after {
-				if !had || !slices.Contains(before, t) {
-					add = append(add, inboxWord{c.number, kind + t, c.peer})
+		for _, c := range convs {
+			if c.had && c.profile == c.oldName && c.last == c.oldLast {
+				continue
+			}
+			diff := func(kind string, before, after []string) {
+				for _, t := range after {
+					if !c.had || !slices.Contains(before, t) {
+						add = append(add, inboxWord{number, kind + t, c.peer})
+					}
+				}
+				for _, t := range before {
+					if c.had && !slices.Contains(after, t) {
+						del = append(del, inboxWord{number, kind + t, c.peer})
+					}
 				}
 			}
-			for _, t := range before {
-				if had && !slices.Contains(after, t) {
-					del = append(del, inboxWord{c.number, kind + t, c.peer})
-				}
-			}
-		}
-		peer := kontor.Phone(c.peer)
-		diff("n:", numberTokens(peer, oldName), numberTokens(peer, profile))
-		diff("l:", commerce.SearchTokens(oldLast, ""), commerce.SearchTokens(lastText, ""))
-		if _, err := tx.ExecContext(ctx, `INSERT INTO inbox_search_convs (number_id, peer, name, last) VALUES ($1, $2, $3, $4)
-			ON CONFLICT (number_id, peer) DO UPDATE SET name = excluded.name, last = excluded.last`, c.number, c.peer, profile, lastText); err != nil {
-			return err
+			peer := kontor.Phone(c.peer)
+			diff("n:", numberTokens(peer, c.oldName), numberTokens(peer, c.profile))
+			diff("l:", commerce.SearchTokens(c.oldLast, ""), commerce.SearchTokens(c.last, ""))
+			c.number = number
+			changed = append(changed, c)
 		}
 	}
-	if len(del) > 0 {
-		st, err := tx.PrepareContext(ctx, `DELETE FROM inbox_words WHERE number_id = $1 AND token = $2 AND peer = $3`)
+	if len(changed) > 0 {
+		st, err := tx.PrepareContext(ctx, `INSERT INTO inbox_search_convs (number_id, peer, name, last) VALUES ($1, $2, $3, $4)
+			ON CONFLICT (number_id, peer) DO UPDATE SET name = excluded.name, last = excluded.last`)
 		if err != nil {
 			return err
 		}
 		defer st.Close()
-		for _, w := range del {
-			if _, err := st.ExecContext(ctx, w.number, w.token, w.peer); err != nil {
+		for _, c := range changed {
+			if _, err := st.ExecContext(ctx, c.number, c.peer, c.profile, c.last); err != nil {
 				return err
 			}
 		}
 	}
 	// Sorted as the index is, so that each statement writes runs of
-	// neighbouring pages; many rows a statement, through one JSON list
-	// on SQLite (thousands of parameters bind slowly there), parameters
-	// on PostgreSQL.
-	slices.SortFunc(add, compareInboxWords)
-	add = slices.Compact(add)
-	chunk := 300 // rows a statement on PostgreSQL: 900 parameters
-	if db.d.name != "postgres" {
-		chunk = wordsChunk
+	// neighbouring pages.
+	slices.SortFunc(del, compareInboxWords)
+	if err := db.writeInboxWords(ctx, tx, del, true); err != nil {
+		return err
 	}
-	for len(add) > 0 {
-		part := add[:min(len(add), chunk)]
-		add = add[len(part):]
+	slices.SortFunc(add, compareInboxWords)
+	return db.writeInboxWords(ctx, tx, slices.Compact(add), false)
+}
+
+// searchConv is a conversation as the indexer sees it: its profile name
+// and last text now, and what its rows were last made of.
+type searchConv struct {
+	number              int64
+	peer, profile, last string
+	oldName, oldLast    string
+	had                 bool // it has rows
+}
+
+// searchConvs reads the conversations of peers of one number (those
+// without a conversation are left out: a message without its
+// conversation has nothing to show).
+func (db *DB) searchConvs(ctx context.Context, tx *sql.Tx, number int64, peers []string) ([]searchConv, error) {
+	const cols = `c.peer, c.profile_name, c.last_text, COALESCE(s.name, ''), COALESCE(s.last, ''), s.peer IS NOT NULL`
+	var rows *sql.Rows
+	var err error
+	if db.d.name == "postgres" {
+		rows, err = tx.QueryContext(ctx, `SELECT `+cols+` FROM inbox_conversations c
+			LEFT JOIN inbox_search_convs s ON s.number_id = c.number_id AND s.peer = c.peer
+			WHERE c.number_id = $1 AND c.peer = ANY($2::text[])`, number, peers)
+	} else {
+		js, jerr := json.Marshal(peers)
+		if jerr != nil {
+			return nil, jerr
+		}
+		rows, err = tx.QueryContext(ctx, `SELECT `+cols+` FROM json_each($2) j CROSS JOIN inbox_conversations c
+			LEFT JOIN inbox_search_convs s ON s.number_id = c.number_id AND s.peer = c.peer
+			WHERE c.number_id = $1 AND c.peer = j.value`, number, string(js))
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []searchConv
+	for rows.Next() {
+		var c searchConv
+		if err := rows.Scan(&c.peer, &c.profile, &c.last, &c.oldName, &c.oldLast, &c.had); err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// writeInboxWords adds (or with remove, deletes) sorted index rows, many
+// a statement: on SQLite through one JSON object nested by number and
+// token, {"number": {"token": ["peer", …], …}, …}, whose values come out
+// of json_each as they are (thousands of parameters bind slowly there,
+// and ->> extraction cost a fifth of the indexer); on PostgreSQL through
+// arrays.
+func (db *DB) writeInboxWords(ctx context.Context, tx *sql.Tx, ws []inboxWord, remove bool) error {
+	for len(ws) > 0 {
+		part := ws[:min(len(ws), wordsChunk)]
+		ws = ws[len(part):]
 		if db.d.name != "postgres" {
-			rows := make([][3]any, len(part))
-			for i, w := range part {
-				rows[i] = [3]any{w.number, w.token, w.peer}
-			}
-			js, err := json.Marshal(rows)
+			js, err := groupedInboxJSON(part)
 			if err != nil {
 				return err
 			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO inbox_words (number_id, token, peer)
-				SELECT value->>0, value->>1, value->>2 FROM json_each($1) WHERE true ON CONFLICT DO NOTHING`, string(js)); err != nil {
+			q := `INSERT INTO inbox_words (number_id, token, peer)
+				SELECT n.key, t.key, p.value FROM json_each($1) n, json_each(n.value) t, json_each(t.value) p
+				WHERE true ON CONFLICT DO NOTHING`
+			if remove {
+				q = `DELETE FROM inbox_words WHERE (number_id, token, peer) IN
+					(SELECT n.key, t.key, p.value FROM json_each($1) n, json_each(n.value) t, json_each(t.value) p)`
+			}
+			if _, err := tx.ExecContext(ctx, q, string(js)); err != nil {
 				return err
 			}
 			continue
 		}
-		args := make([]any, 0, 3*len(part))
-		for _, w := range part {
-			args = append(args, w.number, w.token, w.peer)
+		nums, toks, peers := make([]int64, len(part)), make([]string, len(part)), make([]string, len(part))
+		for i, w := range part {
+			nums[i], toks[i], peers[i] = w.number, w.token, w.peer
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO inbox_words (number_id, token, peer) VALUES `+values(len(part), 3, 1)+
-			` ON CONFLICT DO NOTHING`, args...); err != nil {
+		q := `INSERT INTO inbox_words (number_id, token, peer)
+			SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[]) ON CONFLICT DO NOTHING`
+		if remove {
+			q = `DELETE FROM inbox_words w USING unnest($1::bigint[], $2::text[], $3::text[]) AS d (n, t, p)
+				WHERE w.number_id = d.n AND w.token = d.t AND w.peer = d.p`
+		}
+		if _, err := tx.ExecContext(ctx, q, nums, toks, peers); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// groupedInboxJSON writes sorted index rows nested by number and token,
+// in their order (see writeInboxWords).
+func groupedInboxJSON(ws []inboxWord) ([]byte, error) {
+	b := make([]byte, 0, 32*len(ws))
+	b = append(b, '{')
+	var err error
+	for i := 0; i < len(ws); {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(strconv.AppendInt(append(b, '"'), ws[i].number, 10), `":{`...)
+		j := i
+		for j < len(ws) && ws[j].number == ws[i].number {
+			if j > i {
+				b = append(b, ',')
+			}
+			if b, err = appendJSONString(b, ws[j].token); err != nil {
+				return nil, err
+			}
+			b = append(b, ':', '[')
+			k := j
+			for k < len(ws) && ws[k].number == ws[i].number && ws[k].token == ws[j].token {
+				if k > j {
+					b = append(b, ',')
+				}
+				if b, err = appendJSONString(b, ws[k].peer); err != nil {
+					return nil, err
+				}
+				k++
+			}
+			b = append(b, ']')
+			j = k
+		}
+		b = append(b, '}')
+		i = j
+	}
+	return append(b, '}'), nil
 }
 
 // rareWord is how many conversations a word may match for a search to
