@@ -370,6 +370,20 @@ func (a *app) client() (*client.Client, error) {
 	return a.cl, nil
 }
 
+// peerClient is the preamble of the calls about one conversation: the
+// running client, and the peer's number as the first argument.
+func (a *app) peerClient(args []js.Value) (*client.Client, kontor.Phone, error) {
+	c, err := a.client()
+	if err != nil {
+		return nil, "", err
+	}
+	peer, err := phoneArg(args, 0)
+	if err != nil {
+		return nil, "", err
+	}
+	return c, peer, nil
+}
+
 func (a *app) conversations([]js.Value) (any, error) {
 	c, err := a.client()
 	if err != nil {
@@ -383,11 +397,7 @@ func (a *app) conversations([]js.Value) (any, error) {
 }
 
 func (a *app) history(args []js.Value) (any, error) {
-	c, err := a.client()
-	if err != nil {
-		return nil, err
-	}
-	peer, err := phoneArg(args, 0)
+	c, peer, err := a.peerClient(args)
 	if err != nil {
 		return nil, err
 	}
@@ -401,11 +411,7 @@ func (a *app) history(args []js.Value) (any, error) {
 // send queues a text message and answers at once with it (status
 // pending); a "sent" event follows.
 func (a *app) send(args []js.Value) (any, error) {
-	c, err := a.client()
-	if err != nil {
-		return nil, err
-	}
-	peer, err := phoneArg(args, 0)
+	c, peer, err := a.peerClient(args)
 	if err != nil {
 		return nil, err
 	}
@@ -417,11 +423,7 @@ func (a *app) send(args []js.Value) (any, error) {
 }
 
 func (a *app) read(args []js.Value) (any, error) {
-	c, err := a.client()
-	if err != nil {
-		return nil, err
-	}
-	peer, err := phoneArg(args, 0)
+	c, peer, err := a.peerClient(args)
 	if err != nil {
 		return nil, err
 	}
@@ -431,11 +433,7 @@ func (a *app) read(args []js.Value) (any, error) {
 }
 
 func (a *app) typing(args []js.Value) (any, error) {
-	c, err := a.client()
-	if err != nil {
-		return nil, err
-	}
-	peer, err := phoneArg(args, 0)
+	c, peer, err := a.peerClient(args)
 	if err != nil {
 		return nil, err
 	}

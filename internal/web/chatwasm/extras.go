@@ -38,11 +38,7 @@ func (a *app) payment(args []js.Value) (any, error) {
 // react sends a reaction (an emoji; "" takes it back) on the message id
 // of the conversation with peer.
 func (a *app) react(args []js.Value) (any, error) {
-	c, err := a.client()
-	if err != nil {
-		return nil, err
-	}
-	peer, err := phoneArg(args, 0)
+	c, peer, err := a.peerClient(args)
 	if err != nil {
 		return nil, err
 	}

@@ -42,11 +42,7 @@ type businessInfo struct {
 // with the hosted-service notice of the conversation (which kontor chat
 // shows on /open).
 func (a *app) business(args []js.Value) (any, error) {
-	c, err := a.client()
-	if err != nil {
-		return nil, err
-	}
-	peer, err := phoneArg(args, 0)
+	c, peer, err := a.peerClient(args)
 	if err != nil {
 		return nil, err
 	}
@@ -82,11 +78,7 @@ func (a *app) business(args []js.Value) (any, error) {
 
 // catalog fetches every product the business at peer shows in the chat.
 func (a *app) catalog(args []js.Value) (any, error) {
-	c, err := a.client()
-	if err != nil {
-		return nil, err
-	}
-	peer, err := phoneArg(args, 0)
+	c, peer, err := a.peerClient(args)
 	if err != nil {
 		return nil, err
 	}
@@ -100,11 +92,7 @@ func (a *app) catalog(args []js.Value) (any, error) {
 // message: {placed, message}. A refusal for short stock answers with
 // placed.status "refused" and sends nothing.
 func (a *app) order(args []js.Value) (any, error) {
-	c, err := a.client()
-	if err != nil {
-		return nil, err
-	}
-	peer, err := phoneArg(args, 0)
+	c, peer, err := a.peerClient(args)
 	if err != nil {
 		return nil, err
 	}
@@ -173,11 +161,7 @@ func (a *app) pay(args []js.Value) (any, error) {
 // message in the outbox. Pictures go as images, everything else as a
 // document.
 func (a *app) attach(args []js.Value) (any, error) {
-	c, err := a.client()
-	if err != nil {
-		return nil, err
-	}
-	peer, err := phoneArg(args, 0)
+	c, peer, err := a.peerClient(args)
 	if err != nil {
 		return nil, err
 	}
@@ -247,11 +231,7 @@ func (a *app) media(args []js.Value) (any, error) {
 // row the person chose: kind button_reply or list_reply, the choice's id
 // and title.
 func (a *app) reply(args []js.Value) (any, error) {
-	c, err := a.client()
-	if err != nil {
-		return nil, err
-	}
-	peer, err := phoneArg(args, 0)
+	c, peer, err := a.peerClient(args)
 	if err != nil {
 		return nil, err
 	}
