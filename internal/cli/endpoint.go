@@ -23,6 +23,7 @@ import (
 	"github.com/kontor-chat/kontor/internal/business"
 	"github.com/kontor-chat/kontor/internal/endpoint"
 	"github.com/kontor-chat/kontor/internal/inbox"
+	"github.com/kontor-chat/kontor/internal/realip"
 	"github.com/kontor-chat/kontor/internal/store"
 	"github.com/kontor-chat/kontor/internal/webhook"
 	"github.com/kontor-chat/kontor/wire"
@@ -68,6 +69,7 @@ func runEndpoint(ctx context.Context, env Env) error {
 	hookURL := fs.String("webhook-url", env.Getenv("KONTOR_WEBHOOK_URL"), "where webhooks go (env KONTOR_WEBHOOK_URL)")
 	name := fs.String("name", "", "the business's verified name, as GET /{phone-number-id} shows it (default: the platform's)")
 	withConsole := fs.Bool("console", true, "serve the business console at /console/ of --http")
+	trusted := fs.String("trusted-proxies", env.Getenv("KONTOR_TRUSTED_PROXIES"), "reverse proxies in front of the endpoint (comma-separated addresses or CIDR networks) whose X-Forwarded-For and X-Forwarded-Proto the console believes; empty for none (env KONTOR_TRUSTED_PROXIES)")
 	level := fs.String("log-level", envOr(env.Getenv, "KONTOR_LOG_LEVEL", "info"), "debug, info, warn or error")
 	fs.Usage = func() {
 		fmt.Fprintln(env.Stderr, endpointUsage)
@@ -82,6 +84,10 @@ func runEndpoint(ctx context.Context, env Env) error {
 	if *platform == "" || *credFile == "" || fs.NArg() > 0 {
 		fs.Usage()
 		return errUsage
+	}
+	proxies, err := realip.Parse(*trusted)
+	if err != nil {
+		return fmt.Errorf("--trusted-proxies: %w", err)
 	}
 	cred, err := readCredentials(*credFile)
 	if err != nil {
@@ -149,7 +155,7 @@ func runEndpoint(ctx context.Context, env Env) error {
 			return fmt.Errorf("the console's business: %w", err)
 		}
 		mux := http.NewServeMux()
-		staff, err := newEndpointConsole(mux, db, dir, hooks, url, *platform, e, tmpls, ids, clock, log)
+		staff, err := newEndpointConsole(mux, db, dir, hooks, url, *platform, proxies, e, tmpls, ids, clock, log)
 		if err != nil {
 			return err
 		}

@@ -20,6 +20,7 @@ import (
 	"github.com/kontor-chat/kontor/internal/consoleauth"
 	"github.com/kontor-chat/kontor/internal/endpoint"
 	"github.com/kontor-chat/kontor/internal/inbox"
+	"github.com/kontor-chat/kontor/internal/realip"
 	"github.com/kontor-chat/kontor/internal/store"
 	"github.com/kontor-chat/kontor/internal/web/console"
 )
@@ -94,12 +95,12 @@ func ensureBusiness(ctx context.Context, db *store.DB, cred endpointCredentials,
 // the parts that work from the endpoint's own store (console.EndpointParts),
 // the inbox answering through e with the platform's templates tmpls. It returns the console's sign-in service,
 // whose expired sessions and links the endpoint prunes.
-func newEndpointConsole(mux *http.ServeMux, db *store.DB, dir *localDirectory, hooks console.Outbox, hookURL, platform string,
+func newEndpointConsole(mux *http.ServeMux, db *store.DB, dir *localDirectory, hooks console.Outbox, hookURL, platform string, proxies realip.Proxies,
 	e *endpoint.Endpoint, tmpls console.Templates, ids *kontor.IDs, clock kontor.Clock, log *slog.Logger) (*consoleauth.Service, error) {
 	staff := consoleauth.New(consoleauth.Config{}, db, ids, clock, log)
 	biz := business.New(localBusinesses{DB: db, dir: dir, url: hookURL}, nil, ids, clock, log)
 	con, err := console.New(console.Config{Auth: staff, Business: biz, Outbox: hooks, Clock: clock, Log: log,
-		Parts: console.EndpointParts, Platform: strings.TrimRight(platform, "/") + "/console/"})
+		Parts: console.EndpointParts, Platform: strings.TrimRight(platform, "/") + "/console/", Proxies: proxies})
 	if err != nil {
 		return nil, fmt.Errorf("the console's pages: %w", err)
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/kontor-chat/kontor"
+	"github.com/kontor-chat/kontor/internal/realip"
 )
 
 // Config is the configuration of `kontor serve`.
@@ -63,6 +64,12 @@ type Config struct {
 	// for both shipped sets (the October 2026 set in force from
 	// 2026-10-01), or the path of a JSON file of rule sets.
 	BillingRules string
+	// TrustedProxies are the reverse proxies (comma-separated addresses
+	// or CIDR networks) whose X-Forwarded-For and X-Forwarded-Proto are
+	// believed (--trusted-proxies, KONTOR_TRUSTED_PROXIES): rate limits
+	// and sign-in lockouts then count the client they name. Empty trusts
+	// none.
+	TrustedProxies string
 	// OperatorToken comes from KONTOR_OPERATOR_TOKEN only; when empty the
 	// server keeps one in DataDir/operator.token.
 	OperatorToken string
@@ -109,6 +116,7 @@ func (c *Config) Flags(fs *flag.FlagSet, getenv func(string) string) {
 	str(&c.Payments, "payments", "KONTOR_PAYMENTS", "payment provider for new payments: sandbox or stripe (default: stripe when --stripe-key is set, else sandbox)")
 	str(&c.StripeKey, "stripe-key", "KONTOR_STRIPE_KEY", "Stripe secret API key (sk_test_… or sk_live_…); prefer the environment variable")
 	str(&c.BillingRules, "billing-rules", "KONTOR_BILLING_RULES", "which messages are charged: empty for the July 2025 rules, shipped for both shipped sets (October 2026 rules from 2026-10-01), or a JSON file of rule sets (docs/billing.md)")
+	str(&c.TrustedProxies, "trusted-proxies", "KONTOR_TRUSTED_PROXIES", "reverse proxies in front of kontor (comma-separated addresses or CIDR networks) whose X-Forwarded-For and X-Forwarded-Proto are believed; empty for none")
 	str(&c.StripeURL, "stripe-url", "KONTOR_STRIPE_URL", "Stripe API base URL")
 	str(&c.StripeWebhookSecret, "stripe-webhook-secret", "KONTOR_STRIPE_WEBHOOK_SECRET", "signing secret (whsec_…) of the Stripe webhook endpoint /v1/payments/webhook/stripe")
 	if v := getenv("KONTOR_SANDBOX_DELAY"); v != "" {
@@ -179,6 +187,9 @@ func (c *Config) Validate() error {
 		if pu, err := url.Parse(c.SMSURL); err != nil || (pu.Scheme != "http" && pu.Scheme != "https") {
 			errs = append(errs, fmt.Errorf("--sms-url %q is not an http(s) URL", c.SMSURL))
 		}
+	}
+	if _, err := realip.Parse(c.TrustedProxies); err != nil {
+		errs = append(errs, fmt.Errorf("--trusted-proxies: %v", err))
 	}
 	if c.MessageTTL < time.Minute {
 		errs = append(errs, fmt.Errorf("--message-ttl %s is shorter than a minute", c.MessageTTL))

@@ -50,6 +50,8 @@ func TestFlagsAndEnv(t *testing.T) {
 		{"bad stripe url", []string{"--stripe-url", "ftp://x"}, nil, nil, "--stripe-url"},
 		{"bad sandbox delay", []string{"--sandbox-delay", "0s"}, nil, nil, "--sandbox-delay"},
 		{"order hold", nil, map[string]string{"KONTOR_ORDER_HOLD": "10m"}, func(c config.Config) bool { return c.OrderHold == 10*time.Minute }, ""},
+		{"trusted proxies", nil, map[string]string{"KONTOR_TRUSTED_PROXIES": "10.0.0.0/8, 127.0.0.1"}, func(c config.Config) bool { return c.TrustedProxies == "10.0.0.0/8, 127.0.0.1" }, ""},
+		{"bad trusted proxies", []string{"--trusted-proxies", "10.0.0.0/8,proxy.local"}, nil, nil, "--trusted-proxies"},
 		{"bad order hold", []string{"--order-hold", "10ms"}, nil, nil, "--order-hold"},
 	}
 	for _, tt := range tests {

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -15,6 +14,7 @@ import (
 	"github.com/kontor-chat/kontor/internal/identity"
 	"github.com/kontor-chat/kontor/internal/keys"
 	"github.com/kontor-chat/kontor/internal/media"
+	"github.com/kontor-chat/kontor/internal/realip"
 	"github.com/kontor-chat/kontor/wire"
 )
 
@@ -38,7 +38,10 @@ type API struct {
 	Reports Reporter
 	// Dev, when set, serves GET /dev/otp (loopback clients only).
 	Dev *identity.DevSender
-	Log *slog.Logger
+	// Proxies are the reverse proxies whose X-Forwarded-For is believed:
+	// code requests are limited per client address (none when zero).
+	Proxies realip.Proxies
+	Log     *slog.Logger
 }
 
 // Shops finds the catalog a business shows in the chat.
@@ -122,7 +125,7 @@ func (a *API) requestCode(w http.ResponseWriter, r *http.Request) {
 	if !ReadJSON(w, r, a.Log, &req) {
 		return
 	}
-	ttl, err := a.Ident.RequestCode(r.Context(), string(req.Phone), clientIP(r))
+	ttl, err := a.Ident.RequestCode(r.Context(), string(req.Phone), a.Proxies.ClientString(r))
 	if err != nil {
 		WriteError(w, a.Log, err)
 		return
@@ -393,7 +396,7 @@ func (a *API) block(w http.ResponseWriter, r *http.Request, d identity.Device, _
 }
 
 func (a *API) devOTP(w http.ResponseWriter, r *http.Request) {
-	if !isLoopback(r) {
+	if !a.Proxies.Client(r).IsLoopback() { // behind a proxy on loopback: the client it names
 		WriteError(w, a.Log, kontor.Errorf(kontor.Forbidden, "api", "/dev/otp answers loopback clients only"))
 		return
 	}
@@ -408,19 +411,6 @@ func (a *API) devOTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	WriteJSON(w, http.StatusOK, map[string]string{"phone": string(p), "code": code})
-}
-
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
-
-func isLoopback(r *http.Request) bool {
-	ip := net.ParseIP(clientIP(r))
-	return ip != nil && ip.IsLoopback()
 }
 
 // maxBody is the largest JSON body the device API reads.

@@ -32,6 +32,7 @@ import (
 	"github.com/kontor-chat/kontor/internal/keys"
 	"github.com/kontor-chat/kontor/internal/media"
 	"github.com/kontor-chat/kontor/internal/payments"
+	"github.com/kontor-chat/kontor/internal/realip"
 	"github.com/kontor-chat/kontor/internal/router"
 	"github.com/kontor-chat/kontor/internal/store"
 	"github.com/kontor-chat/kontor/internal/templates"
@@ -109,6 +110,10 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Server, 
 	ids := kontor.NewIDs(clock, s.node)
 	s.ids, s.clock = ids, clock
 
+	proxies, err := realip.Parse(cfg.TrustedProxies)
+	if err != nil {
+		return nil, fmt.Errorf("--trusted-proxies: %w", err)
+	}
 	var sender identity.CodeSender
 	var dev *identity.DevSender
 	switch {
@@ -147,7 +152,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Server, 
 	if err = s.openPayments(ids, clock, payments.OnSucceeded(s.commerceFee)); err != nil {
 		return nil, err
 	}
-	(&gateway.API{Ident: s.ident, Keys: keys.New(s.db, clock), Media: s.media, Shops: shops{s: s, shop: shop}, Businesses: shops{s: s, shop: shop}, Pay: payDesk{s}, Reports: reports{s}, Dev: dev, Log: log}).Mount(mux)
+	(&gateway.API{Ident: s.ident, Keys: keys.New(s.db, clock), Media: s.media, Shops: shops{s: s, shop: shop}, Businesses: shops{s: s, shop: shop}, Pay: payDesk{s}, Reports: reports{s}, Dev: dev, Proxies: proxies, Log: log}).Mount(mux)
 	s.biz = business.New(s.db, bizAccounts{s.ident}, ids, clock, log)
 	if err = s.checkEndpointsDir(); err != nil {
 		return nil, err
@@ -172,7 +177,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Server, 
 	invoices := billing.NewInvoices(s.db, commerce.Exponent, ids, clock)
 	(&adminapi.API{Ident: s.ident, Business: s.biz, Commerce: shop, Stock: stock, Hosted: s.hostEndpoint, Webhooks: s.hooks, Prices: prices, Ledger: s.ledger, Rules: s.rules,
 		Invoices: invoices, Credit: s.credit, Stats: s.stats, Console: s.staff, Log: log}).Mount(mux)
-	con, err := console.New(console.Config{Auth: s.staff, Business: s.biz, Outbox: s.hooks, Clock: clock, Log: log, Commerce: shop, Stock: stock})
+	con, err := console.New(console.Config{Auth: s.staff, Business: s.biz, Outbox: s.hooks, Clock: clock, Log: log, Commerce: shop, Stock: stock, Proxies: proxies})
 	if err != nil {
 		return nil, fmt.Errorf("the console's pages: %w", err)
 	}

@@ -18,14 +18,14 @@ type signInData struct {
 
 // preToken returns the CSRF token of the forms before sign-in, setting the
 // cookie it is derived from when the browser has none.
-func preToken(w http.ResponseWriter, r *http.Request) string {
+func (c *Console) preToken(w http.ResponseWriter, r *http.Request) string {
 	if ck, err := r.Cookie(preCookie); err == nil && len(ck.Value) == 43 {
 		return consoleauth.CSRFToken(ck.Value)
 	}
 	b := make([]byte, 32)
 	_, _ = rand.Read(b)
 	v := base64.RawURLEncoding.EncodeToString(b)
-	setCookie(w, r, preCookie, v, 0)
+	c.setCookie(w, r, preCookie, v, 0)
 	return consoleauth.CSRFToken(v)
 }
 
@@ -51,7 +51,7 @@ func (c *Console) signInPage(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	noStore(w)
-	p := Page{Title: "Sign in", CSRF: preToken(w, r), Flash: flashes[r.URL.Query().Get("done")],
+	p := Page{Title: "Sign in", CSRF: c.preToken(w, r), Flash: flashes[r.URL.Query().Get("done")],
 		Data: signInData{Next: safeNext(r.URL.Query().Get("next"))}}
 	c.render(w, r, http.StatusOK, "sign-in", p)
 }
@@ -66,21 +66,21 @@ func (c *Console) signIn(w http.ResponseWriter, r *http.Request) {
 	d := signInData{Email: strings.TrimSpace(r.PostForm.Get("email")), Next: safeNext(r.PostForm.Get("next"))}
 	p := Page{Title: "Sign in", Data: d}
 	if !checkPre(r) {
-		p.CSRF = preToken(w, r)
+		p.CSRF = c.preToken(w, r)
 		p.Error = "The sign-in form had expired or your browser did not send its cookie, so nothing was checked. Allow cookies for this site and sign in again."
 		c.render(w, r, http.StatusForbidden, "sign-in", p)
 		return
 	}
-	tok, _, err := c.auth.SignIn(r.Context(), d.Email, r.PostForm.Get("password"), clientIP(r))
+	tok, _, err := c.auth.SignIn(r.Context(), d.Email, r.PostForm.Get("password"), c.clientIP(r))
 	if err != nil {
 		var status int
 		status, p.Error = c.message(err)
-		p.CSRF = preToken(w, r)
+		p.CSRF = c.preToken(w, r)
 		c.render(w, r, status, "sign-in", p)
 		return
 	}
-	setCookie(w, r, sessionCookie, tok, c.auth.Config().SessionMax)
-	clearCookie(w, r, preCookie)
+	c.setCookie(w, r, sessionCookie, tok, c.auth.Config().SessionMax)
+	c.clearCookie(w, r, preCookie)
 	http.Redirect(w, r, d.Next, http.StatusSeeOther)
 }
 
@@ -89,7 +89,7 @@ func (c *Console) signOut(rq *req) {
 		c.fail(rq.w, rq.r, err)
 		return
 	}
-	clearCookie(rq.w, rq.r, sessionCookie)
+	c.clearCookie(rq.w, rq.r, sessionCookie)
 	http.Redirect(rq.w, rq.r, "/console/sign-in?done=signed-out", http.StatusSeeOther)
 }
 
@@ -98,7 +98,7 @@ func (c *Console) signOutEverywhere(rq *req) {
 		c.fail(rq.w, rq.r, err)
 		return
 	}
-	clearCookie(rq.w, rq.r, sessionCookie)
+	c.clearCookie(rq.w, rq.r, sessionCookie)
 	http.Redirect(rq.w, rq.r, "/console/sign-in?done=everywhere", http.StatusSeeOther)
 }
 
@@ -132,7 +132,7 @@ func (c *Console) linkPage(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, err)
 		return
 	}
-	c.render(w, r, http.StatusOK, "link", Page{Title: "Choose your password", CSRF: preToken(w, r), Data: d})
+	c.render(w, r, http.StatusOK, "link", Page{Title: "Choose your password", CSRF: c.preToken(w, r), Data: d})
 }
 
 func (c *Console) redeem(w http.ResponseWriter, r *http.Request) {
@@ -149,14 +149,14 @@ func (c *Console) redeem(w http.ResponseWriter, r *http.Request) {
 	}
 	p := Page{Title: "Choose your password", Data: d}
 	if !checkPre(r) {
-		p.CSRF = preToken(w, r)
+		p.CSRF = c.preToken(w, r)
 		p.Error = "The form had expired or your browser did not send its cookie, so nothing was changed. Allow cookies for this site and try again."
 		c.render(w, r, http.StatusForbidden, "link", p)
 		return
 	}
 	pw := r.PostForm.Get("password")
 	if pw != r.PostForm.Get("confirm") {
-		p.CSRF = preToken(w, r)
+		p.CSRF = c.preToken(w, r)
 		p.Error = "The two passwords are not the same. Type the same password twice."
 		c.render(w, r, http.StatusBadRequest, "link", p)
 		return
@@ -164,11 +164,11 @@ func (c *Console) redeem(w http.ResponseWriter, r *http.Request) {
 	if _, err := c.auth.Redeem(r.Context(), d.Token, pw); err != nil {
 		var status int
 		status, p.Error = c.message(err)
-		p.CSRF = preToken(w, r)
+		p.CSRF = c.preToken(w, r)
 		c.render(w, r, status, "link", p)
 		return
 	}
-	clearCookie(w, r, sessionCookie)
+	c.clearCookie(w, r, sessionCookie)
 	http.Redirect(w, r, "/console/sign-in?done=password", http.StatusSeeOther)
 }
 
@@ -187,11 +187,11 @@ func (c *Console) changePassword(rq *req) {
 		fail(http.StatusBadRequest, "The two new passwords are not the same. Type the same password twice.")
 		return
 	}
-	tok, err := c.auth.ChangePassword(rq.r.Context(), rq.user, f.Get("current"), f.Get("password"), clientIP(rq.r))
+	tok, err := c.auth.ChangePassword(rq.r.Context(), rq.user, f.Get("current"), f.Get("password"), c.clientIP(rq.r))
 	if err != nil {
 		fail(c.message(err))
 		return
 	}
-	setCookie(rq.w, rq.r, sessionCookie, tok, c.auth.Config().SessionMax)
+	c.setCookie(rq.w, rq.r, sessionCookie, tok, c.auth.Config().SessionMax)
 	rq.redirect("/console/account", "changed")
 }

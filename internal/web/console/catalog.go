@@ -188,7 +188,7 @@ func (c *Console) catalog(rq *req) {
 		status = http.StatusOK
 	}
 	for _, p := range d.Products {
-		if src := picture(rq.r, p.ImageURL); src != "" {
+		if src := c.picture(rq.r, p.ImageURL); src != "" {
 			if d.Pictures == nil {
 				d.Pictures = map[kontor.ID]string{}
 			}
@@ -389,7 +389,7 @@ func (c *Console) saveError(err error) (int, string, business.FieldErrors) {
 
 func (c *Console) productPage(rq *req, status int, f productForm, pg Page) {
 	f.lists()
-	f.Picture, f.Pictures = picture(rq.r, f.Product.ImageURL), c.pictures != nil
+	f.Picture, f.Pictures = c.picture(rq.r, f.Product.ImageURL), c.pictures != nil
 	if !f.New && f.Product.ItemGroupID != "" {
 		vs, _, err := c.shop.Products(rq.r.Context(), f.Product.Catalog, commerce.Page{Group: f.Product.ItemGroupID, Limit: 50})
 		if err != nil {

@@ -8,7 +8,6 @@ import (
 	"io/fs"
 	"log/slog"
 	"maps"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -18,6 +17,7 @@ import (
 	"github.com/kontor-chat/kontor/internal/business"
 	"github.com/kontor-chat/kontor/internal/commerce"
 	"github.com/kontor-chat/kontor/internal/consoleauth"
+	"github.com/kontor-chat/kontor/internal/realip"
 	"github.com/kontor-chat/kontor/internal/webhook"
 )
 
@@ -45,6 +45,7 @@ type Console struct {
 	feeds    *imports
 	parts    Parts
 	platform string
+	proxies  realip.Proxies
 
 	pictures Pictures // nil until MountImages
 }
@@ -64,6 +65,9 @@ type Config struct {
 	// without the catalog, orders and billing (a self-hosted endpoint's):
 	// their pages say they are there and link to it.
 	Platform string
+	// Proxies are the reverse proxies whose X-Forwarded-For and
+	// X-Forwarded-Proto are believed (none when zero).
+	Proxies realip.Proxies
 }
 
 // Cookie names; both are limited to /console.
@@ -88,7 +92,7 @@ func New(cfg Config) (*Console, error) {
 	}
 	c := &Console{auth: cfg.Auth, biz: cfg.Business, out: cfg.Outbox, log: cfg.Log, clock: cfg.Clock,
 		pages: map[string]*template.Template{}, csrf: http.NewCrossOriginProtection(), shop: cfg.Commerce, stock: cfg.Stock, feeds: newImports(),
-		parts: cfg.Parts, platform: cfg.Platform}
+		parts: cfg.Parts, platform: cfg.Platform, proxies: cfg.Proxies}
 	c.csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c.forbiddenForm(w, r)
 	}))
@@ -259,7 +263,7 @@ func (c *Console) session(w http.ResponseWriter, r *http.Request) (*req, bool) {
 			c.fail(w, r, err2)
 			return nil, false
 		}
-		clearCookie(w, r, sessionCookie)
+		c.clearCookie(w, r, sessionCookie)
 	}
 	if r.Method != http.MethodGet {
 		// A form sent after the session ended: nothing is done.
@@ -393,36 +397,31 @@ func (rq *req) redirect(path, done string) {
 
 // secure says whether the browser talks to us over TLS (directly, or
 // through a proxy that says so).
-func secure(r *http.Request) bool {
-	return r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https")
-}
+// secure says whether the browser reached the console over https (itself,
+// or through a trusted proxy that says so).
+func (c *Console) secure(r *http.Request) bool { return c.proxies.Secure(r) }
 
-func setCookie(w http.ResponseWriter, r *http.Request, name, value string, maxAge time.Duration) {
+func (c *Console) setCookie(w http.ResponseWriter, r *http.Request, name, value string, maxAge time.Duration) {
 	http.SetCookie(w, &http.Cookie{Name: name, Value: value, Path: "/console", MaxAge: int(maxAge / time.Second),
-		HttpOnly: true, Secure: secure(r), SameSite: http.SameSiteLaxMode})
+		HttpOnly: true, Secure: c.secure(r), SameSite: http.SameSiteLaxMode})
 }
 
-func clearCookie(w http.ResponseWriter, r *http.Request, name string) {
-	http.SetCookie(w, &http.Cookie{Name: name, Value: "", Path: "/console", MaxAge: -1, HttpOnly: true, Secure: secure(r), SameSite: http.SameSiteLaxMode})
+func (c *Console) clearCookie(w http.ResponseWriter, r *http.Request, name string) {
+	http.SetCookie(w, &http.Cookie{Name: name, Value: "", Path: "/console", MaxAge: -1, HttpOnly: true, Secure: c.secure(r), SameSite: http.SameSiteLaxMode})
 }
 
 // baseURL is where the browser reached us, for links in the pages.
-func baseURL(r *http.Request) string {
+func (c *Console) baseURL(r *http.Request) string {
 	scheme := "http"
-	if secure(r) {
+	if c.secure(r) {
 		scheme = "https"
 	}
 	return scheme + "://" + r.Host
 }
 
-// clientIP is the address of the client (the proxy's, behind one).
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
+// clientIP is the address of the client (behind trusted proxies, the
+// one they name), which sign-in lockouts count failures under.
+func (c *Console) clientIP(r *http.Request) string { return c.proxies.ClientString(r) }
 
 // tierText says a messaging tier in words.
 func tierText(t string) string {

@@ -131,7 +131,7 @@ func (c *Console) uploadPicture(rq *req) {
 		c.fail(rq.w, rq.r, err)
 		return
 	}
-	addr := commerce.ImageURL(baseURL(rq.r), id)
+	addr := commerce.ImageURL(c.baseURL(rq.r), id)
 	if _, err := c.shop.UpdateProduct(rq.r.Context(), p.ID, commerce.Patch{ImageURL: &addr}); err != nil {
 		_ = c.pictures.DeleteCatalogImage(rq.r.Context(), rq.biz.ID, id)
 		c.fail(rq.w, rq.r, err)
@@ -168,7 +168,7 @@ func (c *Console) dropPicture(rq *req, old string) {
 	if c.pictures == nil {
 		return
 	}
-	id, ok := commerce.PlatformImage(baseURL(rq.r), old)
+	id, ok := commerce.PlatformImage(c.baseURL(rq.r), old)
 	if !ok {
 		return
 	}
@@ -180,8 +180,8 @@ func (c *Console) dropPicture(rq *req, old string) {
 // picture is the address the console shows a product's picture from: the
 // path of a picture kept here, or "" for none or another site's (which
 // the console never loads).
-func picture(r *http.Request, address string) string {
-	id, ok := commerce.PlatformImage(baseURL(r), address)
+func (c *Console) picture(r *http.Request, address string) string {
+	id, ok := commerce.PlatformImage(c.baseURL(r), address)
 	if !ok {
 		return ""
 	}

@@ -65,7 +65,7 @@ func (c *Console) invite(rq *req) {
 		c.usersPage(rq, status, d, msg)
 		return
 	}
-	c.usersPage(rq, http.StatusOK, usersData{Link: baseURL(rq.r) + "/console/link?token=" + url.QueryEscape(tok), LinkEmail: inv.Email, LinkExpires: inv.Expires}, "")
+	c.usersPage(rq, http.StatusOK, usersData{Link: c.baseURL(rq.r) + "/console/link?token=" + url.QueryEscape(tok), LinkEmail: inv.Email, LinkExpires: inv.Expires}, "")
 }
 
 // target returns the user id in the path, or shows the error.
@@ -108,7 +108,7 @@ func (c *Console) removeUser(rq *req) {
 		return
 	}
 	if id == rq.user.ID {
-		clearCookie(rq.w, rq.r, sessionCookie)
+		c.clearCookie(rq.w, rq.r, sessionCookie)
 		http.Redirect(rq.w, rq.r, "/console/sign-in", http.StatusSeeOther)
 		return
 	}
