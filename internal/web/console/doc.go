@@ -16,7 +16,8 @@
 // (an HMAC of the session token); the sign-in and set-password forms carry
 // one derived from a cookie of their own (double submit). Session cookies
 // are HttpOnly, SameSite=Lax, limited to /console, and Secure when the
-// request came over TLS (directly or as X-Forwarded-Proto: https).
+// request came over TLS (directly, or X-Forwarded-Proto: https from a
+// trusted proxy, package realip).
 //
 // console never imports the store, the bus or database drivers.
 package console
