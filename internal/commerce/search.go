@@ -25,8 +25,11 @@ import (
 const MaxWordIndexed = 20
 
 // ShortPrefix is how many of a word's first beginnings the product index
-// holds besides the whole word ("tulip": "t", "tu", "tul", "tulip").
-const ShortPrefix = 3
+// holds besides the whole word ("tulip": "t", "tu", "tulip"). Each one
+// more costs a row per word at every write (a feed of 100,000 products of
+// three words: see docs/performance.md); each one less makes more typed
+// words ranges of whole words.
+const ShortPrefix = 2
 
 // Fold lowers s and drops its accents, for comparing words.
 func Fold(s string) string {

@@ -59,7 +59,7 @@ DELETE FROM product_words;
 	})
 	// The first commerce.ShortPrefix beginnings of each word and the
 	// whole word instead of every beginning: a product of the feed
-	// benchmark ("Product 12345", sku-12345) has 11 rows instead of 15
+	// benchmark ("Product 12345", sku-12345) has 9 rows instead of 15
 	// (see docs/performance.md). On PostgreSQL the tokens are in byte
 	// order ("C"), as on SQLite and in Go, so that the words a typed word
 	// begins are one range of the primary key whatever the database's
@@ -385,17 +385,18 @@ func (p *postings) seek(ctx context.Context, r *sql.DB, x int64) (id int64, ok b
 // of the index but the beginning of whole words, the tokens of its range
 // (from the word to wordEnd). Its list is the merge of theirs, in one of
 // three ways, by how common the beginning is:
-//   - a range of at most rangeRows index rows is read at once, and its
-//     ids sorted in memory;
-//   - a larger one of at most rangeWords words (a common word such as
-//     "product" in most of a catalog) merges the words' lists, each read a
-//     batch at a time as any word's;
+//   - a range of at most rangeWords words (one word, or a common word such
+//     as "product" in most of a catalog) merges the words' lists, each
+//     read a batch at a time as any word's;
+//   - a range of more words but at most rangeRows index rows (the
+//     numbers "12300" to "12399") is read at once, its ids sorted in
+//     memory;
 //   - a beginning of more words and rows than that (a word of
 //     ShortPrefix+1 letters that begins thousands of numbers or words) is
 //     looked up by its first ShortPrefix letters, and each product found
 //     with every other word is checked against its stored name and
 //     retailer id (commerce.MatchesSearch): the work is the products that
-//     have the other words and that short beginning.
+//     have the other words and that short beginning, a read each.
 const (
 	rangeRows  = 4096
 	rangeWords = 32
@@ -451,8 +452,8 @@ func wordEnd(w string) string {
 
 // The three ways of a word's list.
 const (
-	rangeRead    = iota // read whole
-	rangeMerged         // its words' lists merged
+	rangeMerged  = iota // its words' lists merged
+	rangeRead           // read whole
 	rangeChecked        // each product to be checked against the word
 )
 
@@ -460,19 +461,6 @@ const (
 // beginning with w, longer than commerce.ShortPrefix, and its way.
 func (db *DB) wordList(ctx context.Context, catalog kontor.ID, w string, desc bool, cmp, order string) (idList, int, error) {
 	end := wordEnd(w)
-	ids, err := db.readIDs(ctx, `SELECT product_id FROM product_words WHERE catalog_id = $1 AND token >= $2 AND token < $3 LIMIT $4`,
-		int64(catalog), w, end, rangeRows+1)
-	if err != nil {
-		return nil, 0, err
-	}
-	if len(ids) <= rangeRows {
-		slices.Sort(ids)
-		ids = slices.Compact(ids)
-		if desc {
-			slices.Reverse(ids)
-		}
-		return &postings{desc: desc, buf: ids, end: true}, rangeRead, nil
-	}
 	// The words of the range, each found by one step of the index (a
 	// loose index scan), at most rangeWords+1 of them.
 	rows, err := db.r.QueryContext(ctx, `WITH RECURSIVE w (token, n) AS (
@@ -499,14 +487,27 @@ func (db *DB) wordList(ctx context.Context, catalog kontor.ID, w string, desc bo
 	if err := rows.Err(); err != nil {
 		return nil, 0, err
 	}
-	if len(words) > rangeWords {
+	if len(words) <= rangeWords {
+		m := &merged{desc: desc}
+		for _, t := range words {
+			m.lists = append(m.lists, tokenList(catalog, t, desc, cmp, order))
+		}
+		return m, rangeMerged, nil
+	}
+	ids, err := db.readIDs(ctx, `SELECT product_id FROM product_words WHERE catalog_id = $1 AND token >= $2 AND token < $3 LIMIT $4`,
+		int64(catalog), w, end, rangeRows+1)
+	if err != nil {
+		return nil, 0, err
+	}
+	if len(ids) > rangeRows {
 		return tokenList(catalog, firstLetters(w, commerce.ShortPrefix), desc, cmp, order), rangeChecked, nil
 	}
-	m := &merged{desc: desc}
-	for _, t := range words {
-		m.lists = append(m.lists, tokenList(catalog, t, desc, cmp, order))
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	if desc {
+		slices.Reverse(ids)
 	}
-	return m, rangeMerged, nil
+	return &postings{desc: desc, buf: ids, end: true}, rangeRead, nil
 }
 
 // tokenList returns the list of the products of a catalog whose index
