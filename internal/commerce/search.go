@@ -14,12 +14,22 @@ import (
 // "Crème Brûlée" holds the words "creme" and "brulee"). A search finds the
 // products that have, for every word typed, a word that begins with it
 // ("tul 50" finds "Red Tulip 50%"). Everything else typed (%, _, -, …)
-// only separates words. The store keeps an index of every word's
-// beginnings (SearchTokens) in the transaction that writes the product.
+// only separates words. The store keeps an index of each word's first
+// ShortPrefix beginnings and the whole word (IndexTokens), in the
+// transaction that writes the product: a word typed of at most ShortPrefix
+// letters is a token of the index, a longer one is the beginning of whole
+// words of the index, which sit together in its order.
 
 // MaxWordIndexed is how many letters of a word the index holds: a longer
 // word typed is matched on its first MaxWordIndexed letters.
 const MaxWordIndexed = 20
+
+// ShortPrefix is how many of a word's first beginnings the product index
+// holds besides the whole word ("tulip": "t", "tu", "tulip"). Each one
+// more costs a row per word at every write (a feed of 100,000 products of
+// three words: see docs/performance.md); each one less makes more typed
+// words ranges of whole words.
+const ShortPrefix = 2
 
 // Fold lowers s and drops its accents, for comparing words.
 func Fold(s string) string {
@@ -70,9 +80,10 @@ func SearchQuery(q string) []string {
 	return slices.Compact(ws)
 }
 
-// SearchTokens returns what the search index holds for a product with
-// this name and retailer id: every beginning (of up to MaxWordIndexed
-// letters) of each of their words, each once, sorted.
+// SearchTokens returns every beginning (of up to MaxWordIndexed letters)
+// of each word of a name and retailer id, each once, sorted: what the
+// inbox search index holds for a text (the product index holds fewer,
+// IndexTokens).
 func SearchTokens(name, retailerID string) []string {
 	var out []string
 	for _, w := range append(SearchWords(name), SearchWords(retailerID)...) {
@@ -80,6 +91,29 @@ func SearchTokens(name, retailerID string) []string {
 		for i, r := range w {
 			out = append(out, w[:i+utf8.RuneLen(r)])
 		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// IndexTokens returns what the product search index holds for a product
+// with this name and retailer id: the beginnings of up to ShortPrefix
+// letters of each of their words and the whole word (of up to
+// MaxWordIndexed letters), each once, sorted. A token longer than
+// ShortPrefix is always a whole word.
+func IndexTokens(name, retailerID string) []string {
+	var out []string
+	for _, w := range append(SearchWords(name), SearchWords(retailerID)...) {
+		w = cut(w)
+		n := 0
+		for i, r := range w {
+			if n == ShortPrefix {
+				break
+			}
+			out = append(out, w[:i+utf8.RuneLen(r)])
+			n++
+		}
+		out = append(out, w)
 	}
 	slices.Sort(out)
 	return slices.Compact(out)

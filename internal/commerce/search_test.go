@@ -71,6 +71,26 @@ func TestSearchTokens(t *testing.T) {
 	}
 }
 
+func TestIndexTokens(t *testing.T) {
+	if ShortPrefix != 2 {
+		t.Skipf("the cases assume a ShortPrefix of 2, not %d", ShortPrefix)
+	}
+	for _, tc := range []struct {
+		name, rid string
+		want      []string
+	}{
+		{"Red rose", "RR-1", []string{"1", "r", "re", "red", "ro", "rose", "rr"}},
+		{"Product 12345", "sku-12345", []string{"1", "12", "12345", "p", "pr", "product", "s", "sk", "sku"}},
+		{"Ἀθῆναι", "", []string{"α", "αθ", "αθηναι"}},
+		{strings.Repeat("ä", 30), "", []string{"a", "aa", strings.Repeat("a", MaxWordIndexed)}},
+		{"-", "", nil},
+	} {
+		if got := IndexTokens(tc.name, tc.rid); !slices.Equal(got, tc.want) {
+			t.Errorf("IndexTokens(%q, %q) = %q, want %q", tc.name, tc.rid, got, tc.want)
+		}
+	}
+}
+
 // FuzzSearchTokens: whatever a name or retailer id holds, its tokens are
 // valid UTF-8, not empty, at most MaxWordIndexed letters, sorted and
 // distinct, and include every beginning of every word of a search for the
@@ -109,4 +129,45 @@ func FuzzSearchTokens(f *testing.F) {
 			}
 		}
 	})
+}
+
+// FuzzIndexTokens: the product index's tokens are valid, sorted and
+// distinct; a token longer than ShortPrefix is a whole word (so the words
+// a longer search word begins are the index's tokens that begin with it);
+// every word has its first ShortPrefix beginnings and itself.
+func FuzzIndexTokens(f *testing.F) {
+	for _, s := range []string{"Red Tulip", "Crème Brûlée", "sku-000123", "Straße", "日本茶葉", "\xff\x00", strings.Repeat("é", 40)} {
+		f.Add(s, "p1")
+	}
+	f.Fuzz(func(t *testing.T, name, rid string) {
+		toks := IndexTokens(name, rid)
+		if !slices.IsSorted(toks) || len(slices.Compact(slices.Clone(toks))) != len(toks) {
+			t.Fatalf("tokens not sorted and distinct: %q", toks)
+		}
+		var words []string
+		for _, w := range append(SearchWords(name), SearchWords(rid)...) {
+			words = append(words, cut(w))
+		}
+		for _, tok := range toks {
+			if tok == "" || !utf8.ValidString(tok) || utf8.RuneCountInString(tok) > MaxWordIndexed {
+				t.Fatalf("bad token %q of %q %q", tok, name, rid)
+			}
+			if utf8.RuneCountInString(tok) > ShortPrefix && !slices.Contains(words, tok) {
+				t.Fatalf("%q is not a word of %q %q", tok, name, rid)
+			}
+		}
+		for _, w := range words {
+			for _, tok := range []string{w, firstRunes(w, ShortPrefix)} {
+				if _, ok := slices.BinarySearch(toks, tok); !ok {
+					t.Fatalf("%q of %q %q is not in %q", tok, name, rid, toks)
+				}
+			}
+		}
+	})
+}
+
+// firstRunes returns the first n letters of w.
+func firstRunes(w string, n int) string {
+	r := []rune(w)
+	return string(r[:min(n, len(r))])
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"slices"
 	"strconv"
 	"strings"
@@ -14,12 +15,14 @@ import (
 	"github.com/kontor-chat/kontor/internal/commerce"
 )
 
-// The product search index: a row for each beginning of each word of a
-// product's name and retailer id (commerce.SearchTokens), written in the
-// transaction that writes the product. A search of several words walks
-// the rows of its rarest word in product id order and keeps the products
-// that have the others, so a page costs its LIMIT of index reads plus the
-// products skipped, never a scan of the catalog.
+// The product search index: a row for each of the first few beginnings
+// and the whole of each word of a product's name and retailer id
+// (commerce.IndexTokens), written in the transaction that writes the
+// product. A search of several words walks the rows of its words in
+// product id order together and keeps the products that have them all, so
+// a page costs its LIMIT of index reads plus the jumps between them, never
+// a scan of the catalog; a word longer than the beginnings held is the
+// merge of the whole words it begins (wordList).
 func init() {
 	addMigration("search 1", migration{
 		sqlite: `
@@ -51,6 +54,26 @@ CREATE INDEX product_words_product ON product_words (product_id);
 		sql: `
 DROP INDEX product_words_product;
 DELETE FROM product_words;
+`,
+		fill: fillProductWords,
+	})
+	// The first commerce.ShortPrefix beginnings of each word and the
+	// whole word instead of every beginning: a product of the feed
+	// benchmark ("Product 12345", sku-12345) has 9 rows instead of 15
+	// (see docs/performance.md). On PostgreSQL the tokens are in byte
+	// order ("C"), as on SQLite and in Go, so that the words a typed word
+	// begins are one range of the primary key whatever the database's
+	// collation.
+	addMigration("search 3", migration{
+		sqlite: `DELETE FROM product_words;`,
+		postgres: `
+DROP TABLE product_words;
+CREATE TABLE product_words (
+	catalog_id BIGINT NOT NULL,
+	token      TEXT COLLATE "C" NOT NULL,
+	product_id BIGINT NOT NULL,
+	PRIMARY KEY (catalog_id, token, product_id)
+);
 `,
 		fill: fillProductWords,
 	})
@@ -121,7 +144,7 @@ func insertWords(ctx context.Context, tx *sql.Tx, d dialect, ps []indexed) error
 func wordRows(ps []indexed) []word {
 	var ws []word
 	for _, p := range ps {
-		for _, t := range commerce.SearchTokens(p.name, p.retailerID) {
+		for _, t := range commerce.IndexTokens(p.name, p.retailerID) {
 			ws = append(ws, word{int64(p.catalog), t, int64(p.id)})
 		}
 	}
@@ -358,13 +381,180 @@ func (p *postings) seek(ctx context.Context, r *sql.DB, x int64) (id int64, ok b
 	}
 }
 
+// A word typed of more than commerce.ShortPrefix letters is not a token
+// of the index but the beginning of whole words, the tokens of its range
+// (from the word to wordEnd). Its list is the merge of theirs, in one of
+// three ways, by how common the beginning is:
+//   - a range of at most rangeWords words (one word, or a common word such
+//     as "product" in most of a catalog) merges the words' lists, each
+//     read a batch at a time as any word's;
+//   - a range of more words but at most rangeRows index rows (the
+//     numbers "12300" to "12399") is read at once, its ids sorted in
+//     memory;
+//   - a beginning of more words and rows than that (a word of
+//     ShortPrefix+1 letters that begins thousands of numbers or words) is
+//     looked up by its first ShortPrefix letters, and each product found
+//     with every other word is checked against its stored name and
+//     retailer id (commerce.MatchesSearch): the work is the products that
+//     have the other words and that short beginning, a read each.
+const (
+	rangeRows  = 4096
+	rangeWords = 32
+)
+
+// idList is a sorted list of product ids that a search walks.
+type idList interface {
+	// seek returns the first id of the list at or past x (in the
+	// page's order); ok is false when the list holds none.
+	seek(ctx context.Context, r *sql.DB, x int64) (id int64, ok bool, err error)
+}
+
+// merged is the union of several lists.
+type merged struct {
+	desc  bool
+	lists []*postings
+}
+
+func (m *merged) seek(ctx context.Context, r *sql.DB, x int64) (int64, bool, error) {
+	var first int64
+	found := false
+	for _, p := range m.lists {
+		y, ok, err := p.seek(ctx, r, x)
+		if err != nil {
+			return 0, false, err
+		}
+		if ok && (!found || (!m.desc && y < first) || (m.desc && y > first)) {
+			first, found = y, true
+		}
+	}
+	return first, found, nil
+}
+
+// wordEnd returns the least string above every string that begins with w,
+// in the byte order of the index (SQLite's BINARY, PostgreSQL's "C"): w
+// with its last letter raised by one. It is valid UTF-8, as PostgreSQL
+// wants of a text parameter.
+func wordEnd(w string) string {
+	for w != "" {
+		r, n := utf8.DecodeLastRuneInString(w)
+		w = w[:len(w)-n]
+		switch {
+		case r == 0xD7FF:
+			return w + "\uE000" // past the surrogates, which UTF-8 cannot hold
+		case r < utf8.MaxRune:
+			return w + string(r+1)
+		}
+	}
+	// Only the highest letters: above every token, which holds at most
+	// MaxWordIndexed of them.
+	return strings.Repeat(string(utf8.MaxRune), commerce.MaxWordIndexed+1)
+}
+
+// The three ways of a word's list.
+const (
+	rangeMerged  = iota // its words' lists merged
+	rangeRead           // read whole
+	rangeChecked        // each product to be checked against the word
+)
+
+// wordList returns the list of the products of a catalog that have a word
+// beginning with w, longer than commerce.ShortPrefix, and its way.
+func (db *DB) wordList(ctx context.Context, catalog kontor.ID, w string, desc bool, cmp, order string) (idList, int, error) {
+	end := wordEnd(w)
+	// The words of the range, each found by one step of the index (a
+	// loose index scan), at most rangeWords+1 of them.
+	rows, err := db.r.QueryContext(ctx, `WITH RECURSIVE w (token, n) AS (
+		SELECT (SELECT token FROM product_words WHERE catalog_id = $1 AND token >= $2 AND token < $3 ORDER BY token LIMIT 1), 1
+		UNION ALL
+		SELECT (SELECT token FROM product_words WHERE catalog_id = $1 AND token > w.token AND token < $3 ORDER BY token LIMIT 1), w.n + 1
+		FROM w WHERE w.token IS NOT NULL AND w.n <= $4)
+		SELECT token FROM w WHERE token IS NOT NULL`, int64(catalog), w, end, rangeWords)
+	if err != nil {
+		return nil, 0, err
+	}
+	var words []string
+	for rows.Next() {
+		var t string
+		if err := rows.Scan(&t); err != nil {
+			rows.Close()
+			return nil, 0, err
+		}
+		words = append(words, t)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, 0, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, 0, err
+	}
+	if len(words) <= rangeWords {
+		m := &merged{desc: desc}
+		for _, t := range words {
+			m.lists = append(m.lists, tokenList(catalog, t, desc, cmp, order))
+		}
+		return m, rangeMerged, nil
+	}
+	ids, err := db.readIDs(ctx, `SELECT product_id FROM product_words WHERE catalog_id = $1 AND token >= $2 AND token < $3 LIMIT $4`,
+		int64(catalog), w, end, rangeRows+1)
+	if err != nil {
+		return nil, 0, err
+	}
+	if len(ids) > rangeRows {
+		return tokenList(catalog, firstLetters(w, commerce.ShortPrefix), desc, cmp, order), rangeChecked, nil
+	}
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	if desc {
+		slices.Reverse(ids)
+	}
+	return &postings{desc: desc, buf: ids, end: true}, rangeRead, nil
+}
+
+// tokenList returns the list of the products of a catalog whose index
+// holds a token, read a batch at a time.
+func tokenList(catalog kontor.ID, token string, desc bool, cmp, order string) *postings {
+	return &postings{desc: desc, args: []any{int64(catalog), token},
+		q: `SELECT product_id FROM product_words WHERE catalog_id = $1 AND token = $2 AND product_id ` + cmp + ` $3 ORDER BY product_id` + order + ` LIMIT $4`}
+}
+
+// firstLetters returns the first n letters of w.
+func firstLetters(w string, n int) string {
+	for i := range w {
+		if n == 0 {
+			return w[:i]
+		}
+		n--
+	}
+	return w
+}
+
+// readIDs returns the ids a query gives.
+func (db *DB) readIDs(ctx context.Context, q string, args ...any) ([]int64, error) {
+	rows, err := db.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
 // searchIDs returns the ids of a page of a search: the products of the
 // catalog that have every word (and are of the group, when given), after
 // (or before) the page's cursor, at most page.Limit, in the page's order.
 // Each word's rows and the group's products are sorted lists; a leapfrog
 // join walks them together, each skipping to where the others are, so a
 // page reads about its matches and the jumps between them, never a
-// common word's rows up to where a rare one begins.
+// common word's rows up to where a rare one begins. A word of at most
+// commerce.ShortPrefix letters is a token's list; a longer one is the
+// merge of its words' lists (wordList).
 func (db *DB) searchIDs(ctx context.Context, catalog kontor.ID, words []string, page commerce.Page) ([]int64, error) {
 	desc, x, step := page.Before != 0, int64(page.After)+1, int64(1)
 	cmp, order := ">=", ""
@@ -373,11 +563,26 @@ func (db *DB) searchIDs(ctx context.Context, catalog kontor.ID, words []string, 
 	}
 	words = slices.Clone(words)
 	slices.SortStableFunc(words, func(a, b string) int { return len(b) - len(a) }) // the longest is likely the rarest
-	var lists []*postings
+	var lists, unsure []idList
+	var check []string // the words whose lists give products to check
 	for _, w := range words {
-		lists = append(lists, &postings{desc: desc, args: []any{int64(catalog), w},
-			q: `SELECT product_id FROM product_words WHERE catalog_id = $1 AND token = $2 AND product_id ` + cmp + ` $3 ORDER BY product_id` + order + ` LIMIT $4`})
+		if utf8.RuneCountInString(w) <= commerce.ShortPrefix {
+			lists = append(lists, tokenList(catalog, w, desc, cmp, order))
+			continue
+		}
+		l, way, err := db.wordList(ctx, catalog, w, desc, cmp, order)
+		switch {
+		case err != nil:
+			return nil, err
+		case way == rangeChecked:
+			unsure, check = append(unsure, l), append(check, w)
+		case way == rangeRead:
+			lists = append([]idList{l}, lists...) // in memory, and likely rare
+		default:
+			lists = append(lists, l)
+		}
 	}
+	lists = append(lists, unsure...) // the least selective
 	if page.Group != "" {
 		lists = append(lists, &postings{desc: desc, args: []any{int64(catalog), page.Group},
 			q: `SELECT id FROM products WHERE catalog_id = $1 AND item_group_id = $2 AND item_group_id <> '' AND id ` + cmp + ` $3 ORDER BY id` + order + ` LIMIT $4`})
@@ -395,8 +600,28 @@ func (db *DB) searchIDs(ctx context.Context, catalog kontor.ID, words []string, 
 				x, agree = y, 1
 			}
 		}
-		out = append(out, x)
+		found, err := db.hasWords(ctx, x, check)
+		if err != nil {
+			return out, err
+		}
+		if found {
+			out = append(out, x)
+		}
 		x += step
 	}
 	return out, nil
+}
+
+// hasWords says whether a product's stored name and retailer id have a
+// word beginning with each of words (all when there are none).
+func (db *DB) hasWords(ctx context.Context, id int64, words []string) (bool, error) {
+	if len(words) == 0 {
+		return true, nil
+	}
+	var name, rid string
+	err := db.r.QueryRowContext(ctx, `SELECT name, retailer_id FROM products WHERE id = $1`, id).Scan(&name, &rid)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil // deleted since its index rows were read
+	}
+	return err == nil && commerce.MatchesSearch(name, rid, words), err
 }

@@ -3,7 +3,11 @@ package store
 import (
 	"encoding/json"
 	"reflect"
+	"strings"
 	"testing"
+	"unicode/utf8"
+
+	"github.com/kontor-chat/kontor/internal/commerce"
 )
 
 // TestGroupedJSON: the hand-written nesting of index rows decodes to the
@@ -34,5 +38,31 @@ func TestGroupedJSON(t *testing.T) {
 				t.Errorf("%s: %v, want %v", js, got, tc.want)
 			}
 		})
+	}
+}
+
+// TestWordEnd: the bound of a word's range is above every string that
+// begins with the word (a token: at most MaxWordIndexed letters), in
+// byte order, and valid UTF-8.
+func TestWordEnd(t *testing.T) {
+	for _, tc := range []struct{ w, want string }{
+		{"abc", "abd"},
+		{"az", "a{"},
+		{"ab\u00ff", "ab\u0100"},
+		{"a\u007f", "a\u0080"},
+		{"a\ud7ff", "a\ue000"},
+		{"a\U0002000b", "a\U0002000c"},
+		{"a\U0010ffff", "b"},
+		{"\U0010ffff", strings.Repeat("\U0010ffff", commerce.MaxWordIndexed+1)},
+	} {
+		got := wordEnd(tc.w)
+		if got != tc.want || !utf8.ValidString(got) {
+			t.Errorf("wordEnd(%q) = %q, want %q", tc.w, got, tc.want)
+		}
+		for _, in := range []string{tc.w, tc.w + "a", tc.w + "\U0010ffff", tc.w + strings.Repeat("\U0010ffff", commerce.MaxWordIndexed-utf8.RuneCountInString(tc.w))} {
+			if in >= got {
+				t.Errorf("wordEnd(%q) = %q is not above %q", tc.w, got, in)
+			}
+		}
 	}
 }

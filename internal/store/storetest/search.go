@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -174,9 +175,12 @@ func testSearchIndex(t *testing.T, e *env) {
 }
 
 // testSearchBackfill: the "search 1" migration indexes the products a
-// database held before it, and "search 2" rebuilds a "search 1" index
-// (stale rows, an index by product) into rows by words alone; every later
-// write keeps exactly the words of the stored products, no row left over.
+// database held before it, "search 2" rebuilds a "search 1" index (stale
+// rows, an index by product) into rows by words alone, and "search 3"
+// rebuilds a "search 2" index (every beginning of every word) into the
+// short beginnings and whole words, in byte order on PostgreSQL; every
+// later write keeps exactly the words of the stored products, no row left
+// over.
 func testSearchBackfill(t *testing.T, url string) {
 	db, closeDB := open(t, url)
 	cat := commerce.Catalog{ID: 1, Business: 2, Name: "c", Created: t0}
@@ -218,7 +222,7 @@ func testSearchBackfill(t *testing.T, url string) {
 		t.Helper()
 		want := 0
 		for _, p := range ps {
-			want += len(commerce.SearchTokens(p.Name, p.RetailerID))
+			want += len(commerce.IndexTokens(p.Name, p.RetailerID))
 		}
 		if n := count("SELECT count(*) FROM product_words"); n != want {
 			t.Errorf("%d index rows, want %d", n, want)
@@ -240,7 +244,7 @@ func testSearchBackfill(t *testing.T, url string) {
 			}
 		}
 	}
-	exec("DROP TABLE product_words", "DELETE FROM schema_parts WHERE name IN ('search 1', 'search 2')")
+	exec("DROP TABLE product_words", "DELETE FROM schema_parts WHERE name IN ('search 1', 'search 2', 'search 3')")
 	db, closeDB = open(t, url)
 	found(db, map[string]int{"pate": 100, "pate 2499": 1, "r-2000": 1, "PÂTÉ 249": 11})
 	rows(ps)
@@ -254,9 +258,32 @@ func testSearchBackfill(t *testing.T, url string) {
 		"INSERT INTO product_words (catalog_id, token, product_id) VALUES (1, 'stale', 10)",
 		"DELETE FROM product_words WHERE token = 'pate' AND product_id = 11",
 		"DELETE FROM schema_parts WHERE name = 'search 2'")
-	db, _ = open(t, url)
+	db, closeDB = open(t, url)
 	found(db, map[string]int{"stale": 0, "pate 249": 11})
 	rows(ps)
+	if err := closeDB(); err != nil {
+		t.Fatal(err)
+	}
+
+	// A database at "search 2": every beginning of every word, as
+	// commerce.SearchTokens gives them.
+	exec("DELETE FROM product_words", "DELETE FROM schema_parts WHERE name = 'search 3'")
+	for _, p := range ps[:50] {
+		for _, tok := range commerce.SearchTokens(p.Name+" Pâtisserie", p.RetailerID) { // and a longer word, stale
+			if _, err := r.ExecContext(t.Context(), "INSERT INTO product_words (catalog_id, token, product_id) VALUES ($1, $2, $3)", int64(cat.ID), tok, int64(p.ID)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	db, _ = open(t, url)
+	found(db, map[string]int{"pate": 100, "pate 2499": 1, "r-2000": 1, "PÂTÉ 249": 11, "patis": 0})
+	rows(ps)
+	if !sqlite {
+		var coll string
+		if err := r.QueryRowContext(t.Context(), "SELECT collation_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'product_words' AND column_name = 'token'").Scan(&coll); err != nil || coll != "C" {
+			t.Errorf("product_words.token's collation: %q %v, want C", coll, err)
+		}
+	}
 
 	// Writes after it: a feed that renames some and keeps others, an
 	// edit, a delete; the rows stay those of the products.
@@ -278,4 +305,135 @@ func testSearchBackfill(t *testing.T, url string) {
 	}
 	found(db, map[string]int{"terrine": 1, "fine": 1, "pate 0": 0, "rill rl 3": 1, "pate 249": 11})
 	rows(append(ps[:4:4], ps[6:]...))
+}
+
+// testSearchLongWords: a word typed longer than the short beginnings the
+// index holds (commerce.ShortPrefix) finds the products with a word that
+// begins with it, whichever way its list is made: a range of few rows
+// read whole, a common word's list among few, the short beginning's list
+// checked product by product when thousands of words begin with it. Every
+// search agrees with commerce.MatchesSearch over the products, pages the
+// same both ways, and never finds another catalog's products (theirs have
+// the same words, with ids in between).
+func testSearchLongWords(t *testing.T, e *env) {
+	if commerce.ShortPrefix >= 3 {
+		t.Fatalf("the words below assume a ShortPrefix below 3, not %d", commerce.ShortPrefix)
+	}
+	catA := commerce.Catalog{ID: e.ids.Next(), Business: e.ids.Next(), Name: "a", Created: t0}
+	catB := commerce.Catalog{ID: e.ids.Next(), Business: e.ids.Next(), Name: "b", Created: t0}
+	for _, c := range []commerce.Catalog{catA, catB} {
+		if err := e.db.CreateCatalog(e.ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	product := func(cat commerce.Catalog, rid, name string) commerce.Product {
+		return commerce.Product{ID: e.ids.Next(), Catalog: cat.ID, RetailerID: rid, Name: name, Price: 100, Currency: "EUR",
+			Availability: "in stock", Condition: "new", Created: t0, Updated: t0}
+	}
+	// 4,200 products: "widget" in all (one common word), "widgets" in a
+	// tenth, 4,200 words "codeNNNN" (more words and rows than a range
+	// reads whole, 4,096), "blue" in a third.
+	var as, bs []commerce.Product
+	for i := range 4200 {
+		name := fmt.Sprintf("Widget code%04d", i)
+		if i%3 == 0 {
+			name += " blue"
+		}
+		if i%10 == 0 {
+			name += " widgets"
+		}
+		as = append(as, product(catA, fmt.Sprintf("w-%d", i), name))
+		if i%50 == 0 {
+			bs = append(bs, product(catB, fmt.Sprintf("w-%d", i), name))
+		}
+	}
+	for _, n := range [][2]string{{"gr-1", "Ἀθῆναι σουβενίρ"}, {"jp-1", "日本茶葉 緑茶"}, {"x-1", "abc𠀋d"}, {"x-3", "abd"}, {"x-4", "Cod fillet"}, {"x-5", "Codfish"}} {
+		as = append(as, product(catA, n[0], n[1]))
+		bs = append(bs, product(catB, n[0], n[1]))
+	}
+	for _, ps := range [][]commerce.Product{as, bs} {
+		if _, err := e.db.UpsertProducts(e.ctx, ps, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	slices.SortFunc(as, func(a, b commerce.Product) int { return cmp.Compare(a.ID, b.ID) })
+	for _, tc := range []struct {
+		q     string
+		n     int // the products found, as MatchesSearch counts them
+		limit int
+	}{
+		{"widg", 4200, 500}, // one word of 4,200 rows and one of 420
+		{"WIDGETS", 420, 50},
+		{"widgetsx", 0, 10},
+		{"code", 4200, 700}, // 4,200 words: checked, "cod" and "codfish" skipped
+		{"cod", 4202, 1000},
+		{"codf", 1, 10},
+		{"code01", 100, 7}, // 100 words read whole
+		{"code4199", 1, 10},
+		{"codex", 0, 10},
+		{"widget code41 blue", 33, 5},
+		{"blue code0 widgets", 34, 4},
+		{"w-41 code", 111, 9}, // "41" and the numbers it begins
+		{"wid code", 4200, 1000},
+		{"αθην", 1, 10},
+		{"ΑΘΗΝΑΙ σουβ", 1, 10},
+		{"日本茶葉", 1, 10},
+		{"日本茶", 1, 10},
+		{"緑茶", 1, 10},
+		{"abc𠀋", 1, 10},
+		{"abc𠀋d", 1, 10},
+		{"abc𠀋e", 0, 10},
+		{"ab", 2, 10},
+		{"abc", 1, 10},
+		{"wid", 4200, 2000}, // "widget" and "widgets" merged
+	} {
+		words := commerce.SearchQuery(tc.q)
+		var want []kontor.ID
+		for _, p := range as {
+			if commerce.MatchesSearch(p.Name, p.RetailerID, words) {
+				want = append(want, p.ID)
+			}
+		}
+		if len(want) != tc.n {
+			t.Fatalf("%q: MatchesSearch finds %d, the case says %d", tc.q, len(want), tc.n)
+		}
+		var got []kontor.ID
+		page := commerce.Page{Query: tc.q, Limit: tc.limit}
+		for range len(want)/tc.limit + 2 {
+			ps, err := e.db.Products(e.ctx, catA.ID, page)
+			if err != nil {
+				t.Fatalf("%q: %v", tc.q, err)
+			}
+			for _, p := range ps {
+				if p.Catalog != catA.ID {
+					t.Fatalf("%q found %q of another catalog", tc.q, p.Name)
+				}
+				got = append(got, p.ID)
+			}
+			if len(ps) < tc.limit {
+				break
+			}
+			page.After = ps[len(ps)-1].ID
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("%q: %d found (%v…), want %d (%v…)", tc.q, len(got), got[:min(len(got), 3)], len(want), want[:min(len(want), 3)])
+			continue
+		}
+		if len(want) < 2 {
+			continue
+		}
+		// Backwards from the middle: the page before it.
+		mid := len(want) / 2
+		back, err := e.db.Products(e.ctx, catA.ID, commerce.Page{Query: tc.q, Limit: tc.limit, Before: want[mid]})
+		if err != nil {
+			t.Fatalf("%q before: %v", tc.q, err)
+		}
+		var ids []kontor.ID
+		for _, p := range back {
+			ids = append(ids, p.ID)
+		}
+		if w := want[max(0, mid-tc.limit):mid]; !slices.Equal(ids, w) {
+			t.Errorf("%q before the middle: %v, want %v", tc.q, ids, w)
+		}
+	}
 }

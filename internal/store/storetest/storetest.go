@@ -111,6 +111,7 @@ var tests = []test{
 	{"SalesReport", testSalesReport},
 	{"ProductSearch", testProductSearch},
 	{"SearchIndex", testSearchIndex},
+	{"SearchLongWords", testSearchLongWords},
 
 	// Console users, sessions, links and sign-in limits (consoleauth.Store).
 	{"ConsoleUsers", testConsoleUsers},
