@@ -23,6 +23,7 @@ import (
 	"github.com/kontor-chat/kontor/internal/business"
 	"github.com/kontor-chat/kontor/internal/cloudapi"
 	"github.com/kontor-chat/kontor/internal/endpoint"
+	"github.com/kontor-chat/kontor/internal/gateway"
 	"github.com/kontor-chat/kontor/internal/identity"
 	"github.com/kontor-chat/kontor/internal/templates"
 	"github.com/kontor-chat/kontor/internal/webhook"
@@ -95,12 +96,16 @@ func (s *Server) loopbackAddr() string {
 // frames pass as Go values, with no JSON and no socket, through the same
 // handshake (the device's credential) and connection logic as a WebSocket.
 func (s *Server) dialLocal(context.Context) (client.Conn, error) {
-	c, err := s.hub.Local()
+	c, err := s.DialLocal()
 	if err != nil {
 		return nil, err
 	}
 	return c, nil
 }
+
+// DialLocal connects a device to this node in process (gateway.Hub.Local):
+// how hosted endpoints are linked to their node, and tests of that link.
+func (s *Server) DialLocal() (*gateway.LocalConn, error) { return s.hub.Local() }
 
 // bizAuth checks access tokens for the Business API.
 type bizAuth struct{ biz *business.Service }
