@@ -20,8 +20,8 @@ const (
 )
 
 func TestChat(t *testing.T) {
-	kontortest.Backends(t, func(t *testing.T, opts ...kontortest.Option) {
-		kontortest.Transports(t, func(t *testing.T, tr kontortest.Transport) {
+	kontortest.Transports(t, func(t *testing.T, tr kontortest.Transport) {
+		kontortest.Backends(t, func(t *testing.T, opts ...kontortest.Option) {
 			s := kontortest.Start(t, opts...)
 			a := s.Connect(t, tr, s.Account(t, ann).Credential)
 			b := s.Connect(t, tr, s.Account(t, ben).Credential)
@@ -233,8 +233,8 @@ func TestAuthentication(t *testing.T) {
 }
 
 func TestMultiDevice(t *testing.T) {
-	kontortest.Backends(t, func(t *testing.T, opts ...kontortest.Option) {
-		kontortest.Transports(t, func(t *testing.T, tr kontortest.Transport) {
+	kontortest.Transports(t, func(t *testing.T, tr kontortest.Transport) {
+		kontortest.Backends(t, func(t *testing.T, opts ...kontortest.Option) {
 			s := kontortest.Start(t, opts...)
 			annCred := s.Account(t, ann).Credential
 			benCred := s.Account(t, ben).Credential
