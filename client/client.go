@@ -54,6 +54,12 @@ type Options struct {
 	// HTTPClient carries the device API calls, and its Transport the
 	// WebSocket; a default client when nil.
 	HTTPClient *http.Client
+	// Dial, when set, opens the client's connections to the server in
+	// place of the WebSocket to the account's server (which HTTPClient's
+	// Transport would carry): a hosted business endpoint's in-process link
+	// to its own node. The client says hello on each connection and dials
+	// again after one fails, as with the WebSocket.
+	Dial func(ctx context.Context) (Conn, error)
 	// Logger receives the client's logs; none when nil.
 	Logger *slog.Logger
 	// Leave names frames to leave on the server.

@@ -12,10 +12,10 @@ import (
 	"github.com/coder/websocket"
 )
 
-// dial opens the WebSocket to the server through the HTTP client of the
-// options. drop closes the TCP connections the dial made (see dialClient);
-// it is never nil.
-func (c *Client) dial(ctx context.Context) (*websocket.Conn, func(), error) {
+// dialWebSocket opens the WebSocket to the server through the HTTP client
+// of the options. drop closes the TCP connections the dial made (see
+// dialClient); it is never nil.
+func (c *Client) dialWebSocket(ctx context.Context) (*websocket.Conn, func(), error) {
 	hc, drop := c.dialClient()
 	ws, _, err := websocket.Dial(ctx, c.wsURL, &websocket.DialOptions{HTTPClient: hc})
 	return ws, drop, err

@@ -8,10 +8,11 @@ import (
 	"github.com/coder/websocket"
 )
 
-// dial opens the WebSocket with the browser's WebSocket API, which has no
-// HTTP client to choose and no TCP connections to drop: Options.HTTPClient
-// carries only the device API calls here (through the Fetch API).
-func (c *Client) dial(ctx context.Context) (*websocket.Conn, func(), error) {
+// dialWebSocket opens the WebSocket with the browser's WebSocket API, which
+// has no HTTP client to choose and no TCP connections to drop:
+// Options.HTTPClient carries only the device API calls here (through the
+// Fetch API).
+func (c *Client) dialWebSocket(ctx context.Context) (*websocket.Conn, func(), error) {
 	ws, _, err := websocket.Dial(ctx, c.wsURL, nil)
 	return ws, func() {}, err
 }

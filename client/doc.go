@@ -2,7 +2,9 @@
 // device, keeps its state in a profile directory, and holds its WebSocket
 // connection to the server. kontor chat, kontor client, the web chat, tests
 // and the load generator are built on it. docs/protocol.md describes the
-// protocol it speaks; package wire holds the frames.
+// protocol it speaks; package wire holds the frames. The connection is a
+// Conn: the WebSocket, or what Options.Dial opens (a server links its hosted
+// business endpoints in process), with one code path above it.
 //
 // # Model
 //

@@ -2,7 +2,6 @@ package client
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -35,9 +34,9 @@ const (
 	closeTooSlow         websocket.StatusCode = 4008
 )
 
-// session is one WebSocket connection, from welcome to close.
+// session is one connection, from welcome to close.
 type session struct {
-	ws     *websocket.Conn
+	conn   Conn
 	ctx    context.Context // ends with the session
 	cancel context.CancelCauseFunc
 	kick   chan struct{} // wakes the sender
@@ -55,13 +54,9 @@ func (s *session) wake() {
 
 // write sends one frame; a failed write ends the session.
 func (s *session) write(f *wire.Frame) error {
-	b, err := json.Marshal(f)
-	if err != nil {
-		return err
-	}
 	ctx, cancel := context.WithTimeout(s.ctx, writeWait)
 	defer cancel()
-	if err := s.ws.Write(ctx, websocket.MessageText, b); err != nil {
+	if err := s.conn.Write(ctx, f); err != nil {
 		err = fmt.Errorf("writing a %s frame: %w", f.Type, err)
 		s.cancel(err)
 		return err
@@ -132,32 +127,28 @@ func (c *Client) run() {
 func (c *Client) connect() (connected bool, err error) {
 	dctx, cancel := context.WithTimeout(c.ctx, dialWait)
 	defer cancel()
-	ws, drop, err := c.dial(dctx)
-	defer drop()
+	conn, err := c.dial(dctx)
 	if err != nil {
+		if c.opts.Dial != nil {
+			return false, fmt.Errorf("connecting: %w", err)
+		}
 		return false, fmt.Errorf("connecting to %s: %w", c.wsURL, err)
 	}
-	ws.SetReadLimit(readLimit)
-	if err := c.hello(dctx, ws); err != nil {
-		_ = ws.CloseNow()
+	if err := c.hello(dctx, conn); err != nil {
+		_ = conn.CloseNow()
 		return false, err
 	}
-	return true, c.serve(ws, drop)
+	return true, c.serve(conn)
 }
 
 // hello says hello and waits for the welcome.
-func (c *Client) hello(ctx context.Context, ws *websocket.Conn) error {
-	b, _ := json.Marshal(&wire.Frame{Type: wire.THello, V: wire.Version, Credential: c.prof.account.Credential})
-	if err := ws.Write(ctx, websocket.MessageText, b); err != nil {
+func (c *Client) hello(ctx context.Context, conn Conn) error {
+	if err := conn.Write(ctx, &wire.Frame{Type: wire.THello, V: wire.Version, Credential: c.prof.account.Credential}); err != nil {
 		return closeError("saying hello", err)
 	}
-	_, b, err := ws.Read(ctx)
+	f, err := conn.Read(ctx)
 	if err != nil {
 		return closeError("waiting for the welcome", err)
-	}
-	var f wire.Frame
-	if err := json.Unmarshal(b, &f); err != nil {
-		return fmt.Errorf("the server's answer to hello is not a frame: %w", err)
 	}
 	switch {
 	case f.Type == wire.TWelcome:
@@ -197,9 +188,9 @@ func closeError(doing string, err error) error {
 
 // serve runs a welcomed connection: a reader goroutine, a sender goroutine,
 // and this one handling frames, until the connection ends.
-func (c *Client) serve(ws *websocket.Conn, drop func()) error {
+func (c *Client) serve(conn Conn) error {
 	sctx, cancel := context.WithCancelCause(c.ctx)
-	s := &session{ws: ws, ctx: sctx, cancel: cancel, kick: make(chan struct{}, 1), inflight: map[string]bool{}}
+	s := &session{conn: conn, ctx: sctx, cancel: cancel, kick: make(chan struct{}, 1), inflight: map[string]bool{}}
 	frames := make(chan *wire.Frame, maxBatch)
 	readErr := make(chan error, 1)
 	// The reader has its own context so that a normal close can complete
@@ -209,7 +200,7 @@ func (c *Client) serve(ws *websocket.Conn, drop func()) error {
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
-		readErr <- c.readLoop(rctx, ws, frames)
+		readErr <- c.readLoop(rctx, conn, frames)
 	}()
 	go func() {
 		defer wg.Done()
@@ -232,47 +223,21 @@ func (c *Client) serve(ws *websocket.Conn, drop func()) error {
 	c.mu.Unlock()
 	cancel(err)
 	if c.ctx.Err() != nil {
-		closeBriefly(ws, drop)
+		_ = conn.Close()
 	} else {
-		_ = ws.CloseNow()
+		_ = conn.CloseNow()
 	}
 	stopRead()
 	wg.Wait()
 	return err
 }
 
-// closeBriefly closes ws normally, but waits at most a second for the
-// server to answer the close; then it drops the connection.
-func closeBriefly(ws *websocket.Conn, drop func()) {
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_ = ws.Close(websocket.StatusNormalClosure, "")
-	}()
-	t := time.NewTimer(time.Second)
-	defer t.Stop()
-	select {
-	case <-done:
-	case <-t.C:
-		drop()
-		<-done
-	}
-}
-
 // readLoop reads frames until the connection fails.
-func (c *Client) readLoop(ctx context.Context, ws *websocket.Conn, frames chan<- *wire.Frame) error {
+func (c *Client) readLoop(ctx context.Context, conn Conn, frames chan<- *wire.Frame) error {
 	for {
-		typ, b, err := ws.Read(ctx)
+		f, err := conn.Read(ctx)
 		if err != nil {
 			return closeError("reading", err)
-		}
-		if typ != websocket.MessageText {
-			continue
-		}
-		f, err := decodeServerFrame(b)
-		if err != nil {
-			c.log.Warn("ignoring a bad frame from the server", "err", err)
-			continue
 		}
 		select {
 		case frames <- f:
@@ -280,18 +245,6 @@ func (c *Client) readLoop(ctx context.Context, ws *websocket.Conn, frames chan<-
 			return ctx.Err()
 		}
 	}
-}
-
-// decodeServerFrame parses one frame from the server.
-func decodeServerFrame(b []byte) (*wire.Frame, error) {
-	var f wire.Frame
-	if err := json.Unmarshal(b, &f); err != nil {
-		return nil, err
-	}
-	if f.Type == "" {
-		return nil, errors.New("frame has no type")
-	}
-	return &f, nil
 }
 
 // afterWelcome sends what a new connection must say: the watch list and

@@ -43,6 +43,11 @@ type Config struct {
 	WebhookURL func(ctx context.Context) string
 	// Hosted: the platform runs this endpoint. People are told so.
 	Hosted bool
+	// Dial opens the endpoint device's connections to its node in place of
+	// a WebSocket (client.Options.Dial): hosted endpoints are linked to
+	// their own node in process. nil: the WebSocket to the profile's
+	// server (self-hosted endpoints).
+	Dial func(ctx context.Context) (client.Conn, error)
 	// Operator names who runs the platform, for the hosted notice.
 	Operator string
 	// MediaDir keeps the files of the number's media (decrypted).
@@ -181,7 +186,7 @@ func Open(ctx context.Context, dir string, cfg Config, store Store, hooks Hooks,
 	// admin request that created the business, say).
 	// Receipts are acknowledged once their statuses and charges are
 	// committed (run): a crash before makes the server deliver them again.
-	dev, err := client.Open(context.WithoutCancel(ctx), dir, client.Options{Sealer: sealer, Logger: log, NoSync: cfg.NoSync, HoldReceipts: true})
+	dev, err := client.Open(context.WithoutCancel(ctx), dir, client.Options{Sealer: sealer, Logger: log, NoSync: cfg.NoSync, HoldReceipts: true, Dial: cfg.Dial})
 	if err != nil {
 		sealer.Close()
 		return nil, err

@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"sync"
 	"time"
@@ -31,7 +30,7 @@ type watch struct {
 // conn is one device's connection.
 type conn struct {
 	hub    *Hub
-	ws     *websocket.Conn
+	link   link
 	dev    identity.Device
 	acct   identity.Account
 	sender router.Sender
@@ -40,8 +39,8 @@ type conn struct {
 	sends  chan struct{} // one token per send in flight
 
 	mu       sync.Mutex
-	q        [][]byte // encoded frames waiting to be written
-	spare    [][]byte
+	q        []*wire.Frame // frames waiting to be written
+	spare    []*wire.Frame
 	writing  bool // a writer goroutine is running
 	closed   bool
 	cursor   kontor.ID // highest entry id queued on this connection
@@ -62,14 +61,14 @@ type conn struct {
 // push offers a committed entry. It is queued at once if the connection is
 // caught up; otherwise the connection pulls from the store.
 func (c *conn) push(e *router.Entry) {
-	b := encodeEntry(e)
+	f := entryFrame(e)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {
 		return
 	}
 	if !c.dirty && !c.pulling && e.ID > c.cursor && len(c.inflight) < c.hub.cfg.Window && len(c.q) < c.hub.cfg.QueueFrames {
-		c.q = append(c.q, b)
+		c.q = append(c.q, f)
 		c.cursor, c.next = e.ID, e.ID
 		c.inflightLocked()[e.ID] = struct{}{}
 	} else {
@@ -141,7 +140,6 @@ func (c *conn) ackCommitted(ids []kontor.ID) {
 // reply queues an answer frame; a connection that lets too many pile up is
 // stalled and gets closed.
 func (c *conn) reply(f *wire.Frame) {
-	b, _ := json.Marshal(f)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {
@@ -151,20 +149,19 @@ func (c *conn) reply(f *wire.Frame) {
 		c.closeLocked(closeTooSlow, "too far behind; reconnect to catch up")
 		return
 	}
-	c.q = append(c.q, b)
+	c.q = append(c.q, f)
 	c.startWriterLocked()
 }
 
 // hint queues a typing or presence frame, dropping it if the connection is
 // backed up.
 func (c *conn) hint(f *wire.Frame) {
-	b, _ := json.Marshal(f)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed || len(c.q) >= c.hub.cfg.QueueFrames {
 		return
 	}
-	c.q = append(c.q, b)
+	c.q = append(c.q, f)
 	c.startWriterLocked()
 }
 
@@ -225,7 +222,7 @@ func (c *conn) writer() {
 				if _, ok := c.acking[e.ID]; ok {
 					continue
 				}
-				c.q = append(c.q, encodeEntry(e))
+				c.q = append(c.q, entryFrame(e))
 				c.inflightLocked()[e.ID] = struct{}{}
 				if e.ID > c.cursor {
 					c.cursor = e.ID
@@ -248,9 +245,9 @@ func (c *conn) writer() {
 		batch := c.q
 		c.q, c.spare = c.spare[:0], nil
 		c.mu.Unlock()
-		for i, b := range batch {
+		for i, f := range batch {
 			ctx, cancel := context.WithTimeout(c.ctx, cfg.WriteWait)
-			err := c.ws.Write(ctx, websocket.MessageText, b)
+			err := c.link.write(ctx, f)
 			cancel()
 			batch[i] = nil
 			if err != nil {
@@ -284,9 +281,9 @@ func (c *conn) closeLocked(code websocket.StatusCode, reason string) {
 	}
 	c.closed = true
 	c.q = nil
-	ws, cancel := c.ws, c.cancel
+	l, cancel := c.link, c.cancel
 	go func() {
-		_ = ws.Close(code, reason)
+		_ = l.close(code, reason)
 		cancel()
 	}()
 }
@@ -307,9 +304,9 @@ func (c *conn) allow(now time.Time) bool {
 	return true
 }
 
-// encodeEntry renders a queue entry as its frame.
-func encodeEntry(e *router.Entry) []byte {
-	f := wire.Frame{ID: e.ID, TS: e.TS, From: e.From, FromDevice: e.FromDevice}
+// entryFrame turns a queue entry into its frame.
+func entryFrame(e *router.Entry) *wire.Frame {
+	f := &wire.Frame{ID: e.ID, TS: e.TS, From: e.From, FromDevice: e.FromDevice}
 	switch e.Kind {
 	case router.KindMessage:
 		f.Type, f.Body = wire.TMsg, e.Body
@@ -323,8 +320,7 @@ func encodeEntry(e *router.Entry) []byte {
 		f.Type, f.Status, f.IDs, f.By, f.ByDevice = wire.TReceipt, r.Status, r.IDs, e.From, e.FromDevice
 		f.From, f.FromDevice = "", 0
 	}
-	b, _ := json.Marshal(&f)
-	return b
+	return f
 }
 
 // errorFrame maps an error to the protocol's error frame: the gateway's one table.

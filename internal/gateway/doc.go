@@ -1,6 +1,12 @@
-// Package gateway holds devices' WebSocket connections: the hello handshake,
-// frames in both directions, delivery of queue entries with a bounded window
-// of unacknowledged frames, typing and presence.
+// Package gateway holds devices' connections: the hello handshake, frames in
+// both directions, delivery of queue entries with a bounded window of
+// unacknowledged frames, typing and presence.
+//
+// A connection runs over a link (link.go): a device's WebSocket, whose
+// frames are JSON text messages, or an in-process pipe to a device of this
+// node (Hub.Local, local.go: the hosted business endpoints), whose frames
+// pass as Go values. Both get the same handshake (the device's credential),
+// the same checks (wire.Frame.Check), window, rate limit and close codes.
 //
 // Delivery: after a commit the router hands new entries to Hub.Offer. A
 // connection that is caught up writes them straight away (no store read);
@@ -9,7 +15,7 @@
 // the same. Frames of one connection go out in the order they were queued, so
 // entries reach a device in id order within a pull or a push stream.
 //
-// Every connection has a reader goroutine (the HTTP handler's) and a writer
+// Every connection has a reader goroutine and a writer
 // goroutine that runs only while there is something to write, so an idle
 // connection costs one goroutine.
 //

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"time"
 
@@ -35,16 +36,16 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.wg.Done()
 		return // Accept wrote the HTTP error
 	}
-	go h.serve(ws)
+	ws.SetReadLimit(wire.MaxFrame + 1)
+	go h.serve(wsLink{ws})
 }
 
-// serve runs one accepted connection.
-func (h *Hub) serve(ws *websocket.Conn) {
+// serve runs one accepted connection, a WebSocket or an in-process one.
+func (h *Hub) serve(l link) {
 	defer h.wg.Done()
-	ws.SetReadLimit(wire.MaxFrame + 1)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	c := &conn{hub: h, ws: ws, ctx: ctx, cancel: cancel, sends: make(chan struct{}, h.cfg.MaxSends)}
+	c := &conn{hub: h, link: l, ctx: ctx, cancel: cancel, sends: make(chan struct{}, h.cfg.MaxSends)}
 	// The handshake runs on a goroutine of its own: authenticating goes
 	// deep into the store, and a stack grown for it would stay with the
 	// connection's reader for as long as the device is connected.
@@ -65,26 +66,23 @@ func (h *Hub) hello(c *conn) bool {
 	ctx, cancel := context.WithTimeout(c.ctx, h.cfg.HelloWait)
 	defer cancel()
 	fail := func(code websocket.StatusCode, f *wire.Frame) bool {
-		if f != nil {
-			b := mustJSON(f)
-			_ = c.ws.Write(ctx, websocket.MessageText, b)
-		}
-		_ = c.ws.Close(code, f.Message)
+		_ = c.link.write(ctx, f)
+		_ = c.link.close(code, f.Message)
 		return false
 	}
-	typ, b, err := c.ws.Read(ctx)
-	if err != nil {
-		_ = c.ws.CloseNow()
+	f, err := c.link.read(ctx)
+	var bad *badFrame
+	if err != nil && !errors.As(err, &bad) {
+		_ = c.link.closeNow()
 		return false
 	}
-	if typ != websocket.MessageText {
-		return fail(websocket.StatusUnsupportedData, &wire.Frame{Type: wire.TError, Code: wire.ErrBadFrame, Message: "frames are JSON text messages"})
+	if bad != nil && bad.notText {
+		return fail(websocket.StatusUnsupportedData, errorFrame("", bad.err))
 	}
-	f, err := wire.DecodeFrame(b)
-	if err != nil || f.Type != wire.THello {
+	if bad != nil || f.Type != wire.THello {
 		msg := "the first frame must be hello"
-		if err != nil {
-			msg = err.Error()
+		if bad != nil {
+			msg = bad.err.Error()
 		}
 		return fail(websocket.StatusPolicyViolation, &wire.Frame{Type: wire.TError, Code: wire.ErrUnauthenticated, Message: msg})
 	}
@@ -137,17 +135,11 @@ func (h *Hub) gone(c *conn) {
 
 func (h *Hub) readLoop(c *conn) {
 	for {
-		typ, b, err := c.ws.Read(c.ctx)
-		if err != nil {
-			// A closed connection, or a frame over the read limit, which the
-			// WebSocket library answers by closing with 1009 (message too big).
-			return
+		f, err := c.link.read(c.ctx)
+		var bad *badFrame
+		if err != nil && !errors.As(err, &bad) {
+			return // closed
 		}
-		if typ != websocket.MessageText {
-			c.reply(&wire.Frame{Type: wire.TError, Code: wire.ErrBadFrame, Message: "frames are JSON text messages"})
-			continue
-		}
-		f, err := wire.DecodeFrame(b)
 		if !c.allow(time.Now()) {
 			ref := ""
 			if f != nil {
@@ -156,12 +148,12 @@ func (h *Hub) readLoop(c *conn) {
 			c.reply(&wire.Frame{Type: wire.TError, Ref: ref, Code: wire.ErrRateLimited, Message: "too many frames; slow down"})
 			continue
 		}
-		if err != nil {
+		if bad != nil {
 			ref := ""
 			if f != nil {
 				ref = f.Ref
 			}
-			c.reply(errorFrame(ref, err))
+			c.reply(errorFrame(ref, bad.err))
 			continue
 		}
 		h.handle(c, f)

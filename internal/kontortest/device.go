@@ -13,7 +13,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/kontor-chat/kontor"
-
+	"github.com/kontor-chat/kontor/internal/gateway"
 	"github.com/kontor-chat/kontor/wire"
 )
 
@@ -64,10 +64,54 @@ func Call(t testing.TB, base, method, path, token string, in, out any) int {
 	return resp.StatusCode
 }
 
-// Device is a raw protocol connection for tests that check frames exactly.
+// Device is a raw protocol connection for tests that check frames exactly:
+// a WebSocket (WS set), or an in-process link to the node (Local set).
 type Device struct {
-	t  testing.TB
-	WS *websocket.Conn
+	t     testing.TB
+	WS    *websocket.Conn
+	Local *gateway.LocalConn
+}
+
+// Transport names how a test device connects to the node.
+type Transport string
+
+// The transports of the device protocol.
+const (
+	WebSocket Transport = "websocket" // /v1/ws, JSON text messages
+	InProcess Transport = "inprocess" // gateway.Hub.Local, frames as Go values (hosted endpoints)
+)
+
+// Transports runs a test over each transport of the device protocol.
+func Transports(t *testing.T, run func(t *testing.T, tr Transport)) {
+	for _, tr := range []Transport{WebSocket, InProcess} {
+		t.Run(string(tr), func(t *testing.T) { run(t, tr) })
+	}
+}
+
+// Connect connects a device over tr and says hello with cred; it fails
+// the test unless the server welcomes the device.
+func (s *Server) Connect(t testing.TB, tr Transport, cred string) *Device {
+	t.Helper()
+	d := s.ConnectRaw(t, tr)
+	d.Send(wire.Frame{Type: wire.THello, V: wire.Version, Credential: cred})
+	if f := d.Next(); f.Type != wire.TWelcome {
+		t.Fatalf("hello: got %+v", f)
+	}
+	return d
+}
+
+// ConnectRaw connects over tr without saying hello.
+func (s *Server) ConnectRaw(t testing.TB, tr Transport) *Device {
+	t.Helper()
+	if tr == WebSocket {
+		return DialRaw(t, s.WS)
+	}
+	c, err := s.srv.DialLocal()
+	if err != nil {
+		t.Fatalf("connecting in process: %v", err)
+	}
+	t.Cleanup(func() { _ = c.CloseNow() })
+	return &Device{t: t, Local: c}
 }
 
 // Dial connects to a WebSocket URL and says hello with cred; it fails the
@@ -100,13 +144,24 @@ func DialRaw(t testing.TB, wsURL string) *Device {
 // Send writes one frame.
 func (d *Device) Send(f wire.Frame) {
 	d.t.Helper()
+	if d.Local != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := d.Local.Write(ctx, &f); err != nil {
+			d.t.Fatalf("write: %v", err)
+		}
+		return
+	}
 	b, _ := json.Marshal(f)
 	d.SendRaw(b)
 }
 
-// SendRaw writes bytes as one text message.
+// SendRaw writes bytes as one text message (WebSocket only).
 func (d *Device) SendRaw(b []byte) {
 	d.t.Helper()
+	if d.WS == nil {
+		d.t.Fatal("SendRaw needs a WebSocket")
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := d.WS.Write(ctx, websocket.MessageText, b); err != nil {
@@ -128,6 +183,13 @@ func (d *Device) Next() wire.Frame {
 func (d *Device) NextWithin(timeout time.Duration) (wire.Frame, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
+	if d.Local != nil {
+		f, err := d.Local.Read(ctx)
+		if err != nil {
+			return wire.Frame{}, err
+		}
+		return *f, nil
+	}
 	_, b, err := d.WS.Read(ctx)
 	if err != nil {
 		return wire.Frame{}, err
@@ -177,4 +239,14 @@ func (d *Device) Text(ref, to string, devices []int, text string) wire.Frame {
 }
 
 // Close closes the connection normally.
-func (d *Device) Close() { _ = d.WS.Close(websocket.StatusNormalClosure, "") }
+func (d *Device) Close() {
+	if d.Local != nil {
+		_ = d.Local.Close()
+		return
+	}
+	_ = d.WS.Close(websocket.StatusNormalClosure, "")
+}
+
+// DialLocal connects a device to the node in process, as the node's
+// hosted endpoints are (gateway.Hub.Local).
+func (s *Server) DialLocal() (*gateway.LocalConn, error) { return s.srv.DialLocal() }

@@ -23,6 +23,7 @@ import (
 	"github.com/kontor-chat/kontor/internal/business"
 	"github.com/kontor-chat/kontor/internal/cloudapi"
 	"github.com/kontor-chat/kontor/internal/endpoint"
+	"github.com/kontor-chat/kontor/internal/gateway"
 	"github.com/kontor-chat/kontor/internal/identity"
 	"github.com/kontor-chat/kontor/internal/templates"
 	"github.com/kontor-chat/kontor/internal/webhook"
@@ -90,6 +91,21 @@ func (s *Server) loopbackAddr() string {
 	}
 	return net.JoinHostPort(host, port)
 }
+
+// dialLocal links a hosted endpoint's device to this node in process: its
+// frames pass as Go values, with no JSON and no socket, through the same
+// handshake (the device's credential) and connection logic as a WebSocket.
+func (s *Server) dialLocal(context.Context) (client.Conn, error) {
+	c, err := s.DialLocal()
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// DialLocal connects a device to this node in process (gateway.Hub.Local):
+// how hosted endpoints are linked to their node, and tests of that link.
+func (s *Server) DialLocal() (*gateway.LocalConn, error) { return s.hub.Local() }
 
 // bizAuth checks access tokens for the Business API.
 type bizAuth struct{ biz *business.Service }
@@ -197,7 +213,7 @@ func (s *Server) startEndpoint(ctx context.Context, number kontor.ID) error {
 	biz := n.Business
 	mac := hmac.New(sha256.New, []byte(apps[0].Secret))
 	mac.Write([]byte("kontor media download URLs"))
-	cfg := endpoint.Config{WABA: biz, Number: n.ID, App: apps[0].ID, Phone: n.Phone, Hosted: true, Operator: s.cfg.OperatorName, NoSync: true,
+	cfg := endpoint.Config{WABA: biz, Number: n.ID, App: apps[0].ID, Phone: n.Phone, Hosted: true, Dial: s.dialLocal, Operator: s.cfg.OperatorName, NoSync: true,
 		MediaDir: filepath.Join(s.endpointDir(n.ID), "media"), URLKey: mac.Sum(nil), Template: s.tmpls.Lookup(biz),
 		Meter: s.ledger, Orders: s.orderMessages(biz), Rules: s.rules,
 		Allowance: func(ctx context.Context, category string, at time.Time, id kontor.ID, free int) (bool, error) {

@@ -1,8 +1,0 @@
-package gateway
-
-import "encoding/json"
-
-func mustJSON(v any) []byte {
-	b, _ := json.Marshal(v)
-	return b
-}

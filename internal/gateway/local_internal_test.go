@@ -1,0 +1,76 @@
+package gateway
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/kontor-chat/kontor"
+	"github.com/kontor-chat/kontor/wire"
+)
+
+// TestPipe checks the in-process link's WebSocket-like semantics: frames
+// in order, frames written before a close read before it, the close code
+// seen by both ends, writes after a close refused, and the device's
+// writes copied.
+func TestPipe(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	tests := []struct {
+		name    string
+		closeBy func(srv localLink, dev *LocalConn)
+		want    error // what both ends read after the frames
+	}{
+		{"server closes with a code", func(srv localLink, _ *LocalConn) { _ = srv.close(closeReplaced, "replaced") },
+			websocket.CloseError{Code: closeReplaced, Reason: "replaced"}},
+		{"device closes normally", func(_ localLink, dev *LocalConn) { _ = dev.Close() },
+			websocket.CloseError{Code: websocket.StatusNormalClosure}},
+		{"device drops", func(_ localLink, dev *LocalConn) { _ = dev.CloseNow() }, errDropped},
+		{"server drops", func(srv localLink, _ *LocalConn) { _ = srv.closeNow() }, errDropped},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := newPipe()
+			srv, dev := localLink{p}, &LocalConn{p}
+			ids := []kontor.ID{1, 2}
+			for i := range 3 {
+				if err := srv.write(ctx, &wire.Frame{Type: wire.TPong, TS: int64(i)}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			ack := &wire.Frame{Type: wire.TAck}
+			for _, id := range ids {
+				ack.IDs = append(ack.IDs, id)
+			}
+			if err := dev.Write(ctx, ack); err != nil {
+				t.Fatal(err)
+			}
+			ack.IDs[0] = 99 // the device reuses its slice: the server's copy stays
+			tt.closeBy(srv, dev)
+			for i := range 3 {
+				f, err := dev.Read(ctx)
+				if err != nil || f.TS != int64(i) {
+					t.Fatalf("device read %d: %+v %v", i, f, err)
+				}
+			}
+			if _, err := dev.Read(ctx); err != tt.want {
+				t.Fatalf("device after the frames: %v, want %v", err, tt.want)
+			}
+			f, err := srv.read(ctx)
+			if err != nil || f.Type != wire.TAck || f.IDs[0] != 1 {
+				t.Fatalf("server read: %+v %v", f, err)
+			}
+			if _, err := srv.read(ctx); err != tt.want {
+				t.Fatalf("server after the frames: %v, want %v", err, tt.want)
+			}
+			if err := dev.Write(ctx, &wire.Frame{Type: wire.TPing}); err == nil {
+				t.Fatal("a write after the close was taken")
+			}
+			if err := srv.write(ctx, &wire.Frame{Type: wire.TPong}); err == nil {
+				t.Fatal("a server write after the close was taken")
+			}
+		})
+	}
+}
