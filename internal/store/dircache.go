@@ -6,6 +6,7 @@ import (
 
 	"github.com/kontor-chat/kontor"
 	"github.com/kontor-chat/kontor/internal/business"
+	"github.com/kontor-chat/kontor/internal/endpoint"
 )
 
 // The directory cache keeps the rows every Business API call reads — the
@@ -33,6 +34,13 @@ import (
 //     checked by the caller against its clock on every call
 //     (business.Service.Authenticate), so a cached token still expires on
 //     time.
+//
+// Contacts (what a number's endpoint knows of a person: the 24-hour
+// window's last inbound message, the hosted notice, the entry point) are
+// kept too. They are read and written only by the number's endpoint, which
+// runs in one place (one node's hosted endpoints, or a self-hosted
+// process), and every write of them is in endpoint.go here: those writes
+// forget the contact on this node, and no hint goes over the bus.
 //
 // Lock order: dirCache.mu is a leaf, never held across a query or a call.
 
@@ -70,12 +78,28 @@ type dirCache struct {
 	numbers    dirMap[kontor.ID, business.Number]
 	businesses dirMap[kontor.ID, business.Business]
 	secrets    dirMap[kontor.ID, string]
+	contacts   dirMap[contactKey, endpoint.Contact]
 	onChange   func(DirKind, kontor.ID)
 }
 
 func newDirCache(ttl time.Duration) *dirCache {
 	return &dirCache{ttl: ttl, tokens: dirMap[[32]byte, business.Token]{}, numbers: dirMap[kontor.ID, business.Number]{},
-		businesses: dirMap[kontor.ID, business.Business]{}, secrets: dirMap[kontor.ID, string]{}}
+		businesses: dirMap[kontor.ID, business.Business]{}, secrets: dirMap[kontor.ID, string]{},
+		contacts: dirMap[contactKey, endpoint.Contact]{}}
+}
+
+// contactKey is a contact of a number.
+type contactKey struct {
+	number kontor.ID
+	peer   kontor.Phone
+}
+
+// forgetContact drops a contact this node changed.
+func (c *dirCache) forgetContact(number kontor.ID, peer kontor.Phone) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gen++
+	delete(c.contacts, contactKey{number, peer})
 }
 
 // generation returns the generation a read starts under.
@@ -137,6 +161,7 @@ func (c *dirCache) forget(kind DirKind, id kontor.ID) {
 		clear(c.numbers)
 		clear(c.businesses)
 		clear(c.secrets)
+		clear(c.contacts)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/kontor-chat/kontor"
 	"github.com/kontor-chat/kontor/internal/business"
@@ -93,6 +94,36 @@ func testDirectoryCache(_ *testing.T, e *env) {
 	}
 	if got, _ := e.db.AppSecret(e.ctx, app); got != "rotated" {
 		e.t.Fatalf("app secret right after the rotation: %q", got)
+	}
+
+	// Contacts: each write is seen by the next read.
+	if c, err := e.db.Contact(e.ctx, n.ID, phoneA); err != nil || !c.LastInbound.IsZero() || c.NoticeSent {
+		e.t.Fatalf("a new contact: %+v %v", c, err)
+	}
+	if err := e.db.NoteInbound(e.ctx, n.ID, phoneA, t0); err != nil {
+		e.t.Fatal(err)
+	}
+	if c, _ := e.db.Contact(e.ctx, n.ID, phoneA); !c.LastInbound.Equal(t0) {
+		e.t.Fatalf("last inbound right after it was noted: %v", c.LastInbound)
+	}
+	if first, err := e.db.ClaimNotice(e.ctx, n.ID, phoneA); err != nil || !first {
+		e.t.Fatalf("claim notice: %v %v", first, err)
+	}
+	if c, _ := e.db.Contact(e.ctx, n.ID, phoneA); !c.NoticeSent {
+		e.t.Fatal("notice not sent right after the claim")
+	}
+	ref := t0.Add(time.Minute)
+	if err := e.db.NoteReferral(e.ctx, n.ID, phoneA, ref); err != nil {
+		e.t.Fatal(err)
+	}
+	if c, _ := e.db.Contact(e.ctx, n.ID, phoneA); !c.EntryPoint.Referral.Equal(ref) || !c.EntryPoint.Opened.IsZero() {
+		e.t.Fatalf("entry point right after the referral: %+v", c.EntryPoint)
+	}
+	if ok, err := e.db.OpenEntryPoint(e.ctx, n.ID, phoneA, ref, ref.Add(time.Second)); err != nil || !ok {
+		e.t.Fatalf("open entry point: %v %v", ok, err)
+	}
+	if c, _ := e.db.Contact(e.ctx, n.ID, phoneA); !c.EntryPoint.Opened.Equal(ref.Add(time.Second)) {
+		e.t.Fatalf("entry point right after it opened: %+v", c.EntryPoint)
 	}
 
 	mu.Lock()
