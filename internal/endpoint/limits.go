@@ -34,11 +34,16 @@ func (e *Endpoint) admit(ctx context.Context, peer kontor.Phone) *cloudapi.Error
 	return e.limits.admit(e.clock.Now(), peer)
 }
 
-// setRate changes the messages per second.
+// setRate changes the messages per second. A new rate starts with a full
+// bucket, as an endpoint that starts with it does: raised, it applies to
+// the next send at once rather than after the old rate's debt is repaid.
 func (l *limiter) setRate(mps int) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.mps = float64(mps)
+	if float64(mps) != l.mps {
+		l.mps = float64(mps)
+		l.all = bucket{}
+	}
 }
 
 // bucket is a token bucket.
