@@ -22,6 +22,7 @@ const (
 	subjKick     = "kontor.v1.kick"
 	subjPresence = "kontor.v1.presence"
 	subjTyping   = "kontor.v1.typing"
+	subjDir      = "kontor.v1.directory"
 )
 
 // Handler receives the hints other nodes publish. Calls must not block.
@@ -31,6 +32,10 @@ type Handler interface {
 	Kick(device kontor.ID)
 	RemotePresence(node int, account kontor.ID, online bool, lastSeen int64)
 	Typing(to kontor.ID, from kontor.Phone, fromDevice int, on bool)
+	// DirectoryChanged says that a row other nodes may cache (a token, a
+	// number, a business, an app: kind is the store's word for which)
+	// changed.
+	DirectoryChanged(kind byte, id kontor.ID)
 }
 
 // Config says where the bus is.
@@ -169,6 +174,11 @@ func (b *Bus) Subscribe(h Handler) error {
 				h.Typing(kontor.ID(u64(d)), kontor.Phone(d[14:]), int(binary.BigEndian.Uint32(d[8:])), d[12] == 1)
 			}
 		}},
+		{subjDir, func(_ int, d []byte) {
+			if len(d) == 9 {
+				h.DirectoryChanged(d[0], kontor.ID(u64(d[1:])))
+			}
+		}},
 	}
 	for _, s := range subs {
 		fn, subj := s.fn, s.subj
@@ -249,6 +259,12 @@ func (b *Bus) Typing(to kontor.ID, from kontor.Phone, fromDevice int, on bool) {
 	}
 	d = append(d, from...)
 	b.publish(subjTyping, d)
+}
+
+// DirectoryChanged tells other nodes to forget a cached row that changed.
+func (b *Bus) DirectoryChanged(kind byte, id kontor.ID) {
+	d := append(b.wrap(9), kind)
+	b.publish(subjDir, binary.BigEndian.AppendUint64(d, uint64(id)))
 }
 
 // Close flushes and closes the connection, then stops the embedded server.

@@ -35,6 +35,9 @@ func (g *got) RemotePresence(node int, account kontor.ID, online bool, lastSeen 
 func (g *got) Typing(to kontor.ID, from kontor.Phone, fromDevice int, on bool) {
 	g.add("typing " + to.String() + " " + string(from) + " " + kontor.ID(fromDevice).String() + map[bool]string{true: " on", false: " off"}[on])
 }
+func (g *got) DirectoryChanged(kind byte, id kontor.ID) {
+	g.add("directory " + string(rune(kind)) + " " + id.String())
+}
 
 func (g *got) wait(t *testing.T, n int) []string {
 	t.Helper()
@@ -66,7 +69,8 @@ func suite(t *testing.T, open func(t *testing.T, node int) *bus.Bus) {
 	n1.Presence(10, true, 0)
 	n1.Presence(10, false, 1234)
 	n1.Typing(11, "+4915100000001", 2, true)
-	want := []string{"ring 7 42", "devices 8", "kick 9", "presence 10 online 0", "presence 10 offline 1234", "typing 11 +4915100000001 2 on"}
+	n1.DirectoryChanged('t', 12)
+	want := []string{"ring 7 42", "devices 8", "kick 9", "presence 10 online 0", "presence 10 offline 1234", "typing 11 +4915100000001 2 on", "directory t 12"}
 	// Each kind of hint has its own subject: order holds within a kind only.
 	evs := g2.wait(t, len(want))
 	pos := map[string]int{}

@@ -1,6 +1,8 @@
 // Package bus carries hints between kontor nodes over NATS: doorbells (new
 // entries wait for a device), device-list changes, kicks of removed devices,
-// presence and typing. Hints only: the store is the truth, and a node that
+// presence, typing, and directory changes (a cached token, number, business
+// or app changed: store/dircache.go; a lost one is bounded by the cache's
+// TTL). Hints only: the store is the truth, and a node that
 // misses a hint loses no data (a device that reconnects or is rung pulls from
 // the store).
 //

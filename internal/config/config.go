@@ -73,6 +73,12 @@ type Config struct {
 	// OperatorToken comes from KONTOR_OPERATOR_TOKEN only; when empty the
 	// server keeps one in DataDir/operator.token.
 	OperatorToken string
+	// DirectoryCache is how long a node keeps the access tokens, numbers,
+	// businesses and app secrets the Business API reads on every call
+	// (--directory-cache, KONTOR_DIRECTORY_CACHE; 0 turns the cache off).
+	// A change made on this node applies here at once and on other nodes
+	// when the bus tells them; this bounds it when the bus loses the hint.
+	DirectoryCache time.Duration
 	// Clock tells the server the time: nil for the system clock. No flag
 	// sets it; tests do (kontortest.WithClock), to move time on.
 	Clock kontor.Clock
@@ -92,6 +98,8 @@ func Defaults() Config {
 		SandboxDelay: 5 * time.Second,
 		OrderHold:    30 * time.Minute,
 		QualityEvery: 15 * time.Minute,
+
+		DirectoryCache: 2 * time.Second,
 	}
 }
 
@@ -138,6 +146,12 @@ func (c *Config) Flags(fs *flag.FlagSet, getenv func(string) string) {
 		}
 	}
 	fs.DurationVar(&c.QualityEvery, "quality-every", c.QualityEvery, "how often business numbers' quality ratings and messaging limits are evaluated (env KONTOR_QUALITY_EVERY)")
+	if v := getenv("KONTOR_DIRECTORY_CACHE"); v != "" {
+		if d, err := time.ParseDuration(v); err == nil {
+			c.DirectoryCache = d
+		}
+	}
+	fs.DurationVar(&c.DirectoryCache, "directory-cache", c.DirectoryCache, "how long another node may still accept a revoked token or use a changed number or webhook URL if the bus loses the change's hint; 0 reads them from the database on every call (env KONTOR_DIRECTORY_CACHE)")
 	if v := getenv("KONTOR_DEV"); v != "" {
 		c.Dev, _ = strconv.ParseBool(v)
 	}
@@ -193,6 +207,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MessageTTL < time.Minute {
 		errs = append(errs, fmt.Errorf("--message-ttl %s is shorter than a minute", c.MessageTTL))
+	}
+	if c.DirectoryCache < 0 || c.DirectoryCache > time.Hour {
+		errs = append(errs, fmt.Errorf("--directory-cache %s is outside 0 to 1h", c.DirectoryCache))
 	}
 	if c.Node < -1 || c.Node > 1023 {
 		errs = append(errs, fmt.Errorf("--node %d is outside 0-1023 (or -1 for random)", c.Node))

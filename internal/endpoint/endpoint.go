@@ -63,7 +63,8 @@ type Config struct {
 	// the last session states; see docs/performance.md).
 	NoSync bool
 	// MPS returns how many messages per second the number may send now
-	// (the public default is 80); nil means 80.
+	// (the public default is 80); nil means 80. It is called on every
+	// send, so it must be cheap.
 	MPS func(ctx context.Context) int
 	// Meter charges billable messages when they are delivered (hosted
 	// endpoints: the platform's ledger); nil charges nothing.
@@ -121,7 +122,6 @@ type Endpoint struct {
 	hooks  Hooks
 	files  *files
 	limits *limiter
-	mpsAt  time.Time // when limits' rate was last read from cfg.MPS
 	ids    *kontor.IDs
 	clock  kontor.Clock
 	log    *slog.Logger

@@ -23,30 +23,27 @@ const (
 const defaultMPS = 80
 
 // admit applies the rate limits to a send to peer. The number's rate is
-// read again from cfg.MPS every few seconds, so a change applies soon.
+// asked of cfg.MPS on every send (the platform answers from its directory
+// cache), so a change applies to the next send.
 func (e *Endpoint) admit(ctx context.Context, peer kontor.Phone) *cloudapi.Error {
-	now := e.clock.Now()
 	if e.cfg.MPS != nil {
-		e.limits.mu.Lock()
-		stale := now.Sub(e.mpsAt) > 5*time.Second
-		if stale {
-			e.mpsAt = now
-		}
-		e.limits.mu.Unlock()
-		if stale {
-			if m := e.cfg.MPS(ctx); m > 0 {
-				e.limits.setRate(m)
-			}
+		if m := e.cfg.MPS(ctx); m > 0 {
+			e.limits.setRate(m)
 		}
 	}
-	return e.limits.admit(now, peer)
+	return e.limits.admit(e.clock.Now(), peer)
 }
 
-// setRate changes the messages per second.
+// setRate changes the messages per second. A new rate starts with a full
+// bucket, as an endpoint that starts with it does: raised, it applies to
+// the next send at once rather than after the old rate's debt is repaid.
 func (l *limiter) setRate(mps int) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.mps = float64(mps)
+	if float64(mps) != l.mps {
+		l.mps = float64(mps)
+		l.all = bucket{}
+	}
 }
 
 // bucket is a token bucket.

@@ -86,3 +86,25 @@ func TestMessagingLimit(t *testing.T) {
 		}
 	}
 }
+
+// TestSetRate: a changed rate applies to the next send (a fresh bucket);
+// the same rate asked again on every send changes nothing.
+func TestSetRate(t *testing.T) {
+	t0 := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	l := newLimiter(1)
+	steps := []struct {
+		rate int // 0: keep
+		ok   bool
+	}{
+		{0, true}, {1, false}, {1, false}, {1000, true}, {1000, true}, {1, true}, {1, false},
+	}
+	for i, s := range steps {
+		if s.rate != 0 {
+			l.setRate(s.rate)
+		}
+		err := l.admit(t0, kontor.Phone("+49151000000"+string(rune('1'+i))))
+		if (err == nil) != s.ok {
+			t.Fatalf("step %d (rate %d): %v, want ok=%v", i, s.rate, err, s.ok)
+		}
+	}
+}

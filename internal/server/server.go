@@ -93,7 +93,11 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Server, 
 	if s.lock, err = lockDataDir(cfg.DataDir); err != nil {
 		return nil, err
 	}
-	if s.db, err = store.Open(ctx, store.Config{URL: cfg.DB, DataDir: cfg.DataDir, Logger: log}); err != nil {
+	cacheTTL := cfg.DirectoryCache
+	if cacheTTL <= 0 {
+		cacheTTL = -1 // off
+	}
+	if s.db, err = store.Open(ctx, store.Config{URL: cfg.DB, DataDir: cfg.DataDir, Logger: log, CacheTTL: cacheTTL}); err != nil {
 		return nil, fmt.Errorf("opening the store: %w", err)
 	}
 	busNode := int(kontor.NewIDs(nil, -1).Next() & 0x7fffffff) // random, for telling nodes' hints apart
@@ -137,6 +141,9 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Server, 
 	if err = s.bus.Subscribe(&busHandler{s: s}); err != nil {
 		return nil, err
 	}
+	// A token, number, business or app changed here: the other nodes
+	// forget their cached copy (store/dircache.go).
+	s.db.OnDirectoryChange(func(k store.DirKind, id kontor.ID) { s.bus.DirectoryChanged(byte(k), id) })
 	if s.opToken, err = s.operatorToken(ctx); err != nil {
 		return nil, err
 	}
@@ -448,4 +455,7 @@ func (b *busHandler) RemotePresence(node int, account kontor.ID, online bool, la
 }
 func (b *busHandler) Typing(to kontor.ID, from kontor.Phone, fromDevice int, on bool) {
 	b.s.hub.Typing(to, from, fromDevice, on)
+}
+func (b *busHandler) DirectoryChanged(kind byte, id kontor.ID) {
+	b.s.db.Forget(store.DirKind(kind), id)
 }

@@ -116,8 +116,12 @@ func scanBusiness(row interface{ Scan(...any) error }) (business.Business, error
 	return b, err
 }
 
-// Business returns a business.
+// Business returns a business (through the directory cache, dircache.go).
 func (db *DB) Business(ctx context.Context, id kontor.ID) (business.Business, error) {
+	if b, ok := dirGet(db.dir, db.dir.businesses, id); ok {
+		return b, nil
+	}
+	gen := db.dir.generation()
 	b, err := scanBusiness(db.readRow(ctx, `SELECT `+businessCols+` FROM businesses WHERE id = $1`, int64(id)))
 	if errors.Is(err, sql.ErrNoRows) {
 		return b, notFound("store.Business", "no business %s", id)
@@ -125,6 +129,7 @@ func (db *DB) Business(ctx context.Context, id kontor.ID) (business.Business, er
 	if err != nil {
 		return b, internal("store.Business", err)
 	}
+	dirPut(db.dir, db.dir.businesses, gen, id, b)
 	return b, nil
 }
 
@@ -157,9 +162,18 @@ func scanNumber(row interface{ Scan(...any) error }) (business.Number, error) {
 	return n, err
 }
 
-// Number returns a business number by its id.
+// Number returns a business number by its id (through the directory
+// cache, dircache.go).
 func (db *DB) Number(ctx context.Context, id kontor.ID) (business.Number, error) {
-	return db.number(ctx, "id = $1", int64(id), id.String())
+	if n, ok := dirGet(db.dir, db.dir.numbers, id); ok {
+		return n, nil
+	}
+	gen := db.dir.generation()
+	n, err := db.number(ctx, "id = $1", int64(id), id.String())
+	if err == nil {
+		dirPut(db.dir, db.dir.numbers, gen, id, n)
+	}
+	return n, err
 }
 
 // NumberByPhone returns the business number of phone.
@@ -233,14 +247,26 @@ func scanToken(row interface{ Scan(...any) error }) (business.Token, error) {
 	return t, err
 }
 
-// TokenByHash finds a token by the hash of its secret.
+// TokenByHash finds a token by the hash of its secret (through the
+// directory cache, dircache.go, which keeps only tokens found and not
+// revoked).
 func (db *DB) TokenByHash(ctx context.Context, hash []byte) (business.Token, error) {
+	key, cacheable := tokenKey(hash)
+	if cacheable {
+		if t, ok := dirGet(db.dir, db.dir.tokens, key); ok {
+			return t, nil
+		}
+	}
+	gen := db.dir.generation()
 	t, err := scanToken(db.readRow(ctx, `SELECT `+tokenCols+` FROM business_tokens WHERE hash = $1`, hash))
 	if errors.Is(err, sql.ErrNoRows) {
 		return t, notFound("store.TokenByHash", "no such token")
 	}
 	if err != nil {
 		return t, internal("store.TokenByHash", err)
+	}
+	if cacheable && !t.Revoked {
+		dirPut(db.dir, db.dir.tokens, gen, key, t)
 	}
 	return t, nil
 }
@@ -265,7 +291,7 @@ func (db *DB) Tokens(ctx context.Context, biz, partner kontor.ID) ([]business.To
 
 // RevokeToken revokes a token.
 func (db *DB) RevokeToken(ctx context.Context, id kontor.ID) error {
-	return db.tx(ctx, "store.RevokeToken", func(tx *sql.Tx) error {
+	return db.changing(DirToken, id, db.tx(ctx, "store.RevokeToken", func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE business_tokens SET revoked = TRUE WHERE id = $1`, int64(id))
 		if err != nil {
 			return err
@@ -274,7 +300,7 @@ func (db *DB) RevokeToken(ctx context.Context, id kontor.ID) error {
 			return notFound("store.RevokeToken", "no token %s", id)
 		}
 		return nil
-	})
+	}))
 }
 
 // CreatePartner stores a partner.
@@ -354,7 +380,7 @@ func (db *DB) PutProfile(ctx context.Context, number kontor.ID, p business.Profi
 
 // SetWebhook sets where a business's webhooks go.
 func (db *DB) SetWebhook(ctx context.Context, biz kontor.ID, url, verify string) error {
-	return db.tx(ctx, "store.SetWebhook", func(tx *sql.Tx) error {
+	return db.changing(DirBusiness, biz, db.tx(ctx, "store.SetWebhook", func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE businesses SET webhook_url = $2, verify_token = $3 WHERE id = $1`, int64(biz), url, verify)
 		if err != nil {
 			return err
@@ -363,7 +389,7 @@ func (db *DB) SetWebhook(ctx context.Context, biz kontor.ID, url, verify string)
 			return notFound("store.SetWebhook", "no business %s", biz)
 		}
 		return nil
-	})
+	}))
 }
 
 func jsonMarshal(v any) (string, error) {
@@ -373,8 +399,13 @@ func jsonMarshal(v any) (string, error) {
 
 func jsonUnmarshal(s string, v any) error { return json.Unmarshal([]byte(s), v) }
 
-// AppSecret returns the secret of an app (webhook.Secrets via the server).
+// AppSecret returns the secret of an app (webhook.Secrets via the server),
+// through the directory cache (dircache.go).
 func (db *DB) AppSecret(ctx context.Context, app kontor.ID) (string, error) {
+	if s, ok := dirGet(db.dir, db.dir.secrets, app); ok {
+		return s, nil
+	}
+	gen := db.dir.generation()
 	var secret string
 	err := db.r.QueryRowContext(ctx, `SELECT secret FROM business_apps WHERE id = $1`, int64(app)).Scan(&secret)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -383,12 +414,13 @@ func (db *DB) AppSecret(ctx context.Context, app kontor.ID) (string, error) {
 	if err != nil {
 		return "", internal("store.AppSecret", err)
 	}
+	dirPut(db.dir, db.dir.secrets, gen, app, secret)
 	return secret, nil
 }
 
 // SetAppSecret replaces an app's secret.
 func (db *DB) SetAppSecret(ctx context.Context, app kontor.ID, secret string) error {
-	return db.tx(ctx, "store.SetAppSecret", func(tx *sql.Tx) error {
+	return db.changing(DirApp, app, db.tx(ctx, "store.SetAppSecret", func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE business_apps SET secret = $2 WHERE id = $1`, int64(app), secret)
 		if err != nil {
 			return err
@@ -397,12 +429,12 @@ func (db *DB) SetAppSecret(ctx context.Context, app kontor.ID, secret string) er
 			return notFound("store.SetAppSecret", "no app %s", app)
 		}
 		return nil
-	})
+	}))
 }
 
 // SetNumberMPS sets how many messages per second a number may send.
 func (db *DB) SetNumberMPS(ctx context.Context, number kontor.ID, mps int) error {
-	return db.tx(ctx, "store.SetNumberMPS", func(tx *sql.Tx) error {
+	return db.changing(DirNumber, number, db.tx(ctx, "store.SetNumberMPS", func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE business_numbers SET mps = $2 WHERE id = $1`, int64(number), mps)
 		if err != nil {
 			return err
@@ -411,12 +443,12 @@ func (db *DB) SetNumberMPS(ctx context.Context, number kontor.ID, mps int) error
 			return notFound("store.SetNumberMPS", "no business phone number %s", number)
 		}
 		return nil
-	})
+	}))
 }
 
 // SetNumberTier sets a number's messaging limit tier.
 func (db *DB) SetNumberTier(ctx context.Context, number kontor.ID, tier string) error {
-	return db.tx(ctx, "store.SetNumberTier", func(tx *sql.Tx) error {
+	return db.changing(DirNumber, number, db.tx(ctx, "store.SetNumberTier", func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE business_numbers SET tier = $2 WHERE id = $1`, int64(number), tier)
 		if err != nil {
 			return err
@@ -425,5 +457,5 @@ func (db *DB) SetNumberTier(ctx context.Context, number kontor.ID, tier string) 
 			return notFound("store.SetNumberTier", "no business phone number %s", number)
 		}
 		return nil
-	})
+	}))
 }

@@ -19,8 +19,8 @@
 // stock_seq is changed by the same UPDATE as its inventory, so the row lock
 // also numbers its stock history.
 //
-// store never imports transport packages. Its one lock of its own is the
+// store never imports transport packages. Its locks of its own are the
 // order queue's (orders.go), held only to add or take waiting orders,
-// never across a query; orders placed at the same moment share one
+// never across a query, and the directory cache's (dircache.go), a leaf; orders placed at the same moment share one
 // transaction, run by one of their callers.
 package store

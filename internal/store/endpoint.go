@@ -74,13 +74,20 @@ CREATE INDEX endpoint_messages_created ON endpoint_messages (created);
 `})
 }
 
-// Contact returns what an endpoint knows of a peer (endpoint.Store).
+// Contact returns what an endpoint knows of a peer (endpoint.Store),
+// through the directory cache (dircache.go).
 func (db *DB) Contact(ctx context.Context, number kontor.ID, peer kontor.Phone) (endpoint.Contact, error) {
+	key := contactKey{number, peer}
+	if c, ok := dirGet(db.dir, db.dir.contacts, key); ok {
+		return c, nil
+	}
+	gen := db.dir.generation()
 	c := endpoint.Contact{Peer: peer}
 	var last, ref, opened int64
 	err := db.readRow(ctx, `SELECT last_inbound, notice_sent, referral_at, entry_opened FROM endpoint_contacts WHERE number_id = $1 AND peer = $2`,
 		int64(number), string(peer)).Scan(&last, &c.NoticeSent, &ref, &opened)
 	if errors.Is(err, sql.ErrNoRows) {
+		dirPut(db.dir, db.dir.contacts, gen, key, c)
 		return c, nil
 	}
 	if err != nil {
@@ -88,6 +95,7 @@ func (db *DB) Contact(ctx context.Context, number kontor.ID, peer kontor.Phone) 
 	}
 	c.LastInbound = fromMS(last)
 	c.EntryPoint.Referral, c.EntryPoint.Opened = fromMS(ref), fromMS(opened)
+	dirPut(db.dir, db.dir.contacts, gen, key, c)
 	return c, nil
 }
 
@@ -95,6 +103,7 @@ func (db *DB) Contact(ctx context.Context, number kontor.ID, peer kontor.Phone) 
 // a new entry-point window waits for the business's answer
 // (endpoint.Store).
 func (db *DB) NoteReferral(ctx context.Context, number kontor.ID, peer kontor.Phone, t time.Time) error {
+	defer db.dir.forgetContact(number, peer)
 	return db.tx(ctx, "store.NoteReferral", func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO endpoint_contacts (number_id, peer, referral_at) VALUES ($1,$2,$3)
 			ON CONFLICT (number_id, peer) DO UPDATE SET referral_at = excluded.referral_at`, int64(number), string(peer), ms(t))
@@ -107,6 +116,7 @@ func (db *DB) NoteReferral(ctx context.Context, number kontor.ID, peer kontor.Ph
 // whether this call opened it (endpoint.Store).
 func (db *DB) OpenEntryPoint(ctx context.Context, number kontor.ID, peer kontor.Phone, referral, at time.Time) (bool, error) {
 	opened := false
+	defer db.dir.forgetContact(number, peer)
 	err := db.tx(ctx, "store.OpenEntryPoint", func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE endpoint_contacts SET entry_opened = $4
 			WHERE number_id = $1 AND peer = $2 AND referral_at = $3 AND entry_opened < referral_at`,
@@ -123,6 +133,7 @@ func (db *DB) OpenEntryPoint(ctx context.Context, number kontor.ID, peer kontor.
 
 // NoteInbound records a peer's message time (endpoint.Store).
 func (db *DB) NoteInbound(ctx context.Context, number kontor.ID, peer kontor.Phone, t time.Time) error {
+	defer db.dir.forgetContact(number, peer)
 	return db.tx(ctx, "store.NoteInbound", func(tx *sql.Tx) error {
 		_, err := db.exec(ctx, tx, noteInboundSQL, int64(number), string(peer), ms(t))
 		return err
@@ -132,6 +143,7 @@ func (db *DB) NoteInbound(ctx context.Context, number kontor.ID, peer kontor.Pho
 // ClaimNotice marks the hosted notice sent (endpoint.Store).
 func (db *DB) ClaimNotice(ctx context.Context, number kontor.ID, peer kontor.Phone) (bool, error) {
 	first := false
+	defer db.dir.forgetContact(number, peer)
 	err := db.tx(ctx, "store.ClaimNotice", func(tx *sql.Tx) error {
 		res, err := db.exec(ctx, tx, claimNoticeSQL, int64(number), string(peer))
 		if err != nil {

@@ -23,23 +23,21 @@ import (
 var (
 	// inboxPutMessageSQLs log 1 … rowChunk messages in one statement and
 	// return the ids of those not logged before.
-	inboxPutMessageSQLs = chunkSQLs(`INSERT INTO inbox_messages (number_id, msg_id, peer, outgoing, type, text, search, body, status, status_rank, at, changed) VALUES `,
-		12, ` ON CONFLICT (number_id, msg_id) DO NOTHING RETURNING number_id, msg_id`)
+	inboxPutMessageSQLs = chunkSQLs(`INSERT INTO inbox_messages (number_id, msg_id, peer, outgoing, type, text, body, status, status_rank, at, changed) VALUES `,
+		11, ` ON CONFLICT (number_id, msg_id) DO NOTHING RETURNING number_id, msg_id`)
 	// inboxConversationSQLs bring 1 … rowChunk conversations up to date,
 	// each with the batch's new messages summed up (inboxConversations):
 	// one row per conversation, as PostgreSQL's upsert requires.
-	inboxConversationSQLs = chunkSQLs(`INSERT INTO inbox_conversations (number_id, peer, last_at, last_text, last_outgoing, unread, last_inbound, last_inbound_id, profile_name, search, last_search, updated) VALUES `,
-		12, `
+	inboxConversationSQLs = chunkSQLs(`INSERT INTO inbox_conversations (number_id, peer, last_at, last_text, last_outgoing, unread, last_inbound, last_inbound_id, profile_name, updated) VALUES `,
+		10, `
 			ON CONFLICT (number_id, peer) DO UPDATE SET
 			last_text = CASE WHEN excluded.last_at >= inbox_conversations.last_at THEN excluded.last_text ELSE inbox_conversations.last_text END,
-			last_search = CASE WHEN excluded.last_at >= inbox_conversations.last_at THEN excluded.last_search ELSE inbox_conversations.last_search END,
 			last_outgoing = CASE WHEN excluded.last_at >= inbox_conversations.last_at THEN excluded.last_outgoing ELSE inbox_conversations.last_outgoing END,
 			last_at = CASE WHEN excluded.last_at > inbox_conversations.last_at THEN excluded.last_at ELSE inbox_conversations.last_at END,
 			unread = inbox_conversations.unread + excluded.unread,
 			last_inbound_id = CASE WHEN excluded.last_inbound > inbox_conversations.last_inbound THEN excluded.last_inbound_id ELSE inbox_conversations.last_inbound_id END,
 			last_inbound = CASE WHEN excluded.last_inbound > inbox_conversations.last_inbound THEN excluded.last_inbound ELSE inbox_conversations.last_inbound END,
 			profile_name = CASE WHEN excluded.profile_name <> '' THEN excluded.profile_name ELSE inbox_conversations.profile_name END,
-			search = CASE WHEN excluded.profile_name <> '' THEN excluded.search ELSE inbox_conversations.search END,
 			updated = CASE WHEN excluded.updated > inbox_conversations.updated THEN excluded.updated ELSE inbox_conversations.updated + 1 END`)
 )
 
@@ -64,6 +62,15 @@ func init() {
 	addHotWrite(inboxStatusSQL, inboxEarlySQL, inboxAnyEarlySQL)
 	addHotWrite(inboxPutMessageSQLs[1:]...)
 	addHotWrite(inboxConversationSQLs[1:]...)
+	// 2: the search columns go. Nothing has read them since the search
+	// index (inboxsearch.go) took their place, and they were written
+	// with every message. SQLite keeps each row's rowid through DROP
+	// COLUMN, so the indexer's cursor stays valid.
+	addMigration("inbox 2", migration{sql: `
+ALTER TABLE inbox_messages DROP COLUMN search;
+ALTER TABLE inbox_conversations DROP COLUMN search;
+ALTER TABLE inbox_conversations DROP COLUMN last_search;
+`})
 	addMigration("inbox 1", migration{sql: `
 CREATE TABLE inbox_conversations (
 	number_id       BIGINT NOT NULL,
@@ -145,7 +152,7 @@ func (db *DB) inboxMessages(ctx context.Context, tx *sql.Tx, msgs []endpoint.Inb
 	if len(msgs) == 0 {
 		return nil, nil
 	}
-	args := make([]any, 0, 12*len(msgs))
+	args := make([]any, 0, 11*len(msgs))
 	for _, m := range msgs {
 		status := m.Status
 		if !m.Outgoing {
@@ -153,10 +160,10 @@ func (db *DB) inboxMessages(ctx context.Context, tx *sql.Tx, msgs []endpoint.Inb
 		}
 		at := ms(m.At)
 		args = append(args, int64(m.Number), int64(m.ID), string(m.Peer), m.Outgoing, m.Type, m.Text,
-			searchText(m.Text), string(m.JSON), status, statusRank(status), at, at)
+			string(m.JSON), status, statusRank(status), at, at)
 	}
 	fresh := make(map[inboxKey]bool, len(msgs))
-	err := db.queryChunks(ctx, tx, inboxPutMessageSQLs, 12, args, func(rows *sql.Rows) error {
+	err := db.queryChunks(ctx, tx, inboxPutMessageSQLs, 11, args, func(rows *sql.Rows) error {
 		var num, id int64
 		if err := rows.Scan(&num, &id); err != nil {
 			return err
@@ -183,9 +190,9 @@ func (db *DB) inboxMessages(ctx context.Context, tx *sql.Tx, msgs []endpoint.Inb
 	args = args[:0]
 	for _, c := range convs.sorted() {
 		args = append(args, int64(c.number), string(c.peer), c.lastAt, c.text, c.outgoing, c.unread, c.lastIn, int64(c.lastInID),
-			c.profile, searchText(c.peer.Digits(), c.profile), searchText(c.text), c.lastAt)
+			c.profile, c.lastAt)
 	}
-	return sent, db.execChunks(ctx, tx, inboxConversationSQLs, 12, args)
+	return sent, db.execChunks(ctx, tx, inboxConversationSQLs, 10, args)
 }
 
 type convKey struct {
@@ -270,10 +277,6 @@ func statusRank(s string) int {
 	}
 	return 0
 }
-
-// searchText is what a search compares with: lower case, in Go, so that
-// both databases compare the same way.
-func searchText(parts ...string) string { return strings.ToLower(strings.Join(parts, " ")) }
 
 // PutInbox writes inbox entries in one transaction (endpoint.InboxStore).
 func (db *DB) PutInbox(ctx context.Context, w endpoint.InboxWrites) error {

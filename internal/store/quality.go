@@ -134,6 +134,7 @@ func (db *DB) ChangeQuality(ctx context.Context, c business.QualityChange) (bool
 		}
 		return db.enqueueWebhooks(ctx, tx, evs, c.At)
 	})
+	db.changed(DirNumber, c.Number) // its quality and tier (dircache.go)
 	if err != nil {
 		return false, err
 	}

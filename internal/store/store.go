@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // driver "pgx"
 	_ "modernc.org/sqlite"             // driver "sqlite"
@@ -32,6 +33,11 @@ type Config struct {
 	URL     string
 	DataDir string
 	Logger  *slog.Logger
+	// CacheTTL is how long the directory cache (dircache.go) keeps a row:
+	// the longest another node may act on a row changed elsewhere when
+	// the bus loses the change's hint. 0 means DefaultCacheTTL; negative
+	// turns the cache off.
+	CacheTTL time.Duration
 }
 
 // DB is the store.
@@ -50,6 +56,7 @@ type DB struct {
 	rstmts    sync.Map
 	closeOnce sync.Once
 	orders    [orderQueues]orderQueue // PlaceOrder's batches (orders.go)
+	dir       *dirCache               // tokens, numbers, businesses, app secrets (dircache.go)
 }
 
 // prepareWrites prepares the hot write statements on the writer pool.
@@ -130,6 +137,11 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		return nil, err
 	}
 	db.log = log
+	ttl := cfg.CacheTTL
+	if ttl == 0 {
+		ttl = DefaultCacheTTL
+	}
+	db.dir = newDirCache(ttl)
 	if err := db.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err

@@ -120,6 +120,8 @@ var tests = []test{
 	{"ConsoleInvites", testConsoleInvites},
 	{"ConsoleLimits", testConsoleLimits},
 	{"SetAppSecret", testSetAppSecret},
+	// The directory cache: tokens, numbers, businesses, app secrets.
+	{"DirectoryCache", testDirectoryCache},
 
 	// Free monthly allowances (billing rules).
 	{"Allowances", testAllowances},
