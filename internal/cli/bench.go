@@ -208,7 +208,8 @@ func startServer(ctx context.Context, env Env, db string) (*benchServer, error) 
 	if err != nil {
 		return nil, err
 	}
-	args := []string{"serve", "--data", dir, "--http", addr, "--debug-addr", debug, "--log-level", "warn"}
+	// The load's webhook receiver listens on loopback: allow it.
+	args := []string{"serve", "--data", dir, "--http", addr, "--debug-addr", debug, "--log-level", "warn", "--allow-networks", "127.0.0.0/8,::1/128"}
 	if db != "" {
 		args = append(args, "--db", db)
 	}
