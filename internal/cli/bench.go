@@ -50,7 +50,7 @@ func runBench(ctx context.Context, env Env) error {
 	var cfg bench.Config
 	fs := flag.NewFlagSet("kontor bench", flag.ContinueOnError)
 	fs.SetOutput(env.Stderr)
-	server := fs.String("server", env.Getenv("KONTOR_SERVER"), "a running server's base URL (env KONTOR_SERVER); none: start one")
+	server := fs.String("server", env.Getenv("KONTOR_SERVER"), "a running server's base URL (env KONTOR_SERVER), started with --allow-networks 127.0.0.0/8 for the webhook receiver on loopback; none: start one")
 	data := fs.String("data", envOr(env.Getenv, "KONTOR_DATA", "./kontor-data"), "the running server's data directory, for the operator credential (or env KONTOR_OPERATOR_TOKEN)")
 	db := fs.String("db", "", "database of the server bench starts: empty for SQLite, or postgres://…")
 	fs.StringVar(&cfg.Debug, "debug", "", "base URL of the running server's --debug-addr: memory is then read after a garbage collection (bench's own server always has one)")

@@ -324,3 +324,22 @@ func mustNetworks(t *testing.T, s string) []netip.Prefix {
 	}
 	return ps
 }
+
+// BenchmarkAllowed is the check each dial of a guarded connection makes.
+func BenchmarkAllowed(b *testing.B) {
+	g := netguard.New(mustNetworksB(b, "10.8.0.0/16,fd00:1::/32"))
+	addrs := []netip.Addr{netip.MustParseAddr("93.184.216.34"), netip.MustParseAddr("2606:4700:4700::1111"),
+		netip.MustParseAddr("127.0.0.1"), netip.MustParseAddr("::ffff:10.8.1.1")}
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		g.Allowed(addrs[i%len(addrs)])
+	}
+}
+
+func mustNetworksB(b *testing.B, s string) []netip.Prefix {
+	ps, err := netguard.ParseNetworks(s)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return ps
+}
