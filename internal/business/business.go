@@ -187,7 +187,8 @@ type Service struct {
 	clock    kontor.Clock
 	log      *slog.Logger
 	verify   Verifier
-	quality  *Quality // SetQuality; nil: SetTier writes the tier alone
+	address  func(url string) error // SetAddressCheck; nil: none
+	quality  *Quality               // SetQuality; nil: SetTier writes the tier alone
 }
 
 // Verifier runs the webhook verification handshake against url with
@@ -198,8 +199,20 @@ type Verifier func(ctx context.Context, url, token string) error
 // SetVerifier sets how webhook URLs are verified (none by default).
 func (s *Service) SetVerifier(v Verifier) { s.verify = v }
 
-// checkReachable runs the handshake when a verify token is given.
+// SetAddressCheck sets how a webhook URL's host is checked when it is set:
+// check refuses an address the platform will not deliver to (a private IP
+// literal; internal/netguard), with an error in words for the business.
+// Names are checked when they are dialed. None by default.
+func (s *Service) SetAddressCheck(check func(url string) error) { s.address = check }
+
+// checkReachable refuses a webhook URL whose address the platform will not
+// deliver to, then runs the handshake when a verify token is given.
 func (s *Service) checkReachable(ctx context.Context, op, url, token string) error {
+	if url != "" && s.address != nil {
+		if err := s.address(url); err != nil {
+			return &kontor.Error{Kind: kontor.Invalid, Op: op, Msg: fmt.Sprintf("webhook URL %q is refused: %v", url, err), Err: err}
+		}
+	}
 	if url == "" || token == "" || s.verify == nil {
 		return nil
 	}

@@ -50,7 +50,7 @@ func runBench(ctx context.Context, env Env) error {
 	var cfg bench.Config
 	fs := flag.NewFlagSet("kontor bench", flag.ContinueOnError)
 	fs.SetOutput(env.Stderr)
-	server := fs.String("server", env.Getenv("KONTOR_SERVER"), "a running server's base URL (env KONTOR_SERVER); none: start one")
+	server := fs.String("server", env.Getenv("KONTOR_SERVER"), "a running server's base URL (env KONTOR_SERVER), started with --allow-networks 127.0.0.0/8 for the webhook receiver on loopback; none: start one")
 	data := fs.String("data", envOr(env.Getenv, "KONTOR_DATA", "./kontor-data"), "the running server's data directory, for the operator credential (or env KONTOR_OPERATOR_TOKEN)")
 	db := fs.String("db", "", "database of the server bench starts: empty for SQLite, or postgres://…")
 	fs.StringVar(&cfg.Debug, "debug", "", "base URL of the running server's --debug-addr: memory is then read after a garbage collection (bench's own server always has one)")
@@ -208,7 +208,8 @@ func startServer(ctx context.Context, env Env, db string) (*benchServer, error) 
 	if err != nil {
 		return nil, err
 	}
-	args := []string{"serve", "--data", dir, "--http", addr, "--debug-addr", debug, "--log-level", "warn"}
+	// The load's webhook receiver listens on loopback: allow it.
+	args := []string{"serve", "--data", dir, "--http", addr, "--debug-addr", debug, "--log-level", "warn", "--allow-networks", "127.0.0.0/8,::1/128"}
 	if db != "" {
 		args = append(args, "--db", db)
 	}

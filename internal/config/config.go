@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/kontor-chat/kontor"
+	"github.com/kontor-chat/kontor/internal/netguard"
 	"github.com/kontor-chat/kontor/internal/realip"
 )
 
@@ -70,6 +71,12 @@ type Config struct {
 	// and sign-in lockouts then count the client they name. Empty trusts
 	// none.
 	TrustedProxies string
+	// AllowNetworks lists the networks (comma-separated CIDRs or single
+	// addresses) that URLs a business chooses may reach besides public
+	// addresses: media links, webhook URLs and their handshake
+	// (--allow-networks, KONTOR_ALLOW_NETWORKS). Empty: public addresses
+	// only (internal/netguard).
+	AllowNetworks string
 	// OperatorToken comes from KONTOR_OPERATOR_TOKEN only; when empty the
 	// server keeps one in DataDir/operator.token.
 	OperatorToken string
@@ -126,6 +133,7 @@ func (c *Config) Flags(fs *flag.FlagSet, getenv func(string) string) {
 	str(&c.BillingRules, "billing-rules", "KONTOR_BILLING_RULES", "which messages are charged: empty for the July 2025 rules, shipped for both shipped sets (October 2026 rules from 2026-10-01), or a JSON file of rule sets (docs/billing.md)")
 	str(&c.TrustedProxies, "trusted-proxies", "KONTOR_TRUSTED_PROXIES", "reverse proxies in front of kontor (comma-separated addresses or CIDR networks) whose X-Forwarded-For and X-Forwarded-Proto are believed; empty for none")
 	str(&c.StripeURL, "stripe-url", "KONTOR_STRIPE_URL", "Stripe API base URL")
+	str(&c.AllowNetworks, "allow-networks", "KONTOR_ALLOW_NETWORKS", "networks (comma-separated CIDRs, e.g. 10.8.0.0/16,fd00::/8) that media links and webhook URLs chosen by businesses may reach besides public addresses; empty: public only")
 	str(&c.StripeWebhookSecret, "stripe-webhook-secret", "KONTOR_STRIPE_WEBHOOK_SECRET", "signing secret (whsec_…) of the Stripe webhook endpoint /v1/payments/webhook/stripe")
 	if v := getenv("KONTOR_SANDBOX_DELAY"); v != "" {
 		if d, err := time.ParseDuration(v); err == nil {
@@ -204,6 +212,9 @@ func (c *Config) Validate() error {
 	}
 	if _, err := realip.Parse(c.TrustedProxies); err != nil {
 		errs = append(errs, fmt.Errorf("--trusted-proxies: %v", err))
+	}
+	if _, err := netguard.ParseNetworks(c.AllowNetworks); err != nil {
+		errs = append(errs, fmt.Errorf("--allow-networks: %v", err))
 	}
 	if c.MessageTTL < time.Minute {
 		errs = append(errs, fmt.Errorf("--message-ttl %s is shorter than a minute", c.MessageTTL))

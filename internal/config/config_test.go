@@ -52,6 +52,10 @@ func TestFlagsAndEnv(t *testing.T) {
 		{"order hold", nil, map[string]string{"KONTOR_ORDER_HOLD": "10m"}, func(c config.Config) bool { return c.OrderHold == 10*time.Minute }, ""},
 		{"trusted proxies", nil, map[string]string{"KONTOR_TRUSTED_PROXIES": "10.0.0.0/8, 127.0.0.1"}, func(c config.Config) bool { return c.TrustedProxies == "10.0.0.0/8, 127.0.0.1" }, ""},
 		{"bad trusted proxies", []string{"--trusted-proxies", "10.0.0.0/8,proxy.local"}, nil, nil, "--trusted-proxies"},
+		{"public only by default", nil, nil, func(c config.Config) bool { return c.AllowNetworks == "" }, ""},
+		{"allow networks", []string{"--allow-networks", "10.8.0.0/16, fd00::/8"}, nil, func(c config.Config) bool { return c.AllowNetworks == "10.8.0.0/16, fd00::/8" }, ""},
+		{"allow networks from env", nil, map[string]string{"KONTOR_ALLOW_NETWORKS": "127.0.0.0/8"}, func(c config.Config) bool { return c.AllowNetworks == "127.0.0.0/8" }, ""},
+		{"bad allow networks", []string{"--allow-networks", "10.8.0.0/16,intranet"}, nil, nil, "--allow-networks"},
 		{"bad order hold", []string{"--order-hold", "10ms"}, nil, nil, "--order-hold"},
 	}
 	for _, tt := range tests {

@@ -18,6 +18,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"log/slog"
+	"net/http"
 	"strconv"
 	"strings"
 	"sync"
@@ -52,6 +53,12 @@ type Config struct {
 	Operator string
 	// MediaDir keeps the files of the number's media (decrypted).
 	MediaDir string
+	// LinkClient fetches the media a business sends by link (image.link,
+	// a template's header link, …). Hosted endpoints: the platform's
+	// client that refuses private addresses (internal/netguard); nil: one
+	// without a guard, for a self-hosted endpoint, whose fetches are made
+	// in the business's own network.
+	LinkClient *http.Client
 	// URLKey signs the short-lived media download URLs.
 	URLKey []byte
 	// MediaTTL is how long uploaded and received media are kept (30 days).

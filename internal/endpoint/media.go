@@ -11,6 +11,7 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -270,7 +271,7 @@ func (r *resolver) ResolveMedia(ctx context.Context, kind string, m cloudapi.Med
 		mimeType, name = rec.MimeType, rec.FileName
 	case m.Link != "":
 		var err error
-		if data, mimeType, err = fetchLink(ctx, m.Link, mediaLimits[kind]); err != nil {
+		if data, mimeType, err = fetchLink(ctx, r.e.cfg.LinkClient, m.Link, mediaLimits[kind]); err != nil {
 			return wire.Media{}, cloudapi.Errorf(cloudapi.CodeMediaDownload, "The media at %s could not be fetched: %v.", m.Link, err)
 		}
 	default:
@@ -296,8 +297,9 @@ func (r *resolver) ResolveMedia(ctx context.Context, kind string, m cloudapi.Med
 	return wire.Media{ID: up.ID, MimeType: mimeType, FileName: name, Size: int64(len(data)), Key: key, Digest: digest}, nil
 }
 
-// fetchLink downloads a media link, bounded in size and time.
-func fetchLink(ctx context.Context, link string, max int64) ([]byte, string, error) {
+// fetchLink downloads a media link with client (nil: http.DefaultClient),
+// bounded in size and time.
+func fetchLink(ctx context.Context, client *http.Client, link string, max int64) ([]byte, string, error) {
 	if !strings.HasPrefix(link, "https://") && !strings.HasPrefix(link, "http://") {
 		return nil, "", errors.New("not an http(s) URL")
 	}
@@ -307,8 +309,15 @@ func fetchLink(ctx context.Context, link string, max int64) ([]byte, string, err
 	if err != nil {
 		return nil, "", err
 	}
-	resp, err := http.DefaultClient.Do(req)
+	if client == nil {
+		client = http.DefaultClient
+	}
+	resp, err := client.Do(req)
 	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // the link is in the message already
+		}
 		return nil, "", err
 	}
 	defer resp.Body.Close()

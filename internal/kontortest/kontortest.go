@@ -77,11 +77,20 @@ func (c *Clock) Advance(d time.Duration) {
 	c.off += d
 }
 
+// Loopback is the allow list test servers start with (--allow-networks):
+// tests fetch media links from, and deliver webhooks to, servers on
+// 127.0.0.1, which a default kontor refuses as not public.
+const Loopback = "127.0.0.0/8,::1/128"
+
+// PublicOnly starts the server with kontor's default allow list (none):
+// media links and webhook URLs must be public addresses.
+func PublicOnly() Option { return func(c *config.Config) { c.AllowNetworks = "" } }
+
 // WithConfig lets a test change anything else.
 func WithConfig(f func(*config.Config)) Option { return Option(f) }
 
-// Start starts a node in this process, with --dev on, and stops it when the
-// test ends.
+// Start starts a node in this process, with --dev on and loopback allowed
+// (Loopback), and stops it when the test ends.
 func Start(t testing.TB, opts ...Option) *Server {
 	t.Helper()
 	cfg := config.Defaults()
@@ -89,6 +98,7 @@ func Start(t testing.TB, opts ...Option) *Server {
 	cfg.HTTPAddr = "127.0.0.1:0"
 	cfg.Dev = true
 	cfg.LogLevel = "warn"
+	cfg.AllowNetworks = Loopback
 	for _, o := range opts {
 		o(&cfg)
 	}

@@ -6,10 +6,12 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -214,7 +216,7 @@ func (s *Server) startEndpoint(ctx context.Context, number kontor.ID) error {
 	mac := hmac.New(sha256.New, []byte(apps[0].Secret))
 	mac.Write([]byte("kontor media download URLs"))
 	cfg := endpoint.Config{WABA: biz, Number: n.ID, App: apps[0].ID, Phone: n.Phone, Hosted: true, Dial: s.dialLocal, Operator: s.cfg.OperatorName, NoSync: true,
-		MediaDir: filepath.Join(s.endpointDir(n.ID), "media"), URLKey: mac.Sum(nil), Template: s.tmpls.Lookup(biz),
+		MediaDir: filepath.Join(s.endpointDir(n.ID), "media"), LinkClient: s.links, URLKey: mac.Sum(nil), Template: s.tmpls.Lookup(biz),
 		Meter: s.ledger, Orders: s.orderMessages(biz), Rules: s.rules,
 		Allowance: func(ctx context.Context, category string, at time.Time, id kontor.ID, free int) (bool, error) {
 			return s.db.UseAllowance(ctx, number, category, at, id, free)
@@ -249,10 +251,16 @@ func (s *Server) startEndpoint(ctx context.Context, number kontor.ID) error {
 	return nil
 }
 
-// verifyWebhook runs the public verification handshake: GET the callback
-// with hub.mode=subscribe, hub.verify_token and a random hub.challenge; the
-// receiver must answer 200 with the challenge.
-func verifyWebhook(ctx context.Context, callback, token string) error {
+// webhookVerifier runs the public verification handshake with client: GET
+// the callback with hub.mode=subscribe, hub.verify_token and a random
+// hub.challenge; the receiver must answer 200 with the challenge.
+func webhookVerifier(client *http.Client) business.Verifier {
+	return func(ctx context.Context, callback, token string) error {
+		return verifyWebhook(ctx, client, callback, token)
+	}
+}
+
+func verifyWebhook(ctx context.Context, client *http.Client, callback, token string) error {
 	var b [12]byte
 	_, _ = rand.Read(b[:])
 	challenge := strconv.FormatUint(binary.BigEndian.Uint64(b[:8]), 10)
@@ -266,8 +274,12 @@ func verifyWebhook(ctx context.Context, callback, token string) error {
 	if err != nil {
 		return err
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
 		return fmt.Errorf("GET %s: %v", callback, err)
 	}
 	defer resp.Body.Close()

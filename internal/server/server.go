@@ -31,6 +31,7 @@ import (
 	"github.com/kontor-chat/kontor/internal/inbox"
 	"github.com/kontor-chat/kontor/internal/keys"
 	"github.com/kontor-chat/kontor/internal/media"
+	"github.com/kontor-chat/kontor/internal/netguard"
 	"github.com/kontor-chat/kontor/internal/payments"
 	"github.com/kontor-chat/kontor/internal/realip"
 	"github.com/kontor-chat/kontor/internal/router"
@@ -76,6 +77,12 @@ type Server struct {
 	staff    *consoleauth.Service
 	console  *console.Console
 	quality  *business.Quality
+
+	// guard keeps the fetches a business chooses (media links, webhook
+	// URLs) off private addresses but for cfg.AllowNetworks; links is its
+	// client for media links, shared by the hosted endpoints.
+	guard *netguard.Guard
+	links *http.Client
 }
 
 // Open opens everything a node needs and starts listening; Serve runs it.
@@ -164,10 +171,17 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Server, 
 	if err = s.checkEndpointsDir(); err != nil {
 		return nil, err
 	}
-	s.hooks = webhook.New(webhook.Config{}, s.db, appSecrets{s.db}, nil, clock, log)
+	allow, err := netguard.ParseNetworks(cfg.AllowNetworks)
+	if err != nil {
+		return nil, fmt.Errorf("--allow-networks: %w", err)
+	}
+	s.guard = netguard.New(allow)
+	s.links = s.guard.Client(0) // each fetch has its own deadline
+	s.hooks = webhook.New(webhook.Config{Dial: s.guard.DialContext}, s.db, appSecrets{s.db}, nil, clock, log)
 	stock := commerce.NewStock(s.db, clock)
 	stock.OnAlert = s.hooks.Notify
-	s.biz.SetVerifier(verifyWebhook)
+	s.biz.SetVerifier(webhookVerifier(s.guard.Client(0)))
+	s.biz.SetAddressCheck(s.guard.CheckURL)
 	s.quality = business.NewQuality(s.db, business.DefaultQualityRules(), clock)
 	s.biz.SetQuality(s.quality) // the operator's tier changes send their webhooks too
 	prices := billing.New(s.db, ids, clock)

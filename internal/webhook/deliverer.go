@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"math"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -57,6 +58,11 @@ type Config struct {
 	// Client makes the POSTs; nil means one of the Deliverer's own, which
 	// keeps PerURL connections per host and follows no redirects.
 	Client *http.Client
+	// Dial, when set, opens the connections of the Deliverer's own client
+	// in place of net.Dialer, and no proxy from the environment is used:
+	// the platform's guard against webhook URLs on its own network
+	// (internal/netguard). Not used with Client.
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
 func (c *Config) defaults() {
@@ -186,6 +192,9 @@ func New(cfg Config, store Store, secrets Secrets, metrics Metrics, clock kontor
 		tr := http.DefaultTransport.(*http.Transport).Clone()
 		tr.MaxIdleConns = max(100, 2*cfg.Workers)
 		tr.MaxIdleConnsPerHost = cfg.PerURL
+		if cfg.Dial != nil {
+			tr.DialContext, tr.Proxy = cfg.Dial, nil
+		}
 		d.client = &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error {
 			return http.ErrUseLastResponse
 		}}
