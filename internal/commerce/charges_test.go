@@ -3,6 +3,7 @@ package commerce_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -238,4 +239,33 @@ func TestApplyOrderStatus(t *testing.T) {
 			t.Fatalf("roses after the cancel: %d, want 7", rose.Inventory)
 		}
 	})
+}
+
+// TestOrderItemsInRetailerIDOrder: an order's items are in retailer id
+// order, as the order message lists them, whatever the map's order (the
+// console showed them shuffled; stock was locked in a random order).
+func TestOrderItemsInRetailerIDOrder(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	ids := []string{"anemone", "dahlia", "iris", "lily", "rose", "tulip"}
+	items := map[string]int{}
+	for _, id := range ids {
+		if _, err := e.svc.CreateProduct(ctx, e.catalog, commerce.Product{RetailerID: id, Name: id, Price: 100, Currency: "EUR", Inventory: 100}); err != nil {
+			t.Fatal(err)
+		}
+		items[id] = 1
+	}
+	for range 5 {
+		o, short, err := e.svc.PlaceOrder(ctx, e.db, commerce.OrderRequest{Catalog: e.catalog, Customer: ann, Items: items}, 0)
+		if err != nil || len(short) > 0 {
+			t.Fatalf("place: %v %v", short, err)
+		}
+		var got []string
+		for _, it := range o.Items {
+			got = append(got, it.RetailerID)
+		}
+		if !slices.Equal(got, ids) {
+			t.Fatalf("items in the order %v, want %v", got, ids)
+		}
+	}
 }

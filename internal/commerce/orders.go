@@ -3,6 +3,8 @@ package commerce
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/kontor-chat/kontor"
@@ -109,7 +111,11 @@ func (s *Service) PlaceOrder(ctx context.Context, orders OrderStore, r OrderRequ
 	now := s.clock.Now()
 	o := Order{ID: s.ids.Next(), Business: cat.Business, Catalog: cat.ID, Customer: r.Customer, State: OrderPending, Text: r.Text,
 		Created: now, Expires: now.Add(hold)}
-	for rid, q := range r.Items {
+	// In retailer id order, as the order message lists them (client.Order):
+	// the same order on every page, and the same order of stock locks for
+	// every order, whatever the map's.
+	for _, rid := range slices.Sorted(maps.Keys(r.Items)) {
+		q := r.Items[rid]
 		if q < 1 || q > MaxQuantity {
 			return Order{}, nil, kontor.Errorf(kontor.Invalid, op, "the quantity of %q must be 1 to %d", rid, MaxQuantity)
 		}
