@@ -117,6 +117,7 @@ type Deliverer struct {
 	discover atomic.Bool   // the next claim looks for URLs with due events first
 	ready    chan *job     // claimed events allowed to go (within PerURL)
 	results  chan result   // ended attempts, for the settler
+	released chan struct{} // wakes the settler for d.release
 	stop     chan struct{} // closed by Close: no more claims or pruning
 	quit     chan struct{} // closed by Close once claims stopped: workers finish
 	posts    context.Context
@@ -131,6 +132,7 @@ type Deliverer struct {
 	urls    map[string]*urlState // URLs with claimed events not yet settled
 	dirty   map[string]bool      // URLs that may have due events not claimed yet
 	held    int                  // claimed events not yet settled
+	release []result             // born-claimed events there was no room for, to give back (settler)
 	started bool
 	closed  bool
 	cursor  string // where the next search for URLs with due events starts (dispatcher only)
@@ -178,7 +180,7 @@ func New(cfg Config, store Store, secrets Secrets, metrics Metrics, clock kontor
 		log = slog.New(slog.DiscardHandler)
 	}
 	d := &Deliverer{cfg: cfg, store: store, secrets: secrets, metrics: metrics, clock: clock, log: log, client: cfg.Client,
-		wake: make(chan struct{}, 1), ready: make(chan *job, cfg.MaxHeld), results: make(chan result, cfg.MaxHeld),
+		wake: make(chan struct{}, 1), ready: make(chan *job, cfg.MaxHeld), results: make(chan result, cfg.MaxHeld), released: make(chan struct{}, 1),
 		stop: make(chan struct{}), quit: make(chan struct{}), settled: make(chan struct{}),
 		urls: map[string]*urlState{}, dirty: map[string]bool{}, secretCache: map[kontor.ID]cachedSecret{}}
 	d.posts, d.cancel = context.WithCancel(context.Background())
@@ -293,9 +295,10 @@ func (d *Deliverer) poke() {
 	}
 }
 
-// Enqueue checks events and adds them to the outbox, then wakes the
-// Deliverer. Events whose id is already there are left as they are. A
-// zero Created is now.
+// Enqueue checks events and adds them to the outbox, born claimed by this
+// Deliverer when it has room (NewLease), and hands them to its workers or
+// wakes it. Events whose id is already there are left as they are. A zero
+// Created is now.
 func (d *Deliverer) Enqueue(ctx context.Context, evs []Event) error {
 	if len(evs) == 0 {
 		return nil
@@ -314,28 +317,98 @@ func (d *Deliverer) Enqueue(ctx context.Context, evs []Event) error {
 			evs[i].Created = now
 		}
 	}
-	if err := d.store.EnqueueWebhooks(ctx, evs, now); err != nil {
+	l := d.NewLease()
+	added, err := d.store.EnqueueWebhooks(ctx, evs, now, l)
+	if err != nil {
 		return err
 	}
-	d.Enqueued(evs)
+	d.Enqueued(added, l)
 	return nil
 }
 
-// Enqueued tells the Deliverer about events a caller wrote to its Store
+// NewLease returns the lease under which events about to be enqueued are
+// born claimed by this Deliverer (Store.EnqueueWebhooks), so that they go
+// to its workers from memory, with no claim: a token of its own, ending a
+// Config.Lease from now. It returns the zero Lease (the events are then
+// due at once, for any node) while the Deliverer is not running or holds
+// MaxHeld events already. Born-claimed events must be passed to Enqueued
+// once written; those it finds no room for are given back to the outbox.
+// Events of a node that crashed before delivering them are due again,
+// for any node, when their lease ends.
+func (d *Deliverer) NewLease() Lease {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if !d.started || d.closed || d.held >= d.cfg.MaxHeld {
+		return Lease{}
+	}
+	return Lease{Token: rand.Int64N(math.MaxInt64) + 1, Until: d.clock.Now().Add(d.cfg.Lease)}
+}
+
+// Enqueued tells the Deliverer about events a caller added to its Store
 // itself, checked (Check) and in a transaction of its own (a business
-// endpoint writes its records and webhooks together): they are counted and
-// claimed at once instead of at the next poll. It never blocks.
-func (d *Deliverer) Enqueued(evs []Event) {
+// endpoint writes its records and webhooks together): the events the
+// Store added (not those it had already), under l. Born-claimed events
+// (a lease from NewLease) go to the workers at once, within MaxHeld and
+// Batch per URL; the others are claimed at once instead of at the next
+// poll. It never blocks.
+func (d *Deliverer) Enqueued(evs []Event, l Lease) {
 	if len(evs) == 0 {
 		return
 	}
 	d.metrics.WebhooksEnqueued(len(evs))
 	d.mu.Lock()
-	for i := range evs {
-		d.dirty[evs[i].URL] = true
+	if l.IsZero() {
+		for i := range evs {
+			d.dirty[evs[i].URL] = true
+		}
+		d.mu.Unlock()
+		d.poke()
+		return
+	}
+	if d.closed {
+		// Close has begun: the events are due again when l ends.
+		d.mu.Unlock()
+		return
+	}
+	started := l.Until.Add(-d.cfg.Lease)
+	deadline := l.Until.Add(-2 * d.cfg.Timeout)
+	now := d.clock.Now()
+	gave := false
+	for _, ev := range evs {
+		if st := d.urls[ev.URL]; d.held >= d.cfg.MaxHeld || (st != nil && st.held >= d.cfg.Batch) {
+			// No room: back to the outbox, due now (as a claim of
+			// MaxHeld or Batch would have left it).
+			d.release = append(d.release, result{Result: Result{ID: ev.ID, Lease: l.Token, Outcome: OutcomeReleased, At: now, Next: now}, url: ev.URL})
+			gave = true
+			continue
+		}
+		d.hold(&job{d: Delivery{Event: ev, State: Pending, Started: started, Next: l.Until, Lease: l.Token}, deadline: deadline})
 	}
 	d.mu.Unlock()
-	d.poke()
+	if gave {
+		select {
+		case d.released <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// hold takes a claimed event: to a worker if its URL has fewer than
+// PerURL under way, else to wait for one. d.mu is held.
+func (d *Deliverer) hold(j *job) {
+	st := d.urls[j.d.URL]
+	if st == nil {
+		st = &urlState{}
+		d.urls[j.d.URL] = st
+	}
+	st.held++
+	d.held++
+	if st.inflight < d.cfg.PerURL {
+		st.inflight++
+		d.ready <- j // never blocks: it holds MaxHeld, and d.held is at most that
+	} else {
+		st.waiting = append(st.waiting, j)
+	}
 }
 
 // Replay makes delivered events and dead letters pending again, with a
@@ -452,6 +525,13 @@ func (d *Deliverer) claim() {
 				room -= n
 			}
 		}
+		// The room asked for is held while the claim runs, so that
+		// born-claimed events (Enqueued) cannot take it meanwhile.
+		reserved := 0
+		for _, w := range want {
+			reserved += w.Limit
+		}
+		d.held += reserved
 		d.mu.Unlock()
 		if len(want) == 0 {
 			return
@@ -460,29 +540,18 @@ func (d *Deliverer) claim() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		ds, err := d.store.DueWebhooks(ctx, Claim{Now: now, Until: now.Add(d.cfg.Lease), Token: rand.Int64N(math.MaxInt64) + 1, Want: want})
 		cancel()
+		d.mu.Lock()
+		d.held -= reserved
 		if err != nil {
+			d.mu.Unlock()
 			d.log.Error("claiming webhooks", "err", err)
 			return
 		}
 		deadline := now.Add(d.cfg.Lease - 2*d.cfg.Timeout)
 		got := make(map[string]int, len(want))
-		d.mu.Lock()
 		for _, dl := range ds {
 			got[dl.URL]++
-			j := &job{d: dl, deadline: deadline}
-			st := d.urls[dl.URL]
-			if st == nil {
-				st = &urlState{}
-				d.urls[dl.URL] = st
-			}
-			st.held++
-			d.held++
-			if st.inflight < d.cfg.PerURL {
-				st.inflight++
-				d.ready <- j // never blocks: it holds MaxHeld
-			} else {
-				st.waiting = append(st.waiting, j)
-			}
+			d.hold(&job{d: dl, deadline: deadline})
 		}
 		again := len(want) == maxWantURLs
 		for _, w := range want {
@@ -652,18 +721,27 @@ func (d *Deliverer) secret(ctx context.Context, app kontor.ID) (string, error) {
 }
 
 // settle records results in batches (one transaction each) and frees
-// their room, until Close closes the results.
+// their room, until Close closes the results; with them it gives back the
+// born-claimed events Enqueued had no room for (d.release).
 func (d *Deliverer) settle() {
 	defer close(d.settled)
 	batch := make([]result, 0, 2*d.cfg.Batch)
 	rs := make([]Result, 0, cap(batch))
-	for first := range d.results {
-		batch = append(batch[:0], first)
+	var rel []result
+	for open := true; open; {
+		batch = batch[:0]
+		select {
+		case r, ok := <-d.results:
+			if open = ok; ok {
+				batch = append(batch, r)
+			}
+		case <-d.released:
+		}
 	fill:
-		for len(batch) < cap(batch) {
+		for open && len(batch) < cap(batch) {
 			select {
 			case r, ok := <-d.results:
-				if !ok {
+				if open = ok; !ok {
 					break fill
 				}
 				batch = append(batch, r)
@@ -671,8 +749,17 @@ func (d *Deliverer) settle() {
 				break fill
 			}
 		}
+		d.mu.Lock()
+		rel, d.release = d.release, rel[:0]
+		d.mu.Unlock()
+		if len(batch) == 0 && len(rel) == 0 {
+			continue
+		}
 		rs = rs[:0]
 		for _, r := range batch {
+			rs = append(rs, r.Result)
+		}
+		for _, r := range rel {
 			rs = append(rs, r.Result)
 		}
 		d.record(rs)
@@ -684,6 +771,9 @@ func (d *Deliverer) settle() {
 			if st.held == 0 {
 				delete(d.urls, r.url)
 			}
+		}
+		for _, r := range rel {
+			d.dirty[r.url] = true // due now, for the next claim
 		}
 		more := len(d.dirty) > 0
 		d.mu.Unlock()
