@@ -124,9 +124,10 @@ func (c *committer) flush(batch []*commitJob) {
 		}
 		// Born claimed by this node's outbox when it has room: they go
 		// to its workers from memory, with no claim query.
-		lease := told.NewLease()
+		lease := told.NewLease(evs)
 		added, perr := bs.PutEndpointBatch(ctx, all.msgs, all.inbox, evs, c.clock.Now(), lease)
 		if err = perr; err != nil {
+			told.Enqueued(nil, lease) // gives the room it held back
 			c.log.Error("recording messages and webhooks", "messages", len(all.msgs), "webhooks", len(evs), "err", err)
 			return
 		}
@@ -168,6 +169,6 @@ type BatchStore interface {
 // by someone else, born claimed under a lease of theirs
 // (webhook.Deliverer.NewLease and Enqueued).
 type enqueued interface {
-	NewLease() webhook.Lease
+	NewLease(evs []webhook.Event) webhook.Lease
 	Enqueued(evs []webhook.Event, lease webhook.Lease)
 }

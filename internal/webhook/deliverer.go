@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -43,6 +44,8 @@ type Config struct {
 	Lease time.Duration
 	// Batch is the most events claimed for one URL at a time (default
 	// 128), and the most results recorded in one transaction (2 × Batch).
+	// Events this Deliverer enqueues are born claimed (NewLease) while
+	// their URL holds fewer than max(Batch, MaxHeld/2).
 	Batch int
 	// MaxHeld is the most claimed events not yet settled (default 8 × Batch).
 	MaxHeld int
@@ -128,14 +131,15 @@ type Deliverer struct {
 	workers sync.WaitGroup
 	settled chan struct{} // closed when the settler has recorded everything
 
-	mu      sync.Mutex
-	urls    map[string]*urlState // URLs with claimed events not yet settled
-	dirty   map[string]bool      // URLs that may have due events not claimed yet
-	held    int                  // claimed events not yet settled
-	release []result             // born-claimed events there was no room for, to give back (settler)
-	started bool
-	closed  bool
-	cursor  string // where the next search for URLs with due events starts (dispatcher only)
+	mu       sync.Mutex
+	urls     map[string]*urlState  // URLs with claimed events not yet settled
+	dirty    map[string]bool       // URLs that may have due events not claimed yet
+	held     int                   // claimed events not yet settled
+	release  []result              // born-claimed events there was no room for, to give back (settler)
+	reserved map[int64]reservation // room NewLease holds, by lease token, until Enqueued
+	started  bool
+	closed   bool
+	cursor   string // where the next search for URLs with due events starts (dispatcher only)
 
 	secretMu    sync.Mutex
 	secretCache map[kontor.ID]cachedSecret
@@ -182,7 +186,7 @@ func New(cfg Config, store Store, secrets Secrets, metrics Metrics, clock kontor
 	d := &Deliverer{cfg: cfg, store: store, secrets: secrets, metrics: metrics, clock: clock, log: log, client: cfg.Client,
 		wake: make(chan struct{}, 1), ready: make(chan *job, cfg.MaxHeld), results: make(chan result, cfg.MaxHeld), released: make(chan struct{}, 1),
 		stop: make(chan struct{}), quit: make(chan struct{}), settled: make(chan struct{}),
-		urls: map[string]*urlState{}, dirty: map[string]bool{}, secretCache: map[kontor.ID]cachedSecret{}}
+		urls: map[string]*urlState{}, dirty: map[string]bool{}, reserved: map[int64]reservation{}, secretCache: map[kontor.ID]cachedSecret{}}
 	d.posts, d.cancel = context.WithCancel(context.Background())
 	if d.client == nil {
 		tr := http.DefaultTransport.(*http.Transport).Clone()
@@ -317,53 +321,113 @@ func (d *Deliverer) Enqueue(ctx context.Context, evs []Event) error {
 			evs[i].Created = now
 		}
 	}
-	l := d.NewLease()
+	l := d.NewLease(evs)
 	added, err := d.store.EnqueueWebhooks(ctx, evs, now, l)
 	if err != nil {
+		d.Enqueued(nil, l)
 		return err
 	}
 	d.Enqueued(added, l)
 	return nil
 }
 
-// NewLease returns the lease under which events about to be enqueued are
+// NewLease returns the lease under which evs, about to be enqueued, are
 // born claimed by this Deliverer (Store.EnqueueWebhooks), so that they go
 // to its workers from memory, with no claim: a token of its own, ending a
-// Config.Lease from now. It returns the zero Lease (the events are then
-// due at once, for any node) while the Deliverer is not running or holds
-// MaxHeld events already. Born-claimed events must be passed to Enqueued
-// once written; those it finds no room for are given back to the outbox.
-// Events of a node that crashed before delivering them are due again,
-// for any node, when their lease ends.
-func (d *Deliverer) NewLease() Lease {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if !d.started || d.closed || d.held >= d.cfg.MaxHeld {
+// Config.Lease from now. Their room is held for them (within MaxHeld, and
+// half of it per URL, see bornPerURL) until Enqueued is called with the
+// lease: once they are written, with the events added, or with none if
+// the write failed. When there is no room for all of them, or the
+// Deliverer is not running, it returns the zero Lease: the events are then
+// due at once, for any node, and claimed as usual. Events of a node that
+// crashed before delivering them are due for any node when their lease
+// ends.
+func (d *Deliverer) NewLease(evs []Event) Lease {
+	if len(evs) == 0 {
 		return Lease{}
 	}
-	return Lease{Token: rand.Int64N(math.MaxInt64) + 1, Until: d.clock.Now().Add(d.cfg.Lease)}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if !d.started || d.closed || d.held+len(evs) > d.cfg.MaxHeld {
+		return Lease{}
+	}
+	r := reservation{n: len(evs)}
+	for i := range evs {
+		k := slices.IndexFunc(r.urls, func(u urlCount) bool { return u.url == evs[i].URL })
+		if k < 0 {
+			k = len(r.urls)
+			r.urls = append(r.urls, urlCount{url: evs[i].URL})
+		}
+		r.urls[k].n++
+	}
+	for _, u := range r.urls {
+		if st := d.urls[u.url]; st != nil && st.held+u.n > d.bornPerURL() || u.n > d.bornPerURL() {
+			return Lease{}
+		}
+	}
+	for _, u := range r.urls {
+		st := d.urls[u.url]
+		if st == nil {
+			st = &urlState{}
+			d.urls[u.url] = st
+		}
+		st.held += u.n
+	}
+	d.held += r.n
+	l := Lease{Token: rand.Int64N(math.MaxInt64) + 1, Until: d.clock.Now().Add(d.cfg.Lease)}
+	d.reserved[l.Token] = r
+	return l
+}
+
+// bornPerURL is the most events one URL may hold when born-claimed ones
+// join them: half of MaxHeld (at least Batch), so that a flood of fresh
+// events for one URL goes out from memory and still leaves the other
+// half for other URLs' claims.
+func (d *Deliverer) bornPerURL() int { return max(d.cfg.Batch, d.cfg.MaxHeld/2) }
+
+// reservation is the room NewLease holds for the events of a lease.
+type reservation struct {
+	n    int
+	urls []urlCount // usually one
+}
+
+type urlCount struct {
+	url string
+	n   int
 }
 
 // Enqueued tells the Deliverer about events a caller added to its Store
 // itself, checked (Check) and in a transaction of its own (a business
 // endpoint writes its records and webhooks together): the events the
 // Store added (not those it had already), under l. Born-claimed events
-// (a lease from NewLease) go to the workers at once, within MaxHeld and
-// Batch per URL; the others are claimed at once instead of at the next
-// poll. It never blocks.
+// (l from NewLease) go to the workers at once, in the room NewLease held;
+// the others are claimed at once instead of at the next poll. It never
+// blocks.
 func (d *Deliverer) Enqueued(evs []Event, l Lease) {
-	if len(evs) == 0 {
-		return
+	if len(evs) > 0 {
+		d.metrics.WebhooksEnqueued(len(evs))
 	}
-	d.metrics.WebhooksEnqueued(len(evs))
 	d.mu.Lock()
 	if l.IsZero() {
 		for i := range evs {
 			d.dirty[evs[i].URL] = true
 		}
 		d.mu.Unlock()
-		d.poke()
+		if len(evs) > 0 {
+			d.poke()
+		}
 		return
+	}
+	// Give the held room back; the events added take their part again.
+	if r, ok := d.reserved[l.Token]; ok {
+		delete(d.reserved, l.Token)
+		d.held -= r.n
+		for _, u := range r.urls {
+			st := d.urls[u.url]
+			if st.held -= u.n; st.held == 0 {
+				delete(d.urls, u.url)
+			}
+		}
 	}
 	if d.closed {
 		// Close has begun: the events are due again when l ends.
@@ -375,9 +439,9 @@ func (d *Deliverer) Enqueued(evs []Event, l Lease) {
 	now := d.clock.Now()
 	gave := false
 	for _, ev := range evs {
-		if st := d.urls[ev.URL]; d.held >= d.cfg.MaxHeld || (st != nil && st.held >= d.cfg.Batch) {
-			// No room: back to the outbox, due now (as a claim of
-			// MaxHeld or Batch would have left it).
+		if st := d.urls[ev.URL]; d.held >= d.cfg.MaxHeld || (st != nil && st.held >= d.bornPerURL()) {
+			// More than NewLease held room for: back to the outbox, due
+			// now (as a claim of MaxHeld or Batch would have left it).
 			d.release = append(d.release, result{Result: Result{ID: ev.ID, Lease: l.Token, Outcome: OutcomeReleased, At: now, Next: now}, url: ev.URL})
 			gave = true
 			continue

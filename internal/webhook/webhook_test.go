@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -712,12 +713,13 @@ func btoi(b bool) int {
 	return 0
 }
 
-// TestBornNoRoom: born-claimed events beyond Batch for one URL (or
-// MaxHeld in all) are given back to the outbox, due at once, and go out
-// when there is room; a stopped Deliverer gives no lease.
+// TestBornNoRoom: events there is no room for (Batch per URL, MaxHeld in
+// all) are not born claimed but claimed as usual; born-claimed events
+// beyond the room their lease held are given back to the outbox, due at
+// once; every event goes out once.
 func TestBornNoRoom(t *testing.T) {
 	backends(t, func(t *testing.T, open func() *store.DB) {
-		db := open()
+		db := &claims{Store: open()}
 		unblock := make(chan struct{})
 		var mu sync.Mutex
 		got := map[string]int{}
@@ -728,39 +730,75 @@ func TestBornNoRoom(t *testing.T) {
 			mu.Unlock()
 		}))
 		defer srv.Close()
+		defer func() {
+			select {
+			case <-unblock:
+			default:
+				close(unblock)
+			}
+		}()
 		d := start(t, webhook.Config{Workers: 2, PerURL: 2, Batch: 4, MaxHeld: 8, Poll: time.Hour}, db, newSecrets(1, "s"), nil)
+		var all []webhook.Event
+		// 20 events for /a, more than Batch: due, and claimed 4 at a time.
 		var evs []webhook.Event
 		for i := range 20 {
-			evs = append(evs, event(fmt.Sprintf("e%02d", i), srv.URL))
+			evs = append(evs, event(fmt.Sprintf("a%02d", i), srv.URL+"/a"))
 		}
+		all = append(all, evs...)
 		if err := d.Enqueue(t.Context(), evs); err != nil {
 			t.Fatal(err)
 		}
-		// 4 held (2 POSTs under way, 2 waiting), 16 given back: due now.
-		waitFor(t, "events given back", func() bool {
+		waitFor(t, "4 of /a claimed", func() bool { return db.n.Load() == 4 })
+		// A lease held room for one event of /b, and six were written under
+		// it: four fit in /b's Batch, two are given back.
+		evs = nil
+		for i := range 6 {
+			evs = append(evs, event(fmt.Sprintf("b%d", i), srv.URL+"/b"))
+		}
+		if l := d.NewLease(all[:1]); !l.IsZero() {
+			t.Fatalf("a lease for /a with Batch of its events held: %+v", l)
+		}
+		l := d.NewLease(evs[:1])
+		if l.IsZero() {
+			t.Fatal("no lease for one event with room for four")
+		}
+		all = append(all, evs...)
+		added, err := db.EnqueueWebhooks(t.Context(), evs, time.Now(), l)
+		if err != nil || len(added) != 6 {
+			t.Fatal(added, err)
+		}
+		d.Enqueued(added, l)
+		waitFor(t, "two of /b given back", func() bool {
 			urls, err := db.DueWebhookURLs(context.Background(), time.Now(), "", 10)
-			return err == nil && len(urls) == 1
+			return err == nil && slices.Contains(urls, srv.URL+"/b")
 		})
+		if l := d.NewLease(evs[:1]); !l.IsZero() {
+			t.Fatalf("a lease with MaxHeld events held: %+v", l)
+		}
 		close(unblock)
-		waitFor(t, "every event", func() bool { mu.Lock(); defer mu.Unlock(); return len(got) == 20 })
-		for _, ev := range evs {
+		for _, ev := range all {
 			if dl := settled(t, db, 1, ev.ID, 1); dl.State != webhook.Delivered {
 				t.Fatalf("%s: %+v", ev.ID, dl)
 			}
 		}
 		mu.Lock()
-		for id, n := range got {
-			if n != 1 {
-				t.Errorf("%s POSTed %d times", id, n)
+		for _, ev := range all {
+			if got[ev.ID] != 1 {
+				t.Errorf("%s POSTed %d times", ev.ID, got[ev.ID])
 			}
 		}
 		mu.Unlock()
+		if n := db.n.Load(); n != 22 {
+			t.Errorf("claims returned %d events, want 22 (all but the four born claimed)", n)
+		}
 		stopped := webhook.New(webhook.Config{}, db, newSecrets(1, "s"), nil, nil, nil)
-		if l := stopped.NewLease(); !l.IsZero() {
+		if l := stopped.NewLease(evs[:1]); !l.IsZero() {
 			t.Fatalf("a Deliverer not started gave the lease %+v", l)
 		}
-		if l := d.NewLease(); l.IsZero() || l.Until.Before(time.Now().Add(time.Minute)) {
+		if l := d.NewLease(evs[:1]); l.IsZero() || l.Until.Before(time.Now().Add(time.Minute)) {
 			t.Fatalf("a running Deliverer's lease: %+v", l)
+		} else {
+			d.Enqueued(nil, l) // the write failed: the room is given back
 		}
 	})
 }
