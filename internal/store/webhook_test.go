@@ -28,6 +28,7 @@ func TestWebhooks(t *testing.T) {
 		{"ReplayPrune", testWebhookReplayPrune},
 		{"Born", testWebhookBorn},
 		{"BornTakenOver", testWebhookBornTakenOver},
+		{"BornBatch", testWebhookBornBatch},
 	} {
 		t.Run("sqlite/"+tc.name, func(t *testing.T) {
 			tc.fn(t, open(t, store.Config{DataDir: t.TempDir()}))
@@ -424,5 +425,57 @@ func testWebhookBornTakenOver(t *testing.T, db *store.DB) {
 	}
 	if got := claim(later, 34); !slices.Equal(ids(got), []string{"c007"}) || got[0].Attempts != 0 || !got[0].Started.Equal(later) {
 		t.Fatalf("replayed: %+v", got)
+	}
+}
+
+// testWebhookBornBatch: one SettleWebhooks call records the results of
+// born-claimed and claimed events together (more than one statement's
+// worth: the Deliverer's settler gathers them), each under its own lease.
+func testWebhookBornBatch(t *testing.T, db *store.DB) {
+	ctx := context.Background()
+	born := webhook.Lease{Token: 41, Until: t0.Add(2 * time.Minute)}
+	if _, err := db.EnqueueWebhooks(ctx, hooks("n", "http://n/", 60), t0, born); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.EnqueueWebhooks(ctx, hooks("o", "http://n/", 60), t0, webhook.Lease{}); err != nil {
+		t.Fatal(err)
+	}
+	claimed, err := db.DueWebhooks(ctx, webhook.Claim{Now: t0, Until: t0.Add(time.Minute), Token: 42, Want: []webhook.Want{{URL: "http://n/", Limit: 100}}})
+	if err != nil || len(claimed) != 60 {
+		t.Fatalf("claimed %d %v, want the 60 not born claimed", len(claimed), err)
+	}
+	at := t0.Add(time.Second)
+	var rs []webhook.Result
+	for i := range 60 {
+		for _, r := range []webhook.Result{
+			{ID: fmt.Sprintf("n%03d", i), Lease: 41, Outcome: webhook.OutcomeDelivered, At: at, Status: 200, Tried: true},
+			{ID: fmt.Sprintf("o%03d", i), Lease: 42, Outcome: webhook.OutcomeDelivered, At: at, Status: 204, Tried: true},
+		} {
+			if i%10 == 9 {
+				r.Outcome, r.Status, r.Next = webhook.OutcomeRetry, 500, at.Add(5*time.Second)
+			}
+			rs = append(rs, r)
+		}
+	}
+	if err := db.SettleWebhooks(ctx, rs); err != nil {
+		t.Fatal(err)
+	}
+	recent, err := db.RecentWebhooks(ctx, 9, 1000)
+	if err != nil || len(recent) != 120 {
+		t.Fatalf("recent: %d %v", len(recent), err)
+	}
+	counts := map[webhook.State]int{}
+	for _, d := range recent {
+		counts[d.State]++
+		if d.Attempts != 1 || d.Lease != 0 {
+			t.Fatalf("settled: %+v", d)
+		}
+	}
+	if counts[webhook.Delivered] != 108 || counts[webhook.Pending] != 12 {
+		t.Fatalf("states %v, want 108 delivered and 12 to retry", counts)
+	}
+	due, err := db.DueWebhooks(ctx, webhook.Claim{Now: at.Add(5 * time.Second), Until: at.Add(time.Hour), Token: 43, Want: []webhook.Want{{URL: "http://n/", Limit: 100}}})
+	if err != nil || len(due) != 12 {
+		t.Fatalf("due for their retry: %d %v", len(due), err)
 	}
 }

@@ -784,6 +784,10 @@ func (d *Deliverer) secret(ctx context.Context, app kontor.ID) (string, error) {
 	return s, nil
 }
 
+// settleWait is how long the settler waits for more results when it has
+// few.
+const settleWait = 2 * time.Millisecond
+
 // settle records results in batches (one transaction each) and frees
 // their room, until Close closes the results; with them it gives back the
 // born-claimed events Enqueued had no room for (d.release).
@@ -801,6 +805,11 @@ func (d *Deliverer) settle() {
 			}
 		case <-d.released:
 		}
+		// Take what else has ended; when that is little, wait a moment
+		// for more, so that one transaction records them (each
+		// transaction rewrites the pages of four indexes, however few
+		// rows it changes).
+		var wait <-chan time.Time
 	fill:
 		for open && len(batch) < cap(batch) {
 			select {
@@ -810,7 +819,21 @@ func (d *Deliverer) settle() {
 				}
 				batch = append(batch, r)
 			default:
-				break fill
+				if len(batch) >= cap(batch)/4 || len(batch) == 0 {
+					break fill
+				}
+				if wait == nil {
+					wait = time.After(settleWait)
+				}
+				select {
+				case r, ok := <-d.results:
+					if open = ok; !ok {
+						break fill
+					}
+					batch = append(batch, r)
+				case <-wait:
+					break fill
+				}
 			}
 		}
 		d.mu.Lock()
