@@ -122,11 +122,16 @@ func (c *committer) flush(batch []*commitJob) {
 			}
 			evs = append(evs, ev)
 		}
-		if err = bs.PutEndpointBatch(ctx, all.msgs, all.inbox, evs, c.clock.Now()); err != nil {
+		// Born claimed by this node's outbox when it has room: they go
+		// to its workers from memory, with no claim query.
+		lease := told.NewLease(evs)
+		added, perr := bs.PutEndpointBatch(ctx, all.msgs, all.inbox, evs, c.clock.Now(), lease)
+		if err = perr; err != nil {
+			told.Enqueued(nil, lease) // gives the room it held back
 			c.log.Error("recording messages and webhooks", "messages", len(all.msgs), "webhooks", len(evs), "err", err)
 			return
 		}
-		told.Enqueued(evs)
+		told.Enqueued(added, lease)
 		return
 	}
 	if err = c.store.PutMessages(ctx, all.msgs); err != nil {
@@ -151,15 +156,19 @@ func (c *committer) flush(batch []*commitJob) {
 }
 
 // BatchStore is a Store that also writes records, the inbox log and
-// webhooks in one transaction, the webhooks due at now. When the endpoint's Store is one
-// and its Hooks is the outbox on that same store (it has Enqueued, as
+// webhooks in one transaction, the webhooks starting at now and born
+// claimed under lease unless it is zero (webhook.Store.EnqueueWebhooks);
+// it returns the webhooks it added. When the endpoint's Store is one and
+// its Hooks is the outbox on that same store (it has Enqueued, as
 // webhook.Deliverer), the group commit is one transaction, not two.
 type BatchStore interface {
-	PutEndpointBatch(ctx context.Context, msgs []MessageRecord, inbox InboxWrites, evs []webhook.Event, now time.Time) error
+	PutEndpointBatch(ctx context.Context, msgs []MessageRecord, inbox InboxWrites, evs []webhook.Event, now time.Time, lease webhook.Lease) ([]webhook.Event, error)
 }
 
 // enqueued is Hooks that can be told of webhooks written to their store
-// by someone else (webhook.Deliverer.Enqueued).
+// by someone else, born claimed under a lease of theirs
+// (webhook.Deliverer.NewLease and Enqueued).
 type enqueued interface {
-	Enqueued(evs []webhook.Event)
+	NewLease(evs []webhook.Event) webhook.Lease
+	Enqueued(evs []webhook.Event, lease webhook.Lease)
 }

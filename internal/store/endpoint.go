@@ -221,21 +221,29 @@ func (db *DB) putMessages(ctx context.Context, tx *sql.Tx, msgs []endpoint.Messa
 }
 
 // PutEndpointBatch writes an endpoint's message records, inbox log and
-// webhooks in one transaction, the webhooks due at now
-// (endpoint.BatchStore).
-func (db *DB) PutEndpointBatch(ctx context.Context, msgs []endpoint.MessageRecord, in endpoint.InboxWrites, evs []webhook.Event, now time.Time) error {
+// webhooks in one transaction, the webhooks starting at now and born
+// claimed under lease unless it is zero; it returns the webhooks it added
+// (endpoint.BatchStore; webhook.Store.EnqueueWebhooks).
+func (db *DB) PutEndpointBatch(ctx context.Context, msgs []endpoint.MessageRecord, in endpoint.InboxWrites, evs []webhook.Event, now time.Time, lease webhook.Lease) ([]webhook.Event, error) {
 	if len(msgs) == 0 && len(evs) == 0 && len(in.Messages) == 0 && len(in.Statuses) == 0 && len(in.Reads) == 0 {
-		return nil
+		return nil, nil
 	}
-	return db.tx(ctx, "store.PutEndpointBatch", func(tx *sql.Tx) error {
+	var added []webhook.Event
+	err := db.tx(ctx, "store.PutEndpointBatch", func(tx *sql.Tx) error {
 		if err := db.putMessages(ctx, tx, msgs); err != nil {
 			return err
 		}
 		if err := db.putInbox(ctx, tx, in); err != nil {
 			return err
 		}
-		return db.enqueueWebhooks(ctx, tx, evs, now)
+		var err error
+		added, err = db.enqueueWebhooks(ctx, tx, evs, now, lease)
+		return err
 	})
+	if err != nil {
+		return nil, err
+	}
+	return added, nil
 }
 
 // Message returns a message record (endpoint.Store).

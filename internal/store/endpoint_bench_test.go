@@ -68,7 +68,7 @@ func BenchmarkEndpointWrites(b *testing.B) {
 			var in endpoint.InboxWrites
 			flush := func() {
 				if bc.oneTx {
-					if err := db.PutEndpointBatch(ctx, msgs, in, hooks, time.Now()); err != nil {
+					if _, err := db.PutEndpointBatch(ctx, msgs, in, hooks, time.Now(), webhook.Lease{}); err != nil {
 						b.Fatal(err)
 					}
 					msgs, hooks, in.Messages = msgs[:0], hooks[:0], in.Messages[:0]
@@ -81,7 +81,7 @@ func BenchmarkEndpointWrites(b *testing.B) {
 				} else if err := db.PutMessages(ctx, msgs); err != nil {
 					b.Fatal(err)
 				}
-				if err := db.EnqueueWebhooks(ctx, hooks, time.Now()); err != nil {
+				if _, err := db.EnqueueWebhooks(ctx, hooks, time.Now(), webhook.Lease{}); err != nil {
 					b.Fatal(err)
 				}
 				msgs, hooks = msgs[:0], hooks[:0]

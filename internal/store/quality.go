@@ -132,7 +132,8 @@ func (db *DB) ChangeQuality(ctx context.Context, c business.QualityChange) (bool
 		for i, e := range c.Events {
 			evs[i] = webhook.Event{ID: e.ID, App: kontor.ID(app.Int64), URL: url, Body: e.Body, Created: c.At}
 		}
-		return db.enqueueWebhooks(ctx, tx, evs, c.At)
+		_, err = db.enqueueWebhooks(ctx, tx, evs, c.At, webhook.Lease{})
+		return err
 	})
 	db.changed(DirNumber, c.Number) // its quality and tier (dircache.go)
 	if err != nil {

@@ -116,7 +116,7 @@ func (db *DB) enqueueStockAlert(ctx context.Context, tx *sql.Tx, a commerce.Stoc
 		db.log.Error("a low-stock alert cannot be sent", "product", a.Product, "err", err)
 		return nil // the stock change stands; the alert is in the low-stock list
 	}
-	_, err = db.exec(ctx, tx, enqueueOneSQL, ev.ID, int64(ev.App), ev.URL, ev.Body, ms(ev.Created), ms(ev.Created), ms(ev.Created))
+	_, err = db.enqueueWebhooks(ctx, tx, []webhook.Event{ev}, ev.Created, webhook.Lease{})
 	return err
 }
 

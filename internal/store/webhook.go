@@ -53,29 +53,69 @@ const webhookCols = `id, app, url, body, created, state, started, next_at, lease
 // with many hundreds of them is slow to prepare.)
 const webhookChunk = 32
 
-// enqueueOneSQL enqueues one event, prepared once at open.
-var enqueueOneSQL = `INSERT INTO webhooks (id, app, url, body, created, started, next_at) VALUES ` + values(1, 7, 1) + ` ON CONFLICT (id) DO NOTHING`
+// enqueueOneSQL enqueues one event, prepared once at open. An event born
+// claimed (webhook.Lease) gets its lease and is not due before the
+// lease's end; otherwise its lease is 0 and it is due at once.
+var enqueueOneSQL = `INSERT INTO webhooks (id, app, url, body, created, started, next_at, lease) VALUES ` + values(1, 8, 1) + ` ON CONFLICT (id) DO NOTHING`
 
-func init() { addHotWrite(enqueueOneSQL) }
+// enqueueOneReturningSQL is enqueueSQL(1), prepared once at open.
+var enqueueOneReturningSQL = enqueueSQL(1)
 
-// EnqueueWebhooks adds events to the outbox, due at now; ids already there
-// are left alone (webhook.Store).
-func (db *DB) EnqueueWebhooks(ctx context.Context, evs []webhook.Event, now time.Time) error {
-	return db.tx(ctx, "store.EnqueueWebhooks", func(tx *sql.Tx) error { return db.enqueueWebhooks(ctx, tx, evs, now) })
+func init() { addHotWrite(enqueueOneSQL, enqueueOneReturningSQL) }
+
+// EnqueueWebhooks adds events to the outbox, born claimed under lease
+// unless it is zero, and returns those it added (webhook.Store).
+func (db *DB) EnqueueWebhooks(ctx context.Context, evs []webhook.Event, now time.Time, lease webhook.Lease) ([]webhook.Event, error) {
+	var added []webhook.Event
+	err := db.tx(ctx, "store.EnqueueWebhooks", func(tx *sql.Tx) error {
+		var err error
+		added, err = db.enqueueWebhooks(ctx, tx, evs, now, lease)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return added, nil
 }
 
-// enqueueWebhooks is EnqueueWebhooks in tx.
-func (db *DB) enqueueWebhooks(ctx context.Context, tx *sql.Tx, evs []webhook.Event, now time.Time) error {
+// enqueueWebhooks is EnqueueWebhooks in tx. It returns evs itself when
+// every event was new (the usual case), else a new slice.
+func (db *DB) enqueueWebhooks(ctx context.Context, tx *sql.Tx, evs []webhook.Event, now time.Time, lease webhook.Lease) ([]webhook.Event, error) {
+	next, token := now.UnixMilli(), int64(0)
+	if !lease.IsZero() {
+		next, token = lease.Until.UnixMilli(), lease.Token
+	}
+	// kept collects the added events once one was not.
+	var kept []webhook.Event
+	skipped := false
+	keep := func(i int, added bool) {
+		switch {
+		case !added && !skipped:
+			skipped = true
+			kept = append(make([]webhook.Event, 0, len(evs)), evs[:i]...)
+		case added && skipped:
+			kept = append(kept, evs[i])
+		}
+	}
 	if db.d.name != "postgres" {
 		// SQLite runs in process: one prepared single-row INSERT per event
 		// beats parsing a multi-row statement of each batch size anew (the
 		// endpoint's group commit makes batches of every size).
-		for _, ev := range evs {
-			if _, err := db.exec(ctx, tx, enqueueOneSQL, ev.ID, int64(ev.App), ev.URL, ev.Body, ev.Created.UnixMilli(), now.UnixMilli(), now.UnixMilli()); err != nil {
-				return err
+		for i, ev := range evs {
+			res, err := db.exec(ctx, tx, enqueueOneSQL, ev.ID, int64(ev.App), ev.URL, ev.Body, ev.Created.UnixMilli(), now.UnixMilli(), next, token)
+			if err != nil {
+				return nil, err
 			}
+			n, err := res.RowsAffected()
+			if err != nil {
+				return nil, err
+			}
+			keep(i, n == 1)
 		}
-		return nil
+		if skipped {
+			return kept, nil
+		}
+		return evs, nil
 	}
 	var full *sql.Stmt // the INSERT of webhookChunk rows, prepared once
 	defer func() {
@@ -83,33 +123,60 @@ func (db *DB) enqueueWebhooks(ctx context.Context, tx *sql.Tx, evs []webhook.Eve
 			full.Close()
 		}
 	}()
-	args := make([]any, 0, 7*webhookChunk)
-	for len(evs) > 0 {
-		n := min(len(evs), webhookChunk)
+	args := make([]any, 0, 8*webhookChunk)
+	isNew := make(map[string]bool, min(len(evs), webhookChunk))
+	for start := 0; start < len(evs); {
+		n := min(len(evs)-start, webhookChunk)
 		args = args[:0]
-		for _, ev := range evs[:n] {
-			args = append(args, ev.ID, int64(ev.App), ev.URL, ev.Body, ev.Created.UnixMilli(), now.UnixMilli(), now.UnixMilli())
+		for _, ev := range evs[start : start+n] {
+			args = append(args, ev.ID, int64(ev.App), ev.URL, ev.Body, ev.Created.UnixMilli(), now.UnixMilli(), next, token)
 		}
-		q := `INSERT INTO webhooks (id, app, url, body, created, started, next_at) VALUES ` + values(n, 7, 1) + ` ON CONFLICT (id) DO NOTHING`
+		var rows *sql.Rows
 		var err error
-		switch {
-		case n == 1:
-			_, err = db.exec(ctx, tx, enqueueOneSQL, args...) // the usual case: prepared at open
-		case n < webhookChunk:
-			_, err = tx.ExecContext(ctx, q, args...)
-		case full == nil:
-			if full, err = tx.PrepareContext(ctx, q); err == nil {
-				_, err = full.ExecContext(ctx, args...)
+		if n == 1 {
+			rows, err = tx.StmtContext(ctx, db.wstmts[enqueueOneReturningSQL]).QueryContext(ctx, args...)
+		} else if n == webhookChunk {
+			if full == nil {
+				full, err = tx.PrepareContext(ctx, enqueueSQL(n))
 			}
-		default:
-			_, err = full.ExecContext(ctx, args...)
+			if err == nil {
+				rows, err = full.QueryContext(ctx, args...)
+			}
+		} else {
+			rows, err = tx.QueryContext(ctx, enqueueSQL(n), args...)
 		}
 		if err != nil {
-			return err
+			return nil, err
 		}
-		evs = evs[n:]
+		clear(isNew)
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			isNew[id] = true
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+		for i := start; i < start+n; i++ {
+			keep(i, isNew[evs[i].ID])
+			delete(isNew, evs[i].ID) // an id twice in evs is added once
+		}
+		start += n
 	}
-	return nil
+	if skipped {
+		return kept, nil
+	}
+	return evs, nil
+}
+
+// enqueueSQL adds n events and returns the ids it added (PostgreSQL: one
+// round trip per webhookChunk events).
+func enqueueSQL(n int) string {
+	return `INSERT INTO webhooks (id, app, url, body, created, started, next_at, lease) VALUES ` + values(n, 8, 1) + ` ON CONFLICT (id) DO NOTHING RETURNING id`
 }
 
 // DueWebhookURLs returns URLs with due events, in order, after after

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kontor-chat/kontor/internal/endpoint"
 	"github.com/kontor-chat/kontor/internal/store"
 	"github.com/kontor-chat/kontor/internal/store/storetest"
 	"github.com/kontor-chat/kontor/internal/webhook"
@@ -25,6 +26,9 @@ func TestWebhooks(t *testing.T) {
 		{"URLs", testWebhookURLs},
 		{"Settle", testWebhookSettle},
 		{"ReplayPrune", testWebhookReplayPrune},
+		{"Born", testWebhookBorn},
+		{"BornTakenOver", testWebhookBornTakenOver},
+		{"BornBatch", testWebhookBornBatch},
 	} {
 		t.Run("sqlite/"+tc.name, func(t *testing.T) {
 			tc.fn(t, open(t, store.Config{DataDir: t.TempDir()}))
@@ -59,12 +63,12 @@ func ids(ds []webhook.Delivery) []string {
 // lease ends; an id enqueued twice is one event.
 func testWebhookClaims(t *testing.T, db *store.DB) {
 	ctx := context.Background()
-	if err := db.EnqueueWebhooks(ctx, hooks("a", "http://a/", 70), t0); err != nil {
+	if _, err := db.EnqueueWebhooks(ctx, hooks("a", "http://a/", 70), t0, webhook.Lease{}); err != nil {
 		t.Fatal(err)
 	}
 	dup := hooks("a", "http://a/", 1)
 	dup[0].Body = []byte(`{"other":1}`)
-	if err := db.EnqueueWebhooks(ctx, append(dup, hooks("b", "http://b/", 3)...), t0.Add(time.Second)); err != nil {
+	if _, err := db.EnqueueWebhooks(ctx, append(dup, hooks("b", "http://b/", 3)...), t0.Add(time.Second), webhook.Lease{}); err != nil {
 		t.Fatal(err)
 	}
 	lease := t0.Add(2 * time.Minute)
@@ -108,7 +112,7 @@ func testWebhookURLs(t *testing.T, db *store.DB) {
 	for i := range 30 {
 		evs = append(evs, hooks(fmt.Sprintf("u%02d-", i), fmt.Sprintf("http://h/%02d", i), 2)...)
 	}
-	if err := db.EnqueueWebhooks(ctx, evs, t0); err != nil {
+	if _, err := db.EnqueueWebhooks(ctx, evs, t0, webhook.Lease{}); err != nil {
 		t.Fatal(err)
 	}
 	// Claim all of URL 05: it has nothing due any more.
@@ -146,7 +150,7 @@ func testWebhookURLs(t *testing.T, db *store.DB) {
 // dead events are done, retries due again; the console lists them.
 func testWebhookSettle(t *testing.T, db *store.DB) {
 	ctx := context.Background()
-	if err := db.EnqueueWebhooks(ctx, hooks("s", "http://s/", 40), t0); err != nil {
+	if _, err := db.EnqueueWebhooks(ctx, hooks("s", "http://s/", 40), t0, webhook.Lease{}); err != nil {
 		t.Fatal(err)
 	}
 	claimed, err := db.DueWebhooks(ctx, webhook.Claim{Now: t0, Until: t0.Add(time.Minute), Token: 5, Want: []webhook.Want{{URL: "http://s/", Limit: 40}}})
@@ -218,7 +222,7 @@ func testWebhookSettle(t *testing.T, db *store.DB) {
 func testWebhookReplayPrune(t *testing.T, db *store.DB) {
 	ctx := context.Background()
 	evs := hooks("r", "http://r/", 80)
-	if err := db.EnqueueWebhooks(ctx, evs, t0); err != nil {
+	if _, err := db.EnqueueWebhooks(ctx, evs, t0, webhook.Lease{}); err != nil {
 		t.Fatal(err)
 	}
 	claimed, err := db.DueWebhooks(ctx, webhook.Claim{Now: t0, Until: t0.Add(time.Minute), Token: 3, Want: []webhook.Want{{URL: "http://r/", Limit: 80}}})
@@ -271,5 +275,207 @@ func testWebhookReplayPrune(t *testing.T, db *store.DB) {
 	n, err = db.PruneWebhooks(ctx, t0.Add(time.Hour), t0.Add(time.Hour), 100)
 	if err != nil || n != 3 {
 		t.Fatalf("prune the rest: %d %v", n, err)
+	}
+}
+
+// testWebhookBorn: events enqueued under a lease are born claimed: not
+// due, not found by a search, settled under that lease like claimed ones;
+// ids already there (or twice in one call) are not returned as added.
+func testWebhookBorn(t *testing.T, db *store.DB) {
+	ctx := context.Background()
+	if _, err := db.EnqueueWebhooks(ctx, hooks("x", "http://x/", 1), t0, webhook.Lease{}); err != nil {
+		t.Fatal(err)
+	}
+	lease := webhook.Lease{Token: 21, Until: t0.Add(2 * time.Minute)}
+	evs := append(hooks("x", "http://x/", 40), hooks("x", "http://x/", 1)[0]) // x000 was there; x000 twice
+	evs[5].ID = evs[6].ID                                                     // x006 twice
+	added, err := db.EnqueueWebhooks(ctx, evs, t0, lease)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	for _, ev := range hooks("x", "http://x/", 40)[1:] {
+		if ev.ID != "x005" {
+			want = append(want, ev.ID)
+		}
+	}
+	var got []string
+	for _, ev := range added {
+		got = append(got, ev.ID)
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("added %v, want %v", got, want)
+	}
+	// Only the event enqueued without a lease is due.
+	due, err := db.DueWebhooks(ctx, webhook.Claim{Now: t0.Add(time.Minute), Until: t0.Add(3 * time.Minute), Token: 22, Want: []webhook.Want{{URL: "http://x/", Limit: 100}}})
+	if err != nil || !slices.Equal(ids(due), []string{"x000"}) {
+		t.Fatalf("due while born claimed: %v %v", ids(due), err)
+	}
+	if urls, err := db.DueWebhookURLs(ctx, t0.Add(time.Minute), "", 10); err != nil || len(urls) != 0 {
+		t.Fatalf("due URLs while born claimed: %v %v", urls, err)
+	}
+	// Results under the lease apply; under another token they do not.
+	at := t0.Add(time.Second)
+	rs := []webhook.Result{
+		{ID: "x001", Lease: 21, Outcome: webhook.OutcomeDelivered, At: at, Status: 200, Tried: true},
+		{ID: "x002", Lease: 21, Outcome: webhook.OutcomeRetry, At: at, Status: 503, Next: at.Add(5 * time.Second), Tried: true},
+		{ID: "x003", Lease: 21, Outcome: webhook.OutcomeReleased, At: at, Next: at},
+		{ID: "x004", Lease: 99, Outcome: webhook.OutcomeDelivered, At: at, Status: 200, Tried: true},
+	}
+	if err := db.SettleWebhooks(ctx, rs); err != nil {
+		t.Fatal(err)
+	}
+	recent, err := db.RecentWebhooks(ctx, 9, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	by := map[string]webhook.Delivery{}
+	for _, d := range recent {
+		by[d.ID] = d
+	}
+	if d := by["x001"]; d.State != webhook.Delivered || d.Attempts != 1 || !d.Started.Equal(t0) || d.Lease != 0 {
+		t.Errorf("delivered: %+v", d)
+	}
+	if d := by["x002"]; d.State != webhook.Pending || d.Attempts != 1 || !d.Next.Equal(at.Add(5*time.Second)) {
+		t.Errorf("retry: %+v", d)
+	}
+	if _, ok := by["x004"]; ok || len(recent) != 2 {
+		t.Errorf("recent: %v (a result under another lease applied?)", ids(recent))
+	}
+	due, err = db.DueWebhooks(ctx, webhook.Claim{Now: at, Until: at.Add(time.Minute), Token: 23, Want: []webhook.Want{{URL: "http://x/", Limit: 100}}})
+	if err != nil || !slices.Equal(ids(due), []string{"x003"}) || due[0].Attempts != 0 || !due[0].Started.Equal(t0) {
+		t.Fatalf("due after giving one back: %+v %v", due, err)
+	}
+	// A business endpoint's batch is born claimed the same way.
+	ev := webhook.Event{ID: "batch.1", App: 9, URL: "http://x/", Body: []byte(`{"b":1}`), Created: t0}
+	added, err = db.PutEndpointBatch(ctx, nil, endpoint.InboxWrites{}, []webhook.Event{ev, ev}, t0, webhook.Lease{Token: 24, Until: t0.Add(time.Hour)})
+	if err != nil || len(added) != 1 || added[0].ID != "batch.1" {
+		t.Fatalf("PutEndpointBatch: %v %v", added, err)
+	}
+	if added, err := db.PutEndpointBatch(ctx, nil, endpoint.InboxWrites{}, []webhook.Event{ev}, t0, webhook.Lease{}); err != nil || len(added) != 0 {
+		t.Fatalf("PutEndpointBatch again: %v %v", added, err)
+	}
+	if err := db.SettleWebhooks(ctx, []webhook.Result{{ID: "batch.1", Lease: 24, Outcome: webhook.OutcomeDead, At: at, Status: 410, Tried: true}}); err != nil {
+		t.Fatal(err)
+	}
+	if dead, err := db.DeadWebhooks(ctx, 9, 10); err != nil || !slices.Equal(ids(dead), []string{"batch.1"}) {
+		t.Fatalf("dead: %v %v", ids(dead), err)
+	}
+}
+
+// testWebhookBornTakenOver: the born-claimed events of a node that
+// crashed are due for any node once their lease ends, oldest first; the
+// crashed node's late results then change nothing, and a dead letter
+// among them can be replayed.
+func testWebhookBornTakenOver(t *testing.T, db *store.DB) {
+	ctx := context.Background()
+	until := t0.Add(2 * time.Minute)
+	if _, err := db.EnqueueWebhooks(ctx, hooks("c", "http://c/", 50), t0, webhook.Lease{Token: 31, Until: until}); err != nil {
+		t.Fatal(err)
+	}
+	claim := func(now time.Time, token int64) []webhook.Delivery {
+		t.Helper()
+		got, err := db.DueWebhooks(ctx, webhook.Claim{Now: now, Until: now.Add(2 * time.Minute), Token: token, Want: []webhook.Want{{URL: "http://c/", Limit: 100}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	if got := claim(until.Add(-time.Millisecond), 32); len(got) != 0 {
+		t.Fatalf("claimed %d before the lease ended", len(got))
+	}
+	if urls, err := db.DueWebhookURLs(ctx, until, "", 10); err != nil || !slices.Equal(urls, []string{"http://c/"}) {
+		t.Fatalf("due URLs at the lease's end: %v %v", urls, err)
+	}
+	got := claim(until, 33)
+	if len(got) != 50 {
+		t.Fatalf("taken over %d, want 50", len(got))
+	}
+	for _, d := range got {
+		if d.Lease != 33 || d.Attempts != 0 || !d.Started.Equal(t0) || !d.Next.Equal(until.Add(2*time.Minute)) {
+			t.Fatalf("taken over: %+v", d)
+		}
+	}
+	// The crashed node's results come too late; the new claim's apply.
+	at := until.Add(time.Second)
+	var late, mine []webhook.Result
+	for _, d := range got {
+		late = append(late, webhook.Result{ID: d.ID, Lease: 31, Outcome: webhook.OutcomeDelivered, At: at, Status: 200, Tried: true})
+		o := webhook.OutcomeDelivered
+		if d.ID == "c007" {
+			o = webhook.OutcomeDead
+		}
+		mine = append(mine, webhook.Result{ID: d.ID, Lease: 33, Outcome: o, At: at, Status: 500, Tried: true})
+	}
+	if err := db.SettleWebhooks(ctx, late); err != nil {
+		t.Fatal(err)
+	}
+	if recent, err := db.RecentWebhooks(ctx, 9, 100); err != nil || len(recent) != 0 {
+		t.Fatalf("late results applied: %v %v", ids(recent), err)
+	}
+	if err := db.SettleWebhooks(ctx, mine); err != nil {
+		t.Fatal(err)
+	}
+	if dead, err := db.DeadWebhooks(ctx, 9, 10); err != nil || !slices.Equal(ids(dead), []string{"c007"}) {
+		t.Fatalf("dead: %v %v", ids(dead), err)
+	}
+	later := at.Add(time.Hour)
+	if n, err := db.ReplayWebhooks(ctx, []string{"c007"}, later); err != nil || n != 1 {
+		t.Fatalf("replay: %d %v", n, err)
+	}
+	if got := claim(later, 34); !slices.Equal(ids(got), []string{"c007"}) || got[0].Attempts != 0 || !got[0].Started.Equal(later) {
+		t.Fatalf("replayed: %+v", got)
+	}
+}
+
+// testWebhookBornBatch: one SettleWebhooks call records the results of
+// born-claimed and claimed events together (more than one statement's
+// worth: the Deliverer's settler gathers them), each under its own lease.
+func testWebhookBornBatch(t *testing.T, db *store.DB) {
+	ctx := context.Background()
+	born := webhook.Lease{Token: 41, Until: t0.Add(2 * time.Minute)}
+	if _, err := db.EnqueueWebhooks(ctx, hooks("n", "http://n/", 60), t0, born); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.EnqueueWebhooks(ctx, hooks("o", "http://n/", 60), t0, webhook.Lease{}); err != nil {
+		t.Fatal(err)
+	}
+	claimed, err := db.DueWebhooks(ctx, webhook.Claim{Now: t0, Until: t0.Add(time.Minute), Token: 42, Want: []webhook.Want{{URL: "http://n/", Limit: 100}}})
+	if err != nil || len(claimed) != 60 {
+		t.Fatalf("claimed %d %v, want the 60 not born claimed", len(claimed), err)
+	}
+	at := t0.Add(time.Second)
+	var rs []webhook.Result
+	for i := range 60 {
+		for _, r := range []webhook.Result{
+			{ID: fmt.Sprintf("n%03d", i), Lease: 41, Outcome: webhook.OutcomeDelivered, At: at, Status: 200, Tried: true},
+			{ID: fmt.Sprintf("o%03d", i), Lease: 42, Outcome: webhook.OutcomeDelivered, At: at, Status: 204, Tried: true},
+		} {
+			if i%10 == 9 {
+				r.Outcome, r.Status, r.Next = webhook.OutcomeRetry, 500, at.Add(5*time.Second)
+			}
+			rs = append(rs, r)
+		}
+	}
+	if err := db.SettleWebhooks(ctx, rs); err != nil {
+		t.Fatal(err)
+	}
+	recent, err := db.RecentWebhooks(ctx, 9, 1000)
+	if err != nil || len(recent) != 120 {
+		t.Fatalf("recent: %d %v", len(recent), err)
+	}
+	counts := map[webhook.State]int{}
+	for _, d := range recent {
+		counts[d.State]++
+		if d.Attempts != 1 || d.Lease != 0 {
+			t.Fatalf("settled: %+v", d)
+		}
+	}
+	if counts[webhook.Delivered] != 108 || counts[webhook.Pending] != 12 {
+		t.Fatalf("states %v, want 108 delivered and 12 to retry", counts)
+	}
+	due, err := db.DueWebhooks(ctx, webhook.Claim{Now: at.Add(5 * time.Second), Until: at.Add(time.Hour), Token: 43, Want: []webhook.Want{{URL: "http://n/", Limit: 100}}})
+	if err != nil || len(due) != 12 {
+		t.Fatalf("due for their retry: %d %v", len(due), err)
 	}
 }

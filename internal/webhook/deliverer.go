@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -44,6 +45,8 @@ type Config struct {
 	Lease time.Duration
 	// Batch is the most events claimed for one URL at a time (default
 	// 128), and the most results recorded in one transaction (2 × Batch).
+	// Events this Deliverer enqueues are born claimed (NewLease) while
+	// their URL holds fewer than max(Batch, MaxHeld/2).
 	Batch int
 	// MaxHeld is the most claimed events not yet settled (default 8 × Batch).
 	MaxHeld int
@@ -123,6 +126,7 @@ type Deliverer struct {
 	discover atomic.Bool   // the next claim looks for URLs with due events first
 	ready    chan *job     // claimed events allowed to go (within PerURL)
 	results  chan result   // ended attempts, for the settler
+	released chan struct{} // wakes the settler for d.release
 	stop     chan struct{} // closed by Close: no more claims or pruning
 	quit     chan struct{} // closed by Close once claims stopped: workers finish
 	posts    context.Context
@@ -133,13 +137,15 @@ type Deliverer struct {
 	workers sync.WaitGroup
 	settled chan struct{} // closed when the settler has recorded everything
 
-	mu      sync.Mutex
-	urls    map[string]*urlState // URLs with claimed events not yet settled
-	dirty   map[string]bool      // URLs that may have due events not claimed yet
-	held    int                  // claimed events not yet settled
-	started bool
-	closed  bool
-	cursor  string // where the next search for URLs with due events starts (dispatcher only)
+	mu       sync.Mutex
+	urls     map[string]*urlState  // URLs with claimed events not yet settled
+	dirty    map[string]bool       // URLs that may have due events not claimed yet
+	held     int                   // claimed events not yet settled
+	release  []result              // born-claimed events there was no room for, to give back (settler)
+	reserved map[int64]reservation // room NewLease holds, by lease token, until Enqueued
+	started  bool
+	closed   bool
+	cursor   string // where the next search for URLs with due events starts (dispatcher only)
 
 	secretMu    sync.Mutex
 	secretCache map[kontor.ID]cachedSecret
@@ -184,9 +190,9 @@ func New(cfg Config, store Store, secrets Secrets, metrics Metrics, clock kontor
 		log = slog.New(slog.DiscardHandler)
 	}
 	d := &Deliverer{cfg: cfg, store: store, secrets: secrets, metrics: metrics, clock: clock, log: log, client: cfg.Client,
-		wake: make(chan struct{}, 1), ready: make(chan *job, cfg.MaxHeld), results: make(chan result, cfg.MaxHeld),
+		wake: make(chan struct{}, 1), ready: make(chan *job, cfg.MaxHeld), results: make(chan result, cfg.MaxHeld), released: make(chan struct{}, 1),
 		stop: make(chan struct{}), quit: make(chan struct{}), settled: make(chan struct{}),
-		urls: map[string]*urlState{}, dirty: map[string]bool{}, secretCache: map[kontor.ID]cachedSecret{}}
+		urls: map[string]*urlState{}, dirty: map[string]bool{}, reserved: map[int64]reservation{}, secretCache: map[kontor.ID]cachedSecret{}}
 	d.posts, d.cancel = context.WithCancel(context.Background())
 	if d.client == nil {
 		tr := http.DefaultTransport.(*http.Transport).Clone()
@@ -302,9 +308,10 @@ func (d *Deliverer) poke() {
 	}
 }
 
-// Enqueue checks events and adds them to the outbox, then wakes the
-// Deliverer. Events whose id is already there are left as they are. A
-// zero Created is now.
+// Enqueue checks events and adds them to the outbox, born claimed by this
+// Deliverer when it has room (NewLease), and hands them to its workers or
+// wakes it. Events whose id is already there are left as they are. A zero
+// Created is now.
 func (d *Deliverer) Enqueue(ctx context.Context, evs []Event) error {
 	if len(evs) == 0 {
 		return nil
@@ -323,28 +330,158 @@ func (d *Deliverer) Enqueue(ctx context.Context, evs []Event) error {
 			evs[i].Created = now
 		}
 	}
-	if err := d.store.EnqueueWebhooks(ctx, evs, now); err != nil {
+	l := d.NewLease(evs)
+	added, err := d.store.EnqueueWebhooks(ctx, evs, now, l)
+	if err != nil {
+		d.Enqueued(nil, l)
 		return err
 	}
-	d.Enqueued(evs)
+	d.Enqueued(added, l)
 	return nil
 }
 
-// Enqueued tells the Deliverer about events a caller wrote to its Store
-// itself, checked (Check) and in a transaction of its own (a business
-// endpoint writes its records and webhooks together): they are counted and
-// claimed at once instead of at the next poll. It never blocks.
-func (d *Deliverer) Enqueued(evs []Event) {
+// NewLease returns the lease under which evs, about to be enqueued, are
+// born claimed by this Deliverer (Store.EnqueueWebhooks), so that they go
+// to its workers from memory, with no claim: a token of its own, ending a
+// Config.Lease from now. Their room is held for them (within MaxHeld, and
+// half of it per URL, see bornPerURL) until Enqueued is called with the
+// lease: once they are written, with the events added, or with none if
+// the write failed. When there is no room for all of them, or the
+// Deliverer is not running, it returns the zero Lease: the events are then
+// due at once, for any node, and claimed as usual. Events of a node that
+// crashed before delivering them are due for any node when their lease
+// ends.
+func (d *Deliverer) NewLease(evs []Event) Lease {
 	if len(evs) == 0 {
+		return Lease{}
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if !d.started || d.closed || d.held+len(evs) > d.cfg.MaxHeld {
+		return Lease{}
+	}
+	r := reservation{n: len(evs)}
+	for i := range evs {
+		k := slices.IndexFunc(r.urls, func(u urlCount) bool { return u.url == evs[i].URL })
+		if k < 0 {
+			k = len(r.urls)
+			r.urls = append(r.urls, urlCount{url: evs[i].URL})
+		}
+		r.urls[k].n++
+	}
+	for _, u := range r.urls {
+		if st := d.urls[u.url]; st != nil && st.held+u.n > d.bornPerURL() || u.n > d.bornPerURL() {
+			return Lease{}
+		}
+	}
+	for _, u := range r.urls {
+		st := d.urls[u.url]
+		if st == nil {
+			st = &urlState{}
+			d.urls[u.url] = st
+		}
+		st.held += u.n
+	}
+	d.held += r.n
+	l := Lease{Token: rand.Int64N(math.MaxInt64) + 1, Until: d.clock.Now().Add(d.cfg.Lease)}
+	d.reserved[l.Token] = r
+	return l
+}
+
+// bornPerURL is the most events one URL may hold when born-claimed ones
+// join them: half of MaxHeld (at least Batch), so that a flood of fresh
+// events for one URL goes out from memory and still leaves the other
+// half for other URLs' claims.
+func (d *Deliverer) bornPerURL() int { return max(d.cfg.Batch, d.cfg.MaxHeld/2) }
+
+// reservation is the room NewLease holds for the events of a lease.
+type reservation struct {
+	n    int
+	urls []urlCount // usually one
+}
+
+type urlCount struct {
+	url string
+	n   int
+}
+
+// Enqueued tells the Deliverer about events a caller added to its Store
+// itself, checked (Check) and in a transaction of its own (a business
+// endpoint writes its records and webhooks together): the events the
+// Store added (not those it had already), under l. Born-claimed events
+// (l from NewLease) go to the workers at once, in the room NewLease held;
+// the others are claimed at once instead of at the next poll. It never
+// blocks.
+func (d *Deliverer) Enqueued(evs []Event, l Lease) {
+	if len(evs) > 0 {
+		d.metrics.WebhooksEnqueued(len(evs))
+	}
+	d.mu.Lock()
+	if l.IsZero() {
+		for i := range evs {
+			d.dirty[evs[i].URL] = true
+		}
+		d.mu.Unlock()
+		if len(evs) > 0 {
+			d.poke()
+		}
 		return
 	}
-	d.metrics.WebhooksEnqueued(len(evs))
-	d.mu.Lock()
-	for i := range evs {
-		d.dirty[evs[i].URL] = true
+	// Give the held room back; the events added take their part again.
+	if r, ok := d.reserved[l.Token]; ok {
+		delete(d.reserved, l.Token)
+		d.held -= r.n
+		for _, u := range r.urls {
+			st := d.urls[u.url]
+			if st.held -= u.n; st.held == 0 {
+				delete(d.urls, u.url)
+			}
+		}
+	}
+	if d.closed {
+		// Close has begun: the events are due again when l ends.
+		d.mu.Unlock()
+		return
+	}
+	started := l.Until.Add(-d.cfg.Lease)
+	deadline := l.Until.Add(-2 * d.cfg.Timeout)
+	now := d.clock.Now()
+	gave := false
+	for _, ev := range evs {
+		if st := d.urls[ev.URL]; d.held >= d.cfg.MaxHeld || (st != nil && st.held >= d.bornPerURL()) {
+			// More than NewLease held room for: back to the outbox, due
+			// now (as a claim of MaxHeld or Batch would have left it).
+			d.release = append(d.release, result{Result: Result{ID: ev.ID, Lease: l.Token, Outcome: OutcomeReleased, At: now, Next: now}, url: ev.URL})
+			gave = true
+			continue
+		}
+		d.hold(&job{d: Delivery{Event: ev, State: Pending, Started: started, Next: l.Until, Lease: l.Token}, deadline: deadline})
 	}
 	d.mu.Unlock()
-	d.poke()
+	if gave {
+		select {
+		case d.released <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// hold takes a claimed event: to a worker if its URL has fewer than
+// PerURL under way, else to wait for one. d.mu is held.
+func (d *Deliverer) hold(j *job) {
+	st := d.urls[j.d.URL]
+	if st == nil {
+		st = &urlState{}
+		d.urls[j.d.URL] = st
+	}
+	st.held++
+	d.held++
+	if st.inflight < d.cfg.PerURL {
+		st.inflight++
+		d.ready <- j // never blocks: it holds MaxHeld, and d.held is at most that
+	} else {
+		st.waiting = append(st.waiting, j)
+	}
 }
 
 // Replay makes delivered events and dead letters pending again, with a
@@ -461,6 +598,13 @@ func (d *Deliverer) claim() {
 				room -= n
 			}
 		}
+		// The room asked for is held while the claim runs, so that
+		// born-claimed events (Enqueued) cannot take it meanwhile.
+		reserved := 0
+		for _, w := range want {
+			reserved += w.Limit
+		}
+		d.held += reserved
 		d.mu.Unlock()
 		if len(want) == 0 {
 			return
@@ -469,29 +613,18 @@ func (d *Deliverer) claim() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		ds, err := d.store.DueWebhooks(ctx, Claim{Now: now, Until: now.Add(d.cfg.Lease), Token: rand.Int64N(math.MaxInt64) + 1, Want: want})
 		cancel()
+		d.mu.Lock()
+		d.held -= reserved
 		if err != nil {
+			d.mu.Unlock()
 			d.log.Error("claiming webhooks", "err", err)
 			return
 		}
 		deadline := now.Add(d.cfg.Lease - 2*d.cfg.Timeout)
 		got := make(map[string]int, len(want))
-		d.mu.Lock()
 		for _, dl := range ds {
 			got[dl.URL]++
-			j := &job{d: dl, deadline: deadline}
-			st := d.urls[dl.URL]
-			if st == nil {
-				st = &urlState{}
-				d.urls[dl.URL] = st
-			}
-			st.held++
-			d.held++
-			if st.inflight < d.cfg.PerURL {
-				st.inflight++
-				d.ready <- j // never blocks: it holds MaxHeld
-			} else {
-				st.waiting = append(st.waiting, j)
-			}
+			d.hold(&job{d: dl, deadline: deadline})
 		}
 		again := len(want) == maxWantURLs
 		for _, w := range want {
@@ -660,28 +793,69 @@ func (d *Deliverer) secret(ctx context.Context, app kontor.ID) (string, error) {
 	return s, nil
 }
 
+// settleWait is how long the settler waits for more results when it has
+// few.
+const settleWait = 2 * time.Millisecond
+
 // settle records results in batches (one transaction each) and frees
-// their room, until Close closes the results.
+// their room, until Close closes the results; with them it gives back the
+// born-claimed events Enqueued had no room for (d.release).
 func (d *Deliverer) settle() {
 	defer close(d.settled)
 	batch := make([]result, 0, 2*d.cfg.Batch)
 	rs := make([]Result, 0, cap(batch))
-	for first := range d.results {
-		batch = append(batch[:0], first)
+	var rel []result
+	for open := true; open; {
+		batch = batch[:0]
+		select {
+		case r, ok := <-d.results:
+			if open = ok; ok {
+				batch = append(batch, r)
+			}
+		case <-d.released:
+		}
+		// Take what else has ended; when that is little, wait a moment
+		// for more, so that one transaction records them (each
+		// transaction rewrites the pages of four indexes, however few
+		// rows it changes).
+		var wait <-chan time.Time
 	fill:
-		for len(batch) < cap(batch) {
+		for open && len(batch) < cap(batch) {
 			select {
 			case r, ok := <-d.results:
-				if !ok {
+				if open = ok; !ok {
 					break fill
 				}
 				batch = append(batch, r)
 			default:
-				break fill
+				if len(batch) >= cap(batch)/4 || len(batch) == 0 {
+					break fill
+				}
+				if wait == nil {
+					wait = time.After(settleWait)
+				}
+				select {
+				case r, ok := <-d.results:
+					if open = ok; !ok {
+						break fill
+					}
+					batch = append(batch, r)
+				case <-wait:
+					break fill
+				}
 			}
+		}
+		d.mu.Lock()
+		rel, d.release = d.release, rel[:0]
+		d.mu.Unlock()
+		if len(batch) == 0 && len(rel) == 0 {
+			continue
 		}
 		rs = rs[:0]
 		for _, r := range batch {
+			rs = append(rs, r.Result)
+		}
+		for _, r := range rel {
 			rs = append(rs, r.Result)
 		}
 		d.record(rs)
@@ -693,6 +867,9 @@ func (d *Deliverer) settle() {
 			if st.held == 0 {
 				delete(d.urls, r.url)
 			}
+		}
+		for _, r := range rel {
+			d.dirty[r.url] = true // due now, for the next claim
 		}
 		more := len(d.dirty) > 0
 		d.mu.Unlock()

@@ -11,6 +11,15 @@
 // Enqueue wakes the Deliverer at once; a slow poll picks up retries and
 // events other nodes enqueued.
 //
+// Events a running Deliverer enqueues (Enqueue, or a caller's own
+// transaction with NewLease and Enqueued) are born claimed: the insert
+// gives them a lease of this Deliverer's, and they go to its workers from
+// memory, with no claim query and no claim UPDATE. NewLease holds their
+// room (MaxHeld in all, max(Batch, MaxHeld/2) for one URL) until Enqueued;
+// when there is none they are written due, for any node, and claimed as
+// usual. If the node dies first, its born-claimed events are due for any
+// node when their lease ends, like those of a claim.
+//
 // The Deliverer claims due events from the Store per URL, with a lease: a
 // claimed event is not due again until its lease runs out, so several
 // nodes sharing PostgreSQL never POST the same event at the same time (the
@@ -18,7 +27,9 @@
 // node had claimed goes out again once its lease has passed. Each
 // attempt's outcome is recorded under the lease's token, so a node that
 // lost its lease cannot overwrite what another recorded; outcomes are
-// recorded in batches, one transaction each. Delivery is at least once:
+// recorded in batches, one transaction each (the settler waits up to
+// 2 ms for more when it has few: every transaction rewrites the pages of
+// the outbox's indexes, however few rows it changes). Delivery is at least once:
 // receivers deduplicate by the ids in the body (the event id also travels
 // in the X-Kontor-Webhook-Id header).
 //

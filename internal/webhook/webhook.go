@@ -87,6 +87,17 @@ type Claim struct {
 	Want  []Want
 }
 
+// Lease is a claim on events in the outbox: Token names it (non-zero) and
+// Until is when it runs out, after which its events are due again for any
+// node. The zero Lease claims nothing.
+type Lease struct {
+	Token int64
+	Until time.Time
+}
+
+// IsZero says whether l claims nothing.
+func (l Lease) IsZero() bool { return l.Token == 0 }
+
 // Want is how many events a claim takes at most for one URL.
 type Want struct {
 	URL   string
@@ -132,9 +143,13 @@ type Result struct {
 
 // Store is the outbox. Implemented by internal/store.
 type Store interface {
-	// EnqueueWebhooks adds events, due at now. An event whose id is
-	// already in the outbox (in any state) is left as it is.
-	EnqueueWebhooks(ctx context.Context, evs []Event, now time.Time) error
+	// EnqueueWebhooks adds events, their round of attempts starting at
+	// now, and returns those it added, in order: an event whose id is
+	// already in the outbox (in any state) is left as it is. With a zero
+	// lease they are due at now; otherwise they are born claimed under
+	// it, as if DueWebhooks had just returned them (not due before
+	// lease.Until), so the caller can deliver them without a claim.
+	EnqueueWebhooks(ctx context.Context, evs []Event, now time.Time, lease Lease) ([]Event, error)
 	// DueWebhookURLs returns, in order, up to limit URLs greater than
 	// after that have pending events due at now.
 	DueWebhookURLs(ctx context.Context, now time.Time, after string, limit int) ([]string, error)
@@ -172,7 +187,8 @@ type Secrets interface {
 
 // Metrics receives the Deliverer's measurements; the methods must be cheap.
 type Metrics interface {
-	// WebhooksEnqueued counts events handed to Enqueue (duplicates too).
+	// WebhooksEnqueued counts events added to the outbox (not those
+	// whose id was there already).
 	WebhooksEnqueued(n int)
 	// WebhookAttempt counts one POST: how it ended, the HTTP status (0
 	// without an answer) and how long it took.

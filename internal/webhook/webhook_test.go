@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -633,4 +634,221 @@ func TestPrune(t *testing.T) {
 	}
 	c.Add(time.Hour)
 	waitFor(t, "the dead letter to go", func() bool { return count(7) == 0 })
+}
+
+// claims counts what a Store's claims return.
+type claims struct {
+	webhook.Store
+	n atomic.Int64
+}
+
+func (c *claims) DueWebhooks(ctx context.Context, cl webhook.Claim) ([]webhook.Delivery, error) {
+	ds, err := c.Store.DueWebhooks(ctx, cl)
+	c.n.Add(int64(len(ds)))
+	return ds, err
+}
+
+// TestBornClaimed: events a running Deliverer enqueues are born claimed by
+// it and go out from memory, with no claim, once each; a failed one is
+// claimed for its retry as usual.
+func TestBornClaimed(t *testing.T) {
+	backends(t, func(t *testing.T, open func() *store.DB) {
+		db := &claims{Store: open()}
+		var mu sync.Mutex
+		got := map[string]int{}
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			id := r.Header.Get(webhook.IDHeader)
+			mu.Lock()
+			got[id]++
+			n := got[id]
+			mu.Unlock()
+			if id == "e7" && n == 1 {
+				w.WriteHeader(http.StatusServiceUnavailable)
+			}
+		}))
+		defer srv.Close()
+		c := newClock()
+		d := start(t, webhook.Config{Poll: time.Hour}, db, newSecrets(1, "s"), c)
+		var evs []webhook.Event
+		for i := range 50 {
+			evs = append(evs, event(fmt.Sprintf("e%d", i), srv.URL))
+		}
+		if err := d.Enqueue(t.Context(), evs); err != nil {
+			t.Fatal(err)
+		}
+		for _, ev := range evs {
+			want := webhook.Delivered
+			if ev.ID == "e7" {
+				want = webhook.Pending
+			}
+			if dl := settled(t, db, 1, ev.ID, 1); dl.State != want {
+				t.Fatalf("%s: %+v", ev.ID, dl)
+			}
+		}
+		if n := db.n.Load(); n != 0 {
+			t.Fatalf("claims returned %d events, want none: every event was born claimed", n)
+		}
+		c.Add(6 * time.Second) // past the first retry's backoff (5 s)
+		d.Notify()
+		if dl := settled(t, db, 1, "e7", 2); dl.State != webhook.Delivered {
+			t.Fatalf("e7 after its retry: %+v", dl)
+		}
+		if n := db.n.Load(); n != 1 {
+			t.Fatalf("claims returned %d events, want e7's retry", n)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		for _, ev := range evs {
+			if want := 1 + btoi(ev.ID == "e7"); got[ev.ID] != want {
+				t.Errorf("%s POSTed %d times, want %d", ev.ID, got[ev.ID], want)
+			}
+		}
+	})
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// TestBornNoRoom: events there is no room for (Batch per URL, MaxHeld in
+// all) are not born claimed but claimed as usual; born-claimed events
+// beyond the room their lease held are given back to the outbox, due at
+// once; every event goes out once.
+func TestBornNoRoom(t *testing.T) {
+	backends(t, func(t *testing.T, open func() *store.DB) {
+		db := &claims{Store: open()}
+		unblock := make(chan struct{})
+		var mu sync.Mutex
+		got := map[string]int{}
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			<-unblock
+			mu.Lock()
+			got[r.Header.Get(webhook.IDHeader)]++
+			mu.Unlock()
+		}))
+		defer srv.Close()
+		defer func() {
+			select {
+			case <-unblock:
+			default:
+				close(unblock)
+			}
+		}()
+		d := start(t, webhook.Config{Workers: 2, PerURL: 2, Batch: 4, MaxHeld: 8, Poll: time.Hour}, db, newSecrets(1, "s"), nil)
+		var all []webhook.Event
+		// 20 events for /a, more than Batch: due, and claimed 4 at a time.
+		var evs []webhook.Event
+		for i := range 20 {
+			evs = append(evs, event(fmt.Sprintf("a%02d", i), srv.URL+"/a"))
+		}
+		all = append(all, evs...)
+		if err := d.Enqueue(t.Context(), evs); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "4 of /a claimed", func() bool { return db.n.Load() == 4 })
+		// A lease held room for one event of /b, and six were written under
+		// it: four fit in /b's Batch, two are given back.
+		evs = nil
+		for i := range 6 {
+			evs = append(evs, event(fmt.Sprintf("b%d", i), srv.URL+"/b"))
+		}
+		if l := d.NewLease(all[:1]); !l.IsZero() {
+			t.Fatalf("a lease for /a with Batch of its events held: %+v", l)
+		}
+		l := d.NewLease(evs[:1])
+		if l.IsZero() {
+			t.Fatal("no lease for one event with room for four")
+		}
+		all = append(all, evs...)
+		added, err := db.EnqueueWebhooks(t.Context(), evs, time.Now(), l)
+		if err != nil || len(added) != 6 {
+			t.Fatal(added, err)
+		}
+		d.Enqueued(added, l)
+		waitFor(t, "two of /b given back", func() bool {
+			urls, err := db.DueWebhookURLs(context.Background(), time.Now(), "", 10)
+			return err == nil && slices.Contains(urls, srv.URL+"/b")
+		})
+		if l := d.NewLease(evs[:1]); !l.IsZero() {
+			t.Fatalf("a lease with MaxHeld events held: %+v", l)
+		}
+		close(unblock)
+		for _, ev := range all {
+			if dl := settled(t, db, 1, ev.ID, 1); dl.State != webhook.Delivered {
+				t.Fatalf("%s: %+v", ev.ID, dl)
+			}
+		}
+		mu.Lock()
+		for _, ev := range all {
+			if got[ev.ID] != 1 {
+				t.Errorf("%s POSTed %d times", ev.ID, got[ev.ID])
+			}
+		}
+		mu.Unlock()
+		if n := db.n.Load(); n != 22 {
+			t.Errorf("claims returned %d events, want 22 (all but the four born claimed)", n)
+		}
+		stopped := webhook.New(webhook.Config{}, db, newSecrets(1, "s"), nil, nil, nil)
+		if l := stopped.NewLease(evs[:1]); !l.IsZero() {
+			t.Fatalf("a Deliverer not started gave the lease %+v", l)
+		}
+		if l := d.NewLease(evs[:1]); l.IsZero() || l.Until.Before(time.Now().Add(time.Minute)) {
+			t.Fatalf("a running Deliverer's lease: %+v", l)
+		} else {
+			d.Enqueued(nil, l) // the write failed: the room is given back
+		}
+	})
+}
+
+// TestBornTakenOver: events born claimed by a node that crashed before
+// sending them go out from another node once their lease ends, not
+// before.
+func TestBornTakenOver(t *testing.T) {
+	backends(t, func(t *testing.T, open func() *store.DB) {
+		db := open()
+		var mu sync.Mutex
+		got := map[string]int{}
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			mu.Lock()
+			got[r.Header.Get(webhook.IDHeader)]++
+			mu.Unlock()
+		}))
+		defer srv.Close()
+		c := newClock()
+		var evs []webhook.Event
+		for i := range 10 {
+			ev := event(fmt.Sprintf("e%d", i), srv.URL)
+			ev.Created = c.Now()
+			evs = append(evs, ev)
+		}
+		// The crashed node wrote them under its lease and went away.
+		lease := webhook.Lease{Token: 77, Until: c.Now().Add(2 * time.Minute)}
+		if _, err := db.EnqueueWebhooks(t.Context(), evs, c.Now(), lease); err != nil {
+			t.Fatal(err)
+		}
+		d := start(t, webhook.Config{Poll: 5 * time.Millisecond}, db, newSecrets(1, "s"), c)
+		d.Notify()
+		time.Sleep(30 * time.Millisecond) // several polls
+		mu.Lock()
+		if len(got) != 0 {
+			t.Fatalf("received %v while the crashed node's lease ran", got)
+		}
+		mu.Unlock()
+		c.Set(lease.Until)
+		for _, ev := range evs {
+			if dl := settled(t, db, 1, ev.ID, 1); dl.State != webhook.Delivered {
+				t.Fatalf("%s: %+v", ev.ID, dl)
+			}
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		for _, ev := range evs {
+			if got[ev.ID] != 1 {
+				t.Errorf("%s POSTed %d times", ev.ID, got[ev.ID])
+			}
+		}
+	})
 }

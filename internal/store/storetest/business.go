@@ -151,8 +151,8 @@ func testEndpointState(_ *testing.T, e *env) {
 	rec := endpoint.MessageRecord{Number: n.ID, ID: e.ids.Next(), Peer: phoneA, Outgoing: true, Category: "service", Created: t0}
 	url := "http://127.0.0.1:9/batch-" + n.ID.String()
 	ev := webhook.Event{ID: "batch." + rec.ID.String(), App: e.ids.Next(), URL: url, Body: []byte(`{"x":1}`), Created: t0}
-	if err := e.db.PutEndpointBatch(e.ctx, []endpoint.MessageRecord{rec}, endpoint.InboxWrites{}, []webhook.Event{ev}, t0); err != nil {
-		e.t.Fatal(err)
+	if added, err := e.db.PutEndpointBatch(e.ctx, []endpoint.MessageRecord{rec}, endpoint.InboxWrites{}, []webhook.Event{ev}, t0, webhook.Lease{}); err != nil || len(added) != 1 {
+		e.t.Fatal(added, err)
 	}
 	if got, err := e.db.Message(e.ctx, n.ID, rec.ID); err != nil || got.Peer != phoneA || !got.Outgoing {
 		e.t.Fatalf("message after PutEndpointBatch: %+v %v", got, err)
@@ -161,7 +161,7 @@ func testEndpointState(_ *testing.T, e *env) {
 	if err != nil || len(due) != 1 || due[0].ID != ev.ID || string(due[0].Body) != `{"x":1}` {
 		e.t.Fatalf("webhook after PutEndpointBatch: %+v %v", due, err)
 	}
-	if err := e.db.PutEndpointBatch(e.ctx, nil, endpoint.InboxWrites{}, nil, t0); err != nil {
+	if _, err := e.db.PutEndpointBatch(e.ctx, nil, endpoint.InboxWrites{}, nil, t0, webhook.Lease{}); err != nil {
 		e.t.Fatal(err)
 	}
 	md := endpoint.MediaRecord{ID: e.ids.Next(), Number: n.ID, MimeType: "image/png", SHA256: "ab", Size: 3, Created: time.Now(), Expires: time.Now().Add(time.Hour)}

@@ -61,9 +61,9 @@ func testInboxLog(t *testing.T, e *env) {
 	// The reply, in one batch with its record and a webhook.
 	rec := endpoint.MessageRecord{Number: n.ID, ID: out1, Peer: peer, Outgoing: true, Category: "service", Created: t0.Add(2 * time.Second)}
 	ev := webhook.Event{ID: "inbox-test", App: e.ids.Next(), URL: "http://127.0.0.1:1/hook", Body: []byte(`{}`), Created: t0}
-	if err := e.db.PutEndpointBatch(e.ctx, []endpoint.MessageRecord{rec},
+	if _, err := e.db.PutEndpointBatch(e.ctx, []endpoint.MessageRecord{rec},
 		endpoint.InboxWrites{Messages: []endpoint.InboxMessage{outboundMsg(n.ID, out1, peer, "Ja, rote Tulpen haben wir.", t0.Add(2*time.Second))}},
-		[]webhook.Event{ev}, t0); err != nil {
+		[]webhook.Event{ev}, t0, webhook.Lease{}); err != nil {
 		t.Fatal(err)
 	}
 	c, _ = e.db.InboxConversation(e.ctx, n.ID, peer)

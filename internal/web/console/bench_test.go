@@ -120,7 +120,7 @@ func benchConsole(b *testing.B) (*http.ServeMux, string, string) {
 	for i := range 20 {
 		evs = append(evs, webhook.Event{ID: fmt.Sprintf("ev-%d", i), App: c.AppID, URL: "https://hooks.blumen.example/in", Body: []byte(`{"object":"whatsapp_business_account"}`), Created: now})
 	}
-	if err := db.EnqueueWebhooks(ctx, evs, now); err != nil {
+	if _, err := db.EnqueueWebhooks(ctx, evs, now, webhook.Lease{}); err != nil {
 		b.Fatal(err)
 	}
 	ds, err := db.DueWebhooks(ctx, webhook.Claim{Now: now, Until: now.Add(time.Minute), Token: 7, Want: []webhook.Want{{URL: evs[0].URL, Limit: 100}}})
