@@ -40,10 +40,7 @@ func TestPipe(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			ack := &wire.Frame{Type: wire.TAck}
-			for _, id := range ids {
-				ack.IDs = append(ack.IDs, id)
-			}
+			ack := &wire.Frame{Type: wire.TAck, IDs: ids}
 			if err := dev.Write(ctx, ack); err != nil {
 				t.Fatal(err)
 			}
