@@ -407,7 +407,13 @@ func (db *DB) InboxConversations(ctx context.Context, q inbox.Query) ([]inbox.Co
 	}
 	var sb strings.Builder
 	sb.WriteString(`SELECT ` + conversationCols + ` FROM inbox_conversations c WHERE c.number_id = $1`)
-	args := []any{int64(q.Number), limit}
+	return db.conversationPage(ctx, &sb, q, []any{int64(q.Number), limit})
+}
+
+// conversationPage ends a query of conversations (c) whose arguments so
+// far are args ($1 the number, $2 the limit): the assignment filter, the
+// page's cursor, newest first, and reads the page.
+func (db *DB) conversationPage(ctx context.Context, sb *strings.Builder, q inbox.Query, args []any) ([]inbox.Conversation, error) {
 	arg := func(v any) string {
 		args = append(args, v)
 		return "$" + strconv.Itoa(len(args))

@@ -359,42 +359,10 @@ func (db *DB) writeInboxWords(ctx context.Context, tx *sql.Tx, ws []inboxWord, r
 }
 
 // groupedInboxJSON writes sorted index rows nested by number and token,
-// in their order (see writeInboxWords).
+// in their order (see writeInboxWords, nestedJSON).
 func groupedInboxJSON(ws []inboxWord) ([]byte, error) {
-	b := make([]byte, 0, 32*len(ws))
-	b = append(b, '{')
-	var err error
-	for i := 0; i < len(ws); {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(strconv.AppendInt(append(b, '"'), ws[i].number, 10), `":{`...)
-		j := i
-		for j < len(ws) && ws[j].number == ws[i].number {
-			if j > i {
-				b = append(b, ',')
-			}
-			if b, err = appendJSONString(b, ws[j].token); err != nil {
-				return nil, err
-			}
-			b = append(b, ':', '[')
-			k := j
-			for k < len(ws) && ws[k].number == ws[i].number && ws[k].token == ws[j].token {
-				if k > j {
-					b = append(b, ',')
-				}
-				if b, err = appendJSONString(b, ws[k].peer); err != nil {
-					return nil, err
-				}
-				k++
-			}
-			b = append(b, ']')
-			j = k
-		}
-		b = append(b, '}')
-		i = j
-	}
-	return append(b, '}'), nil
+	return nestedJSON(ws, func(w inboxWord) (int64, string) { return w.number, w.token },
+		func(b []byte, w inboxWord) ([]byte, error) { return appendJSONString(b, w.peer) })
 }
 
 // rareWord is how many conversations a word may match for a search to
@@ -453,29 +421,5 @@ func (db *DB) searchInbox(ctx context.Context, q inbox.Query, limit int) ([]inbo
 		sb.WriteString(` AND EXISTS (SELECT 1 FROM inbox_words w WHERE w.number_id = $1 AND w.token IN (` + arg("n:"+w) + `, ` + arg(kind+w) +
 			`) AND w.peer = c.peer)`)
 	}
-	if q.OnlyAssigned {
-		sb.WriteString(` AND c.assigned = ` + arg(int64(q.Assigned)))
-	}
-	if !q.Before.At.IsZero() {
-		at, peer := arg(ms(q.Before.At)), arg(string(q.Before.Peer))
-		sb.WriteString(` AND (c.last_at < ` + at + ` OR (c.last_at = ` + at + ` AND c.peer < ` + peer + `))`)
-	}
-	sb.WriteString(` ORDER BY c.last_at DESC, c.peer DESC LIMIT $2`)
-	rows, err := db.readRows(ctx, sb.String(), args...)
-	if err != nil {
-		return nil, internal("store.InboxConversations", err)
-	}
-	defer rows.Close()
-	var out []inbox.Conversation
-	for rows.Next() {
-		c, err := scanConversation(rows)
-		if err != nil {
-			return nil, internal("store.InboxConversations", err)
-		}
-		out = append(out, c)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, internal("store.InboxConversations", err)
-	}
-	return out, nil
+	return db.conversationPage(ctx, &sb, q, args)
 }

@@ -195,34 +195,52 @@ func insertRows(ctx context.Context, tx *sql.Tx, d dialect, ws []word) error {
 }
 
 // groupedJSON writes sorted index rows nested by catalog and token, in
-// their order: {"catalog": {"token": [product, …], …}, …}. It is written
-// by hand (json.Marshal of the nesting cost a tenth of a feed import); a
-// token is letters and digits, and goes through json.Marshal only if it
-// holds a character JSON escapes.
+// their order: {"catalog": {"token": [product, …], …}, …} (nestedJSON).
 func groupedJSON(ws []word) ([]byte, error) {
-	b := make([]byte, 0, 16*len(ws))
+	return nestedJSON(ws, func(w word) (int64, string) { return w.catalog, w.token },
+		func(b []byte, w word) ([]byte, error) { return strconv.AppendInt(b, w.product, 10), nil })
+}
+
+// nestedJSON writes index rows, sorted by their key (an id and a token),
+// nested by id and token: {"id": {"token": [value, …], …}, …}, so that
+// SQLite's json_each gives the values as they are, without a lookup. It
+// is written by hand (json.Marshal of the nesting cost a tenth of a feed
+// import); a token is letters and digits, and goes through json.Marshal
+// only if it holds a character JSON escapes.
+func nestedJSON[R any](rows []R, key func(R) (int64, string), value func([]byte, R) ([]byte, error)) ([]byte, error) {
+	b := make([]byte, 0, 16*len(rows))
 	b = append(b, '{')
-	for i := 0; i < len(ws); {
+	var err error
+	for i := 0; i < len(rows); {
+		id, _ := key(rows[i])
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = append(strconv.AppendInt(append(b, '"'), ws[i].catalog, 10), `":{`...)
+		b = append(strconv.AppendInt(append(b, '"'), id, 10), `":{`...)
 		j := i
-		for j < len(ws) && ws[j].catalog == ws[i].catalog {
+		for j < len(rows) {
+			jid, tok := key(rows[j])
+			if jid != id {
+				break
+			}
 			if j > i {
 				b = append(b, ',')
 			}
-			var err error
-			if b, err = appendJSONString(b, ws[j].token); err != nil {
+			if b, err = appendJSONString(b, tok); err != nil {
 				return nil, err
 			}
 			b = append(b, ':', '[')
 			k := j
-			for k < len(ws) && ws[k].catalog == ws[i].catalog && ws[k].token == ws[j].token {
+			for k < len(rows) {
+				if kid, ktok := key(rows[k]); kid != id || ktok != tok {
+					break
+				}
 				if k > j {
 					b = append(b, ',')
 				}
-				b = strconv.AppendInt(b, ws[k].product, 10)
+				if b, err = value(b, rows[k]); err != nil {
+					return nil, err
+				}
 				k++
 			}
 			b = append(b, ']')
