@@ -479,30 +479,8 @@ const (
 // beginning with w, longer than commerce.ShortPrefix, and its way.
 func (db *DB) wordList(ctx context.Context, catalog kontor.ID, w string, desc bool, cmp, order string) (idList, int, error) {
 	end := wordEnd(w)
-	// The words of the range, each found by one step of the index (a
-	// loose index scan), at most rangeWords+1 of them.
-	rows, err := db.r.QueryContext(ctx, `WITH RECURSIVE w (token, n) AS (
-		SELECT (SELECT token FROM product_words WHERE catalog_id = $1 AND token >= $2 AND token < $3 ORDER BY token LIMIT 1), 1
-		UNION ALL
-		SELECT (SELECT token FROM product_words WHERE catalog_id = $1 AND token > w.token AND token < $3 ORDER BY token LIMIT 1), w.n + 1
-		FROM w WHERE w.token IS NOT NULL AND w.n <= $4)
-		SELECT token FROM w WHERE token IS NOT NULL`, int64(catalog), w, end, rangeWords)
+	words, err := db.rangeTokens(ctx, "product_words", "catalog_id", int64(catalog), w, end)
 	if err != nil {
-		return nil, 0, err
-	}
-	var words []string
-	for rows.Next() {
-		var t string
-		if err := rows.Scan(&t); err != nil {
-			rows.Close()
-			return nil, 0, err
-		}
-		words = append(words, t)
-	}
-	if err := rows.Close(); err != nil {
-		return nil, 0, err
-	}
-	if err := rows.Err(); err != nil {
 		return nil, 0, err
 	}
 	if len(words) <= rangeWords {
@@ -526,6 +504,18 @@ func (db *DB) wordList(ctx context.Context, catalog kontor.ID, w string, desc bo
 		slices.Reverse(ids)
 	}
 	return &postings{desc: desc, buf: ids, end: true}, rangeRead, nil
+}
+
+// rangeTokens returns the tokens of an index table (product_words,
+// inbox_words) under one key from lo up to hi, in order, each found by one
+// step of the index (a loose index scan): at most rangeWords+1 of them.
+func (db *DB) rangeTokens(ctx context.Context, table, key string, id int64, lo, hi string) ([]string, error) {
+	return db.readStrings(ctx, `WITH RECURSIVE w (token, n) AS (
+		SELECT (SELECT token FROM `+table+` WHERE `+key+` = $1 AND token >= $2 AND token < $3 ORDER BY token LIMIT 1), 1
+		UNION ALL
+		SELECT (SELECT token FROM `+table+` WHERE `+key+` = $1 AND token > w.token AND token < $3 ORDER BY token LIMIT 1), w.n + 1
+		FROM w WHERE w.token IS NOT NULL AND w.n <= $4)
+		SELECT token FROM w WHERE token IS NOT NULL`, id, lo, hi, rangeWords)
 }
 
 // tokenList returns the list of the products of a catalog whose index
