@@ -575,9 +575,10 @@ func (db *DB) searchInbox(ctx context.Context, q inbox.Query, limit int) ([]inbo
 	return db.conversationPage(ctx, &sb, q, args)
 }
 
-// readStrings returns the strings a query gives.
+// readStrings returns the strings a query gives, through a statement
+// prepared once (readRows: q is one of a few fixed texts).
 func (db *DB) readStrings(ctx context.Context, q string, args ...any) ([]string, error) {
-	rows, err := db.r.QueryContext(ctx, q, args...)
+	rows, err := db.readRows(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
