@@ -226,7 +226,7 @@ func testInboxSearchWords(t *testing.T, e *env) {
 		inboundMsg(n.ID, e.ids.Next(), c, strings.Join(zapf, " ")+" fertig", t0.Add(4*time.Second)),
 		inboundMsg(other.ID, e.ids.Next(), a, "Tulpen Danke zapf00 Kai", t0),
 	}
-	msgs[0].ProfileName, msgs[2].ProfileName, msgs[5].ProfileName = "Zoë Brandt", "Kai Østergaard", "Zoë"
+	msgs[0].ProfileName, msgs[2].ProfileName, msgs[4].ProfileName, msgs[5].ProfileName = "Zoë Brandt", "Kai Østergaard", "Zapfhahn", "Zoë"
 	if err := e.db.PutInbox(e.ctx, endpoint.InboxWrites{Messages: msgs}); err != nil {
 		t.Fatal(err)
 	}
@@ -279,8 +279,10 @@ func testInboxSearchWords(t *testing.T, e *env) {
 		{n.ID, "988870", nil},
 		{n.ID, "ka 49", []kontor.Phone{b}},
 		{n.ID, "all:kai danke 4915", []kontor.Phone{b}},
-		// A beginning of more than 32 words, alone and with others.
+		// A beginning of more than 32 words (of the last message; and
+		// one of the name), alone and with others.
 		{n.ID, "zap", []kontor.Phone{c}},
+		{n.ID, "zapfh", []kontor.Phone{c}},
 		{n.ID, "zap fertig", []kontor.Phone{c}},
 		{n.ID, "fertig zap 4930", []kontor.Phone{c}},
 		{n.ID, "zap danke", nil},
