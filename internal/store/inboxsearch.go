@@ -578,18 +578,5 @@ func (db *DB) searchInbox(ctx context.Context, q inbox.Query, limit int) ([]inbo
 // readStrings returns the strings a query gives, through a statement
 // prepared once (readRows: q is one of a few fixed texts).
 func (db *DB) readStrings(ctx context.Context, q string, args ...any) ([]string, error) {
-	rows, err := db.readRows(ctx, q, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			return nil, err
-		}
-		out = append(out, s)
-	}
-	return out, rows.Err()
+	return readColumn[string](db.readRows(ctx, q, args...))
 }

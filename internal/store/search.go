@@ -538,20 +538,24 @@ func firstLetters(w string, n int) string {
 
 // readIDs returns the ids a query gives.
 func (db *DB) readIDs(ctx context.Context, q string, args ...any) ([]int64, error) {
-	rows, err := db.r.QueryContext(ctx, q, args...)
+	return readColumn[int64](db.r.QueryContext(ctx, q, args...))
+}
+
+// readColumn returns the values of a query of one column.
+func readColumn[T any](rows *sql.Rows, err error) ([]T, error) {
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var ids []int64
+	var out []T
 	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
+		var v T
+		if err := rows.Scan(&v); err != nil {
 			return nil, err
 		}
-		ids = append(ids, id)
+		out = append(out, v)
 	}
-	return ids, rows.Err()
+	return out, rows.Err()
 }
 
 // searchIDs returns the ids of a page of a search: the products of the
