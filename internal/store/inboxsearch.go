@@ -249,7 +249,7 @@ func (db *DB) loggedSince(ctx context.Context, tx *sql.Tx, cur indexCursor, limi
 	return out, rows.Err()
 }
 
-// indexMessages adds the "m:" rows of messages and brings the "n:" and
+// indexMessages adds the "m:" rows of messages and brings the "n:", "d:" and
 // "l:" rows of their conversations up to date: a read of the
 // conversations of each number in the batch, one statement that deletes
 // the rows gone and one that adds the new ones (per wordsChunk rows).
