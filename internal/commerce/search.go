@@ -82,8 +82,9 @@ func SearchQuery(q string) []string {
 
 // SearchTokens returns every beginning (of up to MaxWordIndexed letters)
 // of each word of a name and retailer id, each once, sorted: what the
-// inbox search index holds for a text (the product index holds fewer,
-// IndexTokens).
+// product index held before "search 3" and the inbox index before "inbox
+// search 2" (both hold fewer now, IndexTokens); the tests build such old
+// indexes with it.
 func SearchTokens(name, retailerID string) []string {
 	var out []string
 	for _, w := range append(SearchWords(name), SearchWords(retailerID)...) {
@@ -97,10 +98,10 @@ func SearchTokens(name, retailerID string) []string {
 }
 
 // IndexTokens returns what the product search index holds for a product
-// with this name and retailer id: the beginnings of up to ShortPrefix
-// letters of each of their words and the whole word (of up to
-// MaxWordIndexed letters), each once, sorted. A token longer than
-// ShortPrefix is always a whole word.
+// with this name and retailer id (and the inbox index for a text): the
+// beginnings of up to ShortPrefix letters of each of their words and the
+// whole word (of up to MaxWordIndexed letters), each once, sorted. A
+// token longer than ShortPrefix is always a whole word.
 func IndexTokens(name, retailerID string) []string {
 	var out []string
 	for _, w := range append(SearchWords(name), SearchWords(retailerID)...) {

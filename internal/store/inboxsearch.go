@@ -9,20 +9,29 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/kontor-chat/kontor"
 	"github.com/kontor-chat/kontor/internal/commerce"
 	"github.com/kontor-chat/kontor/internal/inbox"
 )
 
-// The inbox search index: a row for each beginning of each word (folded
-// as commerce.SearchTokens folds product names) of a conversation, under
-// one of three kinds, the token's first two letters:
+// The inbox search index: rows of the words (folded as commerce.Fold
+// folds product names) of a conversation, under one of four kinds, the
+// token's first two letters:
 //
-//	"n:" the peer's number (its beginnings, and every run of at least
-//	     digitRun digits inside it) and the profile name;
-//	"l:" the last message's text (replaced when the last message changes);
-//	"m:" the text of every message (only added).
+//	"n:" the peer's number and profile name: the first ShortPrefix
+//	     beginnings and the whole of each word (commerce.IndexTokens, as
+//	     the product index holds them);
+//	"d:" the number's digits from each place but the first, while at
+//	     least digitRun of them remain: a run of digitRun or more digits
+//	     inside the number is a beginning of one of them;
+//	"l:" the last message's text (IndexTokens; replaced when the last
+//	     message changes);
+//	"m:" the text of every message (IndexTokens; only added).
+//
+// A word typed of at most ShortPrefix letters is a token; a longer one is
+// the range of whole words it begins (searchInbox).
 //
 // A background indexer (IndexInbox, run by inbox.StartIndexer) fills it
 // from the inbox log, never the endpoint's write transaction: it reads the
@@ -56,7 +65,36 @@ ALTER TABLE inbox_messages ADD COLUMN xid BIGINT NOT NULL DEFAULT (pg_current_xa
 CREATE INDEX inbox_messages_xid ON inbox_messages (xid, number_id, msg_id);
 ` + inboxSearchTables,
 	})
+	// The short beginnings and whole words instead of every beginning
+	// (as "search 3" did for products), and the number's digit runs as
+	// "d:" rows. The index is emptied and the cursor set back to the
+	// start of the log: the indexer fills it again in the background
+	// (searches find less until it has caught up). On PostgreSQL the
+	// tokens are in byte order ("C"), so that the words a typed word
+	// begins are one range of the primary key whatever the database's
+	// collation.
+	addMigration("inbox search 2", migration{
+		sqlite: `
+DELETE FROM inbox_words;
+` + inboxSearchRestart,
+		postgres: `
+DROP TABLE inbox_words;
+CREATE TABLE inbox_words (
+	number_id BIGINT NOT NULL,
+	token     TEXT COLLATE "C" NOT NULL,
+	peer      TEXT NOT NULL,
+	PRIMARY KEY (number_id, token, peer)
+);
+` + inboxSearchRestart,
+	})
 }
+
+// inboxSearchRestart makes the indexer start again from the beginning of
+// the log, as for a new index.
+const inboxSearchRestart = `
+DELETE FROM inbox_search_convs;
+UPDATE inbox_search_cursor SET seq = 0, number_id = 0, msg_id = 0 WHERE id = 1;
+`
 
 // inboxSearchTables: what each conversation's "n:" and "l:" rows were
 // made of (to delete exactly those when they change), and the cursor.
@@ -82,17 +120,27 @@ INSERT INTO inbox_search_cursor (id, seq, number_id, msg_id) VALUES (1, 0, 0, 0)
 const digitRun = 5
 
 // numberTokens returns the index tokens of a peer's number and profile
-// name, without their kind.
+// name, with their kind ("n:", "d:"), sorted.
 func numberTokens(peer kontor.Phone, profile string) []string {
 	d := peer.Digits()
-	out := commerce.SearchTokens(profile, d)
+	var out []string
+	for _, t := range commerce.IndexTokens(profile, d) {
+		out = append(out, "n:"+t)
+	}
 	for i := 1; i+digitRun <= len(d); i++ {
-		for j := i + digitRun; j <= len(d); j++ {
-			out = append(out, d[i:j])
-		}
+		out = append(out, "d:"+d[i:])
 	}
 	slices.Sort(out)
 	return slices.Compact(out)
+}
+
+// textTokens returns the index tokens of a text under a kind, sorted.
+func textTokens(kind, text string) []string {
+	out := commerce.IndexTokens(text, "")
+	for i, t := range out {
+		out[i] = kind + t
+	}
+	return out
 }
 
 // inboxWord is one row of the index.
@@ -201,7 +249,7 @@ func (db *DB) loggedSince(ctx context.Context, tx *sql.Tx, cur indexCursor, limi
 	return out, rows.Err()
 }
 
-// indexMessages adds the "m:" rows of messages and brings the "n:" and
+// indexMessages adds the "m:" rows of messages and brings the "n:", "d:" and
 // "l:" rows of their conversations up to date: a read of the
 // conversations of each number in the batch, one statement that deletes
 // the rows gone and one that adds the new ones (per wordsChunk rows).
@@ -210,8 +258,8 @@ func (db *DB) indexMessages(ctx context.Context, tx *sql.Tx, msgs []logged) erro
 	peers := map[int64][]string{} // the conversations of each number, once each
 	seen := map[inboxWord]bool{}
 	for _, m := range msgs {
-		for _, t := range commerce.SearchTokens(m.text, "") {
-			add = append(add, inboxWord{m.number, "m:" + t, m.peer})
+		for _, t := range textTokens("m:", m.text) {
+			add = append(add, inboxWord{m.number, t, m.peer})
 		}
 		if c := (inboxWord{number: m.number, peer: m.peer}); !seen[c] {
 			seen[c] = true
@@ -228,21 +276,27 @@ func (db *DB) indexMessages(ctx context.Context, tx *sql.Tx, msgs []logged) erro
 			if c.had && c.profile == c.oldName && c.last == c.oldLast {
 				continue
 			}
-			diff := func(kind string, before, after []string) {
-				for _, t := range after {
-					if !c.had || !slices.Contains(before, t) {
-						add = append(add, inboxWord{number, kind + t, c.peer})
-					}
+			// Only the rows that differ are written: the beginnings and
+			// the words two texts share stay.
+			diff := func(before, after []string) {
+				if !c.had {
+					before = nil
 				}
-				for _, t := range before {
-					if c.had && !slices.Contains(after, t) {
-						del = append(del, inboxWord{number, kind + t, c.peer})
-					}
+				gone, come := sortedDiff(before, after)
+				for _, t := range gone {
+					del = append(del, inboxWord{number, t, c.peer})
+				}
+				for _, t := range come {
+					add = append(add, inboxWord{number, t, c.peer})
 				}
 			}
-			peer := kontor.Phone(c.peer)
-			diff("n:", numberTokens(peer, c.oldName), numberTokens(peer, c.profile))
-			diff("l:", commerce.SearchTokens(c.oldLast, ""), commerce.SearchTokens(c.last, ""))
+			if !c.had || c.profile != c.oldName {
+				peer := kontor.Phone(c.peer)
+				diff(numberTokens(peer, c.oldName), numberTokens(peer, c.profile))
+			}
+			if !c.had || c.last != c.oldLast {
+				diff(textTokens("l:", c.oldLast), textTokens("l:", c.last))
+			}
 			c.number = number
 			changed = append(changed, c)
 		}
@@ -268,6 +322,22 @@ func (db *DB) indexMessages(ctx context.Context, tx *sql.Tx, msgs []logged) erro
 	}
 	slices.SortFunc(add, compareInboxWords)
 	return db.writeInboxWords(ctx, tx, slices.Compact(add), false)
+}
+
+// sortedDiff returns the strings of sorted before that sorted after lacks,
+// and those of after that before lacks.
+func sortedDiff(before, after []string) (gone, come []string) {
+	for len(before) > 0 || len(after) > 0 {
+		switch {
+		case len(after) == 0 || (len(before) > 0 && before[0] < after[0]):
+			gone, before = append(gone, before[0]), before[1:]
+		case len(before) == 0 || after[0] < before[0]:
+			come, after = append(come, after[0]), after[1:]
+		default:
+			before, after = before[1:], after[1:]
+		}
+	}
+	return gone, come
 }
 
 // searchConv is a conversation as the indexer sees it: its profile name
@@ -371,10 +441,73 @@ func groupedInboxJSON(ws []inboxWord) ([]byte, error) {
 // least every few conversations.
 const rareWord = 1000
 
+// inboxTerm is where the index finds one word of a search: its tokens
+// (with their kinds), each a point of the index, and the conversations
+// (peers) of the wide ranges, read at once.
+type inboxTerm struct {
+	tokens []string
+	peers  []string
+	wide   bool // peers holds a range's conversations
+}
+
+// inboxTerm returns where a search word w of a number is found: under
+// "n:" and kind ("l:" or "m:"), and under "d:" when w is digitRun digits
+// or more. A word of at most commerce.ShortPrefix letters is a token of
+// each kind; a longer one is the whole words of each kind it begins, the
+// tokens of a range: listed one step of the index each (a loose index
+// scan) when they are at most rangeWords, else the range's conversations
+// read at once (a short beginning of many words: the range holds a few
+// rows per conversation).
+func (db *DB) inboxTerm(ctx context.Context, number int64, w, kind string) (inboxTerm, error) {
+	var t inboxTerm
+	kinds := []string{"n:", kind}
+	if len(w) >= digitRun && strings.Trim(w, "0123456789") == "" {
+		kinds = append(kinds, "d:")
+	}
+	short := utf8.RuneCountInString(w) <= commerce.ShortPrefix
+	for _, k := range kinds {
+		if short && k != "d:" {
+			t.tokens = append(t.tokens, k+w)
+			continue
+		}
+		lo, hi := k+w, k+wordEnd(w)
+		ts, err := db.rangeTokens(ctx, "inbox_words", "number_id", number, lo, hi)
+		if err != nil {
+			return t, err
+		}
+		if len(ts) <= rangeWords {
+			t.tokens = append(t.tokens, ts...)
+			continue
+		}
+		ps, err := db.readStrings(ctx, `SELECT DISTINCT peer FROM inbox_words WHERE number_id = $1 AND token >= $2 AND token < $3`, number, lo, hi)
+		if err != nil {
+			return t, err
+		}
+		t.peers, t.wide = append(t.peers, ps...), true
+	}
+	slices.Sort(t.peers)
+	t.peers = slices.Compact(t.peers)
+	return t, nil
+}
+
+// count returns how many rows of the index hold the term's tokens, up to
+// rareWord+1, plus the conversations of its wide ranges: at least how
+// many conversations it finds, and 0 only when it finds none.
+func (db *DB) count(ctx context.Context, number int64, t inboxTerm) (int, error) {
+	n := len(t.peers)
+	if len(t.tokens) == 0 || n > rareWord {
+		return n, nil
+	}
+	var rows int
+	err := db.readRow(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM inbox_words w WHERE w.number_id = $1 AND `+db.d.inList("w.token", "$2")+` LIMIT $3) x`,
+		number, db.d.list(t.tokens), rareWord+1).Scan(&rows)
+	return n + rows, err
+}
+
 // searchInbox is InboxConversations with a search: the conversations of
 // the number that have every word (as a beginning of a word of the number,
-// profile name and last message; or of any message), newest first, one
-// page after the cursor.
+// profile name and last message, or of a run of its digits; or of any
+// message), newest first, one page after the cursor.
 func (db *DB) searchInbox(ctx context.Context, q inbox.Query, limit int) ([]inbox.Conversation, error) {
 	words := commerce.SearchQuery(q.Search)
 	if len(words) == 0 {
@@ -384,17 +517,22 @@ func (db *DB) searchInbox(ctx context.Context, q inbox.Query, limit int) ([]inbo
 	if q.InMessages {
 		kind = "m:"
 	}
-	args := []any{int64(q.Number), limit}
+	number := int64(q.Number)
+	args := []any{number, limit}
 	arg := func(v any) string {
 		args = append(args, v)
 		return "$" + strconv.Itoa(len(args))
 	}
-	// The rarest word, counted up to rareWord.
+	// Each word's term, and the rarest, counted up to rareWord.
+	terms := make([]inboxTerm, len(words))
 	rarest, fewest := -1, rareWord+1
 	for i, w := range words {
-		var n int
-		if err := db.readRow(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM inbox_words WHERE number_id = $1 AND token IN ($2, $3) LIMIT $4) x`,
-			int64(q.Number), "n:"+w, kind+w, rareWord+1).Scan(&n); err != nil {
+		t, err := db.inboxTerm(ctx, number, w, kind)
+		if err != nil {
+			return nil, internal("store.InboxConversations", err)
+		}
+		n, err := db.count(ctx, number, t)
+		if err != nil {
 			return nil, internal("store.InboxConversations", err)
 		}
 		if n == 0 {
@@ -403,23 +541,42 @@ func (db *DB) searchInbox(ctx context.Context, q inbox.Query, limit int) ([]inbo
 		if n < fewest {
 			rarest, fewest = i, n
 		}
+		terms[i] = t
 	}
 	cols := "c." + strings.ReplaceAll(conversationCols, ", ", ", c.")
 	var sb strings.Builder
 	if rarest >= 0 {
-		// CROSS JOIN: SQLite then starts from the word's rows.
-		w := words[rarest]
-		sb.WriteString(`SELECT ` + cols + ` FROM (SELECT DISTINCT peer FROM inbox_words WHERE number_id = $1 AND token IN (` +
-			arg("n:"+w) + `, ` + arg(kind+w) + `)) r CROSS JOIN inbox_conversations c WHERE c.number_id = $1 AND c.peer = r.peer`)
+		// CROSS JOIN: SQLite then starts from the word's conversations.
+		t := terms[rarest]
+		var from []string
+		if len(t.tokens) > 0 {
+			from = append(from, `SELECT DISTINCT peer FROM inbox_words WHERE number_id = $1 AND `+db.d.inList("token", arg(db.d.list(t.tokens))))
+		}
+		if t.wide {
+			from = append(from, db.d.listRows(arg(db.d.list(t.peers)), "peer"))
+		}
+		sb.WriteString(`SELECT ` + cols + ` FROM (` + strings.Join(from, ` UNION `) + `) r CROSS JOIN inbox_conversations c WHERE c.number_id = $1 AND c.peer = r.peer`)
 	} else {
 		sb.WriteString(`SELECT ` + cols + ` FROM inbox_conversations c WHERE c.number_id = $1`)
 	}
-	for i, w := range words {
+	for i, t := range terms {
 		if i == rarest {
 			continue
 		}
-		sb.WriteString(` AND EXISTS (SELECT 1 FROM inbox_words w WHERE w.number_id = $1 AND w.token IN (` + arg("n:"+w) + `, ` + arg(kind+w) +
-			`) AND w.peer = c.peer)`)
+		var has []string
+		if len(t.tokens) > 0 {
+			has = append(has, `EXISTS (SELECT 1 FROM inbox_words w WHERE w.number_id = $1 AND `+db.d.inList("w.token", arg(db.d.list(t.tokens)))+` AND w.peer = c.peer)`)
+		}
+		if t.wide {
+			has = append(has, db.d.inList("c.peer", arg(db.d.list(t.peers))))
+		}
+		sb.WriteString(` AND (` + strings.Join(has, ` OR `) + `)`)
 	}
 	return db.conversationPage(ctx, &sb, q, args)
+}
+
+// readStrings returns the strings a query gives, through a statement
+// prepared once (readRows: q is one of a few fixed texts).
+func (db *DB) readStrings(ctx context.Context, q string, args ...any) ([]string, error) {
+	return readColumn[string](db.readRows(ctx, q, args...))
 }

@@ -479,30 +479,8 @@ const (
 // beginning with w, longer than commerce.ShortPrefix, and its way.
 func (db *DB) wordList(ctx context.Context, catalog kontor.ID, w string, desc bool, cmp, order string) (idList, int, error) {
 	end := wordEnd(w)
-	// The words of the range, each found by one step of the index (a
-	// loose index scan), at most rangeWords+1 of them.
-	rows, err := db.r.QueryContext(ctx, `WITH RECURSIVE w (token, n) AS (
-		SELECT (SELECT token FROM product_words WHERE catalog_id = $1 AND token >= $2 AND token < $3 ORDER BY token LIMIT 1), 1
-		UNION ALL
-		SELECT (SELECT token FROM product_words WHERE catalog_id = $1 AND token > w.token AND token < $3 ORDER BY token LIMIT 1), w.n + 1
-		FROM w WHERE w.token IS NOT NULL AND w.n <= $4)
-		SELECT token FROM w WHERE token IS NOT NULL`, int64(catalog), w, end, rangeWords)
+	words, err := db.rangeTokens(ctx, "product_words", "catalog_id", int64(catalog), w, end)
 	if err != nil {
-		return nil, 0, err
-	}
-	var words []string
-	for rows.Next() {
-		var t string
-		if err := rows.Scan(&t); err != nil {
-			rows.Close()
-			return nil, 0, err
-		}
-		words = append(words, t)
-	}
-	if err := rows.Close(); err != nil {
-		return nil, 0, err
-	}
-	if err := rows.Err(); err != nil {
 		return nil, 0, err
 	}
 	if len(words) <= rangeWords {
@@ -528,6 +506,18 @@ func (db *DB) wordList(ctx context.Context, catalog kontor.ID, w string, desc bo
 	return &postings{desc: desc, buf: ids, end: true}, rangeRead, nil
 }
 
+// rangeTokens returns the tokens of an index table (product_words,
+// inbox_words) under one key from lo up to hi, in order, each found by one
+// step of the index (a loose index scan): at most rangeWords+1 of them.
+func (db *DB) rangeTokens(ctx context.Context, table, key string, id int64, lo, hi string) ([]string, error) {
+	return db.readStrings(ctx, `WITH RECURSIVE w (token, n) AS (
+		SELECT (SELECT token FROM `+table+` WHERE `+key+` = $1 AND token >= $2 AND token < $3 ORDER BY token LIMIT 1), 1
+		UNION ALL
+		SELECT (SELECT token FROM `+table+` WHERE `+key+` = $1 AND token > w.token AND token < $3 ORDER BY token LIMIT 1), w.n + 1
+		FROM w WHERE w.token IS NOT NULL AND w.n <= $4)
+		SELECT token FROM w WHERE token IS NOT NULL`, id, lo, hi, rangeWords)
+}
+
 // tokenList returns the list of the products of a catalog whose index
 // holds a token, read a batch at a time.
 func tokenList(catalog kontor.ID, token string, desc bool, cmp, order string) *postings {
@@ -548,20 +538,24 @@ func firstLetters(w string, n int) string {
 
 // readIDs returns the ids a query gives.
 func (db *DB) readIDs(ctx context.Context, q string, args ...any) ([]int64, error) {
-	rows, err := db.r.QueryContext(ctx, q, args...)
+	return readColumn[int64](db.r.QueryContext(ctx, q, args...))
+}
+
+// readColumn returns the values of a query of one column.
+func readColumn[T any](rows *sql.Rows, err error) ([]T, error) {
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var ids []int64
+	var out []T
 	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
+		var v T
+		if err := rows.Scan(&v); err != nil {
 			return nil, err
 		}
-		ids = append(ids, id)
+		out = append(out, v)
 	}
-	return ids, rows.Err()
+	return out, rows.Err()
 }
 
 // searchIDs returns the ids of a page of a search: the products of the

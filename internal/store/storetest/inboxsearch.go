@@ -8,8 +8,10 @@ import (
 	"time"
 
 	"github.com/kontor-chat/kontor"
+	"github.com/kontor-chat/kontor/internal/commerce"
 	"github.com/kontor-chat/kontor/internal/endpoint"
 	"github.com/kontor-chat/kontor/internal/inbox"
+	"github.com/kontor-chat/kontor/internal/store"
 )
 
 // indexInbox runs the inbox search indexer until it has read every
@@ -197,6 +199,249 @@ func testInboxSearch(t *testing.T, e *env) {
 		}
 		if !slices.Equal(got, want) {
 			t.Errorf("search %q paged through %d conversations, want %d (newest first, each once)", tc.q, len(got), len(want))
+		}
+	}
+}
+
+// testInboxSearchWords: what a search finds now that the index holds the
+// first two beginnings and the whole of each word ("inbox search 2"):
+// beginnings of 1, 2 and more letters, whole words, not a word longer
+// than the one held, a beginning of more than 32 words (the range's
+// conversations read at once), beginnings and digit runs of the number,
+// case and accents folded, the last message's words apart from the
+// earlier ones', and never another number's conversations.
+func testInboxSearchWords(t *testing.T, e *env) {
+	_, n := e.newBusiness("+4930300021")
+	_, other := e.newBusiness("+4930300022")
+	const a, b, c kontor.Phone = "+4917655500123", "+4915112345671", "+4930999888777"
+	var zapf []string // 40 words that begin with "zapf"
+	for i := range 40 {
+		zapf = append(zapf, fmt.Sprintf("zapf%02d", i))
+	}
+	msgs := []endpoint.InboxMessage{
+		inboundMsg(n.ID, e.ids.Next(), a, "Hallo, ich hätte gern Tulpen", t0),
+		outboundMsg(n.ID, e.ids.Next(), a, "Gerne! Lieferung am Freitag, Bestellung 4711-0815", t0.Add(time.Second)),
+		inboundMsg(n.ID, e.ids.Next(), b, "Straße Übersee 12", t0.Add(2*time.Second)),
+		inboundMsg(n.ID, e.ids.Next(), b, "Danke schön", t0.Add(3*time.Second)),
+		inboundMsg(n.ID, e.ids.Next(), c, strings.Join(zapf, " ")+" fertig", t0.Add(4*time.Second)),
+		inboundMsg(other.ID, e.ids.Next(), a, "Tulpen Danke zapf00 Kai", t0),
+	}
+	msgs[0].ProfileName, msgs[2].ProfileName, msgs[4].ProfileName, msgs[5].ProfileName = "Zoë Brandt", "Kai Østergaard", "Zapfhahn", "Zoë"
+	if err := e.db.PutInbox(e.ctx, endpoint.InboxWrites{Messages: msgs}); err != nil {
+		t.Fatal(err)
+	}
+	e.indexInbox()
+	for _, tc := range []struct {
+		number kontor.ID
+		q      string // "all:" searches every message
+		want   []kontor.Phone
+	}{
+		{n.ID, "z", []kontor.Phone{c, a}}, // zapf…, Zoë: one letter
+		{n.ID, "zo", []kontor.Phone{a}},   // two
+		{n.ID, "zoe", []kontor.Phone{a}},  // a whole word past the two
+		{n.ID, "ZOË", []kontor.Phone{a}},  // folded
+		{n.ID, "bran", []kontor.Phone{a}}, // a beginning longer than two
+		{n.ID, "brandt", []kontor.Phone{a}},
+		{n.ID, "brandtner", nil}, // longer than the word
+		{n.ID, "ostergaard", []kontor.Phone{b}},
+		{n.ID, "øster", []kontor.Phone{b}},
+		{n.ID, "a", []kontor.Phone{a}}, // am, not the a inside Kai
+		{n.ID, "frei", []kontor.Phone{a}},
+		{n.ID, "freitag", []kontor.Phone{a}},
+		{n.ID, "freitagabend", nil},
+		{n.ID, "bestellung 0815", []kontor.Phone{a}},
+		{n.ID, "4711", []kontor.Phone{a}},
+		{n.ID, "stellung", nil}, // beginnings only
+		// The last message's words, not the earlier ones'.
+		{n.ID, "tulpen", nil},
+		{n.ID, "t", nil},
+		{n.ID, "strasse", nil},
+		{n.ID, "all:tulpen", []kontor.Phone{a}},
+		{n.ID, "all:tulp", []kontor.Phone{a}},
+		{n.ID, "all:tu", []kontor.Phone{a}},
+		{n.ID, "all:t", []kontor.Phone{a}},
+		{n.ID, "all:strasse", []kontor.Phone{b}},       // ß folded
+		{n.ID, "all:ubersee danke", []kontor.Phone{b}}, // words of different messages
+		{n.ID, "all:hatte gern brandt", []kontor.Phone{a}},
+		// The number: any beginning, or a run of 5 or more digits.
+		{n.ID, "49", []kontor.Phone{c, b, a}},
+		{n.ID, "4917", []kontor.Phone{a}},
+		{n.ID, "491511", []kontor.Phone{b}},
+		{n.ID, "+4915112345671", []kontor.Phone{b}},
+		{n.ID, "+49 1511 2345671", nil}, // 1511 is neither a beginning nor 5 digits
+		{n.ID, "4915112345671", []kontor.Phone{b}},
+		{n.ID, "12345", []kontor.Phone{b}}, // inside
+		{n.ID, "45671", []kontor.Phone{b}}, // at the end
+		{n.ID, "5671", nil},                // fewer than 5 inside
+		{n.ID, "00123", []kontor.Phone{a}},
+		{n.ID, "55500123", []kontor.Phone{a}},
+		{n.ID, "98887", []kontor.Phone{c}},
+		{n.ID, "988870", nil},
+		{n.ID, "ka 49", []kontor.Phone{b}},
+		{n.ID, "all:kai danke 4915", []kontor.Phone{b}},
+		// A beginning of more than 32 words (of the last message; and
+		// one of the name), alone and with others.
+		{n.ID, "zap", []kontor.Phone{c}},
+		{n.ID, "zapfh", []kontor.Phone{c}},
+		{n.ID, "zap fertig", []kontor.Phone{c}},
+		{n.ID, "fertig zap 4930", []kontor.Phone{c}},
+		{n.ID, "zap danke", nil},
+		{n.ID, "all:zapf zoe", nil},
+		{n.ID, "zapf1", []kontor.Phone{c}},
+		{n.ID, "zapf39", []kontor.Phone{c}},
+		{n.ID, "zapf4", nil},
+		{n.ID, "?! %", nil},
+		// Another number's conversations are its own.
+		{n.ID, "danke", []kontor.Phone{b}},
+		{other.ID, "zap", []kontor.Phone{a}},
+		{other.ID, "danke kai", []kontor.Phone{a}},
+		{other.ID, "brandt", nil},
+		{other.ID, "ostergaard", nil},
+		{other.ID, "fertig", nil},
+		{other.ID, "4915", nil},
+	} {
+		got, err := e.db.InboxConversations(e.ctx, inbox.Query{Number: tc.number, Search: strings.TrimPrefix(tc.q, "all:"), InMessages: strings.HasPrefix(tc.q, "all:")})
+		if err != nil {
+			t.Fatalf("search %q: %v", tc.q, err)
+		}
+		var peers []kontor.Phone
+		for _, c := range got {
+			if c.Number != tc.number {
+				t.Fatalf("search %q of number %d found a conversation of number %d", tc.q, tc.number, c.Number)
+			}
+			peers = append(peers, c.Peer)
+		}
+		if !slices.Equal(peers, tc.want) {
+			t.Errorf("search %q found %v, want %v", tc.q, peers, tc.want)
+		}
+	}
+}
+
+// testInboxSearchRebuild: the "inbox search 2" migration empties an
+// "inbox search 1" index (every beginning of every word, a stale row) and
+// sets the indexer back to the start of the log, which then fills the
+// index with exactly the rows of the new kinds, in byte order on
+// PostgreSQL.
+func testInboxSearchRebuild(t *testing.T, url string) {
+	db, closeDB := open(t, url)
+	const number = 7
+	peers := []kontor.Phone{"+4917655500123", "+4915112345671"}
+	var msgs []endpoint.InboxMessage
+	for i := range 30 {
+		m := inboundMsg(number, kontor.ID(100+i), peers[i%2], fmt.Sprintf("Nachricht %d über Tulpen", i), t0.Add(time.Duration(i)*time.Second))
+		m.ProfileName = "Zoë Brandt"
+		msgs = append(msgs, m)
+	}
+	if err := db.PutInbox(t.Context(), endpoint.InboxWrites{Messages: msgs}); err != nil {
+		t.Fatal(err)
+	}
+	index := func(db *store.DB) int {
+		t.Helper()
+		total := 0
+		for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+			n, err := db.IndexInbox(t.Context(), inbox.IndexBatch)
+			if err != nil {
+				t.Fatal(err)
+			}
+			total += n
+			behind, err := db.InboxIndexBehind(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if behind == 0 {
+				return total
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the index is still %d messages behind", behind)
+			}
+		}
+	}
+	index(db)
+	if err := closeDB(); err != nil {
+		t.Fatal(err)
+	}
+	sqlite := strings.HasPrefix(url, "sqlite:")
+	r := raw(t, url)
+	exec := func(q string, args ...any) {
+		t.Helper()
+		if _, err := r.ExecContext(t.Context(), q, args...); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	// An "inbox search 1" index: every beginning of every word, and a
+	// row of a word no message has.
+	exec("DROP TABLE inbox_words")
+	exec("CREATE TABLE inbox_words (number_id BIGINT NOT NULL, token TEXT NOT NULL, peer TEXT NOT NULL, PRIMARY KEY (number_id, token, peer))")
+	for _, m := range msgs {
+		for _, tok := range commerce.SearchTokens(m.Text, "") {
+			exec("INSERT INTO inbox_words (number_id, token, peer) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING", number, "m:"+tok, string(m.Peer))
+		}
+	}
+	exec("INSERT INTO inbox_words (number_id, token, peer) VALUES ($1, 'm:stale', $2)", number, string(peers[0]))
+	exec("DELETE FROM schema_parts WHERE name = 'inbox search 2'")
+
+	db, _ = open(t, url)
+	if behind, err := db.InboxIndexBehind(t.Context()); err != nil || behind != len(msgs) {
+		t.Fatalf("after the migration the index is %d messages behind, %v; want all %d", behind, err, len(msgs))
+	}
+	if got := index(db); got != len(msgs) {
+		t.Fatalf("the indexer read %d messages again, want %d", got, len(msgs))
+	}
+	// Exactly the new kinds' rows: the whole log's words, each
+	// conversation's name, number and last message.
+	want := map[string]bool{}
+	add := func(peer kontor.Phone, kind string, toks ...string) {
+		for _, tok := range toks {
+			want[string(peer)+" "+kind+tok] = true
+		}
+	}
+	for _, m := range msgs {
+		add(m.Peer, "m:", commerce.IndexTokens(m.Text, "")...)
+	}
+	for i, p := range peers {
+		d := p.Digits()
+		add(p, "n:", commerce.IndexTokens("Zoë Brandt", d)...)
+		for j := 1; j+5 <= len(d); j++ {
+			add(p, "d:", d[j:])
+		}
+		add(p, "l:", commerce.IndexTokens(msgs[len(msgs)-2+i].Text, "")...)
+	}
+	rows, err := r.QueryContext(t.Context(), "SELECT peer, token FROM inbox_words WHERE number_id = $1", number)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]bool{}
+	for rows.Next() {
+		var p, tok string
+		if err := rows.Scan(&p, &tok); err != nil {
+			t.Fatal(err)
+		}
+		got[p+" "+tok] = true
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	rows.Close()
+	for k := range want {
+		if !got[k] {
+			t.Errorf("index row %q missing", k)
+		}
+	}
+	for k := range got {
+		if !want[k] {
+			t.Errorf("index row %q left over", k)
+		}
+	}
+	for q, n := range map[string]int{"stale": 0, "tulpen": 2, "nachricht 29": 1, "all:nachricht 3": 1, "all:ube 1": 2, "zoe 00123": 1} {
+		got, err := db.InboxConversations(t.Context(), inbox.Query{Number: number, Search: strings.TrimPrefix(q, "all:"), InMessages: strings.HasPrefix(q, "all:")})
+		if err != nil || len(got) != n {
+			t.Errorf("search %q: %d found, %v; want %d", q, len(got), err, n)
+		}
+	}
+	if !sqlite {
+		var coll string
+		if err := r.QueryRowContext(t.Context(), "SELECT collation_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'inbox_words' AND column_name = 'token'").Scan(&coll); err != nil || coll != "C" {
+			t.Errorf("inbox_words.token's collation: %q %v, want C", coll, err)
 		}
 	}
 }

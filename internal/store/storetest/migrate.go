@@ -25,6 +25,7 @@ func RunSchema(t *testing.T, url func(t *testing.T) string) {
 		{"OpenAtOnce", testOpenAtOnce},
 		{"NewerSchema", testNewerSchema},
 		{"SearchBackfill", testSearchBackfill},
+		{"InboxSearchRebuild", testInboxSearchRebuild},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

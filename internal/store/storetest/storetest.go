@@ -138,6 +138,7 @@ var tests = []test{
 	{"InboxNotesAndQuickReplies", testInboxNotes},
 	{"InboxBatch", testInboxBatch},
 	{"InboxSearch", testInboxSearch},
+	{"InboxSearchWords", testInboxSearchWords},
 	// Free entry-point windows (endpoint.Store).
 	{"EntryPoint", testEntryPoint},
 	// Self-hosted metering: a delivery's receipt still held.
