@@ -68,8 +68,9 @@ type Config struct {
 	// TrustedProxies are the reverse proxies (comma-separated addresses
 	// or CIDR networks) whose X-Forwarded-For and X-Forwarded-Proto are
 	// believed (--trusted-proxies, KONTOR_TRUSTED_PROXIES): rate limits
-	// and sign-in lockouts then count the client they name. Empty trusts
-	// none.
+	// and sign-in lockouts then count the client they name, and the
+	// console and Business API hand out https links when they say so.
+	// Empty trusts none.
 	TrustedProxies string
 	// AllowNetworks lists the networks (comma-separated CIDRs or single
 	// addresses) that URLs a business chooses may reach besides public
