@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -257,28 +256,12 @@ func TestBusinessAPI(t *testing.T) {
 		}
 
 		// A document: upload, metadata, download, send by id.
-		var buf bytes.Buffer
-		mw := multipart.NewWriter(&buf)
-		_ = mw.WriteField("messaging_product", "whatsapp")
-		_ = mw.WriteField("type", "application/pdf")
-		fw, _ := mw.CreateFormFile("file", "preise.pdf")
 		doc := []byte("%PDF-1.4 price list")
-		_, _ = fw.Write(doc)
-		mw.Close()
-		req, _ := http.NewRequest(http.MethodPost, s.URL+"/v21.0/"+biz.Number+"/media", &buf)
-		req.Header.Set("Content-Type", mw.FormDataContentType())
-		req.Header.Set("Authorization", "Bearer "+biz.Token)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
+		code, mediaID := kontortest.UploadMedia(t, http.DefaultClient, s.URL, biz.Number, biz.Token, "preise.pdf", "application/pdf", doc)
+		if code != 200 || mediaID == "" {
+			t.Fatalf("upload: %d %q", code, mediaID)
 		}
-		var up map[string]string
-		_ = json.NewDecoder(resp.Body).Decode(&up)
-		resp.Body.Close()
-		if resp.StatusCode != 200 || up["id"] == "" {
-			t.Fatalf("upload: %d %v", resp.StatusCode, up)
-		}
-		code, info := api(t, s, http.MethodGet, "/v21.0/"+up["id"], biz.Token, nil)
+		code, info := api(t, s, http.MethodGet, "/v21.0/"+mediaID, biz.Token, nil)
 		if code != 200 || info["mime_type"] != "application/pdf" || info["file_size"] != float64(len(doc)) {
 			t.Fatalf("media info: %d %v", code, info)
 		}
@@ -297,7 +280,7 @@ func TestBusinessAPI(t *testing.T) {
 		}
 		code, out = api(t, s, http.MethodPost, "/v21.0/"+biz.Number+"/messages", biz.Token, map[string]any{
 			"messaging_product": "whatsapp", "to": "+4915100000001", "type": "document",
-			"document": map[string]any{"id": up["id"], "caption": "Preisliste"}})
+			"document": map[string]any{"id": mediaID, "caption": "Preisliste"}})
 		if code != 200 {
 			t.Fatalf("send document: %d %v", code, out)
 		}

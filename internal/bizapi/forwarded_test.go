@@ -1,10 +1,6 @@
 package bizapi_test
 
 import (
-	"bytes"
-	"encoding/json"
-	"io"
-	"mime/multipart"
 	"net/http"
 	"strings"
 	"testing"
@@ -17,6 +13,7 @@ import (
 // a trusted proxy (--trusted-proxies) says it took https, and http when
 // the same header comes from anyone else.
 func TestTrustedProxies(t *testing.T) {
+	proxy := kontortest.ForwardedBy("https", "")
 	for _, c := range []struct {
 		trusted, want string
 	}{{"127.0.0.0/8", "https://"}, {"", "http://"}} {
@@ -28,39 +25,13 @@ func TestTrustedProxies(t *testing.T) {
 		if code := s.Call(t, http.MethodPost, "/admin/v1/businesses", s.Token, map[string]any{"name": "Proxy Blumen", "phone": "+4930777111"}, &biz); code != 200 {
 			t.Fatalf("business: HTTP %d", code)
 		}
-		var buf bytes.Buffer
-		mw := multipart.NewWriter(&buf)
-		_ = mw.WriteField("messaging_product", "whatsapp")
-		_ = mw.WriteField("type", "text/plain")
-		fw, _ := mw.CreateFormFile("file", "preise.txt")
-		_, _ = fw.Write([]byte("Tulpen 3 EUR"))
-		mw.Close()
-		var up struct{ ID string }
-		if code := viaProxy(t, http.MethodPost, s.URL+"/v21.0/"+biz.Number+"/media", biz.Token, mw.FormDataContentType(), &buf, &up); code != 200 || up.ID == "" {
+		code, id := kontortest.UploadMedia(t, proxy, s.URL, biz.Number, biz.Token, "preise.txt", "text/plain", []byte("Tulpen 3 EUR"))
+		if code != 200 || id == "" {
 			t.Fatalf("trusted %q: upload: HTTP %d", c.trusted, code)
 		}
 		var info struct{ URL string }
-		if code := viaProxy(t, http.MethodGet, s.URL+"/v21.0/"+up.ID, biz.Token, "", nil, &info); code != 200 || !strings.HasPrefix(info.URL, c.want) {
+		if code := kontortest.CallWith(t, proxy, s.URL, http.MethodGet, "/v21.0/"+id, biz.Token, nil, &info); code != 200 || !strings.HasPrefix(info.URL, c.want) {
 			t.Errorf("trusted proxies %q, X-Forwarded-Proto https from loopback: HTTP %d, URL %q, want %s…", c.trusted, code, info.URL, c.want)
 		}
 	}
-}
-
-// viaProxy makes a call as a proxy on loopback that took https would
-// pass it on, and decodes the answer into out.
-func viaProxy(t *testing.T, method, url, token, contentType string, body io.Reader, out any) int {
-	t.Helper()
-	req, _ := http.NewRequest(method, url, body)
-	if contentType != "" {
-		req.Header.Set("Content-Type", contentType)
-	}
-	req.Header.Set("Authorization", "Bearer "+token)
-	req.Header.Set("X-Forwarded-Proto", "https")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	_ = json.NewDecoder(resp.Body).Decode(out)
-	return resp.StatusCode
 }

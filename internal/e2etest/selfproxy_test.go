@@ -1,10 +1,7 @@
 package e2etest
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"mime/multipart"
 	"net/http"
 	"strings"
 	"testing"
@@ -23,36 +20,13 @@ func TestSelfHostedTrustedProxies(t *testing.T) {
 	p := kontortest.StartProcess(t, "")
 	biz := startSelfHosted(ctx, t, p, "--trusted-proxies", "127.0.0.1")
 	defer biz.stop(t)
-	var buf bytes.Buffer
-	mw := multipart.NewWriter(&buf)
-	_ = mw.WriteField("messaging_product", "whatsapp")
-	_ = mw.WriteField("type", "text/plain")
-	fw, _ := mw.CreateFormFile("file", "preise.txt")
-	_, _ = fw.Write([]byte("Tulpen 3 EUR"))
-	mw.Close()
-	var up, info map[string]any
-	viaProxy := func(req *http.Request, out *map[string]any) int {
-		t.Helper()
-		req.Header.Set("Authorization", "Bearer "+biz.token)
-		req.Header.Set("X-Forwarded-Proto", "https")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		_ = json.NewDecoder(resp.Body).Decode(out)
-		return resp.StatusCode
+	proxy := kontortest.ForwardedBy("https", "")
+	code, id := kontortest.UploadMedia(t, proxy, biz.api, biz.number, biz.token, "preise.txt", "text/plain", []byte("Tulpen 3 EUR"))
+	if code != 200 || id == "" {
+		t.Fatalf("upload: HTTP %d", code)
 	}
-	req, _ := http.NewRequest(http.MethodPost, biz.api+"/v21.0/"+biz.number+"/media", &buf)
-	req.Header.Set("Content-Type", mw.FormDataContentType())
-	if code := viaProxy(req, &up); code != 200 || up["id"] == nil {
-		t.Fatalf("upload: %d %v", code, up)
-	}
-	req, _ = http.NewRequest(http.MethodGet, biz.api+"/v21.0/"+up["id"].(string), nil)
-	if code := viaProxy(req, &info); code != 200 {
-		t.Fatalf("media info: %d %v", code, info)
-	}
-	if u, _ := info["url"].(string); !strings.HasPrefix(u, "https://") {
-		t.Errorf("media URL %q behind a trusted proxy that took https, want https", u)
+	var info struct{ URL string }
+	if code := kontortest.CallWith(t, proxy, biz.api, http.MethodGet, "/v21.0/"+id, biz.token, nil, &info); code != 200 || !strings.HasPrefix(info.URL, "https://") {
+		t.Errorf("media info behind a trusted proxy that took https: HTTP %d, URL %q, want https", code, info.URL)
 	}
 }
