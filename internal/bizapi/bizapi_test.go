@@ -114,6 +114,32 @@ func statusOf(id, status string) func(cloudapi.MessagesValue) bool {
 	}
 }
 
+// createdBusiness is a business made through the admin API: its ids, its
+// access token and its app's secret.
+type createdBusiness struct {
+	WABA   string `json:"waba_id"`
+	Number string `json:"phone_number_id"`
+	Token  string `json:"access_token"`
+	Secret string `json:"app_secret"`
+}
+
+// newBusiness makes a business through the admin API (POST
+// /admin/v1/businesses with fields: name, phone, webhook_url, self_hosted
+// …) and tells each of hooks its app's secret.
+func newBusiness(t *testing.T, s *kontortest.Server, fields map[string]any, hooks ...*receiver) createdBusiness {
+	t.Helper()
+	var b createdBusiness
+	if code := s.Call(t, http.MethodPost, "/admin/v1/businesses", s.Token, fields, &b); code != 200 {
+		t.Fatalf("creating the business %v: HTTP %d", fields["name"], code)
+	}
+	for _, h := range hooks {
+		h.mu.Lock()
+		h.secret = b.Secret
+		h.mu.Unlock()
+	}
+	return b
+}
+
 // api calls the Business API.
 func api(t *testing.T, s *kontortest.Server, method, path, token string, body any) (int, map[string]any) {
 	t.Helper()

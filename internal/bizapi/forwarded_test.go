@@ -18,13 +18,7 @@ func TestTrustedProxies(t *testing.T) {
 		trusted, want string
 	}{{"127.0.0.0/8", "https://"}, {"", "http://"}} {
 		s := kontortest.Start(t, kontortest.WithConfig(func(cfg *config.Config) { cfg.TrustedProxies = c.trusted }))
-		var biz struct {
-			Number string `json:"phone_number_id"`
-			Token  string `json:"access_token"`
-		}
-		if code := s.Call(t, http.MethodPost, "/admin/v1/businesses", s.Token, map[string]any{"name": "Proxy Blumen", "phone": "+4930777111"}, &biz); code != 200 {
-			t.Fatalf("business: HTTP %d", code)
-		}
+		biz := newBusiness(t, s, map[string]any{"name": "Proxy Blumen", "phone": "+4930777111"})
 		code, id := kontortest.UploadMedia(t, proxy, s.URL, biz.Number, biz.Token, "preise.txt", "text/plain", []byte("Tulpen 3 EUR"))
 		if code != 200 || id == "" {
 			t.Fatalf("trusted %q: upload: HTTP %d", c.trusted, code)
