@@ -86,7 +86,8 @@ type Config struct {
 	// server keeps one in DataDir/operator.token.
 	OperatorToken string
 	// DirectoryCache is how long a node keeps the access tokens, numbers,
-	// businesses and app secrets the Business API reads on every call
+	// businesses, app secrets and partners' grants the Business API reads
+	// on every call
 	// (--directory-cache, KONTOR_DIRECTORY_CACHE; 0 turns the cache off).
 	// A change made on this node applies here at once and on other nodes
 	// when the bus tells them; this bounds it when the bus loses the hint.
@@ -175,7 +176,7 @@ func (c *Config) Flags(fs *flag.FlagSet, getenv func(string) string) {
 			c.DirectoryCache = d
 		}
 	}
-	fs.DurationVar(&c.DirectoryCache, "directory-cache", c.DirectoryCache, "how long another node may still accept a revoked token or use a changed number or webhook URL if the bus loses the change's hint; 0 reads them from the database on every call (env KONTOR_DIRECTORY_CACHE)")
+	fs.DurationVar(&c.DirectoryCache, "directory-cache", c.DirectoryCache, "how long another node may still accept a revoked token or a partner's grant taken away, or use a changed number or webhook URL if the bus loses the change's hint; 0 reads them from the database on every call (env KONTOR_DIRECTORY_CACHE)")
 	if v := getenv("KONTOR_DEV"); v != "" {
 		dev, _ := strconv.ParseBool(v)
 		c.setDev(dev)
