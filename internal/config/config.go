@@ -87,8 +87,8 @@ type Config struct {
 	OperatorToken string
 	// DirectoryCache is how long a node keeps the access tokens, numbers,
 	// businesses, app secrets and partners' grants the Business API reads
-	// on every call
-	// (--directory-cache, KONTOR_DIRECTORY_CACHE; 0 turns the cache off).
+	// on every call (--directory-cache, KONTOR_DIRECTORY_CACHE; 0 turns
+	// the cache off).
 	// A change made on this node applies here at once and on other nodes
 	// when the bus tells them; this bounds it when the bus loses the hint.
 	DirectoryCache time.Duration
