@@ -123,19 +123,39 @@ type createdBusiness struct {
 	Secret string `json:"app_secret"`
 }
 
+// signed is a webhook receiver that checks signatures with an app's
+// secret.
+type signed interface{ useSecret(secret string) }
+
+func (r *receiver) useSecret(s string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.secret = s
+}
+
+func (r *changeReceiver) useSecret(s string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.secret = s
+}
+
+func (r *alertReceiver) useSecret(s string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.secret = s
+}
+
 // newBusiness makes a business through the admin API (POST
 // /admin/v1/businesses with fields: name, phone, webhook_url, self_hosted
 // …) and tells each of hooks its app's secret.
-func newBusiness(t *testing.T, s *kontortest.Server, fields map[string]any, hooks ...*receiver) createdBusiness {
+func newBusiness(t *testing.T, s *kontortest.Server, fields map[string]any, hooks ...signed) createdBusiness {
 	t.Helper()
 	var b createdBusiness
 	if code := s.Call(t, http.MethodPost, "/admin/v1/businesses", s.Token, fields, &b); code != 200 {
 		t.Fatalf("creating the business %v: HTTP %d", fields["name"], code)
 	}
 	for _, h := range hooks {
-		h.mu.Lock()
-		h.secret = b.Secret
-		h.mu.Unlock()
+		h.useSecret(b.Secret)
 	}
 	return b
 }
@@ -218,19 +238,7 @@ func TestBusinessAPI(t *testing.T) {
 		defer cancel()
 		s := kontortest.Start(t, append(opts, kontortest.WithConfig(func(c *config.Config) { c.OperatorName = "Plattform GmbH" }))...)
 		hook := newReceiver(t)
-		var biz struct {
-			WABA, Number, AppSecret, Token string
-		}
-		var created map[string]any
-		if code := s.Call(t, http.MethodPost, "/admin/v1/businesses", s.Token, map[string]any{"name": "Blumen Anna", "phone": "+4930111111",
-			"webhook_url": hook.srv.URL}, &created); code != 200 {
-			t.Fatalf("create business: %d", code)
-		}
-		biz.WABA, biz.Number = created["waba_id"].(string), created["phone_number_id"].(string)
-		biz.AppSecret, biz.Token = created["app_secret"].(string), created["access_token"].(string)
-		hook.mu.Lock()
-		hook.secret = biz.AppSecret
-		hook.mu.Unlock()
+		biz := newBusiness(t, s, map[string]any{"name": "Blumen Anna", "phone": "+4930111111", "webhook_url": hook.srv.URL}, hook)
 
 		ann := newPerson(ctx, t, s, "+4915100000001")
 		// Ann writes first: that opens the customer service window.
@@ -379,15 +387,8 @@ func TestThroughput(t *testing.T) {
 	defer cancel()
 	s := kontortest.Start(t)
 	hook := newReceiver(t)
-	var created map[string]any
-	if code := s.Call(t, http.MethodPost, "/admin/v1/businesses", s.Token, map[string]any{"name": "Langsam", "phone": "+4930222222",
-		"webhook_url": hook.srv.URL}, &created); code != 200 {
-		t.Fatalf("create business: %d", code)
-	}
-	number, token := created["phone_number_id"].(string), created["access_token"].(string)
-	hook.mu.Lock()
-	hook.secret = created["app_secret"].(string)
-	hook.mu.Unlock()
+	biz := newBusiness(t, s, map[string]any{"name": "Langsam", "phone": "+4930222222", "webhook_url": hook.srv.URL}, hook)
+	number, token := biz.Number, biz.Token
 	if code := s.Call(t, http.MethodPost, "/admin/v1/numbers/"+number, s.Token, map[string]any{"mps": 1}, nil); code != 200 {
 		t.Fatalf("set mps: %d", code)
 	}
