@@ -22,6 +22,7 @@ func (a *API) mountBusiness(mux *http.ServeMux) {
 	mux.HandleFunc("POST /admin/v1/webhooks/replay", a.operator(a.replay))
 	mux.HandleFunc("POST /admin/v1/partners", a.operator(a.createPartner))
 	mux.HandleFunc("POST /admin/v1/partners/{id}/grants", a.operator(a.grant))
+	mux.HandleFunc("DELETE /admin/v1/partners/{id}/grants/{business}", a.operator(a.ungrant))
 }
 
 func (a *API) createBusiness(w http.ResponseWriter, r *http.Request) {
@@ -155,6 +156,20 @@ func (a *API) grant(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := a.Business.Grant(r.Context(), id, req.Business); err != nil {
+		gateway.WriteError(w, a.Log, err)
+		return
+	}
+	gateway.WriteJSON(w, http.StatusOK, map[string]any{"success": true})
+}
+
+func (a *API) ungrant(w http.ResponseWriter, r *http.Request) {
+	id, err := optionalID(r.PathValue("id"))
+	biz, err2 := optionalID(r.PathValue("business"))
+	if err != nil || err2 != nil || id == 0 || biz == 0 {
+		gateway.WriteError(w, a.Log, kontor.Errorf(kontor.Invalid, "admin.ungrant", "give the partner id and the business id in the path"))
+		return
+	}
+	if err := a.Business.Ungrant(r.Context(), id, biz); err != nil {
 		gateway.WriteError(w, a.Log, err)
 		return
 	}

@@ -156,5 +156,36 @@ func TestBusinesses(t *testing.T) {
 		if code := s.Call(t, http.MethodPost, "/admin/v1/partners/"+p.ID+"/grants", s.Token, map[string]any{"business_id": "12345"}, nil); code != 404 {
 			t.Fatalf("grant unknown business: %d", code)
 		}
+		// The partner's token works for the business until the grant is
+		// taken away, then at once no more (the node caches grants).
+		var pt struct {
+			Token string `json:"access_token"`
+		}
+		if code := s.Call(t, http.MethodPost, "/admin/v1/tokens", s.Token, map[string]any{"partner_id": p.ID, "scopes": "messaging,management"}, &pt); code != 200 {
+			t.Fatalf("partner token: %d", code)
+		}
+		for range 2 {
+			if code := s.Call(t, http.MethodGet, "/v21.0/"+c.Number, pt.Token, nil, nil); code != 200 {
+				t.Fatalf("the partner's call with the grant: %d", code)
+			}
+		}
+		if code := s.Call(t, http.MethodDelete, "/admin/v1/partners/"+p.ID+"/grants/"+c.WABA, s.Token, nil, nil); code != 200 {
+			t.Fatalf("ungrant: %d", code)
+		}
+		if code := s.Call(t, http.MethodGet, "/v21.0/"+c.Number, pt.Token, nil, nil); code != http.StatusForbidden {
+			t.Fatalf("the partner's call right after the ungrant: %d, want 403", code)
+		}
+		for _, tc := range []struct {
+			path string
+			want int
+		}{
+			{"/admin/v1/partners/" + p.ID + "/grants/" + c.WABA, 404}, // no grant any more
+			{"/admin/v1/partners/12345/grants/" + c.WABA, 404},        // no such partner
+			{"/admin/v1/partners/" + p.ID + "/grants/waba", 400},
+		} {
+			if code := s.Call(t, http.MethodDelete, tc.path, s.Token, nil, nil); code != tc.want {
+				t.Errorf("DELETE %s: %d, want %d", tc.path, code, tc.want)
+			}
+		}
 	})
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/kontor-chat/kontor/internal/billing"
 	"github.com/kontor-chat/kontor/internal/business"
 	"github.com/kontor-chat/kontor/internal/cloudapi"
+	"github.com/kontor-chat/kontor/internal/realip"
 )
 
 // Directory finds businesses and numbers.
@@ -80,6 +81,10 @@ type API struct {
 	Log      *slog.Logger
 	// MaxBody bounds a JSON request body.
 	MaxBody int64
+	// Proxies are the reverse proxies whose X-Forwarded-Proto is believed
+	// for the URLs the API hands out (none when zero: a client's own
+	// header never makes them https).
+	Proxies realip.Proxies
 }
 
 // maxJSON is the largest JSON body a call takes unless MaxBody says.
@@ -277,7 +282,7 @@ func (a *API) object(w http.ResponseWriter, r *http.Request, id kontor.ID) {
 		if !ok {
 			return
 		}
-		out, cerr := e.MediaInfo(r.Context(), id, baseURL(r))
+		out, cerr := e.MediaInfo(r.Context(), id, a.baseURL(r))
 		a.answer(w, out, cerr)
 		return
 	}
@@ -443,13 +448,25 @@ func (a *API) readBody(r *http.Request) ([]byte, *cloudapi.Error) {
 	return b, nil
 }
 
-// baseURL is how the caller reached us, for URLs we hand out.
-func baseURL(r *http.Request) string {
+// baseURL is how the caller reached us, for URLs we hand out: https when
+// the connection is TLS or a trusted proxy says it took https.
+func (a *API) baseURL(r *http.Request) string {
 	scheme := "http"
-	if r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https" {
+	if a.Proxies.Secure(r) {
 		scheme = "https"
 	}
 	return scheme + "://" + r.Host
+}
+
+// pageURL is this request's URL with one paging cursor (after, before)
+// set to value, for the paging links of a list.
+func (a *API) pageURL(r *http.Request, cursor, value string) string {
+	q := r.URL.Query()
+	q.Del("after")
+	q.Del("before")
+	q.Del("access_token") // never hand a token out in a URL
+	q.Set(cursor, value)
+	return a.baseURL(r) + r.URL.Path + "?" + q.Encode()
 }
 
 func notFound(id kontor.ID) *cloudapi.Error {

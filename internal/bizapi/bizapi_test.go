@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -115,6 +114,52 @@ func statusOf(id, status string) func(cloudapi.MessagesValue) bool {
 	}
 }
 
+// createdBusiness is a business made through the admin API: its ids, its
+// access token and its app's secret.
+type createdBusiness struct {
+	WABA   string `json:"waba_id"`
+	Number string `json:"phone_number_id"`
+	Token  string `json:"access_token"`
+	Secret string `json:"app_secret"`
+}
+
+// signed is a webhook receiver that checks signatures with an app's
+// secret.
+type signed interface{ useSecret(secret string) }
+
+func (r *receiver) useSecret(s string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.secret = s
+}
+
+func (r *changeReceiver) useSecret(s string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.secret = s
+}
+
+func (r *alertReceiver) useSecret(s string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.secret = s
+}
+
+// newBusiness makes a business through the admin API (POST
+// /admin/v1/businesses with fields: name, phone, webhook_url, self_hosted
+// …) and tells each of hooks its app's secret.
+func newBusiness(t *testing.T, s *kontortest.Server, fields map[string]any, hooks ...signed) createdBusiness {
+	t.Helper()
+	var b createdBusiness
+	if code := s.Call(t, http.MethodPost, "/admin/v1/businesses", s.Token, fields, &b); code != 200 {
+		t.Fatalf("creating the business %v: HTTP %d", fields["name"], code)
+	}
+	for _, h := range hooks {
+		h.useSecret(b.Secret)
+	}
+	return b
+}
+
 // api calls the Business API.
 func api(t *testing.T, s *kontortest.Server, method, path, token string, body any) (int, map[string]any) {
 	t.Helper()
@@ -193,19 +238,7 @@ func TestBusinessAPI(t *testing.T) {
 		defer cancel()
 		s := kontortest.Start(t, append(opts, kontortest.WithConfig(func(c *config.Config) { c.OperatorName = "Plattform GmbH" }))...)
 		hook := newReceiver(t)
-		var biz struct {
-			WABA, Number, AppSecret, Token string
-		}
-		var created map[string]any
-		if code := s.Call(t, http.MethodPost, "/admin/v1/businesses", s.Token, map[string]any{"name": "Blumen Anna", "phone": "+4930111111",
-			"webhook_url": hook.srv.URL}, &created); code != 200 {
-			t.Fatalf("create business: %d", code)
-		}
-		biz.WABA, biz.Number = created["waba_id"].(string), created["phone_number_id"].(string)
-		biz.AppSecret, biz.Token = created["app_secret"].(string), created["access_token"].(string)
-		hook.mu.Lock()
-		hook.secret = biz.AppSecret
-		hook.mu.Unlock()
+		biz := newBusiness(t, s, map[string]any{"name": "Blumen Anna", "phone": "+4930111111", "webhook_url": hook.srv.URL}, hook)
 
 		ann := newPerson(ctx, t, s, "+4915100000001")
 		// Ann writes first: that opens the customer service window.
@@ -257,28 +290,12 @@ func TestBusinessAPI(t *testing.T) {
 		}
 
 		// A document: upload, metadata, download, send by id.
-		var buf bytes.Buffer
-		mw := multipart.NewWriter(&buf)
-		_ = mw.WriteField("messaging_product", "whatsapp")
-		_ = mw.WriteField("type", "application/pdf")
-		fw, _ := mw.CreateFormFile("file", "preise.pdf")
 		doc := []byte("%PDF-1.4 price list")
-		_, _ = fw.Write(doc)
-		mw.Close()
-		req, _ := http.NewRequest(http.MethodPost, s.URL+"/v21.0/"+biz.Number+"/media", &buf)
-		req.Header.Set("Content-Type", mw.FormDataContentType())
-		req.Header.Set("Authorization", "Bearer "+biz.Token)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
+		code, mediaID := kontortest.UploadMedia(t, http.DefaultClient, s.URL, biz.Number, biz.Token, "preise.pdf", "application/pdf", doc)
+		if code != 200 || mediaID == "" {
+			t.Fatalf("upload: %d %q", code, mediaID)
 		}
-		var up map[string]string
-		_ = json.NewDecoder(resp.Body).Decode(&up)
-		resp.Body.Close()
-		if resp.StatusCode != 200 || up["id"] == "" {
-			t.Fatalf("upload: %d %v", resp.StatusCode, up)
-		}
-		code, info := api(t, s, http.MethodGet, "/v21.0/"+up["id"], biz.Token, nil)
+		code, info := api(t, s, http.MethodGet, "/v21.0/"+mediaID, biz.Token, nil)
 		if code != 200 || info["mime_type"] != "application/pdf" || info["file_size"] != float64(len(doc)) {
 			t.Fatalf("media info: %d %v", code, info)
 		}
@@ -297,7 +314,7 @@ func TestBusinessAPI(t *testing.T) {
 		}
 		code, out = api(t, s, http.MethodPost, "/v21.0/"+biz.Number+"/messages", biz.Token, map[string]any{
 			"messaging_product": "whatsapp", "to": "+4915100000001", "type": "document",
-			"document": map[string]any{"id": up["id"], "caption": "Preisliste"}})
+			"document": map[string]any{"id": mediaID, "caption": "Preisliste"}})
 		if code != 200 {
 			t.Fatalf("send document: %d %v", code, out)
 		}
@@ -370,15 +387,8 @@ func TestThroughput(t *testing.T) {
 	defer cancel()
 	s := kontortest.Start(t)
 	hook := newReceiver(t)
-	var created map[string]any
-	if code := s.Call(t, http.MethodPost, "/admin/v1/businesses", s.Token, map[string]any{"name": "Langsam", "phone": "+4930222222",
-		"webhook_url": hook.srv.URL}, &created); code != 200 {
-		t.Fatalf("create business: %d", code)
-	}
-	number, token := created["phone_number_id"].(string), created["access_token"].(string)
-	hook.mu.Lock()
-	hook.secret = created["app_secret"].(string)
-	hook.mu.Unlock()
+	biz := newBusiness(t, s, map[string]any{"name": "Langsam", "phone": "+4930222222", "webhook_url": hook.srv.URL}, hook)
+	number, token := biz.Number, biz.Token
 	if code := s.Call(t, http.MethodPost, "/admin/v1/numbers/"+number, s.Token, map[string]any{"mps": 1}, nil); code != 200 {
 		t.Fatalf("set mps: %d", code)
 	}

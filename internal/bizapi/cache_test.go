@@ -22,17 +22,8 @@ func TestOperatorChangesApplyAtOnce(t *testing.T) {
 		defer cancel()
 		s := kontortest.Start(t, opts...)
 		first, second := newReceiver(t), newReceiver(t)
-		var created map[string]any
-		if code := s.Call(t, http.MethodPost, "/admin/v1/businesses", s.Token, map[string]any{"name": "Blumen Anna", "phone": "+4930333333",
-			"webhook_url": first.srv.URL}, &created); code != 200 {
-			t.Fatalf("create business: %d", code)
-		}
-		waba, number, token := created["waba_id"].(string), created["phone_number_id"].(string), created["access_token"].(string)
-		for _, r := range []*receiver{first, second} {
-			r.mu.Lock()
-			r.secret = created["app_secret"].(string)
-			r.mu.Unlock()
-		}
+		biz := newBusiness(t, s, map[string]any{"name": "Blumen Anna", "phone": "+4930333333", "webhook_url": first.srv.URL}, first, second)
+		waba, number, token := biz.WABA, biz.Number, biz.Token
 		ann := newPerson(ctx, t, s, "+4915100000011")
 		if _, err := ann.c.Send(ctx, "+4930333333", wire.Content{V: 1, Type: wire.ContentText, Text: "hallo"}); err != nil {
 			t.Fatal(err)

@@ -180,10 +180,10 @@ func (a *API) catalogProducts(w http.ResponseWriter, r *http.Request, id kontor.
 		cursors["before"], cursors["after"] = cursor(ps[0].ID), cursor(ps[len(ps)-1].ID)
 		backward := page.Before != 0
 		if backward || more { // going back, the page we came from is next
-			paging["next"] = productPageURL(r, "after", cursors["after"])
+			paging["next"] = a.pageURL(r, "after", cursors["after"])
 		}
 		if page.After != 0 || (backward && more) {
-			paging["previous"] = productPageURL(r, "before", cursors["before"])
+			paging["previous"] = a.pageURL(r, "before", cursors["before"])
 		}
 	}
 	a.ok(w, map[string]any{"data": data, "paging": paging})
@@ -201,16 +201,6 @@ func parseCursor(s string) (kontor.ID, error) {
 		return 0, err
 	}
 	return kontor.ParseID(string(b))
-}
-
-// productPageURL is this request's URL with one cursor set.
-func productPageURL(r *http.Request, name, value string) string {
-	q := r.URL.Query()
-	q.Del("after")
-	q.Del("before")
-	q.Del("access_token") // never hand a token out in a URL
-	q.Set(name, value)
-	return baseURL(r) + r.URL.Path + "?" + q.Encode()
 }
 
 // commerceObject serves GET, POST and DELETE /{product-id} and GET

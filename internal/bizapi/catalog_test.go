@@ -16,17 +16,8 @@ import (
 func TestCatalogAPI(t *testing.T) {
 	kontortest.Backends(t, func(t *testing.T, opts ...kontortest.Option) {
 		s := kontortest.Start(t, opts...)
-		var anna, bert struct {
-			WABA  string `json:"waba_id"`
-			Phone string `json:"phone_number_id"`
-			Token string `json:"access_token"`
-		}
-		if code := s.Call(t, http.MethodPost, "/admin/v1/businesses", s.Token, map[string]any{"name": "Blumen Anna", "phone": "+4930111111"}, &anna); code != 200 {
-			t.Fatalf("business: %d", code)
-		}
-		if code := s.Call(t, http.MethodPost, "/admin/v1/businesses", s.Token, map[string]any{"name": "Bert", "phone": "+4930222222"}, &bert); code != 200 {
-			t.Fatalf("business: %d", code)
-		}
+		anna := newBusiness(t, s, map[string]any{"name": "Blumen Anna", "phone": "+4930111111"})
+		bert := newBusiness(t, s, map[string]any{"name": "Bert", "phone": "+4930222222"})
 		var cat struct {
 			ID   string `json:"catalog_id"`
 			Name string `json:"name"`
@@ -163,7 +154,7 @@ func TestCatalogAPI(t *testing.T) {
 		for _, c := range []struct{ method, path string }{
 			{http.MethodGet, "/v21.0/" + cat.ID + "/products"}, {http.MethodPost, "/v21.0/" + cat.ID + "/products"},
 			{http.MethodGet, "/v21.0/" + rid}, {http.MethodPost, "/v21.0/" + rid}, {http.MethodDelete, "/v21.0/" + rid},
-			{http.MethodGet, "/v21.0/" + anna.Phone + "/whatsapp_commerce_settings"},
+			{http.MethodGet, "/v21.0/" + anna.Number + "/whatsapp_commerce_settings"},
 			{http.MethodGet, "/v21.0/" + anna.WABA + "/product_catalogs"}, {http.MethodPost, "/v21.0/" + anna.WABA + "/product_catalogs"},
 			{http.MethodGet, "/v21.0/" + cat.ID},
 		} {
@@ -179,18 +170,18 @@ func TestCatalogAPI(t *testing.T) {
 		}
 
 		// Commerce settings of the number.
-		code, out = api(t, s, http.MethodGet, "/v21.0/"+anna.Phone+"/whatsapp_commerce_settings", anna.Token, nil)
+		code, out = api(t, s, http.MethodGet, "/v21.0/"+anna.Number+"/whatsapp_commerce_settings", anna.Token, nil)
 		d := out["data"].([]any)[0].(map[string]any)
-		if code != 200 || d["is_cart_enabled"] != false || d["is_catalog_visible"] != false || d["id"] != anna.Phone {
+		if code != 200 || d["is_cart_enabled"] != false || d["is_catalog_visible"] != false || d["id"] != anna.Number {
 			t.Fatalf("settings: %d %v", code, out)
 		}
-		if code, out := api(t, s, http.MethodPost, "/v21.0/"+anna.Phone+"/whatsapp_commerce_settings?is_cart_enabled=true&is_catalog_visible=true", anna.Token, nil); code != 200 || out["success"] != true {
+		if code, out := api(t, s, http.MethodPost, "/v21.0/"+anna.Number+"/whatsapp_commerce_settings?is_cart_enabled=true&is_catalog_visible=true", anna.Token, nil); code != 200 || out["success"] != true {
 			t.Fatalf("set settings: %d %v", code, out)
 		}
-		if code, out := api(t, s, http.MethodPost, "/v21.0/"+anna.Phone+"/whatsapp_commerce_settings?is_cart_enabled=maybe", anna.Token, nil); code != 400 || errCode(out) != 131009 {
+		if code, out := api(t, s, http.MethodPost, "/v21.0/"+anna.Number+"/whatsapp_commerce_settings?is_cart_enabled=maybe", anna.Token, nil); code != 400 || errCode(out) != 131009 {
 			t.Fatalf("bad settings: %d %v", code, out)
 		}
-		_, out = api(t, s, http.MethodGet, "/"+anna.Phone+"/whatsapp_commerce_settings", anna.Token, nil)
+		_, out = api(t, s, http.MethodGet, "/"+anna.Number+"/whatsapp_commerce_settings", anna.Token, nil)
 		if d := out["data"].([]any)[0].(map[string]any); d["is_cart_enabled"] != true || d["is_catalog_visible"] != true {
 			t.Fatalf("settings after: %v", out)
 		}

@@ -28,17 +28,12 @@ func TestDeliveryReports(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
 		s := kontortest.Start(t, opts...)
-		var self, hosted map[string]any
-		if code := s.Call(t, http.MethodPost, "/admin/v1/businesses", s.Token, map[string]any{"name": "Eigen", "phone": "+4930999991", "self_hosted": true}, &self); code != 200 {
-			t.Fatalf("business: %d %v", code, self)
-		}
-		if code := s.Call(t, http.MethodPost, "/admin/v1/businesses", s.Token, map[string]any{"name": "Gehostet", "phone": "+4930999992"}, &hosted); code != 200 {
-			t.Fatalf("business: %d %v", code, hosted)
-		}
+		self := newBusiness(t, s, map[string]any{"name": "Eigen", "phone": "+4930999991", "self_hosted": true})
+		hosted := newBusiness(t, s, map[string]any{"name": "Gehostet", "phone": "+4930999992"})
 		if code := s.Call(t, http.MethodPost, "/admin/v1/accounts", s.Token, map[string]string{"phone": "+4915100000071"}, nil); code != 200 {
 			t.Fatalf("account: %d", code)
 		}
-		number, tok := self["phone_number_id"].(string), self["access_token"].(string)
+		number, tok := self.Number, self.Token
 		ids := kontor.NewIDs(kontor.SystemClock{}, 7)
 		now := time.Now()
 		good := func() map[string]any {
@@ -61,8 +56,8 @@ func TestDeliveryReports(t *testing.T) {
 			says                string
 		}{
 			{"no token", number, "", good(), 401, "access token"},
-			{"another business's token", number, hosted["access_token"].(string), good(), 403, ""},
-			{"a hosted number", hosted["phone_number_id"].(string), hosted["access_token"].(string), good(), 400, "hosted endpoint"},
+			{"another business's token", number, hosted.Token, good(), 403, ""},
+			{"a hosted number", hosted.Number, hosted.Token, good(), 400, "hosted endpoint"},
 			{"no message id", number, tok, with("message_id", nil), 400, "message_id"},
 			{"not a wamid", number, tok, with("message_id", "42"), 400, "message_id"},
 			{"unknown category", number, tok, with("category", "promo"), 400, "category"},
@@ -83,7 +78,7 @@ func TestDeliveryReports(t *testing.T) {
 			}
 		}
 		var u map[string]any
-		if s.Call(t, http.MethodGet, "/admin/v1/businesses/"+self["waba_id"].(string)+"/usage?from=2000-01-01&to=2100-01-01", s.Token, nil, &u); u["entries"] != 0.0 {
+		if s.Call(t, http.MethodGet, "/admin/v1/businesses/"+self.WABA+"/usage?from=2000-01-01&to=2100-01-01", s.Token, nil, &u); u["entries"] != 0.0 {
 			t.Fatalf("refused reports charged: %v", u)
 		}
 
@@ -102,13 +97,13 @@ func TestDeliveryReports(t *testing.T) {
 		if dec, err := pm.Report(ctx, free); err != nil || dec.Billable || dec.Type != "free_customer_service" {
 			t.Fatalf("a free reply: %+v %v", dec, err)
 		}
-		if s.Call(t, http.MethodGet, "/admin/v1/businesses/"+self["waba_id"].(string)+"/usage?from=2000-01-01&to=2100-01-01", s.Token, nil, &u); u["entries"] != 1.0 {
+		if s.Call(t, http.MethodGet, "/admin/v1/businesses/"+self.WABA+"/usage?from=2000-01-01&to=2100-01-01", s.Token, nil, &u); u["entries"] != 1.0 {
 			t.Fatalf("after a billable report twice and a free one: %v", u)
 		}
 		if err := pm.Credit(ctx); err != nil {
 			t.Fatalf("credit without an account: %v", err)
 		}
-		if code := s.Call(t, http.MethodPut, "/admin/v1/businesses/"+self["waba_id"].(string)+"/credit", s.Token, map[string]any{"mode": "prepaid", "currency": "USD"}, nil); code != 200 {
+		if code := s.Call(t, http.MethodPut, "/admin/v1/businesses/"+self.WABA+"/credit", s.Token, map[string]any{"mode": "prepaid", "currency": "USD"}, nil); code != 200 {
 			t.Fatalf("credit: %d", code)
 		}
 		time.Sleep(2100 * time.Millisecond) // what the node and the client keep

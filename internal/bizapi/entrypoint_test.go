@@ -52,15 +52,8 @@ func TestFreeEntryPoint(t *testing.T) {
 		clock := &kontortest.Clock{}
 		s := kontortest.Start(t, append(opts, kontortest.WithClock(clock))...)
 		hook := newChangeReceiver(t)
-		var created map[string]any
-		if code := s.Call(t, http.MethodPost, "/admin/v1/businesses", s.Token, map[string]any{"name": "Blumen Anna", "phone": "+4930555555",
-			"webhook_url": hook.srv.URL}, &created); code != 200 {
-			t.Fatalf("create business: %d", code)
-		}
-		waba, number, tok := created["waba_id"].(string), created["phone_number_id"].(string), created["access_token"].(string)
-		hook.mu.Lock()
-		hook.secret = created["app_secret"].(string)
-		hook.mu.Unlock()
+		biz := newBusiness(t, s, map[string]any{"name": "Blumen Anna", "phone": "+4930555555", "webhook_url": hook.srv.URL}, hook)
+		waba, number, tok := biz.WABA, biz.Number, biz.Token
 		sale := orderReady("de")
 		sale["name"], sale["category"] = "spring_sale", "MARKETING"
 		if code, out := api(t, s, http.MethodPost, "/v21.0/"+waba+"/message_templates", tok, sale); code != 200 || out["status"] != "APPROVED" {

@@ -20,23 +20,14 @@ import (
 
 // shopBusiness is a hosted business with a webhook receiver.
 type shopBusiness struct {
-	WABA   string `json:"waba_id"`
-	Number string `json:"phone_number_id"`
-	Token  string `json:"access_token"`
-	Secret string `json:"app_secret"`
-	hook   *receiver
+	createdBusiness
+	hook *receiver
 }
 
 func newShopBusiness(t *testing.T, s *kontortest.Server, name, phone string) *shopBusiness {
 	t.Helper()
-	b := &shopBusiness{hook: newReceiver(t)}
-	if code := s.Call(t, http.MethodPost, "/admin/v1/businesses", s.Token, map[string]any{"name": name, "phone": phone, "webhook_url": b.hook.srv.URL}, b); code != 200 {
-		t.Fatalf("business: %d", code)
-	}
-	b.hook.mu.Lock()
-	b.hook.secret = b.Secret
-	b.hook.mu.Unlock()
-	return b
+	hook := newReceiver(t)
+	return &shopBusiness{newBusiness(t, s, map[string]any{"name": name, "phone": phone, "webhook_url": hook.srv.URL}, hook), hook}
 }
 
 // orderDetails is a payment request body to ann for reference ref with 3

@@ -25,9 +25,7 @@ func shopForPay(t *testing.T, s *kontortest.Server) (hook *receiver, token, prod
 	hook = newReceiver(t)
 	shop := s.Shop(t, kontortest.ShopOptions{WebhookURL: hook.srv.URL, Products: []map[string]any{
 		{"retailer_id": "rose", "name": "Rote Rose", "price": 299, "currency": "EUR", "inventory": 5}}})
-	hook.mu.Lock()
-	hook.secret = shop.Secret
-	hook.mu.Unlock()
+	hook.useSecret(shop.Secret)
 	return hook, shop.Token, shop.Products["rose"]
 }
 

@@ -93,15 +93,8 @@ func TestQuality(t *testing.T) {
 		s := kontortest.Start(t, append(opts, kontortest.WithConfig(func(c *config.Config) { c.QualityEvery = 50 * time.Millisecond }))...)
 		hook := newChangeReceiver(t)
 		const phone = "+4930444444"
-		var created map[string]any
-		if code := s.Call(t, http.MethodPost, "/admin/v1/businesses", s.Token, map[string]any{"name": "Blumen Anna", "phone": phone,
-			"webhook_url": hook.srv.URL}, &created); code != 200 {
-			t.Fatalf("create business: %d", code)
-		}
-		waba, number, tok := created["waba_id"].(string), created["phone_number_id"].(string), created["access_token"].(string)
-		hook.mu.Lock()
-		hook.secret = created["app_secret"].(string)
-		hook.mu.Unlock()
+		biz := newBusiness(t, s, map[string]any{"name": "Blumen Anna", "phone": phone, "webhook_url": hook.srv.URL}, hook)
+		waba, number, tok := biz.WABA, biz.Number, biz.Token
 		want := func(evs []qualityEvent, i int, event, limit, old, rating string) {
 			t.Helper()
 			e := evs[i]

@@ -33,15 +33,8 @@ func TestBillingRulesAllowance(t *testing.T) {
 			t.Fatalf("rules in force: %d %v", code, view)
 		}
 		hook := newChangeReceiver(t)
-		var created map[string]any
-		if code := s.Call(t, http.MethodPost, "/admin/v1/businesses", s.Token, map[string]any{"name": "Blumen Anna", "phone": "+4930444444",
-			"webhook_url": hook.srv.URL}, &created); code != 200 {
-			t.Fatalf("create business: %d", code)
-		}
-		waba, number, tok := created["waba_id"].(string), created["phone_number_id"].(string), created["access_token"].(string)
-		hook.mu.Lock()
-		hook.secret = created["app_secret"].(string)
-		hook.mu.Unlock()
+		biz := newBusiness(t, s, map[string]any{"name": "Blumen Anna", "phone": "+4930444444", "webhook_url": hook.srv.URL}, hook)
+		waba, number, tok := biz.WABA, biz.Number, biz.Token
 		ann := newPerson(ctx, t, s, "+4915100000001")
 		if _, err := ann.c.Send(ctx, "+4930444444", wire.Content{V: 1, Type: wire.ContentText, Text: "Hallo"}); err != nil {
 			t.Fatal(err)

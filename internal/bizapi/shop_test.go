@@ -20,19 +20,7 @@ func TestShopOrder(t *testing.T) {
 	defer cancel()
 	s := kontortest.Start(t)
 	hook := newReceiver(t)
-	var biz struct {
-		WABA   string `json:"waba_id"`
-		Number string `json:"phone_number_id"`
-		Token  string `json:"access_token"`
-		Secret string `json:"app_secret"`
-	}
-	if code := s.Call(t, http.MethodPost, "/admin/v1/businesses", s.Token, map[string]any{"name": "Blumen Anna", "phone": "+4930111111",
-		"webhook_url": hook.srv.URL}, &biz); code != 200 {
-		t.Fatalf("business: %d", code)
-	}
-	hook.mu.Lock()
-	hook.secret = biz.Secret
-	hook.mu.Unlock()
+	biz := newBusiness(t, s, map[string]any{"name": "Blumen Anna", "phone": "+4930111111", "webhook_url": hook.srv.URL}, hook)
 	var cat struct {
 		ID string `json:"catalog_id"`
 	}

@@ -139,7 +139,7 @@ func (a *API) stockAdjustments(w http.ResponseWriter, r *http.Request, product k
 		if len(ms) > 0 {
 			last = ms[len(ms)-1].Seq
 		}
-		a.ok(w, map[string]any{"data": nonNil(ms), "paging": pagingAfter(r, more, kontor.ID(last))})
+		a.ok(w, map[string]any{"data": nonNil(ms), "paging": a.pagingAfter(r, more, kontor.ID(last))})
 		return
 	}
 	in, cerr := a.stockBody(r)
@@ -228,7 +228,7 @@ func (a *API) stockLevels(w http.ResponseWriter, r *http.Request, catalog kontor
 	if len(ls) > 0 {
 		last = ls[len(ls)-1].Product
 	}
-	a.ok(w, map[string]any{"data": nonNil(ls), "paging": pagingAfter(r, more, last)})
+	a.ok(w, map[string]any{"data": nonNil(ls), "paging": a.pagingAfter(r, more, last)})
 }
 
 // salesReport serves GET /{waba-id}/sales_report: since, until
@@ -283,13 +283,13 @@ func limitParam(r *http.Request) (int, *cloudapi.Error) {
 }
 
 // pagingAfter is the paging object of a list that goes on after last.
-func pagingAfter(r *http.Request, more bool, last kontor.ID) map[string]any {
+func (a *API) pagingAfter(r *http.Request, more bool, last kontor.ID) map[string]any {
 	p := map[string]any{"cursors": map[string]string{"after": ""}}
 	if last != 0 {
 		p["cursors"] = map[string]string{"after": cursor(last)}
 	}
 	if more {
-		p["next"] = productPageURL(r, "after", cursor(last))
+		p["next"] = a.pageURL(r, "after", cursor(last))
 	}
 	return p
 }

@@ -95,22 +95,8 @@ func TestStockAPI(t *testing.T) {
 		defer cancel()
 		s := kontortest.Start(t, opts...)
 		hook := newAlertReceiver(t)
-		var anna, bert struct {
-			WABA   string `json:"waba_id"`
-			Number string `json:"phone_number_id"`
-			Token  string `json:"access_token"`
-			Secret string `json:"app_secret"`
-		}
-		if code := s.Call(t, http.MethodPost, "/admin/v1/businesses", s.Token, map[string]any{"name": "Blumen Anna", "phone": "+4930111111",
-			"webhook_url": hook.srv.URL}, &anna); code != 200 {
-			t.Fatalf("business: %d", code)
-		}
-		hook.mu.Lock()
-		hook.secret = anna.Secret
-		hook.mu.Unlock()
-		if code := s.Call(t, http.MethodPost, "/admin/v1/businesses", s.Token, map[string]any{"name": "Bert", "phone": "+4930222222"}, &bert); code != 200 {
-			t.Fatalf("business: %d", code)
-		}
+		anna := newBusiness(t, s, map[string]any{"name": "Blumen Anna", "phone": "+4930111111", "webhook_url": hook.srv.URL}, hook)
+		bert := newBusiness(t, s, map[string]any{"name": "Bert", "phone": "+4930222222"})
 		var cat struct {
 			ID string `json:"catalog_id"`
 		}

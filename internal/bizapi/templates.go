@@ -122,22 +122,12 @@ func (a *API) listTemplates(w http.ResponseWriter, r *http.Request, waba kontor.
 	}
 	paging := map[string]any{"cursors": map[string]string{"before": p.Before, "after": p.After}}
 	if p.HasNext {
-		paging["next"] = pageURL(r, "after", p.After)
+		paging["next"] = a.pageURL(r, "after", p.After)
 	}
 	if p.HasPrevious && p.Before != "" {
-		paging["previous"] = pageURL(r, "before", p.Before)
+		paging["previous"] = a.pageURL(r, "before", p.Before)
 	}
 	a.ok(w, map[string]any{"data": data, "paging": paging})
-}
-
-// pageURL is the URL of the page next to this one: the same query with
-// the cursor set.
-func pageURL(r *http.Request, cursor, value string) string {
-	q := r.URL.Query()
-	q.Del("after")
-	q.Del("before")
-	q.Set(cursor, value)
-	return baseURL(r) + r.URL.Path + "?" + q.Encode()
 }
 
 // templateObject serves GET, POST (edit) and DELETE /{template-id}; it

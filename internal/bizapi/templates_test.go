@@ -169,15 +169,8 @@ func TestTemplates(t *testing.T) {
 		defer cancel()
 		s := kontortest.Start(t, opts...)
 		hook := newChangeReceiver(t)
-		var created map[string]any
-		if code := s.Call(t, http.MethodPost, "/admin/v1/businesses", s.Token, map[string]any{"name": "Blumen Anna", "phone": "+4930222222",
-			"webhook_url": hook.srv.URL}, &created); code != 200 {
-			t.Fatalf("create business: %d", code)
-		}
-		waba, number, tok := created["waba_id"].(string), created["phone_number_id"].(string), created["access_token"].(string)
-		hook.mu.Lock()
-		hook.secret = created["app_secret"].(string)
-		hook.mu.Unlock()
+		biz := newBusiness(t, s, map[string]any{"name": "Blumen Anna", "phone": "+4930222222", "webhook_url": hook.srv.URL}, hook)
+		waba, number, tok := biz.WABA, biz.Number, biz.Token
 		base := "/v21.0/" + waba + "/message_templates"
 
 		// Create: reviewed at once, and the business hears of it.

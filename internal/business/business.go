@@ -158,6 +158,8 @@ type Store interface {
 	CreatePartner(ctx context.Context, p Partner) error
 	Partner(ctx context.Context, id kontor.ID) (Partner, error)
 	Grant(ctx context.Context, partner, business kontor.ID) error
+	// Ungrant takes the access away; kontor.NotFound when there was none.
+	Ungrant(ctx context.Context, partner, business kontor.ID) error
 	Granted(ctx context.Context, partner, business kontor.ID) (bool, error)
 	Profile(ctx context.Context, number kontor.ID) (Profile, error)
 	PutProfile(ctx context.Context, number kontor.ID, p Profile) error
@@ -431,6 +433,16 @@ func (s *Service) Grant(ctx context.Context, partner, business kontor.ID) error 
 		return err
 	}
 	return s.store.Grant(ctx, partner, business)
+}
+
+// Ungrant takes a partner's access to a business away: the partner's
+// tokens are refused for it from the next call on (on other nodes, when
+// the directory hint arrives, within --directory-cache).
+func (s *Service) Ungrant(ctx context.Context, partner, business kontor.ID) error {
+	if _, err := s.store.Partner(ctx, partner); err != nil {
+		return err
+	}
+	return s.store.Ungrant(ctx, partner, business)
 }
 
 // Caller is who an access token acts for.

@@ -22,15 +22,33 @@ func (a *accounts) RegisterDirect(_ context.Context, phone, _ string) (business.
 	return business.Device{Account: kontor.ID(1000 + a.n), Phone: kontor.Phone(phone), DeviceID: 1, Credential: "kd_x"}, nil
 }
 
-func TestAccess(t *testing.T) {
-	ctx := context.Background()
-	db, err := store.Open(ctx, store.Config{DataDir: t.TempDir()})
+// service is a business.Service on a fresh SQLite store, with the clock
+// and the ids it uses.
+type service struct {
+	*business.Service
+	db    *store.DB
+	clock *clock
+	ids   *kontor.IDs
+}
+
+// newService opens a store in a temporary directory, closed when the test
+// ends, and a service on it whose clock starts at start.
+func newService(t *testing.T, start time.Time) service {
+	t.Helper()
+	db, err := store.Open(context.Background(), store.Config{DataDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
-	c := &clock{t: time.Now()}
-	svc := business.New(db, &accounts{}, kontor.NewIDs(c, 1), c, nil)
+	t.Cleanup(func() { db.Close() })
+	c := &clock{t: start}
+	ids := kontor.NewIDs(c, 1)
+	return service{Service: business.New(db, &accounts{}, ids, c, nil), db: db, clock: c, ids: ids}
+}
+
+func TestAccess(t *testing.T) {
+	ctx := context.Background()
+	f := newService(t, time.Now())
+	svc, c := f.Service, f.clock
 	a, err := svc.Create(ctx, business.CreateRequest{Name: "A", Phone: "+493010000"})
 	if err != nil {
 		t.Fatal(err)

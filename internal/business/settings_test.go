@@ -9,7 +9,6 @@ import (
 
 	"github.com/kontor-chat/kontor"
 	"github.com/kontor-chat/kontor/internal/business"
-	"github.com/kontor-chat/kontor/internal/store"
 )
 
 func TestCheckProfile(t *testing.T) {
@@ -60,13 +59,8 @@ func TestCheckProfile(t *testing.T) {
 
 func TestSettings(t *testing.T) {
 	ctx := t.Context()
-	db, err := store.Open(ctx, store.Config{DataDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	c := &clock{t: time.Now()}
-	svc := business.New(db, &accounts{}, kontor.NewIDs(c, 1), c, nil)
+	f := newService(t, time.Now())
+	svc, db := f.Service, f.db
 	a, _ := svc.Create(ctx, business.CreateRequest{Name: "A", Phone: "+493010000", WebhookURL: "http://127.0.0.1:1/hook"})
 	b, _ := svc.Create(ctx, business.CreateRequest{Name: "B", Phone: "+493020000"})
 

@@ -9,7 +9,6 @@ import (
 	"github.com/kontor-chat/kontor"
 	"github.com/kontor-chat/kontor/internal/business"
 	"github.com/kontor-chat/kontor/internal/endpoint"
-	"github.com/kontor-chat/kontor/internal/store"
 	"github.com/kontor-chat/kontor/internal/webhook"
 )
 
@@ -19,14 +18,8 @@ import (
 // change goes through the same path; every change is in the outbox.
 func TestSweep(t *testing.T) {
 	ctx := context.Background()
-	db, err := store.Open(ctx, store.Config{DataDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	c := &clock{t: time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)}
-	ids := kontor.NewIDs(c, 1)
-	svc := business.New(db, &accounts{}, ids, c, nil)
+	f := newService(t, time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC))
+	svc, db, c, ids := f.Service, f.db, f.clock, f.ids
 	q := business.NewQuality(db, business.QualityRules{}, c)
 	svc.SetQuality(q)
 	const url = "http://127.0.0.1:9/hook"

@@ -9,7 +9,6 @@ import (
 	"github.com/kontor-chat/kontor"
 	"github.com/kontor-chat/kontor/internal/business"
 	"github.com/kontor-chat/kontor/internal/netguard"
-	"github.com/kontor-chat/kontor/internal/store"
 )
 
 // TestWebhookAddressCheck: a webhook URL whose host is an address the
@@ -18,13 +17,8 @@ import (
 // networks pass.
 func TestWebhookAddressCheck(t *testing.T) {
 	ctx := context.Background()
-	db, err := store.Open(ctx, store.Config{DataDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	c := &clock{t: time.Now()}
-	svc := business.New(db, &accounts{}, kontor.NewIDs(c, 1), c, nil)
+	f := newService(t, time.Now())
+	svc, db := f.Service, f.db
 	nets, _ := netguard.ParseNetworks("10.20.0.0/16")
 	svc.SetAddressCheck(netguard.New(nets).CheckURL)
 	var handshakes []string

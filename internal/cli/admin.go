@@ -120,6 +120,7 @@ Commands:
   token revoke --id ID
   partner create --name NAME                       a solution provider
   partner grant --partner ID --business ID         let a partner manage a business
+  partner ungrant --partner ID --business ID       take that away: the partner's tokens are refused for it
   catalog create --business WABA_ID [--name N]     a product catalog for a business; prints catalog_id
   catalog import --catalog ID FILE [--mode update|replace] [--format csv|tsv|xml]
                  import a product feed; prints the report (counts, and row, column and
@@ -388,14 +389,18 @@ func adminBusiness(ctx context.Context, env Env, ac *adminClient, out *json.Enco
 		return true, catalogImport(ctx, env, ac, out, sub, args[2:])
 	case "catalog export":
 		return true, catalogExport(ctx, env, ac, sub, args[2:])
-	case "partner grant":
+	case "partner grant", "partner ungrant":
 		partner := sub.String("partner", "", "the partner id")
 		biz := sub.String("business", "", "the business (waba id)")
 		if err := parse(); err != nil {
 			return true, err
 		}
 		var m map[string]any
-		err = ac.do(ctx, http.MethodPost, "/admin/v1/partners/"+*partner+"/grants", map[string]any{"business_id": *biz}, &m)
+		if args[1] == "grant" {
+			err = ac.do(ctx, http.MethodPost, "/admin/v1/partners/"+url.PathEscape(*partner)+"/grants", map[string]any{"business_id": *biz}, &m)
+		} else {
+			err = ac.do(ctx, http.MethodDelete, "/admin/v1/partners/"+url.PathEscape(*partner)+"/grants/"+url.PathEscape(*biz), nil, &m)
+		}
 		res = m
 	default:
 		return false, nil

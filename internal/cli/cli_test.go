@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -89,6 +90,23 @@ func TestClientCommands(t *testing.T) {
 	tok := lines(t, run(t, adm, "admin", "--server", s.URL, "token", "create", "--business", biz[0]["waba_id"].(string), "--scopes", "messaging"))
 	if len(tok) != 1 || tok[0]["access_token"] == "" {
 		t.Fatalf("token create: %v", tok)
+	}
+	waba := biz[0]["waba_id"].(string)
+	p := lines(t, run(t, adm, "admin", "--server", s.URL, "partner", "create", "--name", "Agentur"))
+	if len(p) != 1 || p[0]["partner_id"] == "" {
+		t.Fatalf("partner create: %v", p)
+	}
+	pid := p[0]["partner_id"].(string)
+	for _, verb := range []string{"grant", "ungrant"} {
+		if out := lines(t, run(t, adm, "admin", "--server", s.URL, "partner", verb, "--partner", pid, "--business", waba)); len(out) != 1 || out[0]["success"] != true {
+			t.Fatalf("partner %s: %v", verb, out)
+		}
+	}
+	var errb bytes.Buffer
+	code := cli.RunEnv(context.Background(), cli.Env{Args: []string{"admin", "--server", s.URL, "partner", "ungrant", "--partner", pid, "--business", waba},
+		Stdout: io.Discard, Stderr: &errb, Getenv: func(k string) string { return adm[k] }})
+	if code == 0 || !strings.Contains(errb.String(), "no access") {
+		t.Fatalf("a second ungrant: exit %d %q", code, errb.String())
 	}
 	stats := lines(t, run(t, adm, "admin", "--server", s.URL, "stats"))
 	if len(stats) != 1 || stats[0]["store"] != "sqlite" {

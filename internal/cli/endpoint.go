@@ -69,7 +69,7 @@ func runEndpoint(ctx context.Context, env Env) error {
 	hookURL := fs.String("webhook-url", env.Getenv("KONTOR_WEBHOOK_URL"), "where webhooks go (env KONTOR_WEBHOOK_URL)")
 	name := fs.String("name", "", "the business's verified name, as GET /{phone-number-id} shows it (default: the platform's)")
 	withConsole := fs.Bool("console", true, "serve the business console at /console/ of --http")
-	trusted := fs.String("trusted-proxies", env.Getenv("KONTOR_TRUSTED_PROXIES"), "reverse proxies in front of the endpoint (comma-separated addresses or CIDR networks) whose X-Forwarded-For and X-Forwarded-Proto the console believes; empty for none (env KONTOR_TRUSTED_PROXIES)")
+	trusted := fs.String("trusted-proxies", env.Getenv("KONTOR_TRUSTED_PROXIES"), "reverse proxies in front of the endpoint (comma-separated addresses or CIDR networks) whose X-Forwarded-For and X-Forwarded-Proto the console and the Business API believe; empty for none (env KONTOR_TRUSTED_PROXIES)")
 	level := fs.String("log-level", envOr(env.Getenv, "KONTOR_LOG_LEVEL", "info"), "debug, info, warn or error")
 	fs.Usage = func() {
 		fmt.Fprintln(env.Stderr, endpointUsage)
@@ -144,7 +144,7 @@ func runEndpoint(ctx context.Context, env Env) error {
 		*name = platformName(ctx, *platform, cred)
 	}
 	dir := &localDirectory{cred: cred, name: *name, dir: *data}
-	api := &bizapi.API{Dir: dir, Auth: tokenAuth{token: cred.AccessToken, business: cred.WABAID}, Endpoints: single{number: cred.PhoneNumberID, e: e, db: db}, Log: log}
+	api := &bizapi.API{Dir: dir, Auth: tokenAuth{token: cred.AccessToken, business: cred.WABAID}, Endpoints: single{number: cred.PhoneNumberID, e: e, db: db}, Log: log, Proxies: proxies}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err

@@ -68,21 +68,27 @@ type Config struct {
 	// TrustedProxies are the reverse proxies (comma-separated addresses
 	// or CIDR networks) whose X-Forwarded-For and X-Forwarded-Proto are
 	// believed (--trusted-proxies, KONTOR_TRUSTED_PROXIES): rate limits
-	// and sign-in lockouts then count the client they name. Empty trusts
-	// none.
+	// and sign-in lockouts then count the client they name, and the
+	// console and Business API hand out https links when they say so.
+	// Empty trusts none.
 	TrustedProxies string
 	// AllowNetworks lists the networks (comma-separated CIDRs or single
 	// addresses) that URLs a business chooses may reach besides public
 	// addresses: media links, webhook URLs and their handshake
 	// (--allow-networks, KONTOR_ALLOW_NETWORKS). Empty: public addresses
-	// only (internal/netguard).
+	// only (internal/netguard). Flags makes it DevNetworks under --dev
+	// unless --allow-networks (or its environment twin) is given.
 	AllowNetworks string
+	// allowNetworksSet says that --allow-networks or its environment twin
+	// gave AllowNetworks, so --dev leaves it as it is.
+	allowNetworksSet bool
 	// OperatorToken comes from KONTOR_OPERATOR_TOKEN only; when empty the
 	// server keeps one in DataDir/operator.token.
 	OperatorToken string
 	// DirectoryCache is how long a node keeps the access tokens, numbers,
-	// businesses and app secrets the Business API reads on every call
-	// (--directory-cache, KONTOR_DIRECTORY_CACHE; 0 turns the cache off).
+	// businesses, app secrets and partners' grants the Business API reads
+	// on every call (--directory-cache, KONTOR_DIRECTORY_CACHE; 0 turns
+	// the cache off).
 	// A change made on this node applies here at once and on other nodes
 	// when the bus tells them; this bounds it when the bus loses the hint.
 	DirectoryCache time.Duration
@@ -90,6 +96,11 @@ type Config struct {
 	// sets it; tests do (kontortest.WithClock), to move time on.
 	Clock kontor.Clock
 }
+
+// DevNetworks is what URLs a business chooses may reach besides public
+// addresses under --dev when --allow-networks is not given: loopback, for
+// a developer's webhook receiver and media server on the same machine.
+const DevNetworks = "127.0.0.0/8,::1/128"
 
 // Defaults returns the zero-configuration setup: one node, SQLite and an
 // embedded NATS in ./kontor-data, listening on loopback.
@@ -133,7 +144,13 @@ func (c *Config) Flags(fs *flag.FlagSet, getenv func(string) string) {
 	str(&c.BillingRules, "billing-rules", "KONTOR_BILLING_RULES", "which messages are charged: empty for the July 2025 rules, shipped for both shipped sets (October 2026 rules from 2026-10-01), or a JSON file of rule sets (docs/billing.md)")
 	str(&c.TrustedProxies, "trusted-proxies", "KONTOR_TRUSTED_PROXIES", "reverse proxies in front of kontor (comma-separated addresses or CIDR networks) whose X-Forwarded-For and X-Forwarded-Proto are believed; empty for none")
 	str(&c.StripeURL, "stripe-url", "KONTOR_STRIPE_URL", "Stripe API base URL")
-	str(&c.AllowNetworks, "allow-networks", "KONTOR_ALLOW_NETWORKS", "networks (comma-separated CIDRs, e.g. 10.8.0.0/16,fd00::/8) that media links and webhook URLs chosen by businesses may reach besides public addresses; empty: public only")
+	if v := getenv("KONTOR_ALLOW_NETWORKS"); v != "" {
+		c.AllowNetworks, c.allowNetworksSet = v, true
+	}
+	fs.Func("allow-networks", "networks (comma-separated `CIDRs`, e.g. 10.8.0.0/16,fd00::/8) that media links and webhook URLs chosen by businesses may reach besides public addresses; empty: public only (not given: public only, and loopback with --dev) (env KONTOR_ALLOW_NETWORKS)", func(v string) error {
+		c.AllowNetworks, c.allowNetworksSet = v, true
+		return nil
+	})
 	str(&c.StripeWebhookSecret, "stripe-webhook-secret", "KONTOR_STRIPE_WEBHOOK_SECRET", "signing secret (whsec_…) of the Stripe webhook endpoint /v1/payments/webhook/stripe")
 	if v := getenv("KONTOR_SANDBOX_DELAY"); v != "" {
 		if d, err := time.ParseDuration(v); err == nil {
@@ -159,11 +176,19 @@ func (c *Config) Flags(fs *flag.FlagSet, getenv func(string) string) {
 			c.DirectoryCache = d
 		}
 	}
-	fs.DurationVar(&c.DirectoryCache, "directory-cache", c.DirectoryCache, "how long another node may still accept a revoked token or use a changed number or webhook URL if the bus loses the change's hint; 0 reads them from the database on every call (env KONTOR_DIRECTORY_CACHE)")
+	fs.DurationVar(&c.DirectoryCache, "directory-cache", c.DirectoryCache, "how long another node may still accept a revoked token or a partner's grant taken away, or use a changed number or webhook URL if the bus loses the change's hint; 0 reads them from the database on every call (env KONTOR_DIRECTORY_CACHE)")
 	if v := getenv("KONTOR_DEV"); v != "" {
-		c.Dev, _ = strconv.ParseBool(v)
+		dev, _ := strconv.ParseBool(v)
+		c.setDev(dev)
 	}
-	fs.BoolVar(&c.Dev, "dev", c.Dev, "development mode: one-time codes go to the log and GET /dev/otp (loopback only) (env KONTOR_DEV)")
+	fs.BoolFunc("dev", "development mode: one-time codes go to the log and GET /dev/otp (loopback only), and media links and webhook URLs may reach loopback ("+DevNetworks+") unless --allow-networks is given (env KONTOR_DEV)", func(v string) error {
+		dev, err := strconv.ParseBool(v)
+		if err != nil {
+			return err
+		}
+		c.setDev(dev)
+		return nil
+	})
 	if v := getenv("KONTOR_MESSAGE_TTL"); v != "" {
 		if d, err := time.ParseDuration(v); err == nil {
 			c.MessageTTL = d
@@ -178,6 +203,19 @@ func (c *Config) Flags(fs *flag.FlagSet, getenv func(string) string) {
 	fs.IntVar(&c.Node, "node", c.Node, "this node's number 0-1023, distinct per cluster node; -1 picks one at random (env KONTOR_NODE)")
 	c.SMSToken = getenv("KONTOR_SMS_TOKEN")
 	c.OperatorToken = getenv("KONTOR_OPERATOR_TOKEN")
+}
+
+// setDev turns development mode on or off, and with it loopback for the
+// URLs a business chooses, unless --allow-networks said what they reach.
+func (c *Config) setDev(dev bool) {
+	c.Dev = dev
+	if c.allowNetworksSet {
+		return
+	}
+	c.AllowNetworks = ""
+	if dev {
+		c.AllowNetworks = DevNetworks
+	}
 }
 
 // Validate checks the configuration and says what is wrong.

@@ -55,6 +55,13 @@ func TestFlagsAndEnv(t *testing.T) {
 		{"public only by default", nil, nil, func(c config.Config) bool { return c.AllowNetworks == "" }, ""},
 		{"allow networks", []string{"--allow-networks", "10.8.0.0/16, fd00::/8"}, nil, func(c config.Config) bool { return c.AllowNetworks == "10.8.0.0/16, fd00::/8" }, ""},
 		{"allow networks from env", nil, map[string]string{"KONTOR_ALLOW_NETWORKS": "127.0.0.0/8"}, func(c config.Config) bool { return c.AllowNetworks == "127.0.0.0/8" }, ""},
+		{"dev allows loopback", []string{"--dev"}, nil, func(c config.Config) bool { return c.Dev && c.AllowNetworks == config.DevNetworks }, ""},
+		{"dev from env allows loopback", nil, map[string]string{"KONTOR_DEV": "1"}, func(c config.Config) bool { return c.Dev && c.AllowNetworks == config.DevNetworks }, ""},
+		{"dev off again", []string{"--dev=false"}, map[string]string{"KONTOR_DEV": "true"}, func(c config.Config) bool { return !c.Dev && c.AllowNetworks == "" }, ""},
+		{"dev, then allow networks", []string{"--dev", "--allow-networks", "10.8.0.0/16"}, nil, func(c config.Config) bool { return c.Dev && c.AllowNetworks == "10.8.0.0/16" }, ""},
+		{"allow networks, then dev", []string{"--allow-networks", "10.8.0.0/16", "--dev"}, nil, func(c config.Config) bool { return c.Dev && c.AllowNetworks == "10.8.0.0/16" }, ""},
+		{"dev with public only", []string{"--dev", "--allow-networks", ""}, nil, func(c config.Config) bool { return c.Dev && c.AllowNetworks == "" }, ""},
+		{"dev with allow networks from env", []string{"--dev"}, map[string]string{"KONTOR_ALLOW_NETWORKS": "10.8.0.0/16"}, func(c config.Config) bool { return c.Dev && c.AllowNetworks == "10.8.0.0/16" }, ""},
 		{"bad allow networks", []string{"--allow-networks", "10.8.0.0/16,intranet"}, nil, nil, "--allow-networks"},
 		{"bad order hold", []string{"--order-hold", "10ms"}, nil, nil, "--order-hold"},
 	}

@@ -345,7 +345,9 @@ type selfHosted struct {
 	hooks  [][]byte
 }
 
-func startSelfHosted(ctx context.Context, t *testing.T, p *kontortest.Process) *selfHosted {
+// startSelfHosted starts a self-hosted business's kontor endpoint, with
+// flags added to its command line.
+func startSelfHosted(ctx context.Context, t *testing.T, p *kontortest.Process, flags ...string) *selfHosted {
 	t.Helper()
 	b := &selfHosted{phone: "+4930999999"}
 	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -370,8 +372,8 @@ func startSelfHosted(ctx context.Context, t *testing.T, p *kontortest.Process) *
 	addr := kontortest.FreeAddr(t)
 	b.api = "http://" + addr
 	b.data = filepath.Join(dir, "endpoint")
-	b.cmd = exec.Command(kontortest.Binary(t), "endpoint", "--platform", p.URL, "--credentials", credFile, "--http", addr,
-		"--data", b.data, "--webhook-url", recv.URL, "--log-level", "warn")
+	b.cmd = exec.Command(kontortest.Binary(t), append([]string{"endpoint", "--platform", p.URL, "--credentials", credFile, "--http", addr,
+		"--data", b.data, "--webhook-url", recv.URL, "--log-level", "warn"}, flags...)...)
 	b.cmd.Stdout, b.cmd.Stderr = os.Stderr, os.Stderr
 	if err := b.cmd.Start(); err != nil {
 		t.Fatal(err)

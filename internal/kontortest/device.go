@@ -38,6 +38,12 @@ func (s *Server) Call(t testing.TB, method, path, token string, in, out any) int
 // Call is Server.Call against any base URL.
 func Call(t testing.TB, base, method, path, token string, in, out any) int {
 	t.Helper()
+	return CallWith(t, http.DefaultClient, base, method, path, token, in, out)
+}
+
+// CallWith is Call through client c (ForwardedBy's, say).
+func CallWith(t testing.TB, c *http.Client, base, method, path, token string, in, out any) int {
+	t.Helper()
 	var body io.Reader
 	if in != nil {
 		b, _ := json.Marshal(in)
@@ -47,10 +53,18 @@ func Call(t testing.TB, base, method, path, token string, in, out any) int {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return do(t, c, req, token, out)
+}
+
+// do sends req with a bearer token through c and decodes the answer into
+// out (if not nil); it returns the status code.
+func do(t testing.TB, c *http.Client, req *http.Request, token string, out any) int {
+	t.Helper()
+	method, path := req.Method, req.URL.Path
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := c.Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, path, err)
 	}

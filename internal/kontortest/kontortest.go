@@ -77,10 +77,10 @@ func (c *Clock) Advance(d time.Duration) {
 	c.off += d
 }
 
-// Loopback is the allow list test servers start with (--allow-networks):
-// tests fetch media links from, and deliver webhooks to, servers on
-// 127.0.0.1, which a default kontor refuses as not public.
-const Loopback = "127.0.0.0/8,::1/128"
+// Loopback is the allow list test servers start with (--allow-networks),
+// the one --dev gives: tests fetch media links from, and deliver webhooks
+// to, servers on 127.0.0.1, which a default kontor refuses as not public.
+const Loopback = config.DevNetworks
 
 // PublicOnly starts the server with kontor's default allow list (none):
 // media links and webhook URLs must be public addresses.

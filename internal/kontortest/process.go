@@ -54,9 +54,10 @@ type Process struct {
 	exit                   error
 }
 
-// StartProcess runs `kontor serve --dev --allow-networks` Loopback on a
-// free loopback port with the extra args (a later --allow-networks wins), waits until it is ready, and kills it when the test ends.
-// dataDir "" makes a fresh one.
+// StartProcess runs `kontor serve --dev` on a free loopback port with the
+// extra args, waits until it is ready, and kills it when the test ends.
+// --dev lets media links and webhook URLs reach loopback (Loopback) unless
+// args give --allow-networks. dataDir "" makes a fresh one.
 func StartProcess(t testing.TB, dataDir string, args ...string) *Process {
 	t.Helper()
 	if dataDir == "" {
@@ -64,7 +65,7 @@ func StartProcess(t testing.TB, dataDir string, args ...string) *Process {
 	}
 	addr := FreeAddr(t)
 	p := &Process{URL: "http://" + addr, WS: "ws://" + addr + "/v1/ws", DataDir: dataDir, Addr: addr, t: t,
-		Args: append([]string{"serve", "--dev", "--data", dataDir, "--http", addr, "--log-level", "warn", "--allow-networks", Loopback}, args...)}
+		Args: append([]string{"serve", "--dev", "--data", dataDir, "--http", addr, "--log-level", "warn"}, args...)}
 	p.start()
 	t.Cleanup(func() { p.Kill() })
 	return p

@@ -328,17 +328,41 @@ func (db *DB) Partner(ctx context.Context, id kontor.ID) (business.Partner, erro
 
 // Grant gives a partner access to a business.
 func (db *DB) Grant(ctx context.Context, partner, biz kontor.ID) error {
-	return db.tx(ctx, "store.Grant", func(tx *sql.Tx) error {
+	return db.changing(DirGrant, partner, db.tx(ctx, "store.Grant", func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO partner_grants (partner_id, business_id) VALUES ($1,$2) ON CONFLICT DO NOTHING`, int64(partner), int64(biz))
 		return err
-	})
+	}))
 }
 
-// Granted says whether a partner has access to a business.
+// Ungrant takes a partner's access to a business away; kontor.NotFound
+// when the partner had none.
+func (db *DB) Ungrant(ctx context.Context, partner, biz kontor.ID) error {
+	return db.changing(DirGrant, partner, db.tx(ctx, "store.Ungrant", func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM partner_grants WHERE partner_id = $1 AND business_id = $2`, int64(partner), int64(biz))
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return notFound("store.Ungrant", "partner %s has no access to business %s", partner, biz)
+		}
+		return nil
+	}))
+}
+
+// Granted says whether a partner has access to a business. It reads
+// through the directory cache, which keeps the grants found.
 func (db *DB) Granted(ctx context.Context, partner, biz kontor.ID) (bool, error) {
+	k := grantKey{partner, biz}
+	if _, ok := dirGet(db.dir, db.dir.grants, k); ok {
+		return true, nil
+	}
+	gen := db.dir.generation()
 	var n int
 	if err := db.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM partner_grants WHERE partner_id = $1 AND business_id = $2`, int64(partner), int64(biz)).Scan(&n); err != nil {
 		return false, internal("store.Granted", err)
+	}
+	if n > 0 {
+		dirPut(db.dir, db.dir.grants, gen, k, struct{}{})
 	}
 	return n > 0, nil
 }

@@ -11,9 +11,10 @@ import (
 
 // The directory cache keeps the rows every Business API call reads — the
 // access token by its hash, the phone number, the business (its webhook
-// URL) and the app's secret — so that a call does not read them again from
-// the database. DB.Number, DB.Business, DB.TokenByHash and DB.AppSecret
-// read through it; reads inside a transaction never do.
+// URL), the app's secret, and for a partner's token the business's grant
+// of access to the partner — so that a call does not read them again from
+// the database. DB.Number, DB.Business, DB.TokenByHash, DB.AppSecret and
+// DB.Granted read through it; reads inside a transaction never do.
 //
 // Correctness:
 //   - Every write of those rows goes through this package, and each one,
@@ -28,8 +29,8 @@ import (
 //   - A read that raced with a change does not put its (maybe old) row in
 //     the cache: each change bumps a generation, and a read only fills the
 //     cache when the generation it started under is still current.
-//   - Only rows found are kept (never "no such token"), revoked tokens are
-//     not kept, and each kind holds at most dirCacheMax entries (emptied
+//   - Only rows found are kept (never "no such token", never "not
+//     granted"), revoked tokens are not kept, and each kind holds at most dirCacheMax entries (emptied
 //     when full): unknown or revoked tokens cannot fill memory. Expiry is
 //     checked by the caller against its clock on every call
 //     (business.Service.Authenticate), so a cached token still expires on
@@ -53,6 +54,7 @@ const (
 	DirNumber   DirKind = 'n' // id: the phone-number id
 	DirBusiness DirKind = 'b' // id: the business (WABA) id
 	DirApp      DirKind = 'a' // id: the app id
+	DirGrant    DirKind = 'g' // id: the partner id (all of its grants)
 )
 
 // DefaultCacheTTL is how long a cached row is kept unless Config says.
@@ -78,6 +80,7 @@ type dirCache struct {
 	numbers    dirMap[kontor.ID, business.Number]
 	businesses dirMap[kontor.ID, business.Business]
 	secrets    dirMap[kontor.ID, string]
+	grants     dirMap[grantKey, struct{}] // the grants found
 	contacts   dirMap[contactKey, endpoint.Contact]
 	onChange   func(DirKind, kontor.ID)
 }
@@ -85,7 +88,12 @@ type dirCache struct {
 func newDirCache(ttl time.Duration) *dirCache {
 	return &dirCache{ttl: ttl, tokens: dirMap[[32]byte, business.Token]{}, numbers: dirMap[kontor.ID, business.Number]{},
 		businesses: dirMap[kontor.ID, business.Business]{}, secrets: dirMap[kontor.ID, string]{},
-		contacts: dirMap[contactKey, endpoint.Contact]{}}
+		grants: dirMap[grantKey, struct{}]{}, contacts: dirMap[contactKey, endpoint.Contact]{}}
+}
+
+// grantKey is a partner's access to a business.
+type grantKey struct {
+	partner, business kontor.ID
 }
 
 // contactKey is a contact of a number.
@@ -156,11 +164,18 @@ func (c *dirCache) forget(kind DirKind, id kontor.ID) {
 		delete(c.businesses, id)
 	case DirApp:
 		delete(c.secrets, id)
+	case DirGrant:
+		for k := range c.grants {
+			if k.partner == id {
+				delete(c.grants, k)
+			}
+		}
 	default: // a kind this node does not know (a newer node's): forget all
 		clear(c.tokens)
 		clear(c.numbers)
 		clear(c.businesses)
 		clear(c.secrets)
+		clear(c.grants)
 		clear(c.contacts)
 	}
 }

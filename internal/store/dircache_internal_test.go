@@ -73,6 +73,40 @@ func TestDirectoryCacheOtherNode(t *testing.T) {
 	if tk, _ := db.TokenByHash(ctx, h[:]); tk.Revoked {
 		t.Fatal("a revoked token was cached")
 	}
+	// A partner's grant is kept until the hint; a grant not found is not
+	// kept.
+	p := business.Partner{ID: ids.Next(), Name: "Agentur"}
+	if err := db.CreatePartner(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Grant(ctx, p.ID, b.ID); err != nil {
+		t.Fatal(err)
+	}
+	granted := func() bool {
+		t.Helper()
+		ok, err := db.Granted(ctx, p.ID, b.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ok
+	}
+	granted() // fills the cache
+	if _, err := db.w.ExecContext(ctx, `DELETE FROM partner_grants`); err != nil {
+		t.Fatal(err)
+	}
+	if !granted() {
+		t.Fatal("the grant was not served from the cache")
+	}
+	db.Forget(DirGrant, p.ID)
+	if granted() {
+		t.Fatal("the grant was served after the hint")
+	}
+	if _, err := db.w.ExecContext(ctx, `INSERT INTO partner_grants (partner_id, business_id) VALUES ($1, $2)`, int64(p.ID), int64(b.ID)); err != nil {
+		t.Fatal(err)
+	}
+	if !granted() {
+		t.Fatal("a grant not found was cached")
+	}
 	// A hint of a kind this node does not know forgets everything.
 	if _, err := db.w.ExecContext(ctx, `UPDATE business_numbers SET mps = 9`); err != nil {
 		t.Fatal(err)

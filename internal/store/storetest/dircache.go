@@ -96,6 +96,33 @@ func testDirectoryCache(_ *testing.T, e *env) {
 		e.t.Fatalf("app secret right after the rotation: %q", got)
 	}
 
+	// A partner's grant: granted and taken away, each seen by the next
+	// read.
+	partner := business.Partner{ID: e.ids.Next(), Name: "Agentur Cache", Created: t0}
+	if err := e.db.CreatePartner(e.ctx, partner); err != nil {
+		e.t.Fatal(err)
+	}
+	granted := func(want bool, what string) {
+		e.t.Helper()
+		for range 2 {
+			if ok, err := e.db.Granted(e.ctx, partner.ID, b.ID); err != nil || ok != want {
+				e.t.Fatalf("granted %s: %v %v, want %v", what, ok, err, want)
+			}
+		}
+	}
+	granted(false, "before the grant")
+	if err := e.db.Grant(e.ctx, partner.ID, b.ID); err != nil {
+		e.t.Fatal(err)
+	}
+	granted(true, "right after the grant")
+	if err := e.db.Ungrant(e.ctx, partner.ID, b.ID); err != nil {
+		e.t.Fatal(err)
+	}
+	granted(false, "right after the ungrant")
+	if err := e.db.Ungrant(e.ctx, partner.ID, b.ID); kontor.KindOf(err) != kontor.NotFound {
+		e.t.Fatalf("ungrant without a grant: %v", err)
+	}
+
 	// Contacts: each write is seen by the next read.
 	if c, err := e.db.Contact(e.ctx, n.ID, phoneA); err != nil || !c.LastInbound.IsZero() || c.NoticeSent {
 		e.t.Fatalf("a new contact: %+v %v", c, err)
@@ -128,7 +155,8 @@ func testDirectoryCache(_ *testing.T, e *env) {
 
 	mu.Lock()
 	defer mu.Unlock()
-	want := []string{"t " + tok.ID.String(), "n " + n.ID.String(), "n " + n.ID.String(), "n " + n.ID.String(), "b " + b.ID.String(), "a " + app.String()}
+	g := "g " + partner.ID.String()
+	want := []string{"t " + tok.ID.String(), "n " + n.ID.String(), "n " + n.ID.String(), "n " + n.ID.String(), "b " + b.ID.String(), "a " + app.String(), g, g, g}
 	if len(heard) != len(want) {
 		e.t.Fatalf("the hook heard %v, want %v", heard, want)
 	}

@@ -21,21 +21,21 @@ const productsPerPage = 25
 
 // mountCatalog adds the catalog and inventory pages.
 func (c *Console) mountCatalog(mux *http.ServeMux) {
-	mux.HandleFunc("GET /console/catalog", c.user(c.catalog))
+	mux.HandleFunc("GET /console/catalog", c.user(c.withShelf(consoleauth.ViewCatalog, c.catalog)))
 	mux.Handle("POST /console/catalog/catalogs", c.post(c.createCatalog))
-	mux.HandleFunc("GET /console/catalog/products/new", c.user(c.newProduct))
-	mux.Handle("POST /console/catalog/products", c.post(c.createProduct))
-	mux.HandleFunc("GET /console/catalog/products/{id}", c.user(c.product))
-	mux.Handle("POST /console/catalog/products/{id}", c.post(c.saveProduct))
-	mux.Handle("POST /console/catalog/products/{id}/delete", c.post(c.deleteProduct))
-	mux.HandleFunc("GET /console/catalog/export", c.user(c.export))
-	mux.HandleFunc("GET /console/catalog/import", c.user(c.importPage))
-	mux.Handle("POST /console/catalog/import", c.upload(c.startImport))
+	mux.HandleFunc("GET /console/catalog/products/new", c.user(c.withCatalog(consoleauth.EditCatalog, c.newProduct)))
+	mux.Handle("POST /console/catalog/products", c.post(c.withCatalog(consoleauth.EditCatalog, c.createProduct)))
+	mux.HandleFunc("GET /console/catalog/products/{id}", c.user(c.withProduct(consoleauth.ViewCatalog, c.product)))
+	mux.Handle("POST /console/catalog/products/{id}", c.post(c.withProduct(consoleauth.EditCatalog, c.saveProduct)))
+	mux.Handle("POST /console/catalog/products/{id}/delete", c.post(c.withProduct(consoleauth.EditCatalog, c.deleteProduct)))
+	mux.HandleFunc("GET /console/catalog/export", c.user(c.withCatalog(consoleauth.ViewCatalog, c.export)))
+	mux.HandleFunc("GET /console/catalog/import", c.user(c.withCatalog(consoleauth.EditCatalog, c.importPage)))
+	mux.Handle("POST /console/catalog/import", c.upload(c.withCatalog(consoleauth.EditCatalog, c.startImport)))
 	mux.HandleFunc("GET /console/catalog/imports/{id}", c.user(c.importJobPage))
-	mux.HandleFunc("GET /console/inventory", c.user(c.inventory))
-	mux.HandleFunc("GET /console/inventory/{id}", c.user(c.stockPage))
-	mux.Handle("POST /console/inventory/{id}/adjust", c.post(c.adjust))
-	mux.Handle("POST /console/inventory/{id}/threshold", c.post(c.setThreshold))
+	mux.HandleFunc("GET /console/inventory", c.user(c.withShelf(consoleauth.ViewCatalog, c.inventory)))
+	mux.HandleFunc("GET /console/inventory/{id}", c.user(c.withProduct(consoleauth.ViewCatalog, c.stockPage)))
+	mux.Handle("POST /console/inventory/{id}/adjust", c.post(c.withProduct(consoleauth.AdjustStock, c.adjust)))
+	mux.Handle("POST /console/inventory/{id}/threshold", c.post(c.withProduct(consoleauth.EditCatalog, c.setThreshold)))
 }
 
 // catalogFuncs are the template functions of the catalog pages.
@@ -125,6 +125,58 @@ func (c *Console) ownProduct(rq *req, id string) (commerce.Product, shelf, error
 	return p, s, err
 }
 
+// withShelf wraps a page or form about one of the business's catalogs,
+// the one its catalog parameter names (of the query, or of the form of a
+// POST) or the first: the user may do a, and a catalog named is the
+// business's. has is false when the business has no catalog (and none
+// is named).
+func (c *Console) withShelf(a consoleauth.Action, h func(rq *req, s shelf, has bool)) func(*req) {
+	return func(rq *req) {
+		if !rq.allow(c, a) {
+			return
+		}
+		id := rq.r.URL.Query().Get("catalog")
+		if rq.r.Method == http.MethodPost {
+			id = rq.r.PostForm.Get("catalog")
+		}
+		s, has, err := c.chosenCatalog(rq, id)
+		if err != nil {
+			c.fail(rq.w, rq.r, err)
+			return
+		}
+		h(rq, s, has)
+	}
+}
+
+// withCatalog is withShelf for pages and forms that need a catalog: a
+// business without one is told to make one.
+func (c *Console) withCatalog(a consoleauth.Action, h func(rq *req, s shelf)) func(*req) {
+	return c.withShelf(a, func(rq *req, s shelf, has bool) {
+		if !has {
+			c.fail(rq.w, rq.r, kontor.Errorf(kontor.NotFound, "console.catalog", "The business has no catalog yet. Make one on the catalog page first."))
+			return
+		}
+		h(rq, s)
+	})
+}
+
+// withProduct wraps a page or form of one product, the one of the path's
+// id: the user may do a, and the product is in one of the business's
+// catalogs (s is its catalog).
+func (c *Console) withProduct(a consoleauth.Action, h func(rq *req, p commerce.Product, s shelf)) func(*req) {
+	return func(rq *req) {
+		if !rq.allow(c, a) {
+			return
+		}
+		p, s, err := c.ownProduct(rq, rq.r.PathValue("id"))
+		if err != nil {
+			c.fail(rq.w, rq.r, err)
+			return
+		}
+		h(rq, p, s)
+	}
+}
+
 // catalogData fills the catalog page.
 type catalogData struct {
 	shelf
@@ -136,16 +188,8 @@ type catalogData struct {
 	Pictures map[kontor.ID]string // product → the path of its picture kept here
 }
 
-func (c *Console) catalog(rq *req) {
-	if !rq.allow(c, consoleauth.ViewCatalog) {
-		return
-	}
+func (c *Console) catalog(rq *req, s shelf, has bool) {
 	q := rq.r.URL.Query()
-	s, has, err := c.chosenCatalog(rq, q.Get("catalog"))
-	if err != nil {
-		c.fail(rq.w, rq.r, err)
-		return
-	}
 	d := catalogData{shelf: s, Has: has, Query: strings.TrimSpace(q.Get("q"))}
 	pg := rq.page("Catalog", "catalog")
 	if !has {
@@ -155,6 +199,7 @@ func (c *Console) catalog(rq *req) {
 	}
 	page := commerce.Page{Limit: productsPerPage}
 	var status int
+	var err error
 	link := func(k string, id kontor.ID) template.URL {
 		v := url.Values{"catalog": {s.Catalog.ID.String()}, k: {id.String()}}
 		if d.Query != "" {
@@ -406,18 +451,7 @@ func (c *Console) productPage(rq *req, status int, f productForm, pg Page) {
 	c.render(rq.w, rq.r, status, "product", pg)
 }
 
-func (c *Console) newProduct(rq *req) {
-	if !rq.allow(c, consoleauth.EditCatalog) {
-		return
-	}
-	s, has, err := c.chosenCatalog(rq, rq.r.URL.Query().Get("catalog"))
-	if err == nil && !has {
-		err = kontor.Errorf(kontor.NotFound, "console.newProduct", "The business has no catalog yet. Make one on the catalog page first.")
-	}
-	if err != nil {
-		c.fail(rq.w, rq.r, err)
-		return
-	}
+func (c *Console) newProduct(rq *req, s shelf) {
 	f := c.formOf(s, commerce.Product{Availability: "in stock", Condition: "new"})
 	f.New, f.Inventory = true, "0"
 	// The currency of the catalog's first product, as a start.
@@ -430,18 +464,7 @@ func (c *Console) newProduct(rq *req) {
 	c.productPage(rq, http.StatusOK, f, rq.page("New product", "catalog"))
 }
 
-func (c *Console) createProduct(rq *req) {
-	if !rq.allow(c, consoleauth.EditCatalog) {
-		return
-	}
-	s, has, err := c.chosenCatalog(rq, rq.r.PostForm.Get("catalog"))
-	if err == nil && !has {
-		err = kontor.Errorf(kontor.NotFound, "console.createProduct", "The business has no catalog yet.")
-	}
-	if err != nil {
-		c.fail(rq.w, rq.r, err)
-		return
-	}
+func (c *Console) createProduct(rq *req, s shelf) {
 	f := productForm{shelf: s, New: true}
 	p, errs := readProduct(rq.r.PostForm, &f)
 	pg := rq.page("New product", "catalog")
@@ -461,27 +484,11 @@ func (c *Console) createProduct(rq *req) {
 	rq.redirect("/console/catalog/products/"+made.ID.String(), "product-created")
 }
 
-func (c *Console) product(rq *req) {
-	if !rq.allow(c, consoleauth.ViewCatalog) {
-		return
-	}
-	p, s, err := c.ownProduct(rq, rq.r.PathValue("id"))
-	if err != nil {
-		c.fail(rq.w, rq.r, err)
-		return
-	}
+func (c *Console) product(rq *req, p commerce.Product, s shelf) {
 	c.productPage(rq, http.StatusOK, c.formOf(s, p), rq.page(p.Name, "catalog"))
 }
 
-func (c *Console) saveProduct(rq *req) {
-	if !rq.allow(c, consoleauth.EditCatalog) {
-		return
-	}
-	old, s, err := c.ownProduct(rq, rq.r.PathValue("id"))
-	if err != nil {
-		c.fail(rq.w, rq.r, err)
-		return
-	}
+func (c *Console) saveProduct(rq *req, old commerce.Product, s shelf) {
 	f := c.formOf(s, old)
 	p, errs := readProduct(rq.r.PostForm, &f)
 	pg := rq.page(old.Name, "catalog")
@@ -506,15 +513,7 @@ func (c *Console) saveProduct(rq *req) {
 	rq.redirect("/console/catalog/products/"+old.ID.String(), "product")
 }
 
-func (c *Console) deleteProduct(rq *req) {
-	if !rq.allow(c, consoleauth.EditCatalog) {
-		return
-	}
-	p, s, err := c.ownProduct(rq, rq.r.PathValue("id"))
-	if err != nil {
-		c.fail(rq.w, rq.r, err)
-		return
-	}
+func (c *Console) deleteProduct(rq *req, p commerce.Product, s shelf) {
 	if rq.r.PostForm.Get("confirm") != "yes" {
 		pg := rq.page(p.Name, "catalog")
 		pg.Error = "The product is not deleted. Tick “Yes, delete this product” to confirm."
@@ -531,24 +530,13 @@ func (c *Console) deleteProduct(rq *req) {
 	rq.redirect("/console/catalog", "product-deleted&catalog="+s.Catalog.ID.String())
 }
 
-func (c *Console) export(rq *req) {
-	if !rq.allow(c, consoleauth.ViewCatalog) {
-		return
-	}
-	q := rq.r.URL.Query()
-	s, has, err := c.chosenCatalog(rq, q.Get("catalog"))
-	if err == nil && !has {
-		err = kontor.Errorf(kontor.NotFound, "console.export", "The business has no catalog yet.")
-	}
-	format := q.Get("format")
+func (c *Console) export(rq *req, s shelf) {
+	format := rq.r.URL.Query().Get("format")
 	if format == "" {
 		format = commerce.FormatCSV
 	}
-	if err == nil && format != commerce.FormatCSV && format != commerce.FormatTSV && format != commerce.FormatXML {
-		err = kontor.Errorf(kontor.Invalid, "console.export", "Choose the format of the export: CSV, TSV or XML.")
-	}
-	if err != nil {
-		c.fail(rq.w, rq.r, err)
+	if format != commerce.FormatCSV && format != commerce.FormatTSV && format != commerce.FormatXML {
+		c.fail(rq.w, rq.r, kontor.Errorf(kontor.Invalid, "console.export", "Choose the format of the export: CSV, TSV or XML."))
 		return
 	}
 	types := map[string]string{commerce.FormatCSV: "text/csv", commerce.FormatTSV: "text/tab-separated-values", commerce.FormatXML: "application/xml"}

@@ -337,6 +337,22 @@ func TestCatalog(t *testing.T) {
 		owner.want("other business's product", owner.get("/console/catalog/products/"+other.Products["x"]), 404)
 		owner.want("other business's stock", owner.get("/console/inventory/"+other.Products["x"]), 404)
 		owner.want("other business's export", owner.get("/console/catalog/export?catalog="+other.Catalog), 404)
+		x := other.Products["x"]
+		for path, form := range map[string]url.Values{
+			"/console/catalog/products/" + x:                   {"name": {"Hacked"}},
+			"/console/catalog/products/" + x + "/delete":       {"confirm": {"yes"}},
+			"/console/catalog/products/" + x + "/image/remove": {},
+			"/console/inventory/" + x + "/adjust":              {"delta": {"3"}, "reason": {"returned"}},
+			"/console/inventory/" + x + "/threshold":           {"threshold": {"1"}},
+			"/console/catalog/products":                        {"catalog": {other.Catalog}, "name": {"Hacked"}},
+		} {
+			owner.want("catalog", owner.get("/console/catalog"), 200) // a page with the form's CSRF token
+			owner.want("other business's "+path, owner.post(path, form), 404)
+		}
+		owner.want("catalog", owner.get("/console/catalog"), 200)
+		owner.want("other business's import", owner.postFile("/console/catalog/import", url.Values{"catalog": {other.Catalog}, "mode": {"update"}}, "feed", "x.csv", feed), 404)
+		owner.want("other business's new product form", owner.get("/console/catalog/products/new?catalog="+other.Catalog), 404)
+		owner.want("other business's inventory", owner.get("/console/inventory?catalog="+other.Catalog), 404)
 	})
 }
 

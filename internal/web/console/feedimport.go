@@ -174,34 +174,12 @@ func (c *Console) importForm(rq *req, status int, d importData, pg Page) {
 	c.render(rq.w, rq.r, status, "import", pg)
 }
 
-func (c *Console) importPage(rq *req) {
-	if !rq.allow(c, consoleauth.EditCatalog) {
-		return
-	}
-	s, has, err := c.chosenCatalog(rq, rq.r.URL.Query().Get("catalog"))
-	if err == nil && !has {
-		err = kontor.Errorf(kontor.NotFound, "console.import", "The business has no catalog yet. Make one on the catalog page first.")
-	}
-	if err != nil {
-		c.fail(rq.w, rq.r, err)
-		return
-	}
+func (c *Console) importPage(rq *req, s shelf) {
 	c.importForm(rq, http.StatusOK, importData{shelf: s, Mode: commerce.ModeUpdate}, rq.page("Import a feed", "catalog"))
 }
 
-func (c *Console) startImport(rq *req) {
-	if !rq.allow(c, consoleauth.EditCatalog) {
-		return
-	}
+func (c *Console) startImport(rq *req, s shelf) {
 	f := rq.r.PostForm
-	s, has, err := c.chosenCatalog(rq, f.Get("catalog"))
-	if err == nil && !has {
-		err = kontor.Errorf(kontor.NotFound, "console.import", "The business has no catalog yet.")
-	}
-	if err != nil {
-		c.fail(rq.w, rq.r, err)
-		return
-	}
 	d := importData{shelf: s, Format: f.Get("format"), Mode: f.Get("mode")}
 	pg := rq.page("Import a feed", "catalog")
 	file, head, ferr := rq.r.FormFile("feed")

@@ -27,8 +27,8 @@ type Pictures interface {
 func (c *Console) MountImages(mux *http.ServeMux, p Pictures) {
 	c.pictures = p
 	mux.HandleFunc("GET "+commerce.ImagePath+"{id}", c.servePicture)
-	mux.Handle("POST /console/catalog/products/{id}/image", c.pictureUpload(c.uploadPicture))
-	mux.Handle("POST /console/catalog/products/{id}/image/remove", c.post(c.removePicture))
+	mux.Handle("POST /console/catalog/products/{id}/image", c.pictureUpload(c.withProduct(consoleauth.EditCatalog, c.uploadPicture)))
+	mux.Handle("POST /console/catalog/products/{id}/image/remove", c.post(c.withProduct(consoleauth.EditCatalog, c.removePicture)))
 }
 
 // servePicture sends a picture: public and cached for a year (a new
@@ -96,15 +96,7 @@ func (c *Console) pictureError(rq *req, f productForm, status int, msg string) {
 	c.productPage(rq, status, f, pg)
 }
 
-func (c *Console) uploadPicture(rq *req) {
-	if !rq.allow(c, consoleauth.EditCatalog) {
-		return
-	}
-	p, s, err := c.ownProduct(rq, rq.r.PathValue("id"))
-	if err != nil {
-		c.fail(rq.w, rq.r, err)
-		return
-	}
+func (c *Console) uploadPicture(rq *req, p commerce.Product, s shelf) {
 	f := c.formOf(s, p)
 	file, _, err := rq.r.FormFile("image")
 	if err != nil {
@@ -142,15 +134,7 @@ func (c *Console) uploadPicture(rq *req) {
 	rq.redirect("/console/catalog/products/"+p.ID.String(), "image")
 }
 
-func (c *Console) removePicture(rq *req) {
-	if !rq.allow(c, consoleauth.EditCatalog) {
-		return
-	}
-	p, _, err := c.ownProduct(rq, rq.r.PathValue("id"))
-	if err != nil {
-		c.fail(rq.w, rq.r, err)
-		return
-	}
+func (c *Console) removePicture(rq *req, p commerce.Product, _ shelf) {
 	none := ""
 	if _, err := c.shop.UpdateProduct(rq.r.Context(), p.ID, commerce.Patch{ImageURL: &none}); err != nil {
 		c.fail(rq.w, rq.r, err)

@@ -14,7 +14,6 @@ import (
 	"github.com/kontor-chat/kontor"
 	"github.com/kontor-chat/kontor/internal/business"
 	"github.com/kontor-chat/kontor/internal/commerce"
-	"github.com/kontor-chat/kontor/internal/consoleauth"
 )
 
 // Page sizes of the inventory pages.
@@ -35,16 +34,8 @@ type inventoryData struct {
 	Next   template.URL
 }
 
-func (c *Console) inventory(rq *req) {
-	if !rq.allow(c, consoleauth.ViewCatalog) {
-		return
-	}
+func (c *Console) inventory(rq *req, s shelf, has bool) {
 	q := rq.r.URL.Query()
-	s, has, err := c.chosenCatalog(rq, q.Get("catalog"))
-	if err != nil {
-		c.fail(rq.w, rq.r, err)
-		return
-	}
 	d := inventoryData{shelf: s, Has: has, Low: q.Get("low") == "1"}
 	pg := rq.page("Inventory", "inventory")
 	if has {
@@ -87,20 +78,15 @@ type stockData struct {
 	Threshold string
 }
 
-func (c *Console) stockPage(rq *req) {
-	if !rq.allow(c, consoleauth.ViewCatalog) {
-		return
-	}
-	c.showStock(rq, http.StatusOK, stockData{}, rq.page("", "inventory"))
+func (c *Console) stockPage(rq *req, p commerce.Product, s shelf) {
+	c.showStock(rq, p, s, http.StatusOK, stockData{}, rq.page("", "inventory"))
 }
 
-// showStock renders a product's stock page with d's form values.
-func (c *Console) showStock(rq *req, status int, d stockData, pg Page) {
-	p, s, err := c.ownProduct(rq, rq.r.PathValue("id"))
+// showStock renders product p's stock page with d's form values.
+func (c *Console) showStock(rq *req, p commerce.Product, s shelf, status int, d stockData, pg Page) {
 	var more bool
-	if err == nil {
-		d.Level, err = c.stock.Level(rq.r.Context(), p.ID)
-	}
+	var err error
+	d.Level, err = c.stock.Level(rq.r.Context(), p.ID)
 	if err == nil {
 		var before int64
 		if b := rq.r.URL.Query().Get("before"); b != "" {
@@ -180,21 +166,13 @@ func readAdjustment(f url.Values, d *stockData) (commerce.Adjustment, business.F
 	return a, errs
 }
 
-func (c *Console) adjust(rq *req) {
-	if !rq.allow(c, consoleauth.AdjustStock) {
-		return
-	}
-	p, _, err := c.ownProduct(rq, rq.r.PathValue("id"))
-	if err != nil {
-		c.fail(rq.w, rq.r, err)
-		return
-	}
+func (c *Console) adjust(rq *req, p commerce.Product, s shelf) {
 	var d stockData
 	a, errs := readAdjustment(rq.r.PostForm, &d)
 	pg := rq.page("", "inventory")
 	if len(errs) > 0 {
 		pg.Error, pg.Fields = "The stock is not changed. Please correct what is marked below.", errs
-		c.showStock(rq, http.StatusBadRequest, d, pg)
+		c.showStock(rq, p, s, http.StatusBadRequest, d, pg)
 		return
 	}
 	a.Product, a.By = p.ID, rq.user.Email
@@ -206,7 +184,7 @@ func (c *Console) adjust(rq *req) {
 			pg.Error = "The stock is not changed."
 			pg.Fields = business.FieldErrors{fieldErr(fieldOfAdjust(fe.Field), "This change is not possible: "+fe.Reason+".")}
 		}
-		c.showStock(rq, status, d, pg)
+		c.showStock(rq, p, s, status, d, pg)
 		return
 	}
 	c.log.Info("console stock adjusted", "business", rq.biz.ID, "user", rq.user.ID, "product", p.ID, "delta", a.Delta, "reason", a.Reason)
@@ -221,15 +199,7 @@ func fieldOfAdjust(f string) string {
 	return "delta"
 }
 
-func (c *Console) setThreshold(rq *req) {
-	if !rq.allow(c, consoleauth.EditCatalog) {
-		return
-	}
-	p, _, err := c.ownProduct(rq, rq.r.PathValue("id"))
-	if err != nil {
-		c.fail(rq.w, rq.r, err)
-		return
-	}
+func (c *Console) setThreshold(rq *req, p commerce.Product, s shelf) {
 	v := strings.TrimSpace(rq.r.PostForm.Get("threshold"))
 	th := commerce.NoThreshold
 	if v != "" {
@@ -238,7 +208,7 @@ func (c *Console) setThreshold(rq *req) {
 			pg := rq.page("", "inventory")
 			pg.Error = "The threshold is not saved."
 			pg.Fields = business.FieldErrors{fieldErr("threshold", fmt.Sprintf("Enter the threshold as a whole number from 0 to %d, or leave it empty for no alert.", commerce.MaxInventory))}
-			c.showStock(rq, http.StatusBadRequest, stockData{Threshold: v}, pg)
+			c.showStock(rq, p, s, http.StatusBadRequest, stockData{Threshold: v}, pg)
 			return
 		}
 		th = n

@@ -9,25 +9,11 @@ import (
 	"github.com/kontor-chat/kontor/internal/kontortest"
 )
 
-// forwarded is a reverse proxy's hop: it says who its client was.
-type forwarded struct {
-	client, proto string
-}
-
-func (f forwarded) RoundTrip(r *http.Request) (*http.Response, error) {
-	r = r.Clone(r.Context())
-	r.Header.Set("X-Forwarded-For", f.client)
-	if f.proto != "" {
-		r.Header.Set("X-Forwarded-Proto", f.proto)
-	}
-	return http.DefaultTransport.RoundTrip(r)
-}
-
 // behind is a browser whose requests come through a proxy on loopback
 // that names client as theirs.
 func behind(t *testing.T, base, client, proto string) *browser {
 	b := newBrowser(t, base)
-	b.c.Transport = forwarded{client, proto}
+	b.c.Transport = kontortest.ForwardedBy(proto, client).Transport
 	return b
 }
 
@@ -58,7 +44,7 @@ func TestTrustedProxies(t *testing.T) {
 
 			// The pre-session cookie is Secure when the proxy that took
 			// https is believed, and only then.
-			resp, err := (&http.Client{Transport: forwarded{ana, "https"}}).Get(s.URL + "/console/sign-in")
+			resp, err := kontortest.ForwardedBy("https", ana).Get(s.URL + "/console/sign-in")
 			if err != nil {
 				t.Fatal(err)
 			}
