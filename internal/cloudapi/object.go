@@ -2,6 +2,7 @@ package cloudapi
 
 import (
 	"encoding/json"
+	"unicode/utf8"
 )
 
 // topObject splits a request body into its top-level keys and values, as
@@ -64,7 +65,7 @@ func slowTopObject(body []byte) (map[string]json.RawMessage, bool) {
 var topKeys = func() map[string]string {
 	m := map[string]string{}
 	for _, k := range []string{"messaging_product", "recipient_type", "to", "type", "context", "biz_opaque_callback_data",
-		"status", "message_id", "typing_indicator", "recipient"} {
+		"status", "message_id", "typing_indicator", "recipient", "body", "preview_url"} {
 		m[k] = k
 	}
 	for k := range typeKeys {
@@ -126,16 +127,51 @@ func stringEnd(b []byte, i int) int {
 }
 
 // plainString returns the JSON string raw holds when it needs no
-// decoding (printable ASCII without escapes); ok is false otherwise.
+// decoding (no escapes, valid UTF-8); ok is false otherwise.
 func plainString(raw []byte) (s string, ok bool) {
 	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' {
 		return "", false
 	}
 	in := raw[1 : len(raw)-1]
+	ascii := true
 	for _, c := range in {
-		if c < 0x20 || c >= 0x7f || c == '\\' || c == '"' {
+		if c < 0x20 || c == '\\' || c == '"' {
 			return "", false
 		}
+		ascii = ascii && c < utf8.RuneSelf
+	}
+	if !ascii && !utf8.Valid(in) {
+		return "", false // json.Unmarshal writes U+FFFD for what is not
 	}
 	return string(in), true
+}
+
+// plainText decodes a text message's object as strictUnmarshal would,
+// when it is just a plain body and preview_url; ok is false otherwise
+// (other keys, escapes, null), for strictUnmarshal to decode.
+func plainText(raw []byte, t *Text) (ok bool) {
+	obj, ok := topObject(raw)
+	if !ok {
+		return false
+	}
+	for k, v := range obj {
+		switch k {
+		case "body":
+			if t.Body, ok = plainString(v); !ok {
+				return false
+			}
+		case "preview_url":
+			switch string(v) {
+			case "true":
+				t.PreviewURL = true
+			case "false":
+				t.PreviewURL = false
+			default:
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	return true
 }

@@ -178,8 +178,11 @@ func (req *SendRequest) parseTyped(raw []byte) *Error {
 	switch typ {
 	case TypeText:
 		req.Text = new(Text)
-		if e := decode(req.Text); e != nil {
-			return e
+		if !plainText(raw, req.Text) {
+			*req.Text = Text{}
+			if e := decode(req.Text); e != nil {
+				return e
+			}
 		}
 		return checkText(req.Text)
 	case TypeImage, TypeVideo, TypeAudio, TypeDocument, TypeSticker:

@@ -469,3 +469,20 @@ func FuzzTopObject(f *testing.F) {
 		}
 	})
 }
+
+// FuzzPlainText: what plainText decodes, strictUnmarshal decodes the same.
+func FuzzPlainText(f *testing.F) {
+	for _, s := range []string{`{"body":"Hallo"}`, `{"preview_url":true,"body":"Grüße 😀"}`, `{"body":"a","body":"b"}`, `{"Body":"x"}`,
+		`{"body":null}`, `{"body":"\u00e9"}`, `{}`, `{"preview_url":1}`, "{\"body\":\"\xff\"}"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		var got, want Text
+		if !plainText(raw, &got) {
+			return
+		}
+		if err := strictUnmarshal(raw, &want); err != nil || got != want {
+			t.Fatalf("%q: plainText %+v, strictUnmarshal %+v %v", raw, got, want, err)
+		}
+	})
+}
