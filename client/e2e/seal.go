@@ -203,7 +203,10 @@ func (s *Sealer) encrypt(ctx context.Context, o *op, plaintext []byte) (protocol
 	}
 	state := rec.SessionState()
 	chainKey := state.SenderChainKey()
-	keys := chainKey.MessageKeys()
+	keys, nextKey, ok := chainStep(chainKey.Key(), chainKey.Index())
+	if !ok {
+		keys, nextKey = chainKey.MessageKeys(), chainKey.NextKey()
+	}
 	body, err := libcipher.EncryptCbc(keys.Iv(), keys.CipherKey(), plaintext)
 	if err != nil {
 		return nil, err
@@ -228,7 +231,7 @@ func (s *Sealer) encrypt(ctx context.Context, o *op, plaintext []byte) (protocol
 			return nil, err
 		}
 	}
-	state.SetSenderChainKey(chainKey.NextKey())
+	state.SetSenderChainKey(nextKey)
 	trusted, err := o.IsTrustedIdentity(ctx, o.addr, state.RemoteIdentityKey())
 	if err != nil {
 		return nil, err
