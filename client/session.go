@@ -54,9 +54,16 @@ func (s *session) wake() {
 
 // write sends one frame; a failed write ends the session.
 func (s *session) write(f *wire.Frame) error {
-	ctx, cancel := context.WithTimeout(s.ctx, writeWait)
-	defer cancel()
-	if err := s.conn.Write(ctx, f); err != nil {
+	done, err := false, error(nil)
+	if tw, ok := s.conn.(tryWriter); ok {
+		done, err = tw.TryWrite(f)
+	}
+	if !done {
+		ctx, cancel := context.WithTimeout(s.ctx, writeWait)
+		err = s.conn.Write(ctx, f)
+		cancel()
+	}
+	if err != nil {
 		err = fmt.Errorf("writing a %s frame: %w", f.Type, err)
 		s.cancel(err)
 		return err
