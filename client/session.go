@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"sync"
 	"time"
@@ -613,7 +614,9 @@ func (c *Client) sendPending(s *session) (wake time.Time) {
 					continue
 				}
 				s.setInflight(m.Ref, true)
-				c.log.Debug("sending", "ref", m.Ref, "peer", string(m.Peer), "devices", len(f.Payloads), "sync", len(f.Sync))
+				if c.log.Enabled(s.ctx, slog.LevelDebug) { // the arguments alone cost allocations per message
+					c.log.Debug("sending", "ref", m.Ref, "peer", string(m.Peer), "devices", len(f.Payloads), "sync", len(f.Sync))
+				}
 				if s.write(f) != nil {
 					return
 				}

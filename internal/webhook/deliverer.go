@@ -722,13 +722,20 @@ func (d *Deliverer) attempt(j *job) Result {
 	start := time.Now()
 	resp, err := d.post(req)
 	if err == nil {
-		var b [snippetLen]byte
-		n, _ := io.ReadFull(resp.Body, b[:])
-		if n == len(b) {
-			_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // so the connection can be used again
+		var b []byte
+		if resp.ContentLength != 0 { // most receivers answer with no body
+			n := snippetLen
+			if resp.ContentLength > 0 && resp.ContentLength < snippetLen {
+				n = int(resp.ContentLength)
+			}
+			b = make([]byte, n)
+			n, _ = io.ReadFull(resp.Body, b)
+			if b = b[:n]; n == snippetLen {
+				_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // so the connection can be used again
+			}
 		}
 		resp.Body.Close()
-		r.Status, r.Response = resp.StatusCode, snippet(string(b[:n]))
+		r.Status, r.Response = resp.StatusCode, snippet(string(b))
 	}
 	took := time.Since(start)
 	r.At, r.Tried = d.clock.Now(), true
