@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -194,13 +195,17 @@ type Phone string
 // ParsePhone checks that s is an E.164 number: '+', a non-zero digit, then
 // 7 to 14 more digits. Spaces, dashes, dots and parentheses are removed first.
 func ParsePhone(s string) (Phone, error) {
-	b := make([]byte, 0, len(s))
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; c {
-		case ' ', '-', '.', '(', ')':
-		default:
-			b = append(b, c)
+	b := s // most come in E.164 form already: then s itself
+	if strings.ContainsAny(s, " -.()") {
+		c := make([]byte, 0, len(s))
+		for i := 0; i < len(s); i++ {
+			switch s[i] {
+			case ' ', '-', '.', '(', ')':
+			default:
+				c = append(c, s[i])
+			}
 		}
+		b = string(c)
 	}
 	const op = "kontor.ParsePhone"
 	if len(b) == 0 || b[0] != '+' {

@@ -38,6 +38,14 @@ func TestParsePhone(t *testing.T) {
 	}
 }
 
+// TestParsePhoneE164NoCopy: a number already in E.164 form is taken as it
+// is (it is parsed for every frame and every sealed payload).
+func TestParsePhoneE164NoCopy(t *testing.T) {
+	if n := testing.AllocsPerRun(100, func() { _, _ = kontor.ParsePhone("+4915112345678") }); n != 0 {
+		t.Errorf("ParsePhone of an E.164 number: %v allocations, want 0", n)
+	}
+}
+
 type fixedClock struct{ t time.Time }
 
 func (c fixedClock) Now() time.Time { return c.t }

@@ -31,6 +31,15 @@ type Conn interface {
 	CloseNow() error
 }
 
+// tryWriter is a Conn that can write a frame at once when there is room,
+// without a deadline (the in-process connection of a hosted endpoint): a
+// session then makes no timeout context, with its timer, for each frame.
+// done is false when the frame would have to wait; then nothing was
+// written.
+type tryWriter interface {
+	TryWrite(f *wire.Frame) (done bool, err error)
+}
+
 // dial opens a connection: Options.Dial's, or the WebSocket.
 func (c *Client) dial(ctx context.Context) (Conn, error) {
 	if c.opts.Dial != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"sync"
 	"time"
@@ -54,9 +55,16 @@ func (s *session) wake() {
 
 // write sends one frame; a failed write ends the session.
 func (s *session) write(f *wire.Frame) error {
-	ctx, cancel := context.WithTimeout(s.ctx, writeWait)
-	defer cancel()
-	if err := s.conn.Write(ctx, f); err != nil {
+	done, err := false, error(nil)
+	if tw, ok := s.conn.(tryWriter); ok {
+		done, err = tw.TryWrite(f)
+	}
+	if !done {
+		ctx, cancel := context.WithTimeout(s.ctx, writeWait)
+		err = s.conn.Write(ctx, f)
+		cancel()
+	}
+	if err != nil {
 		err = fmt.Errorf("writing a %s frame: %w", f.Type, err)
 		s.cancel(err)
 		return err
@@ -606,7 +614,9 @@ func (c *Client) sendPending(s *session) (wake time.Time) {
 					continue
 				}
 				s.setInflight(m.Ref, true)
-				c.log.Debug("sending", "ref", m.Ref, "peer", string(m.Peer), "devices", len(f.Payloads), "sync", len(f.Sync))
+				if c.log.Enabled(s.ctx, slog.LevelDebug) { // the arguments alone cost allocations per message
+					c.log.Debug("sending", "ref", m.Ref, "peer", string(m.Peer), "devices", len(f.Payloads), "sync", len(f.Sync))
+				}
 				if s.write(f) != nil {
 					return
 				}

@@ -96,3 +96,40 @@ func BenchmarkNewSession(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkSeal seals messages for one device of an established session,
+// as a hosted business endpoint does for each API call: no Open on the
+// other side, so the sending chain moves on alone.
+func BenchmarkSeal(b *testing.B) {
+	for _, st := range []struct {
+		name   string
+		dir    func(b *testing.B) string
+		nosync bool
+	}{
+		{"memory", func(*testing.B) string { return "" }, false},
+		{"disk-nosync", func(b *testing.B) string { return b.TempDir() }, true},
+	} {
+		b.Run(st.name, func(b *testing.B) {
+			kd := newKeyDir(b)
+			join := func(a wire.DeviceAddress) *party {
+				p := &party{t: b, kd: kd, addr: a, dir: st.dir(b), nosync: st.nosync, clock: newFakeClock()}
+				p.start()
+				if _, err := p.s.Maintain(context.Background()); err != nil {
+					b.Fatal(err)
+				}
+				return p
+			}
+			x, y := join(alice), join(bob)
+			y.recv(x, x.send(y, "start"), "start")
+			x.recv(y, y.send(x, "answer"), "answer")
+			msg := []byte(`{"type":"text","text":"a message of ordinary length, about as long as most are"}`)
+			ctx := context.Background()
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := x.s.Seal(ctx, bob, msg); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

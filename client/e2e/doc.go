@@ -59,8 +59,14 @@
 // once, while different devices proceed in parallel.
 //
 // Lock order: Sealer.maintainMu, then keysMu; device.mu, then keysMu,
-// peersMu or the journal's mu. Sealer.mu, keysMu, peersMu and the journal's
-// mu are leaves. device.mu is held over the key directory fetch of a new
+// peersMu, the journal's mu or Sealer.mu (keepSession). Sealer.mu, keysMu,
+// peersMu and the journal's mu are leaves.
+//
+// Seal encrypts with libsignal's parts but not its Cipher.Encrypt (seal.go:
+// the same steps, without a debug line per message and with the symmetric
+// ratchet's HMACs on the stack, kdf.go), and with the session record it
+// keeps parsed from the last Seal to that device (device.session; at most
+// keptSessions per sealer), so that most Seals do not parse the record. device.mu is held over the key directory fetch of a new
 // session (bounded by ctx and the API client's timeout); no other lock is
 // held over network calls or OnNotice.
 //

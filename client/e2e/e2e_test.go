@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"go.mau.fi/libsignal/logger"
+	"go.mau.fi/libsignal/state/record"
 
 	"github.com/kontor-chat/kontor"
 	"github.com/kontor-chat/kontor/client"
@@ -784,6 +785,26 @@ func TestPadding(t *testing.T) {
 	for _, bad := range [][]byte{nil, {0, 0}, {1, 2, 3}, {0x80, 1}} {
 		if _, err := unpad(bad); err == nil {
 			t.Fatalf("unpad(%x) worked", bad)
+		}
+	}
+}
+
+// TestKeptSessionsBounded: a sealer keeps at most keptSessions parsed
+// sessions, those of the devices it kept last, and keeping one again does
+// not take a second place.
+func TestKeptSessionsBounded(t *testing.T) {
+	kd := newKeyDir(t)
+	x := kd.join(t, alice, "")
+	r := record.NewSession(x.s.ser.Session, x.s.ser.State)
+	devs := make([]*device, keptSessions+100)
+	for i := range devs {
+		devs[i] = &device{}
+		x.s.keepSession(devs[i], r)
+		x.s.keepSession(devs[i], r)
+	}
+	for i, d := range devs {
+		if kept, want := d.session.Load() != nil, i >= 100; kept != want {
+			t.Fatalf("device %d: kept %v, want %v", i, kept, want)
 		}
 	}
 }

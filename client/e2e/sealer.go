@@ -11,10 +11,12 @@ import (
 	"net/http"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 
 	"go.mau.fi/libsignal/ecc"
 	"go.mau.fi/libsignal/keys/identity"
 	"go.mau.fi/libsignal/serialize"
+	"go.mau.fi/libsignal/state/record"
 
 	"github.com/kontor-chat/kontor"
 	"github.com/kontor-chat/kontor/client"
@@ -60,8 +62,12 @@ type Sealer struct {
 	identity *identity.KeyPair
 	regID    uint32
 
-	mu   sync.Mutex // leaf: guards devs (the map, not the entries)
+	mu   sync.Mutex // leaf: guards devs (the map, not the entries) and kept
 	devs map[wire.DeviceAddress]*device
+	// kept are the devices whose parsed session is kept (device.session),
+	// a ring: the oldest makes room for the next.
+	kept     [keptSessions]*device
+	keptNext int
 
 	maintainMu sync.Mutex // one Maintain at a time; taken before keysMu
 
@@ -78,7 +84,14 @@ type device struct {
 	mu     sync.Mutex
 	loaded bool
 	rec    []byte // the serialised libsignal session record; nil when there is none
-	stale  bool   // the next Seal starts a new session from a fresh bundle
+	// session is rec parsed, kept between Seals so that each does not
+	// parse the record again; nil when not at hand. Only keepSession sets
+	// it, from the record a Seal just stored; whatever else changes rec
+	// drops it. The holder of mu reads it and clears it; keepSession
+	// stores it and evicts it with Sealer.mu held (hence atomic).
+	session atomic.Pointer[record.Session]
+	kept    bool // in Sealer.kept; guarded by Sealer.mu
+	stale   bool // the next Seal starts a new session from a fresh bundle
 }
 
 // Open opens (creating on first use) the key store of the device self in
@@ -280,6 +293,27 @@ func (s *Sealer) device(a wire.DeviceAddress) *device {
 		s.devs[a] = d
 	}
 	return d
+}
+
+// keptSessions bounds the parsed sessions a sealer keeps (device.session):
+// about 1 KB each, next to the serialised record (about 400 bytes) it
+// keeps for every peer device. A hosted business endpoint seals for
+// every customer's devices.
+const keptSessions = 512
+
+// keepSession keeps r as the parsed session of d; d.mu is held.
+func (s *Sealer) keepSession(d *device, r *record.Session) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !d.kept {
+		if old := s.kept[s.keptNext]; old != nil {
+			old.session.Store(nil)
+			old.kept = false
+		}
+		s.kept[s.keptNext], d.kept = d, true
+		s.keptNext = (s.keptNext + 1) % keptSessions
+	}
+	d.session.Store(r)
 }
 
 // checkPeer refuses an address that names no device, before it becomes a

@@ -65,6 +65,7 @@ func (s *Sealer) loadDevice(a wire.DeviceAddress, d *device) error {
 		if raw, stale, ok := parseStored(b); ok {
 			if rec, err := s.sessionOf(raw); err == nil && usable(rec) {
 				d.rec, d.stale = raw, stale
+				s.keepSession(d, rec)
 				break
 			}
 		}
@@ -125,8 +126,10 @@ type op struct {
 
 	rec     []byte // staged session record
 	recSet  bool
-	ident   []byte // staged identity key of the peer device
-	preKey  uint32 // one-time prekey a message used, to remove
+	stored  *record.Session // what rec was serialised from
+	keep    bool            // commit keeps stored as the device's parsed session (Seal)
+	ident   []byte          // staged identity key of the peer device
+	preKey  uint32          // one-time prekey a message used, to remove
 	usedKey bool
 }
 
@@ -140,6 +143,10 @@ func (s *Sealer) newOp(a wire.DeviceAddress, d *device) *op {
 func (o *op) commit() ([]Notice, error) {
 	if o.recSet {
 		o.dev.rec, o.dev.stale = o.rec, false
+		o.dev.session.Store(nil)
+		if o.keep && o.stored != nil {
+			o.s.keepSession(o.dev, o.stored)
+		}
 		if err := o.s.saveDevice(o.peer, o.dev); err != nil {
 			return nil, err
 		}
@@ -280,7 +287,7 @@ func (o *op) StoreSession(_ context.Context, a *protocol.SignalAddress, r *recor
 	if err := o.check(a); err != nil {
 		return err
 	}
-	o.rec, o.recSet = r.Serialize(), true
+	o.rec, o.recSet, o.stored = r.Serialize(), true, r
 	return nil
 }
 
@@ -299,7 +306,7 @@ func (o *op) DeleteSession(_ context.Context, a *protocol.SignalAddress) error {
 	if err := o.check(a); err != nil {
 		return err
 	}
-	o.rec, o.recSet = nil, true
+	o.rec, o.recSet, o.stored = nil, true, nil
 	return nil
 }
 

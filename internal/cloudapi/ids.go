@@ -39,7 +39,8 @@ func MessageID(id kontor.ID) string {
 	var b [12]byte
 	copy(b[:], tagKontor[:])
 	binary.BigEndian.PutUint64(b[4:], uint64(id))
-	return wamidPrefix + base64.RawURLEncoding.EncodeToString(b[:])
+	out := make([]byte, 0, len(wamidPrefix)+16)
+	return string(base64.RawURLEncoding.AppendEncode(append(out, wamidPrefix...), b[:]))
 }
 
 // ParseMessageID returns the kontor message id a wamid made by MessageID

@@ -74,8 +74,8 @@ func ParseSend(body []byte) (SendRequest, *Error) {
 
 func parseSend(body []byte) (SendRequest, *Error) {
 	var req SendRequest
-	var top map[string]json.RawMessage
-	if err := json.Unmarshal(body, &top); err != nil || top == nil {
+	top, ok := topObject(body)
+	if !ok {
 		return req, NewError(CodeInvalidParameter, "The request body must be a JSON object.")
 	}
 	mp, ok, e := stringParam(top, "messaging_product")
@@ -178,8 +178,11 @@ func (req *SendRequest) parseTyped(raw []byte) *Error {
 	switch typ {
 	case TypeText:
 		req.Text = new(Text)
-		if e := decode(req.Text); e != nil {
-			return e
+		if !plainText(raw, req.Text) {
+			*req.Text = Text{}
+			if e := decode(req.Text); e != nil {
+				return e
+			}
 		}
 		return checkText(req.Text)
 	case TypeImage, TypeVideo, TypeAudio, TypeDocument, TypeSticker:
@@ -298,6 +301,8 @@ func toParam(top map[string]json.RawMessage) (string, *Error) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) > 0 && raw[0] >= '0' && raw[0] <= '9' {
 		to = string(raw)
+	} else if s, ok := plainString(raw); ok {
+		to = s
 	} else if err := json.Unmarshal(raw, &to); err != nil {
 		return "", Errorf(CodeInvalidParameter, "Param to must be a string holding a phone number.")
 	}
@@ -315,6 +320,9 @@ func stringParam(top map[string]json.RawMessage, key string) (string, bool, *Err
 	raw, ok := top[key]
 	if !ok || isNull(raw) {
 		return "", false, nil
+	}
+	if s, ok := plainString(raw); ok {
+		return s, true, nil
 	}
 	var s string
 	if err := json.Unmarshal(raw, &s); err != nil {

@@ -434,3 +434,55 @@ func FuzzParseSend(f *testing.F) {
 		}
 	})
 }
+
+// FuzzTopObject: topObject splits a body as json.Unmarshal into a map of
+// raw values does, and plainString reads a string as json.Unmarshal does.
+func FuzzTopObject(f *testing.F) {
+	for _, c := range validSends {
+		f.Add([]byte(c.body))
+	}
+	for _, c := range invalidSends {
+		f.Add([]byte(c.body))
+	}
+	for _, s := range []string{`{}`, ` { "a" : [1,{"b":"]}"}] , "a":"\"x\\"}`, `{"to":4915100000001 }`, `null`, `[]`, `{"k\u00e9":1}`, `{"x":"\u00e9\t"}`, `"to"`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		got, ok := topObject(body)
+		var want map[string]json.RawMessage
+		err := json.Unmarshal(body, &want)
+		if wantOK := err == nil && want != nil; ok != wantOK {
+			t.Fatalf("%q: ok %v, json.Unmarshal %v %v", body, ok, want, err)
+		}
+		if len(got) != len(want) {
+			t.Fatalf("%q: %q, want %q", body, got, want)
+		}
+		for k, v := range want {
+			if string(got[k]) != string(v) {
+				t.Fatalf("%q: %s is %q, want %q", body, k, got[k], v)
+			}
+			s, ok := plainString(v)
+			var ws string
+			if werr := json.Unmarshal(v, &ws); ok && (werr != nil || s != ws) {
+				t.Fatalf("%q: plainString %q, json.Unmarshal %q %v", v, s, ws, werr)
+			}
+		}
+	})
+}
+
+// FuzzPlainText: what plainText decodes, strictUnmarshal decodes the same.
+func FuzzPlainText(f *testing.F) {
+	for _, s := range []string{`{"body":"Hallo"}`, `{"preview_url":true,"body":"Grüße 😀"}`, `{"body":"a","body":"b"}`, `{"Body":"x"}`,
+		`{"body":null}`, `{"body":"\u00e9"}`, `{}`, `{"preview_url":1}`, "{\"body\":\"\xff\"}"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		var got, want Text
+		if !plainText(raw, &got) {
+			return
+		}
+		if err := strictUnmarshal(raw, &want); err != nil || got != want {
+			t.Fatalf("%q: plainText %+v, strictUnmarshal %+v %v", raw, got, want, err)
+		}
+	})
+}

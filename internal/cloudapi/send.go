@@ -538,9 +538,16 @@ func NewSendResponse(r SendRequest, wamid string) SendResponse {
 	if r.Type == TypeTemplate {
 		m.MessageStatus = "accepted"
 	}
+	waID := r.To // as given, when it is the digits already
+	for i := 0; i < len(waID); i++ {
+		if waID[i] < '0' || waID[i] > '9' {
+			waID = r.Phone().Digits()
+			break
+		}
+	}
 	return SendResponse{
 		MessagingProduct: "whatsapp",
-		Contacts:         []ResponseContact{{Input: r.To, WaID: r.Phone().Digits()}},
+		Contacts:         []ResponseContact{{Input: r.To, WaID: waID}},
 		Messages:         []ResponseMessage{m},
 	}
 }

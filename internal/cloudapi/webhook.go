@@ -175,6 +175,16 @@ func Timestamp(t time.Time) string { return strconv.FormatInt(t.Unix(), 10) }
 // lowercase \uXXXX escape (characters beyond U+FFFF as a surrogate pair).
 // The output is pure ASCII; sign exactly these bytes.
 func EncodeWebhook(v any) ([]byte, error) {
+	if n, ok := v.(Notification); ok {
+		if b, ok := appendNotification(make([]byte, 0, 512), n); ok {
+			return b, nil
+		}
+	}
+	return encodeWebhookJSON(v)
+}
+
+// encodeWebhookJSON is EncodeWebhook by encoding/json.
+func encodeWebhookJSON(v any) ([]byte, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)

@@ -258,3 +258,77 @@ func TestNotificationShapes(t *testing.T) {
 		t.Errorf("decode: %+v %v", back, err)
 	}
 }
+
+// FuzzStatusNotification: the notification of a status comes out of
+// EncodeWebhook's own writer (appendNotification) byte for byte as
+// encoding/json writes it, and the writer declines what it cannot write
+// so.
+func FuzzStatusNotification(f *testing.F) {
+	f.Add("wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQUFERjg0NDEzNDdFODU3MUMxMAA=", "sent", "1749416383", "16505551234", "", "service", "PMP", "", "", uint8(3), int64(0))
+	f.Add("w", "read", "1", "1", "conv", "marketing", "PMP", "regular", "cb <&> data", uint8(0xff), int64(1749416383))
+	f.Add("w\u00e9", "sent", "1", "1", "c\"x", "", "", "free_entry_point", "a\\b", uint8(0x10), int64(-5))
+	f.Fuzz(func(t *testing.T, id, status, ts, to, conv, category, model, typ, callback string, flags uint8, entryTime int64) {
+		st := Status{ID: id, Status: status, Timestamp: ts, RecipientID: to, BizOpaqueCallbackData: callback}
+		if flags&1 != 0 {
+			st.Conversation = &Conversation{ID: conv, ExpirationTimestamp: ts, Origin: ConversationOrigin{Type: category}}
+			if flags&16 != 0 {
+				st.Conversation.ExpirationTimestamp = ""
+			}
+		}
+		if flags&2 != 0 {
+			st.Pricing = &Pricing{Billable: flags&4 != 0, PricingModel: model, Category: category, Type: typ}
+		}
+		if flags&8 != 0 {
+			st.Type = typ
+		}
+		v := MessagesValue{Metadata: Metadata{DisplayPhoneNumber: to, PhoneNumberID: conv}, Statuses: []Status{st}}
+		if flags&32 != 0 {
+			v.Statuses = append(v.Statuses, st)
+		}
+		if flags&64 != 0 {
+			v.Errors = []WebhookError{{Code: 1, Title: "x"}}
+		}
+		n := MessagesNotification(category, v)
+		if flags&128 != 0 {
+			n.Entry[0].Time = entryTime
+			n.Entry = append(n.Entry, Entry{ID: id, Changes: nil})
+		}
+		want, err := encodeWebhookJSON(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := EncodeWebhook(n)
+		if err != nil || string(got) != string(want) {
+			t.Fatalf("EncodeWebhook:\n%s\nencoding/json:\n%s", got, want)
+		}
+		// Every string that needs escaping leaves a backslash in the
+		// output (asciiJSON escapes what is outside ASCII, and DEL).
+		_, fast := appendNotification(nil, n)
+		if all := !strings.Contains(string(want), `\`) && flags&64 == 0; fast != all {
+			t.Fatalf("appendNotification ok %v, want %v, for %s", fast, all, want)
+		}
+	})
+}
+
+// BenchmarkStatusWebhook encodes the "sent" notification of a message, by
+// EncodeWebhook and by encoding/json (what EncodeWebhook did for it).
+func BenchmarkStatusWebhook(b *testing.B) {
+	n := MessagesNotification("102290129340398", MessagesValue{
+		Metadata: Metadata{DisplayPhoneNumber: "15550783881", PhoneNumberID: "106540352242922"},
+		Statuses: []Status{{ID: "wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQUFERjg0NDEzNDdFODU3MUMxMAA=", Status: StatusSent,
+			Timestamp: "1749416383", RecipientID: "16505551234",
+			Pricing: &Pricing{PricingModel: "PMP", Category: "service", Type: "free_customer_service"}}}})
+	for _, c := range []struct {
+		name string
+		enc  func(any) ([]byte, error)
+	}{{"EncodeWebhook", EncodeWebhook}, {"encoding-json", encodeWebhookJSON}} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := c.enc(n); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

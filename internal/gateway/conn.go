@@ -245,10 +245,17 @@ func (c *conn) writer() {
 		batch := c.q
 		c.q, c.spare = c.spare[:0], nil
 		c.mu.Unlock()
+		tw, _ := c.link.(tryWriter)
 		for i, f := range batch {
-			ctx, cancel := context.WithTimeout(c.ctx, cfg.WriteWait)
-			err := c.link.write(ctx, f)
-			cancel()
+			done, err := false, error(nil)
+			if tw != nil {
+				done, err = tw.tryWrite(f)
+			}
+			if !done {
+				ctx, cancel := context.WithTimeout(c.ctx, cfg.WriteWait)
+				err = c.link.write(ctx, f)
+				cancel()
+			}
 			batch[i] = nil
 			if err != nil {
 				c.mu.Lock()

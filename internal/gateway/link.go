@@ -27,6 +27,14 @@ type link interface {
 	closeNow() error
 }
 
+// tryWriter is a link that can hand over a frame at once when there is
+// room, without a deadline (an in-process pipe): the writer then makes no
+// timeout context, with its timer, for the frame. done is false when the
+// frame would have to wait; then nothing was written.
+type tryWriter interface {
+	tryWrite(f *wire.Frame) (done bool, err error)
+}
+
 // badFrame is a frame the device sent that the gateway cannot take.
 type badFrame struct {
 	err     error // a *wire.FrameError, for the answer

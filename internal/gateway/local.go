@@ -44,12 +44,27 @@ func (p *pipe) end(reason error) {
 	})
 }
 
-// send writes f to ch unless the pipe is closed or ctx ends.
-func (p *pipe) send(ctx context.Context, ch chan<- *wire.Frame, f *wire.Frame) error {
+// trySend writes f to ch if there is room now; done is false when f
+// would have to wait (and was not written), true when it was written or the
+// pipe is closed (err).
+func (p *pipe) trySend(ch chan<- *wire.Frame, f *wire.Frame) (done bool, err error) {
 	select {
 	case <-p.done:
-		return p.reason
+		return true, p.reason
 	default:
+	}
+	select {
+	case ch <- f:
+		return true, nil
+	default:
+		return false, nil
+	}
+}
+
+// send writes f to ch unless the pipe is closed or ctx ends.
+func (p *pipe) send(ctx context.Context, ch chan<- *wire.Frame, f *wire.Frame) error {
+	if done, err := p.trySend(ch, f); done {
+		return err
 	}
 	select {
 	case ch <- f:
@@ -107,6 +122,10 @@ func (l localLink) write(ctx context.Context, f *wire.Frame) error {
 	return l.p.send(ctx, l.p.toClient, f)
 }
 
+func (l localLink) tryWrite(f *wire.Frame) (bool, error) {
+	return l.p.trySend(l.p.toClient, f)
+}
+
 func (l localLink) close(code websocket.StatusCode, reason string) error {
 	l.p.end(websocket.CloseError{Code: code, Reason: reason})
 	return nil
@@ -135,13 +154,36 @@ func (c *LocalConn) Read(ctx context.Context) (*wire.Frame, error) {
 // payload bodies: the caller must not change them afterwards; the frame and
 // its lists are copied.
 func (c *LocalConn) Write(ctx context.Context, f *wire.Frame) error {
+	ff, err := copyFrame(f)
+	if err != nil {
+		return err
+	}
+	return c.p.send(ctx, c.p.toServer, ff)
+}
+
+// TryWrite is Write when the server has room for the frame now, without
+// waiting: done is false when the frame would have to wait, and then
+// nothing was written (Write it). A caller writing with a deadline spares
+// the deadline's context and timer for most frames (the client's session
+// does).
+func (c *LocalConn) TryWrite(f *wire.Frame) (done bool, err error) {
+	ff, err := copyFrame(f)
+	if err != nil {
+		return true, err
+	}
+	return c.p.trySend(c.p.toServer, ff)
+}
+
+// copyFrame copies the frame and its lists, which the writer may change
+// afterwards.
+func copyFrame(f *wire.Frame) (*wire.Frame, error) {
 	if f == nil {
-		return errors.New("gateway: writing a nil frame")
+		return nil, errors.New("gateway: writing a nil frame")
 	}
 	ff := *f
 	ff.IDs, ff.Phones = slices.Clone(f.IDs), slices.Clone(f.Phones)
 	ff.Payloads, ff.Sync = slices.Clone(f.Payloads), slices.Clone(f.Sync)
-	return c.p.send(ctx, c.p.toServer, &ff)
+	return &ff, nil
 }
 
 // Close closes the connection normally. Frames the server has not read

@@ -71,3 +71,42 @@ func TestPipe(t *testing.T) {
 		})
 	}
 }
+
+// TestPipeTryWrite: a try-write hands a frame over (copied) when there is
+// room, declines without writing when the other end is pipeFrames behind,
+// and reports a closed pipe.
+func TestPipeTryWrite(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	p := newPipe()
+	srv, dev := localLink{p}, &LocalConn{p}
+	ack := &wire.Frame{Type: wire.TAck, IDs: []kontor.ID{1}}
+	for i := range pipeFrames {
+		if done, err := dev.TryWrite(ack); !done || err != nil {
+			t.Fatalf("device try-write %d: %v %v", i, done, err)
+		}
+		if done, err := srv.tryWrite(&wire.Frame{Type: wire.TPong, TS: int64(i)}); !done || err != nil {
+			t.Fatalf("server try-write %d: %v %v", i, done, err)
+		}
+	}
+	ack.IDs[0] = 99
+	if done, err := dev.TryWrite(ack); done || err != nil {
+		t.Fatalf("device try-write to a full pipe: %v %v", done, err)
+	}
+	if done, err := srv.tryWrite(&wire.Frame{Type: wire.TPong}); done || err != nil {
+		t.Fatalf("server try-write to a full pipe: %v %v", done, err)
+	}
+	if f, err := srv.read(ctx); err != nil || f.IDs[0] != 1 {
+		t.Fatalf("server read: %+v %v", f, err)
+	}
+	if f, err := dev.Read(ctx); err != nil || f.TS != 0 {
+		t.Fatalf("device read: %+v %v", f, err)
+	}
+	_ = dev.Close()
+	if done, err := dev.TryWrite(ack); !done || err == nil {
+		t.Fatalf("try-write after close: %v %v", done, err)
+	}
+	if done, err := srv.tryWrite(ack); !done || err == nil {
+		t.Fatalf("server try-write after close: %v %v", done, err)
+	}
+}

@@ -174,6 +174,7 @@ type result struct {
 
 type cachedSecret struct {
 	secret string
+	sign   *signer // signs with secret
 	at     time.Time
 }
 
@@ -694,7 +695,7 @@ func (d *Deliverer) attempt(j *job) Result {
 	r := Result{ID: ev.ID, Lease: ev.Lease}
 	ctx, cancel := context.WithTimeout(d.posts, d.cfg.Timeout)
 	defer cancel()
-	secret, err := d.secret(ctx, ev.App)
+	sign, err := d.secret(ctx, ev.App)
 	if err != nil {
 		r.At = d.clock.Now()
 		if kontor.KindOf(err) == kontor.NotFound {
@@ -714,15 +715,25 @@ func (d *Deliverer) attempt(j *job) Result {
 		r.At, r.Outcome, r.Response = d.clock.Now(), OutcomeDead, snippet(err.Error())
 		return r
 	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", "kontor-webhook/1")
-	req.Header.Set(SignatureHeader, Signature(secret, ev.Body))
-	req.Header.Set(IDHeader, ev.ID)
+	// The keys as Header.Set would make them (canonical); the fixed
+	// values are shared, as requests are only read.
+	req.Header = http.Header{"Content-Type": jsonType, "User-Agent": userAgent,
+		SignatureHeader: {sign.sign(ev.Body)}, IDHeader: {ev.ID}}
 	start := time.Now()
-	resp, err := d.client.Do(req)
+	resp, err := d.post(req)
 	if err == nil {
-		b, _ := io.ReadAll(io.LimitReader(resp.Body, snippetLen))
-		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // so the connection can be used again
+		var b []byte
+		if resp.ContentLength != 0 { // most receivers answer with no body
+			n := snippetLen
+			if resp.ContentLength > 0 && resp.ContentLength < snippetLen {
+				n = int(resp.ContentLength)
+			}
+			b = make([]byte, n)
+			n, _ = io.ReadFull(resp.Body, b)
+			if b = b[:n]; n == snippetLen {
+				_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // so the connection can be used again
+			}
+		}
 		resp.Body.Close()
 		r.Status, r.Response = resp.StatusCode, snippet(string(b))
 	}
@@ -754,6 +765,29 @@ func (d *Deliverer) attempt(j *job) Result {
 	return r
 }
 
+// Header values every POST has.
+var (
+	jsonType  = []string{"application/json"}
+	userAgent = []string{"kontor-webhook/1"}
+)
+
+// post makes the POST. The Deliverer's own client follows no redirects and
+// has no cookie jar or timeout of its own (the context has it), so its
+// Transport takes the request directly, without what http.Client.Do adds
+// per request (a copy of the headers for redirects, the deadline
+// plumbing); but for a URL with a user name and password, whose basic
+// authentication the Client adds.
+func (d *Deliverer) post(req *http.Request) (*http.Response, error) {
+	if !d.ownClient || req.URL.User != nil {
+		return d.client.Do(req)
+	}
+	resp, err := d.client.Transport.RoundTrip(req)
+	if err != nil {
+		return nil, &url.Error{Op: "Post", URL: req.URL.String(), Err: err}
+	}
+	return resp, nil
+}
+
 // failed decides between another attempt and a dead letter.
 func (d *Deliverer) failed(ev *Delivery, r Result) Result {
 	n := ev.Attempts
@@ -772,25 +806,28 @@ func (d *Deliverer) failed(ev *Delivery, r Result) Result {
 }
 
 // secret returns app's secret, looked up at most every SecretTTL.
-func (d *Deliverer) secret(ctx context.Context, app kontor.ID) (string, error) {
+func (d *Deliverer) secret(ctx context.Context, app kontor.ID) (*signer, error) {
 	now := d.clock.Now()
 	d.secretMu.Lock()
 	c, ok := d.secretCache[app]
 	d.secretMu.Unlock()
 	if ok && now.Sub(c.at) < d.cfg.SecretTTL && !now.Before(c.at) {
-		return c.secret, nil
+		return c.sign, nil
 	}
 	s, err := d.secrets.AppSecret(ctx, app)
 	if err != nil {
-		return "", err
+		return nil, err
+	}
+	if !ok || c.secret != s {
+		c.sign = newSigner(s)
 	}
 	d.secretMu.Lock()
 	if len(d.secretCache) > 10000 {
 		clear(d.secretCache)
 	}
-	d.secretCache[app] = cachedSecret{secret: s, at: now}
+	d.secretCache[app] = cachedSecret{secret: s, sign: c.sign, at: now}
 	d.secretMu.Unlock()
-	return s, nil
+	return c.sign, nil
 }
 
 // settleWait is how long the settler waits for more results when it has

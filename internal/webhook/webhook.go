@@ -7,7 +7,9 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"hash"
 	"net/url"
+	"sync"
 	"time"
 
 	"github.com/kontor-chat/kontor"
@@ -203,9 +205,29 @@ func (nopMetrics) WebhookAttempt(Outcome, int, time.Duration) {}
 // Signature returns the X-Hub-Signature-256 value of body under secret:
 // "sha256=" and the hex HMAC-SHA256.
 func Signature(secret string, body []byte) string {
-	m := hmac.New(sha256.New, []byte(secret))
+	return newSigner(secret).sign(body)
+}
+
+// signer makes the Signature of bodies under one secret, reusing keyed
+// HMACs (hmac.New hashes the key and makes both digests each time).
+type signer struct{ macs sync.Pool }
+
+func newSigner(secret string) *signer {
+	s := &signer{}
+	s.macs.New = func() any { return hmac.New(sha256.New, []byte(secret)) }
+	return s
+}
+
+// sign returns the Signature of body.
+func (s *signer) sign(body []byte) string {
+	m := s.macs.Get().(hash.Hash)
 	m.Write(body)
-	return "sha256=" + hex.EncodeToString(m.Sum(nil))
+	var sum [sha256.Size]byte
+	out := make([]byte, 0, len("sha256=")+2*sha256.Size)
+	out = hex.AppendEncode(append(out, "sha256="...), m.Sum(sum[:0]))
+	m.Reset() // back to the keyed state
+	s.macs.Put(m)
+	return string(out)
 }
 
 // Backoff returns how long to wait after the attempt-th failed attempt

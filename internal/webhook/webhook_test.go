@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -851,4 +852,24 @@ func TestBornTakenOver(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestURLWithPassword: a webhook URL with a user name and password is
+// POSTed with them as basic authentication, as net/http's client does.
+func TestURLWithPassword(t *testing.T) {
+	db := openDB(t, "sqlite:"+filepath.Join(t.TempDir(), "kontor.db"))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if u, p, ok := r.BasicAuth(); !ok || u != "hook" || p != "s3cret" {
+			w.WriteHeader(http.StatusUnauthorized)
+		}
+	}))
+	defer srv.Close()
+	d := start(t, webhook.Config{}, db, newSecrets(1, "s"), nil)
+	url := "http://hook:s3cret@" + strings.TrimPrefix(srv.URL, "http://") + "/hook"
+	if err := d.Enqueue(t.Context(), []webhook.Event{event("wamid.auth", url)}); err != nil {
+		t.Fatal(err)
+	}
+	if dl := settled(t, db, 1, "wamid.auth", 1); dl.State != webhook.Delivered || dl.LastStatus != 200 {
+		t.Errorf("state %v, status %d, response %q", dl.State, dl.LastStatus, dl.LastResponse)
+	}
 }
