@@ -205,12 +205,12 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Server, 
 	con.Mount(mux)
 	s.console = con
 	s.mountConsoleCommerce(con, mux, shop, invoices)
-	s.hosted = &hostedEndpoints{s: s}
+	s.hosted = newHostedEndpoints(s, s.bus)
 	s.tmpls = templates.New(s.db, ids, clock, log, s.templateStatus)
 	console.NewInbox(con, console.InboxConfig{Inbox: inbox.New(s.db, ids, clock), Endpoint: s.consoleEndpoint, Templates: s.tmpls}).Mount(mux)
 	// Everything the routes above do not take is the Business API, whose
 	// public paths start with a version or an object id.
-	mux.Handle("/", &bizapi.API{Orders: orderDesk{s: s, shop: shop, pay: s.pay}, Dir: s.db, Auth: bizAuth{s.biz}, Endpoints: s.hosted, Templates: s.tmpls, Commerce: shop, Stock: stock, Usage: s.db, Metering: selfMeter{s}, Log: log})
+	mux.Handle("/", &bizapi.API{Orders: orderDesk{s: s, shop: shop, pay: s.pay}, Dir: s.db, Auth: bizAuth{s.biz}, Endpoints: s.hosted, Remote: s.hosted.Remote(), Templates: s.tmpls, Commerce: shop, Stock: stock, Usage: s.db, Metering: selfMeter{s}, Log: log})
 	mux.Handle("GET /v1/ws", s.hub)
 	web.NewChat().Mount(mux, "/chat") // the web chat: files only, the device runs in the browser
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })

@@ -1,0 +1,408 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/kontor-chat/kontor"
+	"github.com/kontor-chat/kontor/client"
+	"github.com/kontor-chat/kontor/client/e2e"
+	"github.com/kontor-chat/kontor/internal/cloudapi"
+	"github.com/kontor-chat/kontor/internal/kontortest"
+	"github.com/kontor-chat/kontor/wire"
+)
+
+// TestBusinessAnyNode: a hosted business whose endpoint runs on node 1 is
+// served by node 2 as well — the Business API (text, a media upload of
+// several NATS messages, its metadata, download and send, a template, mark
+// read) and the console's inbox reply — and the person decrypts what comes,
+// the business gets its webhooks signed; with node 1 stopped node 2
+// answers 503 in the Cloud API shape.
+func TestBusinessAnyNode(t *testing.T) {
+	db := kontortest.PostgresURL(t)
+	nats := kontortest.NATSURL(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	n1 := kontortest.StartProcess(t, "", "--db", db, "--nats", nats, "--node", "1")
+	n2 := kontortest.StartProcess(t, "", "--db", db, "--nats", nats, "--node", "2")
+
+	hooks := newHookReceiver(t)
+	const bizPhone = "+4930444444"
+	var biz struct {
+		WABA   string `json:"waba_id"`
+		Number string `json:"phone_number_id"`
+		Token  string `json:"access_token"`
+		Secret string `json:"app_secret"`
+	}
+	if code := kontortest.Call(t, n1.URL, http.MethodPost, "/admin/v1/businesses", n1.Token(),
+		map[string]any{"name": "Blumen Nora", "phone": bizPhone, "webhook_url": hooks.srv.URL}, &biz); code != 200 {
+		t.Fatalf("create business on node 1: HTTP %d", code)
+	}
+	hooks.setSecret(biz.Secret)
+	api := func(p *kontortest.Process, method, path string, body any) (int, map[string]any) {
+		t.Helper()
+		var out map[string]any
+		code := kontortest.Call(t, p.URL, method, path, biz.Token, body, &out)
+		return code, out
+	}
+
+	// Ann is on node 2, Bea on node 1 (media blobs of people stay on the
+	// node they were uploaded to: docs/operations.md).
+	ann := newAnyNodePerson(ctx, t, n2.URL, "+4915100000011")
+	bea := newAnyNodePerson(ctx, t, n1.URL, "+4915100000012")
+	for _, p := range []*anyNodePerson{ann, bea} {
+		if _, err := p.c.Send(ctx, bizPhone, wire.Content{V: 1, Type: wire.ContentText, Text: "Hallo von " + string(p.phone)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	annIn := hooks.wait(t, "Ann's message", func(v cloudapi.MessagesValue) bool {
+		return len(v.Messages) == 1 && v.Messages[0].From == "4915100000011"
+	}).Messages[0]
+	hooks.wait(t, "Bea's message", func(v cloudapi.MessagesValue) bool {
+		return len(v.Messages) == 1 && v.Messages[0].From == "4915100000012"
+	})
+
+	// A text through node 2.
+	code, out := api(n2, http.MethodPost, "/v21.0/"+biz.Number+"/messages", map[string]any{
+		"messaging_product": "whatsapp", "to": "4915100000011", "type": "text", "text": map[string]any{"body": "Über Knoten 2"}})
+	if code != 200 {
+		t.Fatalf("text through node 2: %d %v", code, out)
+	}
+	wamid := out["messages"].([]any)[0].(map[string]any)["id"].(string)
+	if m := ann.nextContent(t, wire.ContentText); m.Content.Text != "Über Knoten 2" {
+		t.Fatalf("Ann got %+v", m.Content)
+	}
+	hooks.wait(t, "delivered", statusIs(wamid, "delivered"))
+
+	// An error of the endpoint keeps its code and status through node 2.
+	code, out = api(n2, http.MethodPost, "/v21.0/"+biz.Number+"/messages", map[string]any{
+		"messaging_product": "whatsapp", "to": "4915100000019", "type": "text", "text": map[string]any{"body": "Angebot"}})
+	if code != 400 || apiCode(out) != cloudapi.CodeReengagement {
+		t.Fatalf("outside the window through node 2: %d %v", code, out)
+	}
+
+	// Mark read through node 2: Ann sees her message read.
+	if code, out := api(n2, http.MethodPost, "/v21.0/"+biz.Number+"/messages", map[string]any{
+		"messaging_product": "whatsapp", "status": "read", "message_id": annIn.ID}); code != 200 || out["success"] != true {
+		t.Fatalf("mark read through node 2: %d %v", code, out)
+	}
+	ann.next(t, "the read receipt", func(ev client.Event) bool {
+		r, ok := ev.(client.Receipt)
+		return ok && r.Status == wire.StatusRead
+	})
+
+	// A document bigger than one NATS message: upload, metadata, download
+	// and send, all through node 2.
+	doc := bytes.Repeat([]byte("%PDF-1.4 Preisliste 2026 "), 100_000) // 2.5 MB
+	var form bytes.Buffer
+	mw := multipart.NewWriter(&form)
+	_ = mw.WriteField("messaging_product", "whatsapp")
+	_ = mw.WriteField("type", "application/pdf")
+	fw, _ := mw.CreateFormFile("file", "preise.pdf")
+	_, _ = fw.Write(doc)
+	mw.Close()
+	req, _ := http.NewRequest(http.MethodPost, n2.URL+"/v21.0/"+biz.Number+"/media", &form)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	req.Header.Set("Authorization", "Bearer "+biz.Token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var up map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&up)
+	resp.Body.Close()
+	mediaID, _ := up["id"].(string)
+	if resp.StatusCode != 200 || mediaID == "" {
+		t.Fatalf("upload through node 2: %d %v", resp.StatusCode, up)
+	}
+	code, info := api(n2, http.MethodGet, "/v21.0/"+mediaID, nil)
+	if code != 200 || info["file_size"] != float64(len(doc)) || !strings.HasPrefix(info["url"].(string), n2.URL+"/") {
+		t.Fatalf("media info through node 2: %d %v", code, info)
+	}
+	dreq, _ := http.NewRequest(http.MethodGet, info["url"].(string), nil)
+	dreq.Header.Set("Authorization", "Bearer "+biz.Token)
+	dresp, err := http.DefaultClient.Do(dreq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(dresp.Body)
+	dresp.Body.Close()
+	if dresp.StatusCode != 200 || !bytes.Equal(body, doc) || dresp.Header.Get("Content-Type") != "application/pdf" || !strings.Contains(dresp.Header.Get("Content-Disposition"), "preise.pdf") {
+		t.Fatalf("download through node 2: %d, %d bytes, header %v", dresp.StatusCode, len(body), dresp.Header)
+	}
+	code, out = api(n2, http.MethodPost, "/v21.0/"+biz.Number+"/messages", map[string]any{
+		"messaging_product": "whatsapp", "to": "4915100000012", "type": "document", "document": map[string]any{"id": mediaID, "caption": "Preise"}})
+	if code != 200 {
+		t.Fatalf("send the document through node 2: %d %v", code, out)
+	}
+	dm := bea.nextContent(t, wire.ContentDocument)
+	if dm.Content.Text != "Preise" || dm.Content.Media == nil || dm.Content.Media.FileName != "preise.pdf" {
+		t.Fatalf("Bea got %+v", dm.Content)
+	}
+	if file, err := bea.c.Fetch(ctx, dm.Content.Media); err != nil || !bytes.Equal(file, doc) {
+		t.Fatalf("Bea's download: %d bytes, %v", len(file), err)
+	}
+
+	// A template, created and sent through node 2.
+	code, out = api(n2, http.MethodPost, "/v21.0/"+biz.WABA+"/message_templates", map[string]any{
+		"name": "abholbereit", "language": "de", "category": "UTILITY",
+		"components": []any{map[string]any{"type": "BODY", "text": "Hallo {{1}}, Ihre Bestellung liegt bereit.",
+			"example": map[string]any{"body_text": [][]string{{"Ann"}}}}}})
+	if code != 200 || out["status"] != "APPROVED" {
+		t.Fatalf("template: %d %v", code, out)
+	}
+	code, out = api(n2, http.MethodPost, "/v21.0/"+biz.Number+"/messages", map[string]any{
+		"messaging_product": "whatsapp", "to": "4915100000011", "type": "template",
+		"template": map[string]any{"name": "abholbereit", "language": map[string]any{"code": "de"},
+			"components": []any{map[string]any{"type": "body", "parameters": []any{map[string]any{"type": "text", "text": "Ann"}}}}}})
+	if code != 200 {
+		t.Fatalf("template through node 2: %d %v", code, out)
+	}
+	tm := ann.nextContent(t, wire.ContentTemplate)
+	if b, _ := json.Marshal(tm.Content); !strings.Contains(string(b), "Hallo Ann, Ihre Bestellung liegt bereit.") {
+		t.Fatalf("Ann's template: %s", b)
+	}
+
+	// The console's inbox on node 2 replies through node 1's endpoint.
+	const pw = "tulips and roses in spring"
+	if code := kontortest.Call(t, n2.URL, http.MethodPost, "/admin/v1/console/users", n2.Token(),
+		map[string]any{"business_id": biz.WABA, "email": "nora@blumen.example", "role": "agent", "password": pw}, nil); code != 200 {
+		t.Fatalf("console user: HTTP %d", code)
+	}
+	agent := signIn(t, n2.URL, "nora@blumen.example", pw)
+	convPath := "/console/inbox/" + biz.Number + "/4915100000011"
+	if page := agent.get(t, convPath); !strings.Contains(page, "Your reply") {
+		t.Fatalf("the conversation on node 2 has no reply form:\n%s", page)
+	}
+	if page := agent.post(t, convPath+"/reply", url.Values{"text": {"Antwort aus der Konsole"}}); !strings.Contains(page, "The message is sent.") {
+		t.Fatalf("console reply on node 2:\n%s", page)
+	}
+	if m := ann.nextContent(t, wire.ContentText); m.Content.Text != "Antwort aus der Konsole" {
+		t.Fatalf("Ann got %+v", m.Content)
+	}
+	if bad := hooks.badCount(); bad != 0 {
+		t.Fatalf("%d webhooks were not signed with the app's secret", bad)
+	}
+
+	// Node 1 stops: node 2 answers 503 in the Cloud API shape.
+	if err := n1.Signal(syscall.SIGTERM); err != nil {
+		t.Fatalf("node 1 SIGTERM: %v", err)
+	}
+	code, out = api(n2, http.MethodPost, "/v21.0/"+biz.Number+"/messages", map[string]any{
+		"messaging_product": "whatsapp", "to": "4915100000011", "type": "text", "text": map[string]any{"body": "niemand da"}})
+	e, _ := out["error"].(map[string]any)
+	if code != http.StatusServiceUnavailable || apiCode(out) != cloudapi.CodeServiceUnavailable || e["message"] == nil || e["type"] == nil {
+		t.Fatalf("with node 1 stopped: %d %v", code, out)
+	}
+	if page := agent.post(t, convPath+"/reply", url.Values{"text": {"niemand da"}}); !strings.Contains(page, "Error 131016") {
+		t.Fatalf("console reply with node 1 stopped:\n%s", page)
+	}
+}
+
+func apiCode(out map[string]any) int {
+	e, _ := out["error"].(map[string]any)
+	c, _ := e["code"].(float64)
+	return int(c)
+}
+
+// hookReceiver is a business's webhook URL: it checks each signature and
+// keeps the messages values.
+type hookReceiver struct {
+	srv    *httptest.Server
+	mu     sync.Mutex
+	secret string
+	got    []cloudapi.MessagesValue
+	bad    int
+}
+
+func newHookReceiver(t *testing.T) *hookReceiver {
+	h := &hookReceiver{}
+	h.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		if !cloudapi.CheckSignature([]byte(h.secret), b, r.Header.Get("X-Hub-Signature-256")) {
+			h.bad++
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		var n struct {
+			Entry []struct {
+				Changes []struct {
+					Field string                 `json:"field"`
+					Value cloudapi.MessagesValue `json:"value"`
+				} `json:"changes"`
+			} `json:"entry"`
+		}
+		_ = json.Unmarshal(b, &n)
+		for _, e := range n.Entry {
+			for _, c := range e.Changes {
+				if c.Field == "messages" {
+					h.got = append(h.got, c.Value)
+				}
+			}
+		}
+	}))
+	t.Cleanup(h.srv.Close)
+	return h
+}
+
+func (h *hookReceiver) setSecret(s string) {
+	h.mu.Lock()
+	h.secret = s
+	h.mu.Unlock()
+}
+
+func (h *hookReceiver) badCount() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.bad
+}
+
+func (h *hookReceiver) wait(t *testing.T, what string, match func(cloudapi.MessagesValue) bool) cloudapi.MessagesValue {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		h.mu.Lock()
+		for _, v := range h.got {
+			if match(v) {
+				h.mu.Unlock()
+				return v
+			}
+		}
+		h.mu.Unlock()
+	}
+	t.Fatalf("no webhook with %s", what)
+	return cloudapi.MessagesValue{}
+}
+
+func statusIs(id, status string) func(cloudapi.MessagesValue) bool {
+	return func(v cloudapi.MessagesValue) bool {
+		for _, s := range v.Statuses {
+			if s.ID == id && s.Status == status {
+				return true
+			}
+		}
+		return false
+	}
+}
+
+// anyNodePerson is someone with a phone and end-to-end encryption on the
+// node at server.
+type anyNodePerson struct {
+	phone kontor.Phone
+	c     *client.Client
+}
+
+func newAnyNodePerson(ctx context.Context, t *testing.T, server, phone string) *anyNodePerson {
+	t.Helper()
+	dir := t.TempDir()
+	if _, err := client.Register(ctx, dir, client.Registration{Server: server, Phone: kontor.Phone(phone)}); err != nil {
+		t.Fatal(err)
+	}
+	sl, err := e2e.OpenProfile(dir, nil, e2e.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sl.Maintain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	c, err := client.Open(ctx, dir, client.Options{Sealer: sl})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close(); sl.Close() })
+	return &anyNodePerson{phone: kontor.Phone(phone), c: c}
+}
+
+// next returns the first event ok accepts.
+func (p *anyNodePerson) next(t *testing.T, what string, ok func(client.Event) bool) client.Event {
+	t.Helper()
+	deadline := time.After(30 * time.Second)
+	for {
+		select {
+		case ev := <-p.c.Events():
+			if ok(ev) {
+				return ev
+			}
+		case <-deadline:
+			t.Fatalf("%s did not get %s", p.phone, what)
+		}
+	}
+}
+
+// nextContent returns the next message of type typ the person gets,
+// decrypted.
+func (p *anyNodePerson) nextContent(t *testing.T, typ string) client.Message {
+	t.Helper()
+	return p.next(t, "a "+typ+" message", func(ev client.Event) bool {
+		m, ok := ev.(client.Message)
+		if ok && !m.Outgoing && m.Problem != "" {
+			t.Fatalf("%s could not decrypt a message: %s", p.phone, m.Problem)
+		}
+		return ok && !m.Outgoing && m.Content.Type == typ
+	}).(client.Message)
+}
+
+// consoleUser is a signed-in console browser.
+type consoleUser struct {
+	base string
+	c    *http.Client
+	csrf string
+}
+
+var csrfInPage = `name="csrf" value="`
+
+func signIn(t *testing.T, base, email, password string) *consoleUser {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	u := &consoleUser{base: base, c: &http.Client{Jar: jar, Timeout: 30 * time.Second}}
+	u.get(t, "/console/sign-in")
+	if page := u.post(t, "/console/sign-in", url.Values{"email": {email}, "password": {password}, "next": {"/console/"}}); !strings.Contains(page, "Sign out") {
+		t.Fatalf("signing in as %s:\n%s", email, page)
+	}
+	return u
+}
+
+func (u *consoleUser) keep(t *testing.T, resp *http.Response, err error) string {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	page := string(b)
+	if i := strings.Index(page, csrfInPage); i >= 0 {
+		rest := page[i+len(csrfInPage):]
+		u.csrf = rest[:strings.IndexByte(rest, '"')]
+	}
+	return page
+}
+
+func (u *consoleUser) get(t *testing.T, path string) string {
+	t.Helper()
+	resp, err := u.c.Get(u.base + path)
+	return u.keep(t, resp, err)
+}
+
+func (u *consoleUser) post(t *testing.T, path string, form url.Values) string {
+	t.Helper()
+	form.Set("csrf", u.csrf)
+	req, _ := http.NewRequest(http.MethodPost, u.base+path, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", u.base)
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	resp, err := u.c.Do(req)
+	return u.keep(t, resp, err)
+}
