@@ -71,7 +71,7 @@ type API struct {
 	// Remote returns the endpoint of a hosted number that runs on another
 	// node of the cluster, reached through it (nil: one node, nothing
 	// runs elsewhere).
-	Remote func(number kontor.ID) Endpoint
+	Remote    func(number kontor.ID) Endpoint
 	Templates Templates // nil: templates are kept elsewhere (a self-hosted endpoint)
 	Commerce  Commerce  // nil: no catalogs here (a self-hosted endpoint)
 	Stock     Stock     // nil: no stock and sales here (a self-hosted endpoint)
