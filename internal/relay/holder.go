@@ -63,6 +63,7 @@ type Holder struct {
 	bus   *bus.Bus
 	log   *slog.Logger
 	chunk int
+	bufs  *sync.Pool // of chunk-sized buffers
 
 	ctx    context.Context // ends the calls in flight at Close
 	cancel context.CancelFunc
@@ -82,7 +83,8 @@ type served struct {
 // NewHolder returns a Holder that serves on b.
 func NewHolder(b *bus.Bus, log *slog.Logger) *Holder {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Holder{bus: b, log: log, chunk: chunkSize(b), ctx: ctx, cancel: cancel, served: map[kontor.ID]*served{}}
+	chunk := chunkSize(b)
+	return &Holder{bus: b, log: log, chunk: chunk, bufs: newPool(chunk), ctx: ctx, cancel: cancel, served: map[kontor.ID]*served{}}
 }
 
 // Serve answers the calls the other nodes forward to number with e, until
@@ -356,8 +358,9 @@ func (w *pipeWriter) sent() map[string]string {
 // the rest (if any) as the caller pulls it.
 func (h *Holder) answer(ctx context.Context, reply func([]byte) error, a answer) {
 	defer a.done()
-	buf := make([]byte, h.chunk)
-	n, more, err := readChunk(a.body, buf)
+	ch := chunker{size: h.chunk, pool: h.bufs}
+	defer ch.release()
+	data, more, err := ch.next(a.body)
 	hd := a.head()
 	if err != nil && hd.Err == nil {
 		hd = head{Err: toWire(cloudapi.Internal())}
@@ -367,7 +370,7 @@ func (h *Holder) answer(ctx context.Context, reply func([]byte) error, a answer)
 		return
 	}
 	if !more {
-		_ = reply(encode(hd, buf[:n]))
+		_ = reply(encode(hd, data))
 		return
 	}
 	stream := h.bus.Inbox()
@@ -384,7 +387,7 @@ func (h *Holder) answer(ctx context.Context, reply func([]byte) error, a answer)
 	}
 	defer stop()
 	hd.More, hd.Stream = true, stream
-	if reply(encode(hd, buf[:n])) != nil {
+	if reply(encode(hd, data)) != nil {
 		return
 	}
 	for {
@@ -395,12 +398,12 @@ func (h *Holder) answer(ctx context.Context, reply func([]byte) error, a answer)
 			if ph, _, err := decode(c.Data); err != nil || ph.Stop {
 				return
 			}
-			n, more, err := readChunk(a.body, buf)
+			data, more, err := ch.next(a.body)
 			if err != nil { // the op failed in the middle: the caller ends its answer
 				_ = c.Reply(encode(head{Err: toWire(cloudapi.Internal())}, nil))
 				return
 			}
-			if c.Reply(encode(head{More: more}, buf[:n])) != nil || !more {
+			if c.Reply(encode(head{More: more}, data)) != nil || !more {
 				return
 			}
 		case <-t.C:
@@ -409,6 +412,42 @@ func (h *Holder) answer(ctx context.Context, reply func([]byte) error, a answer)
 			t.Stop()
 			return
 		}
+	}
+}
+
+// chunker reads the chunks of one body: a body in memory that fits in
+// one chunk is taken whole, without a chunk-sized buffer (a send, every
+// JSON answer); a stream reads into a buffer from pool.
+type chunker struct {
+	size int
+	pool *sync.Pool
+	buf  *[]byte
+}
+
+func newPool(size int) *sync.Pool {
+	return &sync.Pool{New: func() any { b := make([]byte, size); return &b }}
+}
+
+// next returns the next chunk of r (valid until the next call) and
+// whether r may have more.
+func (c *chunker) next(r io.Reader) ([]byte, bool, error) {
+	if br, ok := r.(*bytes.Reader); ok && br.Len() <= c.size && c.buf == nil {
+		b := make([]byte, br.Len())
+		_, _ = br.Read(b)
+		return b, false, nil
+	}
+	if c.buf == nil {
+		c.buf = c.pool.Get().(*[]byte)
+	}
+	n, more, err := readChunk(r, *c.buf)
+	return (*c.buf)[:n], more, err
+}
+
+// release gives the buffer back.
+func (c *chunker) release() {
+	if c.buf != nil {
+		c.pool.Put(c.buf)
+		c.buf = nil
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strconv"
 	"testing"
 	"time"
@@ -86,10 +87,15 @@ func pattern(n int) []byte {
 
 // nodes returns two buses on one embedded NATS server: the holder's and
 // the caller's.
-func nodes(t *testing.T) (*bus.Bus, *bus.Bus) {
+func nodes(t testing.TB) (*bus.Bus, *bus.Bus) {
+	return nodesOn(t, "")
+}
+
+// nodesOn is nodes on the NATS server at url ("": embedded).
+func nodesOn(t testing.TB, url string) (*bus.Bus, *bus.Bus) {
 	t.Helper()
 	log := slog.New(slog.DiscardHandler)
-	b1, err := bus.Open(bus.Config{DataDir: t.TempDir(), Node: 1, Logger: log})
+	b1, err := bus.Open(bus.Config{URL: url, DataDir: t.TempDir(), Node: 1, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -241,4 +247,43 @@ func jsonEqual(t *testing.T, got, want any) bool {
 		return false
 	}
 	return true
+}
+
+// BenchmarkSend is what forwarding adds to a send: the endpoint itself is
+// a stub, so the figures are the relay's own (a frame each way, the JSON
+// of the answer), on the embedded server in process and, with
+// KONTOR_TEST_NATS, over TCP to a NATS server.
+func BenchmarkSend(b *testing.B) {
+	body := []byte(`{"messaging_product":"whatsapp","to":"4915100000001","type":"text","text":{"body":"Ja, rote und gelbe Tulpen haben wir."}}`)
+	ctx := context.Background()
+	b.Run("local", func(b *testing.B) {
+		var e bizapi.Endpoint = fake{}
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, cerr := e.Send(ctx, body); cerr != nil {
+				b.Fatal(cerr)
+			}
+		}
+	})
+	urls := map[string]string{"forwarded-inprocess": ""}
+	if u := os.Getenv("KONTOR_TEST_NATS"); u != "" {
+		urls["forwarded-tcp"] = u
+	}
+	for name, url := range urls {
+		b.Run(name, func(b *testing.B) {
+			b1, b2 := nodesOn(b, url)
+			h := relay.NewHolder(b1, slog.New(slog.DiscardHandler))
+			defer h.Close()
+			if err := h.Serve(42, fake{}); err != nil {
+				b.Fatal(err)
+			}
+			e := relay.NewRemote(b2).Endpoint(42)
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, cerr := e.Send(ctx, body); cerr != nil {
+					b.Fatal(cerr)
+				}
+			}
+		})
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/kontor-chat/kontor"
@@ -29,6 +30,7 @@ const retryEvery = 100 * time.Millisecond
 type Remote struct {
 	bus   *bus.Bus
 	chunk int
+	bufs  *sync.Pool // of chunk-sized buffers
 	// Wait is how long a call keeps asking while no node serves its
 	// number (its node restarts, or the endpoint is starting) before it
 	// answers 503; DefaultWait when 0.
@@ -40,7 +42,10 @@ type Remote struct {
 }
 
 // NewRemote returns a Remote that calls over b.
-func NewRemote(b *bus.Bus) *Remote { return &Remote{bus: b, chunk: chunkSize(b)} }
+func NewRemote(b *bus.Bus) *Remote {
+	chunk := chunkSize(b)
+	return &Remote{bus: b, chunk: chunk, bufs: newPool(chunk)}
+}
 
 // Endpoint returns the endpoint of number as the node that runs it serves
 // it. It does not check that any node does: its calls answer 503 when none
@@ -147,32 +152,33 @@ func (e *remote) call(ctx context.Context, hd head, body io.Reader) (head, []byt
 	if body == nil {
 		body = bytes.NewReader(nil)
 	}
-	buf := make([]byte, e.r.chunk)
-	n, more, err := readChunk(body, buf)
+	ch := chunker{size: e.r.chunk, pool: e.r.bufs}
+	defer ch.release()
+	data, more, err := ch.next(body)
 	if err != nil {
 		return head{}, nil, nil, cloudapi.NewError(cloudapi.CodeInvalidParameter, "The request body could not be read.")
 	}
 	hd.More = more
-	reply, cerr := e.first(ctx, encode(hd, buf[:n]), timeout)
+	reply, cerr := e.first(ctx, encode(hd, data), timeout)
 	if cerr != nil {
 		return head{}, nil, nil, cerr
 	}
-	rh, data, err := decode(reply)
+	rh, answer, err := decode(reply)
 	stream := rh.Stream
 	for err == nil && rh.Ack { // the holder takes the next chunk
 		if !more {
 			err = errFrame
 			break
 		}
-		n, more, err = readChunk(body, buf)
+		data, more, err = ch.next(body)
 		if err != nil {
 			e.r.bus.Send(stream, encode(head{Stop: true}, nil))
 			return head{}, nil, nil, cloudapi.NewError(cloudapi.CodeInvalidParameter, "The request body could not be read.")
 		}
-		if reply, err = e.request(ctx, stream, encode(head{More: more}, buf[:n]), timeout); err != nil {
+		if reply, err = e.request(ctx, stream, encode(head{More: more}, data), timeout); err != nil {
 			break
 		}
-		rh, data, err = decode(reply)
+		rh, answer, err = decode(reply)
 	}
 	if err != nil {
 		return head{}, nil, nil, e.lost(ctx, err)
@@ -184,7 +190,7 @@ func (e *remote) call(ctx context.Context, hd head, body io.Reader) (head, []byt
 	if rh.More {
 		p.stream = rh.Stream
 	}
-	return rh, data, p, nil
+	return rh, answer, p, nil
 }
 
 // first sends a call's first frame; while no node serves the number it
