@@ -24,6 +24,10 @@
 // connection) ends the call after Remote.Timeout with a 503 that says
 // the call may have been carried out.
 //
+// The same holder serves people's attachment blobs (blobs.go): a blob
+// stays on the node that took the upload, and Remote.Blobs opens one from
+// whichever node has it.
+//
 // It must never forward a call whose number runs here, and never keep
 // a goroutine past Holder.Close. Lock order: Holder.mu only, never held
 // while calling an endpoint.

@@ -29,6 +29,7 @@ type head struct {
 	Sig   string    `json:"sig,omitempty"`   // download: the URL's signature
 	Query string    `json:"query,omitempty"` // upload: the raw query string
 	Type  string    `json:"type,omitempty"`  // upload: the request's Content-Type
+	Blob  string    `json:"blob,omitempty"`  // a person's media blob (blobs.go)
 	// Timeout is how long the caller waits for the answer, in ms: the
 	// holder's call ends then.
 	Timeout int64 `json:"timeout,omitempty"`

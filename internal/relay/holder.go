@@ -72,6 +72,7 @@ type Holder struct {
 
 	mu     sync.Mutex
 	served map[kontor.ID]*served
+	blobs  []*served // ServeBlobs
 }
 
 // served is one number served.
@@ -140,10 +141,16 @@ func (h *Holder) Close() {
 	h.mu.Lock()
 	all := h.served
 	h.served = map[kontor.ID]*served{}
+	blobs := h.blobs
+	h.blobs = nil
 	h.mu.Unlock()
 	for _, s := range all {
 		s.gone.Store(true)
 		s.stop() // after it, no call starts
+	}
+	for _, s := range blobs {
+		s.gone.Store(true)
+		s.stop()
 	}
 	h.cancel()
 	h.calls.Wait()

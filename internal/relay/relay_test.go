@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"mime/multipart"
@@ -21,6 +22,7 @@ import (
 	"github.com/kontor-chat/kontor/internal/bizapi"
 	"github.com/kontor-chat/kontor/internal/bus"
 	"github.com/kontor-chat/kontor/internal/cloudapi"
+	"github.com/kontor-chat/kontor/internal/media"
 	"github.com/kontor-chat/kontor/internal/relay"
 )
 
@@ -285,5 +287,71 @@ func BenchmarkSend(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestBlobs: a blob uploaded on one node opens on another, streamed in
+// chunks when large; deleting it on one deletes every copy; a blob no node
+// has is NotFound after BlobWait.
+func TestBlobs(t *testing.T) {
+	b1, b2 := nodes(t)
+	ctx := context.Background()
+	dir1, err := media.NewDir(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir2, _ := media.NewDir(t.TempDir())
+	log := slog.New(slog.DiscardHandler)
+	h1, h2 := relay.NewHolder(b1, log), relay.NewHolder(b2, log)
+	defer h1.Close()
+	defer h2.Close()
+	for _, c := range []struct {
+		h   *relay.Holder
+		dir *media.Dir
+	}{{h1, dir1}, {h2, dir2}} {
+		if err := c.h.ServeBlobs(c.dir); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r2 := relay.NewRemote(b2)
+	r2.BlobWait = 300 * time.Millisecond
+	on1, on2 := relay.NewRemote(b1).Blobs(dir1), r2.Blobs(dir2)
+
+	for i, size := range []int{10, 3<<20 + 17} {
+		id := fmt.Sprintf("%032x", i+1)
+		if _, err := on1.Put(ctx, id, bytes.NewReader(pattern(size)), 5<<20); err != nil {
+			t.Fatal(err)
+		}
+		rc, err := on2.Open(ctx, id)
+		if err != nil {
+			t.Fatalf("open a blob of %d bytes on the other node: %v", size, err)
+		}
+		got, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil || !bytes.Equal(got, pattern(size)) {
+			t.Fatalf("blob of %d bytes from the other node: %d bytes, %v", size, len(got), err)
+		}
+	}
+	// A reader left in the middle frees the node that streams it.
+	rc, err := on2.Open(ctx, fmt.Sprintf("%032x", 2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = rc.Read(make([]byte, 100))
+	rc.Close()
+
+	if err := on2.Delete(ctx, fmt.Sprintf("%032x", 2)); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if _, err := dir1.Open(ctx, fmt.Sprintf("%032x", 2)); kontor.KindOf(err) == kontor.NotFound {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the copy on node 1 was not deleted")
+		}
+	}
+	if _, err := on2.Open(ctx, fmt.Sprintf("%032x", 99)); kontor.KindOf(err) != kontor.NotFound {
+		t.Fatalf("a blob no node has: %v", err)
 	}
 }

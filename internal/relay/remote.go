@@ -39,6 +39,9 @@ type Remote struct {
 	// (DefaultTimeout when 0); MediaTimeout the same for an upload or a
 	// download, and for each of their chunks (DefaultMediaTimeout when 0).
 	Timeout, MediaTimeout time.Duration
+	// BlobWait is how long Blobs waits for a node that has a blob
+	// (DefaultBlobWait when 0).
+	BlobWait time.Duration
 }
 
 // NewRemote returns a Remote that calls over b.
@@ -186,7 +189,7 @@ func (e *remote) call(ctx context.Context, hd head, body io.Reader) (head, []byt
 	if rh.Err != nil {
 		return head{}, nil, nil, rh.Err.cloud()
 	}
-	p := &puller{e: e, timeout: timeout}
+	p := &puller{r: e.r, timeout: timeout}
 	if rh.More {
 		p.stream = rh.Stream
 	}
@@ -223,9 +226,13 @@ func (e *remote) first(ctx context.Context, frame []byte, timeout time.Duration)
 
 // request sends one frame and waits for its answer, for timeout at most.
 func (e *remote) request(ctx context.Context, subj string, frame []byte, timeout time.Duration) ([]byte, error) {
+	return e.r.request(ctx, subj, frame, timeout)
+}
+
+func (r *Remote) request(ctx context.Context, subj string, frame []byte, timeout time.Duration) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	return e.r.bus.Request(ctx, subj, frame)
+	return r.bus.Request(ctx, subj, frame)
 }
 
 // lost is the error of a call whose holder took it and did not answer:
@@ -245,7 +252,7 @@ func (e *remote) lost(ctx context.Context, err error) *cloudapi.Error {
 
 // puller pulls the rest of an answer's body from the holder.
 type puller struct {
-	e       *remote
+	r       *Remote
 	stream  string // "": no more
 	timeout time.Duration
 }
@@ -254,7 +261,7 @@ func (p *puller) more() bool { return p != nil && p.stream != "" }
 
 // next returns the next chunk.
 func (p *puller) next(ctx context.Context) ([]byte, error) {
-	reply, err := p.e.request(ctx, p.stream, encode(head{}, nil), p.timeout)
+	reply, err := p.r.request(ctx, p.stream, encode(head{}, nil), p.timeout)
 	if err != nil {
 		p.stream = ""
 		return nil, err
@@ -272,7 +279,7 @@ func (p *puller) next(ctx context.Context) ([]byte, error) {
 // close gives up what is left of the answer.
 func (p *puller) close() {
 	if p.more() {
-		p.e.r.bus.Send(p.stream, encode(head{Stop: true}, nil))
+		p.r.bus.Send(p.stream, encode(head{Stop: true}, nil))
 		p.stream = ""
 	}
 }

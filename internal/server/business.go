@@ -22,7 +22,6 @@ import (
 	"github.com/kontor-chat/kontor"
 	"github.com/kontor-chat/kontor/client"
 	"github.com/kontor-chat/kontor/internal/bizapi"
-	"github.com/kontor-chat/kontor/internal/bus"
 	"github.com/kontor-chat/kontor/internal/business"
 	"github.com/kontor-chat/kontor/internal/cloudapi"
 	"github.com/kontor-chat/kontor/internal/endpoint"
@@ -144,14 +143,10 @@ type hostedEndpoints struct {
 	closed bool
 }
 
-// newHostedEndpoints returns the endpoints of s, served to other nodes on
-// b unless it is the embedded bus of one node.
-func newHostedEndpoints(s *Server, b *bus.Bus) *hostedEndpoints {
-	h := &hostedEndpoints{s: s}
-	if !b.Embedded() {
-		h.holder, h.remote = relay.NewHolder(b, s.log), relay.NewRemote(b)
-	}
-	return h
+// newHostedEndpoints returns the endpoints of s, served to the other
+// nodes by holder and theirs reached by remote (both nil on one node).
+func newHostedEndpoints(s *Server, holder *relay.Holder, remote *relay.Remote) *hostedEndpoints {
+	return &hostedEndpoints{s: s, holder: holder, remote: remote}
 }
 
 // Remote returns the endpoint of a hosted number that runs on another
