@@ -15,6 +15,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -353,5 +354,47 @@ func TestBlobs(t *testing.T) {
 	}
 	if _, err := on2.Open(ctx, fmt.Sprintf("%032x", 99)); kontor.KindOf(err) != kontor.NotFound {
 		t.Fatalf("a blob no node has: %v", err)
+	}
+}
+
+// slow is an endpoint whose sends wait until their context ends.
+type slow struct {
+	fake
+	started chan struct{}
+}
+
+func (s slow) Send(ctx context.Context, _ []byte) (any, *cloudapi.Error) {
+	close(s.started)
+	<-ctx.Done()
+	return nil, cloudapi.NewError(cloudapi.CodeServiceUnavailable, "stopping")
+}
+
+// TestCloseInFlight: closing the holder ends the calls in flight (their
+// callers get the endpoint's answer) and waits for them; later calls find
+// no holder.
+func TestCloseInFlight(t *testing.T) {
+	b1, b2 := nodes(t)
+	h := relay.NewHolder(b1, slog.New(slog.DiscardHandler))
+	e := slow{started: make(chan struct{})}
+	if err := h.Serve(42, e); err != nil {
+		t.Fatal(err)
+	}
+	r := relay.NewRemote(b2)
+	r.Wait = time.Millisecond
+	answered := make(chan *cloudapi.Error, 1)
+	go func() {
+		_, cerr := r.Endpoint(42).Send(context.Background(), []byte("{}"))
+		answered <- cerr
+	}()
+	<-e.started
+	h.Close()
+	if cerr := <-answered; cerr == nil || cerr.Details != "stopping" {
+		t.Fatalf("the call in flight: %+v", cerr)
+	}
+	if _, cerr := r.Endpoint(42).Send(context.Background(), []byte("{}")); cerr == nil || cerr.Code != cloudapi.CodeServiceUnavailable || !strings.Contains(cerr.Details, "nothing was sent") {
+		t.Fatalf("after Close: %+v", cerr)
+	}
+	if err := h.Serve(43, fake{}); err == nil {
+		t.Fatal("Serve after Close did not fail")
 	}
 }

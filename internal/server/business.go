@@ -195,8 +195,8 @@ func (h *hostedEndpoints) MediaOwner(ctx context.Context, id kontor.ID) (kontor.
 
 func (h *hostedEndpoints) add(number kontor.ID, e *endpoint.Endpoint) {
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	if h.closed { // the node is stopping
+		h.mu.Unlock()
 		go e.Close()
 		return
 	}
@@ -204,24 +204,33 @@ func (h *hostedEndpoints) add(number kontor.ID, e *endpoint.Endpoint) {
 		h.m = map[kontor.ID]*endpoint.Endpoint{}
 	}
 	h.m[number] = e
+	h.mu.Unlock()
+	// Not under mu: subscribing waits for NATS, and local calls must not.
 	if h.holder != nil {
-		if err := h.holder.Serve(number, e); err != nil {
+		if err := h.holder.Serve(number, e); err != nil && !h.isClosed() {
 			h.s.log.Error("serving a hosted endpoint to the other nodes", "number", number, "err", err)
 		}
 	}
 }
 
+func (h *hostedEndpoints) isClosed() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.closed
+}
+
 func (h *hostedEndpoints) closeAll() {
+	h.mu.Lock()
+	h.closed = true
+	m := h.m
+	h.m = nil
+	h.mu.Unlock()
 	if h.holder != nil {
 		h.holder.Close() // first: the calls other nodes forwarded end before their endpoint
 	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.closed = true
-	for _, e := range h.m {
+	for _, e := range m {
 		_ = e.Close()
 	}
-	h.m = nil
 }
 
 // startEndpoints starts the endpoint of every hosted number whose profile
