@@ -8,17 +8,13 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/http/cookiejar"
-	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/kontor-chat/kontor"
 	"github.com/kontor-chat/kontor/client"
-	"github.com/kontor-chat/kontor/client/e2e"
 	"github.com/kontor-chat/kontor/internal/cloudapi"
 	"github.com/kontor-chat/kontor/internal/kontortest"
 	"github.com/kontor-chat/kontor/wire"
@@ -39,7 +35,7 @@ func TestBusinessAnyNode(t *testing.T) {
 	n1 := kontortest.StartProcess(t, "", "--db", db, "--nats", nats, "--node", "1")
 	n2 := kontortest.StartProcess(t, "", "--db", db, "--nats", nats, "--node", "2")
 
-	hooks := newHookReceiver(t)
+	hooks := kontortest.NewWebhooks(t)
 	const bizPhone = "+4930444444"
 	var biz struct {
 		WABA   string `json:"waba_id"`
@@ -48,10 +44,10 @@ func TestBusinessAnyNode(t *testing.T) {
 		Secret string `json:"app_secret"`
 	}
 	if code := kontortest.Call(t, n1.URL, http.MethodPost, "/admin/v1/businesses", n1.Token(),
-		map[string]any{"name": "Blumen Nora", "phone": bizPhone, "webhook_url": hooks.srv.URL}, &biz); code != 200 {
+		map[string]any{"name": "Blumen Nora", "phone": bizPhone, "webhook_url": hooks.URL}, &biz); code != 200 {
 		t.Fatalf("create business on node 1: HTTP %d", code)
 	}
-	hooks.setSecret(biz.Secret)
+	hooks.SetSecret(biz.Secret)
 	api := func(p *kontortest.Process, method, path string, body any) (int, map[string]any) {
 		t.Helper()
 		var out map[string]any
@@ -60,11 +56,11 @@ func TestBusinessAnyNode(t *testing.T) {
 	}
 
 	// Ann is on node 2: what she sends reaches the endpoint on node 1.
-	ann := newAnyNodePerson(ctx, t, n2.URL, "+4915100000011")
-	if _, err := ann.c.Send(ctx, bizPhone, wire.Content{V: 1, Type: wire.ContentText, Text: "Hallo von Ann"}); err != nil {
+	ann := kontortest.NewPerson(ctx, t, n2.URL, "+4915100000011")
+	if _, err := ann.C.Send(ctx, bizPhone, wire.Content{V: 1, Type: wire.ContentText, Text: "Hallo von Ann"}); err != nil {
 		t.Fatal(err)
 	}
-	annIn := hooks.wait(t, "Ann's message", func(v cloudapi.MessagesValue) bool {
+	annIn := hooks.Wait(t, "Ann's message", func(v cloudapi.MessagesValue) bool {
 		return len(v.Messages) == 1 && v.Messages[0].Text != nil && v.Messages[0].Text.Body == "Hallo von Ann"
 	}).Messages[0]
 
@@ -75,10 +71,10 @@ func TestBusinessAnyNode(t *testing.T) {
 		t.Fatalf("text through node 2: %d %v", code, out)
 	}
 	wamid := out["messages"].([]any)[0].(map[string]any)["id"].(string)
-	if m := ann.nextContent(t, wire.ContentText); m.Content.Text != "Über Knoten 2" {
+	if m := ann.NextContent(t, wire.ContentText); m.Content.Text != "Über Knoten 2" {
 		t.Fatalf("Ann got %+v", m.Content)
 	}
-	hooks.wait(t, "delivered", statusIs(wamid, "delivered"))
+	hooks.Wait(t, "delivered", kontortest.StatusIs(wamid, "delivered"))
 
 	// An error of the endpoint keeps its code and status through node 2.
 	code, out = api(n2, http.MethodPost, "/v21.0/"+biz.Number+"/messages", map[string]any{
@@ -92,7 +88,7 @@ func TestBusinessAnyNode(t *testing.T) {
 		"messaging_product": "whatsapp", "status": "read", "message_id": annIn.ID}); code != 200 || out["success"] != true {
 		t.Fatalf("mark read through node 2: %d %v", code, out)
 	}
-	ann.next(t, "the read receipt", func(ev client.Event) bool {
+	ann.Next(t, "the read receipt", func(ev client.Event) bool {
 		r, ok := ev.(client.Receipt)
 		return ok && r.Status == wire.StatusRead
 	})
@@ -144,26 +140,26 @@ func TestBusinessAnyNode(t *testing.T) {
 	if code != 200 {
 		t.Fatalf("send the document through node 2: %d %v", code, out)
 	}
-	dm := ann.nextContent(t, wire.ContentDocument)
+	dm := ann.NextContent(t, wire.ContentDocument)
 	if dm.Content.Text != "Preise" || dm.Content.Media == nil || dm.Content.Media.FileName != "preise.pdf" {
 		t.Fatalf("Ann got %+v", dm.Content)
 	}
 	// The endpoint put the encrypted blob on node 1; Ann fetches it from node 2.
-	if file, err := ann.c.Fetch(ctx, dm.Content.Media); err != nil || !bytes.Equal(file, doc) {
+	if file, err := ann.C.Fetch(ctx, dm.Content.Media); err != nil || !bytes.Equal(file, doc) {
 		t.Fatalf("Ann's download through node 2: %d bytes, %v", len(file), err)
 	}
 
 	// Ann's photo goes up to node 2; the endpoint on node 1 fetches it,
 	// and the business downloads it through node 2.
 	photo := bytes.Repeat([]byte("\x89PNG Tulpen "), 150_000) // 2 MB
-	att, err := ann.c.Attach(ctx, bizPhone, wire.ContentImage, "image/png", "", "so?", photo)
+	att, err := ann.C.Attach(ctx, bizPhone, wire.ContentImage, "image/png", "", "so?", photo)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ann.c.Send(ctx, bizPhone, att); err != nil {
+	if _, err := ann.C.Send(ctx, bizPhone, att); err != nil {
 		t.Fatal(err)
 	}
-	img := hooks.wait(t, "Ann's photo", func(v cloudapi.MessagesValue) bool {
+	img := hooks.Wait(t, "Ann's photo", func(v cloudapi.MessagesValue) bool {
 		return len(v.Messages) == 1 && v.Messages[0].Type == "image"
 	}).Messages[0].Image
 	if img == nil || img.ID == "" || img.Caption != "so?" {
@@ -192,7 +188,7 @@ func TestBusinessAnyNode(t *testing.T) {
 	if code != 200 {
 		t.Fatalf("template through node 2: %d %v", code, out)
 	}
-	tm := ann.nextContent(t, wire.ContentTemplate)
+	tm := ann.NextContent(t, wire.ContentTemplate)
 	if b, _ := json.Marshal(tm.Content); !strings.Contains(string(b), "Hallo Ann, Ihre Bestellung liegt bereit.") {
 		t.Fatalf("Ann's template: %s", b)
 	}
@@ -211,10 +207,10 @@ func TestBusinessAnyNode(t *testing.T) {
 	if page := agent.post(t, convPath+"/reply", url.Values{"text": {"Antwort aus der Konsole"}}); !strings.Contains(page, "The message is sent.") {
 		t.Fatalf("console reply on node 2:\n%s", page)
 	}
-	if m := ann.nextContent(t, wire.ContentText); m.Content.Text != "Antwort aus der Konsole" {
+	if m := ann.NextContent(t, wire.ContentText); m.Content.Text != "Antwort aus der Konsole" {
 		t.Fatalf("Ann got %+v", m.Content)
 	}
-	if bad := hooks.badCount(); bad != 0 {
+	if bad := hooks.Bad(); bad != 0 {
 		t.Fatalf("%d webhooks were not signed with the app's secret", bad)
 	}
 
@@ -254,144 +250,6 @@ func apiCode(out map[string]any) int {
 	e, _ := out["error"].(map[string]any)
 	c, _ := e["code"].(float64)
 	return int(c)
-}
-
-// hookReceiver is a business's webhook URL: it checks each signature and
-// keeps the messages values.
-type hookReceiver struct {
-	srv    *httptest.Server
-	mu     sync.Mutex
-	secret string
-	got    []cloudapi.MessagesValue
-	bad    int
-}
-
-func newHookReceiver(t *testing.T) *hookReceiver {
-	h := &hookReceiver{}
-	h.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		h.mu.Lock()
-		defer h.mu.Unlock()
-		if !cloudapi.CheckSignature([]byte(h.secret), b, r.Header.Get("X-Hub-Signature-256")) {
-			h.bad++
-			w.WriteHeader(http.StatusUnauthorized)
-			return
-		}
-		var n struct {
-			Entry []struct {
-				Changes []struct {
-					Field string                 `json:"field"`
-					Value cloudapi.MessagesValue `json:"value"`
-				} `json:"changes"`
-			} `json:"entry"`
-		}
-		_ = json.Unmarshal(b, &n)
-		for _, e := range n.Entry {
-			for _, c := range e.Changes {
-				if c.Field == "messages" {
-					h.got = append(h.got, c.Value)
-				}
-			}
-		}
-	}))
-	t.Cleanup(h.srv.Close)
-	return h
-}
-
-func (h *hookReceiver) setSecret(s string) {
-	h.mu.Lock()
-	h.secret = s
-	h.mu.Unlock()
-}
-
-func (h *hookReceiver) badCount() int {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.bad
-}
-
-func (h *hookReceiver) wait(t *testing.T, what string, match func(cloudapi.MessagesValue) bool) cloudapi.MessagesValue {
-	t.Helper()
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		h.mu.Lock()
-		for _, v := range h.got {
-			if match(v) {
-				h.mu.Unlock()
-				return v
-			}
-		}
-		h.mu.Unlock()
-	}
-	t.Fatalf("no webhook with %s", what)
-	return cloudapi.MessagesValue{}
-}
-
-func statusIs(id, status string) func(cloudapi.MessagesValue) bool {
-	return func(v cloudapi.MessagesValue) bool {
-		for _, s := range v.Statuses {
-			if s.ID == id && s.Status == status {
-				return true
-			}
-		}
-		return false
-	}
-}
-
-// anyNodePerson is someone with a phone and end-to-end encryption on the
-// node at server.
-type anyNodePerson struct {
-	phone kontor.Phone
-	c     *client.Client
-}
-
-func newAnyNodePerson(ctx context.Context, t *testing.T, server, phone string) *anyNodePerson {
-	t.Helper()
-	dir := t.TempDir()
-	if _, err := client.Register(ctx, dir, client.Registration{Server: server, Phone: kontor.Phone(phone)}); err != nil {
-		t.Fatal(err)
-	}
-	sl, err := e2e.OpenProfile(dir, nil, e2e.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := sl.Maintain(ctx); err != nil {
-		t.Fatal(err)
-	}
-	c, err := client.Open(ctx, dir, client.Options{Sealer: sl})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close(); sl.Close() })
-	return &anyNodePerson{phone: kontor.Phone(phone), c: c}
-}
-
-// next returns the first event ok accepts.
-func (p *anyNodePerson) next(t *testing.T, what string, ok func(client.Event) bool) client.Event {
-	t.Helper()
-	deadline := time.After(30 * time.Second)
-	for {
-		select {
-		case ev := <-p.c.Events():
-			if ok(ev) {
-				return ev
-			}
-		case <-deadline:
-			t.Fatalf("%s did not get %s", p.phone, what)
-		}
-	}
-}
-
-// nextContent returns the next message of type typ the person gets,
-// decrypted.
-func (p *anyNodePerson) nextContent(t *testing.T, typ string) client.Message {
-	t.Helper()
-	return p.next(t, "a "+typ+" message", func(ev client.Event) bool {
-		m, ok := ev.(client.Message)
-		if ok && !m.Outgoing && m.Problem != "" {
-			t.Fatalf("%s could not decrypt a message: %s", p.phone, m.Problem)
-		}
-		return ok && !m.Outgoing && m.Content.Type == typ
-	}).(client.Message)
 }
 
 // consoleUser is a signed-in console browser.
