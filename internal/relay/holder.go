@@ -58,8 +58,15 @@ var (
 	errEnded  = errors.New("relay: the call ended")
 )
 
+// DefaultGrace is how long Holder.Close lets the calls in flight finish.
+const DefaultGrace = 5 * time.Second
+
 // Holder serves the endpoints this node runs to the other nodes.
 type Holder struct {
+	// Grace is how long Close lets the calls in flight finish before it
+	// ends their contexts (DefaultGrace when 0).
+	Grace time.Duration
+
 	bus   *bus.Bus
 	log   *slog.Logger
 	chunk int
@@ -134,8 +141,8 @@ func (h *Holder) Stop(number kontor.ID) {
 	}
 }
 
-// Close stops serving every number and waits for the calls in flight,
-// whose contexts it ends.
+// Close stops serving every number and waits for the calls in flight:
+// for Grace, then it ends their contexts.
 func (h *Holder) Close() {
 	h.closed.Store(true)
 	h.mu.Lock()
@@ -152,8 +159,19 @@ func (h *Holder) Close() {
 		s.gone.Store(true)
 		s.stop()
 	}
+	done := make(chan struct{})
+	go func() {
+		h.calls.Wait()
+		close(done)
+	}()
+	t := time.NewTimer(or(h.Grace, DefaultGrace))
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+	}
 	h.cancel()
-	h.calls.Wait()
+	<-done
 }
 
 // answer is what an op gives back: a head (known once the first chunk of

@@ -369,12 +369,13 @@ func (s slow) Send(ctx context.Context, _ []byte) (any, *cloudapi.Error) {
 	return nil, cloudapi.NewError(cloudapi.CodeServiceUnavailable, "stopping")
 }
 
-// TestCloseInFlight: closing the holder ends the calls in flight (their
-// callers get the endpoint's answer) and waits for them; later calls find
-// no holder.
+// TestCloseInFlight: closing the holder ends the calls in flight after
+// its grace (their callers get the endpoint's answer) and waits for them;
+// later calls find no holder.
 func TestCloseInFlight(t *testing.T) {
 	b1, b2 := nodes(t)
 	h := relay.NewHolder(b1, slog.New(slog.DiscardHandler))
+	h.Grace = 50 * time.Millisecond
 	e := slow{started: make(chan struct{})}
 	if err := h.Serve(42, e); err != nil {
 		t.Fatal(err)

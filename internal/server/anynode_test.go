@@ -227,6 +227,23 @@ func TestBusinessAnyNode(t *testing.T) {
 	if page := agent.post(t, convPath+"/reply", url.Values{"text": {"niemand da"}}); !strings.Contains(page, "Error 131016") {
 		t.Fatalf("console reply with node 1 stopped:\n%s", page)
 	}
+
+	// Node 1 comes back: node 2 reaches its endpoint again (a call during
+	// the start waits for it).
+	n1.Restart()
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		code, out = api(n2, http.MethodPost, "/v21.0/"+biz.Number+"/messages", map[string]any{
+			"messaging_product": "whatsapp", "to": "4915100000011", "type": "text", "text": map[string]any{"body": "wieder da"}})
+		if code == 200 {
+			break
+		}
+		if code != http.StatusServiceUnavailable || time.Now().After(deadline) {
+			t.Fatalf("after node 1 restarted: %d %v", code, out)
+		}
+	}
+	if m := ann.NextContent(t, wire.ContentText); m.Content.Text != "wieder da" {
+		t.Fatalf("Ann got %+v", m.Content)
+	}
 }
 
 // download GETs a media URL with the token: the body, or nil unless 200.
