@@ -23,7 +23,7 @@ import (
 // TestBusinessAnyNode: a hosted business whose endpoint runs on node 1 is
 // served by node 2 as well — the Business API (text, a media upload of
 // several NATS messages, its metadata, download and send, a template, mark
-// read) and the console's inbox reply — and the person on node 2 decrypts
+// read) and the console's inbox reply and order payment request — and the person on node 2 decrypts
 // what comes (the attachment too, its blob on node 1), her photo (its blob
 // on node 2) reaches the business, the business gets its webhooks signed;
 // with node 1 stopped node 2 answers 503 in the Cloud API shape.
@@ -210,6 +210,55 @@ func TestBusinessAnyNode(t *testing.T) {
 	if m := ann.NextContent(t, wire.ContentText); m.Content.Text != "Antwort aus der Konsole" {
 		t.Fatalf("Ann got %+v", m.Content)
 	}
+	// The console's order pages on node 2: a payment request goes out
+	// through node 1's endpoint of a shop.
+	const shopPhone = "+4930555555"
+	shop := kontortest.MakeShop(t, n1.URL, n1.Token(), kontortest.ShopOptions{Name: "Blumen Ole", Phone: shopPhone,
+		Products: []map[string]any{{"retailer_id": "rose", "name": "Rote Rose", "price": 299, "currency": "EUR", "inventory": 10}}})
+	if code := kontortest.Call(t, n2.URL, http.MethodPost, "/admin/v1/console/users", n2.Token(),
+		map[string]any{"business_id": shop.WABA, "email": "ole@blumen.example", "role": "owner", "password": pw}, nil); code != 200 {
+		t.Fatalf("shop console user: HTTP %d", code)
+	}
+	cat, err := ann.C.API().WholeCatalog(ctx, shopPhone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cart := map[string]int{"rose": 2}
+	placed, err := ann.C.API().PlaceOrder(ctx, shopPhone, cart, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	order, err := client.Order(cat, cart, "Meine Bestellung")
+	if err != nil {
+		t.Fatal(err)
+	}
+	order.Order.OrderID = placed.OrderID
+	if _, err := ann.C.Send(ctx, shopPhone, order); err != nil {
+		t.Fatal(err)
+	}
+	ole := signIn(t, n2.URL, "ole@blumen.example", pw)
+	orderPath := "/console/orders/" + placed.OrderID
+	ole.get(t, orderPath)
+	if page := ole.post(t, orderPath+"/move", url.Values{"to": {"confirmed"}}); !strings.Contains(page, "The order is confirmed.") {
+		t.Fatalf("confirming the order on node 2:\n%s", page)
+	}
+	// The order message may still be on its way to the endpoint (it opens
+	// the chat for the business's answers): until then the request is refused.
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		page := ole.post(t, orderPath+"/payment-request", url.Values{"text": {"Bitte zahlen"}})
+		if strings.Contains(page, "The payment request is sent") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("payment request on node 2:\n%s", page)
+		}
+		ole.get(t, orderPath)
+	}
+	ann.Next(t, "the payment request", func(ev client.Event) bool {
+		m, ok := ev.(client.Message)
+		return ok && m.Content.Interactive != nil && m.Content.Interactive.Payment != nil && m.Content.Interactive.Payment.OrderID == placed.OrderID
+	})
+
 	if bad := hooks.Bad(); bad != 0 {
 		t.Fatalf("%d webhooks were not signed with the app's secret", bad)
 	}
