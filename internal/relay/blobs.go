@@ -32,14 +32,17 @@ func (h *Holder) ServeBlobs(local media.Blobs) error {
 	s := &served{}
 	stopOpen, err := h.bus.Serve(subjBlobOpen, "", func(c bus.Call) {
 		hd, _, err := decode(c.Data)
-		if err != nil || s.gone.Load() || h.closed.Load() {
+		if err != nil || s.gone.Load() {
 			return
 		}
 		rc, err := local.Open(h.ctx, hd.Blob)
 		if err != nil {
 			return // not here (or unreadable here): another node may have it
 		}
-		h.calls.Add(1)
+		if !h.enter() {
+			rc.Close()
+			return
+		}
 		go func() {
 			defer h.calls.Done()
 			ctx, cancel := context.WithTimeout(h.ctx, maxTimeout)

@@ -30,5 +30,7 @@
 //
 // It must never forward a call whose number runs here, and never keep
 // a goroutine past Holder.Close. Lock order: Holder.mu only, never held
-// while calling an endpoint.
+// while calling an endpoint or waiting for NATS (a subscription's
+// handler takes it to count a call in, and stopping a subscription waits
+// for its handler).
 package relay

@@ -104,11 +104,10 @@ func (h *Holder) Serve(number kontor.ID, e bizapi.Endpoint) error {
 	h.Stop(number)
 	s := &served{}
 	stop, err := h.bus.Serve(subject(number), queue, func(c bus.Call) {
-		if s.gone.Load() || h.closed.Load() {
+		if s.gone.Load() || !h.enter() {
 			_ = c.Reply(encode(head{Gone: true}, nil))
 			return
 		}
-		h.calls.Add(1)
 		go func() {
 			defer h.calls.Done()
 			h.call(e, c)
@@ -119,13 +118,31 @@ func (h *Holder) Serve(number kontor.ID, e bizapi.Endpoint) error {
 	}
 	s.stop = stop
 	h.mu.Lock()
-	defer h.mu.Unlock()
-	if old, ok := h.served[number]; ok { // a second Serve raced this one
-		old.gone.Store(true)
-		go old.stop()
+	if h.closed.Load() { // Close ran meanwhile and did not see s
+		h.mu.Unlock()
+		s.gone.Store(true)
+		stop()
+		return errClosed
 	}
+	old, raced := h.served[number] // a second Serve raced this one
 	h.served[number] = s
+	h.mu.Unlock()
+	if raced {
+		old.gone.Store(true)
+		old.stop()
+	}
 	return nil
+}
+
+// enter counts a call in, unless the holder is closed.
+func (h *Holder) enter() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed.Load() {
+		return false
+	}
+	h.calls.Add(1)
+	return true
 }
 
 // Stop stops serving number; calls that come meanwhile are told to ask
@@ -144,8 +161,8 @@ func (h *Holder) Stop(number kontor.ID) {
 // Close stops serving every number and waits for the calls in flight:
 // for Grace, then it ends their contexts.
 func (h *Holder) Close() {
-	h.closed.Store(true)
 	h.mu.Lock()
+	h.closed.Store(true) // under mu: no call enters after it
 	all := h.served
 	h.served = map[kontor.ID]*served{}
 	blobs := h.blobs
