@@ -19,7 +19,7 @@ import (
 // Defaults of Remote.
 const (
 	DefaultWait         = 5 * time.Second
-	DefaultTimeout      = 30 * time.Second
+	DefaultTimeout      = 60 * time.Second
 	DefaultMediaTimeout = 10 * time.Minute
 )
 
