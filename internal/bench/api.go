@@ -176,7 +176,11 @@ func (h *harness) api(ctx context.Context) (Result, error) {
 		}
 	}
 
-	url := h.cfg.Server + "/v21.0/" + biz.Number + "/messages"
+	api := h.cfg.Server
+	if h.cfg.APIServer != "" {
+		api = h.cfg.APIServer
+	}
+	url := api + "/v21.0/" + biz.Number + "/messages"
 	start := time.Now().Add(50 * time.Millisecond)
 	var next atomic.Int64
 	var callers sync.WaitGroup

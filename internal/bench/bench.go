@@ -58,6 +58,11 @@ type Config struct {
 
 	// API runs the Business API load instead (see api.go).
 	API bool
+	// APIServer (API mode) is another node of Server's cluster to send
+	// the API calls through, so they are forwarded to the node running
+	// the business's endpoint (internal/relay); its CPU counts as the
+	// server's too. Empty: Server.
+	APIServer string
 	// Template (API mode): send a marketing template (a paid message,
 	// charged when delivered) instead of a free text reply.
 	Template bool

@@ -17,7 +17,8 @@ import (
 // cpuTimes are CPU seconds used so far.
 type cpuTimes struct{ server, client float64 }
 
-// cpu reads the server's CPU time from its metrics and this process's own.
+// cpu reads the server's CPU time from its metrics (both nodes' with
+// APIServer) and this process's own.
 func (h *harness) cpu(ctx context.Context) (cpuTimes, error) {
 	var t cpuTimes
 	m, err := h.metrics(ctx)
@@ -25,6 +26,13 @@ func (h *harness) cpu(ctx context.Context) (cpuTimes, error) {
 		return t, err
 	}
 	t.server = m["process_cpu_seconds_total"]
+	if a := h.cfg.APIServer; a != "" && a != h.cfg.Server { // the other node is the server too
+		m, err := h.metricsOf(ctx, a)
+		if err != nil {
+			return t, err
+		}
+		t.server += m["process_cpu_seconds_total"]
+	}
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		return t, err
@@ -80,7 +88,12 @@ func (h *harness) memory(ctx context.Context) (Memory, error) {
 
 // metrics reads the server's /metrics: the value of each unlabelled series.
 func (h *harness) metrics(ctx context.Context) (map[string]float64, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, h.cfg.Server+"/metrics", nil)
+	return h.metricsOf(ctx, h.cfg.Server)
+}
+
+// metricsOf reads the /metrics of the node at base.
+func (h *harness) metricsOf(ctx context.Context, base string) (map[string]float64, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/metrics", nil)
 	if err != nil {
 		return nil, err
 	}

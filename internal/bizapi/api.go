@@ -69,6 +69,10 @@ type API struct {
 	Orders    Orders
 	Auth      Auth
 	Endpoints Endpoints
+	// Remote returns the endpoint of a hosted number that runs on another
+	// node of the cluster, reached through it (nil: one node, nothing
+	// runs elsewhere).
+	Remote    func(number kontor.ID) Endpoint
 	Templates Templates // nil: templates are kept elsewhere (a self-hosted endpoint)
 	Commerce  Commerce  // nil: no catalogs here (a self-hosted endpoint)
 	Stock     Stock     // nil: no stock and sales here (a self-hosted endpoint)
@@ -179,15 +183,20 @@ func (a *API) number(w http.ResponseWriter, r *http.Request, id kontor.ID, scope
 	return n, true
 }
 
-// endpoint finds the endpoint of a number served here. A hosted number
-// whose endpoint is not open on this node (starting after a restart) is
-// a passing condition; a self-hosted one is served at the business.
+// endpoint finds the endpoint of a number: the one open on this node
+// first, else (a hosted number in a cluster) the one on the node that
+// runs it. A hosted number whose endpoint is not open anywhere (starting
+// after a restart) is a passing condition; a self-hosted one is served at
+// the business.
 func (a *API) endpoint(ctx context.Context, w http.ResponseWriter, n business.Number) (Endpoint, bool) {
 	e, ok := a.Endpoints.Endpoint(n.ID)
 	if ok {
 		return e, true
 	}
 	if b, err := a.Dir.Business(ctx, n.Business); err == nil && !b.SelfHosted {
+		if a.Remote != nil {
+			return a.Remote(n.ID), true
+		}
 		a.fail(w, cloudapi.Errorf(cloudapi.CodeServiceUnavailable, "The endpoint of phone number %s is starting on this server; nothing was sent. Try again in a few seconds.", n.ID))
 		return nil, false
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/kontor-chat/kontor"
 	"github.com/kontor-chat/kontor/internal/business"
+	"github.com/kontor-chat/kontor/internal/cloudapi"
 )
 
 // oneNumber is a directory of one business with one number.
@@ -72,6 +73,42 @@ func TestEndpointNotHere(t *testing.T) {
 		}
 		if rec.Code != c.status || out.Error.Code != c.code || !strings.Contains(out.Error.Data.Details, c.says) {
 			t.Errorf("self-hosted %v: %d %+v, want %d %d %q", c.selfHosted, rec.Code, out.Error, c.status, c.code, c.says)
+		}
+	}
+}
+
+// elsewhere is an endpoint on another node: it answers every send.
+type elsewhere struct {
+	Endpoint
+	sends *int
+}
+
+func (e elsewhere) Send(context.Context, []byte) (any, *cloudapi.Error) {
+	*e.sends++
+	return map[string]string{"via": "another node"}, nil
+}
+
+// TestEndpointElsewhere: in a cluster (Remote set) a hosted number whose
+// endpoint is not open here is served by the node that runs it; a
+// self-hosted one still answers 131005 and is not forwarded.
+func TestEndpointElsewhere(t *testing.T) {
+	for _, c := range []struct {
+		selfHosted bool
+		status     int
+		sends      int
+	}{
+		{false, http.StatusOK, 1},
+		{true, http.StatusForbidden, 0},
+	} {
+		sends := 0
+		api := &API{Dir: oneNumber{c.selfHosted}, Auth: anyToken{}, Endpoints: noEndpoints{},
+			Remote: func(kontor.ID) Endpoint { return elsewhere{sends: &sends} }}
+		req := httptest.NewRequest(http.MethodPost, "/v21.0/8/messages", strings.NewReader(`{"messaging_product":"whatsapp","to":"4915100000001","type":"text","text":{"body":"Hallo"}}`))
+		req.Header.Set("Authorization", "Bearer t")
+		rec := httptest.NewRecorder()
+		api.ServeHTTP(rec, req)
+		if rec.Code != c.status || sends != c.sends {
+			t.Errorf("self-hosted %v: HTTP %d %s with %d forwarded sends, want %d and %d", c.selfHosted, rec.Code, rec.Body, sends, c.status, c.sends)
 		}
 	}
 }

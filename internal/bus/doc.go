@@ -12,6 +12,13 @@
 // external NATS cluster instead; the same code runs in both shapes.
 //
 // Every node subscribes to the kontor.v1.* subjects and ignores what it
-// published itself. Lock order: none; handlers are called from the NATS
+// published itself.
+//
+// Besides hints, the bus carries requests with their replies (Serve,
+// Request: rpc.go) for the calls one node makes to a service another
+// runs — internal/relay forwards the calls of a hosted business endpoint
+// to the node that runs it. What a request carries is the caller's
+// business; the bus only says when no node serves its subject
+// (ErrNoResponders: nothing was done). Lock order: none; handlers are called from the NATS
 // client's goroutines and must not block.
 package bus

@@ -67,6 +67,7 @@ func runBench(ctx context.Context, env Env) error {
 	fs.BoolVar(&cfg.Template, "template", false, "with --api: send a marketing template (paid, charged when delivered) instead of a free text reply")
 	fs.BoolVar(&cfg.Offline, "offline", false, "with --api: the people disconnect after their first message, so the run measures what the server accepts without the load generator decrypting at the same time; then they reconnect and every message must arrive and decrypt")
 	fs.BoolVar(&cfg.Referral, "referral", false, "with --api: the people's first messages come from an ad, so the business's messages are free (entry-point window); with --template, metering's cost is the difference to the same run without it")
+	fs.StringVar(&cfg.APIServer, "api-server", "", "with --api: send the API calls through this other node of --server's cluster (they are forwarded to the node running the endpoint); its CPU counts as the server's")
 	fs.BoolVar(&cfg.API, "api", false, "Business API mode: send through POST /{version}/{phone-number-id}/messages of a hosted business to --devices people")
 	fs.IntVar(&cfg.Orders, "orders", 0, "orders mode: place this many orders for one hot product through the device API")
 	fs.IntVar(&cfg.Stock, "stock", 0, "orders mode: the hot product's stock (0: one per order, warm-up included)")
@@ -107,6 +108,7 @@ func runBench(ctx context.Context, env Env) error {
 		cfg.Server, cfg.Token = strings.TrimRight(*server, "/"), tok
 	}
 	cfg.Server = strings.TrimRight(*server, "/")
+	cfg.APIServer = strings.TrimRight(cfg.APIServer, "/")
 	if isTerminal(env.Stderr) {
 		cfg.Progress = func(done, total int) {
 			fmt.Fprintf(env.Stderr, "\r%d / %d ", done, total)

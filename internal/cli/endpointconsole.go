@@ -106,7 +106,7 @@ func newEndpointConsole(mux *http.ServeMux, db *store.DB, dir *localDirectory, h
 	}
 	con.Mount(mux)
 	number := dir.cred.PhoneNumberID
-	console.NewInbox(con, console.InboxConfig{Inbox: inbox.New(db, ids, clock), Endpoint: func(n kontor.ID) (console.Sender, bool) {
+	console.NewInbox(con, console.InboxConfig{Inbox: inbox.New(db, ids, clock), Endpoint: func(_ context.Context, n kontor.ID) (console.Sender, bool) {
 		return e, n == number
 	}, Templates: tmpls}).Mount(mux)
 	return staff, nil

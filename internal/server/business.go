@@ -27,6 +27,7 @@ import (
 	"github.com/kontor-chat/kontor/internal/endpoint"
 	"github.com/kontor-chat/kontor/internal/gateway"
 	"github.com/kontor-chat/kontor/internal/identity"
+	"github.com/kontor-chat/kontor/internal/relay"
 	"github.com/kontor-chat/kontor/internal/templates"
 	"github.com/kontor-chat/kontor/internal/webhook"
 	"github.com/kontor-chat/kontor/wire"
@@ -129,12 +130,53 @@ func (a appSecrets) AppSecret(ctx context.Context, app kontor.ID) (string, error
 	return a.st.AppSecret(ctx, app)
 }
 
-// hostedEndpoints are the business endpoints this node runs.
+// hostedEndpoints are the business endpoints this node runs. In a cluster
+// (an external NATS) holder serves them to the other nodes, and remote
+// reaches the ones other nodes run (internal/relay); both are nil on one
+// node.
 type hostedEndpoints struct {
 	s      *Server
+	holder *relay.Holder
+	remote *relay.Remote
 	mu     sync.Mutex
 	m      map[kontor.ID]*endpoint.Endpoint
 	closed bool
+}
+
+// newHostedEndpoints returns the endpoints of s, served to the other
+// nodes by holder and theirs reached by remote (both nil on one node).
+func newHostedEndpoints(s *Server, holder *relay.Holder, remote *relay.Remote) *hostedEndpoints {
+	return &hostedEndpoints{s: s, holder: holder, remote: remote}
+}
+
+// Remote returns the endpoint of a hosted number that runs on another
+// node (bizapi.API.Remote); nil on one node.
+func (h *hostedEndpoints) Remote() func(kontor.ID) bizapi.Endpoint {
+	if h.remote == nil {
+		return nil
+	}
+	return h.remote.Endpoint
+}
+
+// Find returns the endpoint of a hosted number: the one open here, else in
+// a cluster the one another node runs. ok is false for a number that is
+// not hosted (self-hosted, or unknown), and on one node for an endpoint
+// that is not open (starting).
+func (h *hostedEndpoints) Find(ctx context.Context, number kontor.ID) (bizapi.Endpoint, bool) {
+	if e, ok := h.Endpoint(number); ok {
+		return e, true
+	}
+	if h.remote == nil {
+		return nil, false
+	}
+	n, err := h.s.db.Number(ctx, number)
+	if err != nil {
+		return nil, false
+	}
+	if b, err := h.s.db.Business(ctx, n.Business); err != nil || b.SelfHosted {
+		return nil, false
+	}
+	return h.remote.Endpoint(number), true
 }
 
 // Endpoint returns the endpoint of number, if it runs here.
@@ -153,8 +195,8 @@ func (h *hostedEndpoints) MediaOwner(ctx context.Context, id kontor.ID) (kontor.
 
 func (h *hostedEndpoints) add(number kontor.ID, e *endpoint.Endpoint) {
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	if h.closed { // the node is stopping
+		h.mu.Unlock()
 		go e.Close()
 		return
 	}
@@ -162,16 +204,33 @@ func (h *hostedEndpoints) add(number kontor.ID, e *endpoint.Endpoint) {
 		h.m = map[kontor.ID]*endpoint.Endpoint{}
 	}
 	h.m[number] = e
+	h.mu.Unlock()
+	// Not under mu: subscribing waits for NATS, and local calls must not.
+	if h.holder != nil {
+		if err := h.holder.Serve(number, e); err != nil && !h.isClosed() {
+			h.s.log.Error("serving a hosted endpoint to the other nodes", "number", number, "err", err)
+		}
+	}
+}
+
+func (h *hostedEndpoints) isClosed() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.closed
 }
 
 func (h *hostedEndpoints) closeAll() {
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	h.closed = true
-	for _, e := range h.m {
+	m := h.m
+	h.m = nil
+	h.mu.Unlock()
+	if h.holder != nil {
+		h.holder.Close() // first: the calls other nodes forwarded end before their endpoint
+	}
+	for _, e := range m {
 		_ = e.Close()
 	}
-	h.m = nil
 }
 
 // startEndpoints starts the endpoint of every hosted number whose profile

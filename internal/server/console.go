@@ -19,11 +19,12 @@ func (s *Server) mountConsoleCommerce(con *console.Console, mux *http.ServeMux, 
 }
 
 // consoleMessenger sends the console's messages through the number's
-// hosted endpoint, as POST /{phone-number-id}/messages does.
+// hosted endpoint (on this node or the one that runs it), as
+// POST /{phone-number-id}/messages does.
 type consoleMessenger struct{ s *Server }
 
 func (m consoleMessenger) SendMessage(ctx context.Context, number kontor.ID, body []byte) (any, *cloudapi.Error) {
-	e, ok := m.s.hosted.Endpoint(number)
+	e, ok := m.s.hosted.Find(ctx, number)
 	if !ok {
 		return nil, cloudapi.Errorf(cloudapi.CodeAccessDenied, "The endpoint of phone number %s runs at the business (self-hosted): send through it, not the platform.", number)
 	}

@@ -34,6 +34,7 @@ import (
 	"github.com/kontor-chat/kontor/internal/netguard"
 	"github.com/kontor-chat/kontor/internal/payments"
 	"github.com/kontor-chat/kontor/internal/realip"
+	"github.com/kontor-chat/kontor/internal/relay"
 	"github.com/kontor-chat/kontor/internal/router"
 	"github.com/kontor-chat/kontor/internal/store"
 	"github.com/kontor-chat/kontor/internal/templates"
@@ -83,6 +84,12 @@ type Server struct {
 	// client for media links, shared by the hosted endpoints.
 	guard *netguard.Guard
 	links *http.Client
+
+	// In a cluster (an external NATS) relays serves this node's hosted
+	// endpoints and people's media blobs to the other nodes, and remote
+	// reaches theirs (internal/relay); both nil on one node.
+	relays *relay.Holder
+	remote *relay.Remote
 }
 
 // Open opens everything a node needs and starts listening; Serve runs it.
@@ -110,6 +117,9 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Server, 
 	busNode := int(kontor.NewIDs(nil, -1).Next() & 0x7fffffff) // random, for telling nodes' hints apart
 	if s.bus, err = bus.Open(bus.Config{URL: cfg.NATS, DataDir: cfg.DataDir, Node: busNode, Logger: log}); err != nil {
 		return nil, err
+	}
+	if !s.bus.Embedded() {
+		s.relays, s.remote = relay.NewHolder(s.bus, log), relay.NewRemote(s.bus)
 	}
 	var clock kontor.Clock = kontor.SystemClock{}
 	if cfg.Clock != nil {
@@ -161,7 +171,14 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Server, 
 	if err != nil {
 		return nil, fmt.Errorf("media directory: %w", err)
 	}
-	s.media = media.New(s.db, blobs, cfg.MessageTTL, clock, log)
+	var shared media.Blobs = blobs
+	if s.remote != nil { // a blob uploaded through another node is fetched from it
+		if err = s.relays.ServeBlobs(blobs); err != nil {
+			return nil, err
+		}
+		shared = s.remote.Blobs(blobs)
+	}
+	s.media = media.New(s.db, shared, cfg.MessageTTL, clock, log)
 	shop := commerce.New(s.db, s.db, ids, clock)
 	if err = s.openPayments(ids, clock, payments.OnSucceeded(s.commerceFee)); err != nil {
 		return nil, err
@@ -205,12 +222,12 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Server, 
 	con.Mount(mux)
 	s.console = con
 	s.mountConsoleCommerce(con, mux, shop, invoices)
-	s.hosted = &hostedEndpoints{s: s}
+	s.hosted = newHostedEndpoints(s, s.relays, s.remote)
 	s.tmpls = templates.New(s.db, ids, clock, log, s.templateStatus)
 	console.NewInbox(con, console.InboxConfig{Inbox: inbox.New(s.db, ids, clock), Endpoint: s.consoleEndpoint, Templates: s.tmpls}).Mount(mux)
 	// Everything the routes above do not take is the Business API, whose
 	// public paths start with a version or an object id.
-	mux.Handle("/", &bizapi.API{Orders: orderDesk{s: s, shop: shop, pay: s.pay}, Dir: s.db, Auth: bizAuth{s.biz}, Endpoints: s.hosted, Templates: s.tmpls, Commerce: shop, Stock: stock, Usage: s.db, Metering: selfMeter{s}, Log: log, Proxies: proxies})
+	mux.Handle("/", &bizapi.API{Orders: orderDesk{s: s, shop: shop, pay: s.pay}, Dir: s.db, Auth: bizAuth{s.biz}, Endpoints: s.hosted, Remote: s.hosted.Remote(), Templates: s.tmpls, Commerce: shop, Stock: stock, Usage: s.db, Metering: selfMeter{s}, Log: log, Proxies: proxies})
 	mux.Handle("GET /v1/ws", s.hub)
 	web.NewChat().Mount(mux, "/chat") // the web chat: files only, the device runs in the browser
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
@@ -314,6 +331,9 @@ func (s *Server) Serve(ctx context.Context) error {
 
 // closeAll closes what Open opened, in reverse order.
 func (s *Server) closeAll() {
+	if s.relays != nil {
+		s.relays.Close()
+	}
 	if s.router != nil {
 		s.router.Close()
 	}

@@ -36,9 +36,10 @@ type Templates interface {
 // InboxConfig is what the inbox pages need besides the console.
 type InboxConfig struct {
 	Inbox *inbox.Service
-	// Endpoint finds the endpoint of a number served here; false when it
-	// runs elsewhere.
-	Endpoint func(number kontor.ID) (Sender, bool)
+	// Endpoint finds the endpoint of a number served here (on the
+	// platform: on any node of the cluster); false when it runs elsewhere
+	// (self-hosted).
+	Endpoint func(ctx context.Context, number kontor.ID) (Sender, bool)
 	// Templates lists the business's templates; nil: none here.
 	Templates Templates
 	// Window is the customer service window (24 hours when 0).
@@ -166,7 +167,7 @@ func (in *Inbox) list(rq *req) {
 		return
 	}
 	d := listData{Numbers: ns, Number: n, Q: strings.TrimSpace(qv.Get("q")), All: qv.Get("all") == "1", Filter: qv.Get("filter"), Filters: filters}
-	_, d.Hosted = in.cfg.Endpoint(n.ID)
+	_, d.Hosted = in.cfg.Endpoint(ctx, n.ID)
 	pg := in.page(rq, "Inbox")
 	q := inbox.Query{Number: n.ID, Search: d.Q, InMessages: d.All, Limit: inbox.PageSize}
 	switch d.Filter {
@@ -398,7 +399,7 @@ func (in *Inbox) markRead(rq *req, n business.Number, cv *inbox.Conversation) {
 	if unread == 0 || cv.LastInboundID == 0 {
 		return
 	}
-	e, ok := in.cfg.Endpoint(n.ID)
+	e, ok := in.cfg.Endpoint(ctx, n.ID)
 	if !ok {
 		return
 	}
@@ -432,7 +433,7 @@ func (in *Inbox) conversationPage(rq *req, status int, n business.Number, cv inb
 	if d.Who == "" {
 		d.Who = string(cv.Peer)
 	}
-	_, d.Hosted = in.cfg.Endpoint(n.ID)
+	_, d.Hosted = in.cfg.Endpoint(ctx, n.ID)
 	d.CanQuick = consoleauth.Can(rq.user.Role, consoleauth.ManageQuickReplies)
 	var before kontor.ID
 	if b := rq.r.URL.Query().Get("before"); b != "" {
@@ -624,7 +625,7 @@ func templateView(t templates.Template) tmplView {
 
 // send sends body through the number's endpoint; the error is in words.
 func (in *Inbox) send(rq *req, n business.Number, body []byte) string {
-	e, ok := in.cfg.Endpoint(n.ID)
+	e, ok := in.cfg.Endpoint(rq.r.Context(), n.ID)
 	if !ok {
 		return "The endpoint of " + string(n.Phone) + " does not run on this server (it is self-hosted, or starting): the message was not sent. Answer from the business's own endpoint."
 	}

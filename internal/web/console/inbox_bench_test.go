@@ -120,7 +120,7 @@ func BenchmarkInbox(b *testing.B) {
 	mux := http.NewServeMux()
 	con.Mount(mux)
 	console.NewInbox(con, console.InboxConfig{Inbox: inbox.New(db, ids, nil),
-		Endpoint: func(kontor.ID) (console.Sender, bool) { return nil, false }}).Mount(mux)
+		Endpoint: func(context.Context, kontor.ID) (console.Sender, bool) { return nil, false }}).Mount(mux)
 	tok, _, err := auth.SignIn(ctx, agent.Email, "a long enough password", "127.0.0.1")
 	if err != nil {
 		b.Fatal(err)
