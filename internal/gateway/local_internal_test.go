@@ -32,7 +32,7 @@ func TestPipe(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := newPipe()
+			p := newPipe(nil)
 			srv, dev := localLink{p}, &LocalConn{p}
 			ids := []kontor.ID{1, 2}
 			for i := range 3 {

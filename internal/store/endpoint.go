@@ -131,7 +131,8 @@ func (db *DB) OpenEntryPoint(ctx context.Context, number kontor.ID, peer kontor.
 	return opened, err
 }
 
-// NoteInbound records a peer's message time (endpoint.Store).
+// NoteInbound records a peer's message time, as PutMessages does for a
+// message a person sent.
 func (db *DB) NoteInbound(ctx context.Context, number kontor.ID, peer kontor.Phone, t time.Time) error {
 	defer db.dir.forgetContact(number, peer)
 	return db.tx(ctx, "store.NoteInbound", func(tx *sql.Tx) error {
@@ -209,15 +210,45 @@ func (db *DB) PutMessages(ctx context.Context, msgs []endpoint.MessageRecord) er
 	if len(msgs) == 0 {
 		return nil
 	}
+	defer db.forgetInbound(msgs)
 	return db.tx(ctx, "store.PutMessages", func(tx *sql.Tx) error { return db.putMessages(ctx, tx, msgs) })
 }
 
+// putMessages records msgs; the messages people sent also note their
+// time in endpoint_contacts (NoteInbound), the latest of each person
+// once.
 func (db *DB) putMessages(ctx context.Context, tx *sql.Tx, msgs []endpoint.MessageRecord) error {
 	args := make([]any, 0, 9*len(msgs))
+	var latest map[contactKey]int64
 	for _, m := range msgs {
 		args = append(args, int64(m.Number), int64(m.ID), string(m.Peer), m.Outgoing, m.Category, m.Callback, ms(m.Created), m.Initiated, m.EntryPoint)
+		if !m.Outgoing {
+			if latest == nil {
+				latest = make(map[contactKey]int64)
+			}
+			k := contactKey{m.Number, m.Peer}
+			latest[k] = max(latest[k], ms(m.Created))
+		}
 	}
-	return db.execChunks(ctx, tx, putMessageSQLs, 9, args)
+	if err := db.execChunks(ctx, tx, putMessageSQLs, 9, args); err != nil {
+		return err
+	}
+	for k, at := range latest {
+		if _, err := db.exec(ctx, tx, noteInboundSQL, int64(k.number), string(k.peer), at); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// forgetInbound drops the cached contacts of the people who sent msgs
+// (putMessages changed them).
+func (db *DB) forgetInbound(msgs []endpoint.MessageRecord) {
+	for _, m := range msgs {
+		if !m.Outgoing {
+			db.dir.forgetContact(m.Number, m.Peer)
+		}
+	}
 }
 
 // PutEndpointBatch writes an endpoint's message records, inbox log and
@@ -229,6 +260,7 @@ func (db *DB) PutEndpointBatch(ctx context.Context, msgs []endpoint.MessageRecor
 		return nil, nil
 	}
 	var added []webhook.Event
+	defer db.forgetInbound(msgs)
 	err := db.tx(ctx, "store.PutEndpointBatch", func(tx *sql.Tx) error {
 		if err := db.putMessages(ctx, tx, msgs); err != nil {
 			return err
@@ -244,6 +276,41 @@ func (db *DB) PutEndpointBatch(ctx context.Context, msgs []endpoint.MessageRecor
 		return nil, err
 	}
 	return added, nil
+}
+
+// AddEndpointWrites has a hosted endpoint's writes for a send written in
+// the router's transaction of it (endpoint.WritesTx): at its end, with
+// those of the other sends in it, as PutEndpointBatch writes them.
+func (t *queueTx) AddEndpointWrites(w *endpoint.TxWrites) { t.rides = append(t.rides, w) }
+
+// flushRides writes what AddEndpointWrites gathered: the records and the
+// inbox log of all in one go, the webhooks of each under its lease.
+func (t *queueTx) flushRides() error {
+	if len(t.rides) == 0 {
+		return nil
+	}
+	var msgs []endpoint.MessageRecord
+	var in endpoint.InboxWrites
+	for _, w := range t.rides {
+		msgs = append(msgs, w.Msgs...)
+		in.Messages = append(in.Messages, w.Inbox.Messages...)
+		in.Statuses = append(in.Statuses, w.Inbox.Statuses...)
+		in.Reads = append(in.Reads, w.Inbox.Reads...)
+	}
+	if err := t.db.putMessages(t.ctx, t.tx, msgs); err != nil {
+		return err
+	}
+	if err := t.db.putInbox(t.ctx, t.tx, in); err != nil {
+		return err
+	}
+	for _, w := range t.rides {
+		added, err := t.db.enqueueWebhooks(t.ctx, t.tx, w.Hooks, w.Now, w.Lease)
+		if err != nil {
+			return err
+		}
+		w.Added = added
+	}
+	return nil
 }
 
 // Message returns a message record (endpoint.Store).
