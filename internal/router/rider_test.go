@@ -3,6 +3,7 @@ package router_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 
@@ -85,5 +86,31 @@ func TestRider(t *testing.T) {
 	// Without a rider, as before.
 	if res4 := e.send(ann, string(ben.Phone), "r3", "plain"); res4.Err != nil {
 		t.Fatal(res4.Err)
+	}
+
+	// Sends at once: when one rider fails a group commit, the others are
+	// committed one by one, each rider with the id its send got at last.
+	const n = 24
+	riders := make([]*rider, n)
+	results := make([]router.SendResult, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		riders[i] = &rider{}
+		if i == n/2 {
+			riders[i].fail = boom
+		}
+		wg.Go(func() { results[i] = e.sendWith(ann, string(ben.Phone), fmt.Sprint("many-", i), riders[i]) })
+	}
+	wg.Wait()
+	for i, rd := range riders {
+		if i == n/2 {
+			if results[i].Err == nil || len(rd.rode) != 1 || rd.rode[0] {
+				t.Fatalf("the failing rider's send: %+v, rode %v", results[i], rd.rode)
+			}
+			continue
+		}
+		if results[i].Err != nil || len(rd.rode) != 1 || !rd.rode[0] || len(rd.rides) == 0 || rd.rides[len(rd.rides)-1] != results[i].ID {
+			t.Fatalf("send %d: %+v; rides %v rode %v; want the last ride with its id, committed once", i, results[i], rd.rides, rd.rode)
+		}
 	}
 }
