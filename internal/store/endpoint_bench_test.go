@@ -115,20 +115,24 @@ func BenchmarkEndpointWrites(b *testing.B) {
 }
 
 // BenchmarkHostedSendWrites is what a hosted Business API send writes,
-// batches of 64 as the group commits make them under load (SQLite, 50
+// in batches of 8 or 64 as the group commits make them (SQLite, 50
 // people): the router's send (its ref, a queue entry for the person's
 // device and a sync copy) and the endpoint's (record, inbox log, "sent"
 // webhook), in two transactions one after the other (the router's, then
 // the endpoint's group commit: before) or in one (the endpoint's writes
 // riding the router's transaction, endpoint.WritesTx).
 func BenchmarkHostedSendWrites(b *testing.B) {
-	for _, ride := range []bool{false, true} {
-		name := "two-transactions"
+	for _, bc := range []struct {
+		batch int
+		ride  bool
+	}{{8, false}, {8, true}, {64, false}, {64, true}} {
+		batch, ride := bc.batch, bc.ride
+		name := fmt.Sprint("batch-", batch, "-two-transactions")
 		if ride {
-			name = "one-transaction"
+			name = fmt.Sprint("batch-", batch, "-one-transaction")
 		}
 		b.Run(name, func(b *testing.B) {
-			const batch, people = 64, 50
+			const people = 50
 			ctx := context.Background()
 			db, err := store.Open(ctx, store.Config{DataDir: b.TempDir()})
 			if err != nil {
