@@ -313,8 +313,9 @@ func (e *Endpoint) inbound(ctx context.Context, m client.Message, w *writes) {
 	if m.Problem == "" && m.Content.Referral != nil {
 		e.referral(ctx, m.Peer, ts)
 	}
-	// The record notes the person's time too (Contact.LastInbound), in
-	// the group commit of w.
+	if err := e.store.NoteInbound(ctx, e.cfg.Number, m.Peer, ts); err != nil {
+		e.log.Error("recording an inbound message", "err", err)
+	}
 	w.msgs = append(w.msgs, MessageRecord{Number: e.cfg.Number, ID: m.ID, Peer: m.Peer, Created: ts})
 	e.notice(ctx, m.Peer, false)
 	wamid := cloudapi.MessageID(m.ID)

@@ -131,8 +131,7 @@ func (db *DB) OpenEntryPoint(ctx context.Context, number kontor.ID, peer kontor.
 	return opened, err
 }
 
-// NoteInbound records a peer's message time, as PutMessages does for a
-// message a person sent.
+// NoteInbound records a peer's message time (endpoint.Store).
 func (db *DB) NoteInbound(ctx context.Context, number kontor.ID, peer kontor.Phone, t time.Time) error {
 	defer db.dir.forgetContact(number, peer)
 	return db.tx(ctx, "store.NoteInbound", func(tx *sql.Tx) error {
@@ -210,45 +209,15 @@ func (db *DB) PutMessages(ctx context.Context, msgs []endpoint.MessageRecord) er
 	if len(msgs) == 0 {
 		return nil
 	}
-	defer db.forgetInbound(msgs)
 	return db.tx(ctx, "store.PutMessages", func(tx *sql.Tx) error { return db.putMessages(ctx, tx, msgs) })
 }
 
-// putMessages records msgs; the messages people sent also note their
-// time in endpoint_contacts (NoteInbound), the latest of each person
-// once.
 func (db *DB) putMessages(ctx context.Context, tx *sql.Tx, msgs []endpoint.MessageRecord) error {
 	args := make([]any, 0, 9*len(msgs))
-	var latest map[contactKey]int64
 	for _, m := range msgs {
 		args = append(args, int64(m.Number), int64(m.ID), string(m.Peer), m.Outgoing, m.Category, m.Callback, ms(m.Created), m.Initiated, m.EntryPoint)
-		if !m.Outgoing {
-			if latest == nil {
-				latest = make(map[contactKey]int64)
-			}
-			k := contactKey{m.Number, m.Peer}
-			latest[k] = max(latest[k], ms(m.Created))
-		}
 	}
-	if err := db.execChunks(ctx, tx, putMessageSQLs, 9, args); err != nil {
-		return err
-	}
-	for k, at := range latest {
-		if _, err := db.exec(ctx, tx, noteInboundSQL, int64(k.number), string(k.peer), at); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// forgetInbound drops the cached contacts of the people who sent msgs
-// (putMessages changed them).
-func (db *DB) forgetInbound(msgs []endpoint.MessageRecord) {
-	for _, m := range msgs {
-		if !m.Outgoing {
-			db.dir.forgetContact(m.Number, m.Peer)
-		}
-	}
+	return db.execChunks(ctx, tx, putMessageSQLs, 9, args)
 }
 
 // PutEndpointBatch writes an endpoint's message records, inbox log and
@@ -260,7 +229,6 @@ func (db *DB) PutEndpointBatch(ctx context.Context, msgs []endpoint.MessageRecor
 		return nil, nil
 	}
 	var added []webhook.Event
-	defer db.forgetInbound(msgs)
 	err := db.tx(ctx, "store.PutEndpointBatch", func(tx *sql.Tx) error {
 		if err := db.putMessages(ctx, tx, msgs); err != nil {
 			return err

@@ -80,19 +80,13 @@ func (db *DB) hotWrites() []string {
 // Tx also takes hosted endpoints' writes for the sends in it
 // (endpoint.WritesTx), written after fn.
 func (db *DB) Tx(ctx context.Context, fn func(router.Tx) error) error {
-	var rides []*endpoint.TxWrites
-	err := db.tx(ctx, "store.Tx", func(tx *sql.Tx) error {
+	return db.tx(ctx, "store.Tx", func(tx *sql.Tx) error {
 		qt := &queueTx{db: db, tx: tx, ctx: ctx}
 		if err := fn(qt); err != nil {
 			return err
 		}
-		rides = qt.rides
 		return qt.flushRides()
 	})
-	for _, w := range rides {
-		db.forgetInbound(w.Msgs)
-	}
-	return err
 }
 
 // queueTx implements router.Tx and endpoint.WritesTx.

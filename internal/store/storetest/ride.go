@@ -13,7 +13,7 @@ import (
 
 // testRideTx: a hosted endpoint's writes for a send, added to the
 // router's transaction (endpoint.WritesTx), commit with the send's queue
-// entries or not at all; a message a person sent notes their time.
+// entries or not at all.
 func testRideTx(t *testing.T, e *env) {
 	_, n := e.newBusiness("+4930777777")
 	url := "http://127.0.0.1:9/ride-" + n.ID.String()
@@ -74,16 +74,5 @@ func testRideTx(t *testing.T, e *env) {
 				t.Fatalf("committed: record %v, in the log %v, due %+v, added %+v", recErr, inLog, due, w.Added)
 			}
 		})
-	}
-	// A person's message noted with its record: the window opens.
-	at := t0.Add(time.Hour)
-	if err := e.db.PutMessages(e.ctx, []endpoint.MessageRecord{
-		{Number: n.ID, ID: e.ids.Next(), Peer: phoneB, Created: at.Add(-time.Minute)},
-		{Number: n.ID, ID: e.ids.Next(), Peer: phoneB, Created: at},
-	}); err != nil {
-		t.Fatal(err)
-	}
-	if c, err := e.db.Contact(e.ctx, n.ID, phoneB); err != nil || !c.LastInbound.Equal(at) {
-		t.Fatalf("contact after an inbound record: %+v %v; want last inbound %v", c, err, at)
 	}
 }
