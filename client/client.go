@@ -265,7 +265,7 @@ func (c *Client) History(peer kontor.Phone, limit int) []Message { return c.prof
 // reconnect or by the next client to open the profile, and the server never
 // commits one twice.
 func (c *Client) Queue(to kontor.Phone, content wire.Content) (Message, error) {
-	m, _, err := c.queue(to, content, false)
+	m, _, err := c.queue(NewRef(), to, content, false)
 	return m, err
 }
 
@@ -273,7 +273,19 @@ func (c *Client) Queue(to kontor.Phone, content wire.Content) (Message, error) {
 // it, returning the server's id. When ctx ends first, the message stays in
 // the outbox and is still sent later; Send then returns ctx's error.
 func (c *Client) Send(ctx context.Context, to kontor.Phone, content wire.Content) (kontor.ID, error) {
-	m, ch, err := c.queue(to, content, true)
+	return c.SendRef(ctx, NewRef(), to, content)
+}
+
+// SendRef is Send with the send's ref chosen by the caller (NewRef), who
+// can then tie work of its own to the send before it goes out (a hosted
+// business endpoint's writes that commit in the send's transaction).
+// A ref used before on this device names that earlier send: the server
+// commits nothing new and answers with its id.
+func (c *Client) SendRef(ctx context.Context, ref string, to kontor.Phone, content wire.Content) (kontor.ID, error) {
+	if ref == "" {
+		return 0, kontor.Errorf(kontor.Invalid, "client.Send", "a send needs a ref")
+	}
+	m, ch, err := c.queue(ref, to, content, true)
 	if err != nil {
 		return 0, err
 	}
@@ -289,7 +301,7 @@ func (c *Client) Send(ctx context.Context, to kontor.Phone, content wire.Content
 	}
 }
 
-func (c *Client) queue(to kontor.Phone, content wire.Content, wait bool) (Message, chan sendResult, error) {
+func (c *Client) queue(ref string, to kontor.Phone, content wire.Content, wait bool) (Message, chan sendResult, error) {
 	const op = "client.Send"
 	to, err := kontor.ParsePhone(string(to))
 	if err != nil {
@@ -318,7 +330,7 @@ func (c *Client) queue(to kontor.Phone, content wire.Content, wait bool) (Messag
 	if len(body) > wire.MaxPayload {
 		return Message{}, nil, kontor.Errorf(kontor.Invalid, op, "the message is %d bytes, over the limit of %d", len(body), wire.MaxPayload)
 	}
-	m := Message{Ref: newRef(), TS: time.Now().UnixMilli(), Peer: to, From: own.Phone, FromDevice: own.DeviceID,
+	m := Message{Ref: ref, TS: time.Now().UnixMilli(), Peer: to, From: own.Phone, FromDevice: own.DeviceID,
 		Outgoing: true, Content: content, Status: StatusPending}
 	var ch chan sendResult
 	c.mu.Lock()
@@ -340,8 +352,8 @@ func (c *Client) queue(to kontor.Phone, content wire.Content, wait bool) (Messag
 	return m, ch, nil
 }
 
-// newRef makes a send's ref: 96 random bits, unique per device.
-func newRef() string {
+// NewRef makes a send's ref: 96 random bits, unique per device.
+func NewRef() string {
 	var b [12]byte
 	_, _ = rand.Read(b[:])
 	return hex.EncodeToString(b[:])

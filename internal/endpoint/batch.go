@@ -114,14 +114,7 @@ func (c *committer) flush(batch []*commitJob) {
 	told, ok2 := c.hooks.(enqueued)
 	if ok1 && ok2 {
 		// One transaction for records and webhooks; the outbox is told.
-		evs := all.hooks[:0:0]
-		for _, ev := range all.hooks {
-			if err := webhook.Check(ev); err != nil {
-				c.log.Error("queueing a webhook", "id", ev.ID, "err", err)
-				continue
-			}
-			evs = append(evs, ev)
-		}
+		evs := checked(all.hooks, c.log)
 		// Born claimed by this node's outbox when it has room: they go
 		// to its workers from memory, with no claim query.
 		lease := told.NewLease(evs)
@@ -153,6 +146,20 @@ func (c *committer) flush(batch []*commitJob) {
 		c.log.Error("queueing a webhook", "id", all.hooks[0].ID, "err", herr)
 		err = herr
 	}
+}
+
+// checked returns the events of evs that webhook.Check passes, logging
+// the others.
+func checked(evs []webhook.Event, log *slog.Logger) []webhook.Event {
+	out := evs[:0:0]
+	for _, ev := range evs {
+		if err := webhook.Check(ev); err != nil {
+			log.Error("queueing a webhook", "id", ev.ID, "err", err)
+			continue
+		}
+		out = append(out, ev)
+	}
+	return out
 }
 
 // BatchStore is a Store that also writes records, the inbox log and

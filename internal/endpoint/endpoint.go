@@ -29,6 +29,7 @@ import (
 	"github.com/kontor-chat/kontor/client/e2e"
 	"github.com/kontor-chat/kontor/internal/billing"
 	"github.com/kontor-chat/kontor/internal/cloudapi"
+	"github.com/kontor-chat/kontor/internal/router"
 	"github.com/kontor-chat/kontor/internal/webhook"
 	"github.com/kontor-chat/kontor/wire"
 )
@@ -97,6 +98,12 @@ type Config struct {
 	// billing.DefaultRuleBook); the set in force when a message was sent
 	// decides every status of it.
 	Rules *billing.RuleBook
+	// Riders, when set, are the riders of the endpoint device's sends
+	// (hosted: its Dial hands them to the gateway, gateway.Hub.LocalWith):
+	// a send's record, inbox entry and "sent" webhook are written in the
+	// router's transaction of the send (ride.go). The endpoint's Store
+	// must then be the router's, and its Hooks the outbox on it.
+	Riders *router.Riders
 	// Allowance counts message id against the number's free monthly
 	// allowance of category (calendar month of at, UTC) and says whether
 	// it is one of the first free; the same answer for the same id
@@ -580,10 +587,19 @@ func (e *Endpoint) message(ctx context.Context, id kontor.ID) (MessageRecord, er
 
 // hook adds a messages webhook to w.
 func (e *Endpoint) hook(ctx context.Context, w *writes, id string, v cloudapi.MessagesValue) {
-	url := ""
-	if e.cfg.WebhookURL != nil {
-		url = e.cfg.WebhookURL(ctx)
+	e.hookTo(e.webhookURL(ctx), w, id, v)
+}
+
+// webhookURL is where webhooks go now; "" when nowhere.
+func (e *Endpoint) webhookURL(ctx context.Context) string {
+	if e.cfg.WebhookURL == nil {
+		return ""
 	}
+	return e.cfg.WebhookURL(ctx)
+}
+
+// hookTo is hook to url.
+func (e *Endpoint) hookTo(url string, w *writes, id string, v cloudapi.MessagesValue) {
 	if url == "" {
 		e.log.Debug("no webhook URL set; dropping a webhook", "id", id)
 		return
@@ -682,31 +698,42 @@ func (e *Endpoint) Send(ctx context.Context, body []byte) (any, *cloudapi.Error)
 		return nil, cerr
 	}
 	e.notice(ctx, to, c.NoticeSent)
-	id, err := e.dev.Send(ctx, to, content)
+	rec := MessageRecord{Number: e.cfg.Number, Peer: to, Outgoing: true, Category: category, Callback: req.BizOpaqueCallbackData,
+		Initiated: initiated, EntryPoint: entry}
+	typ, text := Summary(content)
+	in := InboxMessage{Number: e.cfg.Number, Peer: to, Outgoing: true, Type: typ, Text: text, JSON: body, Status: InboxSent}
+	url := e.webhookURL(ctx)
+	ref := client.NewRef()
+	var rd *ride
+	if !opens { // an answer that opens an entry-point window learns its record after the send
+		rd = e.newRide(rec, in, url)
+	}
+	if rd != nil {
+		e.cfg.Riders.Add(ref, rd)
+		defer e.cfg.Riders.Remove(ref)
+	}
+	id, err := e.dev.SendRef(ctx, ref, to, content)
 	if err != nil {
 		return nil, sendError(err)
 	}
 	// The message is committed: its record and status must not be lost
 	// when the caller hangs up now.
 	ctx = context.WithoutCancel(ctx)
-	if opens {
-		entry = e.openEntryPoint(ctx, c, at)
+	w := &writes{}
+	if got, ok := rd.committed(id); ok {
+		rec = got // written with the send
+	} else {
+		if opens {
+			rec.EntryPoint = e.openEntryPoint(ctx, c, at)
+		}
+		rec.ID, rec.Created = id, e.clock.Now()
+		e.sent(ctx, w, rec, in, url)
 	}
-	now := e.clock.Now()
-	rec := MessageRecord{Number: e.cfg.Number, ID: id, Peer: to, Outgoing: true, Category: category, Callback: req.BizOpaqueCallbackData,
-		Created: now, Initiated: initiated, EntryPoint: entry}
-	early := e.remember(rec)
-	wamid := cloudapi.MessageID(id)
-	w := &writes{msgs: []MessageRecord{rec}}
-	typ, text := Summary(content)
-	w.inbox.Messages = append(w.inbox.Messages, InboxMessage{Number: e.cfg.Number, ID: id, Peer: to, Outgoing: true,
-		Type: typ, Text: text, JSON: body, At: now, Status: InboxSent})
-	e.hook(ctx, w, "status.sent."+wamid, cloudapi.MessagesValue{Metadata: e.metadata(), Statuses: []cloudapi.Status{e.status(ctx, wamid, "sent", now, to, rec)}})
-	for _, r := range early { // delivered (or read) before this call returned
+	for _, r := range e.remember(rec) { // delivered (or read) before this call returned
 		e.receipt(ctx, r, w)
 	}
 	e.commits.commit(w)
-	return cloudapi.NewSendResponse(req, wamid), nil
+	return cloudapi.NewSendResponse(req, cloudapi.MessageID(id)), nil
 }
 
 // sendError maps a failed send to the public codes.

@@ -7,6 +7,8 @@
 // node (Hub.Local, local.go: the hosted business endpoints), whose frames
 // pass as Go values. Both get the same handshake (the device's credential),
 // the same checks (wire.Frame.Check), window, rate limit and close codes.
+// Only an in-process pipe carries riders (Hub.LocalWith, router.Rider): the
+// hosted endpoint's writes that commit in its send's transaction.
 //
 // Delivery: after a commit the router hands new entries to Hub.Offer. A
 // connection that is caught up writes them straight away (no store read);

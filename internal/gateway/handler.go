@@ -169,7 +169,7 @@ func (h *Hub) handle(c *conn, f *wire.Frame) {
 			return
 		}
 		ref := f.Ref
-		h.router.Send(c.ctx, c.sender, f, func(res router.SendResult) {
+		h.router.SendWith(c.ctx, c.sender, f, c.link.rider(ref), func(res router.SendResult) {
 			<-c.sends
 			if res.Err != nil {
 				c.reply(errorFrame(ref, res.Err))

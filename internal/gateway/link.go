@@ -6,6 +6,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/kontor-chat/kontor/internal/router"
 	"github.com/kontor-chat/kontor/wire"
 )
 
@@ -25,6 +26,9 @@ type link interface {
 	close(code websocket.StatusCode, reason string) error
 	// closeNow drops the connection.
 	closeNow() error
+	// rider returns the rider of the device's send with ref, or nil: only
+	// an in-process link carries riders (router.Rider).
+	rider(ref string) router.Rider
 }
 
 // tryWriter is a link that can hand over a frame at once when there is
@@ -77,3 +81,6 @@ func (l wsLink) close(code websocket.StatusCode, reason string) error {
 }
 
 func (l wsLink) closeNow() error { return l.ws.CloseNow() }
+
+// rider: a device over a WebSocket never carries riders.
+func (wsLink) rider(string) router.Rider { return nil }

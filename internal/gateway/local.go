@@ -9,6 +9,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/kontor-chat/kontor"
+	"github.com/kontor-chat/kontor/internal/router"
 	"github.com/kontor-chat/kontor/wire"
 )
 
@@ -26,14 +27,15 @@ var errDropped = errors.New("gateway: the in-process connection was dropped")
 // after reading it.
 type pipe struct {
 	toServer, toClient chan *wire.Frame
+	riders             *router.Riders // of the device's sends; may be nil
 
 	once   sync.Once
 	done   chan struct{} // closed by the first close of either end
 	reason error         // why, for reads after done: a websocket.CloseError or errDropped
 }
 
-func newPipe() *pipe {
-	return &pipe{toServer: make(chan *wire.Frame, pipeFrames), toClient: make(chan *wire.Frame, pipeFrames), done: make(chan struct{})}
+func newPipe(riders *router.Riders) *pipe {
+	return &pipe{toServer: make(chan *wire.Frame, pipeFrames), toClient: make(chan *wire.Frame, pipeFrames), riders: riders, done: make(chan struct{})}
 }
 
 // end closes the pipe for both ends with reason; the first reason counts.
@@ -136,6 +138,8 @@ func (l localLink) closeNow() error {
 	return nil
 }
 
+func (l localLink) rider(ref string) router.Rider { return l.p.riders.Get(ref) }
+
 // LocalConn is the device's end of an in-process connection to this node
 // (Hub.Local): the hosted business endpoints' link to their own node. It
 // behaves as the device's WebSocket does — hello first, the same checks,
@@ -202,7 +206,12 @@ func (c *LocalConn) CloseNow() error {
 // Local connects a device of this node in process and returns the
 // device's end. The device proves who it is with its credential in the
 // hello frame, as on a WebSocket; the connection then runs like one.
-func (h *Hub) Local() (*LocalConn, error) {
+func (h *Hub) Local() (*LocalConn, error) { return h.LocalWith(nil) }
+
+// LocalWith is Local for a device whose sends may carry riders: a send
+// whose ref has a rider in riders hands it to the router
+// (router.Router.SendWith), to write in the send's transaction.
+func (h *Hub) LocalWith(riders *router.Riders) (*LocalConn, error) {
 	h.mu.Lock()
 	if h.closing {
 		h.mu.Unlock()
@@ -210,7 +219,7 @@ func (h *Hub) Local() (*LocalConn, error) {
 	}
 	h.wg.Add(1)
 	h.mu.Unlock()
-	p := newPipe()
+	p := newPipe(riders)
 	go h.serve(localLink{p})
 	return &LocalConn{p}, nil
 }

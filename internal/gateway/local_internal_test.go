@@ -32,7 +32,7 @@ func TestPipe(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := newPipe()
+			p := newPipe(nil)
 			srv, dev := localLink{p}, &LocalConn{p}
 			ids := []kontor.ID{1, 2}
 			for i := range 3 {
@@ -78,7 +78,7 @@ func TestPipe(t *testing.T) {
 func TestPipeTryWrite(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	p := newPipe()
+	p := newPipe(nil)
 	srv, dev := localLink{p}, &LocalConn{p}
 	ack := &wire.Frame{Type: wire.TAck, IDs: []kontor.ID{1}}
 	for i := range pipeFrames {

@@ -10,6 +10,13 @@
 // the Ringer, which delivers them to local connections or rings other nodes;
 // the store stays the only truth, so a lost ring loses nothing.
 //
+// A send may carry a Rider (SendWith; only over an in-process link, see
+// Riders): the committer calls it in the send's transaction, after the
+// ref was claimed fresh, to write what belongs to the message (a hosted
+// business endpoint's record and webhook), and tells it the outcome
+// before answering the sender.
+//
 // router never imports the store, the bus or transport packages. Lock order:
-// Router.cache.mu is a leaf; committers hold no lock while calling the store.
+// Router.cache.mu is a leaf; committers hold no lock while calling the store
+// or a Rider; Riders.mu is a leaf.
 package router

@@ -174,6 +174,8 @@ type op struct {
 	// opSend
 	ref     string
 	entries []Entry // ID, TS and Expires are set at commit time
+	rider   Rider   // may be nil
+	rode    bool    // rider rode in the transaction being tried
 	// opAck
 	ids []kontor.ID
 	// opReceipt
@@ -198,12 +200,20 @@ type SendResult struct {
 // called once, from a committer goroutine, after the commit (or failure); it
 // must not block.
 func (r *Router) Send(ctx context.Context, s Sender, f *wire.Frame, done func(SendResult)) {
+	r.SendWith(ctx, s, f, nil, done)
+}
+
+// SendWith is Send with a rider (may be nil), whose writes commit in the
+// send's transaction. A send refused before its commit (a device list
+// mismatch, say) never reaches the rider: the sender tries again, with
+// the same ref and so the same rider.
+func (r *Router) SendWith(ctx context.Context, s Sender, f *wire.Frame, rider Rider, done func(SendResult)) {
 	entries, err := r.prepareSend(ctx, s, f)
 	if err != nil {
 		done(SendResult{Err: err})
 		return
 	}
-	r.submit(&op{kind: opSend, sender: s, ref: f.Ref, entries: entries, done: func(o *op) {
+	r.submit(&op{kind: opSend, sender: s, ref: f.Ref, entries: entries, rider: rider, done: func(o *op) {
 		done(SendResult{ID: o.id, TS: o.ts, Err: o.err})
 	}})
 }
@@ -399,6 +409,9 @@ func (r *Router) commit(batch []*op) {
 		if o.kind == opSend && o.err == nil {
 			accepted++
 		}
+		if o.rider != nil {
+			o.rider.Rode(err == nil && o.rode)
+		}
 		o.done(o)
 	}
 	if r.metrics != nil && accepted > 0 {
@@ -412,6 +425,7 @@ func (r *Router) apply(tx Tx, o *op) ([]Entry, error) {
 	now := r.clock.Now().UnixMilli()
 	switch o.kind {
 	case opSend:
+		o.rode = false
 		id := r.ids.Next()
 		existing, fresh, err := tx.ClaimRef(o.sender.Device, o.ref, id, now)
 		if err != nil {
@@ -427,6 +441,12 @@ func (r *Router) apply(tx Tx, o *op) ([]Entry, error) {
 		}
 		if err := tx.Insert(o.entries); err != nil {
 			return nil, err
+		}
+		if o.rider != nil {
+			if err := o.rider.Ride(storeTx(tx), id, now); err != nil {
+				return nil, err
+			}
+			o.rode = true
 		}
 		o.id, o.ts = id, now
 		return o.entries, nil
@@ -589,6 +609,14 @@ func (b *batchTx) Devices(account kontor.ID) ([]DeviceRef, error) {
 	}
 	b.devices[account] = ds
 	return ds, nil
+}
+
+// storeTx is the store's own Tx under tx, for riders.
+func storeTx(tx Tx) Tx {
+	if b, ok := tx.(*batchTx); ok {
+		return b.Tx
+	}
+	return tx
 }
 
 // flush inserts what the ops queued.

@@ -28,6 +28,7 @@ import (
 	"github.com/kontor-chat/kontor/internal/gateway"
 	"github.com/kontor-chat/kontor/internal/identity"
 	"github.com/kontor-chat/kontor/internal/relay"
+	"github.com/kontor-chat/kontor/internal/router"
 	"github.com/kontor-chat/kontor/internal/templates"
 	"github.com/kontor-chat/kontor/internal/webhook"
 	"github.com/kontor-chat/kontor/wire"
@@ -95,15 +96,19 @@ func (s *Server) loopbackAddr() string {
 	return net.JoinHostPort(host, port)
 }
 
-// dialLocal links a hosted endpoint's device to this node in process: its
-// frames pass as Go values, with no JSON and no socket, through the same
-// handshake (the device's credential) and connection logic as a WebSocket.
-func (s *Server) dialLocal(context.Context) (client.Conn, error) {
-	c, err := s.DialLocal()
-	if err != nil {
-		return nil, err
+// dialLocal returns the dialer that links a hosted endpoint's device to
+// this node in process: its frames pass as Go values, with no JSON and no
+// socket, through the same handshake (the device's credential) and
+// connection logic as a WebSocket; its sends carry the riders in riders
+// (router.Rider: the endpoint's writes commit with the send).
+func (s *Server) dialLocal(riders *router.Riders) func(context.Context) (client.Conn, error) {
+	return func(context.Context) (client.Conn, error) {
+		c, err := s.hub.LocalWith(riders)
+		if err != nil {
+			return nil, err
+		}
+		return c, nil
 	}
-	return c, nil
 }
 
 // DialLocal connects a device to this node in process (gateway.Hub.Local):
@@ -274,7 +279,9 @@ func (s *Server) startEndpoint(ctx context.Context, number kontor.ID) error {
 	biz := n.Business
 	mac := hmac.New(sha256.New, []byte(apps[0].Secret))
 	mac.Write([]byte("kontor media download URLs"))
-	cfg := endpoint.Config{WABA: biz, Number: n.ID, App: apps[0].ID, Phone: n.Phone, Hosted: true, Dial: s.dialLocal, Operator: s.cfg.OperatorName, NoSync: true,
+	riders := new(router.Riders)
+	cfg := endpoint.Config{WABA: biz, Number: n.ID, App: apps[0].ID, Phone: n.Phone, Hosted: true, Dial: s.dialLocal(riders), Riders: riders,
+		Operator: s.cfg.OperatorName, NoSync: true,
 		MediaDir: filepath.Join(s.endpointDir(n.ID), "media"), LinkClient: s.links, URLKey: mac.Sum(nil), Template: s.tmpls.Lookup(biz),
 		Meter: s.ledger, Orders: s.orderMessages(biz), Rules: s.rules,
 		Allowance: func(ctx context.Context, category string, at time.Time, id kontor.ID, free int) (bool, error) {

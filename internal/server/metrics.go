@@ -36,6 +36,26 @@ func newMetrics() *metrics {
 	return m
 }
 
+// commitsCollector reports the store's write transactions by what they
+// did (store.DB.Commits).
+type commitsCollector struct {
+	desc    *prometheus.Desc
+	commits func() map[string]int64
+}
+
+func newCommitsCollector(commits func() map[string]int64) commitsCollector {
+	return commitsCollector{commits: commits, desc: prometheus.NewDesc("kontor_store_commits_total",
+		"Write transactions the store committed, by operation (store.Tx is the router's group commit).", []string{"op"}, nil)}
+}
+
+func (c commitsCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+
+func (c commitsCollector) Collect(ch chan<- prometheus.Metric) {
+	for op, n := range c.commits() {
+		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.CounterValue, float64(n), op)
+	}
+}
+
 func (m *metrics) Committed(ops int, d time.Duration) {
 	m.batchOps.Observe(float64(ops))
 	m.commitSecs.Observe(d.Seconds())

@@ -246,6 +246,41 @@ func (db *DB) PutEndpointBatch(ctx context.Context, msgs []endpoint.MessageRecor
 	return added, nil
 }
 
+// AddEndpointWrites has a hosted endpoint's writes for a send written in
+// the router's transaction of it (endpoint.WritesTx): at its end, with
+// those of the other sends in it, as PutEndpointBatch writes them.
+func (t *queueTx) AddEndpointWrites(w *endpoint.TxWrites) { t.rides = append(t.rides, w) }
+
+// flushRides writes what AddEndpointWrites gathered: the records and the
+// inbox log of all in one go, the webhooks of each under its lease.
+func (t *queueTx) flushRides() error {
+	if len(t.rides) == 0 {
+		return nil
+	}
+	var msgs []endpoint.MessageRecord
+	var in endpoint.InboxWrites
+	for _, w := range t.rides {
+		msgs = append(msgs, w.Msgs...)
+		in.Messages = append(in.Messages, w.Inbox.Messages...)
+		in.Statuses = append(in.Statuses, w.Inbox.Statuses...)
+		in.Reads = append(in.Reads, w.Inbox.Reads...)
+	}
+	if err := t.db.putMessages(t.ctx, t.tx, msgs); err != nil {
+		return err
+	}
+	if err := t.db.putInbox(t.ctx, t.tx, in); err != nil {
+		return err
+	}
+	for _, w := range t.rides {
+		added, err := t.db.enqueueWebhooks(t.ctx, t.tx, w.Hooks, w.Now, w.Lease)
+		if err != nil {
+			return err
+		}
+		w.Added = added
+	}
+	return nil
+}
+
 // Message returns a message record (endpoint.Store).
 func (db *DB) Message(ctx context.Context, number, id kontor.ID) (endpoint.MessageRecord, error) {
 	var m endpoint.MessageRecord

@@ -10,6 +10,7 @@ import (
 
 	"github.com/kontor-chat/kontor"
 	"github.com/kontor-chat/kontor/internal/endpoint"
+	"github.com/kontor-chat/kontor/internal/router"
 	"github.com/kontor-chat/kontor/internal/store"
 	"github.com/kontor-chat/kontor/internal/webhook"
 )
@@ -108,6 +109,103 @@ func BenchmarkEndpointWrites(b *testing.B) {
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
 			// The process's CPU per message: what the machine's other
 			// work does not change, as wall time it does.
+			b.ReportMetric(float64((cpuTime(b)-cpu0).Microseconds())/float64(b.N), "cpu-µs/msg")
+		})
+	}
+}
+
+// BenchmarkHostedSendWrites is what a hosted Business API send writes,
+// in batches of 8 or 64 as the group commits make them (SQLite, 50
+// people): the router's send (its ref, a queue entry for the person's
+// device and a sync copy) and the endpoint's (record, inbox log, "sent"
+// webhook), in two transactions one after the other (the router's, then
+// the endpoint's group commit: before) or in one (the endpoint's writes
+// riding the router's transaction, endpoint.WritesTx).
+func BenchmarkHostedSendWrites(b *testing.B) {
+	for _, bc := range []struct {
+		batch int
+		ride  bool
+	}{{8, false}, {8, true}, {64, false}, {64, true}} {
+		batch, ride := bc.batch, bc.ride
+		name := fmt.Sprint("batch-", batch, "-two-transactions")
+		if ride {
+			name = fmt.Sprint("batch-", batch, "-one-transaction")
+		}
+		b.Run(name, func(b *testing.B) {
+			const people = 50
+			ctx := context.Background()
+			db, err := store.Open(ctx, store.Config{DataDir: b.TempDir()})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer db.Close()
+			ids := kontor.NewIDs(nil, 1)
+			number, app, sender := ids.Next(), ids.Next(), ids.Next()
+			body := []byte(`{"object":"whatsapp_business_account","entry":[` + strings.Repeat(" ", 600) + `]}`)
+			payload := []byte(strings.Repeat("c", 400))
+			type send struct {
+				entries []router.Entry
+				w       endpoint.TxWrites
+			}
+			var sends []send
+			flush := func() {
+				err := db.Tx(ctx, func(tx router.Tx) error {
+					for i := range sends {
+						s := &sends[i]
+						if _, _, err := tx.ClaimRef(sender, s.entries[0].ID.String(), s.entries[0].ID, time.Now().UnixMilli()); err != nil {
+							return err
+						}
+						if err := tx.Insert(s.entries); err != nil {
+							return err
+						}
+						if ride {
+							tx.(endpoint.WritesTx).AddEndpointWrites(&s.w)
+						}
+					}
+					return nil
+				})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if !ride {
+					var all endpoint.TxWrites
+					for _, s := range sends {
+						all.Msgs = append(all.Msgs, s.w.Msgs...)
+						all.Inbox.Messages = append(all.Inbox.Messages, s.w.Inbox.Messages...)
+						all.Hooks = append(all.Hooks, s.w.Hooks...)
+					}
+					if _, err := db.PutEndpointBatch(ctx, all.Msgs, all.Inbox, all.Hooks, time.Now(), webhook.Lease{}); err != nil {
+						b.Fatal(err)
+					}
+				}
+				sends = sends[:0]
+			}
+			b.ResetTimer()
+			cpu0 := cpuTime(b)
+			for b.Loop() {
+				id := ids.Next()
+				now := time.Now()
+				peer := kontor.Phone(fmt.Sprintf("+4915100%05d", int64(id)%people))
+				exp := now.Add(time.Hour).UnixMilli()
+				sends = append(sends, send{
+					entries: []router.Entry{
+						{Device: kontor.ID(int64(id)%people + 1), ID: id, Kind: router.KindMessage, FromAccount: number, From: "+4930111111", FromDevice: 1, TS: now.UnixMilli(), Expires: exp, Body: payload},
+						{Device: sender, ID: id, Kind: router.KindSync, FromAccount: number, From: "+4930111111", FromDevice: 1, To: peer, TS: now.UnixMilli(), Expires: exp, Body: payload},
+					},
+					w: endpoint.TxWrites{Now: now,
+						Msgs: []endpoint.MessageRecord{{Number: number, ID: id, Peer: peer, Outgoing: true, Category: "service", Created: now}},
+						Inbox: endpoint.InboxWrites{Messages: []endpoint.InboxMessage{{Number: number, ID: id, Peer: peer, Outgoing: true, Type: "text",
+							Text: "Ihre Bestellung liegt bereit.", JSON: body[:120], At: now, Status: endpoint.InboxSent}}},
+						Hooks: []webhook.Event{{ID: "status.sent." + id.String(), App: app, URL: "http://127.0.0.1:1/hook", Body: body, Created: now}}},
+				})
+				if len(sends) == batch {
+					flush()
+				}
+			}
+			if len(sends) > 0 {
+				flush()
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
 			b.ReportMetric(float64((cpuTime(b)-cpu0).Microseconds())/float64(b.N), "cpu-µs/msg")
 		})
 	}

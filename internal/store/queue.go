@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/kontor-chat/kontor"
+	"github.com/kontor-chat/kontor/internal/endpoint"
 	"github.com/kontor-chat/kontor/internal/router"
 )
 
@@ -75,18 +76,25 @@ func (db *DB) hotWrites() []string {
 	return qs
 }
 
-// Tx runs fn in one write transaction (the router's group commit).
+// Tx runs fn in one write transaction (the router's group commit). The
+// Tx also takes hosted endpoints' writes for the sends in it
+// (endpoint.WritesTx), written after fn.
 func (db *DB) Tx(ctx context.Context, fn func(router.Tx) error) error {
 	return db.tx(ctx, "store.Tx", func(tx *sql.Tx) error {
-		return fn(&queueTx{db: db, tx: tx, ctx: ctx})
+		qt := &queueTx{db: db, tx: tx, ctx: ctx}
+		if err := fn(qt); err != nil {
+			return err
+		}
+		return qt.flushRides()
 	})
 }
 
-// queueTx implements router.Tx.
+// queueTx implements router.Tx and endpoint.WritesTx.
 type queueTx struct {
-	db  *DB
-	tx  *sql.Tx
-	ctx context.Context
+	db    *DB
+	tx    *sql.Tx
+	ctx   context.Context
+	rides []*endpoint.TxWrites // AddEndpointWrites
 }
 
 // exec runs q in the transaction, prepared when Open prepared it.

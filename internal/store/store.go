@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // driver "pgx"
@@ -57,6 +58,29 @@ type DB struct {
 	closeOnce sync.Once
 	orders    [orderQueues]orderQueue // PlaceOrder's batches (orders.go)
 	dir       *dirCache               // tokens, numbers, businesses, app secrets (dircache.go)
+	commits   sync.Map                // op → *atomic.Int64: write transactions committed (Commits)
+}
+
+// Commits returns how many write transactions the store committed since
+// it opened, by what they did ("store.Tx" is the router's group commit;
+// single-statement writes are not counted): for the node's metrics and
+// for tests that count them.
+func (db *DB) Commits() map[string]int64 {
+	out := map[string]int64{}
+	db.commits.Range(func(k, v any) bool {
+		out[k.(string)] = v.(*atomic.Int64).Load()
+		return true
+	})
+	return out
+}
+
+// committed counts a write transaction of op.
+func (db *DB) committed(op string) {
+	n, ok := db.commits.Load(op)
+	if !ok {
+		n, _ = db.commits.LoadOrStore(op, new(atomic.Int64))
+	}
+	n.(*atomic.Int64).Add(1)
 }
 
 // prepareWrites prepares the hot write statements on the writer pool.
@@ -370,5 +394,6 @@ func (db *DB) tx(ctx context.Context, op string, fn func(*sql.Tx) error) error {
 	if err := tx.Commit(); err != nil {
 		return internal(op, err)
 	}
+	db.committed(op)
 	return nil
 }

@@ -75,6 +75,7 @@ var tests = []test{
 	// Businesses and their endpoints (business.Store, endpoint.Store).
 	{"Businesses", testBusinesses},
 	{"EndpointState", testEndpointState},
+	{"RideTx", testRideTx},
 	{"Reach", testReach},
 	{"Blocks", testBlocks},
 	{"QualitySignals", testQualitySignals},
