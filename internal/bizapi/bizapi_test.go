@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kontor-chat/kontor"
 	"github.com/kontor-chat/kontor/client"
 	"github.com/kontor-chat/kontor/client/e2e"
 	"github.com/kontor-chat/kontor/internal/cloudapi"
@@ -195,25 +194,10 @@ type person struct {
 	s *e2e.Sealer
 }
 
+// newPerson registers phone on s (kontortest.NewPerson).
 func newPerson(ctx context.Context, t *testing.T, s *kontortest.Server, phone string) *person {
 	t.Helper()
-	dir := t.TempDir()
-	if _, err := client.Register(ctx, dir, client.Registration{Server: s.URL, Phone: kontor.Phone(phone)}); err != nil {
-		t.Fatal(err)
-	}
-	sl, err := e2e.OpenProfile(dir, nil, e2e.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := sl.Maintain(ctx); err != nil {
-		t.Fatal(err)
-	}
-	c, err := client.Open(ctx, dir, client.Options{Sealer: sl})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close(); sl.Close() })
-	return &person{c: c, s: sl}
+	return &person{c: kontortest.NewPerson(ctx, t, s.URL, phone).C}
 }
 
 // next returns the next message the person gets.
