@@ -44,7 +44,10 @@ type Reporter interface {
 // the delivered status carries.
 func (e *Endpoint) report(ctx context.Context, rec MessageRecord, peer kontor.Phone, at time.Time) (billing.Decision, error) {
 	sent := rec.Created
-	if sent.IsZero() {
+	if sent.IsZero() || sent.After(at) {
+		// Created is taken after the send's answer (self-hosted), so a
+		// fast receipt can come before it; the message was sent by the
+		// time it was delivered.
 		sent = at
 	}
 	return e.cfg.Report.Report(ctx, Delivery{ID: rec.ID, Peer: peer, Category: rec.Category, Sent: sent,
