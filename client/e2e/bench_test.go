@@ -21,18 +21,7 @@ func BenchmarkOneWay(b *testing.B) {
 		{"disk-nosync", func(b *testing.B) string { return b.TempDir() }, true},
 	} {
 		b.Run(st.name, func(b *testing.B) {
-			kd := newKeyDir(b)
-			join := func(a wire.DeviceAddress) *party {
-				p := &party{t: b, kd: kd, addr: a, dir: st.dir(b), nosync: st.nosync, clock: newFakeClock()}
-				p.start()
-				if _, err := p.s.Maintain(context.Background()); err != nil {
-					b.Fatal(err)
-				}
-				return p
-			}
-			x, y := join(alice), join(bob)
-			y.recv(x, x.send(y, "start"), "start")
-			x.recv(y, y.send(x, "answer"), "answer")
+			x, y := establishedPair(b, st.dir, st.nosync)
 			msg := []byte(`{"type":"text","text":"a message of ordinary length, about as long as most are"}`)
 			ctx := context.Background()
 			b.ResetTimer()
@@ -110,18 +99,7 @@ func BenchmarkSeal(b *testing.B) {
 		{"disk-nosync", func(b *testing.B) string { return b.TempDir() }, true},
 	} {
 		b.Run(st.name, func(b *testing.B) {
-			kd := newKeyDir(b)
-			join := func(a wire.DeviceAddress) *party {
-				p := &party{t: b, kd: kd, addr: a, dir: st.dir(b), nosync: st.nosync, clock: newFakeClock()}
-				p.start()
-				if _, err := p.s.Maintain(context.Background()); err != nil {
-					b.Fatal(err)
-				}
-				return p
-			}
-			x, y := join(alice), join(bob)
-			y.recv(x, x.send(y, "start"), "start")
-			x.recv(y, y.send(x, "answer"), "answer")
+			x, _ := establishedPair(b, st.dir, st.nosync)
 			msg := []byte(`{"type":"text","text":"a message of ordinary length, about as long as most are"}`)
 			ctx := context.Background()
 			b.ReportAllocs()
@@ -132,4 +110,22 @@ func BenchmarkSeal(b *testing.B) {
 			}
 		})
 	}
+}
+
+// establishedPair returns alice and bob with a session each way, their
+// key stores in dir(b) ("" in memory), synced unless nosync.
+func establishedPair(b *testing.B, dir func(*testing.B) string, nosync bool) (x, y *party) {
+	kd := newKeyDir(b)
+	join := func(a wire.DeviceAddress) *party {
+		p := &party{t: b, kd: kd, addr: a, dir: dir(b), nosync: nosync, clock: newFakeClock()}
+		p.start()
+		if _, err := p.s.Maintain(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+		return p
+	}
+	x, y = join(alice), join(bob)
+	y.recv(x, x.send(y, "start"), "start")
+	x.recv(y, y.send(x, "answer"), "answer")
+	return x, y
 }
