@@ -1,9 +1,11 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/kontor-chat/kontor"
@@ -209,15 +211,23 @@ func (db *DB) PutMessages(ctx context.Context, msgs []endpoint.MessageRecord) er
 	if len(msgs) == 0 {
 		return nil
 	}
-	return db.tx(ctx, "store.PutMessages", func(tx *sql.Tx) error { return db.putMessages(ctx, tx, msgs) })
+	return db.retryTx(ctx, "store.PutMessages", func(tx *sql.Tx) error { return db.putMessages(ctx, tx, msgs) })
 }
 
 func (db *DB) putMessages(ctx context.Context, tx *sql.Tx, msgs []endpoint.MessageRecord) error {
+	if len(msgs) > 1 && !slices.IsSortedFunc(msgs, compareRecords) { // the lock order (retry.go)
+		msgs = slices.SortedStableFunc(slices.Values(msgs), compareRecords)
+	}
 	args := make([]any, 0, 9*len(msgs))
 	for _, m := range msgs {
 		args = append(args, int64(m.Number), int64(m.ID), string(m.Peer), m.Outgoing, m.Category, m.Callback, ms(m.Created), m.Initiated, m.EntryPoint)
 	}
 	return db.execChunks(ctx, tx, putMessageSQLs, 9, args)
+}
+
+// compareRecords orders message records by key.
+func compareRecords(a, b endpoint.MessageRecord) int {
+	return cmp.Or(cmp.Compare(a.Number, b.Number), cmp.Compare(a.ID, b.ID))
 }
 
 // PutEndpointBatch writes an endpoint's message records, inbox log and
@@ -229,7 +239,7 @@ func (db *DB) PutEndpointBatch(ctx context.Context, msgs []endpoint.MessageRecor
 		return nil, nil
 	}
 	var added []webhook.Event
-	err := db.tx(ctx, "store.PutEndpointBatch", func(tx *sql.Tx) error {
+	err := db.retryTx(ctx, "store.PutEndpointBatch", func(tx *sql.Tx) error {
 		if err := db.putMessages(ctx, tx, msgs); err != nil {
 			return err
 		}

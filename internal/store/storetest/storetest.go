@@ -138,6 +138,10 @@ var tests = []test{
 	{"InboxList", testInboxList},
 	{"InboxNotesAndQuickReplies", testInboxNotes},
 	{"InboxBatch", testInboxBatch},
+	// The router's and the endpoints' group commits and the console on
+	// the same conversations at once.
+	{"CommitterRace", testCommitterRace},
+	{"DeadlockRetried", testDeadlockRetried},
 	{"InboxSearch", testInboxSearch},
 	{"InboxSearchWords", testInboxSearchWords},
 	// Free entry-point windows (endpoint.Store).
