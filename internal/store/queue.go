@@ -208,10 +208,14 @@ func (t *queueTx) Delete(device kontor.ID, ids []kontor.ID) ([]router.Entry, err
 	return out, nil
 }
 
-// Expire removes up to limit entries whose time is past.
+// Expire removes up to limit entries whose time is past. On PostgreSQL
+// it passes over entries another transaction holds (a device's ack
+// deleting them, another node's sweep): waiting for them, in an order
+// of its own, could close a circle of waits, and the ack or the next
+// sweep removes them anyway.
 func (t *queueTx) Expire(now int64, limit int) ([]router.Entry, error) {
 	rows, err := t.tx.QueryContext(t.ctx, `DELETE FROM queue WHERE (device_id, id) IN
-		(SELECT device_id, id FROM queue WHERE expires < $1 ORDER BY expires LIMIT $2) RETURNING `+metaCols, now, limit)
+		(SELECT device_id, id FROM queue WHERE expires < $1 ORDER BY expires, device_id, id LIMIT $2`+t.db.d.skipLocked()+`) RETURNING `+metaCols, now, limit)
 	if err != nil {
 		return nil, err
 	}
