@@ -19,6 +19,10 @@ type writes struct {
 	// them, client.Options.HoldReceipts) once these writes are committed,
 	// so that a crash before makes the server deliver them again.
 	acks []kontor.ID
+	// notices are the people who wrote in these writes, to be told of
+	// the hosted service once they are committed (Endpoint.notice);
+	// nothing the store writes.
+	notices []kontor.Phone
 }
 
 func (w *writes) empty() bool { return len(w.msgs) == 0 && len(w.hooks) == 0 && w.inbox.empty() }

@@ -19,6 +19,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -273,6 +274,11 @@ func (e *Endpoint) run(ctx context.Context) {
 			if e.commitEvents(ctx, &w) == nil && len(w.acks) > 0 {
 				e.dev.Ack(w.acks...)
 			}
+			// Told even when the commit failed: the person must know
+			// who can read the chat.
+			for _, peer := range w.notices {
+				e.notice(ctx, peer, false)
+			}
 		}
 	}
 }
@@ -359,11 +365,14 @@ func (e *Endpoint) inbound(ctx context.Context, m client.Message, w *writes) {
 	if m.Problem == "" && m.Content.Referral != nil {
 		e.referral(ctx, m.Peer, ts)
 	}
-	if err := e.store.NoteInbound(ctx, e.cfg.Number, m.Peer, ts); err != nil {
-		e.log.Error("recording an inbound message", "err", err)
-	}
+	// The record notes the person's time too (Contact.LastInbound: the
+	// service window), in the group commit of w; the hosted notice goes
+	// out after it (run), so that an answer to the notice finds the
+	// window open.
 	w.msgs = append(w.msgs, MessageRecord{Number: e.cfg.Number, ID: m.ID, Peer: m.Peer, Created: ts})
-	e.notice(ctx, m.Peer, false)
+	if e.cfg.Hosted && !slices.Contains(w.notices, m.Peer) {
+		w.notices = append(w.notices, m.Peer)
+	}
 	wamid := cloudapi.MessageID(m.ID)
 	var wm cloudapi.WebhookMessage
 	if m.Problem != "" {

@@ -16,6 +16,7 @@ import (
 // 40P01, in which PostgreSQL aborts one of them):
 //
 //	send_refs, queue                      router only (ClaimRef, Insert, Delete)
+//	endpoint_contacts                     by (number_id, peer)
 //	endpoint_messages                     by (number_id, msg_id)
 //	inbox_messages (insert, then status)  by (number_id, msg_id)
 //	inbox_early                           by (number_id, msg_id, status)

@@ -146,6 +146,8 @@ var tests = []test{
 	{"InboxSearchWords", testInboxSearchWords},
 	// Free entry-point windows (endpoint.Store).
 	{"EntryPoint", testEntryPoint},
+	// The people's times noted with their messages' records.
+	{"InboundNotes", testInboundNotes},
 	// Self-hosted metering: a delivery's receipt still held.
 	{"HeldDelivery", testHeldDelivery},
 	// Product pictures kept by the platform (console catalog).
