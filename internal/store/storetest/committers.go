@@ -49,10 +49,9 @@ func testCommitterRace(t *testing.T, e *env) {
 
 	var mu sync.Mutex // guards the fields below
 	logged := map[kontor.ID]endpoint.InboxMessage{}
-	status := map[kontor.ID]string{} // the highest status each sent message was given
-	hooks := map[string]int{}        // by URL
-	var sent [][]kontor.ID           // committed sent messages, by number
-	sent = make([][]kontor.ID, len(nums))
+	status := map[kontor.ID]string{}       // the highest status each sent message was given
+	hooks := map[string]int{}              // by URL
+	sent := make([][]kontor.ID, len(nums)) // committed sent messages, by number
 	errs := func(who string, err error) {
 		t.Helper()
 		t.Errorf("%s: %v (SQLSTATE 40P01 is a deadlock)", who, err)
