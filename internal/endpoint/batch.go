@@ -19,6 +19,10 @@ type writes struct {
 	// them, client.Options.HoldReceipts) once these writes are committed,
 	// so that a crash before makes the server deliver them again.
 	acks []kontor.ID
+	// notices are the people who wrote in these writes, to be told of
+	// the hosted service once they are committed (Endpoint.notice);
+	// nothing the store writes.
+	notices []kontor.Phone
 }
 
 func (w *writes) empty() bool { return len(w.msgs) == 0 && len(w.hooks) == 0 && w.inbox.empty() }
@@ -74,9 +78,12 @@ func (c *committer) run(ctx context.Context) {
 	}
 }
 
-// commit writes w, with whatever other callers write at the same time.
-// Failures are logged (the messages they belong to are committed
-// already) and returned.
+// commit writes w, with whatever other callers write at the same time,
+// and returns when w is committed or failed: then nothing of w is
+// written, and the error says why. The store runs a transaction that
+// failed transiently (a deadlock, say) again before it gives up; a group
+// of jobs that still fails is tried job by job, so that one job cannot
+// fail the others.
 func (c *committer) commit(w *writes) error {
 	if w.empty() {
 		return nil
@@ -91,7 +98,33 @@ func (c *committer) commit(w *writes) error {
 	return j.err
 }
 
+// flush commits batch in one go, or each job on its own when that fails,
+// and tells each job how it went.
 func (c *committer) flush(batch []*commitJob) {
+	err := c.write(batch)
+	if err != nil && len(batch) > 1 {
+		c.log.Warn("the endpoint's group commit failed; committing job by job", "jobs", len(batch), "err", err)
+		for _, j := range batch {
+			c.flush([]*commitJob{j})
+		}
+		return
+	}
+	if err != nil {
+		w := batch[0].w
+		c.log.Error("recording messages, the inbox log and webhooks failed", "messages", len(w.msgs), "statuses", len(w.inbox.Statuses),
+			"reads", len(w.inbox.Reads), "webhooks", len(w.hooks), "err", err)
+	}
+	for _, j := range batch {
+		j.err = err
+		close(j.done)
+	}
+}
+
+// write writes the jobs of batch together: in one transaction when the
+// store is a BatchStore and the hooks its outbox, else records, inbox
+// log and webhooks one after the other (each of them idempotent, so a
+// job failed half-way is whole once it is written again).
+func (c *committer) write(batch []*commitJob) error {
 	var all writes
 	for _, j := range batch {
 		all.msgs = append(all.msgs, j.w.msgs...)
@@ -103,13 +136,6 @@ func (c *committer) flush(batch []*commitJob) {
 	// What happened must reach the store even while the endpoint stops.
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	var err error
-	defer func() {
-		for _, j := range batch {
-			j.err = err
-			close(j.done)
-		}
-	}()
 	bs, ok1 := c.store.(BatchStore)
 	told, ok2 := c.hooks.(enqueued)
 	if ok1 && ok2 {
@@ -118,34 +144,36 @@ func (c *committer) flush(batch []*commitJob) {
 		// Born claimed by this node's outbox when it has room: they go
 		// to its workers from memory, with no claim query.
 		lease := told.NewLease(evs)
-		added, perr := bs.PutEndpointBatch(ctx, all.msgs, all.inbox, evs, c.clock.Now(), lease)
-		if err = perr; err != nil {
+		added, err := bs.PutEndpointBatch(ctx, all.msgs, all.inbox, evs, c.clock.Now(), lease)
+		if err != nil {
 			told.Enqueued(nil, lease) // gives the room it held back
-			c.log.Error("recording messages and webhooks", "messages", len(all.msgs), "webhooks", len(evs), "err", err)
-			return
+			return err
 		}
 		told.Enqueued(added, lease)
-		return
+		return nil
 	}
-	if err = c.store.PutMessages(ctx, all.msgs); err != nil {
-		c.log.Error("recording messages", "messages", len(all.msgs), "err", err)
+	if err := c.store.PutMessages(ctx, all.msgs); err != nil {
+		return err
 	}
-	if ierr := c.store.PutInbox(ctx, all.inbox); ierr != nil {
-		c.log.Error("writing the inbox log", "messages", len(all.inbox.Messages), "statuses", len(all.inbox.Statuses), "err", ierr)
-		err = ierr
+	if err := c.store.PutInbox(ctx, all.inbox); err != nil {
+		return err
 	}
-	if herr := c.hooks.Enqueue(ctx, all.hooks); herr != nil && len(all.hooks) > 1 {
-		// One bad event must not cost the others theirs.
-		for _, ev := range all.hooks {
-			if herr := c.hooks.Enqueue(ctx, []webhook.Event{ev}); herr != nil {
-				c.log.Error("queueing a webhook", "id", ev.ID, "err", herr)
-				err = herr
-			}
+	if len(all.hooks) == 0 {
+		return nil
+	}
+	err := c.hooks.Enqueue(ctx, all.hooks)
+	if err == nil || len(all.hooks) == 1 {
+		return err
+	}
+	// One bad event must not cost the others theirs.
+	err = nil
+	for _, ev := range all.hooks {
+		if herr := c.hooks.Enqueue(ctx, []webhook.Event{ev}); herr != nil {
+			c.log.Error("queueing a webhook", "id", ev.ID, "err", herr)
+			err = herr
 		}
-	} else if herr != nil {
-		c.log.Error("queueing a webhook", "id", all.hooks[0].ID, "err", herr)
-		err = herr
 	}
+	return err
 }
 
 // checked returns the events of evs that webhook.Check passes, logging

@@ -19,6 +19,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -161,6 +162,8 @@ type Endpoint struct {
 	stop context.CancelFunc
 	done chan struct{}
 	wg   sync.WaitGroup
+	// eventPause is the first pause of commitEvents (0: eventPause).
+	eventPause time.Duration
 }
 
 // Open starts the endpoint of the profile in dir: publishes its keys,
@@ -268,8 +271,13 @@ func (e *Endpoint) run(ctx context.Context) {
 					break more
 				}
 			}
-			if e.commits.commit(&w) == nil && len(w.acks) > 0 {
+			if e.commitEvents(ctx, &w) == nil && len(w.acks) > 0 {
 				e.dev.Ack(w.acks...)
+			}
+			// Told even when the commit failed: the person must know
+			// who can read the chat.
+			for _, peer := range w.notices {
+				e.notice(ctx, peer, false)
 			}
 		}
 	}
@@ -277,6 +285,50 @@ func (e *Endpoint) run(ctx context.Context) {
 
 // maxEvents bounds the device events handled in one go.
 const maxEvents = 256
+
+// eventAttempts bounds how often commitEvents tries; the pauses between
+// tries double from eventPause up to 50 times it (about a minute in all).
+const (
+	eventAttempts = 15
+	eventPause    = 100 * time.Millisecond
+)
+
+// commitEvents commits what the device's events wrote, trying again
+// while the store fails (down, say), up to eventAttempts times or until
+// ctx ends: the device's next events wait meanwhile. The receipts among
+// them are acknowledged only once committed, so they come again on the
+// next connection; the person's messages have been acknowledged when
+// they were told (client.Options.HoldReceipts holds receipts only), so
+// what a commit that failed for good leaves out of them is logged by id.
+func (e *Endpoint) commitEvents(ctx context.Context, w *writes) error {
+	pause := e.eventPause
+	if pause <= 0 {
+		pause = eventPause
+	}
+	longest := 50 * pause
+	for attempt := 1; ; attempt++ {
+		err := e.commits.commit(w)
+		if err == nil {
+			return nil
+		}
+		if attempt == eventAttempts || ctx.Err() != nil {
+			ids := make([]kontor.ID, 0, len(w.msgs))
+			for _, m := range w.msgs {
+				ids = append(ids, m.ID)
+			}
+			e.log.Error("giving up recording the device's events: their webhooks and inbox entries are lost",
+				"attempts", attempt, "msg_ids", ids, "receipts", len(w.acks), "err", err)
+			return err
+		}
+		t := time.NewTimer(pause)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+		case <-t.C:
+		}
+		pause = min(2*pause, longest)
+	}
+}
 
 // event handles one event of the device, adding what it writes to w.
 func (e *Endpoint) event(ctx context.Context, ev client.Event, w *writes) {
@@ -313,11 +365,14 @@ func (e *Endpoint) inbound(ctx context.Context, m client.Message, w *writes) {
 	if m.Problem == "" && m.Content.Referral != nil {
 		e.referral(ctx, m.Peer, ts)
 	}
-	if err := e.store.NoteInbound(ctx, e.cfg.Number, m.Peer, ts); err != nil {
-		e.log.Error("recording an inbound message", "err", err)
-	}
+	// The record notes the person's time too (Contact.LastInbound: the
+	// service window), in the group commit of w; the hosted notice goes
+	// out after it (run), so that an answer to the notice finds the
+	// window open.
 	w.msgs = append(w.msgs, MessageRecord{Number: e.cfg.Number, ID: m.ID, Peer: m.Peer, Created: ts})
-	e.notice(ctx, m.Peer, false)
+	if e.cfg.Hosted && !slices.Contains(w.notices, m.Peer) {
+		w.notices = append(w.notices, m.Peer)
+	}
 	wamid := cloudapi.MessageID(m.ID)
 	var wm cloudapi.WebhookMessage
 	if m.Problem != "" {
@@ -732,7 +787,12 @@ func (e *Endpoint) Send(ctx context.Context, body []byte) (any, *cloudapi.Error)
 	for _, r := range e.remember(rec) { // delivered (or read) before this call returned
 		e.receipt(ctx, r, w)
 	}
-	e.commits.commit(w)
+	if err := e.commits.commit(w); err != nil {
+		// Sent, but not recorded: the caller must know, and must not
+		// send it again.
+		return nil, cloudapi.Errorf(cloudapi.CodeServiceUnavailable,
+			"The message went out as %s, but its record and status webhooks could not be stored; do not send it again.", cloudapi.MessageID(id))
+	}
 	return cloudapi.NewSendResponse(req, cloudapi.MessageID(id)), nil
 }
 
@@ -768,8 +828,11 @@ func (e *Endpoint) markRead(ctx context.Context, req cloudapi.SendRequest) (any,
 	if req.TypingIndicator != nil {
 		_ = e.dev.Typing(ctx, rec.Peer, true)
 	}
-	// The console's inbox counts them read too.
-	e.commits.commit(&writes{inbox: InboxWrites{Reads: []InboxMarkRead{{Number: e.cfg.Number, Peer: rec.Peer, Upto: rec.Created}}}})
+	// The console's inbox counts them read too. Marking read again is
+	// harmless, so a failure here asks for that.
+	if err := e.commits.commit(&writes{inbox: InboxWrites{Reads: []InboxMarkRead{{Number: e.cfg.Number, Peer: rec.Peer, Upto: rec.Created}}}}); err != nil {
+		return nil, cloudapi.NewError(cloudapi.CodeServiceUnavailable, "The read receipt went out, but the inbox could not be updated; mark the message read again.")
+	}
 	return cloudapi.SuccessResponse{Success: true}, nil
 }
 

@@ -54,8 +54,6 @@ type MessageRecord struct {
 type Store interface {
 	// Contact returns what is known of peer; a zero Contact when nothing.
 	Contact(ctx context.Context, number kontor.ID, peer kontor.Phone) (Contact, error)
-	// NoteInbound records that peer wrote at t.
-	NoteInbound(ctx context.Context, number kontor.ID, peer kontor.Phone, t time.Time) error
 	// NoteReferral records that peer's message with a referral (an ad, a
 	// click-to-chat link) came at t, starting a new entry-point window.
 	NoteReferral(ctx context.Context, number kontor.ID, peer kontor.Phone, t time.Time) error
@@ -73,7 +71,9 @@ type Store interface {
 	// MediaNumber returns the number holding media id.
 	MediaNumber(ctx context.Context, id kontor.ID) (kontor.ID, error)
 	// PutMessages records messages in one transaction; a record already
-	// there is left alone.
+	// there is left alone. A message a person sent (not Outgoing) also
+	// notes when they wrote (Contact.LastInbound: the latest counts), and
+	// so does BatchStore.PutEndpointBatch.
 	PutMessages(ctx context.Context, msgs []MessageRecord) error
 	// Message returns a record; kontor.NotFound when none.
 	Message(ctx context.Context, number, id kontor.ID) (MessageRecord, error)

@@ -48,6 +48,14 @@ func newCommitsCollector(commits func() map[string]int64) commitsCollector {
 		"Write transactions the store committed, by operation (store.Tx is the router's group commit).", []string{"op"}, nil)}
 }
 
+// newRetriesCollector reports the store's write transactions run again
+// after a deadlock, a serialization failure or a busy database
+// (store.DB.Retries).
+func newRetriesCollector(retries func() map[string]int64) commitsCollector {
+	return commitsCollector{commits: retries, desc: prometheus.NewDesc("kontor_store_retries_total",
+		"Write transactions the store ran again after a transient failure (deadlock, serialization failure, busy database), by operation.", []string{"op"}, nil)}
+}
+
 func (c commitsCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
 
 func (c commitsCollector) Collect(ch chan<- prometheus.Metric) {

@@ -114,7 +114,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Server, 
 	if s.db, err = store.Open(ctx, store.Config{URL: cfg.DB, DataDir: cfg.DataDir, Logger: log, CacheTTL: cacheTTL}); err != nil {
 		return nil, fmt.Errorf("opening the store: %w", err)
 	}
-	s.metrics.reg.MustRegister(newCommitsCollector(s.db.Commits))
+	s.metrics.reg.MustRegister(newCommitsCollector(s.db.Commits), newRetriesCollector(s.db.Retries))
 	busNode := int(kontor.NewIDs(nil, -1).Next() & 0x7fffffff) // random, for telling nodes' hints apart
 	if s.bus, err = bus.Open(bus.Config{URL: cfg.NATS, DataDir: cfg.DataDir, Node: busNode, Logger: log}); err != nil {
 		return nil, err

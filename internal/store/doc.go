@@ -19,6 +19,13 @@
 // stock_seq is changed by the same UPDATE as its inventory, so the row lock
 // also numbers its stock history.
 //
+// The conversation rows and the rows around them (message records, the
+// inbox log, webhooks) are written by the router's group commit, the
+// endpoints' and the console at once: every transaction takes them in the
+// one order retry.go lists, and the group commits run a transaction
+// again that a deadlock, a serialization failure or a busy database
+// failed (retryTx).
+//
 // store never imports transport packages. Its locks of its own are the
 // order queue's (orders.go), held only to add or take waiting orders,
 // never across a query, and the directory cache's (dircache.go), a leaf; orders placed at the same moment share one

@@ -1,9 +1,13 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
+	"maps"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/kontor-chat/kontor"
@@ -20,6 +24,12 @@ const (
 			ON CONFLICT (number_id, peer) DO UPDATE SET notice_sent = TRUE WHERE endpoint_contacts.notice_sent = FALSE`
 )
 
+// noteInboundSQLs note 1 … rowChunk people's latest message times in
+// one statement (one row per person: putMessages sums them up).
+var noteInboundSQLs = chunkSQLs(`INSERT INTO endpoint_contacts (number_id, peer, last_inbound) VALUES `, 3,
+	` ON CONFLICT (number_id, peer) DO UPDATE SET last_inbound = excluded.last_inbound
+			WHERE endpoint_contacts.last_inbound < excluded.last_inbound`)
+
 // putMessageSQLs record 1 … rowChunk messages in one statement.
 var putMessageSQLs = chunkSQLs(`INSERT INTO endpoint_messages (number_id, msg_id, peer, outgoing, category, callback, created, initiated, entry_point) VALUES `,
 	9, ` ON CONFLICT (number_id, msg_id) DO NOTHING`)
@@ -27,6 +37,7 @@ var putMessageSQLs = chunkSQLs(`INSERT INTO endpoint_messages (number_id, msg_id
 func init() {
 	addHotWrite(noteInboundSQL, claimNoticeSQL)
 	addHotWrite(putMessageSQLs[1:]...)
+	addHotWrite(noteInboundSQLs[1:]...)
 	// Free entry-point windows: when a person's latest message with a
 	// referral came, when the business's answer opened the window, and
 	// which sent messages went out in one (their statuses say free).
@@ -204,20 +215,68 @@ func (db *DB) PutMessage(ctx context.Context, m endpoint.MessageRecord) error {
 }
 
 // PutMessages records messages an endpoint sent or got, in one transaction
-// (endpoint.Store); a record already there is left alone.
+// (endpoint.Store); a record already there is left alone. The messages
+// people sent note their time too (Contact.LastInbound, the latest).
 func (db *DB) PutMessages(ctx context.Context, msgs []endpoint.MessageRecord) error {
 	if len(msgs) == 0 {
 		return nil
 	}
-	return db.tx(ctx, "store.PutMessages", func(tx *sql.Tx) error { return db.putMessages(ctx, tx, msgs) })
+	defer db.forgetInbound(msgs)
+	return db.retryTx(ctx, "store.PutMessages", func(tx *sql.Tx) error { return db.putMessages(ctx, tx, msgs) })
 }
 
+// putMessages records msgs, and notes in endpoint_contacts the latest
+// time of each person who sent some of them (NoteInbound), both in key
+// order (the lock order, retry.go). It changes nothing of msgs.
 func (db *DB) putMessages(ctx context.Context, tx *sql.Tx, msgs []endpoint.MessageRecord) error {
+	if len(msgs) == 0 {
+		return nil
+	}
+	if len(msgs) > 1 && !slices.IsSortedFunc(msgs, compareRecords) {
+		msgs = slices.SortedStableFunc(slices.Values(msgs), compareRecords)
+	}
+	var latest map[contactKey]int64
+	for _, m := range msgs {
+		if !m.Outgoing {
+			if latest == nil {
+				latest = make(map[contactKey]int64)
+			}
+			k := contactKey{m.Number, m.Peer}
+			latest[k] = max(latest[k], ms(m.Created))
+		}
+	}
+	if len(latest) > 0 {
+		keys := slices.SortedFunc(maps.Keys(latest), func(a, b contactKey) int {
+			return cmp.Or(cmp.Compare(a.number, b.number), strings.Compare(string(a.peer), string(b.peer)))
+		})
+		args := make([]any, 0, 3*len(keys))
+		for _, k := range keys {
+			args = append(args, int64(k.number), string(k.peer), latest[k])
+		}
+		if err := db.execChunks(ctx, tx, noteInboundSQLs, 3, args); err != nil {
+			return err
+		}
+	}
 	args := make([]any, 0, 9*len(msgs))
 	for _, m := range msgs {
 		args = append(args, int64(m.Number), int64(m.ID), string(m.Peer), m.Outgoing, m.Category, m.Callback, ms(m.Created), m.Initiated, m.EntryPoint)
 	}
 	return db.execChunks(ctx, tx, putMessageSQLs, 9, args)
+}
+
+// forgetInbound drops the cached contacts of the people who sent msgs
+// (putMessages changed them), once the change is committed.
+func (db *DB) forgetInbound(msgs []endpoint.MessageRecord) {
+	for _, m := range msgs {
+		if !m.Outgoing {
+			db.dir.forgetContact(m.Number, m.Peer)
+		}
+	}
+}
+
+// compareRecords orders message records by key.
+func compareRecords(a, b endpoint.MessageRecord) int {
+	return cmp.Or(cmp.Compare(a.Number, b.Number), cmp.Compare(a.ID, b.ID))
 }
 
 // PutEndpointBatch writes an endpoint's message records, inbox log and
@@ -229,7 +288,8 @@ func (db *DB) PutEndpointBatch(ctx context.Context, msgs []endpoint.MessageRecor
 		return nil, nil
 	}
 	var added []webhook.Event
-	err := db.tx(ctx, "store.PutEndpointBatch", func(tx *sql.Tx) error {
+	defer db.forgetInbound(msgs)
+	err := db.retryTx(ctx, "store.PutEndpointBatch", func(tx *sql.Tx) error {
 		if err := db.putMessages(ctx, tx, msgs); err != nil {
 			return err
 		}

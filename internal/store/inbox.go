@@ -146,14 +146,24 @@ type inboxKey struct {
 	id     kontor.ID
 }
 
-// inboxMessages logs msgs and brings their conversations up to date; it
-// returns the sent messages among them not logged before, in order.
-func (db *DB) inboxMessages(ctx context.Context, tx *sql.Tx, msgs []endpoint.InboxMessage) ([]endpoint.InboxMessage, error) {
+// inboxMessages logs msgs, in key order (the lock order, retry.go); it
+// returns the sent messages among them not logged before, in order, and
+// what all those not logged before change in their conversations, for
+// the caller to write (writeConversations).
+func (db *DB) inboxMessages(ctx context.Context, tx *sql.Tx, msgs []endpoint.InboxMessage) ([]endpoint.InboxMessage, *inboxConversations, error) {
 	if len(msgs) == 0 {
-		return nil, nil
+		return nil, nil, nil
 	}
+	order := make([]int, len(msgs))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int {
+		return cmp.Or(cmp.Compare(msgs[a].Number, msgs[b].Number), cmp.Compare(msgs[a].ID, msgs[b].ID))
+	})
 	args := make([]any, 0, 11*len(msgs))
-	for _, m := range msgs {
+	for _, i := range order {
+		m := msgs[i]
 		status := m.Status
 		if !m.Outgoing {
 			status = ""
@@ -172,10 +182,10 @@ func (db *DB) inboxMessages(ctx context.Context, tx *sql.Tx, msgs []endpoint.Inb
 		return nil
 	})
 	if err != nil || len(fresh) == 0 {
-		return nil, err // nothing new: the conversations counted them when they were logged
+		return nil, nil, err // nothing new: the conversations counted them when they were logged
 	}
 	var sent []endpoint.InboxMessage
-	convs := inboxConversations{at: make(map[convKey]int)}
+	convs := &inboxConversations{at: make(map[convKey]int)}
 	for _, m := range msgs {
 		k := inboxKey{m.Number, m.ID}
 		if !fresh[k] {
@@ -187,12 +197,78 @@ func (db *DB) inboxMessages(ctx context.Context, tx *sql.Tx, msgs []endpoint.Inb
 			sent = append(sent, m)
 		}
 	}
-	args = args[:0]
-	for _, c := range convs.sorted() {
-		args = append(args, int64(c.number), string(c.peer), c.lastAt, c.text, c.outgoing, c.unread, c.lastIn, int64(c.lastInID),
-			c.profile, c.lastAt)
+	return sent, convs, nil
+}
+
+// writeConversations brings the conversations of news up to date and
+// applies the reads, all in key order (the lock order, retry.go): a
+// conversation's news before its read. Runs of news without a read
+// between them go in as few statements as rowChunk allows. It returns
+// the numbers whose lists the reads changed, in order.
+func (db *DB) writeConversations(ctx context.Context, tx *sql.Tx, news *inboxConversations, reads []endpoint.InboxMarkRead) ([]kontor.ID, error) {
+	var list []conversationNews
+	if news != nil {
+		list = news.sorted()
 	}
-	return sent, db.execChunks(ctx, tx, inboxConversationSQLs, 10, args)
+	reads = latestReads(reads)
+	args := make([]any, 0, 10*min(len(list), rowChunk))
+	flush := func() error {
+		err := db.execChunks(ctx, tx, inboxConversationSQLs, 10, args)
+		args = args[:0]
+		return err
+	}
+	var changed []kontor.ID
+	for i := 0; i < len(list) || len(reads) > 0; {
+		if i < len(list) && (len(reads) == 0 || compareConv(list[i].number, list[i].peer, reads[0].Number, reads[0].Peer) <= 0) {
+			c := list[i]
+			args = append(args, int64(c.number), string(c.peer), c.lastAt, c.text, c.outgoing, c.unread, c.lastIn, int64(c.lastInID),
+				c.profile, c.lastAt)
+			i++
+			continue
+		}
+		if err := flush(); err != nil {
+			return nil, err
+		}
+		r := reads[0]
+		reads = reads[1:]
+		// Read up to the person's last message: nothing is unread.
+		res, err := tx.ExecContext(ctx, `UPDATE inbox_conversations SET unread = 0, `+touched+`
+			WHERE number_id = $1 AND peer = $2 AND unread > 0 AND last_inbound <= $4`, int64(r.Number), string(r.Peer), ms(r.Upto), ms(r.Upto))
+		if err != nil {
+			return nil, err
+		}
+		if n, _ := res.RowsAffected(); n > 0 && (len(changed) == 0 || changed[len(changed)-1] != r.Number) {
+			changed = append(changed, r.Number)
+		}
+	}
+	return changed, flush()
+}
+
+// latestReads returns reads in key order, one per conversation: the
+// latest, which reads all that the others read.
+func latestReads(reads []endpoint.InboxMarkRead) []endpoint.InboxMarkRead {
+	if len(reads) <= 1 {
+		return reads
+	}
+	out := slices.Clone(reads)
+	slices.SortFunc(out, func(a, b endpoint.InboxMarkRead) int {
+		return cmp.Or(compareConv(a.Number, a.Peer, b.Number, b.Peer), a.Upto.Compare(b.Upto))
+	})
+	k := 0
+	for _, r := range out {
+		if k > 0 && out[k-1].Number == r.Number && out[k-1].Peer == r.Peer {
+			out[k-1] = r // later in the order: the latest
+			continue
+		}
+		out[k] = r
+		k++
+	}
+	return out[:k]
+}
+
+// compareConv orders conversations by key, as their primary key does.
+func compareConv(an kontor.ID, ap kontor.Phone, bn kontor.ID, bp kontor.Phone) int {
+	return cmp.Or(cmp.Compare(an, bn), strings.Compare(string(ap), string(bp)))
 }
 
 type convKey struct {
@@ -250,12 +326,7 @@ func (cs *inboxConversations) add(m endpoint.InboxMessage) {
 // sorted returns the conversations in key order, so that two
 // transactions on PostgreSQL lock shared rows in the same order.
 func (cs *inboxConversations) sorted() []conversationNews {
-	slices.SortFunc(cs.list, func(a, b conversationNews) int {
-		if a.number != b.number {
-			return cmp.Compare(a.number, b.number)
-		}
-		return strings.Compare(string(a.peer), string(b.peer))
-	})
+	slices.SortFunc(cs.list, func(a, b conversationNews) int { return compareConv(a.number, a.peer, b.number, b.peer) })
 	return cs.list
 }
 
@@ -283,14 +354,21 @@ func (db *DB) PutInbox(ctx context.Context, w endpoint.InboxWrites) error {
 	if len(w.Messages) == 0 && len(w.Statuses) == 0 && len(w.Reads) == 0 {
 		return nil
 	}
-	return db.tx(ctx, "store.PutInbox", func(tx *sql.Tx) error { return db.putInbox(ctx, tx, w) })
+	return db.retryTx(ctx, "store.PutInbox", func(tx *sql.Tx) error { return db.putInbox(ctx, tx, w) })
 }
 
+// putInbox writes w in tx, in the lock order (retry.go): the messages,
+// their statuses, the statuses waiting for messages, the conversations,
+// the lists' versions. It may run again in another transaction (retryTx):
+// it changes nothing of w.
 func (db *DB) putInbox(ctx context.Context, tx *sql.Tx, w endpoint.InboxWrites) error {
-	sent, err := db.inboxMessages(ctx, tx, w.Messages)
+	sent, news, err := db.inboxMessages(ctx, tx, w.Messages)
 	if err != nil {
 		return err
 	}
+	statuses := w.Statuses
+	var early []inboxKey // of sent messages whose statuses came before them
+	var prune time.Time
 	if len(sent) > 0 {
 		// Early statuses are rare (a receipt overtook its send's commit):
 		// one look at the table, not one per message.
@@ -303,83 +381,112 @@ func (db *DB) putInbox(ctx context.Context, tx *sql.Tx, w endpoint.InboxWrites) 
 			// A status whose message never comes (one sent before the
 			// inbox log existed) must not keep this path busy: statuses
 			// wait at most earlyKeep.
-			if _, err := tx.ExecContext(ctx, `DELETE FROM inbox_early WHERE at < $1`, ms(sent[0].At.Add(-earlyKeep))); err != nil {
-				return err
-			}
+			prune = sent[0].At.Add(-earlyKeep)
+			statuses = slices.Clone(statuses)
 			for _, m := range sent {
-				if err := db.applyEarly(ctx, tx, m.Number, m.ID); err != nil {
+				got, err := db.earlyStatuses(ctx, tx, m.Number, m.ID)
+				if err != nil {
 					return err
+				}
+				if len(got) > 0 {
+					statuses = append(statuses, got...)
+					early = append(early, inboxKey{m.Number, m.ID})
 				}
 			}
 		}
 	}
-	for _, s := range w.Statuses {
-		if err := db.inboxStatus(ctx, tx, s); err != nil {
-			return err
-		}
+	if len(statuses) > 1 {
+		statuses = slices.Clone(statuses)
+		slices.SortStableFunc(statuses, func(a, b endpoint.InboxStatus) int {
+			return cmp.Or(cmp.Compare(a.Number, b.Number), cmp.Compare(a.ID, b.ID), cmp.Compare(statusRank(a.Status), statusRank(b.Status)))
+		})
 	}
-	for _, r := range w.Reads {
-		// Read up to the person's last message: nothing is unread.
-		res, err := tx.ExecContext(ctx, `UPDATE inbox_conversations SET unread = 0, `+touched+`
-			WHERE number_id = $1 AND peer = $2 AND unread > 0 AND last_inbound <= $4`, int64(r.Number), string(r.Peer), ms(r.Upto), ms(r.Upto))
+	var wait []endpoint.InboxStatus // statuses whose message is not logged yet
+	for _, s := range statuses {
+		applied, err := db.inboxStatus(ctx, tx, s)
 		if err != nil {
 			return err
 		}
-		if n, _ := res.RowsAffected(); n > 0 {
-			if err := bumpVersion(ctx, tx, r.Number); err != nil {
-				return err
-			}
+		if !applied && statusRank(s.Status) > 0 {
+			wait = append(wait, s)
+		}
+	}
+	if err := db.writeEarly(ctx, tx, prune, early, wait); err != nil {
+		return err
+	}
+	changed, err := db.writeConversations(ctx, tx, news, w.Reads)
+	if err != nil {
+		return err
+	}
+	for _, n := range changed {
+		if err := bumpVersion(ctx, tx, n); err != nil {
+			return err
 		}
 	}
 	return nil
 }
 
-func (db *DB) inboxStatus(ctx context.Context, tx *sql.Tx, s endpoint.InboxStatus) error {
+// inboxStatus applies a status to its logged message and says whether
+// the message is logged.
+func (db *DB) inboxStatus(ctx context.Context, tx *sql.Tx, s endpoint.InboxStatus) (bool, error) {
 	rank := statusRank(s.Status)
 	if rank == 0 {
-		return nil
+		return true, nil
 	}
 	res, err := db.exec(ctx, tx, inboxStatusSQL, int64(s.Number), int64(s.ID), s.Status, rank, ms(s.At))
 	if err != nil {
-		return err
+		return false, err
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		_, err = db.exec(ctx, tx, inboxEarlySQL, int64(s.Number), int64(s.ID), s.Status, ms(s.At))
-	}
-	return err
+	n, err := res.RowsAffected()
+	return n > 0, err
 }
 
-// applyEarly applies the statuses that came before message id was logged.
-func (db *DB) applyEarly(ctx context.Context, tx *sql.Tx, number, id kontor.ID) error {
+// writeEarly writes inbox_early in key order: it forgets the statuses
+// older than prune (unless zero) and those of the messages early, now
+// applied, and keeps the statuses of wait (sorted) until their messages
+// come.
+func (db *DB) writeEarly(ctx context.Context, tx *sql.Tx, prune time.Time, early []inboxKey, wait []endpoint.InboxStatus) error {
+	if !prune.IsZero() {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM inbox_early WHERE at < $1`, ms(prune)); err != nil {
+			return err
+		}
+	}
+	slices.SortFunc(early, func(a, b inboxKey) int { return cmp.Or(cmp.Compare(a.number, b.number), cmp.Compare(a.id, b.id)) })
+	for _, k := range early {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM inbox_early WHERE number_id = $1 AND msg_id = $2`, int64(k.number), int64(k.id)); err != nil {
+			return err
+		}
+	}
+	slices.SortStableFunc(wait, func(a, b endpoint.InboxStatus) int {
+		return cmp.Or(cmp.Compare(a.Number, b.Number), cmp.Compare(a.ID, b.ID), strings.Compare(a.Status, b.Status))
+	})
+	for _, s := range wait {
+		if _, err := db.exec(ctx, tx, inboxEarlySQL, int64(s.Number), int64(s.ID), s.Status, ms(s.At)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// earlyStatuses returns the statuses that came before message id was
+// logged.
+func (db *DB) earlyStatuses(ctx context.Context, tx *sql.Tx, number, id kontor.ID) ([]endpoint.InboxStatus, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT status, at FROM inbox_early WHERE number_id = $1 AND msg_id = $2`, int64(number), int64(id))
 	if err != nil {
-		return err
+		return nil, err
 	}
-	var early []endpoint.InboxStatus
+	defer rows.Close()
+	var out []endpoint.InboxStatus
 	for rows.Next() {
 		s := endpoint.InboxStatus{Number: number, ID: id}
 		var at int64
 		if err := rows.Scan(&s.Status, &at); err != nil {
-			rows.Close()
-			return err
+			return nil, err
 		}
 		s.At = fromMS(at)
-		early = append(early, s)
+		out = append(out, s)
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	if len(early) == 0 {
-		return nil
-	}
-	for _, s := range early {
-		if err := db.inboxStatus(ctx, tx, s); err != nil {
-			return err
-		}
-	}
-	_, err = tx.ExecContext(ctx, `DELETE FROM inbox_early WHERE number_id = $1 AND msg_id = $2`, int64(number), int64(id))
-	return err
+	return out, rows.Err()
 }
 
 const conversationCols = `number_id, peer, last_at, last_text, last_outgoing, unread, last_inbound, last_inbound_id, assigned, profile_name, updated`
@@ -543,7 +650,7 @@ func bumpVersion(ctx context.Context, tx *sql.Tx, number kontor.ID) error {
 // MarkInboxRead sets a conversation's unread count to 0 (inbox.Store).
 func (db *DB) MarkInboxRead(ctx context.Context, number kontor.ID, peer kontor.Phone, now time.Time) (int, error) {
 	var n int
-	err := db.tx(ctx, "store.MarkInboxRead", func(tx *sql.Tx) error {
+	err := db.retryTx(ctx, "store.MarkInboxRead", func(tx *sql.Tx) error {
 		err := tx.QueryRowContext(ctx, `SELECT unread FROM inbox_conversations WHERE number_id = $1 AND peer = $2`, int64(number), string(peer)).Scan(&n)
 		if errors.Is(err, sql.ErrNoRows) {
 			return notFound("store.MarkInboxRead", "There is no conversation with %s.", peer)
@@ -562,7 +669,7 @@ func (db *DB) MarkInboxRead(ctx context.Context, number kontor.ID, peer kontor.P
 
 // AssignInbox sets who works on a conversation (inbox.Store).
 func (db *DB) AssignInbox(ctx context.Context, number kontor.ID, peer kontor.Phone, user kontor.ID, now time.Time) error {
-	return db.tx(ctx, "store.AssignInbox", func(tx *sql.Tx) error {
+	return db.retryTx(ctx, "store.AssignInbox", func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE inbox_conversations SET assigned = $4, `+touched+` WHERE number_id = $1 AND peer = $2`,
 			int64(number), string(peer), ms(now), int64(user))
 		if err != nil {
@@ -577,7 +684,7 @@ func (db *DB) AssignInbox(ctx context.Context, number kontor.ID, peer kontor.Pho
 
 // AddInboxNote stores a note and touches its conversation (inbox.Store).
 func (db *DB) AddInboxNote(ctx context.Context, n inbox.Note) error {
-	return db.tx(ctx, "store.AddInboxNote", func(tx *sql.Tx) error {
+	return db.retryTx(ctx, "store.AddInboxNote", func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO inbox_notes (id, number_id, peer, author, email, text, created) VALUES ($1,$2,$3,$4,$5,$6,$7)`,
 			int64(n.ID), int64(n.Number), string(n.Peer), int64(n.Author), n.Email, n.Text, ms(n.Created)); err != nil {
 			return err

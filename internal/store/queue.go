@@ -78,9 +78,11 @@ func (db *DB) hotWrites() []string {
 
 // Tx runs fn in one write transaction (the router's group commit). The
 // Tx also takes hosted endpoints' writes for the sends in it
-// (endpoint.WritesTx), written after fn.
+// (endpoint.WritesTx), written after fn. A transaction that fails
+// transiently (a deadlock, say) runs fn again, in a new transaction
+// (retryTx): the router's group commit does its work anew each time.
 func (db *DB) Tx(ctx context.Context, fn func(router.Tx) error) error {
-	return db.tx(ctx, "store.Tx", func(tx *sql.Tx) error {
+	return db.retryTx(ctx, "store.Tx", func(tx *sql.Tx) error {
 		qt := &queueTx{db: db, tx: tx, ctx: ctx}
 		if err := fn(qt); err != nil {
 			return err
@@ -206,10 +208,14 @@ func (t *queueTx) Delete(device kontor.ID, ids []kontor.ID) ([]router.Entry, err
 	return out, nil
 }
 
-// Expire removes up to limit entries whose time is past.
+// Expire removes up to limit entries whose time is past. On PostgreSQL
+// it passes over entries another transaction holds (a device's ack
+// deleting them, another node's sweep): waiting for them, in an order
+// of its own, could close a circle of waits, and the ack or the next
+// sweep removes them anyway.
 func (t *queueTx) Expire(now int64, limit int) ([]router.Entry, error) {
 	rows, err := t.tx.QueryContext(t.ctx, `DELETE FROM queue WHERE (device_id, id) IN
-		(SELECT device_id, id FROM queue WHERE expires < $1 ORDER BY expires LIMIT $2) RETURNING `+metaCols, now, limit)
+		(SELECT device_id, id FROM queue WHERE expires < $1 ORDER BY expires, device_id, id LIMIT $2`+t.db.d.skipLocked()+`) RETURNING `+metaCols, now, limit)
 	if err != nil {
 		return nil, err
 	}

@@ -59,6 +59,7 @@ type DB struct {
 	orders    [orderQueues]orderQueue // PlaceOrder's batches (orders.go)
 	dir       *dirCache               // tokens, numbers, businesses, app secrets (dircache.go)
 	commits   sync.Map                // op → *atomic.Int64: write transactions committed (Commits)
+	retries   sync.Map                // op → *atomic.Int64: transactions run again (Retries, retry.go)
 }
 
 // Commits returns how many write transactions the store committed since
@@ -377,11 +378,13 @@ func internal(op string, err error) error {
 	return &kontor.Error{Kind: kontor.Internal, Op: op, Err: err}
 }
 
-// tx runs fn in a write transaction.
+// tx runs fn in a write transaction. A failure that running it again can
+// cure (transient: a deadlock, a serialization failure, a busy database)
+// has kind kontor.Unavailable; retryTx runs such transactions again.
 func (db *DB) tx(ctx context.Context, op string, fn func(*sql.Tx) error) error {
 	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
-		return internal(op, err)
+		return txFailed(op, err)
 	}
 	if err := fn(tx); err != nil {
 		_ = tx.Rollback()
@@ -389,11 +392,19 @@ func (db *DB) tx(ctx context.Context, op string, fn func(*sql.Tx) error) error {
 		if errors.As(err, &ke) {
 			return err
 		}
-		return internal(op, err)
+		return txFailed(op, err)
 	}
 	if err := tx.Commit(); err != nil {
-		return internal(op, err)
+		return txFailed(op, err)
 	}
 	db.committed(op)
 	return nil
+}
+
+// txFailed wraps the driver error that failed a transaction of op.
+func txFailed(op string, err error) error {
+	if transient(err) {
+		return &kontor.Error{Kind: kontor.Unavailable, Op: op, Msg: "the database gave the transaction up (a deadlock or a conflict with another one); try again", Err: err}
+	}
+	return internal(op, err)
 }

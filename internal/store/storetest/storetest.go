@@ -138,10 +138,16 @@ var tests = []test{
 	{"InboxList", testInboxList},
 	{"InboxNotesAndQuickReplies", testInboxNotes},
 	{"InboxBatch", testInboxBatch},
+	// The router's and the endpoints' group commits and the console on
+	// the same conversations at once.
+	{"CommitterRace", testCommitterRace},
+	{"DeadlockRetried", testDeadlockRetried},
 	{"InboxSearch", testInboxSearch},
 	{"InboxSearchWords", testInboxSearchWords},
 	// Free entry-point windows (endpoint.Store).
 	{"EntryPoint", testEntryPoint},
+	// The people's times noted with their messages' records.
+	{"InboundNotes", testInboundNotes},
 	// Self-hosted metering: a delivery's receipt still held.
 	{"HeldDelivery", testHeldDelivery},
 	// Product pictures kept by the platform (console catalog).
