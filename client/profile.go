@@ -169,8 +169,9 @@ type conversation struct {
 }
 
 // profile holds a device's state in memory and, unless files is nil, in its
-// Storage. It is safe for concurrent use; mu is a leaf lock, never held
-// over network I/O or Sealer calls.
+// Storage. It is safe for concurrent use; mu is a leaf lock (but for the
+// leaf session.mu that outbox's skip may take), never held over network
+// I/O or Sealer calls.
 type profile struct {
 	files   Storage      // nil for a profile in memory
 	local   LocalStorage // files, when it is a directory (kept-open logs)
@@ -566,12 +567,23 @@ func (p *profile) peerOf(id kontor.ID) (kontor.Phone, bool) {
 	return "", false
 }
 
-// outbox returns copies of the messages waiting to be sent, oldest first.
-func (p *profile) outbox() []Message {
+// outbox returns copies of the messages waiting to be sent, oldest first,
+// but for those skip (if not nil) reports true for. skip is called with
+// p.mu held and may take only leaf locks: a sender skips the messages in
+// flight on its connection (session.isInflight) without copying them —
+// a business endpoint's outbox holds dozens of them at once, and each of
+// its sends wakes the sender.
+func (p *profile) outbox(skip func(ref string) bool) []Message {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	out := make([]Message, 0, len(p.pending))
+	var out []Message // grown as needed: most of it is skipped, usually
+	if skip == nil {
+		out = make([]Message, 0, len(p.pending))
+	}
 	for _, m := range p.pending {
+		if skip != nil && skip(m.Ref) {
+			continue
+		}
 		out = append(out, *m)
 	}
 	slices.SortFunc(out, func(a, b Message) int {

@@ -98,7 +98,7 @@ func testProfilePersistence(t *testing.T, st Storage) {
 		if c := p.history(carol, 0); len(c) != 1 || c[0].Status != StatusDelivered || c[0].ID != 99 {
 			t.Errorf("carol %+v", c)
 		}
-		if ob := p.outbox(); len(ob) != 1 || ob[0].Ref != "r2" {
+		if ob := p.outbox(nil); len(ob) != 1 || ob[0].Ref != "r2" {
 			t.Errorf("outbox %+v", ob)
 		}
 		for _, id := range []kontor.ID{10, 11, 12, 13, 14, 99} {

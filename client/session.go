@@ -42,7 +42,7 @@ type session struct {
 	cancel context.CancelCauseFunc
 	kick   chan struct{} // wakes the sender
 
-	mu       sync.Mutex      // leaf
+	mu       sync.Mutex      // leaf; profile.mu may be held when it is taken (outbox)
 	inflight map[string]bool // refs written on this connection, not yet answered
 }
 
@@ -572,10 +572,7 @@ func (c *Client) sendPending(s *session) (wake time.Time) {
 	groups := map[kontor.Phone][]Message{}
 	var order []kontor.Phone
 	now := time.Now()
-	for _, m := range c.prof.outbox() {
-		if s.isInflight(m.Ref) {
-			continue
-		}
+	for _, m := range c.prof.outbox(s.isInflight) {
 		c.mu.Lock()
 		var notBefore time.Time
 		if r := c.retries[m.Ref]; r != nil {

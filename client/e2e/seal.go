@@ -9,6 +9,7 @@ import (
 	libcipher "go.mau.fi/libsignal/cipher"
 	"go.mau.fi/libsignal/ecc"
 	"go.mau.fi/libsignal/keys/identity"
+	"go.mau.fi/libsignal/keys/message"
 	"go.mau.fi/libsignal/keys/prekey"
 	"go.mau.fi/libsignal/protocol"
 	"go.mau.fi/libsignal/session"
@@ -166,17 +167,13 @@ func (s *Sealer) seal(ctx context.Context, to wire.DeviceAddress, d *device, pla
 		}
 		s.log.Debug("started a session", "peer", string(to.Phone), "peer_device", to.DeviceID, "one_time_prekey", b.PreKey() != nil)
 	}
-	var m protocol.CiphertextMessage
+	var payload []byte
 	err = safely(func() (err error) {
-		m, err = s.encrypt(ctx, o, pad(plaintext))
+		payload, err = s.encrypt(ctx, o, plaintext)
 		return err
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("e2e: encrypting for %s: %w", to, err)
-	}
-	payload, err := envelope(m)
-	if err != nil {
-		return nil, nil, err
 	}
 	o.keep = true
 	ns, err := o.commit()
@@ -186,14 +183,16 @@ func (s *Sealer) seal(ctx context.Context, to wire.DeviceAddress, d *device, pla
 	return ns, payload, nil
 }
 
-// encrypt encrypts plaintext with the session staged in o, or else the
-// device's, and stages the session with its sending chain moved on. It is
-// libsignal's Cipher.Encrypt, step for step, but for two costs of the
-// library's: it builds a debug line (a formatted ciphertext and the
-// caller's file and line) for every message, and the session store must
-// hand it a freshly parsed record each time, where encrypt takes the one
-// the device keeps parsed (device.session) when nothing is staged.
-func (s *Sealer) encrypt(ctx context.Context, o *op, plaintext []byte) (protocol.CiphertextMessage, error) {
+// encrypt pads and encrypts plaintext with the session staged in o, or
+// else the device's, stages the session with its sending chain moved on
+// and returns the payload. It is libsignal's Cipher.Encrypt, step for
+// step, but for three costs of the library's: it builds a debug line (a
+// formatted ciphertext and the caller's file and line) for every message;
+// the session store must hand it a freshly parsed record each time, where
+// encrypt takes the one the device keeps parsed (device.session) when
+// nothing is staged; and a message of an established session is written
+// straight into its payload (whisperPayload).
+func (s *Sealer) encrypt(ctx context.Context, o *op, plaintext []byte) ([]byte, error) {
 	rec := o.dev.session.Swap(nil) // changed in place below; commit keeps it again
 	if rec == nil || o.recSet {
 		var err error
@@ -207,27 +206,20 @@ func (s *Sealer) encrypt(ctx context.Context, o *op, plaintext []byte) (protocol
 	if !ok {
 		keys, nextKey = chainKey.MessageKeys(), chainKey.NextKey()
 	}
-	body, err := libcipher.EncryptCbc(keys.Iv(), keys.CipherKey(), plaintext)
-	if err != nil {
-		return nil, err
-	}
-	var m protocol.CiphertextMessage
-	sm, err := protocol.NewSignalMessage(state.Version(), chainKey.Index(), state.PreviousCounter(), keys.MacKey(),
-		state.SenderRatchetKey(), body, state.LocalIdentityKey(), state.RemoteIdentityKey(), s.ser.SignalMessage)
-	if err != nil {
-		return nil, err
-	}
-	m = sm
 	// Until the peer answers, messages also carry what it needs to start
-	// its side of the session.
-	if state.HasUnacknowledgedPreKeyMessage() {
-		items, err := state.UnackPreKeyMessageItems()
+	// its side of the session: those take libsignal's way.
+	var payload []byte
+	var err error
+	written := false
+	if !state.HasUnacknowledgedPreKeyMessage() && state.LocalIdentityKey() != nil && state.RemoteIdentityKey() != nil {
+		payload, written, err = whisperPayload(state.Version(), chainKey.Index(), state.PreviousCounter(), keys,
+			state.SenderRatchetKey(), state.LocalIdentityKey().PublicKey(), state.RemoteIdentityKey().PublicKey(), plaintext)
 		if err != nil {
 			return nil, err
 		}
-		if m, err = protocol.NewPreKeySignalMessage(state.Version(), state.LocalRegistrationID(), items.PreKeyID(),
-			items.SignedPreKeyID(), items.BaseKey(), state.LocalIdentityKey(), sm,
-			s.ser.PreKeySignalMessage, s.ser.SignalMessage); err != nil {
+	}
+	if !written {
+		if payload, err = s.libsignalPayload(state, chainKey.Index(), keys, plaintext); err != nil {
 			return nil, err
 		}
 	}
@@ -242,7 +234,35 @@ func (s *Sealer) encrypt(ctx context.Context, o *op, plaintext []byte) (protocol
 	if err := o.SaveIdentity(ctx, o.addr, state.RemoteIdentityKey()); err != nil {
 		return nil, err
 	}
-	return m, o.StoreSession(ctx, o.addr, rec)
+	return payload, o.StoreSession(ctx, o.addr, rec)
+}
+
+// libsignalPayload is encrypt's payload by libsignal's own functions:
+// padded, encrypted, a message made and put in its envelope.
+func (s *Sealer) libsignalPayload(state *record.State, counter uint32, keys *message.Keys, plaintext []byte) ([]byte, error) {
+	body, err := libcipher.EncryptCbc(keys.Iv(), keys.CipherKey(), pad(plaintext))
+	if err != nil {
+		return nil, err
+	}
+	var m protocol.CiphertextMessage
+	sm, err := protocol.NewSignalMessage(state.Version(), counter, state.PreviousCounter(), keys.MacKey(),
+		state.SenderRatchetKey(), body, state.LocalIdentityKey(), state.RemoteIdentityKey(), s.ser.SignalMessage)
+	if err != nil {
+		return nil, err
+	}
+	m = sm
+	if state.HasUnacknowledgedPreKeyMessage() {
+		items, err := state.UnackPreKeyMessageItems()
+		if err != nil {
+			return nil, err
+		}
+		if m, err = protocol.NewPreKeySignalMessage(state.Version(), state.LocalRegistrationID(), items.PreKeyID(),
+			items.SignedPreKeyID(), items.BaseKey(), state.LocalIdentityKey(), sm,
+			s.ser.PreKeySignalMessage, s.ser.SignalMessage); err != nil {
+			return nil, err
+		}
+	}
+	return envelope(m)
 }
 
 // fetchBundle fetches and checks the key bundle of one device.
