@@ -1,6 +1,7 @@
 package inbox
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -29,6 +30,30 @@ func TestCheckText(t *testing.T) {
 			}
 			if kontor.KindOf(err) != kontor.Invalid || !strings.Contains(kontor.MessageOf(err), tc.want) {
 				t.Fatalf("CheckText = %v, want Invalid saying %q", err, tc.want)
+			}
+		})
+	}
+	for _, tc := range []struct {
+		name, caption, want string // want: part of the message; "" valid
+	}{
+		{"none", "", ""},
+		{"spaces", " \n ", ""},
+		{"caption", "Die Preisliste für Mai", ""},
+		{"longest", strings.Repeat("ü", MaxCaption), ""},
+		{"too long", strings.Repeat("ü", MaxCaption+1), "at most 1,024 characters"},
+		{"not UTF-8", "Liste \xff", "not text"},
+	} {
+		t.Run("caption "+tc.name, func(t *testing.T) {
+			err := CheckCaption(tc.caption)
+			if tc.want == "" {
+				if err != nil {
+					t.Fatalf("CheckCaption: %v", err)
+				}
+				return
+			}
+			var fe *FieldError
+			if kontor.KindOf(err) != kontor.Invalid || !strings.Contains(kontor.MessageOf(err), tc.want) || !errors.As(err, &fe) || fe.Field != "caption" {
+				t.Fatalf("CheckCaption = %v, want Invalid at caption saying %q", err, tc.want)
 			}
 		})
 	}
