@@ -39,7 +39,7 @@ func TestInboxAttach(t *testing.T) {
 		const pw = "tulips and roses in spring"
 		consoleUser(t, s, biz.WABA, "dana@blumen.example", "agent", pw)
 		ana := newPerson(ctx, t, s, "+4915112345681")
-		if _, err := ana.c.Send(ctx, bizPhone, wire.Content{V: wire.ContentVersion, Type: wire.ContentText, Text: "Was kosten die Tulpen?"}); err != nil {
+		if _, err := ana.C.Send(ctx, bizPhone, wire.Content{V: wire.ContentVersion, Type: wire.ContentText, Text: "Was kosten die Tulpen?"}); err != nil {
 			t.Fatal(err)
 		}
 		// The endpoint's decrypted media files: what it keeps of uploads.
@@ -96,7 +96,7 @@ func TestInboxAttach(t *testing.T) {
 		}
 		fetched := func(m client.Message) string {
 			t.Helper()
-			b, err := ana.c.Fetch(ctx, m.Content.Media)
+			b, err := ana.C.Fetch(ctx, m.Content.Media)
 			if err != nil {
 				t.Fatalf("fetching the %s: %v", m.Content.Type, err)
 			}
