@@ -247,11 +247,17 @@ func newID() (string, error) {
 
 // ValidID says whether id could be a blob id (so it is safe as a file name).
 func ValidID(id string) bool {
-	if len(id) != 32 {
-		return false
+	return len(id) == 32 && isHex(id)
+}
+
+// isHex says whether s is lower-case hex, as ids are written.
+func isHex(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
 	}
-	_, err := hex.DecodeString(id)
-	return err == nil
+	return true
 }
 
 var errTooLarge = errors.New("media: too large")

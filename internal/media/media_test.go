@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -92,9 +93,129 @@ func TestValidID(t *testing.T) {
 		"../../../../etc/passwd0123456789": false,
 		"":                                 false,
 		"0123456789abcdef0123456789abcdeg": false,
+		"0123456789ABCDEF0123456789ABCDEF": false, // ids are written in lower case
 	} {
 		if got := media.ValidID(id); got != want {
 			t.Errorf("ValidID(%q) = %v", id, got)
 		}
+	}
+}
+
+// TestOrphans: a sweep deletes the blob files whose record is gone once
+// they are older than the grace, and unfinished uploads as old, and leaves
+// the files with a record, younger files and names that are no blob's; a
+// small batch sweeps the directory in turns, starting again at its end.
+func TestOrphans(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	db, err := store.Open(ctx, store.Config{DataDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	now := time.Now()
+	if _, _, err := db.Register(ctx, identity.Account{ID: 100, Phone: "+4915100000001", Created: now},
+		identity.Device{ID: 1000, AccountID: 100, Num: 1, SecretHash: []byte{1}, Primary: true, Created: now}); err != nil {
+		t.Fatal(err)
+	}
+	root := filepath.Join(dir, "media")
+	blobs, err := media.NewDir(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := media.New(db, blobs, time.Hour, nil, nil)
+	old := now.Add(-2 * time.Hour)
+	upload := func(what string, age time.Time, record bool) string {
+		t.Helper()
+		b, err := svc.Upload(ctx, media.Uploader{Device: 1000, Account: 100}, "document", "+4915100000001", strings.NewReader(what))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !record {
+			if err := db.DeleteMedia(ctx, b.ID); err != nil { // as a node that missed the delete hint
+				t.Fatal(err)
+			}
+		}
+		if err := os.Chtimes(filepath.Join(root, b.ID[:2], b.ID), age, age); err != nil {
+			t.Fatal(err)
+		}
+		return b.ID
+	}
+	exists := func(path ...string) bool {
+		_, err := os.Stat(filepath.Join(append([]string{root}, path...)...))
+		return err == nil
+	}
+	kept := upload("kept", old, true)
+	orphan := upload("orphan", old, false)
+	young := upload("young orphan", now, false)
+	junk := filepath.Join(kept[:2], "notes.txt")
+	if err := os.WriteFile(filepath.Join(root, junk), []byte("not a blob"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for name, age := range map[string]time.Time{"stale.upload": old, "fresh.upload": now} {
+		p := filepath.Join(root, "tmp", name)
+		if err := os.WriteFile(p, []byte("half"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(p, age, age); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	o := media.NewOrphans(blobs, db, nil, nil)
+	if n, err := o.Sweep(ctx); err != nil || n != 2 {
+		t.Fatalf("Sweep = %d, %v; want the orphan and the stale upload", n, err)
+	}
+	for _, c := range []struct {
+		path []string
+		want bool
+	}{
+		{[]string{kept[:2], kept}, true},
+		{[]string{orphan[:2], orphan}, false},
+		{[]string{young[:2], young}, true},
+		{[]string{junk}, true},
+		{[]string{"tmp", "stale.upload"}, false},
+		{[]string{"tmp", "fresh.upload"}, true},
+	} {
+		if got := exists(c.path...); got != c.want {
+			t.Errorf("after the sweep %s is there: %v, want %v", filepath.Join(c.path...), got, c.want)
+		}
+	}
+	if n, err := o.Sweep(ctx); err != nil || n != 0 {
+		t.Fatalf("a second Sweep = %d, %v; want nothing", n, err)
+	}
+
+	// Batches of 2 over the kept and young files and three more orphans:
+	// the turns look at two files each in id order and start again.
+	more := []string{upload("o1", old, false), upload("o2", old, false), upload("o3", old, false)}
+	all := append([]string{kept, young}, more...)
+	slices.Sort(all)
+	files, err := blobs.List("", 10)
+	if err != nil || len(files) != 5 {
+		t.Fatalf("List = %v, %v; want 5 files", files, err)
+	}
+	for i, f := range files {
+		if f.ID != all[i] {
+			t.Fatalf("List in order: %v; want %v", files, all)
+		}
+	}
+	if files, err := blobs.List(all[1], 2); err != nil || len(files) != 2 || files[0].ID != all[2] || files[1].ID != all[3] {
+		t.Fatalf("List(after %s, 2) = %v, %v", all[1], files, err)
+	}
+	o = media.NewOrphans(blobs, db, nil, nil)
+	o.Batch = 2
+	for turn, part := range [][]string{all[0:2], all[2:4], all[4:]} { // the last turn reaches the end
+		want := 0
+		for _, id := range part {
+			if slices.Contains(more, id) {
+				want++
+			}
+		}
+		if n, err := o.Sweep(ctx); err != nil || n != want {
+			t.Fatalf("turn %d over %v: %d, %v; want %d", turn, part, n, err, want)
+		}
+	}
+	if files, _ := blobs.List("", 10); len(files) != 2 {
+		t.Fatalf("left: %v; want the kept and the young file", files)
 	}
 }

@@ -10,6 +10,11 @@ import (
 	"github.com/kontor-chat/kontor/internal/media"
 )
 
+var (
+	_ media.Store = (*DB)(nil)
+	_ media.Known = (*DB)(nil)
+)
+
 // PutMedia records a blob (media.Store).
 func (db *DB) PutMedia(ctx context.Context, b media.Blob) error {
 	return db.tx(ctx, "store.PutMedia", func(tx *sql.Tx) error {
@@ -92,6 +97,30 @@ func (db *DB) ExpiredMedia(ctx context.Context, t time.Time, limit int) ([]strin
 	}
 	if err := rows.Err(); err != nil {
 		return nil, internal("store.ExpiredMedia", err)
+	}
+	return out, nil
+}
+
+// KnownMedia returns those of ids that have a record (media.Known).
+func (db *DB) KnownMedia(ctx context.Context, ids []string) ([]string, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	rows, err := db.r.QueryContext(ctx, `SELECT id FROM media WHERE `+db.d.inList("id", "$1"), db.d.list(ids))
+	if err != nil {
+		return nil, internal("store.KnownMedia", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, internal("store.KnownMedia", err)
+		}
+		out = append(out, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, internal("store.KnownMedia", err)
 	}
 	return out, nil
 }
