@@ -219,3 +219,55 @@ func TestOrphans(t *testing.T) {
 		t.Fatalf("left: %v; want the kept and the young file", files)
 	}
 }
+
+// located is a Dir that says which node it was asked to open a blob on.
+type located struct {
+	*media.Dir
+	asked []string
+}
+
+func (l *located) OpenOn(ctx context.Context, id, node string) (io.ReadCloser, error) {
+	l.asked = append(l.asked, node)
+	return l.Dir.Open(ctx, id)
+}
+
+// TestOpenOnNode: an upload's record names the node that took it, and
+// opening it asks Blobs that can for that node.
+func TestOpenOnNode(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	db, err := store.Open(ctx, store.Config{DataDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	now := time.Now()
+	if _, _, err := db.Register(ctx, identity.Account{ID: 100, Phone: "+4915100000001", Created: now},
+		identity.Device{ID: 1000, AccountID: 100, Num: 1, SecretHash: []byte{1}, Primary: true, Created: now}); err != nil {
+		t.Fatal(err)
+	}
+	d, err := media.NewDir(filepath.Join(dir, "media"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	blobs := &located{Dir: d}
+	svc := media.New(db, blobs, time.Hour, nil, nil)
+	svc.Node = "7"
+	me := media.Uploader{Device: 1000, Account: 100}
+	b, err := svc.Upload(ctx, me, "image", "+4915100000001", strings.NewReader("pixels"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec, err := db.Media(ctx, b.ID); err != nil || rec.Node != "7" || b.Node != "7" {
+		t.Fatalf("the record names node %q (%v), the blob %q; want 7", rec.Node, err, b.Node)
+	}
+	rc, _, err := svc.Open(ctx, me, b.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(rc)
+	rc.Close()
+	if string(got) != "pixels" || !slices.Equal(blobs.asked, []string{"7"}) {
+		t.Fatalf("Open read %q asking nodes %v; want pixels from node 7", got, blobs.asked)
+	}
+}

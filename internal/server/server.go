@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -175,12 +176,13 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Server, 
 	}
 	var shared media.Blobs = blobs
 	if s.remote != nil { // a blob uploaded through another node is fetched from it
-		if err = s.relays.ServeBlobs(blobs); err != nil {
+		if err = s.relays.ServeBlobs(blobs, strconv.Itoa(s.node)); err != nil {
 			return nil, err
 		}
 		shared = s.remote.Blobs(blobs)
 	}
 	s.media = media.New(s.db, shared, cfg.MessageTTL, clock, log)
+	s.media.Node = strconv.Itoa(s.node) // its uploads' records name it: the other nodes ask it first
 	// Orphans compares file times, which are the machine's: it runs on the
 	// wall clock, whatever clock the node runs on.
 	s.orphans = media.NewOrphans(blobs, s.db, nil, log)

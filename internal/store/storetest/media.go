@@ -9,17 +9,22 @@ import (
 	"github.com/kontor-chat/kontor/internal/media"
 )
 
-// testKnownMedia: KnownMedia names exactly the ids asked for that have a
+// testKnownMedia: a record comes back as it was put, with the node that
+// keeps its bytes; KnownMedia names exactly the ids asked for that have a
 // record, however many are asked for at once, and none once deleted.
 func testKnownMedia(t *testing.T, e *env) {
 	var kept []string
 	for i := range 3 {
-		id := "0123456789abcdef0123456789abcd0" + string(rune('a'+i))
-		if err := e.db.PutMedia(e.ctx, media.Blob{ID: id, Kind: media.Image, Size: 10, OwnerDevice: e.ids.Next(), OwnerAccount: e.ids.Next(),
-			ToAccount: e.ids.Next(), Created: t0, Expires: t0.Add(time.Hour)}); err != nil {
+		b := media.Blob{ID: "0123456789abcdef0123456789abcd0" + string(rune('a'+i)), Kind: media.Image, Size: 10, OwnerDevice: e.ids.Next(),
+			OwnerAccount: e.ids.Next(), ToAccount: e.ids.Next(), Created: t0, Expires: t0.Add(time.Hour), Node: []string{"", "0", "1023"}[i]}
+		if err := e.db.PutMedia(e.ctx, b); err != nil {
 			t.Fatalf("PutMedia: %v", err)
 		}
-		kept = append(kept, id)
+		if got, err := e.db.Media(e.ctx, b.ID); err != nil || got.Node != b.Node || got.Size != b.Size || got.OwnerDevice != b.OwnerDevice ||
+			!got.Created.Equal(t0) || !got.Expires.Equal(b.Expires) || got.Kind != media.Image {
+			t.Fatalf("Media = %+v, %v; want %+v", got, err, b)
+		}
+		kept = append(kept, b.ID)
 	}
 	ask := []string{kept[0], "ffffffffffffffffffffffffffffffff", kept[2]}
 	for i := range 600 { // a long list: one parameter either way
