@@ -21,20 +21,22 @@ type clock struct{ t time.Time }
 
 func (c *clock) Now() time.Time { return c.t }
 
-// TestExpiry: a blob nobody fetched is deleted, record and file, once its
-// retention is over, and not before.
-func TestExpiry(t *testing.T) {
-	ctx := context.Background()
+// mediaStore opens a SQLite store in a temporary directory with two accounts,
+// 100 (+4915100000001, device 1000) and 101 (+4915100000002, device 1010),
+// and a media directory there (DIR/media): the directory, the store, the
+// Dir.
+func mediaStore(t *testing.T) (string, *store.DB, *media.Dir) {
+	t.Helper()
 	dir := t.TempDir()
-	db, err := store.Open(ctx, store.Config{DataDir: dir})
+	db, err := store.Open(context.Background(), store.Config{DataDir: dir})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
+	t.Cleanup(func() { db.Close() })
 	now := time.Now()
 	for i, p := range []kontor.Phone{"+4915100000001", "+4915100000002"} {
 		id := kontor.ID(100 + i)
-		if _, _, err := db.Register(ctx, identity.Account{ID: id, Phone: p, Created: now},
+		if _, _, err := db.Register(context.Background(), identity.Account{ID: id, Phone: p, Created: now},
 			identity.Device{ID: id * 10, AccountID: id, Num: 1, SecretHash: []byte{1}, Primary: true, Created: now}); err != nil {
 			t.Fatal(err)
 		}
@@ -43,6 +45,15 @@ func TestExpiry(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return dir, db, blobs
+}
+
+// TestExpiry: a blob nobody fetched is deleted, record and file, once its
+// retention is over, and not before.
+func TestExpiry(t *testing.T) {
+	ctx := context.Background()
+	dir, db, blobs := mediaStore(t)
+	now := time.Now()
 	c := &clock{t: now}
 	svc := media.New(db, blobs, time.Hour, c, nil)
 	ann := media.Uploader{Device: 1000, Account: 100}
@@ -107,22 +118,9 @@ func TestValidID(t *testing.T) {
 // small batch sweeps the directory in turns, starting again at its end.
 func TestOrphans(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	db, err := store.Open(ctx, store.Config{DataDir: dir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	dir, db, blobs := mediaStore(t)
 	now := time.Now()
-	if _, _, err := db.Register(ctx, identity.Account{ID: 100, Phone: "+4915100000001", Created: now},
-		identity.Device{ID: 1000, AccountID: 100, Num: 1, SecretHash: []byte{1}, Primary: true, Created: now}); err != nil {
-		t.Fatal(err)
-	}
 	root := filepath.Join(dir, "media")
-	blobs, err := media.NewDir(root)
-	if err != nil {
-		t.Fatal(err)
-	}
 	svc := media.New(db, blobs, time.Hour, nil, nil)
 	old := now.Add(-2 * time.Hour)
 	upload := func(what string, age time.Time, record bool) string {
@@ -235,21 +233,7 @@ func (l *located) OpenOn(ctx context.Context, id, node string) (io.ReadCloser, e
 // opening it asks Blobs that can for that node.
 func TestOpenOnNode(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	db, err := store.Open(ctx, store.Config{DataDir: dir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	now := time.Now()
-	if _, _, err := db.Register(ctx, identity.Account{ID: 100, Phone: "+4915100000001", Created: now},
-		identity.Device{ID: 1000, AccountID: 100, Num: 1, SecretHash: []byte{1}, Primary: true, Created: now}); err != nil {
-		t.Fatal(err)
-	}
-	d, err := media.NewDir(filepath.Join(dir, "media"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, db, d := mediaStore(t)
 	blobs := &located{Dir: d}
 	svc := media.New(db, blobs, time.Hour, nil, nil)
 	svc.Node = "7"

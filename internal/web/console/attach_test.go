@@ -28,14 +28,8 @@ func TestInboxAttach(t *testing.T) {
 		defer cancel()
 		clock := &kontortest.Clock{}
 		s := kontortest.Start(t, append(opts, kontortest.WithClock(clock))...)
-		var biz struct {
-			WABA   string `json:"waba_id"`
-			Number string `json:"phone_number_id"`
-		}
 		const bizPhone = "+4930777778"
-		if code := s.Call(t, "POST", "/admin/v1/businesses", s.Token, map[string]any{"name": "Blumen Clara", "phone": bizPhone}, &biz); code != 200 {
-			t.Fatalf("creating the business: HTTP %d", code)
-		}
+		biz := newBusiness(t, s, "Blumen Clara", bizPhone)
 		const pw = "tulips and roses in spring"
 		consoleUser(t, s, biz.WABA, "dana@blumen.example", "agent", pw)
 		ana := newPerson(ctx, t, s, "+4915112345681")

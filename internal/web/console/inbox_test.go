@@ -42,6 +42,23 @@ func (p *person) message(what string) client.Message {
 	}).(client.Message)
 }
 
+// hosted is a business made through the admin API, its endpoint hosted.
+type hosted struct {
+	WABA   string `json:"waba_id"`
+	Number string `json:"phone_number_id"`
+	Token  string `json:"access_token"`
+}
+
+// newBusiness makes the business name with the number phone.
+func newBusiness(t *testing.T, s *kontortest.Server, name, phone string) hosted {
+	t.Helper()
+	var biz hosted
+	if code := s.Call(t, "POST", "/admin/v1/businesses", s.Token, map[string]any{"name": name, "phone": phone}, &biz); code != 200 {
+		t.Fatalf("creating the business %s: HTTP %d", name, code)
+	}
+	return biz
+}
+
 // eventually reloads path until the page says every text.
 func (b *browser) eventually(path string, texts ...string) {
 	b.t.Helper()
@@ -78,15 +95,8 @@ func TestInbox(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
 		s := kontortest.Start(t, opts...)
-		var biz struct {
-			WABA   string `json:"waba_id"`
-			Number string `json:"phone_number_id"`
-			Token  string `json:"access_token"`
-		}
 		const bizPhone = "+4930777777"
-		if code := s.Call(t, "POST", "/admin/v1/businesses", s.Token, map[string]any{"name": "Blumen Clara", "phone": bizPhone}, &biz); code != 200 {
-			t.Fatalf("creating the business: HTTP %d", code)
-		}
+		biz := newBusiness(t, s, "Blumen Clara", bizPhone)
 		const pw = "tulips and roses in spring"
 		for _, u := range []struct{ email, role string }{{"clara@blumen.example", "owner"}, {"dana@blumen.example", "agent"}} {
 			if code := s.Call(t, "POST", "/admin/v1/console/users", s.Token, map[string]any{"business_id": biz.WABA, "email": u.email, "role": u.role, "password": pw}, nil); code != 200 {
