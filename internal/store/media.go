@@ -112,20 +112,8 @@ func (db *DB) KnownMedia(ctx context.Context, ids []string) ([]string, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	rows, err := db.r.QueryContext(ctx, `SELECT id FROM media WHERE `+db.d.inList("id", "$1"), db.d.list(ids))
+	out, err := db.readStrings(ctx, `SELECT id FROM media WHERE `+db.d.inList("id", "$1"), db.d.list(ids))
 	if err != nil {
-		return nil, internal("store.KnownMedia", err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, internal("store.KnownMedia", err)
-		}
-		out = append(out, id)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, internal("store.KnownMedia", err)
 	}
 	return out, nil
