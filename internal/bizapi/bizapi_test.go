@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/kontor-chat/kontor/client"
-	"github.com/kontor-chat/kontor/client/e2e"
 	"github.com/kontor-chat/kontor/internal/cloudapi"
 	"github.com/kontor-chat/kontor/internal/config"
 	"github.com/kontor-chat/kontor/internal/kontortest"
@@ -22,9 +21,8 @@ import (
 
 // receiver is a business's webhook endpoint: it checks every signature.
 type receiver struct {
-	t      *testing.T
-	secret string
-	mu     sync.Mutex
+	t *testing.T
+	hookState
 	got    []cloudapi.MessagesValue
 	bad    int
 	srv    *httptest.Server
@@ -126,22 +124,17 @@ type createdBusiness struct {
 // secret.
 type signed interface{ useSecret(secret string) }
 
-func (r *receiver) useSecret(s string) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.secret = s
+// hookState is what every webhook receiver has: the lock of what it got,
+// and the app secret it checks the signatures with (useSecret).
+type hookState struct {
+	mu     sync.Mutex
+	secret string
 }
 
-func (r *changeReceiver) useSecret(s string) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.secret = s
-}
-
-func (r *alertReceiver) useSecret(s string) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.secret = s
+func (h *hookState) useSecret(s string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.secret = s
 }
 
 // newBusiness makes a business through the admin API (POST
@@ -191,7 +184,6 @@ func errCode(out map[string]any) int {
 // person is someone with a phone and end-to-end encryption.
 type person struct {
 	c *client.Client
-	s *e2e.Sealer
 }
 
 // newPerson registers phone on s (kontortest.NewPerson).

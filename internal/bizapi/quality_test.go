@@ -9,12 +9,9 @@ import (
 	"time"
 
 	"github.com/kontor-chat/kontor"
-	"github.com/kontor-chat/kontor/client"
-	"github.com/kontor-chat/kontor/client/e2e"
 	"github.com/kontor-chat/kontor/internal/cloudapi"
 	"github.com/kontor-chat/kontor/internal/config"
 	"github.com/kontor-chat/kontor/internal/kontortest"
-	"github.com/kontor-chat/kontor/wire"
 )
 
 // qualityEvent is the value of a phone_number_quality_update.
@@ -59,27 +56,7 @@ func (r *changeReceiver) waitQuality(what string, n int) []qualityEvent {
 // code: a test needs more people than one address may ask codes for).
 func operatorPerson(ctx context.Context, t *testing.T, s *kontortest.Server, phone string) *person {
 	t.Helper()
-	var cred wire.DeviceCredentials
-	if code := s.Call(t, http.MethodPost, "/admin/v1/accounts", s.Token, map[string]any{"phone": phone, "device_name": "phone"}, &cred); code != 200 {
-		t.Fatalf("create account %s: %d", phone, code)
-	}
-	dir := t.TempDir()
-	if err := client.CreateProfile(dir, client.Account{Server: s.URL, DeviceCredentials: cred}); err != nil {
-		t.Fatal(err)
-	}
-	sl, err := e2e.OpenProfile(dir, nil, e2e.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := sl.Maintain(ctx); err != nil {
-		t.Fatal(err)
-	}
-	c, err := client.Open(ctx, dir, client.Options{Sealer: sl})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close(); sl.Close() })
-	return &person{c: c, s: sl}
+	return &person{c: kontortest.NewOperatorPerson(ctx, t, s.URL, s.Token, phone).C}
 }
 
 // TestQuality: a hosted business that reaches half its messaging limit

@@ -8,7 +8,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,11 +18,10 @@ import (
 // alertReceiver keeps the inventory_alerts webhooks a business gets,
 // checking each signature.
 type alertReceiver struct {
-	mu     sync.Mutex
-	secret string
-	got    []map[string]any
-	bad    int
-	srv    *httptest.Server
+	hookState
+	got []map[string]any
+	bad int
+	srv *httptest.Server
 }
 
 func newAlertReceiver(t *testing.T) *alertReceiver {

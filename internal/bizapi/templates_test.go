@@ -8,7 +8,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -29,12 +28,11 @@ type change struct {
 // changeReceiver is a business's webhook endpoint that keeps every change
 // of every field; it checks signatures and that bodies are ASCII.
 type changeReceiver struct {
-	t      *testing.T
-	mu     sync.Mutex
-	secret string
-	got    []change
-	bad    int
-	srv    *httptest.Server
+	t *testing.T
+	hookState
+	got []change
+	bad int
+	srv *httptest.Server
 }
 
 func newChangeReceiver(t *testing.T) *changeReceiver {

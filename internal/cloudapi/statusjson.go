@@ -15,50 +15,40 @@ func appendNotification(b []byte, n Notification) (_ []byte, ok bool) {
 		return b, false
 	}
 	b = append(b, `,"entry":`...)
-	if n.Entry == nil {
-		b = append(b, "null"...)
-	} else {
-		b = append(b, '[')
-		for i, e := range n.Entry {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = append(b, `{"id":`...)
-			if b, ok = appendPlain(b, e.ID); !ok {
-				return b, false
-			}
-			if e.Time != 0 {
-				b = append(b, `,"time":`...)
-				b = strconv.AppendInt(b, e.Time, 10)
-			}
-			b = append(b, `,"changes":`...)
-			if e.Changes == nil {
-				b = append(b, "null"...)
-				b = append(b, '}')
-				continue
-			}
-			b = append(b, '[')
-			for j, c := range e.Changes {
-				if j > 0 {
-					b = append(b, ',')
-				}
-				b = append(b, `{"field":`...)
-				if b, ok = appendPlain(b, c.Field); !ok {
-					return b, false
-				}
-				v, isValue := c.Value.(MessagesValue)
-				if !isValue {
-					return b, false
-				}
-				b = append(b, `,"value":`...)
-				if b, ok = appendStatusesValue(b, v); !ok {
-					return b, false
-				}
-				b = append(b, '}')
-			}
-			b = append(b, "]}"...)
-		}
-		b = append(b, ']')
+	if b, ok = appendList(b, n.Entry, appendEntry); !ok {
+		return b, false
+	}
+	return append(b, '}'), true
+}
+
+func appendEntry(b []byte, e Entry) (_ []byte, ok bool) {
+	b = append(b, `{"id":`...)
+	if b, ok = appendPlain(b, e.ID); !ok {
+		return b, false
+	}
+	if e.Time != 0 {
+		b = append(b, `,"time":`...)
+		b = strconv.AppendInt(b, e.Time, 10)
+	}
+	b = append(b, `,"changes":`...)
+	if b, ok = appendList(b, e.Changes, appendChange); !ok {
+		return b, false
+	}
+	return append(b, '}'), true
+}
+
+func appendChange(b []byte, c Change) (_ []byte, ok bool) {
+	v, isValue := c.Value.(MessagesValue)
+	if !isValue {
+		return b, false
+	}
+	b = append(b, `{"field":`...)
+	if b, ok = appendPlain(b, c.Field); !ok {
+		return b, false
+	}
+	b = append(b, `,"value":`...)
+	if b, ok = appendStatusesValue(b, v); !ok {
+		return b, false
 	}
 	return append(b, '}'), true
 }
@@ -81,18 +71,30 @@ func appendStatusesValue(b []byte, v MessagesValue) (_ []byte, ok bool) {
 	}
 	b = append(b, '}')
 	if len(v.Statuses) > 0 {
-		b = append(b, `,"statuses":[`...)
-		for i, s := range v.Statuses {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			if b, ok = appendStatus(b, s); !ok {
-				return b, false
-			}
+		b = append(b, `,"statuses":`...)
+		if b, ok = appendList(b, v.Statuses, appendStatus); !ok {
+			return b, false
 		}
-		b = append(b, ']')
 	}
 	return append(b, '}'), true
+}
+
+// appendList writes xs as a JSON array, each element by one, or null when
+// xs is nil (as encoding/json does); ok is false as soon as one declines.
+func appendList[T any](b []byte, xs []T, one func([]byte, T) ([]byte, bool)) (_ []byte, ok bool) {
+	if xs == nil {
+		return append(b, "null"...), true
+	}
+	b = append(b, '[')
+	for i, x := range xs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		if b, ok = one(b, x); !ok {
+			return b, false
+		}
+	}
+	return append(b, ']'), true
 }
 
 func appendStatus(b []byte, s Status) (_ []byte, ok bool) {

@@ -84,8 +84,14 @@ var mediaLimits = map[string]int64{
 	wire.ContentSticker:  500 << 10,
 }
 
-// kindOf says which kind a MIME type uploads as.
-func kindOf(mimeType string) string {
+// MediaLimit is the most bytes a file of kind (wire.ContentImage, …) may
+// have, as the Cloud API's media upload allows; 0 for no media kind.
+func MediaLimit(kind string) int64 { return mediaLimits[kind] }
+
+// MediaKind says which kind of media message a file of mimeType uploads
+// as, which decides its limit: image (JPEG, PNG), video (MP4, 3GPP), audio
+// (audio/*), sticker (WebP) or document (anything else).
+func MediaKind(mimeType string) string {
 	switch {
 	case mimeType == "image/webp":
 		return wire.ContentSticker
@@ -137,7 +143,7 @@ func (e *Endpoint) UploadMedia(ctx context.Context, r *http.Request) (any, *clou
 			if mt == "" {
 				mt = part.Header.Get("Content-Type")
 			}
-			size, sum, err = e.files.put(id, part, mediaLimits[kindOf(mt)]+1) // the limit is checked below, by the final type
+			size, sum, err = e.files.put(id, part, mediaLimits[MediaKind(mt)]+1) // the limit is checked below, by the final type
 			if err != nil {
 				if errors.Is(err, errTooLarge) {
 					return nil, cloudapi.Errorf(cloudapi.CodeMediaUpload, "The file is larger than the limit of its type.")
@@ -172,7 +178,7 @@ func (e *Endpoint) UploadMedia(ctx context.Context, r *http.Request) (any, *clou
 	if size == 0 {
 		return fail(cloudapi.Invalid("file", "the file is empty"))
 	}
-	if max := mediaLimits[kindOf(mimeType)]; size > max {
+	if max := mediaLimits[MediaKind(mimeType)]; size > max {
 		return fail(cloudapi.Errorf(cloudapi.CodeMediaUpload, "The file has %d bytes; %s files may have at most %d.", size, mimeType, max))
 	}
 	now := e.clock.Now()

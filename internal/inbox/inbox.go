@@ -119,6 +119,9 @@ const (
 	MaxSearch     = 100
 	// MaxText is the longest text message (the public limit).
 	MaxText = 4096
+	// MaxCaption is the longest caption of a picture, video or document
+	// (the public limit).
+	MaxCaption = 1024
 	// PageSize is how many conversations (and messages) a page shows.
 	PageSize = 50
 )
@@ -165,6 +168,19 @@ func CheckText(text string) error {
 		return invalid("inbox.CheckText", "text", "The reply has characters that are not text.")
 	case utf8.RuneCountInString(t) > MaxText:
 		return invalid("inbox.CheckText", "text", "The reply is too long: at most 4,096 characters.")
+	}
+	return nil
+}
+
+// CheckCaption checks the caption of a file sent from the console; it may
+// be empty.
+func CheckCaption(caption string) error {
+	t := strings.TrimSpace(caption)
+	switch {
+	case !utf8.ValidString(t):
+		return invalid("inbox.CheckCaption", "caption", "The caption has characters that are not text.")
+	case utf8.RuneCountInString(t) > MaxCaption:
+		return invalid("inbox.CheckCaption", "caption", "The caption is too long: at most 1,024 characters.")
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package inbox
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -10,25 +11,36 @@ import (
 
 func TestCheckText(t *testing.T) {
 	for _, tc := range []struct {
-		name, text, want string // want: part of the message; "" valid
+		name  string
+		check func(string) error
+		field string // the field the problems name
+		text  string
+		want  string // part of the message; "" valid
 	}{
-		{"text", "Ja, rote Tulpen haben wir.", ""},
-		{"empty", "", "Write a message first"},
-		{"spaces", " \n\t ", "Write a message first"},
-		{"longest", strings.Repeat("ü", MaxText), ""},
-		{"too long", strings.Repeat("ü", MaxText+1), "at most 4,096 characters"},
-		{"not UTF-8", "Tulpen \xff", "not text"},
+		{"text", CheckText, "text", "Ja, rote Tulpen haben wir.", ""},
+		{"empty", CheckText, "text", "", "Write a message first"},
+		{"spaces", CheckText, "text", " \n\t ", "Write a message first"},
+		{"longest", CheckText, "text", strings.Repeat("ü", MaxText), ""},
+		{"too long", CheckText, "text", strings.Repeat("ü", MaxText+1), "at most 4,096 characters"},
+		{"not UTF-8", CheckText, "text", "Tulpen \xff", "not text"},
+		{"no caption", CheckCaption, "caption", "", ""},
+		{"caption of spaces", CheckCaption, "caption", " \n ", ""},
+		{"caption", CheckCaption, "caption", "Die Preisliste für Mai", ""},
+		{"longest caption", CheckCaption, "caption", strings.Repeat("ü", MaxCaption), ""},
+		{"caption too long", CheckCaption, "caption", strings.Repeat("ü", MaxCaption+1), "at most 1,024 characters"},
+		{"caption not UTF-8", CheckCaption, "caption", "Liste \xff", "not text"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			err := CheckText(tc.text)
+			err := tc.check(tc.text)
 			if tc.want == "" {
 				if err != nil {
-					t.Fatalf("CheckText: %v", err)
+					t.Fatalf("check: %v", err)
 				}
 				return
 			}
-			if kontor.KindOf(err) != kontor.Invalid || !strings.Contains(kontor.MessageOf(err), tc.want) {
-				t.Fatalf("CheckText = %v, want Invalid saying %q", err, tc.want)
+			var fe *FieldError
+			if kontor.KindOf(err) != kontor.Invalid || !strings.Contains(kontor.MessageOf(err), tc.want) || !errors.As(err, &fe) || fe.Field != tc.field {
+				t.Fatalf("check = %v, want Invalid at %s saying %q", err, tc.field, tc.want)
 			}
 		})
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/kontor-chat/kontor/client"
 	"github.com/kontor-chat/kontor/client/e2e"
 	"github.com/kontor-chat/kontor/internal/cloudapi"
+	"github.com/kontor-chat/kontor/wire"
 )
 
 // Person is someone with a phone and end-to-end encryption, registered on
@@ -31,6 +32,30 @@ func NewPerson(ctx context.Context, t testing.TB, base, phone string) *Person {
 	if _, err := client.Register(ctx, dir, client.Registration{Server: base, Phone: kontor.Phone(phone)}); err != nil {
 		t.Fatal(err)
 	}
+	return openPerson(ctx, t, dir, phone)
+}
+
+// NewOperatorPerson makes phone's account as the operator does, with the
+// admin token on the server at base (POST /admin/v1/accounts: no one-time
+// code, so a test may make more people than one address may ask codes
+// for), and connects; the test ends it.
+func NewOperatorPerson(ctx context.Context, t testing.TB, base, adminToken, phone string) *Person {
+	t.Helper()
+	var cred wire.DeviceCredentials
+	if code := Call(t, base, http.MethodPost, "/admin/v1/accounts", adminToken, map[string]any{"phone": phone, "device_name": "phone"}, &cred); code != http.StatusOK {
+		t.Fatalf("creating the account of %s: HTTP %d", phone, code)
+	}
+	dir := t.TempDir()
+	if err := client.CreateProfile(dir, client.Account{Server: base, DeviceCredentials: cred}); err != nil {
+		t.Fatal(err)
+	}
+	return openPerson(ctx, t, dir, phone)
+}
+
+// openPerson opens the profile in dir with end-to-end encryption and
+// connects.
+func openPerson(ctx context.Context, t testing.TB, dir, phone string) *Person {
+	t.Helper()
 	sl, err := e2e.OpenProfile(dir, nil, e2e.Options{})
 	if err != nil {
 		t.Fatal(err)

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/kontor-chat/kontor"
 )
@@ -97,6 +98,67 @@ func (d *Dir) Delete(_ context.Context, id string) error {
 		return &kontor.Error{Kind: kontor.Internal, Op: "media.Delete", Err: err}
 	}
 	return nil
+}
+
+// File is a blob file a Dir keeps.
+type File struct {
+	ID       string
+	Modified time.Time
+}
+
+// List returns up to limit of the blobs d keeps, in id order, after the id
+// after ("" from the first). Names that are not blob ids are passed over.
+func (d *Dir) List(after string, limit int) ([]File, error) {
+	fans, err := os.ReadDir(d.root)
+	if err != nil {
+		return nil, &kontor.Error{Kind: kontor.Internal, Op: "media.List", Err: err}
+	}
+	var out []File
+	for _, fan := range fans { // in name order
+		name := fan.Name()
+		if !fan.IsDir() || len(name) != 2 || !isHex(name) || (after != "" && name < after[:2]) {
+			continue // tmp, or before the cursor's directory
+		}
+		es, err := os.ReadDir(filepath.Join(d.root, name))
+		if err != nil {
+			return out, &kontor.Error{Kind: kontor.Internal, Op: "media.List", Err: err}
+		}
+		for _, e := range es {
+			id := e.Name()
+			if !e.Type().IsRegular() || !ValidID(id) || id[:2] != name || id <= after {
+				continue
+			}
+			info, err := e.Info()
+			if err != nil {
+				continue // deleted meanwhile
+			}
+			out = append(out, File{ID: id, Modified: info.ModTime()})
+			if len(out) == limit {
+				return out, nil
+			}
+		}
+	}
+	return out, nil
+}
+
+// PruneTmp deletes the unfinished uploads left in DIR/tmp (a process that
+// died during an upload) last written before t, and returns how many.
+func (d *Dir) PruneTmp(t time.Time) (int, error) {
+	es, err := os.ReadDir(filepath.Join(d.root, "tmp"))
+	if err != nil {
+		return 0, &kontor.Error{Kind: kontor.Internal, Op: "media.PruneTmp", Err: err}
+	}
+	n := 0
+	for _, e := range es {
+		info, err := e.Info()
+		if err != nil || !info.Mode().IsRegular() || !info.ModTime().Before(t) {
+			continue
+		}
+		if err := os.Remove(filepath.Join(d.root, "tmp", e.Name())); err == nil {
+			n++
+		}
+	}
+	return n, nil
 }
 
 // ctxReader stops reading when ctx ends.

@@ -62,6 +62,9 @@ type Blob struct {
 	ToAccount    kontor.ID
 	Created      time.Time
 	Expires      time.Time
+	// Node names the node whose Blobs took the upload and keep the bytes
+	// (Service.Node); "" when not known.
+	Node string
 }
 
 // Store keeps blob records. Implemented by internal/store.
@@ -94,6 +97,12 @@ type Blobs interface {
 	Delete(ctx context.Context, id string) error
 }
 
+// Located is Blobs that may keep a blob on another node (in a cluster):
+// OpenOn opens blob id asking the node that keeps it first.
+type Located interface {
+	OpenOn(ctx context.Context, id, node string) (io.ReadCloser, error)
+}
+
 // Service is the media store.
 type Service struct {
 	store     Store
@@ -101,6 +110,9 @@ type Service struct {
 	clock     kontor.Clock
 	log       *slog.Logger
 	retention time.Duration
+	// Node names this node in the records of its uploads (its number in
+	// a cluster; "": none).
+	Node string
 }
 
 // New returns the media store; blobs expire retention after upload.
@@ -148,7 +160,7 @@ func (s *Service) Upload(ctx context.Context, by Uploader, kind, to string, r io
 	}
 	now := s.clock.Now()
 	b := Blob{ID: id, Kind: Kind(kind), Size: size, OwnerDevice: by.Device, OwnerAccount: by.Account, ToAccount: toAccount,
-		Created: now, Expires: now.Add(s.retention)}
+		Created: now, Expires: now.Add(s.retention), Node: s.Node}
 	if err := s.store.PutMedia(ctx, b); err != nil {
 		_ = s.blobs.Delete(ctx, id)
 		return Blob{}, err
@@ -172,7 +184,12 @@ func (s *Service) Open(ctx context.Context, by Uploader, id string) (io.ReadClos
 	if !b.Expires.After(s.clock.Now()) {
 		return nil, Blob{}, kontor.Errorf(kontor.NotFound, op, "media %s has expired", id)
 	}
-	rc, err := s.blobs.Open(ctx, id)
+	var rc io.ReadCloser
+	if l, ok := s.blobs.(Located); ok && b.Node != "" {
+		rc, err = l.OpenOn(ctx, id, b.Node)
+	} else {
+		rc, err = s.blobs.Open(ctx, id)
+	}
 	if err != nil {
 		return nil, Blob{}, err
 	}
@@ -247,11 +264,17 @@ func newID() (string, error) {
 
 // ValidID says whether id could be a blob id (so it is safe as a file name).
 func ValidID(id string) bool {
-	if len(id) != 32 {
-		return false
+	return len(id) == 32 && isHex(id)
+}
+
+// isHex says whether s is lower-case hex, as ids are written.
+func isHex(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
 	}
-	_, err := hex.DecodeString(id)
-	return err == nil
+	return true
 }
 
 var errTooLarge = errors.New("media: too large")

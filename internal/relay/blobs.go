@@ -14,7 +14,10 @@ import (
 // node that took the upload. Every node serves the blobs it keeps on
 // kontor.v1.blob.open (no queue group: every node hears each request and
 // only the one that has the blob answers, streaming it as a download is
-// streamed), and deletes its copy on kontor.v1.blob.delete.
+// streamed) and on kontor.v1.blob.open.{node} (its own: a record names
+// the node that took the upload, which is asked first, and says at once
+// when the blob is not there), and deletes its copy on
+// kontor.v1.blob.delete.
 const (
 	subjBlobOpen   = "kontor.v1.blob.open"
 	subjBlobDelete = "kontor.v1.blob.delete"
@@ -23,20 +26,28 @@ const (
 	DefaultBlobWait = 3 * time.Second
 )
 
+// blobSubject is the subject of node's own blob requests.
+func blobSubject(node string) string { return subjBlobOpen + "." + node }
+
 // ServeBlobs hands the blobs in local to the other nodes (Remote.Blobs),
-// and deletes them when another node deletes its record, until Close.
-func (h *Holder) ServeBlobs(local media.Blobs) error {
+// node naming this node as its uploads' records do (media.Service.Node;
+// "": none), and deletes them when another node deletes its record, until
+// Close.
+func (h *Holder) ServeBlobs(local media.Blobs, node string) error {
 	if h.closed.Load() {
 		return errClosed
 	}
 	s := &served{}
-	stopOpen, err := h.bus.Serve(subjBlobOpen, "", func(c bus.Call) {
+	open := func(c bus.Call, own bool) {
 		hd, _, err := decode(c.Data)
 		if err != nil || s.gone.Load() {
 			return
 		}
 		rc, err := local.Open(h.ctx, hd.Blob)
 		if err != nil {
+			if own { // asked as the node that took it: say so, the caller asks everyone
+				_ = c.Reply(encode(head{Gone: true}, nil))
+			}
 			return // not here (or unreadable here): another node may have it
 		}
 		if !h.enter() {
@@ -49,22 +60,35 @@ func (h *Holder) ServeBlobs(local media.Blobs) error {
 			defer cancel()
 			h.answer(ctx, c.Reply, answer{head: func() head { return head{} }, body: rc, done: func() { rc.Close() }})
 		}()
-	})
-	if err != nil {
-		return err
 	}
-	stopDelete, err := h.bus.Serve(subjBlobDelete, "", func(c bus.Call) {
-		if hd, _, err := decode(c.Data); err == nil && hd.Blob != "" {
-			if err := local.Delete(h.ctx, hd.Blob); err != nil {
-				h.log.Warn("deleting a media blob another node deleted", "media", hd.Blob, "err", err)
-			}
+	var stops []func()
+	stop := func() {
+		for _, f := range stops {
+			f()
 		}
-	})
-	if err != nil {
-		stopOpen()
-		return err
 	}
-	s.stop = func() { stopOpen(); stopDelete() }
+	subjects := map[string]func(bus.Call){
+		subjBlobOpen: func(c bus.Call) { open(c, false) },
+		subjBlobDelete: func(c bus.Call) {
+			if hd, _, err := decode(c.Data); err == nil && hd.Blob != "" {
+				if err := local.Delete(h.ctx, hd.Blob); err != nil {
+					h.log.Warn("deleting a media blob another node deleted", "media", hd.Blob, "err", err)
+				}
+			}
+		},
+	}
+	if node != "" {
+		subjects[blobSubject(node)] = func(c bus.Call) { open(c, true) }
+	}
+	for subj, fn := range subjects {
+		f, err := h.bus.Serve(subj, "", fn)
+		if err != nil {
+			stop()
+			return err
+		}
+		stops = append(stops, f)
+	}
+	s.stop = stop
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.blobs = append(h.blobs, s)
@@ -74,6 +98,8 @@ func (h *Holder) ServeBlobs(local media.Blobs) error {
 // Blobs returns local with the blobs the other nodes keep: Open asks them
 // for a blob local does not have, Delete deletes every node's copy.
 func (r *Remote) Blobs(local media.Blobs) media.Blobs { return &clusterBlobs{r: r, local: local} }
+
+var _ media.Located = (*clusterBlobs)(nil)
 
 type clusterBlobs struct {
 	r     *Remote
@@ -87,24 +113,44 @@ func (b *clusterBlobs) Put(ctx context.Context, id string, rd io.Reader, max int
 
 // Open opens the blob here, else streams it from the node that has it.
 func (b *clusterBlobs) Open(ctx context.Context, id string) (io.ReadCloser, error) {
+	return b.OpenOn(ctx, id, "")
+}
+
+// OpenOn opens the blob here, else asks node (the one that took the
+// upload, "": not known) for it, else every node: node may have lost it
+// (its data directory on another node number) or be gone.
+func (b *clusterBlobs) OpenOn(ctx context.Context, id, node string) (io.ReadCloser, error) {
 	rc, err := b.local.Open(ctx, id)
 	if err == nil || kontor.KindOf(err) != kontor.NotFound {
 		return rc, err
 	}
-	timeout := or(b.r.MediaTimeout, DefaultMediaTimeout)
-	reply, rerr := b.r.request(ctx, subjBlobOpen, encode(head{Blob: id, Timeout: timeout.Milliseconds()}, nil), or(b.r.BlobWait, DefaultBlobWait))
-	if rerr != nil {
-		return nil, err // no node has it: the NotFound of here
+	if node != "" {
+		if rc, ok := b.from(ctx, blobSubject(node), id); ok {
+			return rc, nil
+		}
 	}
-	hd, data, derr := decode(reply)
-	if derr != nil || hd.Err != nil {
-		return nil, err
+	if rc, ok := b.from(ctx, subjBlobOpen, id); ok {
+		return rc, nil
+	}
+	return nil, err // no node has it: the NotFound of here
+}
+
+// from asks for blob id on subj; false when no node there has it.
+func (b *clusterBlobs) from(ctx context.Context, subj, id string) (io.ReadCloser, bool) {
+	timeout := or(b.r.MediaTimeout, DefaultMediaTimeout)
+	reply, err := b.r.request(ctx, subj, encode(head{Blob: id, Timeout: timeout.Milliseconds()}, nil), or(b.r.BlobWait, DefaultBlobWait))
+	if err != nil {
+		return nil, false
+	}
+	hd, data, err := decode(reply)
+	if err != nil || hd.Err != nil || hd.Gone {
+		return nil, false
 	}
 	p := &puller{r: b.r, timeout: timeout}
 	if hd.More {
 		p.stream = hd.Stream
 	}
-	return &blobReader{ctx: ctx, buf: data, p: p}, nil
+	return &blobReader{ctx: ctx, buf: data, p: p}, true
 }
 
 // Delete deletes the blob here and tells the other nodes to delete their

@@ -26,7 +26,7 @@
 //
 // The same holder serves people's attachment blobs (blobs.go): a blob
 // stays on the node that took the upload, and Remote.Blobs opens one from
-// whichever node has it.
+// whichever node has it, asking the node its record names first.
 //
 // It must never forward a call whose number runs here, and never keep
 // a goroutine past Holder.Close. Lock order: Holder.mu only, never held

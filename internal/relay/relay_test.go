@@ -307,10 +307,11 @@ func TestBlobs(t *testing.T) {
 	defer h1.Close()
 	defer h2.Close()
 	for _, c := range []struct {
-		h   *relay.Holder
-		dir *media.Dir
-	}{{h1, dir1}, {h2, dir2}} {
-		if err := c.h.ServeBlobs(c.dir); err != nil {
+		h    *relay.Holder
+		dir  *media.Dir
+		node string
+	}{{h1, dir1, "1"}, {h2, dir2, ""}} { // node 2 serves only the broadcast
+		if err := c.h.ServeBlobs(c.dir, c.node); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -354,6 +355,67 @@ func TestBlobs(t *testing.T) {
 	}
 	if _, err := on2.Open(ctx, fmt.Sprintf("%032x", 99)); kontor.KindOf(err) != kontor.NotFound {
 		t.Fatalf("a blob no node has: %v", err)
+	}
+}
+
+// TestBlobsOnNode: a blob whose record names the node that keeps it is
+// asked of that node (two nodes with a blob of the same id answer each
+// their own); a node named that does not have it says so and one that is
+// not there is not waited for: every node is asked then, well within
+// BlobWait.
+func TestBlobsOnNode(t *testing.T) {
+	b1, b2 := nodes(t)
+	log := slog.New(slog.DiscardHandler)
+	b3, err := bus.Attach(b1, 3, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b3.Close()
+	ctx := context.Background()
+	dirs := map[string]*media.Dir{}
+	for i, b := range []*bus.Bus{b1, b2, b3} {
+		node := strconv.Itoa(i + 1)
+		if dirs[node], err = media.NewDir(t.TempDir()); err != nil {
+			t.Fatal(err)
+		}
+		h := relay.NewHolder(b, log)
+		defer h.Close()
+		if err := h.ServeBlobs(dirs[node], node); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put := func(node, id, content string) {
+		t.Helper()
+		if _, err := dirs[node].Put(ctx, id, strings.NewReader(content), 1<<20); err != nil {
+			t.Fatal(err)
+		}
+	}
+	both, one := fmt.Sprintf("%032x", 1), fmt.Sprintf("%032x", 2)
+	put("1", both, "from node 1")
+	put("2", both, "from node 2")
+	put("1", one, "only on node 1")
+	r3 := relay.NewRemote(b3)
+	r3.BlobWait = 10 * time.Second
+	on3 := r3.Blobs(dirs["3"]).(media.Located)
+	for _, c := range []struct{ id, node, want string }{
+		{both, "1", "from node 1"}, {both, "2", "from node 2"}, {both, "1", "from node 1"}, {both, "2", "from node 2"},
+		{one, "2", "only on node 1"}, // node 2 says it does not have it
+		{one, "9", "only on node 1"}, // no node 9
+		{one, "", "only on node 1"},  // no node known
+	} {
+		start := time.Now()
+		rc, err := on3.OpenOn(ctx, c.id, c.node)
+		if err != nil {
+			t.Fatalf("OpenOn(%s, node %q): %v", c.id, c.node, err)
+		}
+		got, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil || string(got) != c.want {
+			t.Fatalf("OpenOn(%s, node %q) = %q, %v; want %q", c.id, c.node, got, err, c.want)
+		}
+		if d := time.Since(start); d >= r3.BlobWait {
+			t.Errorf("OpenOn(%s, node %q) took %v: it waited for a node that does not have it", c.id, c.node, d)
+		}
 	}
 }
 

@@ -5,9 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"mime"
 	"mime/multipart"
 	"net/http"
 	"net/http/cookiejar"
+	"net/textproto"
 	"net/url"
 	"strings"
 	"syscall"
@@ -23,10 +25,13 @@ import (
 // TestBusinessAnyNode: a hosted business whose endpoint runs on node 1 is
 // served by node 2 as well — the Business API (text, a media upload of
 // several NATS messages, its metadata, download and send, a template, mark
-// read) and the console's inbox reply and order payment request — and the person on node 2 decrypts
-// what comes (the attachment too, its blob on node 1), her photo (its blob
-// on node 2) reaches the business, the business gets its webhooks signed;
-// with node 1 stopped node 2 answers 503 in the Cloud API shape.
+// read), the console's inbox (a reply, a file attached) and a shop's orders
+// (placed by a person on node 2, the order webhook, the console's confirm,
+// payment request and order news, the payment) — and the person on node 2
+// decrypts what comes (the attachments too, their blobs on node 1), her
+// photo (its blob on node 2) reaches the business, the businesses get their
+// webhooks signed; with node 1 stopped node 2 answers 503 in the Cloud API
+// shape.
 func TestBusinessAnyNode(t *testing.T) {
 	db := kontortest.PostgresURL(t)
 	nats := kontortest.NATSURL(t)
@@ -210,11 +215,28 @@ func TestBusinessAnyNode(t *testing.T) {
 	if m := ann.NextContent(t, wire.ContentText); m.Content.Text != "Antwort aus der Konsole" {
 		t.Fatalf("Ann got %+v", m.Content)
 	}
-	// The console's order pages on node 2: a payment request goes out
-	// through node 1's endpoint of a shop.
+	// A file the agent attaches on node 2 goes up to node 1's endpoint in
+	// chunks (larger than one NATS message) and reaches Ann.
+	list := bytes.Repeat([]byte("%PDF-1.4 Liste der Sträuße "), 60_000) // 1.6 MB
+	if page := agent.postFile(t, convPath+"/attach", url.Values{"caption": {"Unsere Sträuße"}}, "file", "straeusse.pdf", "application/pdf", list); !strings.Contains(page, "The file is sent.") {
+		t.Fatalf("console attachment on node 2:\n%s", page)
+	}
+	if m := ann.NextContent(t, wire.ContentDocument); m.Content.Text != "Unsere Sträuße" || m.Content.Media == nil || m.Content.Media.FileName != "straeusse.pdf" {
+		t.Fatalf("Ann got %+v", m.Content)
+	} else if file, err := ann.C.Fetch(ctx, m.Content.Media); err != nil || !bytes.Equal(file, list) {
+		t.Fatalf("Ann's download of the console's file: %d bytes, %v", len(file), err)
+	}
+	// Ann orders from a shop whose endpoint runs on node 1, all through
+	// node 2: its catalog, the order placed and sent, which reaches the shop
+	// as its signed order webhook; the console's order pages on node 2
+	// confirm it and send the payment request through node 1's endpoint;
+	// Ann pays through node 2, the shop hears of it, and the console sends
+	// the order's news.
 	const shopPhone = "+4930555555"
-	shop := kontortest.MakeShop(t, n1.URL, n1.Token(), kontortest.ShopOptions{Name: "Blumen Ole", Phone: shopPhone,
+	shopHooks := kontortest.NewWebhooks(t)
+	shop := kontortest.MakeShop(t, n1.URL, n1.Token(), kontortest.ShopOptions{Name: "Blumen Ole", Phone: shopPhone, WebhookURL: shopHooks.URL,
 		Products: []map[string]any{{"retailer_id": "rose", "name": "Rote Rose", "price": 299, "currency": "EUR", "inventory": 10}}})
+	shopHooks.SetSecret(shop.Secret)
 	if code := kontortest.Call(t, n2.URL, http.MethodPost, "/admin/v1/console/users", n2.Token(),
 		map[string]any{"business_id": shop.WABA, "email": "ole@blumen.example", "role": "owner", "password": pw}, nil); code != 200 {
 		t.Fatalf("shop console user: HTTP %d", code)
@@ -235,6 +257,13 @@ func TestBusinessAnyNode(t *testing.T) {
 	order.Order.OrderID = placed.OrderID
 	if _, err := ann.C.Send(ctx, shopPhone, order); err != nil {
 		t.Fatal(err)
+	}
+	ordered := shopHooks.Wait(t, "Ann's order", func(v cloudapi.MessagesValue) bool {
+		return len(v.Messages) == 1 && v.Messages[0].Order != nil && v.Messages[0].Order.OrderID == placed.OrderID
+	}).Messages[0]
+	if o := ordered.Order; ordered.From != "4915100000011" || o.CatalogID != shop.Catalog || o.Text != "Meine Bestellung" || len(o.ProductItems) != 1 ||
+		o.ProductItems[0].ProductRetailerID != "rose" || o.ProductItems[0].Quantity != 2 || o.ProductItems[0].Currency != "EUR" {
+		t.Fatalf("the shop's order webhook: from %s, %+v", ordered.From, o)
 	}
 	ole := signIn(t, n2.URL, "ole@blumen.example", pw)
 	orderPath := "/console/orders/" + placed.OrderID
@@ -258,6 +287,31 @@ func TestBusinessAnyNode(t *testing.T) {
 		m, ok := ev.(client.Message)
 		return ok && m.Content.Interactive != nil && m.Content.Interactive.Payment != nil && m.Content.Interactive.Payment.OrderID == placed.OrderID
 	})
+	if paid, err := ann.C.API().PayOrder(ctx, placed.OrderID, "4242424242424242", ""); err != nil || paid.Status != wire.PaymentSucceeded || paid.Amount != 598 {
+		t.Fatalf("Ann pays through node 2: %+v %v", paid, err)
+	}
+	shopHooks.Wait(t, "the captured payment", func(v cloudapi.MessagesValue) bool {
+		for _, st := range v.Statuses {
+			if st.Type == "payment" && st.Status == "captured" && st.Payment != nil && st.Payment.ReferenceID == placed.OrderID {
+				return true
+			}
+		}
+		return false
+	})
+	if page := ole.get(t, orderPath); !strings.Contains(page, "visa 4242") || !strings.Contains(page, "Mark as shipped") {
+		t.Fatalf("the paid order on node 2:\n%s", page)
+	}
+	if page := ole.post(t, orderPath+"/status", url.Values{"status": {"shipped"}, "status_text": {"Unterwegs!"}}); !strings.Contains(page, "The order update is sent") {
+		t.Fatalf("order news from node 2:\n%s", page)
+	}
+	ann.Next(t, "the order news", func(ev client.Event) bool {
+		m, ok := ev.(client.Message)
+		return ok && m.Content.Interactive != nil && m.Content.Interactive.OrderStatus != nil &&
+			m.Content.Interactive.OrderStatus.Status == "shipped" && m.Content.Interactive.OrderStatus.OrderID == placed.OrderID
+	})
+	if bad := shopHooks.Bad(); bad != 0 {
+		t.Fatalf("%d of the shop's webhooks were not signed with its app's secret", bad)
+	}
 
 	if bad := hooks.Bad(); bad != 0 {
 		t.Fatalf("%d webhooks were not signed with the app's secret", bad)
@@ -356,6 +410,31 @@ func (u *consoleUser) keep(t *testing.T, resp *http.Response, err error) string 
 func (u *consoleUser) get(t *testing.T, path string) string {
 	t.Helper()
 	resp, err := u.c.Get(u.base + path)
+	return u.keep(t, resp, err)
+}
+
+// postFile sends a form with one file of type typ, as a browser does.
+func (u *consoleUser) postFile(t *testing.T, path string, form url.Values, field, name, typ string, content []byte) string {
+	t.Helper()
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	_ = mw.WriteField("csrf", u.csrf)
+	for k, vs := range form {
+		for _, v := range vs {
+			_ = mw.WriteField(k, v)
+		}
+	}
+	h := textproto.MIMEHeader{}
+	h.Set("Content-Disposition", mime.FormatMediaType("form-data", map[string]string{"name": field, "filename": name}))
+	h.Set("Content-Type", typ)
+	fw, _ := mw.CreatePart(h)
+	_, _ = fw.Write(content)
+	_ = mw.Close()
+	req, _ := http.NewRequest(http.MethodPost, u.base+path, &body)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	req.Header.Set("Origin", u.base)
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	resp, err := u.c.Do(req)
 	return u.keep(t, resp, err)
 }
 

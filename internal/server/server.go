@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -59,6 +60,7 @@ type Server struct {
 	http     *http.Server
 	debug    *http.Server // --debug-addr, or nil
 	media    *media.Service
+	orphans  *media.Orphans // of this node's media directory; housekeeping's
 	biz      *business.Service
 	ids      *kontor.IDs
 	hooks    *webhook.Deliverer
@@ -174,12 +176,16 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Server, 
 	}
 	var shared media.Blobs = blobs
 	if s.remote != nil { // a blob uploaded through another node is fetched from it
-		if err = s.relays.ServeBlobs(blobs); err != nil {
+		if err = s.relays.ServeBlobs(blobs, strconv.Itoa(s.node)); err != nil {
 			return nil, err
 		}
 		shared = s.remote.Blobs(blobs)
 	}
 	s.media = media.New(s.db, shared, cfg.MessageTTL, clock, log)
+	s.media.Node = strconv.Itoa(s.node) // its uploads' records name it: the other nodes ask it first
+	// Orphans compares file times, which are the machine's: it runs on the
+	// wall clock, whatever clock the node runs on.
+	s.orphans = media.NewOrphans(blobs, s.db, nil, log)
 	shop := commerce.New(s.db, s.db, ids, clock)
 	if err = s.openPayments(ids, clock, payments.OnSucceeded(s.commerceFee)); err != nil {
 		return nil, err
@@ -359,6 +365,7 @@ func (s *Server) closeAll() {
 func (s *Server) housekeeping(ctx context.Context) {
 	t := time.NewTicker(time.Minute)
 	defer t.Stop()
+	s.sweepOrphans(ctx)
 	for {
 		select {
 		case <-ctx.Done():
@@ -381,7 +388,18 @@ func (s *Server) housekeeping(ctx context.Context) {
 			} else if n > 0 {
 				s.log.Info("deleted expired media", "blobs", n)
 			}
+			s.sweepOrphans(ctx)
 		}
+	}
+}
+
+// sweepOrphans deletes the next batch of this node's media files whose
+// record is gone (a blob-delete hint the node missed).
+func (s *Server) sweepOrphans(ctx context.Context) {
+	if n, err := s.orphans.Sweep(ctx); err != nil && ctx.Err() == nil {
+		s.log.Warn("deleting orphaned media files failed", "err", err)
+	} else if n > 0 {
+		s.log.Info("deleted orphaned media files", "files", n)
 	}
 }
 

@@ -10,12 +10,23 @@ import (
 	"github.com/kontor-chat/kontor/internal/media"
 )
 
+var (
+	_ media.Store = (*DB)(nil)
+	_ media.Known = (*DB)(nil)
+)
+
+func init() {
+	// The node whose media directory keeps the bytes ('': not known, the
+	// blobs of before).
+	addMigration("media 1", migration{sql: `ALTER TABLE media ADD COLUMN node TEXT NOT NULL DEFAULT '';`})
+}
+
 // PutMedia records a blob (media.Store).
 func (db *DB) PutMedia(ctx context.Context, b media.Blob) error {
 	return db.tx(ctx, "store.PutMedia", func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO media (id, kind, size, owner_device, owner_account, to_account, created, expires)
-			VALUES ($1,$2,$3,$4,$5,$6,$7,$8)`, b.ID, string(b.Kind), b.Size, int64(b.OwnerDevice), int64(b.OwnerAccount), int64(b.ToAccount),
-			b.Created.UnixMilli(), b.Expires.UnixMilli())
+		_, err := tx.ExecContext(ctx, `INSERT INTO media (id, kind, size, owner_device, owner_account, to_account, created, expires, node)
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)`, b.ID, string(b.Kind), b.Size, int64(b.OwnerDevice), int64(b.OwnerAccount), int64(b.ToAccount),
+			b.Created.UnixMilli(), b.Expires.UnixMilli(), b.Node)
 		return err
 	})
 }
@@ -25,8 +36,8 @@ func (db *DB) Media(ctx context.Context, id string) (media.Blob, error) {
 	var b media.Blob
 	var kind string
 	var dev, owner, to, created, expires int64
-	err := db.r.QueryRowContext(ctx, `SELECT id, kind, size, owner_device, owner_account, to_account, created, expires FROM media WHERE id = $1`, id).
-		Scan(&b.ID, &kind, &b.Size, &dev, &owner, &to, &created, &expires)
+	err := db.r.QueryRowContext(ctx, `SELECT id, kind, size, owner_device, owner_account, to_account, created, expires, node FROM media WHERE id = $1`, id).
+		Scan(&b.ID, &kind, &b.Size, &dev, &owner, &to, &created, &expires, &b.Node)
 	if errors.Is(err, sql.ErrNoRows) {
 		return b, notFound("store.Media", "no media %s", id)
 	}
@@ -92,6 +103,18 @@ func (db *DB) ExpiredMedia(ctx context.Context, t time.Time, limit int) ([]strin
 	}
 	if err := rows.Err(); err != nil {
 		return nil, internal("store.ExpiredMedia", err)
+	}
+	return out, nil
+}
+
+// KnownMedia returns those of ids that have a record (media.Known).
+func (db *DB) KnownMedia(ctx context.Context, ids []string) ([]string, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	out, err := db.readStrings(ctx, `SELECT id FROM media WHERE `+db.d.inList("id", "$1"), db.d.list(ids))
+	if err != nil {
+		return nil, internal("store.KnownMedia", err)
 	}
 	return out, nil
 }

@@ -152,6 +152,7 @@ var tests = []test{
 	{"HeldDelivery", testHeldDelivery},
 	// Product pictures kept by the platform (console catalog).
 	{"CatalogImages", testCatalogImages},
+	{"KnownMedia", testKnownMedia},
 }
 
 // Run runs the suite. open must return an empty store, closed when its test

@@ -30,7 +30,8 @@ func (c *Console) mountCatalog(mux *http.ServeMux) {
 	mux.Handle("POST /console/catalog/products/{id}/delete", c.post(c.withProduct(consoleauth.EditCatalog, c.deleteProduct)))
 	mux.HandleFunc("GET /console/catalog/export", c.user(c.withCatalog(consoleauth.ViewCatalog, c.export)))
 	mux.HandleFunc("GET /console/catalog/import", c.user(c.withCatalog(consoleauth.EditCatalog, c.importPage)))
-	mux.Handle("POST /console/catalog/import", c.upload(c.withCatalog(consoleauth.EditCatalog, c.startImport)))
+	mux.Handle("POST /console/catalog/import", c.postFile(maxFeed, "The feed file is too large: it can have at most 64 MB. Split it into parts and import each.",
+		c.withCatalog(consoleauth.EditCatalog, c.startImport)))
 	mux.HandleFunc("GET /console/catalog/imports/{id}", c.user(c.importJobPage))
 	mux.HandleFunc("GET /console/inventory", c.user(c.withShelf(consoleauth.ViewCatalog, c.inventory)))
 	mux.HandleFunc("GET /console/inventory/{id}", c.user(c.withProduct(consoleauth.ViewCatalog, c.stockPage)))

@@ -5,8 +5,10 @@ import (
 	"encoding/csv"
 	"fmt"
 	"html"
+	"mime"
 	"mime/multipart"
 	"net/http"
+	"net/textproto"
 	"net/url"
 	"regexp"
 	"strings"
@@ -20,6 +22,13 @@ import (
 // form does, with the CSRF token of the last page.
 func (b *browser) postFile(path string, fields url.Values, field, name, content string) int {
 	b.t.Helper()
+	return b.postTyped(path, fields, field, name, "application/octet-stream", content)
+}
+
+// postTyped is postFile with the file's Content-Type as the browser says
+// it.
+func (b *browser) postTyped(path string, fields url.Values, field, name, typ, content string) int {
+	b.t.Helper()
 	var body bytes.Buffer
 	mw := multipart.NewWriter(&body)
 	if _, ok := fields["csrf"]; !ok {
@@ -31,7 +40,10 @@ func (b *browser) postFile(path string, fields url.Values, field, name, content 
 		}
 	}
 	if name != "" {
-		fw, _ := mw.CreateFormFile(field, name)
+		h := textproto.MIMEHeader{}
+		h.Set("Content-Disposition", mime.FormatMediaType("form-data", map[string]string{"name": field, "filename": name}))
+		h.Set("Content-Type", typ)
+		fw, _ := mw.CreatePart(h)
 		_, _ = fw.Write([]byte(content))
 	}
 	_ = mw.Close()

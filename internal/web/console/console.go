@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"embed"
+	"errors"
 	"html/template"
 	"io/fs"
 	"log/slog"
@@ -236,6 +237,36 @@ func (c *Console) post(h func(*req)) http.Handler {
 		if !ok {
 			return
 		}
+		if !consoleauth.CheckCSRF(rq.token, r.PostForm.Get("csrf")) {
+			c.forbiddenForm(w, r)
+			return
+		}
+		h(rq)
+	}))
+}
+
+// postFile wraps a form with a file of signed-in users, as post does: same
+// origin, a multipart body of at most limit bytes and the form's fields
+// (tooLarge says so when it has more, with 413), the session's CSRF token.
+// The session is checked before the body is read, so no one else's upload
+// is kept; files larger than 1 MiB wait in temporary files, removed after h.
+func (c *Console) postFile(limit int64, tooLarge string, h func(*req)) http.Handler {
+	return c.csrf.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rq, ok := c.session(w, r)
+		if !ok {
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, limit+maxForm)
+		if err := r.ParseMultipartForm(1 << 20); err != nil {
+			var tooBig *http.MaxBytesError
+			if errors.As(err, &tooBig) {
+				c.errorPage(w, r, http.StatusRequestEntityTooLarge, tooLarge)
+				return
+			}
+			c.errorPage(w, r, http.StatusBadRequest, "The form could not be read. Go back and try again.")
+			return
+		}
+		defer r.MultipartForm.RemoveAll()
 		if !consoleauth.CheckCSRF(rq.token, r.PostForm.Get("csrf")) {
 			c.forbiddenForm(w, r)
 			return

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"io"
 	"net/http"
 	"os"
@@ -135,32 +134,6 @@ func (im *imports) add(j *importJob, now time.Time) bool {
 	}
 	im.jobs[j.ID] = j
 	return true
-}
-
-// upload wraps the feed upload form: same origin, the session's CSRF
-// token, a multipart body of at most maxFeed bytes.
-func (c *Console) upload(h func(*req)) http.Handler {
-	return c.csrf.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r.Body = http.MaxBytesReader(w, r.Body, maxFeed+maxForm)
-		if err := r.ParseMultipartForm(1 << 20); err != nil {
-			var tooBig *http.MaxBytesError
-			if errors.As(err, &tooBig) {
-				c.errorPage(w, r, http.StatusRequestEntityTooLarge, "The feed file is too large: it can have at most 64 MB. Split it into parts and import each.")
-				return
-			}
-			c.errorPage(w, r, http.StatusBadRequest, "The form could not be read. Go back and try again.")
-			return
-		}
-		rq, ok := c.session(w, r)
-		if !ok {
-			return
-		}
-		if !consoleauth.CheckCSRF(rq.token, r.PostForm.Get("csrf")) {
-			c.forbiddenForm(w, r)
-			return
-		}
-		h(rq)
-	}))
 }
 
 // importData fills the import form.

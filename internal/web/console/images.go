@@ -2,7 +2,6 @@ package console
 
 import (
 	"context"
-	"errors"
 	"io"
 	"net/http"
 	"strconv"
@@ -27,7 +26,8 @@ type Pictures interface {
 func (c *Console) MountImages(mux *http.ServeMux, p Pictures) {
 	c.pictures = p
 	mux.HandleFunc("GET "+commerce.ImagePath+"{id}", c.servePicture)
-	mux.Handle("POST /console/catalog/products/{id}/image", c.pictureUpload(c.withProduct(consoleauth.EditCatalog, c.uploadPicture)))
+	mux.Handle("POST /console/catalog/products/{id}/image", c.postFile(commerce.MaxImage, "The picture is too large: it can have at most 5 MB. Save it smaller (as JPEG or WebP) and upload it again.",
+		c.withProduct(consoleauth.EditCatalog, c.uploadPicture)))
 	mux.Handle("POST /console/catalog/products/{id}/image/remove", c.post(c.withProduct(consoleauth.EditCatalog, c.removePicture)))
 }
 
@@ -59,33 +59,6 @@ func (c *Console) servePicture(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodHead {
 		_, _ = w.Write(im.Data)
 	}
-}
-
-// pictureUpload wraps the picture form: same origin, the session's CSRF
-// token, a multipart body a little over commerce.MaxImage.
-func (c *Console) pictureUpload(h func(*req)) http.Handler {
-	return c.csrf.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r.Body = http.MaxBytesReader(w, r.Body, commerce.MaxImage+maxForm)
-		if err := r.ParseMultipartForm(1 << 20); err != nil {
-			var tooBig *http.MaxBytesError
-			if errors.As(err, &tooBig) {
-				c.errorPage(w, r, http.StatusRequestEntityTooLarge, "The picture is too large: it can have at most 5 MB. Save it smaller (as JPEG or WebP) and upload it again.")
-				return
-			}
-			c.errorPage(w, r, http.StatusBadRequest, "The form could not be read. Go back and try again.")
-			return
-		}
-		defer r.MultipartForm.RemoveAll()
-		rq, ok := c.session(w, r)
-		if !ok {
-			return
-		}
-		if !consoleauth.CheckCSRF(rq.token, r.PostForm.Get("csrf")) {
-			c.forbiddenForm(w, r)
-			return
-		}
-		h(rq)
-	}))
 }
 
 // pictureError shows the product page with what is wrong with the picture.

@@ -23,9 +23,14 @@ import (
 )
 
 // Sender is a number's business endpoint: the console sends through it
-// as the Business API does, with a Cloud API JSON body.
+// as the Business API does, with a Cloud API JSON body, and uploads the
+// files agents attach as the Business API's media upload does.
 type Sender interface {
 	Send(ctx context.Context, body []byte) (any, *cloudapi.Error)
+	// UploadMedia takes a multipart upload (messaging_product, type,
+	// file) and answers {"id": media id}.
+	UploadMedia(ctx context.Context, r *http.Request) (any, *cloudapi.Error)
+	DeleteMedia(ctx context.Context, id kontor.ID) (any, *cloudapi.Error)
 }
 
 // Templates lists a business's templates (templates.Service).
@@ -71,6 +76,7 @@ func (in *Inbox) Mount(mux *http.ServeMux) {
 	mux.Handle("POST /console/inbox/quick-replies/{id}/delete", c.post(in.deleteQuickReply))
 	mux.HandleFunc("GET /console/inbox/{number}/{peer}", c.user(in.withConversation(in.conversation)))
 	mux.Handle("POST /console/inbox/{number}/{peer}/reply", c.post(in.withConversation(in.reply)))
+	mux.Handle("POST /console/inbox/{number}/{peer}/attach", c.postFile(attachLimit, attachTooLarge, in.withConversation(in.attach)))
 	mux.Handle("POST /console/inbox/{number}/{peer}/template", c.post(in.withConversation(in.sendTemplate)))
 	mux.Handle("POST /console/inbox/{number}/{peer}/assign", c.post(in.withConversation(in.assign)))
 	mux.Handle("POST /console/inbox/{number}/{peer}/notes", c.post(in.withConversation(in.addNote)))
@@ -78,11 +84,12 @@ func (in *Inbox) Mount(mux *http.ServeMux) {
 
 // inboxFlashes are the inbox's messages after a change (?done=).
 var inboxFlashes = map[string]string{
-	"sent":     "The message is sent.",
-	"assigned": "The conversation's assignment is changed.",
-	"note":     "The note is saved.",
-	"qr-added": "The quick reply is saved.",
-	"qr-gone":  "The quick reply is deleted.",
+	"sent":      "The message is sent.",
+	"file-sent": "The file is sent.",
+	"assigned":  "The conversation's assignment is changed.",
+	"note":      "The note is saved.",
+	"qr-added":  "The quick reply is saved.",
+	"qr-gone":   "The quick reply is deleted.",
 }
 
 func (in *Inbox) page(rq *req, title string) Page {
@@ -328,6 +335,8 @@ type convData struct {
 	Left         string // the window's remaining time in words
 	Closes       time.Time
 	Text         string // the reply form as typed (or a quick reply)
+	Caption      string // the attach form's caption as typed
+	AttachHint   string // what may be attached
 	Templates    []tmplView
 	Template     *tmplView // chosen in the picker
 	Notes        []inbox.Note
@@ -434,6 +443,7 @@ func (in *Inbox) conversationPage(rq *req, status int, n business.Number, cv inb
 		d.Who = string(cv.Peer)
 	}
 	_, d.Hosted = in.cfg.Endpoint(ctx, n.ID)
+	d.AttachHint = attachHint
 	d.CanQuick = consoleauth.Can(rq.user.Role, consoleauth.ManageQuickReplies)
 	var before kontor.ID
 	if b := rq.r.URL.Query().Get("before"); b != "" {
@@ -623,11 +633,20 @@ func templateView(t templates.Template) tmplView {
 
 // --- forms ----------------------------------------------------------------
 
-// send sends body through the number's endpoint; the error is in words.
-func (in *Inbox) send(rq *req, n business.Number, body []byte) string {
+// endpoint finds the number's endpoint; when it is not here, msg says so.
+func (in *Inbox) endpoint(rq *req, n business.Number) (e Sender, msg string) {
 	e, ok := in.cfg.Endpoint(rq.r.Context(), n.ID)
 	if !ok {
-		return "The endpoint of " + string(n.Phone) + " does not run on this server (it is self-hosted, or starting): the message was not sent. Answer from the business's own endpoint."
+		return nil, "The endpoint of " + string(n.Phone) + " does not run on this server (it is self-hosted, or starting): the message was not sent. Answer from the business's own endpoint."
+	}
+	return e, ""
+}
+
+// send sends body through the number's endpoint; the error is in words.
+func (in *Inbox) send(rq *req, n business.Number, body []byte) string {
+	e, msg := in.endpoint(rq, n)
+	if msg != "" {
+		return msg
 	}
 	if _, cerr := e.Send(rq.r.Context(), body); cerr != nil {
 		return sendProblem(cerr)

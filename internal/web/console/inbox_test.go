@@ -3,16 +3,13 @@ package console_test
 import (
 	"context"
 	"encoding/json"
-	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/kontor-chat/kontor"
 	"github.com/kontor-chat/kontor/client"
-	"github.com/kontor-chat/kontor/client/e2e"
 	"github.com/kontor-chat/kontor/internal/cloudapi"
 	"github.com/kontor-chat/kontor/internal/kontortest"
 	"github.com/kontor-chat/kontor/wire"
@@ -20,52 +17,21 @@ import (
 
 // person is someone chatting with the business from their own device.
 type person struct {
-	t     *testing.T
-	c     *client.Client
-	phone kontor.Phone
+	t *testing.T
+	*kontortest.Person
 }
 
 // newPerson makes an account through the admin API (no one-time code) and
 // opens its device with end-to-end encryption.
 func newPerson(ctx context.Context, t *testing.T, s *kontortest.Server, phone string) *person {
 	t.Helper()
-	var cred wire.DeviceCredentials
-	if code := s.Call(t, http.MethodPost, "/admin/v1/accounts", s.Token, map[string]any{"phone": phone, "device_name": "phone"}, &cred); code != 200 {
-		t.Fatalf("create account %s: HTTP %d", phone, code)
-	}
-	dir := t.TempDir()
-	if err := client.CreateProfile(dir, client.Account{Server: s.URL, DeviceCredentials: cred}); err != nil {
-		t.Fatal(err)
-	}
-	sl, err := e2e.OpenProfile(dir, nil, e2e.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := sl.Maintain(ctx); err != nil {
-		t.Fatal(err)
-	}
-	c, err := client.Open(ctx, dir, client.Options{Sealer: sl})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close(); sl.Close() })
-	return &person{t: t, c: c, phone: kontor.Phone(phone)}
+	return &person{t: t, Person: kontortest.NewOperatorPerson(ctx, t, s.URL, s.Token, phone)}
 }
 
 // next waits for the next event that ok accepts.
 func (p *person) next(what string, ok func(client.Event) bool) client.Event {
 	p.t.Helper()
-	deadline := time.After(30 * time.Second)
-	for {
-		select {
-		case ev := <-p.c.Events():
-			if ok(ev) {
-				return ev
-			}
-		case <-deadline:
-			p.t.Fatalf("%s: nothing came", what)
-		}
-	}
+	return p.Next(p.t, what, ok)
 }
 
 func (p *person) message(what string) client.Message {
@@ -74,6 +40,23 @@ func (p *person) message(what string) client.Message {
 		m, ok := ev.(client.Message)
 		return ok && !m.Outgoing && m.Content.Type != wire.ContentBusinessNotice
 	}).(client.Message)
+}
+
+// hosted is a business made through the admin API, its endpoint hosted.
+type hosted struct {
+	WABA   string `json:"waba_id"`
+	Number string `json:"phone_number_id"`
+	Token  string `json:"access_token"`
+}
+
+// newBusiness makes the business name with the number phone.
+func newBusiness(t *testing.T, s *kontortest.Server, name, phone string) hosted {
+	t.Helper()
+	var biz hosted
+	if code := s.Call(t, "POST", "/admin/v1/businesses", s.Token, map[string]any{"name": name, "phone": phone}, &biz); code != 200 {
+		t.Fatalf("creating the business %s: HTTP %d", name, code)
+	}
+	return biz
 }
 
 // eventually reloads path until the page says every text.
@@ -112,15 +95,8 @@ func TestInbox(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
 		s := kontortest.Start(t, opts...)
-		var biz struct {
-			WABA   string `json:"waba_id"`
-			Number string `json:"phone_number_id"`
-			Token  string `json:"access_token"`
-		}
 		const bizPhone = "+4930777777"
-		if code := s.Call(t, "POST", "/admin/v1/businesses", s.Token, map[string]any{"name": "Blumen Clara", "phone": bizPhone}, &biz); code != 200 {
-			t.Fatalf("creating the business: HTTP %d", code)
-		}
+		biz := newBusiness(t, s, "Blumen Clara", bizPhone)
 		const pw = "tulips and roses in spring"
 		for _, u := range []struct{ email, role string }{{"clara@blumen.example", "owner"}, {"dana@blumen.example", "agent"}} {
 			if code := s.Call(t, "POST", "/admin/v1/console/users", s.Token, map[string]any{"business_id": biz.WABA, "email": u.email, "role": u.role, "password": pw}, nil); code != 200 {
@@ -128,7 +104,7 @@ func TestInbox(t *testing.T) {
 			}
 		}
 		ana := newPerson(ctx, t, s, "+4915112345671")
-		if _, err := ana.c.Send(ctx, bizPhone, wire.Content{V: wire.ContentVersion, Type: wire.ContentText, Text: "Habt ihr rote Tulpen?"}); err != nil {
+		if _, err := ana.C.Send(ctx, bizPhone, wire.Content{V: wire.ContentVersion, Type: wire.ContentText, Text: "Habt ihr rote Tulpen?"}); err != nil {
 			t.Fatal(err)
 		}
 
@@ -208,7 +184,7 @@ func TestInbox(t *testing.T) {
 		if got.Content.Text != "Ja, rote Tulpen haben wir." {
 			t.Fatalf("Ana got %+v", got.Content)
 		}
-		if err := ana.c.Read(ctx, bizPhone, got.ID); err != nil {
+		if err := ana.C.Read(ctx, bizPhone, got.ID); err != nil {
 			t.Fatal(err)
 		}
 		agent.eventually(convPath, "✓✓ read")
@@ -307,7 +283,7 @@ func TestInbox(t *testing.T) {
 
 		// The business's own software marks a message read through the
 		// API: the console counts it read too.
-		id, err := ana.c.Send(ctx, bizPhone, wire.Content{V: wire.ContentVersion, Type: wire.ContentText, Text: "Noch eine Frage"})
+		id, err := ana.C.Send(ctx, bizPhone, wire.Content{V: wire.ContentVersion, Type: wire.ContentText, Text: "Noch eine Frage"})
 		if err != nil {
 			t.Fatal(err)
 		}

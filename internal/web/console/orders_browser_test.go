@@ -37,7 +37,7 @@ func TestBrowserOrders(t *testing.T) {
 	runCLI(t, s, pw+"\n", "admin", "--server", s.URL, "console", "user", "create", "--business", shop.WABA,
 		"--email", "anna@blumen.example", "--role", "owner", "--password-stdin")
 	ann := newPerson(ctx, t, s, "+4915100000001")
-	placed, err := ann.c.API().PlaceOrder(ctx, "+4930111111", map[string]int{"rose": 2}, "")
+	placed, err := ann.C.API().PlaceOrder(ctx, "+4930111111", map[string]int{"rose": 2}, "")
 	if err != nil || placed.Status != "placed" {
 		t.Fatalf("place: %+v %v", placed, err)
 	}

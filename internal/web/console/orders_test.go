@@ -19,17 +19,10 @@ import (
 // waitFor returns the first message the person gets that ok accepts.
 func (p *person) waitFor(t *testing.T, what string, ok func(client.Message) bool) client.Message {
 	t.Helper()
-	deadline := time.After(30 * time.Second)
-	for {
-		select {
-		case ev := <-p.c.Events():
-			if m, is := ev.(client.Message); is && !m.Outgoing && ok(m) {
-				return m
-			}
-		case <-deadline:
-			t.Fatalf("the person did not get %s", what)
-		}
-	}
+	return p.Next(t, what, func(ev client.Event) bool {
+		m, is := ev.(client.Message)
+		return is && !m.Outgoing && ok(m)
+	}).(client.Message)
 }
 
 // retry posts a form until it is no longer refused with status busy (the
@@ -76,12 +69,12 @@ func TestOrdersAndBilling(t *testing.T) {
 		// A person orders from the catalog in the chat and sends the order
 		// (which opens the chat for the business's answers).
 		ann := newPerson(ctx, t, s, "+4915100000001")
-		cat, err := ann.c.API().WholeCatalog(ctx, "+4930111111")
+		cat, err := ann.C.API().WholeCatalog(ctx, "+4930111111")
 		if err != nil {
 			t.Fatal(err)
 		}
 		cart := map[string]int{"rose": 3, "tulip": 2}
-		placed, err := ann.c.API().PlaceOrder(ctx, "+4930111111", cart, "Bitte mit Schleife")
+		placed, err := ann.C.API().PlaceOrder(ctx, "+4930111111", cart, "Bitte mit Schleife")
 		if err != nil || placed.Status != "placed" || placed.Total != 1197 {
 			t.Fatalf("place: %+v %v", placed, err)
 		}
@@ -91,7 +84,7 @@ func TestOrdersAndBilling(t *testing.T) {
 			t.Fatal(err)
 		}
 		msg.Order.OrderID = id
-		if _, err := ann.c.Send(ctx, "+4930111111", msg); err != nil {
+		if _, err := ann.C.Send(ctx, "+4930111111", msg); err != nil {
 			t.Fatal(err)
 		}
 
@@ -151,7 +144,7 @@ func TestOrdersAndBilling(t *testing.T) {
 		}
 
 		// The person pays with the sandbox's test card.
-		out, err := ann.c.API().PayOrder(ctx, id, "4242424242424242", "")
+		out, err := ann.C.API().PayOrder(ctx, id, "4242424242424242", "")
 		if err != nil || out.Status != wire.PaymentSucceeded || out.Amount != 1627 {
 			t.Fatalf("pay: %+v %v", out, err)
 		}
