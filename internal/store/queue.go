@@ -9,6 +9,7 @@ import (
 	"github.com/kontor-chat/kontor"
 	"github.com/kontor-chat/kontor/internal/endpoint"
 	"github.com/kontor-chat/kontor/internal/router"
+	"github.com/kontor-chat/kontor/internal/webhook"
 )
 
 const queueCols = `device_id, id, kind, from_account, from_phone, from_device, to_phone, ts, expires, body`
@@ -78,17 +79,33 @@ func (db *DB) hotWrites() []string {
 
 // Tx runs fn in one write transaction (the router's group commit). The
 // Tx also takes hosted endpoints' writes for the sends in it
-// (endpoint.WritesTx), written after fn. A transaction that fails
-// transiently (a deadlock, say) runs fn again, in a new transaction
-// (retryTx): the router's group commit does its work anew each time.
+// (endpoint.WritesTx), written after fn, and the results of delivered
+// webhooks waiting to be recorded (SettleWebhooksLater). A transaction
+// that fails transiently (a deadlock, say) runs fn again, in a new
+// transaction (retryTx): the router's group commit does its work anew
+// each time, and the results a failed run took are given back first.
 func (db *DB) Tx(ctx context.Context, fn func(router.Tx) error) error {
-	return db.retryTx(ctx, "store.Tx", func(tx *sql.Tx) error {
+	var late []webhook.Result
+	err := db.retryTx(ctx, "store.Tx", func(tx *sql.Tx) error {
+		if len(late) > 0 {
+			db.late.putBack(db, late)
+			late = nil
+		}
 		qt := &queueTx{db: db, tx: tx, ctx: ctx}
 		if err := fn(qt); err != nil {
 			return err
 		}
-		return qt.flushRides()
+		if err := qt.flushRides(); err != nil {
+			return err
+		}
+		var err error
+		late, err = db.settleLateIn(ctx, tx)
+		return err
 	})
+	if err != nil && len(late) > 0 {
+		db.late.putBack(db, late)
+	}
+	return err
 }
 
 // queueTx implements router.Tx and endpoint.WritesTx.

@@ -39,6 +39,11 @@ type Config struct {
 	// the bus loses the change's hint. 0 means DefaultCacheTTL; negative
 	// turns the cache off.
 	CacheTTL time.Duration
+	// SettleLater is how long the results of delivered webhooks may wait
+	// in memory for a router group commit to record them
+	// (SettleWebhooksLater) before a transaction of their own does. 0
+	// means DefaultSettleLater; negative records them at once.
+	SettleLater time.Duration
 }
 
 // DB is the store.
@@ -60,6 +65,7 @@ type DB struct {
 	dir       *dirCache               // tokens, numbers, businesses, app secrets (dircache.go)
 	commits   sync.Map                // op → *atomic.Int64: write transactions committed (Commits)
 	retries   sync.Map                // op → *atomic.Int64: transactions run again (Retries, retry.go)
+	late      lateSettles             // delivered webhooks' results to record (webhook.go)
 }
 
 // Commits returns how many write transactions the store committed since
@@ -167,6 +173,10 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		ttl = DefaultCacheTTL
 	}
 	db.dir = newDirCache(ttl)
+	db.late.wait = cfg.SettleLater
+	if db.late.wait == 0 {
+		db.late.wait = DefaultSettleLater
+	}
 	if err := db.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -279,6 +289,7 @@ func (db *DB) Close() error {
 }
 
 func (db *DB) close() error {
+	db.closeLate()
 	for _, st := range db.wstmts {
 		st.Close()
 	}
