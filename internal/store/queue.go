@@ -9,7 +9,6 @@ import (
 	"github.com/kontor-chat/kontor"
 	"github.com/kontor-chat/kontor/internal/endpoint"
 	"github.com/kontor-chat/kontor/internal/router"
-	"github.com/kontor-chat/kontor/internal/webhook"
 )
 
 const queueCols = `device_id, id, kind, from_account, from_phone, from_device, to_phone, ts, expires, body`
@@ -85,27 +84,13 @@ func (db *DB) hotWrites() []string {
 // transaction (retryTx): the router's group commit does its work anew
 // each time, and the results a failed run took are given back first.
 func (db *DB) Tx(ctx context.Context, fn func(router.Tx) error) error {
-	var late []webhook.Result
-	err := db.retryTx(ctx, "store.Tx", func(tx *sql.Tx) error {
-		if len(late) > 0 {
-			db.late.putBack(db, late)
-			late = nil
-		}
+	return db.txLate(ctx, "store.Tx", func(tx *sql.Tx) error {
 		qt := &queueTx{db: db, tx: tx, ctx: ctx}
 		if err := fn(qt); err != nil {
 			return err
 		}
-		if err := qt.flushRides(); err != nil {
-			return err
-		}
-		var err error
-		late, err = db.settleLateIn(ctx, tx)
-		return err
+		return qt.flushRides()
 	})
-	if err != nil && len(late) > 0 {
-		db.late.putBack(db, late)
-	}
-	return err
 }
 
 // queueTx implements router.Tx and endpoint.WritesTx.

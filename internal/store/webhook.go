@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -358,8 +359,9 @@ func (db *DB) settle(ctx context.Context, tx *sql.Tx, rs []webhook.Result) error
 }
 
 // Results of delivered events recorded later (webhook.LaterStore) wait in
-// memory, at most Config.SettleLater, for the next router group commit (Tx), which
-// records up to lateMax of them in its own transaction: a settlement then
+// memory, at most Config.SettleLater, for the next group commit (the
+// router's Tx, an endpoint's PutEndpointBatch), which records up to
+// lateMax of them in its own transaction: a settlement then
 // costs no commit of its own, and the outbox pages it rewrites (the row's
 // table page, the due and per-app index entries of rows enqueued a few
 // milliseconds before) are mostly pages the commit's new webhooks dirty
@@ -495,8 +497,32 @@ const (
 
 func init() { addHotWrite(lateSavepointSQL, lateReleaseSQL) }
 
-// settleLateIn records up to lateMax waiting results in tx (the router's
-// group commit) and returns them, so that the caller can put them back if
+// txLate is retryTx for a group commit (the router's, an endpoint's):
+// after fn it records up to lateMax waiting results of delivered webhooks,
+// and puts them back when the run does not commit (before the next run,
+// or when the last one failed).
+func (db *DB) txLate(ctx context.Context, op string, fn func(*sql.Tx) error) error {
+	var late []webhook.Result
+	err := db.retryTx(ctx, op, func(tx *sql.Tx) error {
+		if len(late) > 0 { // a run that failed took them
+			db.late.putBack(db, late)
+			late = nil
+		}
+		if err := fn(tx); err != nil {
+			return err
+		}
+		var err error
+		late, err = db.settleLateIn(ctx, tx)
+		return err
+	})
+	if err != nil && len(late) > 0 {
+		db.late.putBack(db, late)
+	}
+	return err
+}
+
+// settleLateIn records up to lateMax waiting results in tx (a group
+// commit) and returns them, so that the caller can put them back if
 // tx does not commit. Results whose statements fail are dropped, logged,
 // and tx goes on without them.
 func (db *DB) settleLateIn(ctx context.Context, tx *sql.Tx) ([]webhook.Result, error) {
@@ -504,6 +530,7 @@ func (db *DB) settleLateIn(ctx context.Context, tx *sql.Tx) ([]webhook.Result, e
 	if len(rs) == 0 {
 		return nil, nil
 	}
+	slices.SortFunc(rs, func(a, b webhook.Result) int { return strings.Compare(a.ID, b.ID) }) // the lock order (retry.go)
 	if _, err := db.exec(ctx, tx, lateSavepointSQL); err != nil {
 		return rs, err
 	}

@@ -493,6 +493,7 @@ func TestWebhooksLater(t *testing.T) {
 		fn    func(t *testing.T, db *store.DB, reopen func() *store.DB)
 	}{
 		{"RideTx", time.Hour, testLaterRideTx},
+		{"RideEndpointBatch", time.Hour, testLaterRideEndpointBatch},
 		{"RolledBack", time.Hour, testLaterRolledBack},
 		{"Many", time.Hour, testLaterMany},
 		{"Alone", 5 * time.Millisecond, testLaterAlone},
@@ -572,6 +573,19 @@ func testLaterRideTx(t *testing.T, db *store.DB, _ func() *store.DB) {
 		Want: []webhook.Want{{URL: "http://later/", Limit: 10}}})
 	if err != nil || len(due) != 1 || due[0].ID != "r002" {
 		t.Fatalf("due after the lease: %v %v, want r002", ids(due), err)
+	}
+}
+
+func testLaterRideEndpointBatch(t *testing.T, db *store.DB, _ func() *store.DB) {
+	db.SettleWebhooksLater(bornDelivered(t, db, "e", 3))
+	if _, err := db.PutEndpointBatch(t.Context(), nil, endpoint.InboxWrites{}, hooks("new", "http://later/", 1), t0, webhook.Lease{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := delivered(t, db); !slices.Equal(got, []string{"e000", "e001"}) {
+		t.Fatalf("after an endpoint's group commit: delivered %v, want e000 e001", got)
+	}
+	if n := db.Commits()["store.SettleWebhooks"]; n != 0 {
+		t.Fatalf("%d settling transactions of their own, want 0", n)
 	}
 }
 
