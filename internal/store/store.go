@@ -56,7 +56,7 @@ type Config struct {
 // hot pages of the outbox, queue and inbox indexes are written by nearly
 // every commit: after 4000 pages it copies about half as many pages per
 // message as after 1000, with a quarter of the fsyncs, and the store's
-// write path took ~20 % less CPU per message (docs/performance.md, "4
+// write path took ~14 % less CPU per message (docs/performance.md, "4
 // December 2026, evening").
 const DefaultCheckpointPages = 4000
 
