@@ -26,8 +26,17 @@
 // again that a deadlock, a serialization failure or a busy database
 // failed (retryTx).
 //
+// Results of delivered webhooks (SettleWebhooksLater) wait in memory for
+// the next group commit (the router's Tx, an endpoint's PutEndpointBatch),
+// which records up to 256 of them in its transaction, under a savepoint so that their failure cannot fail the
+// commit's own writes; a timer records them alone after
+// Config.SettleLater (20 ms) when no commit comes, and Close records what
+// waits.
+//
 // store never imports transport packages. Its locks of its own are the
 // order queue's (orders.go), held only to add or take waiting orders,
-// never across a query, and the directory cache's (dircache.go), a leaf; orders placed at the same moment share one
+// never across a query, the directory cache's (dircache.go) and the
+// waiting webhook results' (webhook.go, lateSettles.mu: never held across
+// a query), leaves; orders placed at the same moment share one
 // transaction, run by one of their callers.
 package store

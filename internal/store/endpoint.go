@@ -289,7 +289,7 @@ func (db *DB) PutEndpointBatch(ctx context.Context, msgs []endpoint.MessageRecor
 	}
 	var added []webhook.Event
 	defer db.forgetInbound(msgs)
-	err := db.retryTx(ctx, "store.PutEndpointBatch", func(tx *sql.Tx) error {
+	err := db.txLate(ctx, "store.PutEndpointBatch", func(tx *sql.Tx) error {
 		if err := db.putMessages(ctx, tx, msgs); err != nil {
 			return err
 		}

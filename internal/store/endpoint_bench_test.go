@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -131,82 +132,110 @@ func BenchmarkHostedSendWrites(b *testing.B) {
 		if ride {
 			name = fmt.Sprint("batch-", batch, "-one-transaction")
 		}
-		b.Run(name, func(b *testing.B) {
-			const people = 50
-			ctx := context.Background()
-			db, err := store.Open(ctx, store.Config{DataDir: b.TempDir()})
-			if err != nil {
+		b.Run(name, func(b *testing.B) { hostedSends(b, store.Config{}, batch, ride, false) })
+	}
+}
+
+// hostedSends runs BenchmarkHostedSendWrites' sends in batches of batch
+// on a store opened with cfg (in a temporary directory); with latency it
+// also reports the 99th percentile and the longest time of a batch's
+// commit(s).
+func hostedSends(b *testing.B, cfg store.Config, batch int, ride, latency bool) {
+	const people = 50
+	ctx := context.Background()
+	cfg.DataDir = b.TempDir()
+	db, err := store.Open(ctx, cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	ids := kontor.NewIDs(nil, 1)
+	number, app, sender := ids.Next(), ids.Next(), ids.Next()
+	body := []byte(`{"object":"whatsapp_business_account","entry":[` + strings.Repeat(" ", 600) + `]}`)
+	payload := []byte(strings.Repeat("c", 400))
+	type send struct {
+		entries []router.Entry
+		w       endpoint.TxWrites
+	}
+	var sends []send
+	var took []time.Duration // per flush
+	flush := func() {
+		start := time.Now()
+		defer func() { took = append(took, time.Since(start)) }()
+		err := db.Tx(ctx, func(tx router.Tx) error {
+			for i := range sends {
+				s := &sends[i]
+				if _, _, err := tx.ClaimRef(sender, s.entries[0].ID.String(), s.entries[0].ID, time.Now().UnixMilli()); err != nil {
+					return err
+				}
+				if err := tx.Insert(s.entries); err != nil {
+					return err
+				}
+				if ride {
+					tx.(endpoint.WritesTx).AddEndpointWrites(&s.w)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if !ride {
+			var all endpoint.TxWrites
+			for _, s := range sends {
+				all.Msgs = append(all.Msgs, s.w.Msgs...)
+				all.Inbox.Messages = append(all.Inbox.Messages, s.w.Inbox.Messages...)
+				all.Hooks = append(all.Hooks, s.w.Hooks...)
+			}
+			if _, err := db.PutEndpointBatch(ctx, all.Msgs, all.Inbox, all.Hooks, time.Now(), webhook.Lease{}); err != nil {
 				b.Fatal(err)
 			}
-			defer db.Close()
-			ids := kontor.NewIDs(nil, 1)
-			number, app, sender := ids.Next(), ids.Next(), ids.Next()
-			body := []byte(`{"object":"whatsapp_business_account","entry":[` + strings.Repeat(" ", 600) + `]}`)
-			payload := []byte(strings.Repeat("c", 400))
-			type send struct {
-				entries []router.Entry
-				w       endpoint.TxWrites
-			}
-			var sends []send
-			flush := func() {
-				err := db.Tx(ctx, func(tx router.Tx) error {
-					for i := range sends {
-						s := &sends[i]
-						if _, _, err := tx.ClaimRef(sender, s.entries[0].ID.String(), s.entries[0].ID, time.Now().UnixMilli()); err != nil {
-							return err
-						}
-						if err := tx.Insert(s.entries); err != nil {
-							return err
-						}
-						if ride {
-							tx.(endpoint.WritesTx).AddEndpointWrites(&s.w)
-						}
-					}
-					return nil
-				})
-				if err != nil {
-					b.Fatal(err)
-				}
-				if !ride {
-					var all endpoint.TxWrites
-					for _, s := range sends {
-						all.Msgs = append(all.Msgs, s.w.Msgs...)
-						all.Inbox.Messages = append(all.Inbox.Messages, s.w.Inbox.Messages...)
-						all.Hooks = append(all.Hooks, s.w.Hooks...)
-					}
-					if _, err := db.PutEndpointBatch(ctx, all.Msgs, all.Inbox, all.Hooks, time.Now(), webhook.Lease{}); err != nil {
-						b.Fatal(err)
-					}
-				}
-				sends = sends[:0]
-			}
-			b.ResetTimer()
-			cpu0 := cpuTime(b)
-			for b.Loop() {
-				id := ids.Next()
-				now := time.Now()
-				peer := kontor.Phone(fmt.Sprintf("+4915100%05d", int64(id)%people))
-				exp := now.Add(time.Hour).UnixMilli()
-				sends = append(sends, send{
-					entries: []router.Entry{
-						{Device: kontor.ID(int64(id)%people + 1), ID: id, Kind: router.KindMessage, FromAccount: number, From: "+4930111111", FromDevice: 1, TS: now.UnixMilli(), Expires: exp, Body: payload},
-						{Device: sender, ID: id, Kind: router.KindSync, FromAccount: number, From: "+4930111111", FromDevice: 1, To: peer, TS: now.UnixMilli(), Expires: exp, Body: payload},
-					},
-					w: endpoint.TxWrites{Now: now,
-						Msgs: []endpoint.MessageRecord{{Number: number, ID: id, Peer: peer, Outgoing: true, Category: "service", Created: now}},
-						Inbox: endpoint.InboxWrites{Messages: []endpoint.InboxMessage{{Number: number, ID: id, Peer: peer, Outgoing: true, Type: "text",
-							Text: "Ihre Bestellung liegt bereit.", JSON: body[:120], At: now, Status: endpoint.InboxSent}}},
-						Hooks: []webhook.Event{{ID: "status.sent." + id.String(), App: app, URL: "http://127.0.0.1:1/hook", Body: body, Created: now}}},
-				})
-				if len(sends) == batch {
-					flush()
-				}
-			}
-			if len(sends) > 0 {
-				flush()
-			}
-			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
-			b.ReportMetric(float64((cpuTime(b)-cpu0).Microseconds())/float64(b.N), "cpu-µs/msg")
+		}
+		sends = sends[:0]
+	}
+	b.ResetTimer()
+	cpu0 := cpuTime(b)
+	for b.Loop() {
+		id := ids.Next()
+		now := time.Now()
+		peer := kontor.Phone(fmt.Sprintf("+4915100%05d", int64(id)%people))
+		exp := now.Add(time.Hour).UnixMilli()
+		sends = append(sends, send{
+			entries: []router.Entry{
+				{Device: kontor.ID(int64(id)%people + 1), ID: id, Kind: router.KindMessage, FromAccount: number, From: "+4930111111", FromDevice: 1, TS: now.UnixMilli(), Expires: exp, Body: payload},
+				{Device: sender, ID: id, Kind: router.KindSync, FromAccount: number, From: "+4930111111", FromDevice: 1, To: peer, TS: now.UnixMilli(), Expires: exp, Body: payload},
+			},
+			w: endpoint.TxWrites{Now: now,
+				Msgs: []endpoint.MessageRecord{{Number: number, ID: id, Peer: peer, Outgoing: true, Category: "service", Created: now}},
+				Inbox: endpoint.InboxWrites{Messages: []endpoint.InboxMessage{{Number: number, ID: id, Peer: peer, Outgoing: true, Type: "text",
+					Text: "Ihre Bestellung liegt bereit.", JSON: body[:120], At: now, Status: endpoint.InboxSent}}},
+				Hooks: []webhook.Event{{ID: "status.sent." + id.String(), App: app, URL: "http://127.0.0.1:1/hook", Body: body, Created: now}}},
+		})
+		if len(sends) == batch {
+			flush()
+		}
+	}
+	if len(sends) > 0 {
+		flush()
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+	b.ReportMetric(float64((cpuTime(b)-cpu0).Microseconds())/float64(b.N), "cpu-µs/msg")
+	if latency {
+		slices.Sort(took)
+		b.ReportMetric(float64(took[len(took)*99/100].Microseconds()), "p99-commit-µs")
+		b.ReportMetric(float64(took[len(took)-1].Microseconds()), "max-commit-µs")
+	}
+}
+
+// BenchmarkCheckpoint is BenchmarkHostedSendWrites in one transaction per
+// batch of 16 with the WAL checkpointed by the writer after 1000 (SQLite's
+// default), 4000 or 16000 pages (Config.CheckpointPages): CPU per message
+// and the 99th percentile and longest commit, which include the
+// checkpoints' stalls.
+func BenchmarkCheckpoint(b *testing.B) {
+	for _, pages := range []int{1000, 4000, 16000} {
+		b.Run(fmt.Sprint("pages-", pages), func(b *testing.B) {
+			hostedSends(b, store.Config{CheckpointPages: pages}, 16, true, true)
 		})
 	}
 }

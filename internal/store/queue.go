@@ -78,11 +78,13 @@ func (db *DB) hotWrites() []string {
 
 // Tx runs fn in one write transaction (the router's group commit). The
 // Tx also takes hosted endpoints' writes for the sends in it
-// (endpoint.WritesTx), written after fn. A transaction that fails
-// transiently (a deadlock, say) runs fn again, in a new transaction
-// (retryTx): the router's group commit does its work anew each time.
+// (endpoint.WritesTx), written after fn, and the results of delivered
+// webhooks waiting to be recorded (SettleWebhooksLater). A transaction
+// that fails transiently (a deadlock, say) runs fn again, in a new
+// transaction (retryTx): the router's group commit does its work anew
+// each time, and the results a failed run took are given back first.
 func (db *DB) Tx(ctx context.Context, fn func(router.Tx) error) error {
-	return db.retryTx(ctx, "store.Tx", func(tx *sql.Tx) error {
+	return db.txLate(ctx, "store.Tx", func(tx *sql.Tx) error {
 		qt := &queueTx{db: db, tx: tx, ctx: ctx}
 		if err := fn(qt); err != nil {
 			return err

@@ -23,7 +23,8 @@ import (
 //	inbox_notes                           new rows only
 //	inbox_conversations (upsert and read) by (number_id, peer)
 //	inbox_versions                        by number_id
-//	webhooks                              new rows only (ON CONFLICT DO NOTHING)
+//	webhooks                              new rows only (ON CONFLICT DO NOTHING),
+//	                                      then delivered results by id (SettleWebhooksLater)
 //
 // The router's group commit (Tx, with the hosted sends' writes riding
 // it), the endpoint's (PutEndpointBatch, PutInbox) and the console's

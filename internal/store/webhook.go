@@ -3,15 +3,19 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"math"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/kontor-chat/kontor"
 	"github.com/kontor-chat/kontor/internal/webhook"
 )
 
-var _ webhook.Store = (*DB)(nil)
+var _ webhook.LaterStore = (*DB)(nil)
 
 // The webhook outbox. An event is pending (state 0) until delivered (1) or
 // given up (2). While pending, next_at is when its next attempt is due; a
@@ -43,6 +47,16 @@ CREATE INDEX webhooks_due ON webhooks (url, next_at) WHERE state = 0;
 CREATE INDEX webhooks_delivered ON webhooks (done_at) WHERE state = 1;
 CREATE INDEX webhooks_dead ON webhooks (done_at) WHERE state = 2;
 CREATE INDEX webhooks_app ON webhooks (app, last_at);
+`})
+}
+
+// The per-app index serves RecentWebhooks only, which asks for events
+// that had an attempt (last_at > 0): an event enqueued is not in it until
+// its first result, so an insert writes one index fewer.
+func init() {
+	addMigration("webhook 2", migration{sql: `
+DROP INDEX webhooks_app;
+CREATE INDEX webhooks_app ON webhooks (app, last_at) WHERE last_at > 0;
 `})
 }
 
@@ -287,66 +301,258 @@ var settleFull = settleSQL(settleChunk)
 // (webhook.Store).
 func (db *DB) SettleWebhooks(ctx context.Context, rs []webhook.Result) error {
 	return db.tx(ctx, "store.SettleWebhooks", func(tx *sql.Tx) error {
-		var full *sql.Stmt
-		defer func() {
-			if full != nil {
-				full.Close()
-			}
-		}()
-		args := make([]any, 0, 9*settleChunk)
-		flush := func() error {
-			if len(args) == 0 {
-				return nil
-			}
-			var err error
-			switch n := len(args) / 9; {
-			case n < settleChunk:
-				_, err = tx.ExecContext(ctx, settleSQL(n), args...)
-			case full == nil:
-				if full, err = tx.PrepareContext(ctx, settleFull); err == nil {
-					_, err = full.ExecContext(ctx, args...)
-				}
-			default:
+		return db.settle(ctx, tx, rs)
+	})
+}
+
+// settle records results in tx.
+func (db *DB) settle(ctx context.Context, tx *sql.Tx, rs []webhook.Result) error {
+	var full *sql.Stmt
+	defer func() {
+		if full != nil {
+			full.Close()
+		}
+	}()
+	args := make([]any, 0, 9*settleChunk)
+	flush := func() error {
+		if len(args) == 0 {
+			return nil
+		}
+		var err error
+		switch n := len(args) / 9; {
+		case n < settleChunk:
+			_, err = tx.ExecContext(ctx, settleSQL(n), args...)
+		case full == nil:
+			if full, err = tx.PrepareContext(ctx, settleFull); err == nil {
 				_, err = full.ExecContext(ctx, args...)
 			}
-			args = args[:0]
+		default:
+			_, err = full.ExecContext(ctx, args...)
+		}
+		args = args[:0]
+		return err
+	}
+	for _, r := range rs {
+		if r.Outcome == webhook.OutcomeReleased {
+			if _, err := db.exec(ctx, tx, releaseSQL, r.ID, r.Lease, r.Next.UnixMilli()); err != nil {
+				return err
+			}
+			continue
+		}
+		state, tried, next, done := webhook.Pending, 0, r.Next.UnixMilli(), int64(0)
+		switch r.Outcome {
+		case webhook.OutcomeDelivered:
+			state, next, done = webhook.Delivered, 0, r.At.UnixMilli()
+		case webhook.OutcomeDead:
+			state, next, done = webhook.Dead, 0, r.At.UnixMilli()
+		}
+		if r.Tried {
+			tried = 1
+		}
+		if db.d.name != "postgres" {
+			// In process, a prepared one-row UPDATE per result costs
+			// less than parsing a statement of each batch size (it
+			// was half of settling: docs/performance.md).
+			if _, err := db.exec(ctx, tx, settleOneSQL, r.ID, r.Lease, int(state), tried, next, r.At.UnixMilli(), r.Status, r.Response, done); err != nil {
+				return err
+			}
+			continue
+		}
+		args = append(args, r.ID, r.Lease, int(state), tried, next, r.At.UnixMilli(), r.Status, r.Response, done)
+		if len(args) == cap(args) {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	return flush()
+}
+
+// Results of delivered events recorded later (webhook.LaterStore) wait in
+// memory, at most Config.SettleLater, for the next group commit (the
+// router's Tx, an endpoint's PutEndpointBatch), which records up to
+// lateMax of them in its own transaction: a settlement then
+// costs no commit of its own, and the outbox pages it rewrites (the row's
+// table page, the due and per-app index entries of rows enqueued a few
+// milliseconds before) are mostly pages the commit's new webhooks dirty
+// anyway. When no group commit comes in time (an idle node, a backlog of
+// webhooks alone) one transaction of their own records them. Held in
+// memory, they die with the process: their events stay pending under
+// their lease and are sent again when it ends (webhook.LaterStore).
+const lateMax = 256
+
+// DefaultSettleLater is how long the results of delivered webhooks wait
+// for a group commit by default (Config.SettleLater).
+const DefaultSettleLater = 20 * time.Millisecond
+
+// lateSettles holds results of delivered events not recorded yet.
+type lateSettles struct {
+	wait    time.Duration // Config.SettleLater
+	mu      sync.Mutex
+	rs      []webhook.Result
+	timer   *time.Timer    // runs flushLate wait after rs became non-empty; nil when rs is empty
+	flushes sync.WaitGroup // a timer armed or its flush running
+	closed  bool           // Close began: results are recorded at once
+}
+
+// SettleWebhooksLater takes results of delivered events, to record within
+// Config.SettleLater (webhook.LaterStore). It copies rs.
+func (db *DB) SettleWebhooksLater(rs []webhook.Result) {
+	if len(rs) == 0 {
+		return
+	}
+	l := &db.late
+	l.mu.Lock()
+	if l.closed || l.wait < 0 {
+		l.mu.Unlock()
+		db.settleLost(db.SettleWebhooks(context.Background(), rs), len(rs))
+		return
+	}
+	l.rs = append(l.rs, rs...)
+	l.arm(db)
+	l.mu.Unlock()
+}
+
+// arm starts the timer of a flush of its own unless one is armed; l.mu is
+// held.
+func (l *lateSettles) arm(db *DB) {
+	if l.timer != nil || len(l.rs) == 0 {
+		return
+	}
+	l.flushes.Add(1)
+	l.timer = time.AfterFunc(l.wait, func() {
+		defer l.flushes.Done()
+		db.flushLate()
+	})
+}
+
+// take removes up to n results, the oldest first.
+func (l *lateSettles) take(n int) []webhook.Result {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n = min(n, len(l.rs))
+	if n == 0 {
+		return nil
+	}
+	out := l.rs[:n:n]
+	if l.rs = l.rs[n:]; len(l.rs) == 0 {
+		l.rs = nil
+		if l.timer != nil && l.timer.Stop() {
+			l.flushes.Done()
+		}
+		l.timer = nil
+	}
+	return out
+}
+
+// putBack returns results a transaction took and did not commit.
+func (l *lateSettles) putBack(db *DB, rs []webhook.Result) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.rs = append(rs[:len(rs):len(rs)], l.rs...)
+	if l.closed {
+		return // Close records them
+	}
+	l.arm(db)
+}
+
+// flushLate records the waiting results in a transaction of their own
+// (the timer's: no group commit took them in time).
+func (db *DB) flushLate() {
+	l := &db.late
+	l.mu.Lock()
+	rs := l.rs
+	l.rs, l.timer = nil, nil
+	l.mu.Unlock()
+	if len(rs) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	db.settleLost(db.SettleWebhooks(ctx, rs), len(rs))
+}
+
+// settleLost logs results of delivered events that could not be recorded.
+func (db *DB) settleLost(err error, n int) {
+	if err != nil {
+		db.log.Error("recording delivered webhooks; they will be sent again after their leases", "n", n, "err", err)
+	}
+}
+
+// closeLate records what waits, at Close.
+func (db *DB) closeLate() {
+	l := &db.late
+	l.mu.Lock()
+	l.closed = true
+	if l.timer != nil && l.timer.Stop() {
+		l.flushes.Done()
+	}
+	l.timer = nil
+	l.mu.Unlock()
+	l.flushes.Wait() // a flush under way
+	if rs := l.take(math.MaxInt); len(rs) > 0 {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		db.settleLost(db.SettleWebhooks(ctx, rs), len(rs))
+	}
+}
+
+// Savepoint statements around the late settlements in a group commit, so
+// that their failure leaves the commit's own writes alone.
+const (
+	lateSavepointSQL = `SAVEPOINT late_settle`
+	lateReleaseSQL   = `RELEASE SAVEPOINT late_settle`
+	lateRollbackSQL  = `ROLLBACK TO SAVEPOINT late_settle`
+)
+
+func init() { addHotWrite(lateSavepointSQL, lateReleaseSQL) }
+
+// txLate is retryTx for a group commit (the router's, an endpoint's):
+// after fn it records up to lateMax waiting results of delivered webhooks,
+// and puts them back when the run does not commit (before the next run,
+// or when the last one failed).
+func (db *DB) txLate(ctx context.Context, op string, fn func(*sql.Tx) error) error {
+	var late []webhook.Result
+	err := db.retryTx(ctx, op, func(tx *sql.Tx) error {
+		if len(late) > 0 { // a run that failed took them
+			db.late.putBack(db, late)
+			late = nil
+		}
+		if err := fn(tx); err != nil {
 			return err
 		}
-		for _, r := range rs {
-			if r.Outcome == webhook.OutcomeReleased {
-				if _, err := db.exec(ctx, tx, releaseSQL, r.ID, r.Lease, r.Next.UnixMilli()); err != nil {
-					return err
-				}
-				continue
-			}
-			state, tried, next, done := webhook.Pending, 0, r.Next.UnixMilli(), int64(0)
-			switch r.Outcome {
-			case webhook.OutcomeDelivered:
-				state, next, done = webhook.Delivered, 0, r.At.UnixMilli()
-			case webhook.OutcomeDead:
-				state, next, done = webhook.Dead, 0, r.At.UnixMilli()
-			}
-			if r.Tried {
-				tried = 1
-			}
-			if db.d.name != "postgres" {
-				// In process, a prepared one-row UPDATE per result costs
-				// less than parsing a statement of each batch size (it
-				// was half of settling: docs/performance.md).
-				if _, err := db.exec(ctx, tx, settleOneSQL, r.ID, r.Lease, int(state), tried, next, r.At.UnixMilli(), r.Status, r.Response, done); err != nil {
-					return err
-				}
-				continue
-			}
-			args = append(args, r.ID, r.Lease, int(state), tried, next, r.At.UnixMilli(), r.Status, r.Response, done)
-			if len(args) == cap(args) {
-				if err := flush(); err != nil {
-					return err
-				}
-			}
-		}
-		return flush()
+		var err error
+		late, err = db.settleLateIn(ctx, tx)
+		return err
 	})
+	if err != nil && len(late) > 0 {
+		db.late.putBack(db, late)
+	}
+	return err
+}
+
+// settleLateIn records up to lateMax waiting results in tx (a group
+// commit) and returns them, so that the caller can put them back if
+// tx does not commit. Results whose statements fail are dropped, logged,
+// and tx goes on without them.
+func (db *DB) settleLateIn(ctx context.Context, tx *sql.Tx) ([]webhook.Result, error) {
+	rs := db.late.take(lateMax)
+	if len(rs) == 0 {
+		return nil, nil
+	}
+	slices.SortFunc(rs, func(a, b webhook.Result) int { return strings.Compare(a.ID, b.ID) }) // the lock order (retry.go)
+	if _, err := db.exec(ctx, tx, lateSavepointSQL); err != nil {
+		return rs, err
+	}
+	if err := db.settle(ctx, tx, rs); err != nil {
+		if _, rerr := tx.ExecContext(ctx, lateRollbackSQL); rerr != nil {
+			return rs, errors.Join(err, rerr)
+		}
+		db.settleLost(err, len(rs))
+		return nil, nil
+	}
+	_, err := db.exec(ctx, tx, lateReleaseSQL)
+	return rs, err
 }
 
 // ReplayWebhooks makes delivered and dead events pending again

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/kontor-chat/kontor/internal/endpoint"
+	"github.com/kontor-chat/kontor/internal/router"
 	"github.com/kontor-chat/kontor/internal/store"
 	"github.com/kontor-chat/kontor/internal/store/storetest"
 	"github.com/kontor-chat/kontor/internal/webhook"
@@ -477,5 +479,172 @@ func testWebhookBornBatch(t *testing.T, db *store.DB) {
 	due, err := db.DueWebhooks(ctx, webhook.Claim{Now: at.Add(5 * time.Second), Until: at.Add(time.Hour), Token: 43, Want: []webhook.Want{{URL: "http://n/", Limit: 100}}})
 	if err != nil || len(due) != 12 {
 		t.Fatalf("due for their retry: %d %v", len(due), err)
+	}
+}
+
+// TestWebhooksLater: results of delivered events given to
+// SettleWebhooksLater ride the next router group commit (no transaction of
+// their own), come back when that commit rolls back, are recorded alone
+// when no commit comes in time, and at Close.
+func TestWebhooksLater(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		later time.Duration
+		fn    func(t *testing.T, db *store.DB, reopen func() *store.DB)
+	}{
+		{"RideTx", time.Hour, testLaterRideTx},
+		{"RideEndpointBatch", time.Hour, testLaterRideEndpointBatch},
+		{"RolledBack", time.Hour, testLaterRolledBack},
+		{"Many", time.Hour, testLaterMany},
+		{"Alone", 5 * time.Millisecond, testLaterAlone},
+		{"AtOnce", -1, testLaterAtOnce},
+		{"Close", time.Hour, testLaterClose},
+	} {
+		t.Run("sqlite/"+tc.name, func(t *testing.T) {
+			cfg := store.Config{DataDir: t.TempDir(), SettleLater: tc.later}
+			tc.fn(t, open(t, cfg), func() *store.DB { return open(t, cfg) })
+		})
+		t.Run("postgres/"+tc.name, func(t *testing.T) {
+			cfg := store.Config{URL: storetest.PostgresURL(t), SettleLater: tc.later}
+			tc.fn(t, open(t, cfg), func() *store.DB { return open(t, cfg) })
+		})
+	}
+}
+
+// bornDelivered enqueues n events of prefix born claimed under lease 77
+// and returns their delivered results (the last one under a lost lease).
+func bornDelivered(t *testing.T, db *store.DB, prefix string, n int) []webhook.Result {
+	t.Helper()
+	evs := hooks(prefix, "http://later/", n)
+	if _, err := db.EnqueueWebhooks(t.Context(), evs, t0, webhook.Lease{Token: 77, Until: t0.Add(time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	var rs []webhook.Result
+	for i, ev := range evs {
+		r := webhook.Result{ID: ev.ID, Lease: 77, Outcome: webhook.OutcomeDelivered, At: t0.Add(time.Duration(i+1) * time.Millisecond), Status: 200, Tried: true}
+		if i == n-1 {
+			r.Lease = 78
+		}
+		rs = append(rs, r)
+	}
+	return rs
+}
+
+// delivered returns the ids of app 9's delivered events, checking each
+// as SettleWebhooks would have recorded it.
+func delivered(t *testing.T, db *store.DB) []string {
+	t.Helper()
+	recent, err := db.RecentWebhooks(t.Context(), 9, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, d := range recent {
+		if d.State != webhook.Delivered || d.Attempts != 1 || d.LastStatus != 200 || d.Lease != 0 || !d.Next.IsZero() || d.Done.IsZero() {
+			t.Errorf("%s: %+v, want delivered once", d.ID, d)
+		}
+		out = append(out, d.ID)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// noop is a router group commit that writes nothing of its own.
+func noop(router.Tx) error { return nil }
+
+func testLaterRideTx(t *testing.T, db *store.DB, _ func() *store.DB) {
+	rs := bornDelivered(t, db, "r", 3)
+	db.SettleWebhooksLater(rs)
+	rs[0].ID = "changed" // SettleWebhooksLater copied them
+	if got := delivered(t, db); len(got) != 0 {
+		t.Fatalf("recorded before any commit: %v", got)
+	}
+	if err := db.Tx(t.Context(), noop); err != nil {
+		t.Fatal(err)
+	}
+	if got := delivered(t, db); !slices.Equal(got, []string{"r000", "r001"}) {
+		t.Fatalf("after a group commit: delivered %v, want r000 r001 (r002's lease was lost)", got)
+	}
+	if n := db.Commits()["store.SettleWebhooks"]; n != 0 {
+		t.Fatalf("%d settling transactions of their own, want 0", n)
+	}
+	// A lost lease stays pending under the lease it has: due when it ends.
+	due, err := db.DueWebhooks(t.Context(), webhook.Claim{Now: t0.Add(time.Minute), Until: t0.Add(2 * time.Minute), Token: 5,
+		Want: []webhook.Want{{URL: "http://later/", Limit: 10}}})
+	if err != nil || len(due) != 1 || due[0].ID != "r002" {
+		t.Fatalf("due after the lease: %v %v, want r002", ids(due), err)
+	}
+}
+
+func testLaterRideEndpointBatch(t *testing.T, db *store.DB, _ func() *store.DB) {
+	db.SettleWebhooksLater(bornDelivered(t, db, "e", 3))
+	if _, err := db.PutEndpointBatch(t.Context(), nil, endpoint.InboxWrites{}, hooks("new", "http://later/", 1), t0, webhook.Lease{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := delivered(t, db); !slices.Equal(got, []string{"e000", "e001"}) {
+		t.Fatalf("after an endpoint's group commit: delivered %v, want e000 e001", got)
+	}
+	if n := db.Commits()["store.SettleWebhooks"]; n != 0 {
+		t.Fatalf("%d settling transactions of their own, want 0", n)
+	}
+}
+
+func testLaterRolledBack(t *testing.T, db *store.DB, _ func() *store.DB) {
+	db.SettleWebhooksLater(bornDelivered(t, db, "b", 3))
+	boom := errors.New("boom")
+	if err := db.Tx(t.Context(), func(router.Tx) error { return boom }); !errors.Is(err, boom) {
+		t.Fatalf("Tx = %v, want boom", err)
+	}
+	if got := delivered(t, db); len(got) != 0 {
+		t.Fatalf("recorded by a commit that rolled back: %v", got)
+	}
+	if err := db.Tx(t.Context(), noop); err != nil {
+		t.Fatal(err)
+	}
+	if got := delivered(t, db); !slices.Equal(got, []string{"b000", "b001"}) {
+		t.Fatalf("after the next commit: delivered %v, want b000 b001", got)
+	}
+}
+
+func testLaterMany(t *testing.T, db *store.DB, _ func() *store.DB) {
+	db.SettleWebhooksLater(bornDelivered(t, db, "m", 301))
+	for i, want := range []int{256, 300} { // a commit takes at most 256
+		if err := db.Tx(t.Context(), noop); err != nil {
+			t.Fatal(err)
+		}
+		if got := delivered(t, db); len(got) != want {
+			t.Fatalf("after commit %d: %d delivered, want %d", i+1, len(got), want)
+		}
+	}
+}
+
+func testLaterAlone(t *testing.T, db *store.DB, _ func() *store.DB) {
+	db.SettleWebhooksLater(bornDelivered(t, db, "a", 3))
+	deadline := time.Now().Add(10 * time.Second)
+	for len(delivered(t, db)) != 2 {
+		if time.Now().After(deadline) {
+			t.Fatal("no group commit, and the results were not recorded alone either")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if n := db.Commits()["store.SettleWebhooks"]; n != 1 {
+		t.Fatalf("%d settling transactions, want 1", n)
+	}
+}
+
+func testLaterAtOnce(t *testing.T, db *store.DB, _ func() *store.DB) {
+	db.SettleWebhooksLater(bornDelivered(t, db, "o", 3))
+	if got := delivered(t, db); !slices.Equal(got, []string{"o000", "o001"}) {
+		t.Fatalf("SettleLater < 0: delivered %v at once, want o000 o001", got)
+	}
+}
+
+func testLaterClose(t *testing.T, db *store.DB, reopen func() *store.DB) {
+	db.SettleWebhooksLater(bornDelivered(t, db, "c", 3))
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := delivered(t, reopen()); !slices.Equal(got, []string{"c000", "c001"}) {
+		t.Fatalf("after Close: delivered %v, want c000 c001", got)
 	}
 }

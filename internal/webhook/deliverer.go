@@ -115,6 +115,7 @@ const snippetLen = 512
 type Deliverer struct {
 	cfg       Config
 	store     Store
+	later     LaterStore // store, when it can record delivered results later; else nil
 	secrets   Secrets
 	metrics   Metrics
 	clock     kontor.Clock
@@ -194,6 +195,7 @@ func New(cfg Config, store Store, secrets Secrets, metrics Metrics, clock kontor
 		wake: make(chan struct{}, 1), ready: make(chan *job, cfg.MaxHeld), results: make(chan result, cfg.MaxHeld), released: make(chan struct{}, 1),
 		stop: make(chan struct{}), quit: make(chan struct{}), settled: make(chan struct{}),
 		urls: map[string]*urlState{}, dirty: map[string]bool{}, reserved: map[int64]reservation{}, secretCache: map[kontor.ID]cachedSecret{}}
+	d.later, _ = store.(LaterStore)
 	d.posts, d.cancel = context.WithCancel(context.Background())
 	if d.client == nil {
 		tr := http.DefaultTransport.(*http.Transport).Clone()
@@ -836,11 +838,14 @@ const settleWait = 2 * time.Millisecond
 
 // settle records results in batches (one transaction each) and frees
 // their room, until Close closes the results; with them it gives back the
-// born-claimed events Enqueued had no room for (d.release).
+// born-claimed events Enqueued had no room for (d.release). Results of
+// delivered events go to the Store's SettleWebhooksLater when it has one
+// (LaterStore): they ride a transaction the store makes anyway.
 func (d *Deliverer) settle() {
 	defer close(d.settled)
 	batch := make([]result, 0, 2*d.cfg.Batch)
 	rs := make([]Result, 0, cap(batch))
+	var later []Result
 	var rel []result
 	for open := true; open; {
 		batch = batch[:0]
@@ -888,14 +893,23 @@ func (d *Deliverer) settle() {
 		if len(batch) == 0 && len(rel) == 0 {
 			continue
 		}
-		rs = rs[:0]
+		rs, later = rs[:0], later[:0]
 		for _, r := range batch {
+			if d.later != nil && r.Outcome == OutcomeDelivered {
+				later = append(later, r.Result)
+				continue
+			}
 			rs = append(rs, r.Result)
 		}
 		for _, r := range rel {
 			rs = append(rs, r.Result)
 		}
-		d.record(rs)
+		if len(later) > 0 {
+			d.later.SettleWebhooksLater(later)
+		}
+		if len(rs) > 0 {
+			d.record(rs)
+		}
 		d.mu.Lock()
 		for _, r := range batch {
 			st := d.urls[r.url]

@@ -29,9 +29,15 @@
 // lost its lease cannot overwrite what another recorded; outcomes are
 // recorded in batches, one transaction each (the settler waits up to
 // 2 ms for more when it has few: every transaction rewrites the pages of
-// the outbox's indexes, however few rows it changes). Delivery is at least once:
-// receivers deduplicate by the ids in the body (the event id also travels
-// in the X-Kontor-Webhook-Id header).
+// the outbox's indexes, however few rows it changes). A Store that is also
+// a LaterStore takes the results of delivered events to record later, in
+// a transaction it makes anyway (the node's group commit of messages; on
+// its own after a few tens of milliseconds when none comes): an event
+// delivered just before the process died may then still be pending, and
+// goes out again when its lease ends. Undelivered events are never lost
+// that way: their rows stay pending until a result is recorded. Delivery
+// is at least once: receivers deduplicate by the ids in the body (the
+// event id also travels in the X-Kontor-Webhook-Id header).
 //
 // Which URLs to claim for: Enqueue names them; a poll (every second),
 // Notify and Replay search the outbox for URLs with due events, one index

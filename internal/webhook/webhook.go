@@ -180,6 +180,24 @@ type Store interface {
 	PruneWebhooks(ctx context.Context, delivered, dead time.Time, limit int) (int, error)
 }
 
+// LaterStore is a Store that can record the results of delivered events
+// later, in a write transaction it makes anyway (a node's group commit of
+// messages), instead of a transaction of their own: on SQLite's one writer
+// a settling transaction per few dozen webhooks was a third of all
+// commits. The Deliverer uses it, when its Store has it, for
+// OutcomeDelivered results only; retries, dead letters and released
+// events are recorded at once with SettleWebhooks.
+type LaterStore interface {
+	Store
+	// SettleWebhooksLater takes results of delivered events and records
+	// them within a short while (at most a few tens of milliseconds), as
+	// SettleWebhooks would. It never blocks on the database. Results it
+	// had not recorded when the process died are lost: their events are
+	// still pending under their lease, and are sent again once it ends (at
+	// least once: receivers deduplicate by id).
+	SettleWebhooksLater(rs []Result)
+}
+
 // Secrets looks up the secret that signs an app's webhooks.
 type Secrets interface {
 	// AppSecret returns app's current secret; kontor.NotFound when the

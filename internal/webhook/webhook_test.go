@@ -873,3 +873,107 @@ func TestURLWithPassword(t *testing.T) {
 		t.Errorf("state %v, status %d, response %q", dl.State, dl.LastStatus, dl.LastResponse)
 	}
 }
+
+// settleCalls wraps the outbox and keeps the outcomes of the results it
+// was given, by the method that took them.
+type settleCalls struct {
+	webhook.Store // without SettleWebhooksLater unless later is set
+	later         webhook.LaterStore
+	mu            sync.Mutex
+	now, deferred []webhook.Outcome
+}
+
+func (s *settleCalls) SettleWebhooks(ctx context.Context, rs []webhook.Result) error {
+	s.mu.Lock()
+	for _, r := range rs {
+		s.now = append(s.now, r.Outcome)
+	}
+	s.mu.Unlock()
+	return s.Store.SettleWebhooks(ctx, rs)
+}
+
+// laterStore is settleCalls with SettleWebhooksLater.
+type laterStore struct{ *settleCalls }
+
+func (s laterStore) SettleWebhooksLater(rs []webhook.Result) {
+	s.mu.Lock()
+	for _, r := range rs {
+		s.deferred = append(s.deferred, r.Outcome)
+	}
+	s.mu.Unlock()
+	s.later.SettleWebhooksLater(rs)
+}
+
+// TestSettleLater: with a LaterStore, the results of delivered events go
+// to SettleWebhooksLater and every other result to SettleWebhooks; a plain
+// Store gets them all through SettleWebhooks. Either way each event ends
+// as its answers say.
+func TestSettleLater(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		later bool
+	}{{"later", true}, {"plain", false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			backends(t, func(t *testing.T, open func() *store.DB) {
+				db := open()
+				srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					if strings.HasPrefix(r.Header.Get(webhook.IDHeader), "bad") {
+						http.Error(w, "no", http.StatusBadRequest)
+					}
+				}))
+				defer srv.Close()
+				calls := &settleCalls{Store: db}
+				var s webhook.Store = calls
+				if tc.later {
+					calls.later = db
+					s = laterStore{calls}
+				}
+				if _, ok := s.(webhook.LaterStore); ok != tc.later {
+					t.Fatalf("the wrapped store is a LaterStore: %v, want %v", ok, tc.later)
+				}
+				d := start(t, webhook.Config{}, s, newSecrets(1, "s"), nil)
+				var evs []webhook.Event
+				for i := range 20 {
+					id := fmt.Sprintf("ok%02d", i)
+					if i%5 == 0 {
+						id = fmt.Sprintf("bad%02d", i)
+					}
+					evs = append(evs, event(id, srv.URL))
+				}
+				if err := d.Enqueue(t.Context(), evs); err != nil {
+					t.Fatal(err)
+				}
+				for _, ev := range evs {
+					want := webhook.Delivered
+					if strings.HasPrefix(ev.ID, "bad") {
+						want = webhook.Pending // to be retried
+					}
+					if dl := settled(t, db, 1, ev.ID, 1); dl.State != want {
+						t.Errorf("%s: %v, want %v", ev.ID, dl.State, want)
+					}
+				}
+				calls.mu.Lock()
+				defer calls.mu.Unlock()
+				count := func(os []webhook.Outcome, o webhook.Outcome) int {
+					n := 0
+					for _, x := range os {
+						if x == o {
+							n++
+						}
+					}
+					return n
+				}
+				wantLater, wantNow := 16, 4
+				if !tc.later {
+					wantLater, wantNow = 0, 20
+				}
+				if got := count(calls.deferred, webhook.OutcomeDelivered); got != wantLater || len(calls.deferred) != wantLater {
+					t.Errorf("SettleWebhooksLater got %v, want %d delivered results", calls.deferred, wantLater)
+				}
+				if got := count(calls.now, webhook.OutcomeRetry); got != 4 || len(calls.now) != wantNow {
+					t.Errorf("SettleWebhooks got %v, want %d results, 4 of them retries", calls.now, wantNow)
+				}
+			})
+		})
+	}
+}
