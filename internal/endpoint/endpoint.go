@@ -813,7 +813,9 @@ func sendError(err error) *cloudapi.Error {
 	case errors.As(err, &se) && se.Code == wire.ErrRateLimited:
 		return cloudapi.NewError(cloudapi.CodeThroughput, "The number sends faster than the platform takes messages; slow down and try again.")
 	case errors.As(err, &se) && se.Code == wire.ErrInternal:
-		return cloudapi.NewError(cloudapi.CodeUnknown, "The message could not be sent: something went wrong on the platform.")
+		// The gateway's words hide the server's cause; the client's own
+		// (a key bundle it could not use, say) name no secret.
+		return cloudapi.Errorf(cloudapi.CodeUnknown, "The message could not be sent: %s.", strings.TrimSuffix(se.Message, "."))
 	case errors.As(err, &se):
 		return cloudapi.Errorf(cloudapi.CodeInvalidValue, "The message was refused: %s.", se.Message)
 	}
