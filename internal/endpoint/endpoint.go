@@ -806,6 +806,16 @@ func sendError(err error) *cloudapi.Error {
 		return cloudapi.NewError(cloudapi.CodeUndeliverable, "The recipient is not on kontor.")
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		return cloudapi.NewError(cloudapi.CodeServiceUnavailable, "The message could not be stored in time; it may still go out. Retry with care.")
+	case errors.As(err, &se) && se.Code == wire.ErrUnavailable:
+		// The router could not commit it (after its retries and the
+		// client's): nothing went out.
+		return cloudapi.NewError(cloudapi.CodeServiceUnavailable, "The platform could not store the message, so it was not sent; try again.")
+	case errors.As(err, &se) && se.Code == wire.ErrRateLimited:
+		return cloudapi.NewError(cloudapi.CodeThroughput, "The number sends faster than the platform takes messages; slow down and try again.")
+	case errors.As(err, &se) && se.Code == wire.ErrInternal:
+		// The gateway's words hide the server's cause; the client's own
+		// (a key bundle it could not use, say) name no secret.
+		return cloudapi.Errorf(cloudapi.CodeUnknown, "The message could not be sent: %s.", strings.TrimSuffix(se.Message, "."))
 	case errors.As(err, &se):
 		return cloudapi.Errorf(cloudapi.CodeInvalidValue, "The message was refused: %s.", se.Message)
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"mime"
 	"mime/multipart"
 	"net/http"
@@ -113,27 +114,55 @@ func (in *Inbox) attach(rq *req, n business.Number, cv inbox.Conversation) {
 		in.conversationPage(rq, http.StatusBadRequest, n, cv, d, nil, msg)
 		return
 	}
-	id, cerr := uploadFile(ctx, e, f, h.Filename, mimeType)
-	if cerr != nil {
+	stage, cerr := sendFile(ctx, e, in.c.log, f, h.Filename, mimeType, kind, caption, cv.Peer)
+	switch {
+	case cerr != nil && stage == stageUpload:
 		problem(http.StatusBadRequest, "file", fmt.Sprintf("The file %s could not be attached: %s (Error %d)", h.Filename, strings.TrimSuffix(or(cerr.Details, cerr.Message), "."), cerr.Code))
 		return
-	}
-	media := map[string]any{"id": id}
-	if caption != "" {
-		media["caption"] = caption
-	}
-	body, _ := json.Marshal(map[string]any{"messaging_product": "whatsapp", "recipient_type": "individual", "to": cv.Peer.Digits(), "type": kind, kind: media})
-	if _, cerr := e.Send(ctx, body); cerr != nil {
-		if mid, err := kontor.ParseID(id); err == nil {
-			if _, derr := e.DeleteMedia(ctx, mid); derr != nil {
-				in.c.log.Warn("deleting an unsent attachment", "number", n.ID, "media", id, "code", derr.Code, "err", derr.Details)
-			}
-		}
+	case cerr != nil:
 		in.conversationPage(rq, http.StatusBadRequest, n, cv, d, nil, sendProblem(cerr))
 		return
 	}
 	in.c.log.Info("console attachment", "business", rq.biz.ID, "user", rq.user.ID, "number", n.ID, "kind", kind, "bytes", h.Size)
 	rq.redirect(peerPath(n.ID, cv.Peer), "file-sent")
+}
+
+// The stages of sendFile.
+const (
+	stageUpload = "upload"
+	stageSend   = "send"
+)
+
+// sendFile uploads f to e and sends it to peer as a media message of kind
+// with caption (none when ""); it returns the stage that failed and why.
+// The upload of a send that was refused is deleted again; that of a send
+// answered 131016 is kept, for the message may have gone out (sent but
+// not recorded, or not known in time): its person must be able to fetch
+// the file, and the endpoint's media expire on their own.
+func sendFile(ctx context.Context, e Sender, log *slog.Logger, f io.Reader, name, mimeType, kind, caption string, peer kontor.Phone) (string, *cloudapi.Error) {
+	id, cerr := uploadFile(ctx, e, f, name, mimeType)
+	if cerr != nil {
+		return stageUpload, cerr
+	}
+	media := map[string]any{"id": id}
+	if caption != "" {
+		media["caption"] = caption
+	}
+	body, _ := json.Marshal(map[string]any{"messaging_product": "whatsapp", "recipient_type": "individual", "to": peer.Digits(), "type": kind, kind: media})
+	_, cerr = e.Send(ctx, body)
+	if cerr == nil {
+		return "", nil
+	}
+	if cerr.Code == cloudapi.CodeServiceUnavailable {
+		log.Warn("an attachment's send may have gone out; its upload is kept", "media", id, "code", cerr.Code, "err", cerr.Details)
+		return stageSend, cerr
+	}
+	if mid, err := kontor.ParseID(id); err == nil {
+		if _, derr := e.DeleteMedia(ctx, mid); derr != nil {
+			log.Warn("deleting an unsent attachment", "media", id, "code", derr.Code, "err", derr.Details)
+		}
+	}
+	return stageSend, cerr
 }
 
 func or(s, t string) string {
