@@ -3,6 +3,8 @@ package store_test
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"syscall"
@@ -193,6 +195,15 @@ func hostedSends(b *testing.B, cfg store.Config, batch int, ride, latency bool) 
 		}
 		sends = sends[:0]
 	}
+	wal := filepath.Join(cfg.DataDir, "kontor.db-wal")
+	walSize := func() int64 {
+		fi, err := os.Stat(wal)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return fi.Size()
+	}
+	wal0 := walSize()
 	b.ResetTimer()
 	cpu0 := cpuTime(b)
 	for b.Loop() {
@@ -220,11 +231,26 @@ func hostedSends(b *testing.B, cfg store.Config, batch int, ride, latency bool) 
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
 	b.ReportMetric(float64((cpuTime(b)-cpu0).Microseconds())/float64(b.N), "cpu-µs/msg")
+	if cfg.CheckpointPages == walNever {
+		// Nothing was checkpointed: the WAL holds every page written,
+		// each a 24-byte frame header and the page.
+		b.ReportMetric(float64(walSize()-wal0)/(24+4096)/float64(b.N), "wal-pages/msg")
+	}
 	if latency {
 		slices.Sort(took)
 		b.ReportMetric(float64(took[len(took)*99/100].Microseconds()), "p99-commit-µs")
 		b.ReportMetric(float64(took[len(took)-1].Microseconds()), "max-commit-µs")
 	}
+}
+
+// walNever is a checkpoint interval no benchmark reaches.
+const walNever = 1 << 30
+
+// BenchmarkHostedSendWAL is BenchmarkHostedSendWrites in one transaction
+// per batch of 16 with nothing checkpointed, and reports the WAL pages
+// written per message (wal-pages/msg).
+func BenchmarkHostedSendWAL(b *testing.B) {
+	hostedSends(b, store.Config{CheckpointPages: walNever}, 16, true, false)
 }
 
 // BenchmarkCheckpoint is BenchmarkHostedSendWrites in one transaction per
