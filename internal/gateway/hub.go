@@ -31,6 +31,12 @@ type Metrics interface {
 	Connected(delta int)
 	Delivered(n int)
 	SlowDisconnect()
+	// Offered counts entries a commit offered to connections here, by
+	// what became of them (indexed by Push).
+	Offered(byPush *[NumPush]int)
+	// Pulled counts one read of a connection's queue from the store: the
+	// entries it returned and how many of them were new to the connection.
+	Pulled(read, queued int)
 }
 
 // Config tunes the gateway.
@@ -104,13 +110,15 @@ func (h *Hub) Offer(entries []router.Entry) (elsewhere []router.Entry) {
 		conns[i] = h.byDevice[entries[i].Device]
 	}
 	h.mu.Unlock()
+	var byPush [NumPush]int
 	for i, c := range conns {
 		if c == nil {
 			elsewhere = append(elsewhere, entries[i])
 			continue
 		}
-		c.push(&entries[i])
+		byPush[c.push(&entries[i])]++
 	}
+	h.metrics.Offered(&byPush)
 	return elsewhere
 }
 
