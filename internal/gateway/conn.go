@@ -212,7 +212,7 @@ func (c *conn) writer() {
 			c.mu.Unlock()
 			return
 		}
-		if c.dirty && !c.pulling && len(c.inflight) < cfg.Window && len(c.q) < cfg.QueueFrames {
+		if c.dirty && !c.pulling && cfg.Window-len(c.inflight) >= cfg.minPull() && len(c.q) < cfg.QueueFrames {
 			c.pulling, c.dirty = true, false
 			after := c.next
 			limit := min(cfg.Window-len(c.inflight), cfg.QueueFrames-len(c.q), 256)

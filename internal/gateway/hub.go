@@ -50,6 +50,12 @@ type Config struct {
 	FrameRate   float64       // frames per second per connection (default 5000)
 }
 
+// minPull is the room the window must have before a connection that is
+// behind reads its queue again: a device that acks a few frames at a time
+// at the edge of its window then gets its entries in reads of a useful
+// size, not one store read per few acks.
+func (c *Config) minPull() int { return max(1, min(64, c.Window/8)) }
+
 func (c *Config) defaults() {
 	if c.Window <= 0 {
 		c.Window = 1000

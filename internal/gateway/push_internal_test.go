@@ -1,7 +1,12 @@
 package gateway
 
 import (
+	"context"
+	"log/slog"
+	"slices"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/kontor-chat/kontor"
 	"github.com/kontor-chat/kontor/internal/router"
@@ -51,5 +56,101 @@ func TestPushOutcome(t *testing.T) {
 				t.Fatalf("entry in the window: %v, pushed: %v", ok, got == Pushed)
 			}
 		})
+	}
+}
+
+// pullStore is a router.Store whose queue reads are counted; a device's
+// queue holds entries 1 to n.
+type pullStore struct {
+	router.Store // nil: only Pull is used
+	mu           sync.Mutex
+	n            kontor.ID
+	pulls        []int // the limit of each read
+}
+
+func (s *pullStore) Pull(_ context.Context, _, after kontor.ID, limit int) ([]router.Entry, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.pulls = append(s.pulls, limit)
+	var es []router.Entry
+	for id := after + 1; id <= s.n && len(es) < limit; id++ {
+		es = append(es, router.Entry{ID: id, Kind: router.KindMessage})
+	}
+	return es, nil
+}
+
+func (s *pullStore) reads() []int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.pulls)
+}
+
+type nopMetrics struct{}
+
+func (nopMetrics) Connected(int)           {}
+func (nopMetrics) Delivered(int)           {}
+func (nopMetrics) SlowDisconnect()         {}
+func (nopMetrics) Offered(*[NumPush]int)   {}
+func (nopMetrics) Pulled(read, queued int) {}
+
+// TestPullWaitsForRoom: a connection that is behind, at the edge of its
+// window, reads its queue again only once acks have freed minPull frames
+// of it, not after each ack of a frame or two.
+func TestPullWaitsForRoom(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	cfg := Config{Window: 80, QueueFrames: 256}
+	cfg.defaults()
+	room := cfg.minPull() // 10
+	st := &pullStore{n: 1000}
+	r := router.New(router.Config{}, st, nil, nil, kontor.NewIDs(kontor.SystemClock{}, 1), kontor.SystemClock{}, slog.New(slog.DiscardHandler))
+	h := &Hub{cfg: cfg, router: r, metrics: nopMetrics{}, log: slog.New(slog.DiscardHandler)}
+	p := newPipe(nil)
+	c := &conn{hub: h, link: localLink{p}, ctx: ctx, cancel: cancel}
+	go func() { // the device reads what it is sent
+		for {
+			if _, err := (&LocalConn{p}).Read(ctx); err != nil {
+				return
+			}
+		}
+	}()
+	idle := func() {
+		t.Helper()
+		for {
+			c.mu.Lock()
+			busy := c.writing
+			c.mu.Unlock()
+			if !busy {
+				return
+			}
+			if ctx.Err() != nil {
+				t.Fatal("the writer did not finish")
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	c.mu.Lock()
+	c.dirty = true
+	c.startWriterLocked()
+	c.mu.Unlock()
+	idle()
+	if got := st.reads(); len(got) != 1 || got[0] != cfg.Window {
+		t.Fatalf("first reads: %v, want one of %d", got, cfg.Window)
+	}
+	// The window is full and more waits in the store. Acks of one frame
+	// each: no read until room frames are free, then one read of them.
+	for id := kontor.ID(1); id <= kontor.ID(room); id++ {
+		c.acked([]kontor.ID{id})
+		idle()
+		want := 1
+		if int(id) >= room {
+			want = 2
+		}
+		if got := st.reads(); len(got) != want {
+			t.Fatalf("after %d acks: reads %v, want %d", id, got, want)
+		}
+	}
+	if got := st.reads(); got[1] != room {
+		t.Fatalf("second read of %d, want %d", got[1], room)
 	}
 }
