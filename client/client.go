@@ -215,8 +215,10 @@ func (c *Client) Close() error {
 // Events returns the channel of events: messages, receipts, outcomes of
 // sends, typing, presence and connection states, in the order they
 // happened. Read it promptly: a client never blocks on it, and drops the
-// oldest events beyond 10,000 unread ones (the profile still holds every
-// message). The channel is closed when the client stops.
+// oldest events beyond 10,000 unread ones waiting behind the channel's
+// own 256 (the profile still holds every message). What waits in the
+// channel can be taken without blocking, as one batch. The channel is
+// closed when the client stops.
 func (c *Client) Events() <-chan Event { return c.events.out }
 
 // Account returns the device this client acts as.

@@ -108,8 +108,16 @@ type eventQueue struct {
 	dropped int
 }
 
+// eventsBuffered is how many events wait in the channel itself. A reader
+// that takes what is waiting without blocking, to handle it as one batch
+// (the business endpoint commits its receipts together), then finds the
+// events that came meanwhile: with an unbuffered channel it would find at
+// most the one the mover goroutine is holding out, and handle events one
+// by one.
+const eventsBuffered = 256
+
 func newEventQueue(log *slog.Logger) *eventQueue {
-	return &eventQueue{out: make(chan Event), notify: make(chan struct{}, 1), log: log}
+	return &eventQueue{out: make(chan Event, eventsBuffered), notify: make(chan struct{}, 1), log: log}
 }
 
 func (e *eventQueue) push(evs ...Event) {

@@ -59,15 +59,29 @@ type conn struct {
 }
 
 // push offers a committed entry. It is queued at once if the connection is
-// caught up; otherwise the connection pulls from the store.
-func (c *conn) push(e *router.Entry) {
+// caught up; otherwise the connection pulls from the store. It returns why
+// the entry was not queued (Pushed when it was).
+func (c *conn) push(e *router.Entry) Push {
 	f := entryFrame(e)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {
-		return
+		return PushClosed
 	}
-	if !c.dirty && !c.pulling && e.ID > c.cursor && len(c.inflight) < c.hub.cfg.Window && len(c.q) < c.hub.cfg.QueueFrames {
+	out := Pushed
+	switch {
+	case c.dirty:
+		out = PushDirty
+	case c.pulling:
+		out = PushPulling
+	case e.ID <= c.cursor:
+		out = PushBehind
+	case len(c.inflight) >= c.hub.cfg.Window:
+		out = PushWindow
+	case len(c.q) >= c.hub.cfg.QueueFrames:
+		out = PushQueue
+	}
+	if out == Pushed {
 		c.q = append(c.q, f)
 		c.cursor, c.next = e.ID, e.ID
 		c.inflightLocked()[e.ID] = struct{}{}
@@ -78,6 +92,7 @@ func (c *conn) push(e *router.Entry) {
 		}
 	}
 	c.startWriterLocked()
+	return out
 }
 
 // ring is a doorbell: entries from min on are in the store.
@@ -197,7 +212,7 @@ func (c *conn) writer() {
 			c.mu.Unlock()
 			return
 		}
-		if c.dirty && !c.pulling && len(c.inflight) < cfg.Window && len(c.q) < cfg.QueueFrames {
+		if c.dirty && !c.pulling && cfg.Window-len(c.inflight) >= cfg.minPull() && len(c.q) < cfg.QueueFrames {
 			c.pulling, c.dirty = true, false
 			after := c.next
 			limit := min(cfg.Window-len(c.inflight), cfg.QueueFrames-len(c.q), 256)
@@ -214,6 +229,7 @@ func (c *conn) writer() {
 				c.closeWith(websocket.StatusInternalError, "could not read the queue; reconnect")
 				return
 			}
+			queued := 0
 			for i := range es {
 				e := &es[i]
 				if _, ok := c.inflight[e.ID]; ok {
@@ -222,6 +238,7 @@ func (c *conn) writer() {
 				if _, ok := c.acking[e.ID]; ok {
 					continue
 				}
+				queued++
 				c.q = append(c.q, entryFrame(e))
 				c.inflightLocked()[e.ID] = struct{}{}
 				if e.ID > c.cursor {
@@ -235,6 +252,7 @@ func (c *conn) writer() {
 				c.next = c.cursor
 			}
 			c.mu.Unlock()
+			c.hub.metrics.Pulled(len(es), queued)
 			continue
 		}
 		if len(c.q) == 0 {

@@ -13,7 +13,8 @@
 // Delivery: after a commit the router hands new entries to Hub.Offer. A
 // connection that is caught up writes them straight away (no store read);
 // one that is behind, busy pulling or full marks itself dirty and pulls from
-// the store, which is the truth. A doorbell from another node (Hub.Ring) does
+// the store, which is the truth, once its window has room for a useful read
+// (Config.minPull). Hub.Offer tells Metrics what became of each entry. A doorbell from another node (Hub.Ring) does
 // the same. Frames of one connection go out in the order they were queued, so
 // entries reach a device in id order within a pull or a push stream.
 //

@@ -31,6 +31,12 @@ type Metrics interface {
 	Connected(delta int)
 	Delivered(n int)
 	SlowDisconnect()
+	// Offered counts entries a commit offered to connections here, by
+	// what became of them (indexed by Push).
+	Offered(byPush *[NumPush]int)
+	// Pulled counts one read of a connection's queue from the store: the
+	// entries it returned and how many of them were new to the connection.
+	Pulled(read, queued int)
 }
 
 // Config tunes the gateway.
@@ -43,6 +49,12 @@ type Config struct {
 	MaxSends    int           // sends in flight per connection (default 256)
 	FrameRate   float64       // frames per second per connection (default 5000)
 }
+
+// minPull is the room the window must have before a connection that is
+// behind reads its queue again: a device that acks a few frames at a time
+// at the edge of its window then gets its entries in reads of a useful
+// size, not one store read per few acks.
+func (c *Config) minPull() int { return max(1, min(64, c.Window/8)) }
 
 func (c *Config) defaults() {
 	if c.Window <= 0 {
@@ -104,13 +116,15 @@ func (h *Hub) Offer(entries []router.Entry) (elsewhere []router.Entry) {
 		conns[i] = h.byDevice[entries[i].Device]
 	}
 	h.mu.Unlock()
+	var byPush [NumPush]int
 	for i, c := range conns {
 		if c == nil {
 			elsewhere = append(elsewhere, entries[i])
 			continue
 		}
-		c.push(&entries[i])
+		byPush[c.push(&entries[i])]++
 	}
+	h.metrics.Offered(&byPush)
 	return elsewhere
 }
 

@@ -5,6 +5,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/kontor-chat/kontor/internal/gateway"
 )
 
 // metrics are the node's Prometheus metrics; they implement the Metrics
@@ -18,6 +20,10 @@ type metrics struct {
 	commitSecs  prometheus.Histogram
 	connections prometheus.Gauge
 	slow        prometheus.Counter
+	pushed      prometheus.Counter
+	missed      [gateway.NumPush]prometheus.Counter // by gateway.Push; [gateway.Pushed] unused
+	pulled      prometheus.Counter
+	pulls       prometheus.Counter
 }
 
 func newMetrics() *metrics {
@@ -33,6 +39,14 @@ func newMetrics() *metrics {
 	}
 	m.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.accepted, m.delivered, m.expired, m.batchOps, m.commitSecs, m.connections, m.slow)
+	m.pushed = prometheus.NewCounter(prometheus.CounterOpts{Name: "kontor_entries_pushed_total", Help: "Queue entries written to a device connected here straight from their commit (no store read)."})
+	m.pulled = prometheus.NewCounter(prometheus.CounterOpts{Name: "kontor_entries_pulled_total", Help: "Queue entries read back from the store for a device connected here."})
+	m.pulls = prometheus.NewCounter(prometheus.CounterOpts{Name: "kontor_queue_reads_total", Help: "Reads of a connected device's queue from the store."})
+	missed := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kontor_push_misses_total", Help: "Committed entries for a device connected here that were left for it to read from the store, by reason."}, []string{"reason"})
+	for p := gateway.PushDirty; p < gateway.NumPush; p++ {
+		m.missed[p] = missed.WithLabelValues(p.String())
+	}
+	m.reg.MustRegister(m.pushed, m.pulled, m.pulls, missed)
 	return m
 }
 
@@ -73,3 +87,21 @@ func (m *metrics) Expired(n int)   { m.expired.Add(float64(n)) }
 func (m *metrics) Connected(d int) { m.connections.Add(float64(d)) }
 func (m *metrics) Delivered(n int) { m.delivered.Add(float64(n)) }
 func (m *metrics) SlowDisconnect() { m.slow.Inc() }
+
+func (m *metrics) Offered(byPush *[gateway.NumPush]int) {
+	if n := byPush[gateway.Pushed]; n > 0 {
+		m.pushed.Add(float64(n))
+	}
+	for p := gateway.PushDirty; p < gateway.NumPush; p++ {
+		if n := byPush[p]; n > 0 {
+			m.missed[p].Add(float64(n))
+		}
+	}
+}
+
+func (m *metrics) Pulled(read, queued int) {
+	m.pulls.Inc()
+	if queued > 0 {
+		m.pulled.Add(float64(queued))
+	}
+}
