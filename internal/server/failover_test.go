@@ -1,0 +1,185 @@
+package server_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kontor-chat/kontor/internal/cloudapi"
+	"github.com/kontor-chat/kontor/internal/kontortest"
+	"github.com/kontor-chat/kontor/wire"
+)
+
+// TestEndpointFailover: in a cluster a hosted business's endpoint runs on
+// node 1 and keeps its profile in PostgreSQL; node 1 dies (SIGKILL);
+// during the gap node 2 answers the Business API's 503 (131016) and the
+// console says so; within the lease node 2 takes the endpoint over (log
+// line, metric) and serves it: the Business API on node 2 sends, the
+// person decrypts, her answer reaches the business as a webhook, statuses
+// flow — all on the Signal sessions from before (the person's one-time
+// prekeys are untouched: no new session was started). Node 1 comes back
+// and reaches the endpoint on node 2 through the relay.
+func TestEndpointFailover(t *testing.T) {
+	db := kontortest.PostgresURL(t)
+	nats := kontortest.NATSURL(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	const lease = 12 * time.Second
+	args := func(node string) []string {
+		return []string{"--db", db, "--nats", nats, "--node", node, "--endpoint-lease", lease.String(), "--log-level", "info"}
+	}
+	n1 := kontortest.StartProcess(t, "", args("1")...)
+	n2 := kontortest.StartProcess(t, "", args("2")...)
+
+	hooks := kontortest.NewWebhooks(t)
+	const bizPhone = "+4930666666"
+	var biz struct {
+		WABA   string `json:"waba_id"`
+		Number string `json:"phone_number_id"`
+		Token  string `json:"access_token"`
+		Secret string `json:"app_secret"`
+	}
+	if code := kontortest.Call(t, n1.URL, http.MethodPost, "/admin/v1/businesses", n1.Token(),
+		map[string]any{"name": "Bäckerei Lutz", "phone": bizPhone, "webhook_url": hooks.URL}, &biz); code != 200 {
+		t.Fatalf("create business on node 1: HTTP %d", code)
+	}
+	hooks.SetSecret(biz.Secret)
+	send := func(p *kontortest.Process, text string) (int, map[string]any) {
+		t.Helper()
+		var out map[string]any
+		code := kontortest.Call(t, p.URL, http.MethodPost, "/v21.0/"+biz.Number+"/messages", biz.Token, map[string]any{
+			"messaging_product": "whatsapp", "to": "4915100000021", "type": "text", "text": map[string]any{"body": text}}, &out)
+		return code, out
+	}
+	wamidOf := func(out map[string]any) string {
+		return out["messages"].([]any)[0].(map[string]any)["id"].(string)
+	}
+
+	// Lea is on node 2; sessions both ways with the endpoint on node 1.
+	lea := kontortest.NewPerson(ctx, t, n2.URL, "+4915100000021")
+	for _, text := range []string{"Moin", "Zwei Brötchen bitte"} {
+		if _, err := lea.C.Send(ctx, bizPhone, wire.Content{V: 1, Type: wire.ContentText, Text: text}); err != nil {
+			t.Fatal(err)
+		}
+		hooks.Wait(t, "Lea's "+text, func(v cloudapi.MessagesValue) bool {
+			return len(v.Messages) == 1 && v.Messages[0].Text != nil && v.Messages[0].Text.Body == text
+		})
+	}
+	for _, text := range []string{"Gern", "Liegen bereit"} {
+		code, out := send(n2, text)
+		if code != 200 {
+			t.Fatalf("send through node 2 to node 1's endpoint: %d %v", code, out)
+		}
+		if m := lea.NextContent(t, wire.ContentText); m.Content.Text != text {
+			t.Fatalf("Lea got %+v", m.Content)
+		}
+		hooks.Wait(t, "delivered", kontortest.StatusIs(wamidOf(out), "delivered"))
+	}
+	keys, err := lea.C.API().KeysStatus(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	const pw = "rye and spelt and wheat"
+	if code := kontortest.Call(t, n2.URL, http.MethodPost, "/admin/v1/console/users", n2.Token(),
+		map[string]any{"business_id": biz.WABA, "email": "lutz@baeckerei.example", "role": "agent", "password": pw}, nil); code != 200 {
+		t.Fatalf("console user: HTTP %d", code)
+	}
+	agent := signIn(t, n2.URL, "lutz@baeckerei.example", pw)
+	convPath := "/console/inbox/" + biz.Number + "/4915100000021"
+	agent.get(t, convPath)
+
+	// Node 1 dies. Until node 2 takes over, its callers get the 503.
+	n1.Kill()
+	killed := time.Now()
+	code, out := send(n2, "niemand da")
+	if code != http.StatusServiceUnavailable || apiCode(out) != cloudapi.CodeServiceUnavailable {
+		t.Fatalf("in the gap: %d %v", code, out)
+	}
+	if page := agent.post(t, convPath+"/reply", url.Values{"text": {"niemand da"}}); !strings.Contains(page, "Error 131016") {
+		t.Fatalf("console reply in the gap:\n%s", page)
+	}
+
+	// Node 2 takes over within the lease (and a tick).
+	var wamid string
+	for deadline := killed.Add(lease + 15*time.Second); ; time.Sleep(200 * time.Millisecond) {
+		code, out = send(n2, "Wieder da")
+		if code == 200 {
+			wamid = wamidOf(out)
+			break
+		}
+		if code != http.StatusServiceUnavailable || time.Now().After(deadline) {
+			t.Fatalf("after node 1 died: %d %v\nnode 2's log:\n%s", code, out, n2.Log())
+		}
+	}
+	took := time.Since(killed)
+	t.Logf("node 2 served the endpoint %s after node 1 died (lease %s)", took.Round(100*time.Millisecond), lease)
+	if took > lease+10*time.Second {
+		t.Errorf("the takeover took %s with a lease of %s", took, lease)
+	}
+	if m := lea.NextContent(t, wire.ContentText); m.Content.Text != "Wieder da" {
+		t.Fatalf("Lea got %+v", m.Content)
+	}
+	hooks.Wait(t, "delivered after the takeover", kontortest.StatusIs(wamid, "delivered"))
+	if _, err := lea.C.Send(ctx, bizPhone, wire.Content{V: 1, Type: wire.ContentText, Text: "Danke!"}); err != nil {
+		t.Fatal(err)
+	}
+	in := hooks.Wait(t, "Lea's message after the takeover", func(v cloudapi.MessagesValue) bool {
+		return len(v.Messages) == 1 && v.Messages[0].Text != nil && v.Messages[0].Text.Body == "Danke!"
+	}).Messages[0]
+	var rd map[string]any
+	if code := kontortest.Call(t, n2.URL, http.MethodPost, "/v21.0/"+biz.Number+"/messages", biz.Token,
+		map[string]any{"messaging_product": "whatsapp", "status": "read", "message_id": in.ID}, &rd); code != 200 {
+		t.Fatalf("mark read after the takeover: %d %v", code, rd)
+	}
+	if page := agent.post(t, convPath+"/reply", url.Values{"text": {"Aus der Konsole"}}); !strings.Contains(page, "The message is sent.") {
+		t.Fatalf("console reply after the takeover:\n%s", page)
+	}
+	if m := lea.NextContent(t, wire.ContentText); m.Content.Text != "Aus der Konsole" {
+		t.Fatalf("Lea got %+v", m.Content)
+	}
+	// The same sessions: the endpoint fetched none of Lea's one-time prekeys.
+	if after, err := lea.C.API().KeysStatus(ctx); err != nil || after.PreKeys != keys.PreKeys {
+		t.Fatalf("Lea's one-time prekeys: %d before, %d after (%v): the endpoint started a new session", keys.PreKeys, after.PreKeys, err)
+	}
+	if !strings.Contains(n2.Log(), "took over a hosted endpoint") {
+		t.Fatalf("node 2 did not log the takeover:\n%s", n2.Log())
+	}
+	if got := metric(t, n2.URL, "kontor_endpoint_takeovers_total"); got != "1" {
+		t.Fatalf("kontor_endpoint_takeovers_total on node 2: %q", got)
+	}
+
+	// Node 1 comes back: it reaches the endpoint on node 2.
+	n1.Restart()
+	code, out = send(n1, "Über Knoten 1")
+	if code != 200 {
+		t.Fatalf("through node 1 after its restart: %d %v", code, out)
+	}
+	if m := lea.NextContent(t, wire.ContentText); m.Content.Text != "Über Knoten 1" {
+		t.Fatalf("Lea got %+v", m.Content)
+	}
+	if bad := hooks.Bad(); bad != 0 {
+		t.Fatalf("%d webhooks were not signed with the app's secret", bad)
+	}
+}
+
+// metric returns the value of a metric without labels on /metrics.
+func metric(t *testing.T, base, name string) string {
+	t.Helper()
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	m := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(name) + ` (\S+)$`).FindSubmatch(b)
+	if m == nil {
+		return ""
+	}
+	return string(m[1])
+}
