@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -182,4 +183,83 @@ func metric(t *testing.T, base, name string) string {
 		return ""
 	}
 	return string(m[1])
+}
+
+// TestEndpointImport: the upgrade of a cluster whose hosted endpoints kept
+// their profiles in one node's data directory. The node runs on
+// PostgreSQL with its profile in --data/endpoints (here: an embedded NATS,
+// which keeps profiles there as before); started as a cluster node it
+// imports the profile into the store once — Signal sessions from the
+// journal included, so the person's chat goes on without a new session —
+// and a second start does not import again.
+func TestEndpointImport(t *testing.T) {
+	db := kontortest.PostgresURL(t)
+	nats := kontortest.NATSURL(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	n := kontortest.StartProcess(t, "", "--db", db, "--node", "1", "--log-level", "info")
+	hooks := kontortest.NewWebhooks(t)
+	const bizPhone = "+4930777777"
+	var biz struct {
+		Number string `json:"phone_number_id"`
+		Token  string `json:"access_token"`
+		Secret string `json:"app_secret"`
+	}
+	if code := kontortest.Call(t, n.URL, http.MethodPost, "/admin/v1/businesses", n.Token(),
+		map[string]any{"name": "Fischhaus Kim", "phone": bizPhone, "webhook_url": hooks.URL}, &biz); code != 200 {
+		t.Fatalf("create business: HTTP %d", code)
+	}
+	hooks.SetSecret(biz.Secret)
+	exchange := func(p *kontortest.Person, in, out string) {
+		t.Helper()
+		if _, err := p.C.Send(ctx, bizPhone, wire.Content{V: 1, Type: wire.ContentText, Text: in}); err != nil {
+			t.Fatal(err)
+		}
+		hooks.Wait(t, "the person's "+in, func(v cloudapi.MessagesValue) bool {
+			return len(v.Messages) == 1 && v.Messages[0].Text != nil && v.Messages[0].Text.Body == in
+		})
+		var res map[string]any
+		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+			code := kontortest.Call(t, n.URL, http.MethodPost, "/v21.0/"+biz.Number+"/messages", biz.Token, map[string]any{
+				"messaging_product": "whatsapp", "to": strings.TrimPrefix(string(p.Phone), "+"), "type": "text", "text": map[string]any{"body": out}}, &res)
+			if code == 200 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("send %q: %d %v\n%s", out, code, res, n.Log())
+			}
+		}
+		if m := p.NextContent(t, wire.ContentText); m.Content.Text != out {
+			t.Fatalf("got %+v", m.Content)
+		}
+	}
+	kim := kontortest.NewPerson(ctx, t, n.URL, "+4915100000031")
+	exchange(kim, "Haben Sie Scholle?", "Ja, frisch")
+	exchange(kim, "Zwei Stück", "Gern")
+	keys, err := kim.C.API().KeysStatus(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// The upgrade: the same node, now a cluster node.
+	if err := n.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	n.Args = append(n.Args, "--nats", nats, "--endpoint-lease", "6s")
+	n.Restart()
+	exchange(kim, "Noch da?", "Ja, aus der Datenbank")
+	if !strings.Contains(n.Log(), "imported a hosted endpoint's profile into the store") {
+		t.Fatalf("no import logged:\n%s", n.Log())
+	}
+	if err := n.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	n.Restart()
+	exchange(kim, "Und jetzt?", "Immer noch")
+	if log := n.Log(); strings.Contains(log, "imported a hosted endpoint's profile") || !strings.Contains(log, "is in the store already") {
+		t.Fatalf("the second start imported again, or did not say why not:\n%s", log)
+	}
+	if after, err := kim.C.API().KeysStatus(ctx); err != nil || after.PreKeys != keys.PreKeys {
+		t.Fatalf("Kim's one-time prekeys: %d before, %d after (%v): the endpoint started a new session", keys.PreKeys, after.PreKeys, err)
+	}
 }
