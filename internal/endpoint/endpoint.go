@@ -55,6 +55,9 @@ type Config struct {
 	Operator string
 	// MediaDir keeps the files of the number's media (decrypted).
 	MediaDir string
+	// Media, when set, keeps them instead of MediaDir (a cluster's
+	// database).
+	Media MediaFiles
 	// Storage, when set, keeps the endpoint's profile (device credential,
 	// Signal keys and sessions, conversations) in place of the directory
 	// given to Open: a hosted endpoint in a cluster keeps it in the shared
@@ -191,7 +194,7 @@ func Open(ctx context.Context, dir string, cfg Config, store Store, hooks Hooks,
 		cfg.Window = 24 * time.Hour
 	}
 	log = log.With("number", cfg.Number)
-	fs, err := openFiles(cfg.MediaDir)
+	fs, err := openFiles(cfg.MediaDir, cfg.Media)
 	if err != nil {
 		return nil, err
 	}

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -93,6 +94,27 @@ func (s *Server) hostEndpoint(ctx context.Context, c business.Created) error {
 		return &kontor.Error{Kind: kontor.Internal, Op: "server.hostEndpoint", Err: err}
 	}
 	return s.startEndpoint(ctx, c.PhoneNumberID, st)
+}
+
+// pointAtSelf makes the device of a hosted endpoint's profile call this
+// node's HTTP API (keys, media): a profile made or last run on another
+// node (a takeover in a cluster), or before the node's address changed,
+// names that node.
+func (s *Server) pointAtSelf(st client.Storage) error {
+	a, err := client.ReadAccount(st)
+	if err != nil {
+		return err
+	}
+	self := "http://" + s.loopbackAddr()
+	if a.Server == self {
+		return nil
+	}
+	a.Server = self
+	b, err := json.MarshalIndent(a, "", "  ")
+	if err != nil {
+		return err
+	}
+	return st.WriteFile("device.json", b)
 }
 
 // loopbackAddr is how this node reaches itself.
@@ -395,8 +417,13 @@ func (s *Server) startEndpoint(ctx context.Context, number kontor.ID, st *store.
 			return b.WebhookURL
 		}}
 	dir := s.endpointDir(n.ID)
+	var prof client.Storage = &client.DirStorage{Dir: dir}
 	if st != nil {
-		cfg.Storage, dir = st, ""
+		cfg.Storage, dir, prof = st, "", st
+		cfg.Media, cfg.MediaDir = storeMedia{db: s.db, number: n.ID}, ""
+	}
+	if err := s.pointAtSelf(prof); err != nil {
+		return &kontor.Error{Kind: kontor.Internal, Op: op, Msg: "the hosted endpoint's profile could not be read", Err: err}
 	}
 	e, err := endpoint.Open(ctx, dir, cfg, s.db, s.hooks, s.ids, s.clock, s.log)
 	if err != nil {

@@ -3,8 +3,11 @@ package server
 import (
 	"context"
 	"errors"
+	"io"
 	"io/fs"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/kontor-chat/kontor"
@@ -85,7 +88,13 @@ func (s *Server) importEndpoint(ctx context.Context, number kontor.ID) error {
 	if err != nil {
 		return err
 	}
-	files, err := e2e.ProfileFiles(s.endpointDir(number), "media")
+	// Media first: the profile's device.json in the store marks the
+	// import done.
+	media, err := s.importMedia(ctx, number)
+	var files map[string][]byte
+	if err == nil {
+		files, err = e2e.ProfileFiles(s.endpointDir(number), "media")
+	}
 	if err == nil {
 		err = s.db.WriteEndpointFiles(ctx, st.Lease(), files)
 	}
@@ -93,8 +102,42 @@ func (s *Server) importEndpoint(ctx context.Context, number kontor.ID) error {
 		s.hosted.release(st)
 		return err
 	}
-	s.log.Info("imported a hosted endpoint's profile into the store", "number", number, "files", len(files), "dir", s.endpointDir(number))
+	s.log.Info("imported a hosted endpoint's profile into the store", "number", number, "files", len(files), "media", media, "dir", s.endpointDir(number))
 	return s.startEndpoint(ctx, number, st)
+}
+
+// importMedia copies the endpoint's media files from its directory into
+// the store (again, if an import was cut short).
+func (s *Server) importMedia(ctx context.Context, number kontor.ID) (int, error) {
+	dir := filepath.Join(s.endpointDir(number), "media")
+	ents, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	k := 0
+	for _, ent := range ents {
+		id, err := kontor.ParseID(ent.Name())
+		if err != nil || !ent.Type().IsRegular() {
+			continue // tmp/
+		}
+		f, err := os.Open(filepath.Join(dir, ent.Name()))
+		if err != nil {
+			return k, err
+		}
+		err = s.db.DeleteEndpointBlob(ctx, number, id)
+		if err == nil {
+			_, err = s.db.PutEndpointBlob(ctx, number, id, f)
+		}
+		f.Close()
+		if err != nil {
+			return k, err
+		}
+		k++
+	}
+	return k, nil
 }
 
 // keepEndpoints renews this node's endpoint leases and takes over the
@@ -263,4 +306,24 @@ func (s *Server) notHosted(ctx context.Context, number kontor.ID) (bool, error) 
 		return false, err
 	}
 	return b.SelfHosted, nil
+}
+
+// storeMedia keeps a hosted endpoint's media files in the store (a
+// cluster): they survive the node that took them and follow the endpoint
+// to whichever node runs it.
+type storeMedia struct {
+	db     *store.DB
+	number kontor.ID
+}
+
+func (m storeMedia) PutMedia(ctx context.Context, id kontor.ID, r io.Reader) (int64, error) {
+	return m.db.PutEndpointBlob(ctx, m.number, id, r)
+}
+
+func (m storeMedia) OpenMedia(ctx context.Context, id kontor.ID) (io.ReadCloser, error) {
+	return m.db.OpenEndpointBlob(ctx, m.number, id)
+}
+
+func (m storeMedia) RemoveMedia(ctx context.Context, id kontor.ID) error {
+	return m.db.DeleteEndpointBlob(ctx, m.number, id)
 }

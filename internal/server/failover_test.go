@@ -1,8 +1,11 @@
 package server_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -81,6 +84,21 @@ func TestEndpointFailover(t *testing.T) {
 		}
 		hooks.Wait(t, "delivered", kontortest.StatusIs(wamidOf(out), "delivered"))
 	}
+	// Media before the failover: the business's upload (through node 1)
+	// and Lea's photo; both are in the store, not on node 1's disk.
+	doc := bytes.Repeat([]byte("%PDF-1.4 Brotpreise "), 80_000) // 1.6 MB: two rows
+	docID := uploadMedia(t, n1.URL, biz.Number, biz.Token, "application/pdf", "preise.pdf", doc)
+	photo := bytes.Repeat([]byte("\x89PNG Brezel "), 50_000)
+	att, err := lea.C.Attach(ctx, bizPhone, wire.ContentImage, "image/png", "", "die hier?", photo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lea.C.Send(ctx, bizPhone, att); err != nil {
+		t.Fatal(err)
+	}
+	img := hooks.Wait(t, "Lea's photo", func(v cloudapi.MessagesValue) bool {
+		return len(v.Messages) == 1 && v.Messages[0].Type == "image"
+	}).Messages[0].Image
 	keys, err := lea.C.API().KeysStatus(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -144,6 +162,30 @@ func TestEndpointFailover(t *testing.T) {
 	if m := lea.NextContent(t, wire.ContentText); m.Content.Text != "Aus der Konsole" {
 		t.Fatalf("Lea got %+v", m.Content)
 	}
+	// The media from before the failover, on node 2: metadata, download,
+	// and the document sent by its id.
+	for _, m := range []struct {
+		id   string
+		want []byte
+	}{{docID, doc}, {img.ID, photo}} {
+		var info map[string]any
+		if code := kontortest.Call(t, n2.URL, http.MethodGet, "/v21.0/"+m.id, biz.Token, nil, &info); code != 200 || info["file_size"] != float64(len(m.want)) {
+			t.Fatalf("media %s after the takeover: %d %v", m.id, code, info)
+		}
+		if got := download(t, info["url"].(string), biz.Token); !bytes.Equal(got, m.want) {
+			t.Fatalf("media %s after the takeover: %d bytes, want %d", m.id, len(got), len(m.want))
+		}
+	}
+	var sent map[string]any
+	if code := kontortest.Call(t, n2.URL, http.MethodPost, "/v21.0/"+biz.Number+"/messages", biz.Token, map[string]any{
+		"messaging_product": "whatsapp", "to": "4915100000021", "type": "document", "document": map[string]any{"id": docID, "caption": "Preise"}}, &sent); code != 200 {
+		t.Fatalf("send the document after the takeover: %d %v", code, sent)
+	}
+	dm := lea.NextContent(t, wire.ContentDocument)
+	if file, err := lea.C.Fetch(ctx, dm.Content.Media); err != nil || !bytes.Equal(file, doc) {
+		t.Fatalf("Lea's document after the takeover: %d bytes, %v", len(file), err)
+	}
+
 	// The same sessions: the endpoint fetched none of Lea's one-time prekeys.
 	if after, err := lea.C.API().KeysStatus(ctx); err != nil || after.PreKeys != keys.PreKeys {
 		t.Fatalf("Lea's one-time prekeys: %d before, %d after (%v): the endpoint started a new session", keys.PreKeys, after.PreKeys, err)
@@ -262,4 +304,32 @@ func TestEndpointImport(t *testing.T) {
 	if after, err := kim.C.API().KeysStatus(ctx); err != nil || after.PreKeys != keys.PreKeys {
 		t.Fatalf("Kim's one-time prekeys: %d before, %d after (%v): the endpoint started a new session", keys.PreKeys, after.PreKeys, err)
 	}
+}
+
+// uploadMedia uploads a file through the Business API at base and
+// returns its media id.
+func uploadMedia(t *testing.T, base, number, token, mimeType, name string, data []byte) string {
+	t.Helper()
+	var form bytes.Buffer
+	mw := multipart.NewWriter(&form)
+	_ = mw.WriteField("messaging_product", "whatsapp")
+	_ = mw.WriteField("type", mimeType)
+	fw, _ := mw.CreateFormFile("file", name)
+	_, _ = fw.Write(data)
+	mw.Close()
+	req, _ := http.NewRequest(http.MethodPost, base+"/v21.0/"+number+"/media", &form)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var up map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&up)
+	id, _ := up["id"].(string)
+	if resp.StatusCode != 200 || id == "" {
+		t.Fatalf("upload: %d %v", resp.StatusCode, up)
+	}
+	return id
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"path"
 	"slices"
@@ -43,6 +44,14 @@ CREATE TABLE endpoint_files (
 	data   BYTEA NOT NULL,
 	PRIMARY KEY (number, name, seq)
 );
+CREATE TABLE endpoint_blobs (
+	id     BIGINT NOT NULL,
+	seq    INTEGER NOT NULL,
+	number BIGINT NOT NULL,
+	data   BYTEA NOT NULL,
+	PRIMARY KEY (id, seq)
+);
+CREATE INDEX endpoint_blobs_number ON endpoint_blobs (number);
 `})
 }
 
@@ -148,6 +157,9 @@ func (db *DB) ReleaseEndpoint(ctx context.Context, l EndpointLease) error {
 func (db *DB) DropEndpoint(ctx context.Context, number kontor.ID) error {
 	return db.tx(ctx, "store.DropEndpoint", func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM endpoint_files WHERE number = $1`, int64(number)); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM endpoint_blobs WHERE number = $1`, int64(number)); err != nil {
 			return err
 		}
 		_, err := tx.ExecContext(ctx, `DELETE FROM endpoint_leases WHERE number = $1`, int64(number))
@@ -437,3 +449,95 @@ func (s *EndpointStorage) Lock(name string) (func(), error) {
 		delete(s.locks, name)
 	}, nil
 }
+
+// blobChunk is how many bytes of a media file one row of endpoint_blobs
+// holds.
+const blobChunk = 1 << 20
+
+// PutEndpointBlob keeps the media file id of an endpoint's number (a
+// hosted endpoint's media in a cluster: every node can serve them, and
+// they survive the node that took them), read from r to its end, in one
+// transaction of 1 MiB rows; it returns the bytes kept. An error of r
+// keeps nothing. No lease fences it: ids are new, a stale holder's file
+// harms nobody.
+func (db *DB) PutEndpointBlob(ctx context.Context, number, id kontor.ID, r io.Reader) (int64, error) {
+	const op = "store.PutEndpointBlob"
+	var n int64
+	buf := make([]byte, blobChunk)
+	err := db.tx(ctx, op, func(tx *sql.Tx) error {
+		n = 0
+		for seq := 0; ; seq++ {
+			k, rerr := io.ReadFull(r, buf)
+			if k > 0 || seq == 0 {
+				if _, err := tx.ExecContext(ctx, `INSERT INTO endpoint_blobs (id, seq, number, data) VALUES ($1,$2,$3,$4)`, int64(id), seq, int64(number), buf[:k]); err != nil {
+					return err
+				}
+				n += int64(k)
+			}
+			if rerr == io.EOF || rerr == io.ErrUnexpectedEOF {
+				return nil
+			}
+			if rerr != nil {
+				return &kontor.Error{Kind: kontor.Invalid, Op: op, Msg: "reading the file", Err: rerr}
+			}
+		}
+	})
+	return n, err
+}
+
+// OpenEndpointBlob reads a media file kept by PutEndpointBlob, a row at a
+// time; an error wrapping fs.ErrNotExist (NotFound) when there is none.
+func (db *DB) OpenEndpointBlob(ctx context.Context, number, id kontor.ID) (io.ReadCloser, error) {
+	b := &blobReader{ctx: ctx, db: db, number: number, id: id}
+	if err := b.fetch(); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, &kontor.Error{Kind: kontor.NotFound, Op: "store.OpenEndpointBlob", Msg: id.String(), Err: fs.ErrNotExist}
+		}
+		return nil, internal("store.OpenEndpointBlob", err)
+	}
+	return b, nil
+}
+
+// DeleteEndpointBlob deletes a media file; a missing one is no error.
+func (db *DB) DeleteEndpointBlob(ctx context.Context, number, id kontor.ID) error {
+	return db.tx(ctx, "store.DeleteEndpointBlob", func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `DELETE FROM endpoint_blobs WHERE id = $1 AND number = $2`, int64(id), int64(number))
+		return err
+	})
+}
+
+// blobReader reads a blob's rows in order.
+type blobReader struct {
+	ctx        context.Context
+	db         *DB
+	number, id kontor.ID
+	seq        int
+	buf        []byte
+	done       bool
+}
+
+func (b *blobReader) fetch() error {
+	err := b.db.r.QueryRowContext(b.ctx, `SELECT data FROM endpoint_blobs WHERE id = $1 AND number = $2 AND seq = $3`, int64(b.id), int64(b.number), b.seq).Scan(&b.buf)
+	if errors.Is(err, sql.ErrNoRows) && b.seq > 0 {
+		b.done = true
+		return nil
+	}
+	b.seq++
+	return err
+}
+
+func (b *blobReader) Read(p []byte) (int, error) {
+	for len(b.buf) == 0 {
+		if b.done {
+			return 0, io.EOF
+		}
+		if err := b.fetch(); err != nil {
+			return 0, internal("store.OpenEndpointBlob", err)
+		}
+	}
+	n := copy(p, b.buf)
+	b.buf = b.buf[n:]
+	return n, nil
+}
+
+func (b *blobReader) Close() error { b.done, b.buf = true, nil; return nil }

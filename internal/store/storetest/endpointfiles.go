@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"slices"
 	"sync"
@@ -338,5 +339,71 @@ func testEndpointFencingRace(t *testing.T, e *env) {
 		if last, _ := e.db.EndpointStorage(b).ReadFile(name); !bytes.Equal(first, last) {
 			t.Fatalf("round %d: the old holder wrote %q after the takeover (the new holder had read %q)", round, last, first)
 		}
+	}
+}
+
+// failingReader gives some bytes, then an error.
+type failingReader struct{ n int }
+
+func (f *failingReader) Read(p []byte) (int, error) {
+	if f.n <= 0 {
+		return 0, errors.New("the upload broke off")
+	}
+	k := min(len(p), f.n)
+	f.n -= k
+	return k, nil
+}
+
+// testEndpointBlobs: a hosted endpoint's media files in the store: sizes
+// around the row size round-trip, an empty file too; a file is its
+// number's only; a reader's error keeps nothing; delete; dropping the
+// endpoint deletes its files.
+func testEndpointBlobs(t *testing.T, e *env) {
+	number, other := e.ids.Next(), e.ids.Next()
+	sizes := []int{0, 1, 1<<20 - 1, 1 << 20, 1<<20 + 1, 2<<20 + 12345}
+	ids := make([]kontor.ID, len(sizes))
+	for i, size := range sizes {
+		data := make([]byte, size)
+		for j := range data {
+			data[j] = byte(j*7 + i)
+		}
+		ids[i] = e.ids.Next()
+		n, err := e.db.PutEndpointBlob(e.ctx, number, ids[i], bytes.NewReader(data))
+		if err != nil || n != int64(size) {
+			t.Fatalf("put %d bytes: %d %v", size, n, err)
+		}
+		rc, err := e.db.OpenEndpointBlob(e.ctx, number, ids[i])
+		if err != nil {
+			t.Fatalf("open %d bytes: %v", size, err)
+		}
+		got, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil || !bytes.Equal(got, data) {
+			t.Fatalf("%d bytes read back as %d (%v)", size, len(got), err)
+		}
+	}
+	if _, err := e.db.OpenEndpointBlob(e.ctx, other, ids[1]); !errors.Is(err, fs.ErrNotExist) || kontor.KindOf(err) != kontor.NotFound {
+		t.Fatalf("another number's file: %v", err)
+	}
+	broken := e.ids.Next()
+	if _, err := e.db.PutEndpointBlob(e.ctx, number, broken, &failingReader{n: 3 << 20}); err == nil {
+		t.Fatal("a broken upload was kept")
+	}
+	if _, err := e.db.OpenEndpointBlob(e.ctx, number, broken); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("a broken upload left %v", err)
+	}
+	for range 2 {
+		if err := e.db.DeleteEndpointBlob(e.ctx, number, ids[2]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := e.db.OpenEndpointBlob(e.ctx, number, ids[2]); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("deleted file: %v", err)
+	}
+	if err := e.db.DropEndpoint(e.ctx, number); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.db.OpenEndpointBlob(e.ctx, number, ids[5]); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("a dropped endpoint's file: %v", err)
 	}
 }

@@ -86,6 +86,7 @@ var tests = []test{
 	{"EndpointStorage", testEndpointStorage},
 	{"EndpointLeases", testEndpointLeases},
 	{"EndpointFencingRace", testEndpointFencingRace},
+	{"EndpointBlobs", testEndpointBlobs},
 	{"PriceSheets", testPriceSheets},
 	{"Invoices", testInvoices},
 	{"UsageRows", testUsageRows},
