@@ -14,8 +14,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kontor-chat/kontor"
 	"github.com/kontor-chat/kontor/internal/cloudapi"
 	"github.com/kontor-chat/kontor/internal/kontortest"
+	"github.com/kontor-chat/kontor/internal/store"
 	"github.com/kontor-chat/kontor/wire"
 )
 
@@ -205,6 +207,41 @@ func TestEndpointFailover(t *testing.T) {
 	}
 	if m := lea.NextContent(t, wire.ContentText); m.Content.Text != "Über Knoten 1" {
 		t.Fatalf("Lea got %+v", m.Content)
+	}
+
+	// Someone else takes the lease (as a node that saw it expired would):
+	// node 2 closes the endpoint at its next renewal; once that lease runs
+	// out a node takes the endpoint over again, on the same sessions.
+	st, err := store.Open(ctx, store.Config{URL: db, CacheTTL: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	number, _ := kontor.ParseID(biz.Number)
+	if _, _, ok, err := st.ClaimEndpoint(ctx, number, "thief", time.Now().Add(time.Hour), time.Now().Add(lease/2)); err != nil || !ok {
+		t.Fatalf("stealing the lease: %v %v", ok, err)
+	}
+	for deadline := time.Now().Add(lease); metric(t, n2.URL, "kontor_endpoint_leases_lost_total") != "1"; time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("node 2 did not close the endpoint whose lease it lost:\n%s", n2.Log())
+		}
+	}
+	if !strings.Contains(n2.Log(), "closing a hosted endpoint: this node lost its lease") {
+		t.Fatalf("node 2 did not log the lost lease:\n%s", n2.Log())
+	}
+	for deadline := time.Now().Add(lease + 15*time.Second); ; time.Sleep(200 * time.Millisecond) {
+		if code, out = send(n2, "Nochmal"); code == 200 {
+			break
+		}
+		if code != http.StatusServiceUnavailable || time.Now().After(deadline) {
+			t.Fatalf("after the stolen lease ran out: %d %v", code, out)
+		}
+	}
+	if m := lea.NextContent(t, wire.ContentText); m.Content.Text != "Nochmal" {
+		t.Fatalf("Lea got %+v", m.Content)
+	}
+	if after, err := lea.C.API().KeysStatus(ctx); err != nil || after.PreKeys != keys.PreKeys {
+		t.Fatalf("Lea's one-time prekeys after the second takeover: %d before, %d after (%v)", keys.PreKeys, after.PreKeys, err)
 	}
 	if bad := hooks.Bad(); bad != 0 {
 		t.Fatalf("%d webhooks were not signed with the app's secret", bad)
