@@ -213,7 +213,7 @@ func (db *DB) fence(ctx context.Context, tx *sql.Tx, op string, l EndpointLease)
 	var epoch int64
 	err := tx.QueryRowContext(ctx, `SELECT holder, epoch FROM endpoint_leases WHERE number = $1`+db.d.forShare(), int64(l.Number)).Scan(&holder, &epoch)
 	if errors.Is(err, sql.ErrNoRows) || (err == nil && (holder != l.Holder || epoch != l.Epoch)) {
-		return &kontor.Error{Kind: kontor.Conflict, Op: op, Msg: fmt.Sprintf("endpoint %s: lease epoch %d of %s", l.Number, l.Epoch, l.Holder), Err: ErrLeaseLost}
+		return db.lostLease(op, l)
 	}
 	return err
 }
@@ -252,6 +252,14 @@ func (db *DB) EndpointFile(ctx context.Context, number kontor.ID, name string) (
 // content removes the file) in one transaction, while l is its lease.
 func (db *DB) WriteEndpointFiles(ctx context.Context, l EndpointLease, files map[string][]byte) error {
 	const op = "store.WriteEndpointFiles"
+	if db.d.name == "postgres" && len(files) == 1 {
+		for name, b := range files {
+			if b == nil {
+				return db.fencedPG(ctx, op, l, removeFilePG, name, nil, true)
+			}
+			return db.fencedPG(ctx, op, l, writeFilePG, name, b, false)
+		}
+	}
 	return db.tx(ctx, op, func(tx *sql.Tx) error {
 		if err := db.fence(ctx, tx, op, l); err != nil {
 			return err
@@ -281,6 +289,9 @@ func (db *DB) WriteEndpointFiles(ctx context.Context, l EndpointLease, files map
 // file is not rewritten), while l is its lease.
 func (db *DB) AppendEndpointFile(ctx context.Context, l EndpointLease, name string, b []byte) error {
 	const op = "store.AppendEndpointFile"
+	if db.d.name == "postgres" {
+		return db.fencedPG(ctx, op, l, appendFilePG, name, b, false)
+	}
 	return db.tx(ctx, op, func(tx *sql.Tx) error {
 		if err := db.fence(ctx, tx, op, l); err != nil {
 			return err
@@ -289,6 +300,58 @@ func (db *DB) AppendEndpointFile(ctx context.Context, l EndpointLease, name stri
 			SELECT $1, $2, COALESCE(MAX(seq) + 1, 0), $3 FROM endpoint_files WHERE number = $1 AND name = $2`, int64(l.Number), name, b)
 		return err
 	})
+}
+
+// On PostgreSQL a write of one file is one statement, its own
+// transaction: the fence (the lease row locked FOR SHARE in a CTE; under
+// READ COMMITTED a takeover committed meanwhile is seen, as in fence) and
+// the write together, one round trip instead of five. A write that
+// changes no row was fenced off.
+const (
+	leaseCTE = `WITH lease AS (SELECT number FROM endpoint_leases WHERE number = $1 AND holder = $2 AND epoch = $3 FOR SHARE)`
+
+	writeFilePG = leaseCTE + `, pieces AS (DELETE FROM endpoint_files WHERE number = $1 AND name = $4::text AND seq > 0 AND EXISTS (SELECT 1 FROM lease))
+		INSERT INTO endpoint_files (number, name, seq, data) SELECT number, $4::text, 0, $5::bytea FROM lease
+		ON CONFLICT (number, name, seq) DO UPDATE SET data = excluded.data`
+	appendFilePG = leaseCTE + ` INSERT INTO endpoint_files (number, name, seq, data)
+		SELECT number, $4::text, (SELECT COALESCE(MAX(seq) + 1, 0) FROM endpoint_files WHERE number = $1 AND name = $4::text), $5::bytea FROM lease`
+	removeFilePG = leaseCTE + ` DELETE FROM endpoint_files WHERE number = $1 AND name = $4::text AND EXISTS (SELECT 1 FROM lease)`
+)
+
+// fencedPG runs one of the statements above. For a remove (none is
+// nothing to remove) no row changed is checked against the lease.
+func (db *DB) fencedPG(ctx context.Context, op string, l EndpointLease, q, name string, b []byte, remove bool) error {
+	args := []any{int64(l.Number), l.Holder, l.Epoch, name}
+	if !remove {
+		args = append(args, b)
+	}
+	res, err := db.w.ExecContext(ctx, q, args...)
+	if err != nil {
+		return internal(op, err)
+	}
+	k, err := res.RowsAffected()
+	if err != nil {
+		return internal(op, err)
+	}
+	if k == 0 {
+		if !remove {
+			return db.lostLease(op, l)
+		}
+		var epoch int64
+		err := db.r.QueryRowContext(ctx, `SELECT epoch FROM endpoint_leases WHERE number = $1 AND holder = $2`, int64(l.Number), l.Holder).Scan(&epoch)
+		if errors.Is(err, sql.ErrNoRows) || (err == nil && epoch != l.Epoch) {
+			return db.lostLease(op, l)
+		}
+		if err != nil {
+			return internal(op, err)
+		}
+	}
+	db.committed(op)
+	return nil
+}
+
+func (db *DB) lostLease(op string, l EndpointLease) error {
+	return &kontor.Error{Kind: kontor.Conflict, Op: op, Msg: fmt.Sprintf("endpoint %s: lease epoch %d of %s", l.Number, l.Epoch, l.Holder), Err: ErrLeaseLost}
 }
 
 // EndpointFiles lists the names of an endpoint's files under prefix
