@@ -86,9 +86,13 @@ func (s *Server) hostEndpoint(ctx context.Context, c business.Created) error {
 		}
 		return s.startEndpoint(ctx, c.PhoneNumberID, nil)
 	}
+	done := s.hosted.opening(c.PhoneNumberID) // keepEndpoints leaves it alone meanwhile
+	defer done()
 	st, err := s.leaseNewEndpoint(ctx, c.PhoneNumberID)
 	if err == nil {
-		err = client.CreateProfileIn(st, a)
+		if err = client.CreateProfileIn(st, a); err != nil {
+			_ = s.db.DropEndpoint(context.WithoutCancel(ctx), c.PhoneNumberID)
+		}
 	}
 	if err != nil {
 		return &kontor.Error{Kind: kontor.Internal, Op: "server.hostEndpoint", Err: err}
@@ -179,7 +183,36 @@ type hostedEndpoints struct {
 	mu     sync.Mutex
 	m      map[kontor.ID]*endpoint.Endpoint
 	leases map[kontor.ID]*store.EndpointStorage // in a cluster: the profile and lease of each in m
+	starts map[kontor.ID]int                    // endpoints being made here (hostEndpoint), not to be taken over
 	closed bool
+}
+
+// opening marks number's endpoint as being made on this node until done
+// is called: pickUp does not claim its lease meanwhile.
+func (h *hostedEndpoints) opening(number kontor.ID) (done func()) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.starts == nil {
+		h.starts = map[kontor.ID]int{}
+	}
+	h.starts[number]++
+	return func() {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		if h.starts[number]--; h.starts[number] <= 0 {
+			delete(h.starts, number)
+		}
+	}
+}
+
+// busy tells whether number's endpoint runs here or is being made here
+// (hostEndpoint adds it before it calls done, so one of the two holds
+// from its claim on).
+func (h *hostedEndpoints) busy(number kontor.ID) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	_, ok := h.m[number]
+	return ok || h.starts[number] > 0
 }
 
 // newHostedEndpoints returns the endpoints of s, served to the other

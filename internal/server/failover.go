@@ -243,6 +243,9 @@ func (s *Server) pickUp(ctx context.Context, retry map[kontor.ID]time.Time) {
 		if l.Holder != s.holder && room-taken <= 0 && now.Sub(l.Renewed) < 2*lease {
 			continue
 		}
+		if s.hosted.busy(l.Number) { // opened here since the list was read
+			continue
+		}
 		if s.takeOver(ctx, l) {
 			taken++
 			delete(retry, l.Number)
