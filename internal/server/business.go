@@ -185,6 +185,9 @@ type hostedEndpoints struct {
 	leases map[kontor.ID]*store.EndpointStorage // in a cluster: the profile and lease of each in m
 	starts map[kontor.ID]int                    // endpoints being made here (hostEndpoint), not to be taken over
 	closed bool
+	// closing counts the endpoints lost closes in the background, so that
+	// renewing the other leases never waits for one; closeAll waits.
+	closing sync.WaitGroup
 }
 
 // opening marks number's endpoint as being made on this node until done
@@ -338,13 +341,17 @@ func (h *hostedEndpoints) lost(number kontor.ID, st *store.EndpointStorage, why 
 	}
 	delete(h.m, number)
 	delete(h.leases, number)
+	h.closing.Add(1) // under mu: closeAll, which takes mu first, then waits for it
 	h.mu.Unlock()
 	if h.holder != nil {
 		h.holder.Stop(number)
 	}
 	h.s.log.Warn("closing a hosted endpoint: this node lost its lease", "number", number, "epoch", st.Lease().Epoch, "why", why)
 	h.s.metrics.endpointsLost.Inc()
-	_ = e.Close()
+	go func() { // its writes are fenced off meanwhile
+		defer h.closing.Done()
+		_ = e.Close()
+	}()
 }
 
 func (h *hostedEndpoints) isClosed() bool {
@@ -366,6 +373,7 @@ func (h *hostedEndpoints) closeAll() {
 		_ = e.Close()
 		h.release(leases[n]) // after Close: nothing writes under it any more
 	}
+	h.closing.Wait()
 }
 
 // startEndpoints starts the endpoint of every hosted number whose profile
