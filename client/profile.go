@@ -777,3 +777,8 @@ func (s *idSet) add(id kontor.ID) {
 // came another way (a business endpoint the platform registered); dir must
 // not hold a device yet.
 func CreateProfile(dir string, a Account) error { return createProfile(dir, a) }
+
+// CreateProfileIn writes the account of a new profile into st (a profile
+// kept elsewhere than in a directory: a hosted endpoint's in a cluster's
+// database); it refuses a storage that already holds one.
+func CreateProfileIn(st Storage, a Account) error { return createIn(st, a) }

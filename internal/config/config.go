@@ -92,6 +92,11 @@ type Config struct {
 	// A change made on this node applies here at once and on other nodes
 	// when the bus tells them; this bounds it when the bus loses the hint.
 	DirectoryCache time.Duration
+	// EndpointLease is how long a node of a cluster holds a hosted
+	// endpoint without renewing it (0: 20s; --endpoint-lease,
+	// KONTOR_ENDPOINT_LEASE): when a node dies, another takes its hosted
+	// endpoints over after at most this long. Renewed every quarter of it.
+	EndpointLease time.Duration
 	// Clock tells the server the time: nil for the system clock. No flag
 	// sets it; tests do (kontortest.WithClock), to move time on.
 	Clock kontor.Clock
@@ -118,6 +123,7 @@ func Defaults() Config {
 		QualityEvery: 15 * time.Minute,
 
 		DirectoryCache: 2 * time.Second,
+		EndpointLease:  20 * time.Second,
 	}
 }
 
@@ -177,6 +183,12 @@ func (c *Config) Flags(fs *flag.FlagSet, getenv func(string) string) {
 		}
 	}
 	fs.DurationVar(&c.DirectoryCache, "directory-cache", c.DirectoryCache, "how long another node may still accept a revoked token or a partner's grant taken away, or use a changed number or webhook URL if the bus loses the change's hint; 0 reads them from the database on every call (env KONTOR_DIRECTORY_CACHE)")
+	if v := getenv("KONTOR_ENDPOINT_LEASE"); v != "" {
+		if d, err := time.ParseDuration(v); err == nil {
+			c.EndpointLease = d
+		}
+	}
+	fs.DurationVar(&c.EndpointLease, "endpoint-lease", c.EndpointLease, "in a cluster, how long a node holds a hosted business endpoint without renewing; another node takes the endpoints of a dead node over after at most this long (env KONTOR_ENDPOINT_LEASE)")
 	if v := getenv("KONTOR_DEV"); v != "" {
 		dev, _ := strconv.ParseBool(v)
 		c.setDev(dev)
@@ -259,6 +271,9 @@ func (c *Config) Validate() error {
 	}
 	if c.DirectoryCache < 0 || c.DirectoryCache > time.Hour {
 		errs = append(errs, fmt.Errorf("--directory-cache %s is outside 0 to 1h", c.DirectoryCache))
+	}
+	if c.EndpointLease != 0 && (c.EndpointLease < 2*time.Second || c.EndpointLease > 10*time.Minute) {
+		errs = append(errs, fmt.Errorf("--endpoint-lease %s is outside 2s to 10m", c.EndpointLease))
 	}
 	if c.Node < -1 || c.Node > 1023 {
 		errs = append(errs, fmt.Errorf("--node %d is outside 0-1023 (or -1 for random)", c.Node))

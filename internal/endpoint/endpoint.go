@@ -55,6 +55,14 @@ type Config struct {
 	Operator string
 	// MediaDir keeps the files of the number's media (decrypted).
 	MediaDir string
+	// Media, when set, keeps them instead of MediaDir (a cluster's
+	// database).
+	Media MediaFiles
+	// Storage, when set, keeps the endpoint's profile (device credential,
+	// Signal keys and sessions, conversations) in place of the directory
+	// given to Open: a hosted endpoint in a cluster keeps it in the shared
+	// database, so that another node can take the endpoint over.
+	Storage client.Storage
 	// LinkClient fetches the media a business sends by link (image.link,
 	// a template's header link, …). Hosted endpoints: the platform's
 	// client that refuses private addresses (internal/netguard); nil: one
@@ -166,8 +174,9 @@ type Endpoint struct {
 	eventPause time.Duration
 }
 
-// Open starts the endpoint of the profile in dir: publishes its keys,
-// connects, and turns what arrives into webhooks until Close.
+// Open starts the endpoint of the profile in dir (or in cfg.Storage, with
+// dir empty): publishes its keys, connects, and turns what arrives into
+// webhooks until Close.
 func Open(ctx context.Context, dir string, cfg Config, store Store, hooks Hooks, ids *kontor.IDs, clock kontor.Clock, log *slog.Logger) (*Endpoint, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -185,12 +194,22 @@ func Open(ctx context.Context, dir string, cfg Config, store Store, hooks Hooks,
 		cfg.Window = 24 * time.Hour
 	}
 	log = log.With("number", cfg.Number)
-	fs, err := openFiles(cfg.MediaDir)
+	fs, err := openFiles(cfg.MediaDir, cfg.Media)
 	if err != nil {
 		return nil, err
 	}
-	sealer, err := e2e.OpenProfile(dir, nil, e2e.Options{Logger: log, NoSync: cfg.NoSync})
-	if err != nil {
+	var sealer *e2e.Sealer
+	if cfg.Storage != nil {
+		dir = ""
+		a, err := client.ReadAccount(cfg.Storage)
+		if err != nil {
+			return nil, err
+		}
+		sealer, err = e2e.OpenStorage(cfg.Storage, a.API(nil), wire.DeviceAddress{Phone: a.Phone, DeviceID: a.DeviceID}, e2e.Options{Logger: log})
+		if err != nil {
+			return nil, err
+		}
+	} else if sealer, err = e2e.OpenProfile(dir, nil, e2e.Options{Logger: log, NoSync: cfg.NoSync}); err != nil {
 		return nil, err
 	}
 	mctx, cancel := context.WithTimeout(ctx, 30*time.Second)
@@ -203,7 +222,7 @@ func Open(ctx context.Context, dir string, cfg Config, store Store, hooks Hooks,
 	// admin request that created the business, say).
 	// Receipts are acknowledged once their statuses and charges are
 	// committed (run): a crash before makes the server deliver them again.
-	dev, err := client.Open(context.WithoutCancel(ctx), dir, client.Options{Sealer: sealer, Logger: log, NoSync: cfg.NoSync, HoldReceipts: true, Dial: cfg.Dial})
+	dev, err := client.Open(context.WithoutCancel(ctx), dir, client.Options{Sealer: sealer, Logger: log, NoSync: cfg.NoSync, HoldReceipts: true, Dial: cfg.Dial, Storage: cfg.Storage})
 	if err != nil {
 		sealer.Close()
 		return nil, err

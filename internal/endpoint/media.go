@@ -24,10 +24,34 @@ import (
 	"github.com/kontor-chat/kontor/wire"
 )
 
-// files keeps an endpoint's media files, decrypted, one file per media id.
-type files struct{ dir string }
+// MediaFiles keeps an endpoint's media files (decrypted) somewhere else
+// than in a directory: a hosted endpoint of a cluster keeps them in the
+// shared database, so that they survive its node and any node that takes
+// the endpoint over serves them.
+type MediaFiles interface {
+	// PutMedia keeps the file id, read from r to its end (an error of r
+	// keeps nothing), and returns its size.
+	PutMedia(ctx context.Context, id kontor.ID, r io.Reader) (int64, error)
+	// OpenMedia reads the file id.
+	OpenMedia(ctx context.Context, id kontor.ID) (io.ReadCloser, error)
+	// RemoveMedia deletes the file id; a missing one is no error.
+	RemoveMedia(ctx context.Context, id kontor.ID) error
+}
 
-func openFiles(dir string) (*files, error) {
+// mediaTimeout bounds one call of a MediaFiles.
+const mediaTimeout = 10 * time.Minute
+
+// files keeps an endpoint's media files, decrypted, one file per media id:
+// in dir, or in ext when set.
+type files struct {
+	dir string
+	ext MediaFiles
+}
+
+func openFiles(dir string, ext MediaFiles) (*files, error) {
+	if ext != nil {
+		return &files{ext: ext}, nil
+	}
 	if dir == "" {
 		return nil, errors.New("endpoint: no media directory")
 	}
@@ -39,14 +63,49 @@ func openFiles(dir string) (*files, error) {
 
 func (f *files) path(id kontor.ID) string { return filepath.Join(f.dir, id.String()) }
 
+// limited reads at most left bytes of r and then fails with errTooLarge.
+type limited struct {
+	r    io.Reader
+	left int64
+}
+
+func (l *limited) Read(p []byte) (int, error) {
+	if l.left <= 0 {
+		var one [1]byte
+		if n, _ := l.r.Read(one[:]); n > 0 {
+			return 0, errTooLarge
+		}
+		return 0, io.EOF
+	}
+	if int64(len(p)) > l.left {
+		p = p[:l.left]
+	}
+	n, err := l.r.Read(p)
+	l.left -= int64(n)
+	return n, err
+}
+
 // put writes r (at most max bytes) as id and returns its size and SHA-256.
 func (f *files) put(id kontor.ID, r io.Reader, max int64) (int64, string, error) {
+	h := sha256.New()
+	if f.ext != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), mediaTimeout)
+		defer cancel()
+		lr := &limited{r: r, left: max}
+		n, err := f.ext.PutMedia(ctx, id, io.TeeReader(lr, h))
+		if errors.Is(err, errTooLarge) {
+			return 0, "", errTooLarge
+		}
+		if err != nil {
+			return 0, "", err
+		}
+		return n, hex.EncodeToString(h.Sum(nil)), nil
+	}
 	tmp, err := os.CreateTemp(filepath.Join(f.dir, "tmp"), id.String()+".*")
 	if err != nil {
 		return 0, "", err
 	}
 	defer os.Remove(tmp.Name())
-	h := sha256.New()
 	n, err := io.Copy(io.MultiWriter(tmp, h), io.LimitReader(r, max+1))
 	if err != nil {
 		tmp.Close()
@@ -67,9 +126,21 @@ func (f *files) put(id kontor.ID, r io.Reader, max int64) (int64, string, error)
 
 var errTooLarge = errors.New("too large")
 
-func (f *files) open(id kontor.ID) (*os.File, error) { return os.Open(f.path(id)) }
+func (f *files) open(id kontor.ID) (io.ReadCloser, error) {
+	if f.ext != nil {
+		// The reader outlives this call: the caller's reads bound it.
+		return f.ext.OpenMedia(context.Background(), id)
+	}
+	return os.Open(f.path(id))
+}
 
 func (f *files) remove(id kontor.ID) {
+	if f.ext != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), mediaTimeout)
+		defer cancel()
+		_ = f.ext.RemoveMedia(ctx, id) // an orphaned file is only space
+		return
+	}
 	if err := os.Remove(f.path(id)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		_ = err
 	}

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -29,6 +30,7 @@ import (
 	"github.com/kontor-chat/kontor/internal/identity"
 	"github.com/kontor-chat/kontor/internal/relay"
 	"github.com/kontor-chat/kontor/internal/router"
+	"github.com/kontor-chat/kontor/internal/store"
 	"github.com/kontor-chat/kontor/internal/templates"
 	"github.com/kontor-chat/kontor/internal/webhook"
 	"github.com/kontor-chat/kontor/wire"
@@ -74,14 +76,49 @@ func (s *Server) checkEndpointsDir() error {
 }
 
 // hostEndpoint keeps a new hosted business's device in the platform's data
-// directory and publishes its keys, so that people can write to it at once.
+// directory (in a cluster: in the store, leased to this node) and
+// publishes its keys, so that people can write to it at once.
 func (s *Server) hostEndpoint(ctx context.Context, c business.Created) error {
-	dir := s.endpointDir(c.PhoneNumberID)
 	a := client.Account{Server: "http://" + s.loopbackAddr(), DeviceCredentials: wire.DeviceCredentials{Phone: c.Device.Phone, DeviceID: c.Device.DeviceID, Credential: c.Device.Credential}}
-	if err := client.CreateProfile(dir, a); err != nil {
+	if !s.clustered() {
+		if err := client.CreateProfile(s.endpointDir(c.PhoneNumberID), a); err != nil {
+			return &kontor.Error{Kind: kontor.Internal, Op: "server.hostEndpoint", Err: err}
+		}
+		return s.startEndpoint(ctx, c.PhoneNumberID, nil)
+	}
+	done := s.hosted.opening(c.PhoneNumberID) // keepEndpoints leaves it alone meanwhile
+	defer done()
+	st, err := s.leaseNewEndpoint(ctx, c.PhoneNumberID)
+	if err == nil {
+		if err = client.CreateProfileIn(st, a); err != nil {
+			_ = s.db.DropEndpoint(context.WithoutCancel(ctx), c.PhoneNumberID)
+		}
+	}
+	if err != nil {
 		return &kontor.Error{Kind: kontor.Internal, Op: "server.hostEndpoint", Err: err}
 	}
-	return s.startEndpoint(ctx, c.PhoneNumberID)
+	return s.startEndpoint(ctx, c.PhoneNumberID, st)
+}
+
+// pointAtSelf makes the device of a hosted endpoint's profile call this
+// node's HTTP API (keys, media): a profile made or last run on another
+// node (a takeover in a cluster), or before the node's address changed,
+// names that node.
+func (s *Server) pointAtSelf(st client.Storage) error {
+	a, err := client.ReadAccount(st)
+	if err != nil {
+		return err
+	}
+	self := "http://" + s.loopbackAddr()
+	if a.Server == self {
+		return nil
+	}
+	a.Server = self
+	b, err := json.MarshalIndent(a, "", "  ")
+	if err != nil {
+		return err
+	}
+	return st.WriteFile("device.json", b)
 }
 
 // loopbackAddr is how this node reaches itself.
@@ -145,7 +182,40 @@ type hostedEndpoints struct {
 	remote *relay.Remote
 	mu     sync.Mutex
 	m      map[kontor.ID]*endpoint.Endpoint
+	leases map[kontor.ID]*store.EndpointStorage // in a cluster: the profile and lease of each in m
+	starts map[kontor.ID]int                    // endpoints being made here (hostEndpoint), not to be taken over
 	closed bool
+	// closing counts the endpoints lost closes in the background, so that
+	// renewing the other leases never waits for one; closeAll waits.
+	closing sync.WaitGroup
+}
+
+// opening marks number's endpoint as being made on this node until done
+// is called: pickUp does not claim its lease meanwhile.
+func (h *hostedEndpoints) opening(number kontor.ID) (done func()) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.starts == nil {
+		h.starts = map[kontor.ID]int{}
+	}
+	h.starts[number]++
+	return func() {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		if h.starts[number]--; h.starts[number] <= 0 {
+			delete(h.starts, number)
+		}
+	}
+}
+
+// busy tells whether number's endpoint runs here or is being made here
+// (hostEndpoint adds it before it calls done, so one of the two holds
+// from its claim on).
+func (h *hostedEndpoints) busy(number kontor.ID) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	_, ok := h.m[number]
+	return ok || h.starts[number] > 0
 }
 
 // newHostedEndpoints returns the endpoints of s, served to the other
@@ -198,17 +268,26 @@ func (h *hostedEndpoints) MediaOwner(ctx context.Context, id kontor.ID) (kontor.
 	return n, err == nil
 }
 
-func (h *hostedEndpoints) add(number kontor.ID, e *endpoint.Endpoint) {
+// add puts a newly opened endpoint in, served to the other nodes; st is
+// its profile and lease in a cluster (nil for a directory).
+func (h *hostedEndpoints) add(number kontor.ID, e *endpoint.Endpoint, st *store.EndpointStorage) {
 	h.mu.Lock()
 	if h.closed { // the node is stopping
 		h.mu.Unlock()
-		go e.Close()
+		go func() {
+			_ = e.Close()
+			h.release(st)
+		}()
 		return
 	}
 	if h.m == nil {
 		h.m = map[kontor.ID]*endpoint.Endpoint{}
+		h.leases = map[kontor.ID]*store.EndpointStorage{}
 	}
 	h.m[number] = e
+	if st != nil {
+		h.leases[number] = st
+	}
 	h.mu.Unlock()
 	// Not under mu: subscribing waits for NATS, and local calls must not.
 	if h.holder != nil {
@@ -216,6 +295,63 @@ func (h *hostedEndpoints) add(number kontor.ID, e *endpoint.Endpoint) {
 			h.s.log.Error("serving a hosted endpoint to the other nodes", "number", number, "err", err)
 		}
 	}
+}
+
+// release gives the lease of a closed endpoint up, so that another node
+// takes it over at once.
+func (h *hostedEndpoints) release(st *store.EndpointStorage) {
+	if st == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := h.s.db.ReleaseEndpoint(ctx, st.Lease()); err != nil {
+		h.s.log.Warn("giving up the lease of a hosted endpoint", "number", st.Lease().Number, "err", err)
+	}
+}
+
+// held returns the epochs of the leases this node holds.
+func (h *hostedEndpoints) held() map[kontor.ID]int64 {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	out := make(map[kontor.ID]int64, len(h.leases))
+	for n, st := range h.leases {
+		out[n] = st.Lease().Epoch
+	}
+	return out
+}
+
+// count is how many endpoints run here.
+func (h *hostedEndpoints) count() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.m)
+}
+
+// lost closes the endpoint of number at once when st is still its
+// profile: its lease was taken over (or could not be renewed in time),
+// so it must neither serve nor write. It stops serving it to the other
+// nodes first.
+func (h *hostedEndpoints) lost(number kontor.ID, st *store.EndpointStorage, why string) {
+	h.mu.Lock()
+	e, ok := h.m[number]
+	if !ok || h.leases[number] != st {
+		h.mu.Unlock()
+		return
+	}
+	delete(h.m, number)
+	delete(h.leases, number)
+	h.closing.Add(1) // under mu: closeAll, which takes mu first, then waits for it
+	h.mu.Unlock()
+	if h.holder != nil {
+		h.holder.Stop(number)
+	}
+	h.s.log.Warn("closing a hosted endpoint: this node lost its lease", "number", number, "epoch", st.Lease().Epoch, "why", why)
+	h.s.metrics.endpointsLost.Inc()
+	go func() { // its writes are fenced off meanwhile
+		defer h.closing.Done()
+		_ = e.Close()
+	}()
 }
 
 func (h *hostedEndpoints) isClosed() bool {
@@ -227,19 +363,24 @@ func (h *hostedEndpoints) isClosed() bool {
 func (h *hostedEndpoints) closeAll() {
 	h.mu.Lock()
 	h.closed = true
-	m := h.m
-	h.m = nil
+	m, leases := h.m, h.leases
+	h.m, h.leases = nil, nil
 	h.mu.Unlock()
 	if h.holder != nil {
 		h.holder.Close() // first: the calls other nodes forwarded end before their endpoint
 	}
-	for _, e := range m {
+	for n, e := range m {
 		_ = e.Close()
+		h.release(leases[n]) // after Close: nothing writes under it any more
 	}
+	h.closing.Wait()
 }
 
 // startEndpoints starts the endpoint of every hosted number whose profile
-// this node keeps.
+// this node keeps in its data directory. In a cluster it imports such a
+// profile into the store instead (once: a profile the store has already
+// is not imported again) and runs it under a lease; keepEndpoints takes
+// the others up.
 func (s *Server) startEndpoints(ctx context.Context) error {
 	bs, err := s.db.Businesses(ctx)
 	if err != nil {
@@ -255,9 +396,14 @@ func (s *Server) startEndpoints(ctx context.Context) error {
 		}
 		for _, n := range ns {
 			if _, err := os.Stat(filepath.Join(s.endpointDir(n.ID), "device.json")); err != nil {
-				continue // kept by another node
+				continue // kept by another node, or in the store
 			}
-			if err := s.startEndpoint(ctx, n.ID); err != nil {
+			if s.clustered() {
+				err = s.importEndpoint(ctx, n.ID)
+			} else {
+				err = s.startEndpoint(ctx, n.ID, nil)
+			}
+			if err != nil {
 				s.log.Error("starting a hosted endpoint", "number", n.ID, "err", err)
 			}
 		}
@@ -265,8 +411,10 @@ func (s *Server) startEndpoints(ctx context.Context) error {
 	return nil
 }
 
-// startEndpoint starts the hosted endpoint of a number.
-func (s *Server) startEndpoint(ctx context.Context, number kontor.ID) error {
+// startEndpoint starts the hosted endpoint of a number, its profile in st
+// (a cluster's store, under st's lease) or, when st is nil, in its
+// directory.
+func (s *Server) startEndpoint(ctx context.Context, number kontor.ID, st *store.EndpointStorage) error {
 	const op = "server.startEndpoint"
 	n, err := s.db.Number(ctx, number)
 	if err != nil {
@@ -309,11 +457,20 @@ func (s *Server) startEndpoint(ctx context.Context, number kontor.ID) error {
 			}
 			return b.WebhookURL
 		}}
-	e, err := endpoint.Open(ctx, s.endpointDir(n.ID), cfg, s.db, s.hooks, s.ids, s.clock, s.log)
+	dir := s.endpointDir(n.ID)
+	var prof client.Storage = &client.DirStorage{Dir: dir}
+	if st != nil {
+		cfg.Storage, dir, prof = st, "", st
+		cfg.Media, cfg.MediaDir = storeMedia{db: s.db, number: n.ID}, ""
+	}
+	if err := s.pointAtSelf(prof); err != nil {
+		return &kontor.Error{Kind: kontor.Internal, Op: op, Msg: "the hosted endpoint's profile could not be read", Err: err}
+	}
+	e, err := endpoint.Open(ctx, dir, cfg, s.db, s.hooks, s.ids, s.clock, s.log)
 	if err != nil {
 		return &kontor.Error{Kind: kontor.Internal, Op: op, Msg: "the hosted endpoint could not start", Err: err}
 	}
-	s.hosted.add(n.ID, e)
+	s.hosted.add(n.ID, e, st)
 	return nil
 }
 

@@ -24,21 +24,27 @@ type metrics struct {
 	missed      [gateway.NumPush]prometheus.Counter // by gateway.Push; [gateway.Pushed] unused
 	pulled      prometheus.Counter
 	pulls       prometheus.Counter
+	// takeovers and endpointsLost count hosted endpoints this node took
+	// over from another node, and closed because it lost their lease.
+	takeovers     prometheus.Counter
+	endpointsLost prometheus.Counter
 }
 
 func newMetrics() *metrics {
 	m := &metrics{
-		reg:         prometheus.NewRegistry(),
-		accepted:    prometheus.NewCounter(prometheus.CounterOpts{Name: "kontor_messages_accepted_total", Help: "Messages committed and acknowledged to their senders."}),
-		delivered:   prometheus.NewCounter(prometheus.CounterOpts{Name: "kontor_entries_delivered_total", Help: "Queue entries acknowledged by devices."}),
-		expired:     prometheus.NewCounter(prometheus.CounterOpts{Name: "kontor_entries_expired_total", Help: "Queue entries dropped undelivered after their time."}),
-		batchOps:    prometheus.NewHistogram(prometheus.HistogramOpts{Name: "kontor_commit_batch_ops", Help: "Operations per group-commit transaction.", Buckets: prometheus.ExponentialBuckets(1, 2, 11)}),
-		commitSecs:  prometheus.NewHistogram(prometheus.HistogramOpts{Name: "kontor_commit_seconds", Help: "Time of one group-commit transaction.", Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16)}),
-		connections: prometheus.NewGauge(prometheus.GaugeOpts{Name: "kontor_connections", Help: "Device connections open on this node."}),
-		slow:        prometheus.NewCounter(prometheus.CounterOpts{Name: "kontor_slow_disconnects_total", Help: "Connections closed because the device fell too far behind."}),
+		reg:           prometheus.NewRegistry(),
+		accepted:      prometheus.NewCounter(prometheus.CounterOpts{Name: "kontor_messages_accepted_total", Help: "Messages committed and acknowledged to their senders."}),
+		delivered:     prometheus.NewCounter(prometheus.CounterOpts{Name: "kontor_entries_delivered_total", Help: "Queue entries acknowledged by devices."}),
+		expired:       prometheus.NewCounter(prometheus.CounterOpts{Name: "kontor_entries_expired_total", Help: "Queue entries dropped undelivered after their time."}),
+		batchOps:      prometheus.NewHistogram(prometheus.HistogramOpts{Name: "kontor_commit_batch_ops", Help: "Operations per group-commit transaction.", Buckets: prometheus.ExponentialBuckets(1, 2, 11)}),
+		commitSecs:    prometheus.NewHistogram(prometheus.HistogramOpts{Name: "kontor_commit_seconds", Help: "Time of one group-commit transaction.", Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16)}),
+		connections:   prometheus.NewGauge(prometheus.GaugeOpts{Name: "kontor_connections", Help: "Device connections open on this node."}),
+		slow:          prometheus.NewCounter(prometheus.CounterOpts{Name: "kontor_slow_disconnects_total", Help: "Connections closed because the device fell too far behind."}),
+		takeovers:     prometheus.NewCounter(prometheus.CounterOpts{Name: "kontor_endpoint_takeovers_total", Help: "Hosted business endpoints this node took over after another node's lease ran out (a cluster's failover)."}),
+		endpointsLost: prometheus.NewCounter(prometheus.CounterOpts{Name: "kontor_endpoint_leases_lost_total", Help: "Hosted business endpoints this node closed because it lost their lease."}),
 	}
 	m.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		m.accepted, m.delivered, m.expired, m.batchOps, m.commitSecs, m.connections, m.slow)
+		m.accepted, m.delivered, m.expired, m.batchOps, m.commitSecs, m.connections, m.slow, m.takeovers, m.endpointsLost)
 	m.pushed = prometheus.NewCounter(prometheus.CounterOpts{Name: "kontor_entries_pushed_total", Help: "Queue entries written to a device connected here straight from their commit (no store read)."})
 	m.pulled = prometheus.NewCounter(prometheus.CounterOpts{Name: "kontor_entries_pulled_total", Help: "Queue entries read back from the store for a device connected here."})
 	m.pulls = prometheus.NewCounter(prometheus.CounterOpts{Name: "kontor_queue_reads_total", Help: "Reads of a connected device's queue from the store."})

@@ -298,11 +298,17 @@ func (s *Server) Serve(ctx context.Context) error {
 	go s.rules.Follow(ctx, rulesReload, s.log)
 	s.hooks.Start()
 	stopIndex := inbox.StartIndexer(ctx, s.db, s.log) // the console's inbox search
+	ectx, stopEndpoints := context.WithCancel(ctx)
+	endpointsDone := make(chan struct{})
 	go func() {
+		defer close(endpointsDone)
 		// Hosted endpoints connect to this node like any device, so they
 		// start once it serves.
-		if err := s.startEndpoints(ctx); err != nil && ctx.Err() == nil {
+		if err := s.startEndpoints(ectx); err != nil && ectx.Err() == nil {
 			s.log.Error("starting hosted endpoints", "err", err)
+		}
+		if s.clustered() {
+			s.keepEndpoints(ectx) // leases, failover (failover.go)
 		}
 	}()
 	var err error
@@ -316,6 +322,11 @@ func (s *Server) Serve(ctx context.Context) error {
 	s.stopping.Store(true)
 	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
+	stopEndpoints()
+	select { // no endpoint opens or takes over once they close
+	case <-endpointsDone:
+	case <-sctx.Done():
+	}
 	s.hosted.closeAll()
 	s.sandbox.Close()
 	if err := s.hooks.Close(sctx); err != nil {

@@ -82,6 +82,11 @@ var tests = []test{
 	{"QualityChange", testQualityChange},
 	{"QualityChangeRace", testQualityChangeRace},
 	{"NodeLeases", testNodeLeases},
+	// Hosted endpoints' profiles and leases in a cluster (failover).
+	{"EndpointStorage", testEndpointStorage},
+	{"EndpointLeases", testEndpointLeases},
+	{"EndpointFencingRace", testEndpointFencingRace},
+	{"EndpointBlobs", testEndpointBlobs},
 	{"PriceSheets", testPriceSheets},
 	{"Invoices", testInvoices},
 	{"UsageRows", testUsageRows},
