@@ -127,6 +127,18 @@ type retryState struct {
 	mismatches int       // devices_mismatch answers
 	failures   int       // answers or local failures worth a retry
 	notBefore  time.Time // no new try before
+	withdrawn  bool      // never written again (Withdraw)
+	unsure     bool      // written on a connection that ended before its answer
+}
+
+// retryLocked returns the retry state of ref, made if needed; c.mu held.
+func (c *Client) retryLocked(ref string) *retryState {
+	r := c.retries[ref]
+	if r == nil {
+		r = &retryState{}
+		c.retries[ref] = r
+	}
+	return r
 }
 
 // Open opens the profile in dir and starts connecting in the background;
@@ -301,6 +313,80 @@ func (c *Client) SendRef(ctx context.Context, ref string, to kontor.Phone, conte
 	case <-c.ctx.Done():
 		c.dropWaiter(m.Ref)
 		return 0, ErrClosed
+	}
+}
+
+// What Withdraw says of a send it took out of the outbox.
+var (
+	// ErrWithdrawn: the server never committed the send, and never will.
+	ErrWithdrawn = errors.New("client: the send was withdrawn before the server committed it; it never goes out")
+	// ErrFateUnknown: the send is never written again, but it was written
+	// before on a connection that ended before its answer, or its answer
+	// did not come in time: the server may have committed it (it then
+	// went out, once) or not.
+	ErrFateUnknown = errors.New("client: the send was withdrawn, but the server may have committed it before")
+)
+
+// withdrawPoll is how often Withdraw looks whether the answer to a send in
+// flight has come.
+const withdrawPoll = 5 * time.Millisecond
+
+// Withdraw takes the send of ref out of the outbox for good: this client
+// never writes it again, and nor does the next one to open the profile
+// (it is recorded failed, with a Sent event). A send written on the live
+// connection whose answer is still due is waited for until ctx ends; its
+// answer ends it, whatever it says. Withdraw returns the server's id when
+// the server committed the send (before, or while Withdraw waited),
+// ErrWithdrawn when the server never committed it, and ErrFateUnknown
+// when that cannot be known. A send that failed for good before is
+// ErrWithdrawn too: the server did not commit it.
+func (c *Client) Withdraw(ctx context.Context, ref string) (kontor.ID, error) {
+	const op = "client.Withdraw"
+	if _, ok := c.prof.messageByRef(ref); !ok {
+		return 0, kontor.Errorf(kontor.NotFound, op, "no send with ref %q", ref)
+	}
+	t := time.NewTicker(withdrawPoll)
+	defer t.Stop()
+	for {
+		// Once withdrawn, the send is never claimed for writing again
+		// (claimWrite); one not in flight then has had its last answer
+		// recorded (process clears a ref after recording its answer).
+		c.mu.Lock()
+		r := c.retryLocked(ref)
+		r.withdrawn = true
+		s, unsure := c.sess, r.unsure
+		inflight := s != nil && s.isInflight(ref)
+		c.mu.Unlock()
+		m, _ := c.prof.messageByRef(ref)
+		if m.Status != StatusPending {
+			c.mu.Lock()
+			delete(c.retries, ref) // finished before: nothing left to retry
+			c.mu.Unlock()
+			if m.Status == StatusSent || rank(m.Status) > rank(StatusFailed) {
+				return m.ID, nil // answered while Withdraw waited, or before
+			}
+			return 0, ErrWithdrawn // failed for good: refused, not committed
+		}
+		if !inflight || ctx.Err() != nil {
+			// An answer still due (Withdraw gave up waiting) finds it
+			// failed and changes nothing.
+			err := ErrWithdrawn
+			if unsure || inflight {
+				err = ErrFateUnknown
+			}
+			if werr := c.prof.write([]change{{m.Peer, record{Ref: ref, Status: StatusFailed, Problem: err.Error()}}}); werr != nil {
+				return 0, fmt.Errorf("%s: recording the withdrawn send: %w", op, werr)
+			}
+			c.finish(ref, 0, err)
+			c.events.push(Sent{Ref: ref, Peer: m.Peer, Err: err})
+			return 0, err
+		}
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+		case <-c.ctx.Done():
+			return 0, ErrClosed
+		}
 	}
 }
 

@@ -29,7 +29,9 @@
 // fetched again when the server answers devices_mismatch) and sends it with
 // a ref. The ref stays the same for every try — after a reconnect or a
 // restart, messages not yet answered are sent again — and the server
-// commits each ref once.
+// commits each ref once. Withdraw takes a send out of the outbox for good
+// (a business endpoint's send whose caller stopped waiting), and says
+// whether the server may have committed a copy of it before.
 //
 // Events (messages, receipts, send outcomes, typing, presence, connection
 // state) come in order on one channel, which never blocks the connection.
@@ -64,9 +66,11 @@
 // for: the event dispatcher and the connection loop. Each connection adds
 // a reader and a sender (the outbox), which end with the connection.
 //
-// Lock order: Client.flushMu, then profile.mu. Client.mu, session.mu,
-// eventQueue.mu and profile.mu are leaves: never held while taking another
-// lock. No lock is held over Sealer calls, HTTP calls or a blocking channel
+// Lock order: Client.flushMu, then profile.mu; Client.mu, then session.mu
+// (a send claimed for writing, or withdrawn, sees the connection's refs in
+// flight); profile.mu, then session.mu (the outbox skips those in flight).
+// session.mu, eventQueue.mu and profile.mu are otherwise leaves: never held
+// while taking another lock. No lock is held over Sealer calls, HTTP calls or a blocking channel
 // operation; profile.mu is held while writing the profile's files, and
 // flushMu (which only keeps read receipts from going out twice) while
 // writing read frames.

@@ -228,6 +228,14 @@ func (c *Client) serve(conn Conn) error {
 	c.mu.Lock()
 	c.sess = nil
 	c.ready = make(chan struct{})
+	// What was written on this connection and not answered may have been
+	// committed: a later answer of unavailable to the same ref does not
+	// say otherwise (Withdraw).
+	s.mu.Lock()
+	for ref := range s.inflight {
+		c.retryLocked(ref).unsure = true
+	}
+	s.mu.Unlock()
 	c.mu.Unlock()
 	cancel(err)
 	if c.ctx.Err() != nil {
@@ -340,6 +348,11 @@ func (c *Client) process(ctx context.Context, s *session, frames []*wire.Frame) 
 	var done []Sent
 	handled := map[kontor.ID]bool{}
 	answered := map[string]bool{}
+	// The refs answered are no longer in flight once their answers are
+	// recorded (and told), not before: Withdraw takes a send that is not
+	// in flight for one whose answer cannot come any more.
+	var cleared []string
+	retried := false // the sender must look again once they are cleared
 	for _, f := range frames {
 		switch f.Type {
 		case wire.TMsg, wire.TReceipt:
@@ -379,7 +392,7 @@ func (c *Client) process(ctx context.Context, s *session, frames []*wire.Frame) 
 				acks = append(acks, f.ID)
 			}
 		case wire.TSent:
-			s.setInflight(f.Ref, false)
+			cleared = append(cleared, f.Ref)
 			m, ok := c.prof.messageByRef(f.Ref)
 			if !ok || m.Status != StatusPending || answered[f.Ref] || f.ID <= 0 {
 				continue // answered before, or not ours
@@ -392,12 +405,13 @@ func (c *Client) process(ctx context.Context, s *session, frames []*wire.Frame) 
 				evs = append(evs, &ServerError{Code: f.Code, Message: f.Message})
 				continue
 			}
-			s.setInflight(f.Ref, false)
+			cleared = append(cleared, f.Ref)
 			m, ok := c.prof.messageByRef(f.Ref)
 			if !ok || m.Status != StatusPending || answered[f.Ref] {
 				continue
 			}
-			if c.retryAfter(s, &m, f) {
+			if c.retryAfter(&m, f) {
+				retried = true
 				continue
 			}
 			answered[f.Ref] = true
@@ -418,11 +432,17 @@ func (c *Client) process(ctx context.Context, s *session, frames []*wire.Frame) 
 		}
 	}
 	if err := c.prof.write(changes); err != nil {
-		return nil, nil, err
+		return nil, nil, err // the session ends: those in flight are unsure
 	}
 	for _, d := range done {
 		c.finish(d.Ref, d.ID, d.Err)
 		evs = append(evs, d)
+	}
+	for _, ref := range cleared {
+		s.setInflight(ref, false)
+	}
+	if retried && s != nil {
+		s.wake()
 	}
 	return acks, evs, nil
 }
@@ -493,13 +513,9 @@ func (c *Client) receiptChange(f *wire.Frame) (change, bool) {
 // retryAfter decides whether a refused send is tried again: after fresh
 // device lists on devices_mismatch, after a backoff when the server was
 // busy or failing.
-func (c *Client) retryAfter(s *session, m *Message, f *wire.Frame) bool {
+func (c *Client) retryAfter(m *Message, f *wire.Frame) bool {
 	c.mu.Lock()
-	r := c.retries[m.Ref]
-	if r == nil {
-		r = &retryState{}
-		c.retries[m.Ref] = r
-	}
+	r := c.retryLocked(m.Ref)
 	retry := false
 	switch f.Code {
 	case wire.ErrDevicesMismatch:
@@ -510,6 +526,7 @@ func (c *Client) retryAfter(s *session, m *Message, f *wire.Frame) bool {
 		r.notBefore = time.Now().Add(randomBackoff(r.failures-1, c.opts.MinBackoff, c.opts.MaxBackoff))
 		retry = r.failures <= maxFailures
 	}
+	retry = retry && !r.withdrawn // its answer ends a withdrawn send
 	c.mu.Unlock()
 	if !retry {
 		return false
@@ -527,9 +544,22 @@ func (c *Client) retryAfter(s *session, m *Message, f *wire.Frame) bool {
 		}
 		c.log.Info("device lists changed; sending again", "ref", m.Ref, "peer", string(m.Peer))
 	}
-	if s != nil {
-		s.wake()
+	return true
+}
+
+// claimWrite marks ref in flight on s before its frame is written, unless
+// it was withdrawn or s is no longer the live connection. Under c.mu, so
+// that Withdraw sees a send either in flight or never written again.
+func (c *Client) claimWrite(s *session, ref string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.sess != s {
+		return false
 	}
+	if r := c.retries[ref]; r != nil && r.withdrawn {
+		return false
+	}
+	s.setInflight(ref, true)
 	return true
 }
 
@@ -575,10 +605,14 @@ func (c *Client) sendPending(s *session) (wake time.Time) {
 	for _, m := range c.prof.outbox(s.isInflight) {
 		c.mu.Lock()
 		var notBefore time.Time
+		withdrawn := false
 		if r := c.retries[m.Ref]; r != nil {
-			notBefore = r.notBefore
+			notBefore, withdrawn = r.notBefore, r.withdrawn
 		}
 		c.mu.Unlock()
+		if withdrawn {
+			continue
+		}
 		if now.Before(notBefore) {
 			later(notBefore)
 			continue
@@ -610,7 +644,9 @@ func (c *Client) sendPending(s *session) (wake time.Time) {
 					}
 					continue
 				}
-				s.setInflight(m.Ref, true)
+				if !c.claimWrite(s, m.Ref) {
+					continue // withdrawn meanwhile, or the session ended
+				}
 				if c.log.Enabled(s.ctx, slog.LevelDebug) { // the arguments alone cost allocations per message
 					c.log.Debug("sending", "ref", m.Ref, "peer", string(m.Peer), "devices", len(f.Payloads), "sync", len(f.Sync))
 				}
@@ -632,14 +668,10 @@ func (c *Client) sendPending(s *session) (wake time.Time) {
 // times after a backoff.
 func (c *Client) sendTrouble(m *Message, err error) (notBefore time.Time, again bool) {
 	c.mu.Lock()
-	r := c.retries[m.Ref]
-	if r == nil {
-		r = &retryState{}
-		c.retries[m.Ref] = r
-	}
+	r := c.retryLocked(m.Ref)
 	r.failures++
 	r.notBefore = time.Now().Add(randomBackoff(r.failures-1, c.opts.MinBackoff, c.opts.MaxBackoff))
-	notBefore, again = r.notBefore, r.failures <= maxFailures
+	notBefore, again = r.notBefore, r.failures <= maxFailures && !r.withdrawn
 	c.mu.Unlock()
 	var serr *SendError
 	if errors.As(err, &serr) {

@@ -66,6 +66,11 @@ func runEndpoint(ctx context.Context, env Env) error {
 	credFile := fs.String("credentials", env.Getenv("KONTOR_CREDENTIALS"), "the credentials file (env KONTOR_CREDENTIALS)")
 	addr := fs.String("http", envOr(env.Getenv, "KONTOR_HTTP", "127.0.0.1:8090"), "where to serve the Business API (env KONTOR_HTTP)")
 	data := fs.String("data", envOr(env.Getenv, "KONTOR_DATA", "./kontor-endpoint"), "data directory: keys, state, media, webhook outbox (env KONTOR_DATA)")
+	deadline := endpoint.DefaultSendDeadline
+	if d, err := time.ParseDuration(env.Getenv("KONTOR_SEND_DEADLINE")); err == nil {
+		deadline = d
+	}
+	sendDeadline := fs.Duration("send-deadline", deadline, "how long a Business API send waits for the platform to take the message before it is withdrawn and answered 131016 (env KONTOR_SEND_DEADLINE)")
 	hookURL := fs.String("webhook-url", env.Getenv("KONTOR_WEBHOOK_URL"), "where webhooks go (env KONTOR_WEBHOOK_URL)")
 	name := fs.String("name", "", "the business's verified name, as GET /{phone-number-id} shows it (default: the platform's)")
 	withConsole := fs.Bool("console", true, "serve the business console at /console/ of --http")
@@ -127,7 +132,7 @@ func runEndpoint(ctx context.Context, env Env) error {
 	// The business's templates are kept on the platform: ask its API.
 	tmpls := &bizapi.PlatformTemplates{Base: *platform, Token: cred.AccessToken, WABA: cred.WABAID, CacheFor: 30 * time.Second}
 	cfg := endpoint.Config{WABA: cred.WABAID, Number: cred.PhoneNumberID, App: cred.AppID, Phone: cred.Device.Phone,
-		MediaDir: filepath.Join(*data, "media"), URLKey: mac.Sum(nil), Template: tmpls.Lookup,
+		MediaDir: filepath.Join(*data, "media"), URLKey: mac.Sum(nil), Template: tmpls.Lookup, SendDeadline: *sendDeadline,
 		// Orders are kept on the platform too: payment requests and order
 		// news change them there.
 		Orders:     &bizapi.PlatformOrders{Base: *platform, Token: cred.AccessToken},

@@ -31,6 +31,16 @@ type Config struct {
 	LogLevel   string        // --log-level, KONTOR_LOG_LEVEL
 	LogFormat  string        // --log-format, KONTOR_LOG_FORMAT: text or json
 	DebugAddr  string        // --debug-addr, KONTOR_DEBUG_ADDR: "" = none; serves /debug/pprof
+	// SendDeadline bounds how long a hosted endpoint's Business API send
+	// waits for the platform to take the message; past it the message is
+	// withdrawn and the send answers 131016 (--send-deadline,
+	// KONTOR_SEND_DEADLINE).
+	SendDeadline time.Duration
+	// EndpointMinBackoff and EndpointMaxBackoff bound the hosted endpoints'
+	// devices' waits between reconnects and between retries of a send
+	// (0: the client's defaults, 0.5 s doubling up to 30 s). No flag:
+	// tests set them.
+	EndpointMinBackoff, EndpointMaxBackoff time.Duration
 	// OperatorName is who runs this platform, as hosted businesses' chats
 	// tell people (--operator-name, KONTOR_OPERATOR_NAME).
 	OperatorName string
@@ -114,6 +124,7 @@ func Defaults() Config {
 		DataDir:      "./kontor-data",
 		HTTPAddr:     "127.0.0.1:8080",
 		MessageTTL:   30 * 24 * time.Hour,
+		SendDeadline: 10 * time.Second,
 		Node:         -1,
 		LogLevel:     "info",
 		LogFormat:    "text",
@@ -206,6 +217,12 @@ func (c *Config) Flags(fs *flag.FlagSet, getenv func(string) string) {
 			c.MessageTTL = d
 		}
 	}
+	if v := getenv("KONTOR_SEND_DEADLINE"); v != "" {
+		if d, err := time.ParseDuration(v); err == nil {
+			c.SendDeadline = d
+		}
+	}
+	fs.DurationVar(&c.SendDeadline, "send-deadline", c.SendDeadline, "how long a hosted business number's Business API send waits for the platform to take the message before it is withdrawn and answered 131016 (env KONTOR_SEND_DEADLINE)")
 	fs.DurationVar(&c.MessageTTL, "message-ttl", c.MessageTTL, "how long undelivered messages wait before they fail (env KONTOR_MESSAGE_TTL)")
 	if v := getenv("KONTOR_NODE"); v != "" {
 		if n, err := strconv.Atoi(v); err == nil {
@@ -268,6 +285,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MessageTTL < time.Minute {
 		errs = append(errs, fmt.Errorf("--message-ttl %s is shorter than a minute", c.MessageTTL))
+	}
+	if c.SendDeadline < 100*time.Millisecond || c.SendDeadline > 10*time.Minute {
+		errs = append(errs, fmt.Errorf("--send-deadline %s is outside 100ms to 10m", c.SendDeadline))
 	}
 	if c.DirectoryCache < 0 || c.DirectoryCache > time.Hour {
 		errs = append(errs, fmt.Errorf("--directory-cache %s is outside 0 to 1h", c.DirectoryCache))

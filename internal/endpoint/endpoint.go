@@ -120,10 +120,29 @@ type Config struct {
 	// charge whose category has an allowance. nil: allowances are not
 	// counted and such messages are charged.
 	Allowance func(ctx context.Context, category string, at time.Time, id kontor.ID, free int) (bool, error)
+	// SendDeadline bounds how long a Business API send waits for the
+	// platform to take the message (DefaultSendDeadline when 0): past it,
+	// the message is withdrawn from the device's outbox, so that it never
+	// goes out after the caller, answered 131016, may have sent it again.
+	SendDeadline time.Duration
+	// MinBackoff and MaxBackoff bound the device's waits between
+	// reconnects and between retries of a send the platform could not
+	// take (client.Options; 0: the client's defaults).
+	MinBackoff, MaxBackoff time.Duration
 	// Orders ties payment requests and order news to the orders people
 	// placed (orders.go); nil: every reference id is the business's own.
 	Orders Orders
 }
+
+// DefaultSendDeadline is how long a Business API send waits for the
+// platform by default: well under the timeouts of common HTTP clients
+// (30 s and more), and far over what a send takes when the platform is
+// well (milliseconds).
+const DefaultSendDeadline = 10 * time.Second
+
+// withdrawWait is the part of the send deadline kept for learning what
+// became of a send still in flight when the wait for its answer ends.
+func withdrawWait(deadline time.Duration) time.Duration { return min(deadline/5, time.Second) }
 
 // Meter writes the charge of a delivered billable message, once per
 // message however often it is reported.
@@ -193,6 +212,9 @@ func Open(ctx context.Context, dir string, cfg Config, store Store, hooks Hooks,
 	if cfg.Window <= 0 {
 		cfg.Window = 24 * time.Hour
 	}
+	if cfg.SendDeadline <= 0 {
+		cfg.SendDeadline = DefaultSendDeadline
+	}
 	log = log.With("number", cfg.Number)
 	fs, err := openFiles(cfg.MediaDir, cfg.Media)
 	if err != nil {
@@ -222,7 +244,8 @@ func Open(ctx context.Context, dir string, cfg Config, store Store, hooks Hooks,
 	// admin request that created the business, say).
 	// Receipts are acknowledged once their statuses and charges are
 	// committed (run): a crash before makes the server deliver them again.
-	dev, err := client.Open(context.WithoutCancel(ctx), dir, client.Options{Sealer: sealer, Logger: log, NoSync: cfg.NoSync, HoldReceipts: true, Dial: cfg.Dial, Storage: cfg.Storage})
+	dev, err := client.Open(context.WithoutCancel(ctx), dir, client.Options{Sealer: sealer, Logger: log, NoSync: cfg.NoSync, HoldReceipts: true, Dial: cfg.Dial, Storage: cfg.Storage,
+		MinBackoff: cfg.MinBackoff, MaxBackoff: cfg.MaxBackoff})
 	if err != nil {
 		sealer.Close()
 		return nil, err
@@ -786,7 +809,7 @@ func (e *Endpoint) Send(ctx context.Context, body []byte) (any, *cloudapi.Error)
 		e.cfg.Riders.Add(ref, rd)
 		defer e.cfg.Riders.Remove(ref)
 	}
-	id, err := e.dev.SendRef(ctx, ref, to, content)
+	id, err := e.sendRef(ctx, ref, to, content)
 	if err != nil {
 		return nil, sendError(err)
 	}
@@ -815,6 +838,33 @@ func (e *Endpoint) Send(ctx context.Context, body []byte) (any, *cloudapi.Error)
 	return cloudapi.NewSendResponse(req, cloudapi.MessageID(id)), nil
 }
 
+// sendRef sends content to to under ref and waits, until the send
+// deadline at most, for the platform to commit it. A send not committed
+// by then, or whose caller hung up, is withdrawn from the device's outbox
+// (client.Withdraw): a caller answered 131016 may send it again, and the
+// first must then never go out. The error then says whether it may have
+// gone out before (client.ErrFateUnknown) or did not (client.ErrWithdrawn).
+func (e *Endpoint) sendRef(ctx context.Context, ref string, to kontor.Phone, content wire.Content) (kontor.ID, error) {
+	deadline := e.cfg.SendDeadline
+	grace := withdrawWait(deadline)
+	sctx, cancel := context.WithTimeout(ctx, deadline-grace)
+	id, err := e.dev.SendRef(sctx, ref, to, content)
+	cancel()
+	if err == nil || sctx.Err() == nil {
+		return id, err
+	}
+	// The deadline passed, or the caller left: the rest of the deadline
+	// goes to learning what became of a send in flight.
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), grace)
+	defer cancel()
+	id, werr := e.dev.Withdraw(wctx, ref)
+	if werr == nil {
+		return id, nil // committed at the last moment
+	}
+	e.log.Warn("withdrew a send the platform did not take in time", "ref", ref, "deadline", deadline, "err", werr)
+	return 0, werr
+}
+
 // sendError maps a failed send to the public codes.
 func sendError(err error) *cloudapi.Error {
 	var se *client.SendError
@@ -823,8 +873,15 @@ func sendError(err error) *cloudapi.Error {
 		return cloudapi.NewError(cloudapi.CodeUndeliverable, "The recipient is not on kontor.")
 	case kontor.KindOf(err) == kontor.NotFound:
 		return cloudapi.NewError(cloudapi.CodeUndeliverable, "The recipient is not on kontor.")
-	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
-		return cloudapi.NewError(cloudapi.CodeServiceUnavailable, "The message could not be stored in time; it may still go out. Retry with care.")
+	case errors.Is(err, client.ErrWithdrawn):
+		// Not taken within the send deadline, and taken out of the
+		// device's outbox: it never goes out.
+		return cloudapi.NewError(cloudapi.CodeServiceUnavailable, "The platform could not take the message in time, so it was not sent; try again.")
+	case errors.Is(err, client.ErrFateUnknown), errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		// Withdrawn, but a copy reached the platform without an answer:
+		// it may have been committed (once: the platform deduplicates
+		// by ref).
+		return cloudapi.NewError(cloudapi.CodeServiceUnavailable, "The platform did not confirm the message in time; it may have gone out, and will not go out later. Do not send it again before checking.")
 	case errors.As(err, &se) && se.Code == wire.ErrUnavailable:
 		// The router could not commit it (after its retries and the
 		// client's): nothing went out.

@@ -21,6 +21,8 @@ func TestSendError(t *testing.T) {
 	}{
 		{"unknown recipient", &client.SendError{Code: wire.ErrUnknownRecipient}, cloudapi.CodeUndeliverable},
 		{"no account", kontor.Errorf(kontor.NotFound, "test", "no account"), cloudapi.CodeUndeliverable},
+		{"withdrawn", fmt.Errorf("sending: %w", client.ErrWithdrawn), cloudapi.CodeServiceUnavailable},
+		{"fate unknown", fmt.Errorf("sending: %w", client.ErrFateUnknown), cloudapi.CodeServiceUnavailable},
 		{"deadline", fmt.Errorf("sending: %w", context.DeadlineExceeded), cloudapi.CodeServiceUnavailable},
 		{"commit failed", &client.SendError{Code: wire.ErrUnavailable, Message: "the message could not be stored; try again"}, cloudapi.CodeServiceUnavailable},
 		{"rate limited", &client.SendError{Code: wire.ErrRateLimited, Message: "too many frames"}, cloudapi.CodeThroughput},

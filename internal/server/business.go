@@ -430,6 +430,7 @@ func (s *Server) startEndpoint(ctx context.Context, number kontor.ID, st *store.
 	riders := new(router.Riders)
 	cfg := endpoint.Config{WABA: biz, Number: n.ID, App: apps[0].ID, Phone: n.Phone, Hosted: true, Dial: s.dialLocal(riders), Riders: riders,
 		Operator: s.cfg.OperatorName, NoSync: true,
+		SendDeadline: s.cfg.SendDeadline, MinBackoff: s.cfg.EndpointMinBackoff, MaxBackoff: s.cfg.EndpointMaxBackoff,
 		MediaDir: filepath.Join(s.endpointDir(n.ID), "media"), LinkClient: s.links, URLKey: mac.Sum(nil), Template: s.tmpls.Lookup(biz),
 		Meter: s.ledger, Orders: s.orderMessages(biz), Rules: s.rules,
 		Allowance: func(ctx context.Context, category string, at time.Time, id kontor.ID, free int) (bool, error) {
