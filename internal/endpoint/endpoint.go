@@ -17,6 +17,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -189,6 +190,16 @@ type Endpoint struct {
 	stop context.CancelFunc
 	done chan struct{}
 	wg   sync.WaitGroup
+	// Close ends the sends waiting for the platform (closingCtx) and
+	// waits for them (sends) to withdraw theirs from the device's outbox
+	// before it closes the device: a send the platform did not take must
+	// not go out from the outbox after a restart or takeover. closed
+	// (under sendMu) refuses new sends from then on.
+	sendMu     sync.Mutex
+	closed     bool
+	sends      sync.WaitGroup
+	closingCtx context.Context
+	closeSends context.CancelFunc
 	// eventPause is the first pause of commitEvents (0: eventPause).
 	eventPause time.Duration
 }
@@ -255,13 +266,22 @@ func Open(ctx context.Context, dir string, cfg Config, store Store, hooks Hooks,
 	e := &Endpoint{cfg: cfg, dev: dev, sealer: sealer, store: store, hooks: hooks, files: fs, ids: ids, clock: clock, log: log,
 		rules: cfg.Rules, limits: newLimiter(defaultMPS), stop: stop, done: make(chan struct{}),
 		commits: newCommitter(store, hooks, clock, log), stopCommit: stopCommit, recent: map[kontor.ID]MessageRecord{}}
+	e.closingCtx, e.closeSends = context.WithCancel(context.Background())
 	go e.commits.run(cctx)
 	go e.run(rctx)
 	return e, nil
 }
 
-// Close stops the endpoint.
+// Close stops the endpoint. Business API sends still waiting for the
+// platform end first: each is withdrawn from the device's outbox (or, when
+// that cannot be recorded, answered as of unknown fate), so that it does
+// not go out later from the outbox of this profile's next device.
 func (e *Endpoint) Close() error {
+	e.sendMu.Lock()
+	e.closed = true
+	e.sendMu.Unlock()
+	e.closeSends()
+	e.sends.Wait() // each within its withdrawWait
 	e.stop()
 	<-e.done
 	e.wg.Wait()
@@ -840,30 +860,68 @@ func (e *Endpoint) Send(ctx context.Context, body []byte) (any, *cloudapi.Error)
 
 // sendRef sends content to to under ref and waits, until the send
 // deadline at most, for the platform to commit it. A send not committed
-// by then, or whose caller hung up, is withdrawn from the device's outbox
-// (client.Withdraw): a caller answered 131016 may send it again, and the
-// first must then never go out. The error then says whether it may have
-// gone out before (client.ErrFateUnknown) or did not (client.ErrWithdrawn).
+// by then, whose caller hung up, or that the endpoint's Close ends, is
+// withdrawn from the device's outbox (client.Withdraw): a caller answered
+// 131016 may send it again, and the first must then never go out. The
+// error then says whether it may have gone out before
+// (client.ErrFateUnknown) or did not (client.ErrWithdrawn), or wraps
+// errFateOpen when the withdrawal could not be recorded.
 func (e *Endpoint) sendRef(ctx context.Context, ref string, to kontor.Phone, content wire.Content) (kontor.ID, error) {
+	e.sendMu.Lock()
+	if e.closed {
+		e.sendMu.Unlock()
+		return 0, errStopped // nothing queued
+	}
+	e.sends.Add(1)
+	e.sendMu.Unlock()
+	defer e.sends.Done()
 	deadline := e.cfg.SendDeadline
 	grace := withdrawWait(deadline)
 	sctx, cancel := context.WithTimeout(ctx, deadline-grace)
+	unhook := context.AfterFunc(e.closingCtx, cancel)
 	id, err := e.dev.SendRef(sctx, ref, to, content)
+	ended := sctx.Err() != nil // before cancel, which ends it too
+	unhook()
 	cancel()
-	if err == nil || sctx.Err() == nil {
-		return id, err
+	if err == nil || (!ended && !errors.Is(err, client.ErrClosed)) {
+		return id, err // committed, or refused for good
 	}
-	// The deadline passed, or the caller left: the rest of the deadline
-	// goes to learning what became of a send in flight.
+	// The deadline passed, the caller left or the endpoint closes: the
+	// rest of the deadline goes to learning what became of a send in
+	// flight (the device's connection is still up while Close waits).
+	stopping := e.closingCtx.Err() != nil
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), grace)
 	defer cancel()
 	id, werr := e.dev.Withdraw(wctx, ref)
 	if werr == nil {
 		return id, nil // committed at the last moment
 	}
-	e.log.Warn("withdrew a send the platform did not take in time", "ref", ref, "deadline", deadline, "err", werr)
+	why := "the platform did not take it in time"
+	if stopping {
+		why = "the endpoint is stopping"
+	}
+	if !errors.Is(werr, client.ErrWithdrawn) && !errors.Is(werr, client.ErrFateUnknown) {
+		// Still pending in the profile (its writes are refused: the
+		// lease was lost, say): the device that opens it next may send
+		// it.
+		e.log.Error("could not withdraw a send: it may still go out", "ref", ref, "why", why, "err", werr)
+		return 0, fmt.Errorf("%w: %w", errFateOpen, werr)
+	}
+	e.log.Warn("withdrew a send", "ref", ref, "why", why, "deadline", deadline, "err", werr)
+	if stopping {
+		return 0, fmt.Errorf("%w: %w", errStopped, werr)
+	}
 	return 0, werr
 }
+
+// What sendRef says of a send besides the client's errors.
+var (
+	// errStopped: the endpoint is closing (node shutdown, lease lost).
+	errStopped = errors.New("endpoint: stopping")
+	// errFateOpen: the send could not be withdrawn, and stays in the
+	// device's outbox: it may have gone out, and may still go out.
+	errFateOpen = errors.New("endpoint: the send could not be withdrawn")
+)
 
 // sendError maps a failed send to the public codes.
 func sendError(err error) *cloudapi.Error {
@@ -873,6 +931,15 @@ func sendError(err error) *cloudapi.Error {
 		return cloudapi.NewError(cloudapi.CodeUndeliverable, "The recipient is not on kontor.")
 	case kontor.KindOf(err) == kontor.NotFound:
 		return cloudapi.NewError(cloudapi.CodeUndeliverable, "The recipient is not on kontor.")
+	case errors.Is(err, errFateOpen):
+		// Left in the outbox of a profile this node can no longer write
+		// (the node that takes the endpoint over may send it).
+		return cloudapi.NewError(cloudapi.CodeServiceUnavailable, "The endpoint stopped before the platform confirmed the message; it may have gone out or may still go out. Do not send it again before checking.")
+	case errors.Is(err, errStopped) && errors.Is(err, client.ErrFateUnknown):
+		return cloudapi.NewError(cloudapi.CodeServiceUnavailable, "The endpoint stopped before the platform confirmed the message; it may have gone out, and will not go out later. Do not send it again before checking.")
+	case errors.Is(err, errStopped):
+		// Withdrawn, or never queued: it never goes out.
+		return cloudapi.NewError(cloudapi.CodeServiceUnavailable, "The endpoint stopped before the platform took the message, so it was not sent; try again.")
 	case errors.Is(err, client.ErrWithdrawn):
 		// Not taken within the send deadline, and taken out of the
 		// device's outbox: it never goes out.
