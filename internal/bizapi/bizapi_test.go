@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kontor-chat/kontor"
 	"github.com/kontor-chat/kontor/client"
 	"github.com/kontor-chat/kontor/internal/cloudapi"
 	"github.com/kontor-chat/kontor/internal/config"
@@ -150,6 +151,23 @@ func newBusiness(t *testing.T, s *kontortest.Server, fields map[string]any, hook
 		h.useSecret(b.Secret)
 	}
 	return b
+}
+
+// hostedChat makes a hosted business with phone bizPhone whose webhooks
+// go to a new receiver, and a person with phone personPhone who writes it
+// "Hallo": the person's service window is open, the business got the
+// message's webhook and the person the hosted notice.
+func hostedChat(ctx context.Context, t *testing.T, s *kontortest.Server, bizPhone, personPhone string) (createdBusiness, *receiver, *person) {
+	t.Helper()
+	hook := newReceiver(t)
+	b := newBusiness(t, s, map[string]any{"name": "Blumen Ida", "phone": bizPhone, "webhook_url": hook.srv.URL}, hook)
+	p := newPerson(ctx, t, s, personPhone)
+	if _, err := p.c.Send(ctx, kontor.Phone(bizPhone), wire.Content{V: 1, Type: wire.ContentText, Text: "Hallo"}); err != nil {
+		t.Fatal(err)
+	}
+	hook.wait("the person's message", func(v cloudapi.MessagesValue) bool { return len(v.Messages) == 1 })
+	p.next(t) // the hosted notice
+	return b, hook, p
 }
 
 // api calls the Business API.

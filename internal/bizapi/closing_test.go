@@ -11,7 +11,6 @@ import (
 	"github.com/kontor-chat/kontor/internal/cloudapi"
 	"github.com/kontor-chat/kontor/internal/config"
 	"github.com/kontor-chat/kontor/internal/kontortest"
-	"github.com/kontor-chat/kontor/wire"
 )
 
 // TestSendEndpointClosing: a Business API send still waiting for the
@@ -33,23 +32,8 @@ func TestSendEndpointClosing(t *testing.T) {
 			c.EndpointMinBackoff, c.EndpointMaxBackoff = 300*time.Millisecond, 300*time.Millisecond
 		}))
 		s := kontortest.Start(t, opts...)
-		hook := newReceiver(t)
-		var created map[string]any
-		if code := s.Call(t, http.MethodPost, "/admin/v1/businesses", s.Token, map[string]any{"name": "Blumen Ida", "phone": "+4930444446",
-			"webhook_url": hook.srv.URL}, &created); code != 200 {
-			t.Fatalf("create business: %d", code)
-		}
-		number, token := created["phone_number_id"].(string), created["access_token"].(string)
-		hook.mu.Lock()
-		hook.secret = created["app_secret"].(string)
-		hook.mu.Unlock()
-
-		ida := newPerson(ctx, t, s, "+4915100000009")
-		if _, err := ida.c.Send(ctx, "+4930444446", wire.Content{V: 1, Type: wire.ContentText, Text: "Hallo"}); err != nil {
-			t.Fatal(err)
-		}
-		hook.wait("Ida's message", func(v cloudapi.MessagesValue) bool { return len(v.Messages) == 1 })
-		ida.next(t) // the hosted notice
+		biz, _, ida := hostedChat(ctx, t, s, "+4930444446", "+4915100000009")
+		number, token := biz.Number, biz.Token
 
 		b := newBreaker(t, s)
 		records := b.count(t, "endpoint_messages")

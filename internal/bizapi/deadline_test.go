@@ -13,7 +13,6 @@ import (
 	"github.com/kontor-chat/kontor/internal/config"
 	"github.com/kontor-chat/kontor/internal/kontortest"
 	_ "github.com/kontor-chat/kontor/internal/store" // the sqlite and pgx drivers
-	"github.com/kontor-chat/kontor/wire"
 )
 
 // breaker makes the store refuse every new message record of a hosted
@@ -96,23 +95,8 @@ func TestSendDeadline(t *testing.T) {
 			c.EndpointMinBackoff, c.EndpointMaxBackoff = 300*time.Millisecond, 300*time.Millisecond
 		}))
 		s := kontortest.Start(t, opts...)
-		hook := newReceiver(t)
-		var created map[string]any
-		if code := s.Call(t, http.MethodPost, "/admin/v1/businesses", s.Token, map[string]any{"name": "Blumen Ida", "phone": "+4930444445",
-			"webhook_url": hook.srv.URL}, &created); code != 200 {
-			t.Fatalf("create business: %d", code)
-		}
-		number, token := created["phone_number_id"].(string), created["access_token"].(string)
-		hook.mu.Lock()
-		hook.secret = created["app_secret"].(string)
-		hook.mu.Unlock()
-
-		ida := newPerson(ctx, t, s, "+4915100000008")
-		if _, err := ida.c.Send(ctx, "+4930444445", wire.Content{V: 1, Type: wire.ContentText, Text: "Hallo"}); err != nil {
-			t.Fatal(err)
-		}
-		hook.wait("Ida's message", func(v cloudapi.MessagesValue) bool { return len(v.Messages) == 1 })
-		ida.next(t) // the hosted notice
+		biz, hook, ida := hostedChat(ctx, t, s, "+4930444445", "+4915100000008")
+		number, token := biz.Number, biz.Token
 
 		b := newBreaker(t, s)
 		records := b.count(t, "endpoint_messages")

@@ -9,9 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kontor-chat/kontor/internal/cloudapi"
 	"github.com/kontor-chat/kontor/internal/kontortest"
-	"github.com/kontor-chat/kontor/wire"
 )
 
 // commits reads the store's write transactions by operation from the
@@ -53,23 +51,8 @@ func TestHostedSendOneTransaction(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
 		s := kontortest.Start(t, opts...)
-		hook := newReceiver(t)
-		var created map[string]any
-		if code := s.Call(t, http.MethodPost, "/admin/v1/businesses", s.Token, map[string]any{"name": "Blumen Ida", "phone": "+4930444444",
-			"webhook_url": hook.srv.URL}, &created); code != 200 {
-			t.Fatalf("create business: %d", code)
-		}
-		number, token := created["phone_number_id"].(string), created["access_token"].(string)
-		hook.mu.Lock()
-		hook.secret = created["app_secret"].(string)
-		hook.mu.Unlock()
-
-		ida := newPerson(ctx, t, s, "+4915100000007")
-		if _, err := ida.c.Send(ctx, "+4930444444", wire.Content{V: 1, Type: wire.ContentText, Text: "Hallo"}); err != nil {
-			t.Fatal(err)
-		}
-		hook.wait("Ida's message", func(v cloudapi.MessagesValue) bool { return len(v.Messages) == 1 })
-		ida.next(t) // the hosted notice
+		biz, hook, ida := hostedChat(ctx, t, s, "+4930444444", "+4915100000007")
+		number, token := biz.Number, biz.Token
 		// Ida goes offline: no receipts come back while the business sends.
 		ida.c.Close()
 
