@@ -114,12 +114,7 @@ func statusOf(id, status string) func(cloudapi.MessagesValue) bool {
 
 // createdBusiness is a business made through the admin API: its ids, its
 // access token and its app's secret.
-type createdBusiness struct {
-	WABA   string `json:"waba_id"`
-	Number string `json:"phone_number_id"`
-	Token  string `json:"access_token"`
-	Secret string `json:"app_secret"`
-}
+type createdBusiness = kontortest.Business
 
 // signed is a webhook receiver that checks signatures with an app's
 // secret.
@@ -143,10 +138,7 @@ func (h *hookState) useSecret(s string) {
 // …) and tells each of hooks its app's secret.
 func newBusiness(t *testing.T, s *kontortest.Server, fields map[string]any, hooks ...signed) createdBusiness {
 	t.Helper()
-	var b createdBusiness
-	if code := s.Call(t, http.MethodPost, "/admin/v1/businesses", s.Token, fields, &b); code != 200 {
-		t.Fatalf("creating the business %v: HTTP %d", fields["name"], code)
-	}
+	b := kontortest.CreateBusiness(t, s.URL, s.Token, fields, nil)
 	for _, h := range hooks {
 		h.useSecret(b.Secret)
 	}

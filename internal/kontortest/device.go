@@ -264,3 +264,27 @@ func (d *Device) Close() {
 // DialLocal connects a device to the node in process, as the node's
 // hosted endpoints are (gateway.Hub.Local).
 func (s *Server) DialLocal() (*gateway.LocalConn, error) { return s.srv.DialLocal() }
+
+// Business is what the admin API answers for a business it made.
+type Business struct {
+	WABA   string `json:"waba_id"`
+	Number string `json:"phone_number_id"`
+	Token  string `json:"access_token"`
+	Secret string `json:"app_secret"`
+}
+
+// CreateBusiness makes a business through the admin API at base (POST
+// /admin/v1/businesses with fields: name, phone, webhook_url,
+// self_hosted …) with the operator's token, and gives hooks, when not
+// nil, its app secret.
+func CreateBusiness(t testing.TB, base, operator string, fields map[string]any, hooks *Webhooks) Business {
+	t.Helper()
+	var b Business
+	if code := Call(t, base, http.MethodPost, "/admin/v1/businesses", operator, fields, &b); code != 200 {
+		t.Fatalf("creating the business %v: HTTP %d", fields["name"], code)
+	}
+	if hooks != nil {
+		hooks.SetSecret(b.Secret)
+	}
+	return b
+}

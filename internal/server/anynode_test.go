@@ -42,17 +42,7 @@ func TestBusinessAnyNode(t *testing.T) {
 
 	hooks := kontortest.NewWebhooks(t)
 	const bizPhone = "+4930444444"
-	var biz struct {
-		WABA   string `json:"waba_id"`
-		Number string `json:"phone_number_id"`
-		Token  string `json:"access_token"`
-		Secret string `json:"app_secret"`
-	}
-	if code := kontortest.Call(t, n1.URL, http.MethodPost, "/admin/v1/businesses", n1.Token(),
-		map[string]any{"name": "Blumen Nora", "phone": bizPhone, "webhook_url": hooks.URL}, &biz); code != 200 {
-		t.Fatalf("create business on node 1: HTTP %d", code)
-	}
-	hooks.SetSecret(biz.Secret)
+	biz := kontortest.CreateBusiness(t, n1.URL, n1.Token(), map[string]any{"name": "Blumen Nora", "phone": bizPhone, "webhook_url": hooks.URL}, hooks)
 	api := func(p *kontortest.Process, method, path string, body any) (int, map[string]any) {
 		t.Helper()
 		var out map[string]any

@@ -3,9 +3,7 @@ package server_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"io"
-	"mime/multipart"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -44,17 +42,7 @@ func TestEndpointFailover(t *testing.T) {
 
 	hooks := kontortest.NewWebhooks(t)
 	const bizPhone = "+4930666666"
-	var biz struct {
-		WABA   string `json:"waba_id"`
-		Number string `json:"phone_number_id"`
-		Token  string `json:"access_token"`
-		Secret string `json:"app_secret"`
-	}
-	if code := kontortest.Call(t, n1.URL, http.MethodPost, "/admin/v1/businesses", n1.Token(),
-		map[string]any{"name": "Bäckerei Lutz", "phone": bizPhone, "webhook_url": hooks.URL}, &biz); code != 200 {
-		t.Fatalf("create business on node 1: HTTP %d", code)
-	}
-	hooks.SetSecret(biz.Secret)
+	biz := kontortest.CreateBusiness(t, n1.URL, n1.Token(), map[string]any{"name": "Bäckerei Lutz", "phone": bizPhone, "webhook_url": hooks.URL}, hooks)
 	send := func(p *kontortest.Process, text string) (int, map[string]any) {
 		t.Helper()
 		var out map[string]any
@@ -89,7 +77,10 @@ func TestEndpointFailover(t *testing.T) {
 	// Media before the failover: the business's upload (through node 1)
 	// and Lea's photo; both are in the store, not on node 1's disk.
 	doc := bytes.Repeat([]byte("%PDF-1.4 Brotpreise "), 80_000) // 1.6 MB: two rows
-	docID := uploadMedia(t, n1.URL, biz.Number, biz.Token, "application/pdf", "preise.pdf", doc)
+	code, docID := kontortest.UploadMedia(t, http.DefaultClient, n1.URL, biz.Number, biz.Token, "preise.pdf", "application/pdf", doc)
+	if code != 200 || docID == "" {
+		t.Fatalf("upload on node 1: HTTP %d, id %q", code, docID)
+	}
 	photo := bytes.Repeat([]byte("\x89PNG Brezel "), 50_000)
 	att, err := lea.C.Attach(ctx, bizPhone, wire.ContentImage, "image/png", "", "die hier?", photo)
 	if err != nil {
@@ -279,16 +270,7 @@ func TestEndpointImport(t *testing.T) {
 	n := kontortest.StartProcess(t, "", "--db", db, "--node", "1", "--log-level", "info")
 	hooks := kontortest.NewWebhooks(t)
 	const bizPhone = "+4930777777"
-	var biz struct {
-		Number string `json:"phone_number_id"`
-		Token  string `json:"access_token"`
-		Secret string `json:"app_secret"`
-	}
-	if code := kontortest.Call(t, n.URL, http.MethodPost, "/admin/v1/businesses", n.Token(),
-		map[string]any{"name": "Fischhaus Kim", "phone": bizPhone, "webhook_url": hooks.URL}, &biz); code != 200 {
-		t.Fatalf("create business: HTTP %d", code)
-	}
-	hooks.SetSecret(biz.Secret)
+	biz := kontortest.CreateBusiness(t, n.URL, n.Token(), map[string]any{"name": "Fischhaus Kim", "phone": bizPhone, "webhook_url": hooks.URL}, hooks)
 	exchange := func(p *kontortest.Person, in, out string) {
 		t.Helper()
 		if _, err := p.C.Send(ctx, bizPhone, wire.Content{V: 1, Type: wire.ContentText, Text: in}); err != nil {
@@ -341,32 +323,4 @@ func TestEndpointImport(t *testing.T) {
 	if after, err := kim.C.API().KeysStatus(ctx); err != nil || after.PreKeys != keys.PreKeys {
 		t.Fatalf("Kim's one-time prekeys: %d before, %d after (%v): the endpoint started a new session", keys.PreKeys, after.PreKeys, err)
 	}
-}
-
-// uploadMedia uploads a file through the Business API at base and
-// returns its media id.
-func uploadMedia(t *testing.T, base, number, token, mimeType, name string, data []byte) string {
-	t.Helper()
-	var form bytes.Buffer
-	mw := multipart.NewWriter(&form)
-	_ = mw.WriteField("messaging_product", "whatsapp")
-	_ = mw.WriteField("type", mimeType)
-	fw, _ := mw.CreateFormFile("file", name)
-	_, _ = fw.Write(data)
-	mw.Close()
-	req, _ := http.NewRequest(http.MethodPost, base+"/v21.0/"+number+"/media", &form)
-	req.Header.Set("Content-Type", mw.FormDataContentType())
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var up map[string]any
-	_ = json.NewDecoder(resp.Body).Decode(&up)
-	id, _ := up["id"].(string)
-	if resp.StatusCode != 200 || id == "" {
-		t.Fatalf("upload: %d %v", resp.StatusCode, up)
-	}
-	return id
 }
