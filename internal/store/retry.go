@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"math/rand/v2"
-	"sync/atomic"
 	"time"
 )
 
@@ -84,20 +83,7 @@ func (db *DB) retryTx(ctx context.Context, op string, fn func(*sql.Tx) error) er
 
 // Retries returns how many write transactions the store ran again after
 // a transient failure since it opened, by op (as Commits).
-func (db *DB) Retries() map[string]int64 {
-	out := map[string]int64{}
-	db.retries.Range(func(k, v any) bool {
-		out[k.(string)] = v.(*atomic.Int64).Load()
-		return true
-	})
-	return out
-}
+func (db *DB) Retries() map[string]int64 { return db.retries.snapshot() }
 
 // retried counts a retry of op.
-func (db *DB) retried(op string) {
-	n, ok := db.retries.Load(op)
-	if !ok {
-		n, _ = db.retries.LoadOrStore(op, new(atomic.Int64))
-	}
-	n.(*atomic.Int64).Add(1)
-}
+func (db *DB) retried(op string) { db.retries.add(op) }

@@ -83,8 +83,8 @@ type DB struct {
 	closeOnce sync.Once
 	orders    [orderQueues]orderQueue // PlaceOrder's batches (orders.go)
 	dir       *dirCache               // tokens, numbers, businesses, app secrets (dircache.go)
-	commits   sync.Map                // op → *atomic.Int64: write transactions committed (Commits)
-	retries   sync.Map                // op → *atomic.Int64: transactions run again (Retries, retry.go)
+	commits   opCounts                // write transactions committed (Commits)
+	retries   opCounts                // transactions run again (Retries, retry.go)
 	late      lateSettles             // delivered webhooks' results to record (webhook.go)
 }
 
@@ -92,22 +92,29 @@ type DB struct {
 // it opened, by what they did ("store.Tx" is the router's group commit;
 // single-statement writes are not counted): for the node's metrics and
 // for tests that count them.
-func (db *DB) Commits() map[string]int64 {
+func (db *DB) Commits() map[string]int64 { return db.commits.snapshot() }
+
+// committed counts a write transaction of op.
+func (db *DB) committed(op string) { db.commits.add(op) }
+
+// opCounts counts events by op, safe for concurrent use.
+type opCounts struct{ m sync.Map } // op → *atomic.Int64
+
+func (c *opCounts) add(op string) {
+	n, ok := c.m.Load(op)
+	if !ok {
+		n, _ = c.m.LoadOrStore(op, new(atomic.Int64))
+	}
+	n.(*atomic.Int64).Add(1)
+}
+
+func (c *opCounts) snapshot() map[string]int64 {
 	out := map[string]int64{}
-	db.commits.Range(func(k, v any) bool {
+	c.m.Range(func(k, v any) bool {
 		out[k.(string)] = v.(*atomic.Int64).Load()
 		return true
 	})
 	return out
-}
-
-// committed counts a write transaction of op.
-func (db *DB) committed(op string) {
-	n, ok := db.commits.Load(op)
-	if !ok {
-		n, _ = db.commits.LoadOrStore(op, new(atomic.Int64))
-	}
-	n.(*atomic.Int64).Add(1)
 }
 
 // prepareWrites prepares the hot write statements on the writer pool.
