@@ -437,11 +437,17 @@ func (u *consoleUser) postFile(t *testing.T, path string, form url.Values, field
 
 func (u *consoleUser) post(t *testing.T, path string, form url.Values) string {
 	t.Helper()
+	resp, err := u.postForm(path, form)
+	return u.keep(t, resp, err)
+}
+
+// postForm sends a form as a browser does; it may run on any goroutine
+// (the answer goes to keep on the test's).
+func (u *consoleUser) postForm(path string, form url.Values) (*http.Response, error) {
 	form.Set("csrf", u.csrf)
 	req, _ := http.NewRequest(http.MethodPost, u.base+path, strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Origin", u.base)
 	req.Header.Set("Sec-Fetch-Site", "same-origin")
-	resp, err := u.c.Do(req)
-	return u.keep(t, resp, err)
+	return u.c.Do(req)
 }

@@ -107,13 +107,27 @@ func TestEndpointFailover(t *testing.T) {
 	agent.get(t, convPath)
 
 	// Node 1 dies. Until node 2 takes over, its callers get the 503.
+	// Both gap calls start at once: each waits out the relay's search for
+	// a holder (5 s), and one after the other they could outlast the time
+	// node 2 needs to take over (CI saw the console reply sent).
 	n1.Kill()
 	killed := time.Now()
+	type answer struct {
+		resp *http.Response
+		err  error
+	}
+	gap := make(chan answer, 1)
+	form := url.Values{"text": {"niemand da"}}
+	go func() {
+		resp, err := agent.postForm(convPath+"/reply", form)
+		gap <- answer{resp, err}
+	}()
 	code, out := send(n2, "niemand da")
 	if code != http.StatusServiceUnavailable || apiCode(out) != cloudapi.CodeServiceUnavailable {
 		t.Fatalf("in the gap: %d %v", code, out)
 	}
-	if page := agent.post(t, convPath+"/reply", url.Values{"text": {"niemand da"}}); !strings.Contains(page, "Error 131016") {
+	a := <-gap
+	if page := agent.keep(t, a.resp, a.err); !strings.Contains(page, "Error 131016") {
 		t.Fatalf("console reply in the gap:\n%s", page)
 	}
 
