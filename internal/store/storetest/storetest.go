@@ -87,6 +87,7 @@ var tests = []test{
 	{"EndpointLeases", testEndpointLeases},
 	{"EndpointFencingRace", testEndpointFencingRace},
 	{"EndpointBlobs", testEndpointBlobs},
+	{"EndpointMediaExpiry", testEndpointMediaExpiry},
 	{"PriceSheets", testPriceSheets},
 	{"Invoices", testInvoices},
 	{"UsageRows", testUsageRows},
