@@ -147,6 +147,7 @@ func (s *Server) keepEndpoints(ctx context.Context) {
 	every := lease / 4
 	lastOK := time.Now()
 	retry := map[kontor.ID]time.Time{} // endpoints that failed to open here: not before
+	skew := newSkewWatch(lease, s.metrics.reg, s.log)
 	for first := true; ; first = false {
 		if !first {
 			// ±20% so that the nodes' ticks drift apart.
@@ -179,6 +180,9 @@ func (s *Server) keepEndpoints(ctx context.Context) {
 			continue
 		}
 		lastOK = now
+		cctx, cancel := context.WithTimeout(ctx, every)
+		skew.check(cctx, s.db.Clock)
+		cancel()
 		for n := range held {
 			if !kept[n] {
 				s.hosted.lostNumber(n, "another node took it over")

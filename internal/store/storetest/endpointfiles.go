@@ -480,3 +480,22 @@ func testEndpointMediaExpiry(t *testing.T, e *env) {
 	}
 	rc.Close()
 }
+
+// testClock: the database's clock reads as this machine's (the tests run
+// the database here, or on a machine kept in time), to well within the
+// second that separates a skewed node's from it; two reads do not go back.
+func testClock(t *testing.T, e *env) {
+	before := time.Now().Add(-time.Second)
+	first, err := e.db.Clock(e.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := e.db.Clock(e.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	after := time.Now().Add(time.Second)
+	if first.Before(before) || second.After(after) || second.Before(first) {
+		t.Fatalf("the database's clock read %s then %s, between %s and %s", first, second, before, after)
+	}
+}

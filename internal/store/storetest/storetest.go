@@ -88,6 +88,7 @@ var tests = []test{
 	{"EndpointFencingRace", testEndpointFencingRace},
 	{"EndpointBlobs", testEndpointBlobs},
 	{"EndpointMediaExpiry", testEndpointMediaExpiry},
+	{"Clock", testClock},
 	{"PriceSheets", testPriceSheets},
 	{"Invoices", testInvoices},
 	{"UsageRows", testUsageRows},
