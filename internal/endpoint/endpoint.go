@@ -946,6 +946,12 @@ var (
 // not come), so its status webhooks are matched by the caller's own data.
 const fateUnknownHint = "Its message id is not known; its status webhooks carry the biz_opaque_callback_data of this request."
 
+// fateOpenHint ends the details of a send left in the outbox of a profile
+// this node can no longer write: the node that takes the endpoint over
+// may send it, and then without its record, so no status webhook comes
+// for that copy.
+const fateOpenHint = "Its message id is not known; if it went out before, its status webhooks carry the biz_opaque_callback_data of this request; if it goes out after the takeover, no status webhook comes for it."
+
 // sendError maps a failed send to the public codes.
 func sendError(err error) *cloudapi.Error {
 	var se *client.SendError
@@ -957,7 +963,7 @@ func sendError(err error) *cloudapi.Error {
 	case errors.Is(err, errFateOpen):
 		// Left in the outbox of a profile this node can no longer write
 		// (the node that takes the endpoint over may send it).
-		return cloudapi.NewError(cloudapi.CodeServiceUnavailable, "The endpoint stopped before the platform confirmed the message; it may have gone out or may still go out. Do not send it again before checking. "+fateUnknownHint)
+		return cloudapi.NewError(cloudapi.CodeServiceUnavailable, "The endpoint stopped before the platform confirmed the message; it may have gone out or may still go out. Do not send it again before checking. "+fateOpenHint)
 	case errors.Is(err, errStopped) && errors.Is(err, client.ErrFateUnknown):
 		return cloudapi.NewError(cloudapi.CodeServiceUnavailable, "The endpoint stopped before the platform confirmed the message; it may have gone out, and will not go out later. Do not send it again before checking. "+fateUnknownHint)
 	case errors.Is(err, errStopped):
