@@ -944,7 +944,7 @@ var (
 // fateUnknownHint ends the details of a send that may have gone out: its
 // id is not known (the platform gives it at the commit, whose answer did
 // not come), so its status webhooks are matched by the caller's own data.
-const fateUnknownHint = "Its message id is not known; its status webhooks carry the biz_opaque_callback_data of this request."
+const fateUnknownHint = "Its message id is not known; any status webhook of it carries the biz_opaque_callback_data of this request."
 
 // fateOpenHint ends the details of a send left in the outbox of a profile
 // this node can no longer write: the node that takes the endpoint over

@@ -29,7 +29,7 @@ func TestSendError(t *testing.T) {
 		{"stopping, fate unknown", fmt.Errorf("%w: %w", errStopped, client.ErrFateUnknown), cloudapi.CodeServiceUnavailable, "will not go out later. Do not send it again"},
 		{"stopping, not queued", errStopped, cloudapi.CodeServiceUnavailable, "so it was not sent; try again"},
 		{"withdrawal not recorded", fmt.Errorf("%w: %w", errFateOpen, client.ErrClosed), cloudapi.CodeServiceUnavailable, "may still go out. Do not send it again"},
-		{"fate unknown: how to match it", fmt.Errorf("sending: %w", client.ErrFateUnknown), cloudapi.CodeServiceUnavailable, "carry the biz_opaque_callback_data"},
+		{"fate unknown: how to match it", fmt.Errorf("sending: %w", client.ErrFateUnknown), cloudapi.CodeServiceUnavailable, "carries the biz_opaque_callback_data"},
 		{"withdrawal not recorded: how to match it", fmt.Errorf("%w: %w", errFateOpen, client.ErrClosed), cloudapi.CodeServiceUnavailable, "if it goes out after the takeover, no status webhook comes"},
 		{"deadline", fmt.Errorf("sending: %w", context.DeadlineExceeded), cloudapi.CodeServiceUnavailable, ""},
 		{"commit failed", &client.SendError{Code: wire.ErrUnavailable, Message: "the message could not be stored; try again"}, cloudapi.CodeServiceUnavailable, ""},
