@@ -830,6 +830,13 @@ func (e *Endpoint) Send(ctx context.Context, body []byte) (any, *cloudapi.Error)
 		defer e.cfg.Riders.Remove(ref)
 	}
 	id, err := e.sendRef(ctx, ref, to, content)
+	if got, ok := committedUnheard(err, rd); ok {
+		// The platform committed it, with its record and "sent"
+		// webhook, but its answer did not reach the device in time:
+		// it went out, once, as got.ID.
+		e.log.Warn("a withdrawn send had been committed", "ref", ref, "msg_id", got.ID, "err", err)
+		id, err = got.ID, nil
+	}
 	if err != nil {
 		return nil, sendError(err)
 	}
@@ -914,6 +921,17 @@ func (e *Endpoint) sendRef(ctx context.Context, ref string, to kontor.Phone, con
 	return 0, werr
 }
 
+// committedUnheard returns the record of a send whose fate sendRef could
+// not learn (err: client.ErrFateUnknown, or errFateOpen) when its writes
+// rode the router's transaction of it and that committed: the send was
+// committed then. Otherwise its id is not known here (docs/business-api.md).
+func committedUnheard(err error, rd *ride) (MessageRecord, bool) {
+	if !errors.Is(err, client.ErrFateUnknown) && !errors.Is(err, errFateOpen) {
+		return MessageRecord{}, false
+	}
+	return rd.committedAny()
+}
+
 // What sendRef says of a send besides the client's errors.
 var (
 	// errStopped: the endpoint is closing (node shutdown, lease lost).
@@ -922,6 +940,17 @@ var (
 	// device's outbox: it may have gone out, and may still go out.
 	errFateOpen = errors.New("endpoint: the send could not be withdrawn")
 )
+
+// fateUnknownHint ends the details of a send that may have gone out: its
+// id is not known (the platform gives it at the commit, whose answer did
+// not come), so its status webhooks are matched by the caller's own data.
+const fateUnknownHint = "Its message id is not known; any status webhook of it carries the biz_opaque_callback_data of this request."
+
+// fateOpenHint ends the details of a send left in the outbox of a profile
+// this node can no longer write: the node that takes the endpoint over
+// may send it, and then without its record, so no status webhook comes
+// for that copy.
+const fateOpenHint = "Its message id is not known; if it went out before, its status webhooks carry the biz_opaque_callback_data of this request; if it goes out after the takeover, no status webhook comes for it."
 
 // sendError maps a failed send to the public codes.
 func sendError(err error) *cloudapi.Error {
@@ -934,9 +963,9 @@ func sendError(err error) *cloudapi.Error {
 	case errors.Is(err, errFateOpen):
 		// Left in the outbox of a profile this node can no longer write
 		// (the node that takes the endpoint over may send it).
-		return cloudapi.NewError(cloudapi.CodeServiceUnavailable, "The endpoint stopped before the platform confirmed the message; it may have gone out or may still go out. Do not send it again before checking.")
+		return cloudapi.NewError(cloudapi.CodeServiceUnavailable, "The endpoint stopped before the platform confirmed the message; it may have gone out or may still go out. Do not send it again before checking. "+fateOpenHint)
 	case errors.Is(err, errStopped) && errors.Is(err, client.ErrFateUnknown):
-		return cloudapi.NewError(cloudapi.CodeServiceUnavailable, "The endpoint stopped before the platform confirmed the message; it may have gone out, and will not go out later. Do not send it again before checking.")
+		return cloudapi.NewError(cloudapi.CodeServiceUnavailable, "The endpoint stopped before the platform confirmed the message; it may have gone out, and will not go out later. Do not send it again before checking. "+fateUnknownHint)
 	case errors.Is(err, errStopped):
 		// Withdrawn, or never queued: it never goes out.
 		return cloudapi.NewError(cloudapi.CodeServiceUnavailable, "The endpoint stopped before the platform took the message, so it was not sent; try again.")
@@ -948,7 +977,7 @@ func sendError(err error) *cloudapi.Error {
 		// Withdrawn, but a copy reached the platform without an answer:
 		// it may have been committed (once: the platform deduplicates
 		// by ref).
-		return cloudapi.NewError(cloudapi.CodeServiceUnavailable, "The platform did not confirm the message in time; it may have gone out, and will not go out later. Do not send it again before checking.")
+		return cloudapi.NewError(cloudapi.CodeServiceUnavailable, "The platform did not confirm the message in time; it may have gone out, and will not go out later. Do not send it again before checking. "+fateUnknownHint)
 	case errors.As(err, &se) && se.Code == wire.ErrUnavailable:
 		// The router could not commit it (after its retries and the
 		// client's): nothing went out.

@@ -138,6 +138,21 @@ func (r *ride) committed(id kontor.ID) (MessageRecord, bool) {
 	return r.pend.Msgs[0], true
 }
 
+// committedAny returns the record the send's writes committed with,
+// whatever its id: a send whose answer did not reach the device in time
+// (client.ErrFateUnknown) was committed when its writes were.
+func (r *ride) committedAny() (MessageRecord, bool) {
+	if r == nil {
+		return MessageRecord{}, false
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.done {
+		return MessageRecord{}, false
+	}
+	return r.pend.Msgs[0], true
+}
+
 // allowanceCounts says whether the sent status of rec would count it
 // against a free monthly allowance (Config.Allowance).
 func (e *Endpoint) allowanceCounts(rec MessageRecord) bool {

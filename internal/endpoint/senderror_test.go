@@ -29,6 +29,8 @@ func TestSendError(t *testing.T) {
 		{"stopping, fate unknown", fmt.Errorf("%w: %w", errStopped, client.ErrFateUnknown), cloudapi.CodeServiceUnavailable, "will not go out later. Do not send it again"},
 		{"stopping, not queued", errStopped, cloudapi.CodeServiceUnavailable, "so it was not sent; try again"},
 		{"withdrawal not recorded", fmt.Errorf("%w: %w", errFateOpen, client.ErrClosed), cloudapi.CodeServiceUnavailable, "may still go out. Do not send it again"},
+		{"fate unknown: how to match it", fmt.Errorf("sending: %w", client.ErrFateUnknown), cloudapi.CodeServiceUnavailable, "carries the biz_opaque_callback_data"},
+		{"withdrawal not recorded: how to match it", fmt.Errorf("%w: %w", errFateOpen, client.ErrClosed), cloudapi.CodeServiceUnavailable, "if it goes out after the takeover, no status webhook comes"},
 		{"deadline", fmt.Errorf("sending: %w", context.DeadlineExceeded), cloudapi.CodeServiceUnavailable, ""},
 		{"commit failed", &client.SendError{Code: wire.ErrUnavailable, Message: "the message could not be stored; try again"}, cloudapi.CodeServiceUnavailable, ""},
 		{"rate limited", &client.SendError{Code: wire.ErrRateLimited, Message: "too many frames"}, cloudapi.CodeThroughput, ""},
@@ -41,6 +43,41 @@ func TestSendError(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			if got := sendError(tt.err); got.Code != tt.code || !strings.Contains(got.Details, tt.want) {
 				t.Errorf("sendError(%v) = %d %q, want %d with %q", tt.err, got.Code, got.Details, tt.code, tt.want)
+			}
+		})
+	}
+}
+
+// TestCommittedUnheard: a send whose fate the device could not learn is
+// answered with its id when its writes rode the router's committed
+// transaction of it, and only then; a send withdrawn before any copy
+// reached the platform, or refused, is never taken for sent.
+func TestCommittedUnheard(t *testing.T) {
+	const id = kontor.ID(4711)
+	committed := &ride{done: true, pend: &TxWrites{Msgs: []MessageRecord{{ID: id, Peer: "+4915100000001"}}}}
+	declined := &ride{} // its transaction failed, or the writes follow the send
+	tests := []struct {
+		name string
+		err  error
+		rd   *ride
+		ok   bool
+	}{
+		{"fate unknown, committed", fmt.Errorf("sending: %w", client.ErrFateUnknown), committed, true},
+		{"stopping, fate unknown, committed", fmt.Errorf("%w: %w", errStopped, client.ErrFateUnknown), committed, true},
+		{"withdrawal not recorded, committed", fmt.Errorf("%w: %w", errFateOpen, client.ErrClosed), committed, true},
+		{"fate unknown, not committed", fmt.Errorf("sending: %w", client.ErrFateUnknown), declined, false},
+		{"fate unknown, no rider", fmt.Errorf("sending: %w", client.ErrFateUnknown), nil, false},
+		{"withdrawal not recorded, no rider", fmt.Errorf("%w: %w", errFateOpen, client.ErrClosed), nil, false},
+		{"withdrawn", fmt.Errorf("sending: %w", client.ErrWithdrawn), committed, false},
+		{"stopping, not queued", errStopped, committed, false},
+		{"refused", &client.SendError{Code: wire.ErrBadFrame, Message: "bad content"}, committed, false},
+		{"sent", nil, committed, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec, ok := committedUnheard(tt.err, tt.rd)
+			if ok != tt.ok || (ok && rec.ID != id) {
+				t.Errorf("committedUnheard(%v) = %d, %v; want ok %v (id %d)", tt.err, rec.ID, ok, tt.ok, id)
 			}
 		})
 	}

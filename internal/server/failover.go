@@ -147,6 +147,7 @@ func (s *Server) keepEndpoints(ctx context.Context) {
 	every := lease / 4
 	lastOK := time.Now()
 	retry := map[kontor.ID]time.Time{} // endpoints that failed to open here: not before
+	skew := newSkewWatch(lease, s.metrics.reg, s.log)
 	for first := true; ; first = false {
 		if !first {
 			// ±20% so that the nodes' ticks drift apart.
@@ -179,6 +180,9 @@ func (s *Server) keepEndpoints(ctx context.Context) {
 			continue
 		}
 		lastOK = now
+		cctx, cancel := context.WithTimeout(ctx, every)
+		skew.check(cctx, s.db.Clock)
+		cancel()
 		for n := range held {
 			if !kept[n] {
 				s.hosted.lostNumber(n, "another node took it over")
@@ -329,4 +333,34 @@ func (m storeMedia) OpenMedia(ctx context.Context, id kontor.ID) (io.ReadCloser,
 
 func (m storeMedia) RemoveMedia(ctx context.Context, id kontor.ID) error {
 	return m.db.DeleteEndpointBlob(ctx, m.number, id)
+}
+
+// endpointMediaBatch is how many expired media records of hosted
+// endpoints one transaction of the sweep deletes.
+const endpointMediaBatch = 500
+
+// sweepEndpointMedia deletes the hosted endpoints' media that expired
+// (endpoint.Config.MediaTTL, 30 days after the upload or the person's
+// message): their records together with their files in endpoint_blobs (a
+// cluster), then their files in the endpoints' media directories (one
+// node; in a cluster, copies left from before the import). Every node
+// sweeps; each record is deleted by one. It returns how many it deleted.
+func (s *Server) sweepEndpointMedia(ctx context.Context, now time.Time) (int, error) {
+	n := 0
+	for {
+		gone, err := s.db.ExpireEndpointMedia(ctx, now, endpointMediaBatch)
+		if err != nil {
+			return n, err
+		}
+		for _, m := range gone {
+			err := os.Remove(filepath.Join(s.endpointDir(m.Number), "media", m.ID.String()))
+			if err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return n, err
+			}
+			n++
+		}
+		if len(gone) < endpointMediaBatch {
+			return n, nil
+		}
+	}
 }

@@ -399,6 +399,11 @@ func (s *Server) housekeeping(ctx context.Context) {
 			} else if n > 0 {
 				s.log.Info("deleted expired media", "blobs", n)
 			}
+			if n, err := s.sweepEndpointMedia(ctx, time.Now()); err != nil && ctx.Err() == nil {
+				s.log.Warn("deleting hosted endpoints' expired media failed", "err", err)
+			} else if n > 0 {
+				s.log.Info("deleted hosted endpoints' expired media", "files", n)
+			}
 			s.sweepOrphans(ctx)
 		}
 	}

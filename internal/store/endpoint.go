@@ -195,6 +195,62 @@ func (db *DB) EndpointMedia(ctx context.Context, number, id kontor.ID) (endpoint
 	return m, nil
 }
 
+// ExpiredEndpointMedia names a media file of a hosted endpoint whose
+// record ExpireEndpointMedia deleted.
+type ExpiredEndpointMedia struct {
+	Number, ID kontor.ID
+}
+
+// ExpireEndpointMedia deletes up to limit media records of endpoints that
+// expired at or before t (EndpointMedia no longer answers them), oldest
+// first, together with their files kept in endpoint_blobs (a cluster's
+// hosted endpoints), in one transaction, and returns them, so that the
+// caller removes files kept elsewhere (an endpoint's media directory).
+// Several nodes may sweep at once: a record is returned by the sweep that
+// deleted it.
+func (db *DB) ExpireEndpointMedia(ctx context.Context, t time.Time, limit int) ([]ExpiredEndpointMedia, error) {
+	const op = "store.ExpireEndpointMedia"
+	var out []ExpiredEndpointMedia
+	err := db.tx(ctx, op, func(tx *sql.Tx) error {
+		out = out[:0]
+		rows, err := tx.QueryContext(ctx, `SELECT id, number_id FROM endpoint_media WHERE expires <= $1 ORDER BY expires LIMIT $2`, ms(t), limit)
+		if err != nil {
+			return err
+		}
+		var found []ExpiredEndpointMedia
+		for rows.Next() {
+			var id, number int64
+			if err := rows.Scan(&id, &number); err != nil {
+				rows.Close()
+				return err
+			}
+			found = append(found, ExpiredEndpointMedia{Number: kontor.ID(number), ID: kontor.ID(id)})
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, m := range found {
+			res, err := tx.ExecContext(ctx, `DELETE FROM endpoint_media WHERE id = $1 AND number_id = $2`, int64(m.ID), int64(m.Number))
+			if err != nil {
+				return err
+			}
+			if n, _ := res.RowsAffected(); n == 0 {
+				continue // another node's sweep took it
+			}
+			if _, err := tx.ExecContext(ctx, `DELETE FROM endpoint_blobs WHERE id = $1 AND number = $2`, int64(m.ID), int64(m.Number)); err != nil {
+				return err
+			}
+			out = append(out, m)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // DeleteEndpointMedia removes a file record (endpoint.Store).
 func (db *DB) DeleteEndpointMedia(ctx context.Context, number, id kontor.ID) error {
 	return db.tx(ctx, "store.DeleteEndpointMedia", func(tx *sql.Tx) error {

@@ -143,6 +143,22 @@ func (db *DB) RenewEndpoints(ctx context.Context, holder string, held map[kontor
 	return kept, err
 }
 
+// Clock returns the database server's clock (PostgreSQL's
+// clock_timestamp(); SQLite's is this machine's), to millisecond
+// precision: a node compares it with its own, as every node's leases are
+// written by one clock and read by the others' (server.skewWatch).
+func (db *DB) Clock(ctx context.Context) (time.Time, error) {
+	q := `SELECT CAST((julianday('now') - 2440587.5) * 86400000 AS BIGINT)`
+	if db.d.name == "postgres" {
+		q = `SELECT CAST(extract(epoch FROM clock_timestamp()) * 1000 AS BIGINT)`
+	}
+	var ms int64
+	if err := db.r.QueryRowContext(ctx, q).Scan(&ms); err != nil {
+		return time.Time{}, internal("store.Clock", err)
+	}
+	return time.UnixMilli(ms), nil
+}
+
 // ReleaseEndpoint gives a lease up (a node that stops): the row stays,
 // expired, so that another node takes the endpoint over at once.
 func (db *DB) ReleaseEndpoint(ctx context.Context, l EndpointLease) error {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/kontor-chat/kontor"
 	"github.com/kontor-chat/kontor/client"
+	"github.com/kontor-chat/kontor/internal/endpoint"
 	"github.com/kontor-chat/kontor/internal/store"
 )
 
@@ -405,5 +406,96 @@ func testEndpointBlobs(t *testing.T, e *env) {
 	}
 	if _, err := e.db.OpenEndpointBlob(e.ctx, number, ids[5]); !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("a dropped endpoint's file: %v", err)
+	}
+}
+
+// testEndpointMediaExpiry: the sweep of endpoint media deletes the records
+// that expired by its time, and the files of those kept in endpoint_blobs,
+// at most limit a call, oldest first; media that expire later, and their
+// files, stay; a second sweep finds nothing more (another node's sweep
+// deletes nothing twice).
+func testEndpointMediaExpiry(t *testing.T, e *env) {
+	number, other := e.ids.Next(), e.ids.Next()
+	type file struct {
+		number kontor.ID
+		id     kontor.ID
+		expiry time.Duration // from t0
+	}
+	var files []file
+	for i, d := range []time.Duration{-3 * time.Hour, -2 * time.Hour, -time.Hour, 0, time.Millisecond, time.Hour} {
+		n := number
+		if i == 1 {
+			n = other
+		}
+		f := file{n, e.ids.Next(), d}
+		files = append(files, f)
+		if err := e.db.PutEndpointMedia(e.ctx, endpoint.MediaRecord{ID: f.id, Number: n, MimeType: "image/png", SHA256: "ab", Size: 5,
+			Created: t0.Add(d - 30*24*time.Hour), Expires: t0.Add(d)}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.db.PutEndpointBlob(e.ctx, n, f.id, bytes.NewReader([]byte("hello"))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A file whose record is gone already is not the sweep's (an
+	// upload whose record is about to be written, say).
+	loose := e.ids.Next()
+	if _, err := e.db.PutEndpointBlob(e.ctx, number, loose, bytes.NewReader([]byte("x"))); err != nil {
+		t.Fatal(err)
+	}
+	want := func(some []file) []store.ExpiredEndpointMedia {
+		var out []store.ExpiredEndpointMedia
+		for _, f := range some {
+			out = append(out, store.ExpiredEndpointMedia{Number: f.number, ID: f.id})
+		}
+		return out
+	}
+	got, err := e.db.ExpireEndpointMedia(e.ctx, t0, 3)
+	if err != nil || !slices.Equal(got, want(files[:3])) {
+		t.Fatalf("first sweep (limit 3) = %v, %v; want %v", got, err, want(files[:3]))
+	}
+	got, err = e.db.ExpireEndpointMedia(e.ctx, t0, 3)
+	if err != nil || !slices.Equal(got, want(files[3:4])) {
+		t.Fatalf("second sweep = %v, %v; want %v", got, err, want(files[3:4]))
+	}
+	if got, err := e.db.ExpireEndpointMedia(e.ctx, t0, 3); err != nil || len(got) != 0 {
+		t.Fatalf("third sweep = %v, %v; want none", got, err)
+	}
+	for i, f := range files {
+		rc, err := e.db.OpenEndpointBlob(e.ctx, f.number, f.id)
+		if rc != nil {
+			rc.Close()
+		}
+		gone := i < 4
+		if gone != errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("file %d (expires at t0%+v): open = %v; want gone %v", i, f.expiry, err, gone)
+		}
+		if _, err := e.db.MediaNumber(e.ctx, f.id); gone != (kontor.KindOf(err) == kontor.NotFound) {
+			t.Errorf("record %d (expires at t0%+v): %v; want gone %v", i, f.expiry, err, gone)
+		}
+	}
+	rc, err := e.db.OpenEndpointBlob(e.ctx, number, loose)
+	if err != nil {
+		t.Fatalf("a file without a record: %v", err)
+	}
+	rc.Close()
+}
+
+// testClock: the database's clock reads as this machine's (the tests run
+// the database here, or on a machine kept in time), to well within the
+// second that separates a skewed node's from it; two reads do not go back.
+func testClock(t *testing.T, e *env) {
+	before := time.Now().Add(-time.Second)
+	first, err := e.db.Clock(e.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := e.db.Clock(e.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	after := time.Now().Add(time.Second)
+	if first.Before(before) || second.After(after) || second.Before(first) {
+		t.Fatalf("the database's clock read %s then %s, between %s and %s", first, second, before, after)
 	}
 }

@@ -87,6 +87,8 @@ var tests = []test{
 	{"EndpointLeases", testEndpointLeases},
 	{"EndpointFencingRace", testEndpointFencingRace},
 	{"EndpointBlobs", testEndpointBlobs},
+	{"EndpointMediaExpiry", testEndpointMediaExpiry},
+	{"Clock", testClock},
 	{"PriceSheets", testPriceSheets},
 	{"Invoices", testInvoices},
 	{"UsageRows", testUsageRows},
