@@ -582,13 +582,22 @@ func (db *DB) InboxMessages(ctx context.Context, number kontor.ID, peer kontor.P
 	if limit <= 0 || limit > 500 {
 		limit = inbox.PageSize
 	}
-	q := `SELECT ` + inboxMessageCols + ` FROM inbox_messages WHERE number_id = $1 AND peer = $2 ORDER BY at DESC, msg_id DESC LIMIT $3`
+	if err := db.catchUpThreads(ctx); err != nil {
+		return nil, internal("store.InboxMessages", err)
+	}
+	// The conversation's keys (inboxthreads.go), the page's newest of
+	// each part, then of both; the messages by primary key (CROSS JOIN:
+	// SQLite must start from the keys, not the number's whole log).
+	cols := "m." + strings.ReplaceAll(inboxMessageCols, ", ", ", m.")
+	page := func(cond string) string {
+		return `SELECT ` + cols + ` FROM (SELECT at, msg_id FROM (` + db.threadKeys(cond, "$3") + `) k ORDER BY at DESC, msg_id DESC LIMIT $3) k
+			CROSS JOIN inbox_messages m WHERE m.number_id = $1 AND m.msg_id = k.msg_id ORDER BY k.at DESC, k.msg_id DESC`
+	}
+	q := page("")
 	args := []any{int64(number), string(peer), limit}
 	if before != 0 {
-		q = `SELECT ` + inboxMessageCols + ` FROM inbox_messages WHERE number_id = $1 AND peer = $2
-			AND (at < (SELECT at FROM inbox_messages WHERE number_id = $1 AND msg_id = $4)
-			OR (at = (SELECT at FROM inbox_messages WHERE number_id = $1 AND msg_id = $4) AND msg_id < $4))
-			ORDER BY at DESC, msg_id DESC LIMIT $3`
+		q = page(`(at < (SELECT b.at FROM inbox_messages b WHERE b.number_id = $1 AND b.msg_id = $4)
+			OR (at = (SELECT b.at FROM inbox_messages b WHERE b.number_id = $1 AND b.msg_id = $4) AND msg_id < $4))`)
 		args = append(args, int64(before))
 	}
 	rows, err := db.readRows(ctx, q, args...)
@@ -628,8 +637,14 @@ func (db *DB) InboxStamp(ctx context.Context, number kontor.ID, peer kontor.Phon
 		err = db.readRow(ctx, `SELECT COALESCE((SELECT MAX(last_at) FROM inbox_conversations WHERE number_id = $1), 0),
 			COALESCE((SELECT version FROM inbox_versions WHERE number_id = $1), 0)`, int64(number)).Scan(&a, &b)
 	} else {
+		if err := db.catchUpThreads(ctx); err != nil {
+			return 0, internal("store.InboxStamp", err)
+		}
+		// Every message of the conversation, found by its key
+		// (inboxthreads.go), read by primary key.
 		err = db.readRow(ctx, `SELECT COALESCE((SELECT updated FROM inbox_conversations WHERE number_id = $1 AND peer = $2), 0),
-			COALESCE((SELECT MAX(changed) FROM inbox_messages WHERE number_id = $1 AND peer = $2), 0)`, int64(number), string(peer)).Scan(&a, &b)
+			COALESCE((SELECT MAX(m.changed) FROM (`+db.threadKeys("", "")+`) k CROSS JOIN inbox_messages m WHERE m.number_id = $1 AND m.msg_id = k.msg_id), 0)`,
+			int64(number), string(peer)).Scan(&a, &b)
 	}
 	if err != nil {
 		return 0, internal("store.InboxStamp", err)

@@ -52,36 +52,70 @@ func BenchmarkInboxReads(b *testing.B) {
 	if err := db.PutInbox(ctx, w); err != nil {
 		b.Fatal(err)
 	}
-	for _, bc := range []struct {
-		name string
-		read func() error
-	}{
-		{"newest-page", func() error {
-			got, err := db.InboxMessages(ctx, number, peer(7), 0, inbox.PageSize)
-			if err == nil && len(got) != min(inbox.PageSize, msgs/convs) {
-				err = fmt.Errorf("got %d messages", len(got))
-			}
-			return err
-		}},
-		{"page-before", func() error {
-			got, err := db.InboxMessages(ctx, number, peer(7), middle, inbox.PageSize)
-			if err == nil && len(got) != min(inbox.PageSize, msgs/convs/2) {
-				err = fmt.Errorf("got %d messages", len(got))
-			}
-			return err
-		}},
-		{"stamp", func() error {
-			_, err := db.InboxStamp(ctx, number, peer(7))
-			return err
-		}},
-	} {
-		b.Run(bc.name, func(b *testing.B) {
-			b.ReportAllocs()
-			for b.Loop() {
-				if err := bc.read(); err != nil {
-					b.Fatal(err)
+	indexThreads(b, db)
+	reads := func(b *testing.B, tail int) {
+		for _, bc := range []struct {
+			name string
+			read func() error
+		}{
+			{"newest-page", func() error {
+				got, err := db.InboxMessages(ctx, number, peer(7), 0, inbox.PageSize)
+				if err == nil && len(got) != min(inbox.PageSize, msgs/convs) {
+					err = fmt.Errorf("got %d messages", len(got))
 				}
-			}
-		})
+				return err
+			}},
+			{"page-before", func() error {
+				got, err := db.InboxMessages(ctx, number, peer(7), middle, inbox.PageSize)
+				if err == nil && len(got) != min(inbox.PageSize, msgs/convs/2) {
+					err = fmt.Errorf("got %d messages", len(got))
+				}
+				return err
+			}},
+			{"stamp", func() error {
+				_, err := db.InboxStamp(ctx, number, peer(7))
+				return err
+			}},
+		} {
+			b.Run(bc.name, func(b *testing.B) {
+				b.ReportAllocs()
+				cpu0 := cpuTime(b)
+				for b.Loop() {
+					if err := bc.read(); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64((cpuTime(b)-cpu0).Nanoseconds())/1e3/float64(b.N), "cpu-µs/op")
+				if behind, err := db.InboxThreadsBehind(ctx, -1); err != nil || behind != tail {
+					b.Fatalf("InboxThreadsBehind = %d, %v; want %d", behind, err, tail)
+				}
+			})
+		}
+	}
+	reads(b, 0)
+	// The longest tail a read scans (store.InboxThreadsLag messages to
+	// other conversations logged after the threads' cursor).
+	w.Messages = w.Messages[:0]
+	for i := range store.InboxThreadsLag {
+		at = at.Add(time.Millisecond)
+		w.Messages = append(w.Messages, endpoint.InboxMessage{Number: number, ID: ids.Next(), Peer: peer(8 + i%(convs-8)), Type: "text",
+			Text: "Danke!", JSON: []byte(`{"type":"text","text":{"body":"Danke!"}}`), At: at})
+	}
+	if err := db.PutInbox(ctx, w); err != nil {
+		b.Fatal(err)
+	}
+	b.Run("tail", func(b *testing.B) { reads(b, store.InboxThreadsLag) })
+}
+
+// indexThreads runs the threads' indexer until it has caught up.
+func indexThreads(b *testing.B, db *store.DB) {
+	for {
+		n, err := db.IndexInboxThreads(context.Background(), inbox.IndexBatch)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if n < inbox.IndexBatch {
+			return
+		}
 	}
 }

@@ -173,11 +173,23 @@ type logged struct {
 
 // IndexInbox indexes up to limit messages logged since the last call and
 // says how many it indexed (inbox.Indexer): fewer than limit means it has
-// caught up.
+// caught up. It runs both of the log's background indexers, each with its
+// cursor and transaction: the conversations' thread rows
+// (IndexInboxThreads) and the search index, and says the larger count.
 func (db *DB) IndexInbox(ctx context.Context, limit int) (int, error) {
 	if limit <= 0 {
 		limit = inbox.IndexBatch
 	}
+	threads, err := db.IndexInboxThreads(ctx, limit)
+	if err != nil {
+		return 0, err
+	}
+	n, err := db.indexSearch(ctx, limit)
+	return max(n, threads), err
+}
+
+// indexSearch is IndexInbox for the search index.
+func (db *DB) indexSearch(ctx context.Context, limit int) (int, error) {
 	var n int
 	err := db.tx(ctx, "store.IndexInbox", func(tx *sql.Tx) error {
 		// Another node's indexer holding the cursor is at work: this one

@@ -26,6 +26,7 @@ func RunSchema(t *testing.T, url func(t *testing.T) string) {
 		{"NewerSchema", testNewerSchema},
 		{"SearchBackfill", testSearchBackfill},
 		{"InboxSearchRebuild", testInboxSearchRebuild},
+		{"InboxThreadsMigration", testInboxThreadsMigration},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

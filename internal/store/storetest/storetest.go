@@ -151,6 +151,7 @@ var tests = []test{
 	{"DeadlockRetried", testDeadlockRetried},
 	{"InboxSearch", testInboxSearch},
 	{"InboxSearchWords", testInboxSearchWords},
+	{"InboxThreads", testInboxThreads},
 	// Free entry-point windows (endpoint.Store).
 	{"EntryPoint", testEntryPoint},
 	// The people's times noted with their messages' records.
