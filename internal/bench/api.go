@@ -193,7 +193,7 @@ func (h *harness) api(ctx context.Context) (Result, error) {
 	url := api + "/v21.0/" + biz.Number + "/messages"
 	// The calls go out on a Transport of their own that keeps a connection
 	// for each call in flight (the shared client keeps two idle ones, so
-	// a window of calls would dial again and again), and they are bounded
+	// some calls of a window would dial anew), and they are bounded
 	// by the Transport's wait for an answer rather than a Client timeout
 	// (a context and a timer per call).
 	tr := http.DefaultTransport.(*http.Transport).Clone()
