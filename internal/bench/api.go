@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -39,12 +40,17 @@ func (h *harness) api(ctx context.Context) (Result, error) {
 	if err != nil {
 		return res, err
 	}
+	// It reads each body whole, into a buffer it uses again.
+	bufs := sync.Pool{New: func() any { return new(bytes.Buffer) }}
 	recv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
+		buf := bufs.Get().(*bytes.Buffer)
+		buf.Reset()
+		_, _ = buf.ReadFrom(r.Body)
 		hooks.Add(1)
-		if bytes.Contains(b, []byte(`"messages":[`)) {
+		if bytes.Contains(buf.Bytes(), []byte(`"messages":[`)) {
 			inbound.Add(1)
 		}
+		bufs.Put(buf)
 	})}
 	go func() { _ = recv.Serve(ln) }()
 	defer recv.Close()
@@ -109,6 +115,10 @@ func (h *harness) api(ctx context.Context) (Result, error) {
 		}
 	}
 
+	// The load generator's garbage collection is taken from the server
+	// too: during the load it collects a quarter as often (its heap is a
+	// few MB of sessions and buffers).
+	defer debug.SetGCPercent(debug.SetGCPercent(400))
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
 	total := cfg.Messages + cfg.Warmup
@@ -181,6 +191,22 @@ func (h *harness) api(ctx context.Context) (Result, error) {
 		api = h.cfg.APIServer
 	}
 	url := api + "/v21.0/" + biz.Number + "/messages"
+	// The calls go out on a Transport of their own that keeps a connection
+	// for each call in flight (the shared client keeps two idle ones, so
+	// some calls of a window would dial anew), and they are bounded
+	// by the Transport's wait for an answer rather than a Client timeout
+	// (a context and a timer per call).
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConns, tr.MaxIdleConnsPerHost = max(100, cfg.Window), cfg.Window
+	tr.ResponseHeaderTimeout = 30 * time.Second
+	defer tr.CloseIdleConnections()
+	calls := &http.Client{Transport: tr}
+	// The headers of every call, shared: requests only read them.
+	header := http.Header{"Authorization": {"Bearer " + biz.Token}, "Content-Type": {"application/json"}}
+	digits := make([]string, len(devs))
+	for i, d := range devs {
+		digits[i] = strings.TrimPrefix(string(d.phone), "+")
+	}
 	start := time.Now().Add(50 * time.Millisecond)
 	var next atomic.Int64
 	var callers sync.WaitGroup
@@ -200,18 +226,10 @@ func (h *harness) api(ctx context.Context) (Result, error) {
 					firstAt = at
 					mu.Unlock()
 				}
-				to := devs[k%len(devs)].phone
-				body := fmt.Sprintf(`{"messaging_product":"whatsapp","to":%q,"type":"text","text":{"body":"bench %d %d"}}`,
-					strings.TrimPrefix(string(to), "+"), k, at.UnixNano())
-				if cfg.Template {
-					body = fmt.Sprintf(`{"messaging_product":"whatsapp","to":%q,"type":"template","template":{"name":"bench_offer","language":{"code":"en"},`+
-						`"components":[{"type":"body","parameters":[{"type":"text","text":"%d"},{"type":"text","text":"%d"}]}]}}`,
-						strings.TrimPrefix(string(to), "+"), k, at.UnixNano())
-				}
-				req, _ := http.NewRequestWithContext(runCtx, http.MethodPost, url, strings.NewReader(body))
-				req.Header.Set("Authorization", "Bearer "+biz.Token)
-				req.Header.Set("Content-Type", "application/json")
-				resp, err := h.http.Do(req)
+				body := apiBody(digits[k%len(devs)], k, at, cfg.Template)
+				req, _ := http.NewRequestWithContext(runCtx, http.MethodPost, url, bytes.NewReader(body))
+				req.Header = header
+				resp, err := calls.Do(req)
 				if err != nil {
 					if runCtx.Err() == nil {
 						errs.Add(1)
@@ -348,6 +366,28 @@ func mustContent(c wire.Content) []byte {
 		panic(err)
 	}
 	return b
+}
+
+// apiBody is the body of the k-th send, due at, to the phone number
+// digits: a text "bench K UNIXNANO", or with template the bench_offer
+// template with K and UNIXNANO as its parameters.
+func apiBody(digits string, k int, at time.Time, template bool) []byte {
+	b := make([]byte, 0, 256)
+	b = append(b, `{"messaging_product":"whatsapp","to":"`...)
+	b = append(b, digits...)
+	if !template {
+		b = append(b, `","type":"text","text":{"body":"bench `...)
+		b = strconv.AppendInt(b, int64(k), 10)
+		b = append(b, ' ')
+		b = strconv.AppendInt(b, at.UnixNano(), 10)
+		return append(b, `"}}`...)
+	}
+	b = append(b, `","type":"template","template":{"name":"bench_offer","language":{"code":"en"},`+
+		`"components":[{"type":"body","parameters":[{"type":"text","text":"`...)
+	b = strconv.AppendInt(b, int64(k), 10)
+	b = append(b, `"},{"type":"text","text":"`...)
+	b = strconv.AppendInt(b, at.UnixNano(), 10)
+	return append(b, `"}]}]}}`...)
 }
 
 // parseBenchText reads "bench K UNIXNANO".

@@ -96,28 +96,28 @@ const maxJSON = 1 << 20
 
 // ServeHTTP routes a Business API call.
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	segs := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
-	if len(segs) > 0 && cloudapi.ParseVersion(segs[0]) {
-		segs = segs[1:]
+	// The path is /[version/]object[/edge], cut without making a slice.
+	p := strings.Trim(r.URL.Path, "/")
+	if v, rest, _ := strings.Cut(p, "/"); cloudapi.ParseVersion(v) {
+		p = rest
 	}
-	if len(segs) == 0 || segs[0] == "" {
+	obj, rest, hasEdge := strings.Cut(p, "/")
+	if obj == "" {
 		a.fail(w, cloudapi.Errorf(cloudapi.CodeInvalidParameter, "Unknown path components: %s", r.URL.Path))
 		return
 	}
-	if segs[0] == "media-download" && len(segs) == 2 && r.Method == http.MethodGet {
-		a.download(w, r, segs[1])
+	edge, _, deeper := strings.Cut(rest, "/")
+	if obj == "media-download" && hasEdge && !deeper && r.Method == http.MethodGet {
+		a.download(w, r, edge)
 		return
 	}
-	id, err := kontor.ParseID(segs[0])
+	id, err := kontor.ParseID(obj)
 	if err != nil {
-		a.fail(w, cloudapi.Errorf(cloudapi.CodeInvalidParameter, "Unsupported request - object with ID '%s' does not exist, cannot be loaded due to missing permissions, or does not support this operation.", segs[0]))
+		a.fail(w, cloudapi.Errorf(cloudapi.CodeInvalidParameter, "Unsupported request - object with ID '%s' does not exist, cannot be loaded due to missing permissions, or does not support this operation.", obj))
 		return
 	}
-	edge := ""
-	if len(segs) == 2 {
-		edge = segs[1]
-	} else if len(segs) > 2 {
-		a.fail(w, cloudapi.Errorf(cloudapi.CodeInvalidParameter, "Unknown path components: /%s", strings.Join(segs[1:], "/")))
+	if deeper {
+		a.fail(w, cloudapi.Errorf(cloudapi.CodeInvalidParameter, "Unknown path components: /%s", rest))
 		return
 	}
 	switch {
@@ -151,7 +151,7 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			a.deleteMedia(w, r, id)
 		}
 	default:
-		a.fail(w, cloudapi.Errorf(cloudapi.CodeInvalidParameter, "Unsupported %s request to /%s", r.Method, strings.Join(segs, "/")))
+		a.fail(w, cloudapi.Errorf(cloudapi.CodeInvalidParameter, "Unsupported %s request to /%s", r.Method, p))
 	}
 }
 
@@ -441,11 +441,21 @@ func profileJSON(p business.Profile) map[string]any {
 		"email": p.Email, "websites": websites, "vertical": p.Vertical, "profile_picture_url": p.PictureURL}
 }
 
-// readBody reads a JSON body, bounded.
+// readBody reads a JSON body, bounded. A body of a length it was told
+// (any HTTP/1.1 client's small POST) is read into one slice of that size.
 func (a *API) readBody(r *http.Request) ([]byte, *cloudapi.Error) {
 	limit := a.MaxBody
 	if limit <= 0 {
 		limit = maxJSON
+	}
+	if n := r.ContentLength; n > limit {
+		return nil, cloudapi.Errorf(cloudapi.CodeInvalidParameter, "The request body is larger than %d bytes.", limit)
+	} else if n > 0 {
+		b := make([]byte, n)
+		if _, err := io.ReadFull(r.Body, b); err != nil {
+			return nil, cloudapi.NewError(cloudapi.CodeInvalidParameter, "The request body could not be read.")
+		}
+		return b, nil
 	}
 	b, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
 	if err != nil {
@@ -485,14 +495,23 @@ func notFound(id kontor.ID) *cloudapi.Error {
 	return e
 }
 
+// jsonType is the Content-Type of every answer, shared: the server only
+// reads it.
+var jsonType = []string{"application/json"}
+
 func (a *API) ok(w http.ResponseWriter, v any) {
-	w.Header().Set("Content-Type", "application/json")
+	w.Header()["Content-Type"] = jsonType
 	w.WriteHeader(http.StatusOK)
+	if s, ok := v.(cloudapi.SendResponse); ok { // the answer to every send
+		var buf [256]byte
+		_, _ = w.Write(s.AppendJSON(buf[:0]))
+		return
+	}
 	_ = json.NewEncoder(w).Encode(v)
 }
 
 func (a *API) fail(w http.ResponseWriter, e *cloudapi.Error) {
-	w.Header().Set("Content-Type", "application/json")
+	w.Header()["Content-Type"] = jsonType
 	w.WriteHeader(e.HTTPStatus)
 	_ = json.NewEncoder(w).Encode(e)
 }

@@ -588,3 +588,62 @@ func unstringify(b []byte) []byte {
 	}
 	return b
 }
+
+// AppendJSON appends r as json.Encoder writes it (newline included),
+// without reflection: the answer to every send.
+func (r SendResponse) AppendJSON(b []byte) []byte {
+	b = append(b, `{"messaging_product":`...)
+	b = appendJSONString(b, r.MessagingProduct)
+	b = append(b, `,"contacts":`...)
+	if r.Contacts == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, '[')
+		for i, c := range r.Contacts {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"input":`...)
+			b = appendJSONString(b, c.Input)
+			b = append(b, `,"wa_id":`...)
+			b = appendJSONString(b, c.WaID)
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
+	b = append(b, `,"messages":`...)
+	if r.Messages == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, '[')
+		for i, m := range r.Messages {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"id":`...)
+			b = appendJSONString(b, m.ID)
+			if m.MessageStatus != "" {
+				b = append(b, `,"message_status":`...)
+				b = appendJSONString(b, m.MessageStatus)
+			}
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
+	return append(b, "}\n"...)
+}
+
+// appendJSONString appends s quoted as encoding/json does: as it is when
+// it is printable ASCII that needs no escape (ids, phone numbers), else
+// through json.Marshal, which escapes as the Encoder does (HTML too).
+func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(s)
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
+}
