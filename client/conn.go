@@ -40,6 +40,15 @@ type tryWriter interface {
 	TryWrite(f *wire.Frame) (done bool, err error)
 }
 
+// handOverWriter is a Conn that can take a frame over instead of copying
+// it (the in-process connection, whose Write and TryWrite copy the frame
+// and its lists): the writer changes neither afterwards. A session hands
+// over the send frames it builds for each message.
+type handOverWriter interface {
+	HandOver(ctx context.Context, f *wire.Frame) error
+	TryHandOver(f *wire.Frame) (done bool, err error)
+}
+
 // dial opens a connection: Options.Dial's, or the WebSocket.
 func (c *Client) dial(ctx context.Context) (Conn, error) {
 	if c.opts.Dial != nil {

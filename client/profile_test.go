@@ -1,6 +1,8 @@
 package client
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"path/filepath"
@@ -248,6 +250,49 @@ func testProfileKeptOpenLogs(t *testing.T, st Storage) {
 		h := p.history(peer, 0)
 		if len(h) != 2 || h[0].ID != kontor.ID(1+i) || h[1].ID != kontor.ID(1+len(peers)+i) {
 			t.Fatalf("history with %s: %+v", peer, h)
+		}
+	}
+}
+
+// TestProfileLogBytes checks what writes of one change, of several to one
+// conversation and of several to two append to the logs: each record's
+// JSON and a newline, in order, in every Storage (a directory reuses one
+// buffer and encoder for writes to one conversation).
+func TestProfileLogBytes(t *testing.T) { forEachStorage(t, testProfileLogBytes) }
+
+func testProfileLogBytes(t *testing.T, st Storage) {
+	const bob, carol = kontor.Phone("+4915100000002"), kontor.Phone("+4915100000003")
+	msg := func(id kontor.ID, from kontor.Phone, body string) record {
+		return record{Msg: &Message{ID: id, From: from, FromDevice: 1, Content: text(body), Status: StatusReceived}}
+	}
+	writes := [][]change{
+		{{bob, msg(1, bob, "one")}},
+		{{bob, msg(2, bob, strings.Repeat("long <&> ", 2000))}, {bob, record{ID: 2, Status: StatusRead, Frame: 7}}},
+		{{carol, msg(3, carol, "three")}, {bob, msg(4, bob, "four")}, {carol, record{IDs: []kontor.ID{3}, Status: StatusRead}}},
+		{{bob, msg(5, bob, "five")}},
+	}
+	want := map[kontor.Phone][]byte{}
+	p := mustOpenProfile(t, st)
+	for _, w := range writes {
+		for _, c := range w {
+			b, err := json.Marshal(&c.rec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want[c.peer] = append(append(want[c.peer], b...), '\n')
+		}
+		if err := p.write(w); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p.close()
+	for peer, w := range want {
+		got, err := st.ReadFile(logName(peer))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, w) {
+			t.Errorf("log of %s:\n%s\nwant\n%s", peer, got, w)
 		}
 	}
 }

@@ -54,14 +54,28 @@ func (s *session) wake() {
 }
 
 // write sends one frame; a failed write ends the session.
-func (s *session) write(f *wire.Frame) error {
+func (s *session) write(f *wire.Frame) error { return s.writeFrame(f, false) }
+
+// handOver is write for a frame the session neither changes nor reads
+// again, nor its lists: a Conn that can take it over does not copy it.
+func (s *session) handOver(f *wire.Frame) error { return s.writeFrame(f, true) }
+
+func (s *session) writeFrame(f *wire.Frame, own bool) error {
 	done, err := false, error(nil)
-	if tw, ok := s.conn.(tryWriter); ok {
+	ho, canHandOver := s.conn.(handOverWriter)
+	own = own && canHandOver
+	if own {
+		done, err = ho.TryHandOver(f)
+	} else if tw, ok := s.conn.(tryWriter); ok {
 		done, err = tw.TryWrite(f)
 	}
 	if !done {
 		ctx, cancel := context.WithTimeout(s.ctx, writeWait)
-		err = s.conn.Write(ctx, f)
+		if own {
+			err = ho.HandOver(ctx, f)
+		} else {
+			err = s.conn.Write(ctx, f)
+		}
 		cancel()
 	}
 	if err != nil {
@@ -650,7 +664,7 @@ func (c *Client) sendPending(s *session) (wake time.Time) {
 				if c.log.Enabled(s.ctx, slog.LevelDebug) { // the arguments alone cost allocations per message
 					c.log.Debug("sending", "ref", m.Ref, "peer", string(m.Peer), "devices", len(f.Payloads), "sync", len(f.Sync))
 				}
-				if s.write(f) != nil {
+				if s.handOver(f) != nil { // f is sendFrame's, used no more
 					return
 				}
 			}

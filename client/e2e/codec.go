@@ -1,9 +1,11 @@
 package e2e
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"sync"
 
 	"go.mau.fi/libsignal/keys/chain"
 	"go.mau.fi/libsignal/keys/message"
@@ -35,9 +37,22 @@ const (
 
 var errBadRecord = errors.New("the session record is damaged")
 
+// recScratch holds the buffers Serialize writes into before it copies
+// the record out at its size: a record is a few hundred bytes, and a
+// buffer made for the largest common one (or grown by append) was most
+// of a Seal's allocated bytes.
+var recScratch = sync.Pool{New: func() any { return &recWriter{b: make([]byte, 0, 1024)} }}
+
 // Serialize writes s.
 func (sessionCodec) Serialize(s *record.SessionStructure) []byte {
-	w := &recWriter{b: make([]byte, 0, 1024)}
+	w := recScratch.Get().(*recWriter)
+	defer func() {
+		if cap(w.b) <= 64<<10 {
+			w.b = w.b[:0]
+			recScratch.Put(w)
+		}
+	}()
+	w.b = w.b[:0]
 	w.b = append(w.b, codecMagic, codecVersion)
 	w.opt(s.SessionState != nil)
 	if s.SessionState != nil {
@@ -50,7 +65,7 @@ func (sessionCodec) Serialize(s *record.SessionStructure) []byte {
 			w.state(st)
 		}
 	}
-	return w.b
+	return bytes.Clone(w.b)
 }
 
 // Deserialize reads a record written by Serialize, or by libsignal's JSON

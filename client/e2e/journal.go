@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 )
 
@@ -68,6 +69,8 @@ type journal struct {
 	index map[string]span
 	size  int64 // bytes in the file
 	live  int64 // bytes of the records index points at
+
+	scratch []byte // put builds its record here
 }
 
 // openJournal opens (creating) the journal at path and replays it.
@@ -137,15 +140,22 @@ func replay(b []byte) (map[string]span, int64) {
 
 // journalRecord builds one record.
 func journalRecord(op byte, name string, data []byte) []byte {
+	return appendJournalRecord(nil, op, name, data)
+}
+
+// appendJournalRecord builds one record at the end of dst.
+func appendJournalRecord(dst []byte, op byte, name string, data []byte) []byte {
 	n := 3 + len(name) + len(data)
-	b := make([]byte, journalHeader+n)
+	start := len(dst)
+	dst = slices.Grow(dst, journalHeader+n)[:start+journalHeader+n]
+	b := dst[start:]
 	binary.BigEndian.PutUint32(b, uint32(n))
 	b[journalHeader] = op
 	binary.BigEndian.PutUint16(b[journalHeader+1:], uint16(len(name)))
 	copy(b[journalHeader+3:], name)
 	copy(b[journalHeader+3+len(name):], data)
 	binary.BigEndian.PutUint32(b[4:], crc32.Checksum(b[journalHeader:], crcTable))
-	return b
+	return dst
 }
 
 // get returns the content of name; an error wrapping fs.ErrNotExist when
@@ -190,7 +200,12 @@ func (j *journal) put(name string, data []byte) error {
 	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	rec := journalRecord(opPut, name, data)
+	// The record goes through a buffer kept for the next one: the file
+	// write is done with it when appendLocked returns.
+	rec := appendJournalRecord(j.scratch[:0], opPut, name, data)
+	if cap(rec) <= 64<<10 {
+		j.scratch = rec
+	}
 	if err := j.appendLocked(rec); err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"crypto/cipher"
 	"crypto/hmac"
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/binary"
 
 	"go.mau.fi/libsignal/ecc"
@@ -64,15 +65,62 @@ func whisperPayload(version int, counter, previousCounter uint32, keys *message.
 	for i := padded; i < ctLen; i++ {
 		ct[i] = byte(ctLen - padded)
 	}
-	cipher.NewCBCEncrypter(block, keys.Iv()).CryptBlocks(ct, ct)
+	cbcEncrypt(block, keys.Iv(), ct)
 
-	mac := hmac.New(sha256.New, keys.MacKey())
-	var k [ecc.KeySize]byte
-	mac.Write(appendKey(k[:0], sender))
-	mac.Write(appendKey(k[:0], receiver))
-	mac.Write(b[envelopeHeader:])
+	var k [2 * ecc.KeySize]byte
+	ids := appendKey(appendKey(k[:0], sender), receiver)
+	sum := macSHA256(keys.MacKey(), ids, b[envelopeHeader:])
+	return append(b, sum[:protocol.MacLength]...), true, nil
+}
+
+// cbcEncrypt encrypts b (whole blocks) in place in CBC mode from iv: what
+// cipher.NewCBCEncrypter(block, iv).CryptBlocks(b, b) does, without the
+// encrypter (a copy of the expanded key on the heap, per message).
+func cbcEncrypt(block cipher.Block, iv, b []byte) {
+	prev := iv
+	for i := 0; i+aes.BlockSize <= len(b); i += aes.BlockSize {
+		blk := b[i : i+aes.BlockSize]
+		subtle.XORBytes(blk, blk, prev)
+		block.Encrypt(blk, blk)
+		prev = blk
+	}
+}
+
+// macSHA256 returns HMAC-SHA256 under key of a and b written one after the
+// other, with one digest where hmac.New makes two and its pads on the
+// heap. A key longer than a block (never: MAC keys are 32 bytes) takes
+// hmac.New.
+func macSHA256(key, a, b []byte) [sha256.Size]byte {
 	var sum [sha256.Size]byte
-	return append(b, mac.Sum(sum[:0])[:protocol.MacLength]...), true, nil
+	if len(key) > sha256.BlockSize {
+		m := hmac.New(sha256.New, key)
+		m.Write(a)
+		m.Write(b)
+		m.Sum(sum[:0])
+		return sum
+	}
+	var pad [sha256.BlockSize]byte
+	for i := range pad {
+		var c byte
+		if i < len(key) {
+			c = key[i]
+		}
+		pad[i] = c ^ 0x36
+	}
+	h := sha256.New()
+	h.Write(pad[:])
+	h.Write(a)
+	h.Write(b)
+	var inner [sha256.Size]byte
+	h.Sum(inner[:0])
+	for i := range pad {
+		pad[i] ^= 0x36 ^ 0x5c
+	}
+	h.Reset()
+	h.Write(pad[:])
+	h.Write(inner[:])
+	h.Sum(sum[:0])
+	return sum
 }
 
 // djb reports whether k is a key libsignal serialises as its type byte

@@ -2,7 +2,11 @@ package e2e
 
 import (
 	"bytes"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/binary"
 	"strings"
 	"testing"
@@ -180,6 +184,52 @@ func TestUvarintLen(t *testing.T) {
 	for _, v := range []uint64{0, 1, 127, 128, 16383, 16384, 1<<21 - 1, 1 << 21, 1<<32 - 1, 1<<64 - 1} {
 		if got, want := uvarintLen(v), len(binary.AppendUvarint(nil, v)); got != want {
 			t.Errorf("uvarintLen(%d) = %d, want %d", v, got, want)
+		}
+	}
+}
+
+// TestCBCEncrypt holds cbcEncrypt to crypto/cipher's CBC encrypter.
+func TestCBCEncrypt(t *testing.T) {
+	key := bytes.Repeat([]byte{7}, 32)
+	iv := []byte("0123456789abcdef")
+	for _, blocks := range []int{0, 1, 2, 7, 64} {
+		plain := make([]byte, blocks*aes.BlockSize)
+		for i := range plain {
+			plain[i] = byte(i*31 + blocks)
+		}
+		block, err := aes.NewCipher(key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := make([]byte, len(plain))
+		cipher.NewCBCEncrypter(block, iv).CryptBlocks(want, plain)
+		got := bytes.Clone(plain)
+		cbcEncrypt(block, iv, got)
+		if !bytes.Equal(got, want) {
+			t.Errorf("%d blocks: cbcEncrypt = %x, crypto/cipher %x", blocks, got, want)
+		}
+	}
+}
+
+// TestMacSHA256 holds macSHA256 to crypto/hmac.
+func TestMacSHA256(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		key  []byte
+		a, b []byte
+	}{
+		{"mac key", bytes.Repeat([]byte{1}, 32), []byte("identities"), []byte("message")},
+		{"empty parts", bytes.Repeat([]byte{2}, 32), nil, nil},
+		{"block-long key", bytes.Repeat([]byte{3}, sha256.BlockSize), []byte("a"), bytes.Repeat([]byte("b"), 300)},
+		{"longer key", bytes.Repeat([]byte{4}, sha256.BlockSize+1), []byte("a"), []byte("b")},
+		{"empty key", nil, []byte("a"), []byte("b")},
+	} {
+		m := hmac.New(sha256.New, tc.key)
+		m.Write(tc.a)
+		m.Write(tc.b)
+		want := m.Sum(nil)
+		if got := macSHA256(tc.key, tc.a, tc.b); !bytes.Equal(got[:], want) {
+			t.Errorf("%s: macSHA256 = %x, crypto/hmac %x", tc.name, got, want)
 		}
 	}
 }

@@ -178,6 +178,24 @@ func (c *LocalConn) TryWrite(f *wire.Frame) (done bool, err error) {
 	return c.p.trySend(c.p.toServer, ff)
 }
 
+// HandOver is Write for a frame the caller hands over: it changes
+// neither the frame nor its lists afterwards, so they are not copied (the
+// client's session hands over the send frame it builds per message).
+func (c *LocalConn) HandOver(ctx context.Context, f *wire.Frame) error {
+	if f == nil {
+		return errors.New("gateway: writing a nil frame")
+	}
+	return c.p.send(ctx, c.p.toServer, f)
+}
+
+// TryHandOver is TryWrite for a frame the caller hands over (HandOver).
+func (c *LocalConn) TryHandOver(f *wire.Frame) (done bool, err error) {
+	if f == nil {
+		return true, errors.New("gateway: writing a nil frame")
+	}
+	return c.p.trySend(c.p.toServer, f)
+}
+
 // copyFrame copies the frame and its lists, which the writer may change
 // afterwards.
 func copyFrame(f *wire.Frame) (*wire.Frame, error) {

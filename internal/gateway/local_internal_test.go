@@ -110,3 +110,44 @@ func TestPipeTryWrite(t *testing.T) {
 		t.Fatalf("server try-write after close: %v %v", done, err)
 	}
 }
+
+// TestPipeHandOver: a frame handed over reaches the server as it is (not
+// copied), waiting or not; a full pipe declines a try, a closed one and a
+// nil frame are refused.
+func TestPipeHandOver(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	p := newPipe(nil)
+	srv, dev := localLink{p}, &LocalConn{p}
+	first := &wire.Frame{Type: wire.TAck, IDs: []kontor.ID{1}}
+	if err := dev.HandOver(ctx, first); err != nil {
+		t.Fatal(err)
+	}
+	if f, err := srv.read(ctx); err != nil || f != first {
+		t.Fatalf("server read %p %v, want the frame handed over (%p)", f, err, first)
+	}
+	for i := range pipeFrames {
+		if done, err := dev.TryHandOver(&wire.Frame{Type: wire.TAck, IDs: []kontor.ID{kontor.ID(i + 1)}}); !done || err != nil {
+			t.Fatalf("try-hand-over %d: %v %v", i, done, err)
+		}
+	}
+	if done, err := dev.TryHandOver(first); done || err != nil {
+		t.Fatalf("try-hand-over to a full pipe: %v %v", done, err)
+	}
+	if f, err := srv.read(ctx); err != nil || f.IDs[0] != 1 {
+		t.Fatalf("server read: %+v %v", f, err)
+	}
+	if err := dev.HandOver(ctx, nil); err == nil {
+		t.Fatal("a nil frame was handed over")
+	}
+	if done, err := dev.TryHandOver(nil); !done || err == nil {
+		t.Fatalf("try-hand-over of nil: %v %v", done, err)
+	}
+	_ = dev.Close()
+	if err := dev.HandOver(ctx, first); err == nil {
+		t.Fatal("a hand-over after close was taken")
+	}
+	if done, err := dev.TryHandOver(first); !done || err == nil {
+		t.Fatalf("try-hand-over after close: %v %v", done, err)
+	}
+}
