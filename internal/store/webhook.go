@@ -331,15 +331,10 @@ func (db *DB) dueSQL() string {
 			RETURNING ` + webhookCols
 }
 
-// settleOneSQL records one result and releaseSQL gives one claimed event
-// back; prepared at open.
-const (
-	settleOneSQL = `UPDATE webhooks SET state = $3, lease = 0, attempts = attempts + $4, next_at = $5,
-		last_at = $6, last_status = $7, last_response = $8, done_at = $9 WHERE id = $1 AND lease = $2`
-	releaseSQL = `UPDATE webhooks SET lease = 0, next_at = $3 WHERE id = $1 AND lease = $2`
-)
+// releaseSQL gives one claimed event back; prepared at open.
+const releaseSQL = `UPDATE webhooks SET lease = 0, next_at = $3 WHERE id = $1 AND lease = $2`
 
-func init() { addHotWrite(settleOneSQL, releaseSQL) }
+func init() { addHotWrite(releaseSQL) }
 
 // settleChunk is the most results one UPDATE records.
 const settleChunk = 32
@@ -347,7 +342,8 @@ const settleChunk = 32
 // settleSQL returns the UPDATE that records n results: a list of values,
 // each cast so that PostgreSQL knows the types, joined to their rows by id
 // and lease. One statement per chunk saves PostgreSQL a round trip per
-// result and SQLite a statement per result.
+// result and SQLite a statement per result (SQLite prepares each size up
+// to rowChunk at open: settleSQLs).
 func settleSQL(n int) string {
 	var sb strings.Builder
 	sb.WriteString(`WITH r (id, lease, state, tried, next_at, last_at, last_status, last_response, done_at) AS (VALUES `)
@@ -426,24 +422,35 @@ func (db *DB) settle(ctx context.Context, tx *sql.Tx, rs []webhook.Result) error
 		if r.Tried {
 			tried = 1
 		}
+		args = append(args, r.ID, r.Lease, int(state), tried, next, r.At.UnixMilli(), r.Status, r.Response, done)
 		if db.d.name != "postgres" {
-			// In process, a prepared one-row UPDATE per result costs
-			// less than parsing a statement of each batch size (it
-			// was half of settling: docs/performance.md).
-			if _, err := db.exec(ctx, tx, settleOneSQL, r.ID, r.Lease, int(state), tried, next, r.At.UnixMilli(), r.Status, r.Response, done); err != nil {
-				return err
-			}
 			continue
 		}
-		args = append(args, r.ID, r.Lease, int(state), tried, next, r.At.UnixMilli(), r.Status, r.Response, done)
 		if len(args) == cap(args) {
 			if err := flush(); err != nil {
 				return err
 			}
 		}
 	}
+	if db.d.name != "postgres" {
+		// In process: the UPDATEs of 1 … rowChunk results, each size
+		// prepared at open (parsing one per batch size was half of
+		// settling: docs/performance.md).
+		return db.execChunks(ctx, tx, settleSQLs, 9, args)
+	}
 	return flush()
 }
+
+// settleSQLs record 1 … rowChunk results (SQLite), prepared at open.
+var settleSQLs = func() []string {
+	out := make([]string, rowChunk+1)
+	for n := 1; n <= rowChunk; n++ {
+		out[n] = settleSQL(n)
+	}
+	return out
+}()
+
+func init() { addHotWrite(settleSQLs[1:]...) }
 
 // Results of delivered events recorded later (webhook.LaterStore) wait in
 // memory, at most Config.SettleLater, for the next group commit (the
