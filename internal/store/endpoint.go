@@ -368,7 +368,8 @@ func (db *DB) PutEndpointBatch(ctx context.Context, msgs []endpoint.MessageRecor
 func (t *queueTx) AddEndpointWrites(w *endpoint.TxWrites) { t.rides = append(t.rides, w) }
 
 // flushRides writes what AddEndpointWrites gathered: the records and the
-// inbox log of all in one go, the webhooks of each under its lease.
+// inbox log of all in one go, the webhooks of all too, each ride's under
+// its lease.
 func (t *queueTx) flushRides() error {
 	if len(t.rides) == 0 {
 		return nil
@@ -387,12 +388,15 @@ func (t *queueTx) flushRides() error {
 	if err := t.db.putInbox(t.ctx, t.tx, in); err != nil {
 		return err
 	}
-	for _, w := range t.rides {
-		added, err := t.db.enqueueWebhooks(t.ctx, t.tx, w.Hooks, w.Now, w.Lease)
-		if err != nil {
-			return err
-		}
-		w.Added = added
+	bs := make([]hookBatch, len(t.rides))
+	for i, w := range t.rides {
+		bs[i] = hookBatch{evs: w.Hooks, now: w.Now, lease: w.Lease}
+	}
+	if err := t.db.enqueueBatches(t.ctx, t.tx, bs); err != nil {
+		return err
+	}
+	for i, w := range t.rides {
+		w.Added = bs[i].added
 	}
 	return nil
 }

@@ -121,7 +121,11 @@ func (c *opCounts) snapshot() map[string]int64 {
 func (db *DB) prepareWrites(ctx context.Context) error {
 	db.wstmts = make(map[string]*sql.Stmt)
 	for _, q := range db.hotWrites() {
-		st, err := db.w.PrepareContext(ctx, q)
+		text := q
+		if db.d.name != "postgres" {
+			text = anonParams(q)
+		}
+		st, err := db.w.PrepareContext(ctx, text)
 		if err != nil {
 			return fmt.Errorf("store: prepare %q: %w", q, err)
 		}

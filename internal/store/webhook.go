@@ -95,96 +95,173 @@ func (db *DB) EnqueueWebhooks(ctx context.Context, evs []webhook.Event, now time
 // enqueueWebhooks is EnqueueWebhooks in tx. It returns evs itself when
 // every event was new (the usual case), else a new slice.
 func (db *DB) enqueueWebhooks(ctx context.Context, tx *sql.Tx, evs []webhook.Event, now time.Time, lease webhook.Lease) ([]webhook.Event, error) {
-	next, token := now.UnixMilli(), int64(0)
-	if !lease.IsZero() {
-		next, token = lease.Until.UnixMilli(), lease.Token
+	b := []hookBatch{{evs: evs, now: now, lease: lease}}
+	if err := db.enqueueBatches(ctx, tx, b); err != nil {
+		return nil, err
 	}
-	// kept collects the added events once one was not.
+	return b[0].added, nil
+}
+
+// hookBatch is one caller's events for enqueueBatches: born at now and
+// claimed under lease unless it is zero; added is set to the events it
+// added (evs itself when every one was new, else a new slice).
+type hookBatch struct {
+	evs   []webhook.Event
+	now   time.Time
+	lease webhook.Lease
+	added []webhook.Event
+}
+
+// enqueueRowsSQLs add 1 … rowChunk events and return the ids they added
+// (SQLite: prepared once at open, so a batch of any size costs no parse).
+var enqueueRowsSQLs = chunkSQLs(`INSERT INTO webhooks (id, app, url, body, created, started, next_at, lease) VALUES `, 8, ` ON CONFLICT (id) DO NOTHING RETURNING id`)
+
+func init() { addHotWrite(enqueueRowsSQLs[2:]...) }
+
+// enqueueBatches enqueues the events of every batch in as few statements
+// as their number allows (the router's group commit has one batch per
+// send riding it), and sets each batch's added. An id that comes twice is
+// added once, to the first batch that has it.
+func (db *DB) enqueueBatches(ctx context.Context, tx *sql.Tx, bs []hookBatch) error {
+	total := 0
+	for _, b := range bs {
+		total += len(b.evs)
+	}
+	if total == 0 {
+		for i := range bs {
+			bs[i].added = bs[i].evs
+		}
+		return nil
+	}
+	args := make([]any, 0, 8*total)
+	for _, b := range bs {
+		next, token := b.now.UnixMilli(), int64(0)
+		if !b.lease.IsZero() {
+			next, token = b.lease.Until.UnixMilli(), b.lease.Token
+		}
+		for _, ev := range b.evs {
+			args = append(args, ev.ID, int64(ev.App), ev.URL, ev.Body, ev.Created.UnixMilli(), b.now.UnixMilli(), next, token)
+		}
+	}
+	// isNew holds the ids the statements added, nil when all were.
+	var isNew map[string]bool
+	var err error
+	if db.d.name != "postgres" && total == 1 {
+		// One event (a console's or a retry's): the prepared single-row
+		// INSERT, its RowsAffected saying whether it was new.
+		var res sql.Result
+		if res, err = db.exec(ctx, tx, enqueueOneSQL, args...); err == nil {
+			var n int64
+			if n, err = res.RowsAffected(); err == nil && n != 1 {
+				isNew = map[string]bool{}
+			}
+		}
+	} else {
+		isNew, err = db.enqueueReturning(ctx, tx, total, args)
+	}
+	if err != nil {
+		return err
+	}
+	for i := range bs {
+		b := &bs[i]
+		if isNew == nil {
+			b.added = b.evs
+			continue
+		}
+		b.added = keepNew(b.evs, isNew)
+	}
+	return nil
+}
+
+// keepNew returns the events of evs whose ids are in isNew (evs itself if
+// all are), taking each id out of isNew as it goes so that an id twice is
+// kept once.
+func keepNew(evs []webhook.Event, isNew map[string]bool) []webhook.Event {
 	var kept []webhook.Event
 	skipped := false
-	keep := func(i int, added bool) {
+	for i, ev := range evs {
+		added := isNew[ev.ID]
+		delete(isNew, ev.ID)
 		switch {
 		case !added && !skipped:
 			skipped = true
 			kept = append(make([]webhook.Event, 0, len(evs)), evs[:i]...)
 		case added && skipped:
-			kept = append(kept, evs[i])
+			kept = append(kept, ev)
 		}
-	}
-	if db.d.name != "postgres" {
-		// SQLite runs in process: one prepared single-row INSERT per event
-		// beats parsing a multi-row statement of each batch size anew (the
-		// endpoint's group commit makes batches of every size).
-		for i, ev := range evs {
-			res, err := db.exec(ctx, tx, enqueueOneSQL, ev.ID, int64(ev.App), ev.URL, ev.Body, ev.Created.UnixMilli(), now.UnixMilli(), next, token)
-			if err != nil {
-				return nil, err
-			}
-			n, err := res.RowsAffected()
-			if err != nil {
-				return nil, err
-			}
-			keep(i, n == 1)
-		}
-		if skipped {
-			return kept, nil
-		}
-		return evs, nil
-	}
-	var full *sql.Stmt // the INSERT of webhookChunk rows, prepared once
-	defer func() {
-		if full != nil {
-			full.Close()
-		}
-	}()
-	args := make([]any, 0, 8*webhookChunk)
-	isNew := make(map[string]bool, min(len(evs), webhookChunk))
-	for start := 0; start < len(evs); {
-		n := min(len(evs)-start, webhookChunk)
-		args = args[:0]
-		for _, ev := range evs[start : start+n] {
-			args = append(args, ev.ID, int64(ev.App), ev.URL, ev.Body, ev.Created.UnixMilli(), now.UnixMilli(), next, token)
-		}
-		var rows *sql.Rows
-		var err error
-		if n == 1 {
-			rows, err = tx.StmtContext(ctx, db.wstmts[enqueueOneReturningSQL]).QueryContext(ctx, args...)
-		} else if n == webhookChunk {
-			if full == nil {
-				full, err = tx.PrepareContext(ctx, enqueueSQL(n))
-			}
-			if err == nil {
-				rows, err = full.QueryContext(ctx, args...)
-			}
-		} else {
-			rows, err = tx.QueryContext(ctx, enqueueSQL(n), args...)
-		}
-		if err != nil {
-			return nil, err
-		}
-		clear(isNew)
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			isNew[id] = true
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, err
-		}
-		for i := start; i < start+n; i++ {
-			keep(i, isNew[evs[i].ID])
-			delete(isNew, evs[i].ID) // an id twice in evs is added once
-		}
-		start += n
 	}
 	if skipped {
-		return kept, nil
+		return kept
 	}
-	return evs, nil
+	return evs
+}
+
+// enqueueReturning inserts total events (args, 8 a row) with multi-row
+// INSERTs that return the ids added: rowChunk rows a statement on SQLite
+// (each size prepared once), webhookChunk on PostgreSQL (one round trip
+// each). It returns the ids added, or nil when every row was.
+func (db *DB) enqueueReturning(ctx context.Context, tx *sql.Tx, total int, args []any) (map[string]bool, error) {
+	ids := make([]string, 0, total)
+	scan := func(rows *sql.Rows) error {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return err
+		}
+		ids = append(ids, id)
+		return nil
+	}
+	if db.d.name != "postgres" {
+		if err := db.queryChunks(ctx, tx, enqueueRowsSQLs, 8, args, scan); err != nil {
+			return nil, err
+		}
+	} else {
+		var full *sql.Stmt // the INSERT of webhookChunk rows, prepared once
+		defer func() {
+			if full != nil {
+				full.Close()
+			}
+		}()
+		for len(args) > 0 {
+			n := min(len(args)/8, webhookChunk)
+			var rows *sql.Rows
+			var err error
+			switch n {
+			case 1:
+				rows, err = tx.StmtContext(ctx, db.wstmts[enqueueOneReturningSQL]).QueryContext(ctx, args[:8]...)
+			case webhookChunk:
+				if full == nil {
+					full, err = tx.PrepareContext(ctx, enqueueSQL(n))
+				}
+				if err == nil {
+					rows, err = full.QueryContext(ctx, args[:8*n]...)
+				}
+			default:
+				rows, err = tx.QueryContext(ctx, enqueueSQL(n), args[:8*n]...)
+			}
+			if err != nil {
+				return nil, err
+			}
+			for rows.Next() {
+				if err := scan(rows); err != nil {
+					rows.Close()
+					return nil, err
+				}
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return nil, err
+			}
+			args = args[8*n:]
+		}
+	}
+	if len(ids) == total {
+		return nil, nil
+	}
+	isNew := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		isNew[id] = true
+	}
+	return isNew, nil
 }
 
 // enqueueSQL adds n events and returns the ids it added (PostgreSQL: one
@@ -254,15 +331,10 @@ func (db *DB) dueSQL() string {
 			RETURNING ` + webhookCols
 }
 
-// settleOneSQL records one result and releaseSQL gives one claimed event
-// back; prepared at open.
-const (
-	settleOneSQL = `UPDATE webhooks SET state = $3, lease = 0, attempts = attempts + $4, next_at = $5,
-		last_at = $6, last_status = $7, last_response = $8, done_at = $9 WHERE id = $1 AND lease = $2`
-	releaseSQL = `UPDATE webhooks SET lease = 0, next_at = $3 WHERE id = $1 AND lease = $2`
-)
+// releaseSQL gives one claimed event back; prepared at open.
+const releaseSQL = `UPDATE webhooks SET lease = 0, next_at = $3 WHERE id = $1 AND lease = $2`
 
-func init() { addHotWrite(settleOneSQL, releaseSQL) }
+func init() { addHotWrite(releaseSQL) }
 
 // settleChunk is the most results one UPDATE records.
 const settleChunk = 32
@@ -270,7 +342,8 @@ const settleChunk = 32
 // settleSQL returns the UPDATE that records n results: a list of values,
 // each cast so that PostgreSQL knows the types, joined to their rows by id
 // and lease. One statement per chunk saves PostgreSQL a round trip per
-// result and SQLite a statement per result.
+// result and SQLite a statement per result (SQLite prepares each size up
+// to rowChunk at open: settleSQLs).
 func settleSQL(n int) string {
 	var sb strings.Builder
 	sb.WriteString(`WITH r (id, lease, state, tried, next_at, last_at, last_status, last_response, done_at) AS (VALUES `)
@@ -349,24 +422,35 @@ func (db *DB) settle(ctx context.Context, tx *sql.Tx, rs []webhook.Result) error
 		if r.Tried {
 			tried = 1
 		}
+		args = append(args, r.ID, r.Lease, int(state), tried, next, r.At.UnixMilli(), r.Status, r.Response, done)
 		if db.d.name != "postgres" {
-			// In process, a prepared one-row UPDATE per result costs
-			// less than parsing a statement of each batch size (it
-			// was half of settling: docs/performance.md).
-			if _, err := db.exec(ctx, tx, settleOneSQL, r.ID, r.Lease, int(state), tried, next, r.At.UnixMilli(), r.Status, r.Response, done); err != nil {
-				return err
-			}
 			continue
 		}
-		args = append(args, r.ID, r.Lease, int(state), tried, next, r.At.UnixMilli(), r.Status, r.Response, done)
 		if len(args) == cap(args) {
 			if err := flush(); err != nil {
 				return err
 			}
 		}
 	}
+	if db.d.name != "postgres" {
+		// In process: the UPDATEs of 1 … rowChunk results, each size
+		// prepared at open (parsing one per batch size was half of
+		// settling: docs/performance.md).
+		return db.execChunks(ctx, tx, settleSQLs, 9, args)
+	}
 	return flush()
 }
+
+// settleSQLs record 1 … rowChunk results (SQLite), prepared at open.
+var settleSQLs = func() []string {
+	out := make([]string, rowChunk+1)
+	for n := 1; n <= rowChunk; n++ {
+		out[n] = settleSQL(n)
+	}
+	return out
+}()
+
+func init() { addHotWrite(settleSQLs[1:]...) }
 
 // Results of delivered events recorded later (webhook.LaterStore) wait in
 // memory, at most Config.SettleLater, for the next group commit (the

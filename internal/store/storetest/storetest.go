@@ -76,6 +76,7 @@ var tests = []test{
 	{"Businesses", testBusinesses},
 	{"EndpointState", testEndpointState},
 	{"RideTx", testRideTx},
+	{"RideWebhooks", testRideWebhooks},
 	{"Reach", testReach},
 	{"Blocks", testBlocks},
 	{"QualitySignals", testQualitySignals},
