@@ -11,37 +11,6 @@ import (
 	"github.com/kontor-chat/kontor/internal/router"
 )
 
-func init() {
-	// SQLite keeps a table with a primary key other than one INTEGER
-	// column in two B-trees: the rows by rowid, and the key pointing to
-	// them. The router's group commit writes both for every send ref and
-	// reads the second only; WITHOUT ROWID keeps the table in one B-tree
-	// ordered by its key (no query uses the rowid). SQLite cannot change
-	// that in place, so the table is built anew and its rows copied.
-	// PostgreSQL keeps no such second copy: nothing to do. (The queue
-	// stays as it is: its rows carry the message bodies, and WITHOUT ROWID
-	// wrote 6.4 WAL pages a hosted send instead of 4.2, splitting pages of
-	// the one B-tree where the rowid table appends; docs/performance.md.)
-	addMigration("send refs 1", migration{sqlite: rebuildWithoutRowid("send_refs", `
-	sender_device BIGINT NOT NULL,
-	ref           TEXT NOT NULL,
-	msg_id        BIGINT NOT NULL,
-	at            BIGINT NOT NULL,
-	PRIMARY KEY (sender_device, ref)`, `sender_device, ref, msg_id, at`, `CREATE INDEX send_refs_at ON send_refs (at);`), postgres: `SELECT 1`})
-}
-
-// rebuildWithoutRowid returns SQLite's steps to make table a WITHOUT
-// ROWID table of columns cols (its CREATE TABLE body), keeping its rows
-// (of the columns named in names) and making its indexes anew.
-func rebuildWithoutRowid(table, cols, names, indexes string) string {
-	return `CREATE TABLE ` + table + `_new (` + cols + `
-) WITHOUT ROWID;
-INSERT INTO ` + table + `_new (` + names + `) SELECT ` + names + ` FROM ` + table + `;
-DROP TABLE ` + table + `;
-ALTER TABLE ` + table + `_new RENAME TO ` + table + `;
-` + indexes
-}
-
 const queueCols = `device_id, id, kind, from_account, from_phone, from_device, to_phone, ts, expires, body`
 
 // insertChunk is the most rows one INSERT carries.

@@ -8,8 +8,6 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/kontor-chat/kontor"
-	"github.com/kontor-chat/kontor/internal/router"
 	"github.com/kontor-chat/kontor/internal/store"
 )
 
@@ -29,7 +27,6 @@ func RunSchema(t *testing.T, url func(t *testing.T) string) {
 		{"SearchBackfill", testSearchBackfill},
 		{"InboxSearchRebuild", testInboxSearchRebuild},
 		{"InboxThreadsMigration", testInboxThreadsMigration},
-		{"SendRefsRebuild", testSendRefsRebuild},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -182,74 +179,5 @@ func testNewerSchema(t *testing.T, url string) {
 	}
 	if n, max, err := versions(t.Context(), r); err != nil || n != have+1 || max != have+1 {
 		t.Errorf("after the refused Open schema_version has %d rows up to %d (%v); want it unchanged", n, max, err)
-	}
-}
-
-// testSendRefsRebuild: the step that makes send_refs a WITHOUT ROWID
-// table on SQLite ("send refs 1") keeps the refs claimed before it, which
-// still answer with the id they were claimed with.
-func testSendRefsRebuild(t *testing.T, url string) {
-	db, closeDB := open(t, url)
-	const sender, n = 42, 300
-	claim := func(db *store.DB, i int, id kontor.ID) (kontor.ID, bool) {
-		t.Helper()
-		var got kontor.ID
-		var fresh bool
-		err := db.Tx(t.Context(), func(tx router.Tx) error {
-			var err error
-			got, fresh, err = tx.ClaimRef(sender, fmt.Sprint("ref-", i), id, t0.UnixMilli())
-			return err
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return got, fresh
-	}
-	for i := range n {
-		if _, fresh := claim(db, i, kontor.ID(1000+i)); !fresh {
-			t.Fatalf("ref %d claimed before", i)
-		}
-	}
-	if err := closeDB(); err != nil {
-		t.Fatal(err)
-	}
-	sqlite := strings.HasPrefix(url, "sqlite:")
-	r := raw(t, url)
-	exec := func(q string) {
-		t.Helper()
-		if _, err := r.ExecContext(t.Context(), q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
-	if sqlite { // back to the table as step 1 made it, rows and all
-		exec(`CREATE TABLE send_refs_old (sender_device BIGINT NOT NULL, ref TEXT NOT NULL, msg_id BIGINT NOT NULL, at BIGINT NOT NULL, PRIMARY KEY (sender_device, ref))`)
-		exec(`INSERT INTO send_refs_old SELECT sender_device, ref, msg_id, at FROM send_refs`)
-		exec(`DROP TABLE send_refs`)
-		exec(`ALTER TABLE send_refs_old RENAME TO send_refs`)
-		exec(`CREATE INDEX send_refs_at ON send_refs (at)`)
-	}
-	exec(`DELETE FROM schema_parts WHERE name = 'send refs 1'`)
-	r.Close()
-	db, _ = open(t, url)
-	for i := range n {
-		if got, fresh := claim(db, i, kontor.ID(5000+i)); fresh || got != kontor.ID(1000+i) {
-			t.Fatalf("after the rebuild, ref %d claimed: %v, %v; want its first id %d", i, got, fresh, 1000+i)
-		}
-	}
-	if got, fresh := claim(db, n, 7); !fresh || got != 7 {
-		t.Fatalf("after the rebuild, a new ref: %v, %v", got, fresh)
-	}
-	if sqlite {
-		var ddl string
-		if err := raw(t, url).QueryRowContext(t.Context(), `SELECT sql FROM sqlite_master WHERE name = 'send_refs'`).Scan(&ddl); err != nil {
-			t.Fatal(err)
-		}
-		if !strings.Contains(ddl, "WITHOUT ROWID") {
-			t.Fatalf("send_refs after the rebuild: %s", ddl)
-		}
-		var idx int
-		if err := raw(t, url).QueryRowContext(t.Context(), `SELECT count(*) FROM sqlite_master WHERE name = 'send_refs_at'`).Scan(&idx); err != nil || idx != 1 {
-			t.Fatalf("send_refs_at after the rebuild: %d, %v", idx, err)
-		}
 	}
 }
