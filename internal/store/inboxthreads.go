@@ -54,11 +54,15 @@ INSERT INTO inbox_threads (number_id, peer, at, msg_id)
 INSERT INTO inbox_threads_cursor (id, seq, number_id, msg_id) VALUES (1, COALESCE((SELECT MAX(rowid) FROM inbox_messages), 0), 0, 0);
 DROP INDEX inbox_messages_peer;
 `,
-		// The migration's snapshot sees every transaction older than its
-		// xmin, so all their messages have rows: the cursor is just below
-		// it. Those of later transactions it saw have rows too, and are
-		// in the tail until the indexer passes them: the reads skip the
-		// tail's messages that have rows.
+		// The cursor is set first, just below the xmin of its statement's
+		// snapshot; the copy's statement, later, has a snapshot of its
+		// own (READ COMMITTED: one per statement) that sees every
+		// transaction older than that xmin, so all their messages have
+		// rows. Those of later transactions are in the tail until the
+		// indexer passes them (the reads skip the tail's messages that
+		// have rows). Set after the copy, the cursor could pass a
+		// transaction that another node committed during the copy: its
+		// messages would have neither rows nor a place in the tail.
 		postgres: `
 CREATE TABLE inbox_threads (
 	number_id BIGINT NOT NULL,
@@ -67,11 +71,11 @@ CREATE TABLE inbox_threads (
 	msg_id    BIGINT NOT NULL,
 	PRIMARY KEY (number_id, peer, at, msg_id)
 );
-INSERT INTO inbox_threads (number_id, peer, at, msg_id)
-	SELECT number_id, peer, at, msg_id FROM inbox_messages ORDER BY number_id, peer, at, msg_id;
 ` + inboxThreadsCursor + `
 INSERT INTO inbox_threads_cursor (id, seq, number_id, msg_id)
 	VALUES (1, pg_snapshot_xmin(pg_current_snapshot())::text::bigint - 1, 9223372036854775807, 9223372036854775807);
+INSERT INTO inbox_threads (number_id, peer, at, msg_id)
+	SELECT number_id, peer, at, msg_id FROM inbox_messages ORDER BY number_id, peer, at, msg_id;
 DROP INDEX inbox_messages_peer;
 `,
 	})
@@ -162,7 +166,7 @@ func (db *DB) InboxThreadsBehind(ctx context.Context, max int) (int, error) {
 		max = 1<<62 - 1
 	}
 	var n int
-	if err := db.readRow(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM inbox_messages m WHERE `+db.threadsTail()+` LIMIT $1) x`, max+1).Scan(&n); err != nil {
+	if err := db.readRow(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM inbox_messages m WHERE `+db.threadsTail()+db.tailOrder()+` LIMIT $1) x`, max+1).Scan(&n); err != nil {
 		return 0, internal("store.InboxThreadsBehind", err)
 	}
 	return n, nil
@@ -175,6 +179,17 @@ func (db *DB) threadsTail() string {
 		return `(m.xid, m.number_id, m.msg_id) > (SELECT kc.seq, kc.number_id, kc.msg_id FROM inbox_threads_cursor kc WHERE kc.id = 1)`
 	}
 	return `m.rowid > (SELECT kc.seq FROM inbox_threads_cursor kc WHERE kc.id = 1)`
+}
+
+// tailOrder orders the tail by its index (PostgreSQL's inbox_messages_xid;
+// SQLite's rowid). PostgreSQL estimates a row comparison with the
+// cursor's subquery at a third of the log, and without the order scans
+// the whole log for a tail of a few rows.
+func (db *DB) tailOrder() string {
+	if db.d.name == "postgres" {
+		return ` ORDER BY m.xid, m.number_id, m.msg_id`
+	}
+	return ` ORDER BY m.rowid`
 }
 
 // catchUpThreads runs the threads' indexer when the log is more than
@@ -211,6 +226,18 @@ func (db *DB) threadKeys(cond, limit string) string {
 	// number (all of its messages) over the tail's rowid range.
 	return `SELECT at, msg_id FROM (SELECT at, msg_id FROM inbox_threads WHERE number_id = $1 AND peer = $2` + and + order + `) th
 		UNION ALL
-		SELECT at, msg_id FROM (SELECT m.at, m.msg_id FROM inbox_messages m WHERE ` + db.threadsTail() + ` AND +m.number_id = $1 AND m.peer = $2` + and + `
+		SELECT at, msg_id FROM (SELECT m.at, m.msg_id FROM ` + db.tailFrom() + ` WHERE ` + db.threadsTail() + ` AND +m.number_id = $1 AND m.peer = $2` + and + `
 			AND NOT EXISTS (SELECT 1 FROM inbox_threads t WHERE t.number_id = m.number_id AND t.peer = m.peer AND t.at = m.at AND t.msg_id = m.msg_id)` + order + `) tail`
+}
+
+// tailFrom is the log as threadKeys reads its tail: on PostgreSQL the
+// tail alone first, in the order of inbox_messages_xid (OFFSET 0 keeps
+// the planner from folding the conversation's condition into it and
+// scanning the whole log, as it does for a row comparison with a
+// subquery).
+func (db *DB) tailFrom() string {
+	if db.d.name == "postgres" {
+		return `(SELECT * FROM inbox_messages m WHERE ` + db.threadsTail() + db.tailOrder() + ` OFFSET 0) m`
+	}
+	return `inbox_messages m`
 }
