@@ -1,6 +1,8 @@
 package client
 
 import (
+	"encoding/json"
+
 	"github.com/kontor-chat/kontor"
 	"github.com/kontor-chat/kontor/wire"
 )
@@ -57,6 +59,10 @@ type Message struct {
 	Status string `json:"status"`
 	// Problem says why the content could not be read, or why a send failed.
 	Problem string `json:"problem,omitempty"`
+	// Note is the application's own data about a send of this device
+	// (SendNoted), kept with it in the outbox while it is pending and
+	// handed back in its Sent event; dropped once the send is answered.
+	Note json.RawMessage `json:"note,omitempty"`
 
 	seq uint64 // order of arrival in this process, for the outbox
 }
