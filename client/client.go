@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -302,12 +301,12 @@ func (c *Client) SendRef(ctx context.Context, ref string, to kontor.Phone, conte
 }
 
 // SendNoted is SendRef with a note: the caller's own data about the send
-// (JSON, or nil), written with it into the outbox and handed back in its
+// (any bytes, or nil), written with it into the outbox and handed back in its
 // Sent event once the server committed it. A send this client did not
 // see committed (it closed, its profile was taken over) may be sent by
 // the next client that opens the profile, whose Sent event carries the
 // note: a business endpoint keeps there what the send's record needs.
-func (c *Client) SendNoted(ctx context.Context, ref string, to kontor.Phone, content wire.Content, note json.RawMessage) (kontor.ID, error) {
+func (c *Client) SendNoted(ctx context.Context, ref string, to kontor.Phone, content wire.Content, note []byte) (kontor.ID, error) {
 	if ref == "" {
 		return 0, kontor.Errorf(kontor.Invalid, "client.Send", "a send needs a ref")
 	}
@@ -401,7 +400,7 @@ func (c *Client) Withdraw(ctx context.Context, ref string) (kontor.ID, error) {
 	}
 }
 
-func (c *Client) queue(ref string, to kontor.Phone, content wire.Content, note json.RawMessage, wait bool) (Message, chan sendResult, error) {
+func (c *Client) queue(ref string, to kontor.Phone, content wire.Content, note []byte, wait bool) (Message, chan sendResult, error) {
 	const op = "client.Send"
 	to, err := kontor.ParsePhone(string(to))
 	if err != nil {

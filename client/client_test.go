@@ -210,7 +210,7 @@ func TestOutboxAcrossRestart(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 	const note = `{"record":"of the caller","n":1}`
-	if _, err := a.SendNoted(ctx, NewRef(), bob, text("later"), json.RawMessage(note)); !errors.Is(err, context.DeadlineExceeded) {
+	if _, err := a.SendNoted(ctx, NewRef(), bob, text("later"), []byte(note)); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Send = %v, want a deadline error", err)
 	}
 	h := a.History(bob, 0)

@@ -2,7 +2,6 @@ package client
 
 import (
 	"context"
-	"encoding/json"
 	"log/slog"
 	"sync"
 
@@ -38,7 +37,7 @@ type Sent struct {
 	// Note is the send's note (SendNoted) when the server committed it,
 	// whichever client of the profile queued it: a send left in the
 	// outbox by a client that stopped is sent, and told, by the next.
-	Note json.RawMessage
+	Note []byte
 }
 
 // Typing is a peer device's typing hint.

@@ -16,7 +16,6 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -886,7 +885,7 @@ func (e *Endpoint) Send(ctx context.Context, body []byte) (any, *cloudapi.Error)
 // error then says whether it may have gone out before
 // (client.ErrFateUnknown) or did not (client.ErrWithdrawn), or wraps
 // errFateOpen when the withdrawal could not be recorded.
-func (e *Endpoint) sendRef(ctx context.Context, ref string, to kontor.Phone, content wire.Content, note json.RawMessage) (kontor.ID, error) {
+func (e *Endpoint) sendRef(ctx context.Context, ref string, to kontor.Phone, content wire.Content, note []byte) (kontor.ID, error) {
 	e.sendMu.Lock()
 	if e.closed {
 		e.sendMu.Unlock()

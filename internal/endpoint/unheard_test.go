@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -179,6 +180,47 @@ func TestUnheardSend(t *testing.T) {
 			}
 			if !strings.HasPrefix(st.hooks[0].ID, "8.status.sent.") {
 				t.Errorf("webhook id %q", st.hooks[0].ID)
+			}
+		})
+	}
+}
+
+// TestNoteOf: the note written by hand reads back as what it notes, for
+// any text and callback data.
+func TestNoteOf(t *testing.T) {
+	e := &Endpoint{}
+	for _, tt := range []struct {
+		name  string
+		rec   MessageRecord
+		opens bool
+		in    InboxMessage
+	}{
+		{"plain", MessageRecord{Category: "service"}, false, InboxMessage{Type: "text", Text: "Hallo", JSON: []byte(`{"type":"text"}`)}},
+		{"all flags", MessageRecord{Category: "marketing", Callback: "x", Initiated: true, EntryPoint: true}, true, InboxMessage{Type: "template"}},
+		{"quotes and backslashes", MessageRecord{Category: "utility", Callback: `a "b" \c\`}, false, InboxMessage{Type: "text", Text: `"\"`}},
+		{"control characters", MessageRecord{Category: "service", Callback: "\x00\x01\x1f\x7f"}, false, InboxMessage{Text: "line\nnext\tcol\rback\b\f"}},
+		{"beyond ASCII", MessageRecord{Category: "service", Callback: "Strauß 🌷 \u2028"}, false, InboxMessage{Text: "é\u00a0中文"}},
+		{"empty", MessageRecord{}, false, InboxMessage{}},
+		{"body with spaces", MessageRecord{Category: "service"}, false, InboxMessage{JSON: []byte("{ \"text\": {\"body\": \"a\\nb\"} }")}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			b := e.noteOf(tt.rec, tt.opens, tt.in)
+			if !json.Valid(b) {
+				t.Fatalf("note %s is not JSON", b)
+			}
+			var n sendNote
+			if err := json.Unmarshal(b, &n); err != nil {
+				t.Fatal(err)
+			}
+			want := sendNote{Category: tt.rec.Category, Callback: tt.rec.Callback, Initiated: tt.rec.Initiated, EntryPoint: tt.rec.EntryPoint,
+				Opens: tt.opens, Type: tt.in.Type, Text: tt.in.Text}
+			got := n
+			got.JSON = nil
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("note %s reads as %+v; want %+v", b, got, want)
+			}
+			if !bytes.Equal(n.JSON, tt.in.JSON) {
+				t.Errorf("body %q; want %q", n.JSON, tt.in.JSON)
 			}
 		})
 	}
