@@ -280,7 +280,7 @@ func (c *Client) History(peer kontor.Phone, limit int) []Message { return c.prof
 // reconnect or by the next client to open the profile, and the server never
 // commits one twice.
 func (c *Client) Queue(to kontor.Phone, content wire.Content) (Message, error) {
-	m, _, err := c.queue(NewRef(), to, content, false)
+	m, _, err := c.queue(NewRef(), to, content, nil, false)
 	return m, err
 }
 
@@ -297,10 +297,20 @@ func (c *Client) Send(ctx context.Context, to kontor.Phone, content wire.Content
 // A ref used before on this device names that earlier send: the server
 // commits nothing new and answers with its id.
 func (c *Client) SendRef(ctx context.Context, ref string, to kontor.Phone, content wire.Content) (kontor.ID, error) {
+	return c.SendNoted(ctx, ref, to, content, nil)
+}
+
+// SendNoted is SendRef with a note: the caller's own data about the send
+// (any bytes, or nil), written with it into the outbox and handed back in its
+// Sent event once the server committed it. A send this client did not
+// see committed (it closed, its profile was taken over) may be sent by
+// the next client that opens the profile, whose Sent event carries the
+// note: a business endpoint keeps there what the send's record needs.
+func (c *Client) SendNoted(ctx context.Context, ref string, to kontor.Phone, content wire.Content, note []byte) (kontor.ID, error) {
 	if ref == "" {
 		return 0, kontor.Errorf(kontor.Invalid, "client.Send", "a send needs a ref")
 	}
-	m, ch, err := c.queue(ref, to, content, true)
+	m, ch, err := c.queue(ref, to, content, note, true)
 	if err != nil {
 		return 0, err
 	}
@@ -390,7 +400,7 @@ func (c *Client) Withdraw(ctx context.Context, ref string) (kontor.ID, error) {
 	}
 }
 
-func (c *Client) queue(ref string, to kontor.Phone, content wire.Content, wait bool) (Message, chan sendResult, error) {
+func (c *Client) queue(ref string, to kontor.Phone, content wire.Content, note []byte, wait bool) (Message, chan sendResult, error) {
 	const op = "client.Send"
 	to, err := kontor.ParsePhone(string(to))
 	if err != nil {
@@ -420,7 +430,7 @@ func (c *Client) queue(ref string, to kontor.Phone, content wire.Content, wait b
 		return Message{}, nil, kontor.Errorf(kontor.Invalid, op, "the message is %d bytes, over the limit of %d", len(body), wire.MaxPayload)
 	}
 	m := Message{Ref: ref, TS: time.Now().UnixMilli(), Peer: to, From: own.Phone, FromDevice: own.DeviceID,
-		Outgoing: true, Content: content, Status: StatusPending}
+		Outgoing: true, Content: content, Status: StatusPending, Note: note}
 	var ch chan sendResult
 	c.mu.Lock()
 	if c.stopErr != nil {

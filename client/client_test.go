@@ -197,7 +197,9 @@ func TestOutboxLostAnswer(t *testing.T) {
 }
 
 // A message queued but not committed before the client stopped is sent by
-// the next client on the profile, with the same ref.
+// the next client on the profile, with the same ref, and its Sent event
+// carries the note it was queued with; the history keeps no note once
+// the send is answered.
 func TestOutboxAcrossRestart(t *testing.T) {
 	fs := newFakeServer(t)
 	dir := t.TempDir()
@@ -207,24 +209,32 @@ func TestOutboxAcrossRestart(t *testing.T) {
 	a := openDir(t, dir, acct, fastOptions())
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
-	if _, err := a.Send(ctx, bob, text("later")); !errors.Is(err, context.DeadlineExceeded) {
+	const note = `{"record":"of the caller","n":1}`
+	if _, err := a.SendNoted(ctx, NewRef(), bob, text("later"), []byte(note)); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Send = %v, want a deadline error", err)
 	}
-	ref := a.History(bob, 0)[0].Ref
+	h := a.History(bob, 0)
+	ref := h[0].Ref
+	if string(h[0].Note) != note {
+		t.Fatalf("pending send's note %q, want %q", h[0].Note, note)
+	}
 	_ = a.Close()
 
 	fs.set(func(fs *fakeServer) { fs.hold = false })
 	a = openDir(t, dir, acct, fastOptions())
 	s := next[Sent](t, a)
-	if s.Ref != ref || s.ID == 0 {
-		t.Fatalf("sent %+v, want ref %s", s, ref)
+	if s.Ref != ref || s.ID == 0 || string(s.Note) != note {
+		t.Fatalf("sent %+v (note %s), want ref %s, note %s", s, s.Note, ref, note)
 	}
 	if n := fs.sendCount(ref); n < 2 {
 		t.Fatalf("ref sent %d times", n)
 	}
+	if h := a.History(bob, 0); len(h) != 1 || h[0].Note != nil {
+		t.Fatalf("history once sent %+v", h)
+	}
 	_ = a.Close()
 	a = openDir(t, dir, acct, fastOptions())
-	if h := a.History(bob, 0); len(h) != 1 || h[0].Status != StatusSent || h[0].ID != s.ID {
+	if h := a.History(bob, 0); len(h) != 1 || h[0].Status != StatusSent || h[0].ID != s.ID || h[0].Note != nil {
 		t.Fatalf("history after restart %+v", h)
 	}
 }

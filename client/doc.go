@@ -31,7 +31,10 @@
 // restart, messages not yet answered are sent again — and the server
 // commits each ref once. Withdraw takes a send out of the outbox for good
 // (a business endpoint's send whose caller stopped waiting), and says
-// whether the server may have committed a copy of it before.
+// whether the server may have committed a copy of it before. SendNoted
+// keeps the caller's note with a send in the outbox and hands it back in
+// the send's Sent event, on whichever client of the profile sends it (a
+// business endpoint records a send committed after its call from it).
 //
 // Events (messages, receipts, send outcomes, typing, presence, connection
 // state) come in order on one channel, which never blocks the connection.

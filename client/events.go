@@ -34,6 +34,10 @@ type Sent struct {
 	ID   kontor.ID
 	TS   int64
 	Err  error
+	// Note is the send's note (SendNoted) when the server committed it,
+	// whichever client of the profile queued it: a send left in the
+	// outbox by a client that stopped is sent, and told, by the next.
+	Note []byte
 }
 
 // Typing is a peer device's typing hint.

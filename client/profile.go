@@ -565,6 +565,7 @@ func (p *profile) setStatusLocked(m *Message, status, problem string) {
 	}
 	if m.Status == StatusPending {
 		delete(p.pending, m.Ref)
+		m.Note = nil // told with the answer; not kept in the history
 	}
 	m.Status = status
 	if problem != "" {

@@ -413,7 +413,7 @@ func (c *Client) process(ctx context.Context, s *session, frames []*wire.Frame) 
 			}
 			answered[f.Ref] = true
 			changes = append(changes, change{m.Peer, record{Ref: f.Ref, ID: f.ID, TS: f.TS, Status: StatusSent}})
-			done = append(done, Sent{Ref: f.Ref, Peer: m.Peer, ID: f.ID, TS: f.TS})
+			done = append(done, Sent{Ref: f.Ref, Peer: m.Peer, ID: f.ID, TS: f.TS, Note: m.Note})
 		case wire.TError:
 			if f.Ref == "" {
 				evs = append(evs, &ServerError{Code: f.Code, Message: f.Message})

@@ -21,7 +21,10 @@ import (
 // have gone out or may still go out". When the lease comes back to the
 // node (the other holder's ran out) it reopens the profile, and the send
 // left in its outbox goes out once: the person gets it, and then the
-// business's next message, with no copy in between.
+// business's next message, with no copy in between. That copy is
+// recorded like any other send, from the note it left in the outbox: its
+// "sent" and "delivered" status webhooks carry the request's
+// biz_opaque_callback_data, and the console's inbox has it.
 func TestSendLeaseLost(t *testing.T) {
 	db := kontortest.PostgresURL(t)
 	nats := kontortest.NATSURL(t)
@@ -32,10 +35,10 @@ func TestSendLeaseLost(t *testing.T) {
 		c.EndpointMinBackoff, c.EndpointMaxBackoff = 300*time.Millisecond, 300*time.Millisecond
 		c.EndpointLease = 2 * time.Second
 	}))
-	biz, _, ida := hostedChat(ctx, t, s, "+4930444447", "+4915100000010")
+	biz, hook, ida := hostedChat(ctx, t, s, "+4930444447", "+4915100000010")
 	number, token := biz.Number, biz.Token
 	b := newBreaker(t, s)
-	const old = "Der alte Strauß"
+	const old, callback = "Der alte Strauß", "auftrag-4711"
 
 	b.brk(t)
 	type answer struct {
@@ -45,7 +48,8 @@ func TestSendLeaseLost(t *testing.T) {
 	answered := make(chan answer, 1)
 	go func() {
 		code, out := api(t, s, http.MethodPost, "/v21.0/"+number+"/messages", token,
-			map[string]any{"messaging_product": "whatsapp", "to": "4915100000010", "type": "text", "text": map[string]any{"body": old}})
+			map[string]any{"messaging_product": "whatsapp", "to": "4915100000010", "type": "text", "text": map[string]any{"body": old},
+				"biz_opaque_callback_data": callback})
 		answered <- answer{code, out}
 	}()
 	// The send is in the device's outbox once its profile has it.
@@ -84,8 +88,24 @@ func TestSendLeaseLost(t *testing.T) {
 
 	// The node takes the endpoint back once the other holder's lease ran
 	// out; the old send goes out from the reopened profile, once.
-	if m := ida.next(t); m.Content.Text != old {
+	m := ida.next(t)
+	if m.Content.Text != old {
 		t.Fatalf("Ida got %q; want the send left in the outbox", m.Content.Text)
+	}
+	wamid := cloudapi.MessageID(m.ID)
+	for _, status := range []string{"sent", "delivered"} {
+		v := hook.wait(status+" of the copy sent after the takeover", statusOf(wamid, status))
+		if st := v.Statuses[0]; st.BizOpaqueCallbackData != callback || st.RecipientID != "4915100000010" {
+			t.Fatalf("%s status of the copy: %+v; want the request's biz_opaque_callback_data %q", status, st, callback)
+		}
+	}
+	var text, body string
+	var outgoing bool
+	if err := b.db.QueryRowContext(ctx, `SELECT text, body, outgoing FROM inbox_messages WHERE msg_id = $1`, int64(m.ID)).Scan(&text, &body, &outgoing); err != nil {
+		t.Fatalf("the copy's console inbox entry: %v", err)
+	}
+	if text != old || !outgoing || !strings.Contains(body, callback) {
+		t.Fatalf("the copy's console inbox entry: %q %q outgoing %v; want the send's", text, body, outgoing)
 	}
 	var code int
 	var out map[string]any

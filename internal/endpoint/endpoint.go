@@ -186,6 +186,10 @@ type Endpoint struct {
 	// through the API, such as the hosted-service notice) are dropped
 	// after earlyKeep.
 	early map[kontor.ID][]earlyReceipt
+	// sending holds the refs of the sends a Send call waits for (it
+	// writes their records), each with the Sent event of it that came
+	// meanwhile, if any (unheard.go).
+	sending map[string]*client.Sent
 
 	stop context.CancelFunc
 	done chan struct{}
@@ -265,7 +269,8 @@ func Open(ctx context.Context, dir string, cfg Config, store Store, hooks Hooks,
 	cctx, stopCommit := context.WithCancel(context.Background())
 	e := &Endpoint{cfg: cfg, dev: dev, sealer: sealer, store: store, hooks: hooks, files: fs, ids: ids, clock: clock, log: log,
 		rules: cfg.Rules, limits: newLimiter(defaultMPS), stop: stop, done: make(chan struct{}),
-		commits: newCommitter(store, hooks, clock, log), stopCommit: stopCommit, recent: map[kontor.ID]MessageRecord{}}
+		commits: newCommitter(store, hooks, clock, log), stopCommit: stopCommit, recent: map[kontor.ID]MessageRecord{},
+		sending: map[string]*client.Sent{}}
 	e.closingCtx, e.closeSends = context.WithCancel(context.Background())
 	go e.commits.run(cctx)
 	go e.run(rctx)
@@ -403,6 +408,8 @@ func (e *Endpoint) event(ctx context.Context, ev client.Event, w *writes) {
 		if e.receipt(ctx, ev, w) {
 			w.acks = append(w.acks, ev.ID)
 		}
+	case client.Sent:
+		e.sentEvent(ctx, ev, w)
 	case client.State:
 		if ev.Connected {
 			go func() {
@@ -829,7 +836,12 @@ func (e *Endpoint) Send(ctx context.Context, body []byte) (any, *cloudapi.Error)
 		e.cfg.Riders.Add(ref, rd)
 		defer e.cfg.Riders.Remove(ref)
 	}
-	id, err := e.sendRef(ctx, ref, to, content)
+	// This call writes the send's record; the note in the outbox has
+	// what it needs when the send is committed after the call gave up
+	// (unheard.go).
+	e.await(ref)
+	defer e.unawait(context.WithoutCancel(ctx), ref)
+	id, err := e.sendRef(ctx, ref, to, content, e.noteOf(rec, opens, in))
 	if got, ok := committedUnheard(err, rd); ok {
 		// The platform committed it, with its record and "sent"
 		// webhook, but its answer did not reach the device in time:
@@ -873,7 +885,7 @@ func (e *Endpoint) Send(ctx context.Context, body []byte) (any, *cloudapi.Error)
 // error then says whether it may have gone out before
 // (client.ErrFateUnknown) or did not (client.ErrWithdrawn), or wraps
 // errFateOpen when the withdrawal could not be recorded.
-func (e *Endpoint) sendRef(ctx context.Context, ref string, to kontor.Phone, content wire.Content) (kontor.ID, error) {
+func (e *Endpoint) sendRef(ctx context.Context, ref string, to kontor.Phone, content wire.Content, note []byte) (kontor.ID, error) {
 	e.sendMu.Lock()
 	if e.closed {
 		e.sendMu.Unlock()
@@ -886,7 +898,7 @@ func (e *Endpoint) sendRef(ctx context.Context, ref string, to kontor.Phone, con
 	grace := withdrawWait(deadline)
 	sctx, cancel := context.WithTimeout(ctx, deadline-grace)
 	unhook := context.AfterFunc(e.closingCtx, cancel)
-	id, err := e.dev.SendRef(sctx, ref, to, content)
+	id, err := e.dev.SendNoted(sctx, ref, to, content, note)
 	ended := sctx.Err() != nil // before cancel, which ends it too
 	unhook()
 	cancel()
@@ -948,9 +960,9 @@ const fateUnknownHint = "Its message id is not known; any status webhook of it c
 
 // fateOpenHint ends the details of a send left in the outbox of a profile
 // this node can no longer write: the node that takes the endpoint over
-// may send it, and then without its record, so no status webhook comes
-// for that copy.
-const fateOpenHint = "Its message id is not known; if it went out before, its status webhooks carry the biz_opaque_callback_data of this request; if it goes out after the takeover, no status webhook comes for it."
+// may send it, and then records it from the note it left in the outbox
+// (unheard.go), so that copy has its status webhooks too.
+const fateOpenHint = "Its message id is not known; any status webhook of it, whether it went out before or goes out after the takeover, carries the biz_opaque_callback_data of this request."
 
 // sendError maps a failed send to the public codes.
 func sendError(err error) *cloudapi.Error {

@@ -30,7 +30,7 @@ func TestSendError(t *testing.T) {
 		{"stopping, not queued", errStopped, cloudapi.CodeServiceUnavailable, "so it was not sent; try again"},
 		{"withdrawal not recorded", fmt.Errorf("%w: %w", errFateOpen, client.ErrClosed), cloudapi.CodeServiceUnavailable, "may still go out. Do not send it again"},
 		{"fate unknown: how to match it", fmt.Errorf("sending: %w", client.ErrFateUnknown), cloudapi.CodeServiceUnavailable, "carries the biz_opaque_callback_data"},
-		{"withdrawal not recorded: how to match it", fmt.Errorf("%w: %w", errFateOpen, client.ErrClosed), cloudapi.CodeServiceUnavailable, "if it goes out after the takeover, no status webhook comes"},
+		{"withdrawal not recorded: how to match it", fmt.Errorf("%w: %w", errFateOpen, client.ErrClosed), cloudapi.CodeServiceUnavailable, "or goes out after the takeover, carries the biz_opaque_callback_data"},
 		{"deadline", fmt.Errorf("sending: %w", context.DeadlineExceeded), cloudapi.CodeServiceUnavailable, ""},
 		{"commit failed", &client.SendError{Code: wire.ErrUnavailable, Message: "the message could not be stored; try again"}, cloudapi.CodeServiceUnavailable, ""},
 		{"rate limited", &client.SendError{Code: wire.ErrRateLimited, Message: "too many frames"}, cloudapi.CodeThroughput, ""},
