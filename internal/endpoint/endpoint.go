@@ -850,7 +850,7 @@ func (e *Endpoint) Send(ctx context.Context, body []byte) (any, *cloudapi.Error)
 		id, err = got.ID, nil
 	}
 	if err != nil {
-		return nil, sendError(err)
+		return nil, sendError(err, req.BizOpaqueCallbackData != "")
 	}
 	// The message is committed: its record and status must not be lost
 	// when the caller hangs up now.
@@ -953,19 +953,26 @@ var (
 	errFateOpen = errors.New("endpoint: the send could not be withdrawn")
 )
 
-// fateUnknownHint ends the details of a send that may have gone out: its
-// id is not known (the platform gives it at the commit, whose answer did
-// not come), so its status webhooks are matched by the caller's own data.
-const fateUnknownHint = "Its message id is not known; any status webhook of it carries the biz_opaque_callback_data of this request."
+// fateHint ends the details of a send that may have gone out: its id is
+// not known (the platform gives it at the commit, whose answer did not
+// come), so its status webhooks are matched by the caller's own data,
+// when the request gave some. open: the send is left in the outbox of a
+// profile this node can no longer write; the node that takes the endpoint
+// over may send it, and then records it from the note it left in the
+// outbox (unheard.go), so that copy has its status webhooks too.
+func fateHint(open, callback bool) string {
+	switch {
+	case !callback:
+		return "Its message id is not known, and this request set no biz_opaque_callback_data to match its status webhooks by."
+	case open:
+		return "Its message id is not known; any status webhook of it, whether it went out before or goes out after the takeover, carries the biz_opaque_callback_data of this request."
+	}
+	return "Its message id is not known; any status webhook of it carries the biz_opaque_callback_data of this request."
+}
 
-// fateOpenHint ends the details of a send left in the outbox of a profile
-// this node can no longer write: the node that takes the endpoint over
-// may send it, and then records it from the note it left in the outbox
-// (unheard.go), so that copy has its status webhooks too.
-const fateOpenHint = "Its message id is not known; any status webhook of it, whether it went out before or goes out after the takeover, carries the biz_opaque_callback_data of this request."
-
-// sendError maps a failed send to the public codes.
-func sendError(err error) *cloudapi.Error {
+// sendError maps a failed send to the public codes; callback says whether
+// the request set biz_opaque_callback_data.
+func sendError(err error, callback bool) *cloudapi.Error {
 	var se *client.SendError
 	switch {
 	case errors.As(err, &se) && se.Code == wire.ErrUnknownRecipient:
@@ -975,9 +982,9 @@ func sendError(err error) *cloudapi.Error {
 	case errors.Is(err, errFateOpen):
 		// Left in the outbox of a profile this node can no longer write
 		// (the node that takes the endpoint over may send it).
-		return cloudapi.NewError(cloudapi.CodeServiceUnavailable, "The endpoint stopped before the platform confirmed the message; it may have gone out or may still go out. Do not send it again before checking. "+fateOpenHint)
+		return cloudapi.NewError(cloudapi.CodeServiceUnavailable, "The endpoint stopped before the platform confirmed the message; it may have gone out or may still go out. Do not send it again before checking. "+fateHint(true, callback))
 	case errors.Is(err, errStopped) && errors.Is(err, client.ErrFateUnknown):
-		return cloudapi.NewError(cloudapi.CodeServiceUnavailable, "The endpoint stopped before the platform confirmed the message; it may have gone out, and will not go out later. Do not send it again before checking. "+fateUnknownHint)
+		return cloudapi.NewError(cloudapi.CodeServiceUnavailable, "The endpoint stopped before the platform confirmed the message; it may have gone out, and will not go out later. Do not send it again before checking. "+fateHint(false, callback))
 	case errors.Is(err, errStopped):
 		// Withdrawn, or never queued: it never goes out.
 		return cloudapi.NewError(cloudapi.CodeServiceUnavailable, "The endpoint stopped before the platform took the message, so it was not sent; try again.")
@@ -989,7 +996,7 @@ func sendError(err error) *cloudapi.Error {
 		// Withdrawn, but a copy reached the platform without an answer:
 		// it may have been committed (once: the platform deduplicates
 		// by ref).
-		return cloudapi.NewError(cloudapi.CodeServiceUnavailable, "The platform did not confirm the message in time; it may have gone out, and will not go out later. Do not send it again before checking. "+fateUnknownHint)
+		return cloudapi.NewError(cloudapi.CodeServiceUnavailable, "The platform did not confirm the message in time; it may have gone out, and will not go out later. Do not send it again before checking. "+fateHint(false, callback))
 	case errors.As(err, &se) && se.Code == wire.ErrUnavailable:
 		// The router could not commit it (after its retries and the
 		// client's): nothing went out.

@@ -16,32 +16,35 @@ import (
 // refused; a platform that could not take it is no bad parameter.
 func TestSendError(t *testing.T) {
 	tests := []struct {
-		name string
-		err  error
-		code int
-		want string // in the details ("": not checked)
+		name     string
+		err      error
+		code     int
+		want     string // in the details ("": not checked)
+		noOpaque bool   // the request set no biz_opaque_callback_data
 	}{
-		{"unknown recipient", &client.SendError{Code: wire.ErrUnknownRecipient}, cloudapi.CodeUndeliverable, ""},
-		{"no account", kontor.Errorf(kontor.NotFound, "test", "no account"), cloudapi.CodeUndeliverable, ""},
-		{"withdrawn", fmt.Errorf("sending: %w", client.ErrWithdrawn), cloudapi.CodeServiceUnavailable, "so it was not sent; try again"},
-		{"fate unknown", fmt.Errorf("sending: %w", client.ErrFateUnknown), cloudapi.CodeServiceUnavailable, "will not go out later. Do not send it again"},
-		{"stopping, withdrawn", fmt.Errorf("%w: %w", errStopped, client.ErrWithdrawn), cloudapi.CodeServiceUnavailable, "so it was not sent; try again"},
-		{"stopping, fate unknown", fmt.Errorf("%w: %w", errStopped, client.ErrFateUnknown), cloudapi.CodeServiceUnavailable, "will not go out later. Do not send it again"},
-		{"stopping, not queued", errStopped, cloudapi.CodeServiceUnavailable, "so it was not sent; try again"},
-		{"withdrawal not recorded", fmt.Errorf("%w: %w", errFateOpen, client.ErrClosed), cloudapi.CodeServiceUnavailable, "may still go out. Do not send it again"},
-		{"fate unknown: how to match it", fmt.Errorf("sending: %w", client.ErrFateUnknown), cloudapi.CodeServiceUnavailable, "carries the biz_opaque_callback_data"},
-		{"withdrawal not recorded: how to match it", fmt.Errorf("%w: %w", errFateOpen, client.ErrClosed), cloudapi.CodeServiceUnavailable, "or goes out after the takeover, carries the biz_opaque_callback_data"},
-		{"deadline", fmt.Errorf("sending: %w", context.DeadlineExceeded), cloudapi.CodeServiceUnavailable, ""},
-		{"commit failed", &client.SendError{Code: wire.ErrUnavailable, Message: "the message could not be stored; try again"}, cloudapi.CodeServiceUnavailable, ""},
-		{"rate limited", &client.SendError{Code: wire.ErrRateLimited, Message: "too many frames"}, cloudapi.CodeThroughput, ""},
-		{"server fault", &client.SendError{Code: wire.ErrInternal, Message: "something went wrong on the server"}, cloudapi.CodeUnknown, ""},
-		{"too large", &client.SendError{Code: wire.ErrTooLarge, Message: "payload too large"}, cloudapi.CodeInvalidValue, ""},
-		{"bad frame", &client.SendError{Code: wire.ErrBadFrame, Message: "bad content"}, cloudapi.CodeInvalidValue, ""},
-		{"other", fmt.Errorf("connection lost"), cloudapi.CodeServiceUnavailable, "try again"},
+		{"unknown recipient", &client.SendError{Code: wire.ErrUnknownRecipient}, cloudapi.CodeUndeliverable, "", false},
+		{"no account", kontor.Errorf(kontor.NotFound, "test", "no account"), cloudapi.CodeUndeliverable, "", false},
+		{"withdrawn", fmt.Errorf("sending: %w", client.ErrWithdrawn), cloudapi.CodeServiceUnavailable, "so it was not sent; try again", false},
+		{"fate unknown", fmt.Errorf("sending: %w", client.ErrFateUnknown), cloudapi.CodeServiceUnavailable, "will not go out later. Do not send it again", false},
+		{"stopping, withdrawn", fmt.Errorf("%w: %w", errStopped, client.ErrWithdrawn), cloudapi.CodeServiceUnavailable, "so it was not sent; try again", false},
+		{"stopping, fate unknown", fmt.Errorf("%w: %w", errStopped, client.ErrFateUnknown), cloudapi.CodeServiceUnavailable, "will not go out later. Do not send it again", false},
+		{"stopping, not queued", errStopped, cloudapi.CodeServiceUnavailable, "so it was not sent; try again", false},
+		{"withdrawal not recorded", fmt.Errorf("%w: %w", errFateOpen, client.ErrClosed), cloudapi.CodeServiceUnavailable, "may still go out. Do not send it again", false},
+		{"fate unknown: how to match it", fmt.Errorf("sending: %w", client.ErrFateUnknown), cloudapi.CodeServiceUnavailable, "carries the biz_opaque_callback_data", false},
+		{"withdrawal not recorded: how to match it", fmt.Errorf("%w: %w", errFateOpen, client.ErrClosed), cloudapi.CodeServiceUnavailable, "or goes out after the takeover, carries the biz_opaque_callback_data", false},
+		{"fate unknown, no callback data", fmt.Errorf("sending: %w", client.ErrFateUnknown), cloudapi.CodeServiceUnavailable, "this request set no biz_opaque_callback_data", true},
+		{"withdrawal not recorded, no callback data", fmt.Errorf("%w: %w", errFateOpen, client.ErrClosed), cloudapi.CodeServiceUnavailable, "this request set no biz_opaque_callback_data", true},
+		{"deadline", fmt.Errorf("sending: %w", context.DeadlineExceeded), cloudapi.CodeServiceUnavailable, "", false},
+		{"commit failed", &client.SendError{Code: wire.ErrUnavailable, Message: "the message could not be stored; try again"}, cloudapi.CodeServiceUnavailable, "", false},
+		{"rate limited", &client.SendError{Code: wire.ErrRateLimited, Message: "too many frames"}, cloudapi.CodeThroughput, "", false},
+		{"server fault", &client.SendError{Code: wire.ErrInternal, Message: "something went wrong on the server"}, cloudapi.CodeUnknown, "", false},
+		{"too large", &client.SendError{Code: wire.ErrTooLarge, Message: "payload too large"}, cloudapi.CodeInvalidValue, "", false},
+		{"bad frame", &client.SendError{Code: wire.ErrBadFrame, Message: "bad content"}, cloudapi.CodeInvalidValue, "", false},
+		{"other", fmt.Errorf("connection lost"), cloudapi.CodeServiceUnavailable, "try again", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := sendError(tt.err); got.Code != tt.code || !strings.Contains(got.Details, tt.want) {
+			if got := sendError(tt.err, !tt.noOpaque); got.Code != tt.code || !strings.Contains(got.Details, tt.want) {
 				t.Errorf("sendError(%v) = %d %q, want %d with %q", tt.err, got.Code, got.Details, tt.code, tt.want)
 			}
 		})
