@@ -832,9 +832,16 @@ func (e *Endpoint) Send(ctx context.Context, body []byte) (any, *cloudapi.Error)
 	if !opens { // an answer that opens an entry-point window learns its record after the send
 		rd = e.newRide(rec, in, url)
 	}
+	late := false // the rider outlives this call (ridesLate)
 	if rd != nil {
 		e.cfg.Riders.Add(ref, rd)
-		defer e.cfg.Riders.Remove(ref)
+		defer func() {
+			if !late {
+				e.cfg.Riders.Remove(ref)
+				return
+			}
+			time.AfterFunc(lateRide, func() { e.cfg.Riders.Remove(ref) })
+		}()
 	}
 	// This call writes the send's record; the note in the outbox has
 	// what it needs when the send is committed after the call gave up
@@ -849,6 +856,7 @@ func (e *Endpoint) Send(ctx context.Context, body []byte) (any, *cloudapi.Error)
 		e.log.Warn("a withdrawn send had been committed", "ref", ref, "msg_id", got.ID, "err", err)
 		id, err = got.ID, nil
 	}
+	late = ridesLate(err)
 	if err != nil {
 		return nil, sendError(err, req.BizOpaqueCallbackData != "")
 	}
@@ -942,6 +950,19 @@ func committedUnheard(err error, rd *ride) (MessageRecord, bool) {
 		return MessageRecord{}, false
 	}
 	return rd.committedAny()
+}
+
+// lateRide is how long the rider of a send that may still be committed
+// (ridesLate) stays with the device's link after its call answered: a
+// copy waiting in the gateway for a send slot finds it then, and is
+// committed with its record and "sent" webhook like any other.
+const lateRide = time.Minute
+
+// ridesLate says whether a send that failed with err may still be
+// committed by the platform from a copy already on its way (its fate is
+// not known): its rider must then outlive the call.
+func ridesLate(err error) bool {
+	return errors.Is(err, client.ErrFateUnknown) || errors.Is(err, errFateOpen)
 }
 
 // What sendRef says of a send besides the client's errors.

@@ -85,3 +85,27 @@ func TestCommittedUnheard(t *testing.T) {
 		})
 	}
 }
+
+// TestRidesLate: only a send whose copy may still be committed keeps its
+// rider after the call answered; one committed, refused or withdrawn
+// before any copy reached the platform does not.
+func TestRidesLate(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"committed", nil, false},
+		{"fate unknown", fmt.Errorf("sending: %w", client.ErrFateUnknown), true},
+		{"stopping, fate unknown", fmt.Errorf("%w: %w", errStopped, client.ErrFateUnknown), true},
+		{"withdrawal not recorded", fmt.Errorf("%w: %w", errFateOpen, client.ErrClosed), true},
+		{"withdrawn", fmt.Errorf("sending: %w", client.ErrWithdrawn), false},
+		{"stopping, not queued", errStopped, false},
+		{"refused", &client.SendError{Code: wire.ErrUnknownRecipient}, false},
+	}
+	for _, tt := range tests {
+		if got := ridesLate(tt.err); got != tt.want {
+			t.Errorf("%s: ridesLate(%v) = %v, want %v", tt.name, tt.err, got, tt.want)
+		}
+	}
+}
