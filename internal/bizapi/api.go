@@ -441,24 +441,38 @@ func profileJSON(p business.Profile) map[string]any {
 		"email": p.Email, "websites": websites, "vertical": p.Vertical, "profile_picture_url": p.PictureURL}
 }
 
+// exactBody is the largest told Content-Length read into one slice made
+// up front: a small POST (any HTTP/1.1 client's) costs one allocation, and
+// a caller claiming more than it sends cannot make us allocate much before
+// it has sent a byte.
+const exactBody = 64 << 10
+
 // readBody reads a JSON body, bounded. A body of a length it was told
-// (any HTTP/1.1 client's small POST) is read into one slice of that size.
+// (Content-Length) up to exactBody is read into one slice of that size;
+// a longer one grows as its bytes arrive. A body shorter than it was told
+// could not be read.
 func (a *API) readBody(r *http.Request) ([]byte, *cloudapi.Error) {
 	limit := a.MaxBody
 	if limit <= 0 {
 		limit = maxJSON
 	}
-	if n := r.ContentLength; n > limit {
+	n := r.ContentLength
+	if n > limit {
 		return nil, cloudapi.Errorf(cloudapi.CodeInvalidParameter, "The request body is larger than %d bytes.", limit)
-	} else if n > 0 {
+	}
+	if n > 0 && n <= exactBody {
 		b := make([]byte, n)
 		if _, err := io.ReadFull(r.Body, b); err != nil {
 			return nil, cloudapi.NewError(cloudapi.CodeInvalidParameter, "The request body could not be read.")
 		}
 		return b, nil
 	}
-	b, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
-	if err != nil {
+	most := limit + 1
+	if n > 0 {
+		most = n
+	}
+	b, err := io.ReadAll(io.LimitReader(r.Body, most))
+	if err != nil || (n > 0 && int64(len(b)) < n) {
 		return nil, cloudapi.NewError(cloudapi.CodeInvalidParameter, "The request body could not be read.")
 	}
 	if int64(len(b)) > limit {

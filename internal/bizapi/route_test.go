@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -105,6 +106,51 @@ func TestReadBody(t *testing.T) {
 			}
 			if cerr != nil || string(got) != tc.want {
 				t.Fatalf("got %q, %v; want %q", got, cerr, tc.want)
+			}
+		})
+	}
+}
+
+// TestReadBodyToldLength: a body longer than exactBody is read as its bytes
+// arrive, not into a slice of the size the caller claims: a send claiming
+// the whole MaxBody but sending a few bytes answers 400 "could not be read"
+// without a large allocation made first, and a long told body that is all
+// there (JSON padded with spaces) is sent.
+func TestReadBodyToldLength(t *testing.T) {
+	api := &API{Dir: oneNumber{}, Auth: anyToken{}, Endpoints: oneEndpoint{parsingEndpoint{}}}
+	body := `{"messaging_product":"whatsapp","to":"4915100000001","text":{"body":"hallo"}}`
+	padded := body + strings.Repeat(" ", 200<<10)
+	for _, tc := range []struct {
+		name    string
+		body    string
+		length  int64
+		status  int
+		details string
+	}{
+		{"claims 1 MiB, sends a send", body, maxJSON, http.StatusBadRequest, "The request body could not be read."},
+		{"claims exactBody, sends a send", body, exactBody, http.StatusBadRequest, "The request body could not be read."},
+		{"claims more than MaxBody", body, maxJSON + 1, http.StatusBadRequest, "The request body is larger than 1048576 bytes."},
+		{"told 200 KiB, all there", padded, int64(len(padded)), http.StatusOK, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req := httptest.NewRequest(http.MethodPost, "/v21.0/8/messages", nil)
+			req.Body, req.ContentLength = io.NopCloser(&shortReader{[]byte(tc.body)}), tc.length
+			req.Header.Set("Authorization", "Bearer EAAGm0PX4ZCpsBA")
+			w := httptest.NewRecorder()
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			api.ServeHTTP(w, req)
+			runtime.ReadMemStats(&after)
+			if w.Code != tc.status {
+				t.Fatalf("HTTP %d, want %d: %s", w.Code, tc.status, w.Body.Bytes())
+			}
+			if tc.details != "" && !strings.Contains(w.Body.String(), tc.details) {
+				t.Errorf("body %s, want the details %q", w.Body.Bytes(), tc.details)
+			}
+			if tc.status != http.StatusOK {
+				if n := after.TotalAlloc - before.TotalAlloc; n >= 256<<10 {
+					t.Errorf("allocated %d bytes for a body of %d", n, len(tc.body))
+				}
 			}
 		})
 	}

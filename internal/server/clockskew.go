@@ -12,17 +12,19 @@ import (
 // nodes' (failover.go): nodes whose clocks disagree by a quarter of the
 // lease or more may take an endpoint over while its holder still runs it
 // (its writes are fenced, but its sends are cut short). No node sees the
-// others' clocks, but each sees the database's: at each renewal of its
+// others' clocks, but each sees the database's: after each renewal of its
 // leases a node reads the database's clock and says when its own is off
 // from it by more than an eighth of the lease — two nodes within that of
-// the database are within a quarter of each other.
+// the database are within a quarter of each other. The reading runs in its
+// own goroutine (run), so a slow database never holds up a renewal.
 
 // skewWatch compares the node's clock with the database's.
 type skewWatch struct {
 	lease time.Duration
 	gauge prometheus.Gauge
 	log   *slog.Logger
-	over  bool // the last reading was over the limit: said once
+	over  bool // the last reading was over the limit: said once (run's goroutine only)
+	poke  chan struct{}
 }
 
 func newSkewWatch(lease time.Duration, reg prometheus.Registerer, log *slog.Logger) *skewWatch {
@@ -31,7 +33,31 @@ func newSkewWatch(lease time.Duration, reg prometheus.Registerer, log *slog.Logg
 	if err := reg.Register(g); err != nil {
 		log.Warn("the clock skew gauge is not exported", "err", err)
 	}
-	return &skewWatch{lease: lease, gauge: g, log: log}
+	return &skewWatch{lease: lease, gauge: g, log: log, poke: make(chan struct{}, 1)}
+}
+
+// trigger asks run for a reading, without waiting: a trigger while one
+// runs is kept for after it (one at most).
+func (w *skewWatch) trigger() {
+	select {
+	case w.poke <- struct{}{}:
+	default:
+	}
+}
+
+// run reads the database's clock with read once per trigger, each reading
+// bounded by timeout, until ctx ends.
+func (w *skewWatch) run(ctx context.Context, timeout time.Duration, read func(context.Context) (time.Time, error)) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-w.poke:
+		}
+		rctx, cancel := context.WithTimeout(ctx, timeout)
+		w.check(rctx, read)
+		cancel()
+	}
 }
 
 // clockSkew is how far the node's clock is ahead of the database's (db,

@@ -92,3 +92,47 @@ func TestSkewWatch(t *testing.T) {
 		t.Errorf("gauge %v s; want about 0", g)
 	}
 }
+
+// TestSkewWatchRun: the lease renewal triggers a reading and goes on: a
+// trigger never waits, however long a reading takes; triggers while one
+// runs make one more reading after it, not one each; each reading is
+// bounded by the timeout, and run ends with its context.
+func TestSkewWatchRun(t *testing.T) {
+	w := newSkewWatch(20*time.Second, prometheus.NewRegistry(), slog.New(slog.DiscardHandler))
+	started, release := make(chan struct{}), make(chan struct{})
+	reads, bounded := 0, true
+	read := func(ctx context.Context) (time.Time, error) {
+		reads++ // run's goroutine only; read after run returned
+		if d, ok := ctx.Deadline(); !ok || time.Until(d) > time.Minute {
+			bounded = false
+		}
+		started <- struct{}{}
+		select {
+		case <-release:
+			return time.Now(), nil
+		case <-ctx.Done():
+			return time.Time{}, ctx.Err()
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		w.run(ctx, time.Minute, read)
+	}()
+	w.trigger()
+	<-started // the first reading hangs on a slow database
+	for range 3 {
+		w.trigger() // the renewals go on
+	}
+	release <- struct{}{}
+	<-started // one more reading for the three triggers
+	release <- struct{}{}
+	w.trigger()
+	<-started
+	cancel() // ends the hanging reading and run
+	<-done
+	if reads != 3 || !bounded {
+		t.Fatalf("%d readings (bounded by the timeout: %v); want 3, bounded", reads, bounded)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/kontor-chat/kontor"
@@ -148,6 +149,13 @@ func (s *Server) keepEndpoints(ctx context.Context) {
 	lastOK := time.Now()
 	retry := map[kontor.ID]time.Time{} // endpoints that failed to open here: not before
 	skew := newSkewWatch(lease, s.metrics.reg, s.log)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		skew.run(ctx, every, s.db.Clock)
+	}()
+	defer wg.Wait()
 	for first := true; ; first = false {
 		if !first {
 			// ±20% so that the nodes' ticks drift apart.
@@ -180,9 +188,7 @@ func (s *Server) keepEndpoints(ctx context.Context) {
 			continue
 		}
 		lastOK = now
-		cctx, cancel := context.WithTimeout(ctx, every)
-		skew.check(cctx, s.db.Clock)
-		cancel()
+		skew.trigger() // read in skew.run: never holds up the next renewal
 		for n := range held {
 			if !kept[n] {
 				s.hosted.lostNumber(n, "another node took it over")

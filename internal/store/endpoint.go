@@ -207,41 +207,50 @@ type ExpiredEndpointMedia struct {
 // hosted endpoints), in one transaction, and returns them, so that the
 // caller removes files kept elsewhere (an endpoint's media directory).
 // Several nodes may sweep at once: a record is returned by the sweep that
-// deleted it.
+// deleted it. The records are taken in one DELETE whose subquery picks
+// them in (expires, id) order and, on PostgreSQL, skips rows another
+// sweep holds, so two sweeps never wait on each other's rows (each
+// waiting on the other's was a deadlock).
 func (db *DB) ExpireEndpointMedia(ctx context.Context, t time.Time, limit int) ([]ExpiredEndpointMedia, error) {
 	const op = "store.ExpireEndpointMedia"
+	type taken struct {
+		m       ExpiredEndpointMedia
+		expires int64
+	}
 	var out []ExpiredEndpointMedia
 	err := db.tx(ctx, op, func(tx *sql.Tx) error {
 		out = out[:0]
-		rows, err := tx.QueryContext(ctx, `SELECT id, number_id FROM endpoint_media WHERE expires <= $1 ORDER BY expires LIMIT $2`, ms(t), limit)
+		rows, err := tx.QueryContext(ctx, `DELETE FROM endpoint_media WHERE id IN (
+			SELECT id FROM endpoint_media WHERE expires <= $1 ORDER BY expires, id LIMIT $2`+db.d.skipLocked()+`)
+			RETURNING id, number_id, expires`, ms(t), limit)
 		if err != nil {
 			return err
 		}
-		var found []ExpiredEndpointMedia
+		var found []taken
 		for rows.Next() {
-			var id, number int64
-			if err := rows.Scan(&id, &number); err != nil {
+			var id, number, expires int64
+			if err := rows.Scan(&id, &number, &expires); err != nil {
 				rows.Close()
 				return err
 			}
-			found = append(found, ExpiredEndpointMedia{Number: kontor.ID(number), ID: kontor.ID(id)})
+			found = append(found, taken{ExpiredEndpointMedia{Number: kontor.ID(number), ID: kontor.ID(id)}, expires})
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		for _, m := range found {
-			res, err := tx.ExecContext(ctx, `DELETE FROM endpoint_media WHERE id = $1 AND number_id = $2`, int64(m.ID), int64(m.Number))
-			if err != nil {
+		// RETURNING gives no order: oldest first, as the subquery took them.
+		slices.SortFunc(found, func(a, b taken) int {
+			if c := cmp.Compare(a.expires, b.expires); c != 0 {
+				return c
+			}
+			return cmp.Compare(a.m.ID, b.m.ID)
+		})
+		for _, f := range found {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM endpoint_blobs WHERE id = $1 AND number = $2`, int64(f.m.ID), int64(f.m.Number)); err != nil {
 				return err
 			}
-			if n, _ := res.RowsAffected(); n == 0 {
-				continue // another node's sweep took it
-			}
-			if _, err := tx.ExecContext(ctx, `DELETE FROM endpoint_blobs WHERE id = $1 AND number = $2`, int64(m.ID), int64(m.Number)); err != nil {
-				return err
-			}
-			out = append(out, m)
+			out = append(out, f.m)
 		}
 		return nil
 	})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"time"
 
 	"github.com/kontor-chat/kontor/internal/inbox"
 )
@@ -90,10 +91,17 @@ CREATE TABLE inbox_threads_cursor (
 );`
 
 // InboxThreadsLag is how many messages the log may be past the threads'
-// cursor before a reader catches the indexer up (catchUpThreads): about
-// what the indexer leaves between two of its runs at 10,000 messages a
-// second (inbox.IndexEvery) plus a batch.
-const InboxThreadsLag = 4 * inbox.IndexBatch
+// cursor before a reader catches the indexer up (catchUpThreads). At
+// 10,000 messages a second the indexer leaves up to 10,000/s × 250 ms
+// (inbox.IndexEvery) + 500 (inbox.IndexBatch, a batch being written) =
+// 3,000 messages behind it at its peaks; the bound is twice that, so that
+// at that rate readers do not catch up on its behalf after every tick
+// (with 2,000, a read just before a tick did), but only when it has
+// stalled or fallen behind for a while (or, on PostgreSQL, a transaction
+// held open holds its cursor back). The bound does not make the usual
+// read dearer: the tail a read scans is what the indexer leaves; it caps
+// the worst, at ~6,000 rows.
+const InboxThreadsLag = 2 * (10_000*int(inbox.IndexEvery/time.Millisecond)/1000 + inbox.IndexBatch)
 
 // IndexInboxThreads writes the thread rows of up to limit messages logged
 // after the cursor, and the new cursor, in one transaction, and says how

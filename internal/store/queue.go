@@ -56,6 +56,14 @@ var extraWrites []string
 // addHotWrite has Open prepare qs once on the writer (see exec).
 func addHotWrite(qs ...string) { extraWrites = append(extraWrites, qs...) }
 
+// sqliteWrites are hot writes only SQLite runs (the multi-row statements
+// of each size that PostgreSQL sends unprepared, or in other forms),
+// registered by addSQLiteHotWrite.
+var sqliteWrites []string
+
+// addSQLiteHotWrite has Open prepare qs once on SQLite's writer only.
+func addSQLiteHotWrite(qs ...string) { sqliteWrites = append(sqliteWrites, qs...) }
+
 // exec runs q in tx, prepared when Open prepared it (addHotWrite).
 func (db *DB) exec(ctx context.Context, tx *sql.Tx, q string, args ...any) (sql.Result, error) {
 	if st, ok := db.wstmts[q]; ok {
@@ -64,10 +72,14 @@ func (db *DB) exec(ctx context.Context, tx *sql.Tx, q string, args ...any) (sql.
 	return tx.ExecContext(ctx, q, args...)
 }
 
-// hotWrites lists the statements the group commit runs, to prepare once.
+// hotWrites lists the statements the group commit runs, to prepare once
+// (a text listed twice is prepared once).
 func (db *DB) hotWrites() []string {
 	qs := append([]string{claimRefSQL, refSQL, devicesSQL}, insertSQLs[1:]...)
 	qs = append(qs, extraWrites...)
+	if db.d.name != "postgres" {
+		qs = append(qs, sqliteWrites...)
+	}
 	qs = append(qs, db.dueSQL())
 	qs = append(qs, db.lockStockSQL())
 	for n := 1; n <= deleteChunk; n++ {

@@ -121,6 +121,9 @@ func (c *opCounts) snapshot() map[string]int64 {
 func (db *DB) prepareWrites(ctx context.Context) error {
 	db.wstmts = make(map[string]*sql.Stmt)
 	for _, q := range db.hotWrites() {
+		if _, ok := db.wstmts[q]; ok {
+			continue // registered twice (enqueueRowsSQLs[1] is enqueueOneReturningSQL)
+		}
 		text := q
 		if db.d.name != "postgres" {
 			text = anonParams(q)

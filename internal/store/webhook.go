@@ -67,15 +67,20 @@ const webhookCols = `id, app, url, body, created, state, started, next_at, lease
 // with many hundreds of them is slow to prepare.)
 const webhookChunk = 32
 
-// enqueueOneSQL enqueues one event, prepared once at open. An event born
-// claimed (webhook.Lease) gets its lease and is not due before the
-// lease's end; otherwise its lease is 0 and it is due at once.
+// enqueueOneSQL enqueues one event (SQLite), prepared once at open. An
+// event born claimed (webhook.Lease) gets its lease and is not due before
+// the lease's end; otherwise its lease is 0 and it is due at once.
 var enqueueOneSQL = `INSERT INTO webhooks (id, app, url, body, created, started, next_at, lease) VALUES ` + values(1, 8, 1) + ` ON CONFLICT (id) DO NOTHING`
 
-// enqueueOneReturningSQL is enqueueSQL(1), prepared once at open.
+// enqueueOneReturningSQL is enqueueSQL(1), prepared once at open: the
+// INSERT of a remainder of one event on both engines (on SQLite as
+// enqueueRowsSQLs[1], the same text).
 var enqueueOneReturningSQL = enqueueSQL(1)
 
-func init() { addHotWrite(enqueueOneSQL, enqueueOneReturningSQL) }
+func init() {
+	addSQLiteHotWrite(enqueueOneSQL)
+	addHotWrite(enqueueOneReturningSQL)
+}
 
 // EnqueueWebhooks adds events to the outbox, born claimed under lease
 // unless it is zero, and returns those it added (webhook.Store).
@@ -116,7 +121,7 @@ type hookBatch struct {
 // (SQLite: prepared once at open, so a batch of any size costs no parse).
 var enqueueRowsSQLs = chunkSQLs(`INSERT INTO webhooks (id, app, url, body, created, started, next_at, lease) VALUES `, 8, ` ON CONFLICT (id) DO NOTHING RETURNING id`)
 
-func init() { addHotWrite(enqueueRowsSQLs[2:]...) }
+func init() { addSQLiteHotWrite(enqueueRowsSQLs[1:]...) }
 
 // enqueueBatches enqueues the events of every batch in as few statements
 // as their number allows (the router's group commit has one batch per
@@ -450,7 +455,7 @@ var settleSQLs = func() []string {
 	return out
 }()
 
-func init() { addHotWrite(settleSQLs[1:]...) }
+func init() { addSQLiteHotWrite(settleSQLs[1:]...) }
 
 // Results of delivered events recorded later (webhook.LaterStore) wait in
 // memory, at most Config.SettleLater, for the next group commit (the

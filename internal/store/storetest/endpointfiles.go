@@ -411,9 +411,10 @@ func testEndpointBlobs(t *testing.T, e *env) {
 
 // testEndpointMediaExpiry: the sweep of endpoint media deletes the records
 // that expired by its time, and the files of those kept in endpoint_blobs,
-// at most limit a call, oldest first; media that expire later, and their
-// files, stay; a second sweep finds nothing more (another node's sweep
-// deletes nothing twice).
+// at most limit a call, oldest first and, of two that expire at once, the
+// lower id first (the order every node's sweep takes them in); media that
+// expire later, and their files, stay; a third sweep finds nothing more
+// (another node's sweep deletes nothing twice).
 func testEndpointMediaExpiry(t *testing.T, e *env) {
 	number, other := e.ids.Next(), e.ids.Next()
 	type file struct {
@@ -422,7 +423,7 @@ func testEndpointMediaExpiry(t *testing.T, e *env) {
 		expiry time.Duration // from t0
 	}
 	var files []file
-	for i, d := range []time.Duration{-3 * time.Hour, -2 * time.Hour, -time.Hour, 0, time.Millisecond, time.Hour} {
+	for i, d := range []time.Duration{-3 * time.Hour, -2 * time.Hour, -time.Hour, -time.Hour, 0, time.Millisecond, time.Hour} {
 		n := number
 		if i == 1 {
 			n = other
@@ -455,8 +456,8 @@ func testEndpointMediaExpiry(t *testing.T, e *env) {
 		t.Fatalf("first sweep (limit 3) = %v, %v; want %v", got, err, want(files[:3]))
 	}
 	got, err = e.db.ExpireEndpointMedia(e.ctx, t0, 3)
-	if err != nil || !slices.Equal(got, want(files[3:4])) {
-		t.Fatalf("second sweep = %v, %v; want %v", got, err, want(files[3:4]))
+	if err != nil || !slices.Equal(got, want(files[3:5])) {
+		t.Fatalf("second sweep = %v, %v; want %v", got, err, want(files[3:5]))
 	}
 	if got, err := e.db.ExpireEndpointMedia(e.ctx, t0, 3); err != nil || len(got) != 0 {
 		t.Fatalf("third sweep = %v, %v; want none", got, err)
@@ -466,7 +467,7 @@ func testEndpointMediaExpiry(t *testing.T, e *env) {
 		if rc != nil {
 			rc.Close()
 		}
-		gone := i < 4
+		gone := i < 5
 		if gone != errors.Is(err, fs.ErrNotExist) {
 			t.Errorf("file %d (expires at t0%+v): open = %v; want gone %v", i, f.expiry, err, gone)
 		}
