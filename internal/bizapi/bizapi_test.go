@@ -162,6 +162,24 @@ func hostedChat(ctx context.Context, t *testing.T, s *kontortest.Server, bizPhon
 	return b, hook, p
 }
 
+// sendWhenOpen sends text to the person at to until the endpoint of
+// number is open (answers other than 503), for at most 30 seconds, and
+// returns the last answer.
+func sendWhenOpen(t *testing.T, s *kontortest.Server, number, token, to, text string) (int, map[string]any) {
+	t.Helper()
+	var code int
+	var out map[string]any
+	for range 300 {
+		code, out = api(t, s, http.MethodPost, "/v21.0/"+number+"/messages", token,
+			map[string]any{"messaging_product": "whatsapp", "to": to, "type": "text", "text": map[string]any{"body": text}})
+		if code != http.StatusServiceUnavailable {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return code, out
+}
+
 // api calls the Business API.
 func api(t *testing.T, s *kontortest.Server, method, path, token string, body any) (int, map[string]any) {
 	t.Helper()

@@ -79,16 +79,7 @@ func TestSendEndpointClosing(t *testing.T) {
 		if err := ida.c.WaitConnected(ctx); err != nil {
 			t.Fatal(err)
 		}
-		var code int
-		var out map[string]any
-		for range 100 { // the endpoint opens once the node serves
-			code, out = api(t, s2, http.MethodPost, "/v21.0/"+number+"/messages", token,
-				map[string]any{"messaging_product": "whatsapp", "to": "4915100000009", "type": "text", "text": map[string]any{"body": "Der neue Strauß"}})
-			if code != http.StatusServiceUnavailable {
-				break
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
+		code, out := sendWhenOpen(t, s2, number, token, "4915100000009", "Der neue Strauß") // the endpoint opens once the node serves
 		if code != 200 {
 			t.Fatalf("send after the restart: %d %v", code, out)
 		}

@@ -107,16 +107,7 @@ func TestSendLeaseLost(t *testing.T) {
 	if text != old || !outgoing || !strings.Contains(body, callback) {
 		t.Fatalf("the copy's console inbox entry: %q %q outgoing %v; want the send's", text, body, outgoing)
 	}
-	var code int
-	var out map[string]any
-	for ctx.Err() == nil { // until the endpoint is open again
-		code, out = api(t, s, http.MethodPost, "/v21.0/"+number+"/messages", token,
-			map[string]any{"messaging_product": "whatsapp", "to": "4915100000010", "type": "text", "text": map[string]any{"body": "Der neue Strauß"}})
-		if code != http.StatusServiceUnavailable {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	code, out := sendWhenOpen(t, s, number, token, "4915100000010", "Der neue Strauß") // until the endpoint is open again
 	if code != 200 {
 		t.Fatalf("send after the takeover: %d %v", code, out)
 	}
