@@ -362,12 +362,7 @@ func testInboxSearchRebuild(t *testing.T, url string) {
 	}
 	sqlite := strings.HasPrefix(url, "sqlite:")
 	r := raw(t, url)
-	exec := func(q string, args ...any) {
-		t.Helper()
-		if _, err := r.ExecContext(t.Context(), q, args...); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
+	exec := rawExec(t, r)
 	// An "inbox search 1" index: every beginning of every word, and a
 	// row of a word no message has.
 	exec("DROP TABLE inbox_words")

@@ -237,12 +237,7 @@ func testInboxThreadsMigration(t *testing.T, url string) {
 		t.Fatal(err)
 	}
 	r := raw(t, url)
-	exec := func(q string, args ...any) {
-		t.Helper()
-		if _, err := r.ExecContext(t.Context(), q, args...); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
+	exec := rawExec(t, r)
 	// The schema before: the index, no threads.
 	exec("DROP TABLE inbox_threads")
 	exec("DROP TABLE inbox_threads_cursor")

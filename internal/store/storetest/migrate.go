@@ -63,6 +63,17 @@ func raw(t *testing.T, url string) *sql.DB {
 	return db
 }
 
+// rawExec returns a function that runs a statement on r, outside the
+// store, and fails the test when it fails.
+func rawExec(t *testing.T, r *sql.DB) func(q string, args ...any) {
+	return func(q string, args ...any) {
+		t.Helper()
+		if _, err := r.ExecContext(t.Context(), q, args...); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+}
+
 // versions returns how many versions schema_version records and the highest.
 func versions(ctx context.Context, db *sql.DB) (n, max int, err error) {
 	err = db.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(MAX(version), 0) FROM schema_version`).Scan(&n, &max)
